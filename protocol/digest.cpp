@@ -1,0 +1,107 @@
+#include "protocol/digest.h"
+
+#include <openssl/sha.h>
+
+namespace rpsync::proto {
+namespace {
+
+void put_field(std::string& out, std::uint8_t tag, std::string_view value) {
+  const auto n = static_cast<std::uint32_t>(value.size());
+  out += static_cast<char>(tag);
+  out += static_cast<char>((n >> 24) & 0xff);
+  out += static_cast<char>((n >> 16) & 0xff);
+  out += static_cast<char>((n >> 8) & 0xff);
+  out += static_cast<char>(n & 0xff);
+  out.append(value);
+}
+
+std::array<std::uint64_t, 4> to_words(const ResourceHash& h) {
+  std::array<std::uint64_t, 4> w{};
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::size_t j = 0; j < 8; ++j) w[i] = (w[i] << 8) | h[i * 8 + j];
+  return w;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string canonical_encoding(std::string_view full_jid, const PresenceFields& p) {
+  std::string out;
+  out.reserve(full_jid.size() + p.status.size() + 64 +
+              (p.caps ? p.caps->node.size() + p.caps->ver.size() + p.caps->hash.size() : 0));
+  put_field(out, 1, full_jid);
+  if (p.show != Show::kNone) put_field(out, 2, to_string(p.show));
+  if (!p.status.empty()) put_field(out, 3, p.status);
+  put_field(out, 4, std::to_string(p.priority));
+  if (p.caps) {
+    put_field(out, 5, p.caps->hash);
+    put_field(out, 6, p.caps->node);
+    put_field(out, 7, p.caps->ver);
+  }
+  if (!p.photo.empty()) put_field(out, 8, p.photo);
+  if (!p.idle_since.empty()) put_field(out, 9, p.idle_since);
+  return out;
+}
+
+ResourceHash resource_hash(std::string_view full_jid, const PresenceFields& p) {
+  std::string enc = canonical_encoding(full_jid, p);
+  ResourceHash h{};
+  SHA256(reinterpret_cast<const unsigned char*>(enc.data()), enc.size(), h.data());
+  return h;
+}
+
+void StateDigest::add(const ResourceHash& h) {
+  auto w = to_words(h);
+  std::uint64_t carry = 0;
+  for (std::size_t i = 4; i-- > 0;) {
+    std::uint64_t s = sum_[i] + w[i];
+    std::uint64_t c1 = s < sum_[i] ? 1 : 0;
+    std::uint64_t s2 = s + carry;
+    std::uint64_t c2 = s2 < s ? 1 : 0;
+    sum_[i] = s2;
+    carry = c1 | c2;
+  }
+  ++count_;
+}
+
+void StateDigest::remove(const ResourceHash& h) {
+  auto w = to_words(h);
+  std::uint64_t borrow = 0;
+  for (std::size_t i = 4; i-- > 0;) {
+    std::uint64_t d = sum_[i] - w[i];
+    std::uint64_t b1 = sum_[i] < w[i] ? 1 : 0;
+    std::uint64_t d2 = d - borrow;
+    std::uint64_t b2 = d < borrow ? 1 : 0;
+    sum_[i] = d2;
+    borrow = b1 | b2;
+  }
+  --count_;
+}
+
+std::string StateDigest::hex() const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (std::uint64_t w : sum_)
+    for (int shift = 60; shift >= 0; shift -= 4) out += kHex[(w >> shift) & 0xf];
+  return out;
+}
+
+std::optional<StateDigest> StateDigest::from_hex(std::string_view hex, std::uint32_t count) {
+  if (hex.size() != 64) return std::nullopt;
+  StateDigest d;
+  for (std::size_t i = 0; i < 64; ++i) {
+    int v = hex_value(hex[i]);
+    if (v < 0) return std::nullopt;
+    d.sum_[i / 16] = (d.sum_[i / 16] << 4) | static_cast<std::uint64_t>(v);
+  }
+  d.count_ = count;
+  return d;
+}
+
+}  // namespace rpsync::proto

@@ -1,0 +1,340 @@
+#include "protocol/xml.h"
+
+#include <expat.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace rpsync::xml {
+namespace {
+
+constexpr char kNsSep = '\x01';
+
+// Splits expat's "uri<sep>local" into {uri, local}; unqualified names have no uri.
+std::pair<std::string, std::string> split_name(const char* raw) {
+  std::string_view s(raw);
+  auto pos = s.find(kNsSep);
+  if (pos == std::string_view::npos) return {std::string(), std::string(s)};
+  return {std::string(s.substr(0, pos)), std::string(s.substr(pos + 1))};
+}
+
+std::string_view trim(std::string_view s) {
+  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!s.empty() && ws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && ws(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+// ---- Element ---------------------------------------------------------------
+
+std::optional<std::string_view> Element::attr(std::string_view name) const {
+  return attr(std::string_view{}, name);
+}
+
+std::optional<std::string_view> Element::attr(std::string_view ns, std::string_view name) const {
+  for (const auto& a : attrs_)
+    if (a.name == name && a.ns == ns) return std::string_view(a.value);
+  return std::nullopt;
+}
+
+Element& Element::set_attr(std::string_view name, std::string value) {
+  return set_attr(std::string_view{}, name, std::move(value));
+}
+
+Element& Element::set_attr(std::string_view ns, std::string_view name, std::string value) {
+  for (auto& a : attrs_) {
+    if (a.name == name && a.ns == ns) {
+      a.value = std::move(value);
+      return *this;
+    }
+  }
+  attrs_.push_back(Attribute{std::string(ns), std::string(name), std::move(value)});
+  return *this;
+}
+
+void Element::remove_attr(std::string_view name) {
+  std::erase_if(attrs_, [&](const Attribute& a) { return a.ns.empty() && a.name == name; });
+}
+
+Element& Element::add(Element child) {
+  children_.push_back(std::move(child));
+  return children_.back();
+}
+
+const Element* Element::child(std::string_view name, std::string_view ns) const {
+  std::string_view want = ns.empty() ? std::string_view(ns_) : ns;
+  for (const auto& c : children_)
+    if (c.name_ == name && c.ns_ == want) return &c;
+  return nullptr;
+}
+
+Element* Element::child(std::string_view name, std::string_view ns) {
+  return const_cast<Element*>(std::as_const(*this).child(name, ns));
+}
+
+std::optional<std::string_view> Element::child_text(std::string_view name,
+                                                    std::string_view ns) const {
+  const Element* c = child(name, ns);
+  if (!c) return std::nullopt;
+  return std::string_view(c->text());
+}
+
+// ---- Serialisation ---------------------------------------------------------
+
+void append_escaped(std::string& out, std::string_view text) {
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+}
+
+std::string escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  append_escaped(out, text);
+  return out;
+}
+
+void append_to(std::string& out, const Element& e, std::string_view inherited_ns) {
+  out += '<';
+  out += e.name();
+  if (e.ns() != inherited_ns) {
+    out += " xmlns='";
+    append_escaped(out, e.ns());
+    out += '\'';
+  }
+  int prefix_no = 0;
+  for (const auto& a : e.attrs()) {
+    out += ' ';
+    if (a.ns.empty()) {
+      out += a.name;
+    } else if (a.ns == kXmlNs) {
+      out += "xml:";
+      out += a.name;
+    } else {
+      // Rare in XMPP: a qualified attribute gets a generated prefix on this element.
+      std::string prefix = "a" + std::to_string(prefix_no++);
+      out += "xmlns:" + prefix + "='";
+      append_escaped(out, a.ns);
+      out += "' " + prefix + ":" + a.name;
+    }
+    out += "='";
+    append_escaped(out, a.value);
+    out += '\'';
+  }
+  if (e.text().empty() && e.children().empty()) {
+    out += "/>";
+    return;
+  }
+  out += '>';
+  append_escaped(out, e.text());
+  for (const auto& c : e.children()) append_to(out, c, e.ns());
+  out += "</";
+  out += e.name();
+  out += '>';
+}
+
+std::string to_string(const Element& e, std::string_view inherited_ns) {
+  std::string out;
+  append_to(out, e, inherited_ns);
+  return out;
+}
+
+bool equivalent(const Element& a, const Element& b) {
+  if (a.name() != b.name() || a.ns() != b.ns()) return false;
+  if (a.attrs().size() != b.attrs().size()) return false;
+  for (const auto& at : a.attrs()) {
+    auto v = b.attr(at.ns, at.name);
+    if (!v || *v != at.value) return false;
+  }
+  if (trim(a.text()) != trim(b.text())) return false;
+  if (a.children().size() != b.children().size()) return false;
+  for (std::size_t i = 0; i < a.children().size(); ++i)
+    if (!equivalent(a.children()[i], b.children()[i])) return false;
+  return true;
+}
+
+// ---- Parsing ---------------------------------------------------------------
+
+// Shared expat driver. In stream mode the root is reported on open and each
+// depth-1 element when it closes; in document mode the root itself is the result.
+struct StreamParser::Impl {
+  Impl(Callbacks cb, ParseLimits lim, bool stream_mode)
+      : callbacks(std::move(cb)), limits(lim), stream(stream_mode) {
+    create();
+  }
+  ~Impl() {
+    if (parser) XML_ParserFree(parser);
+  }
+
+  void create() {
+    if (parser) XML_ParserFree(parser);
+    parser = XML_ParserCreateNS(nullptr, kNsSep);
+    XML_SetUserData(parser, this);
+    XML_SetElementHandler(parser, &Impl::on_start, &Impl::on_end);
+    XML_SetCharacterDataHandler(parser, &Impl::on_text);
+    XML_SetStartDoctypeDeclHandler(parser, &Impl::on_doctype);
+    XML_SetEntityDeclHandler(parser, &Impl::on_entity);
+    XML_SetProcessingInstructionHandler(parser, &Impl::on_pi);
+    XML_SetCommentHandler(parser, &Impl::on_comment);
+    stack.clear();
+    depth = 0;
+    fed = 0;
+    boundary = 0;
+    error.reset();
+    done_root.reset();
+  }
+
+  void fail(std::string message) {
+    if (error) return;
+    error = ParseError{std::move(message)};
+    XML_StopParser(parser, XML_FALSE);
+  }
+
+  std::size_t top_depth() const { return stream ? 1 : 0; }
+
+  static void on_start(void* ud, const char* name, const char** atts) {
+    auto* self = static_cast<Impl*>(ud);
+    if (self->error) return;
+    if (self->depth > self->limits.max_depth) return self->fail("element nesting too deep");
+    auto [ns, local] = split_name(name);
+    Element e(std::move(local), std::move(ns));
+    std::size_t count = 0;
+    for (const char** a = atts; *a; a += 2) {
+      if (++count > self->limits.max_attributes) return self->fail("too many attributes");
+      auto [ans, alocal] = split_name(a[0]);
+      e.set_attr(ans, alocal, a[1]);
+    }
+    if (self->stream && self->depth == 0) {
+      ++self->depth;
+      self->boundary = self->position();
+      if (self->callbacks.on_open) self->callbacks.on_open(e);
+      return;
+    }
+    self->stack.push_back(std::move(e));
+    ++self->depth;
+  }
+
+  static void on_end(void* ud, const char*) {
+    auto* self = static_cast<Impl*>(ud);
+    if (self->error) return;
+    --self->depth;
+    if (self->stream && self->depth == 0) {
+      if (self->callbacks.on_close) self->callbacks.on_close();
+      return;
+    }
+    Element done = std::move(self->stack.back());
+    self->stack.pop_back();
+    if (!self->stack.empty()) {
+      self->stack.back().add(std::move(done));
+      return;
+    }
+    if (self->stream) {
+      self->boundary = self->position();
+      if (self->callbacks.on_element) self->callbacks.on_element(std::move(done));
+    } else {
+      self->done_root = std::move(done);
+    }
+  }
+
+  static void on_text(void* ud, const char* s, int len) {
+    auto* self = static_cast<Impl*>(ud);
+    if (self->error) return;
+    if (self->stack.empty()) {
+      // Whitespace between stanzas (keepalives) moves the boundary forward.
+      if (self->stream) self->boundary = self->position();
+      return;
+    }
+    self->stack.back().append_text(std::string_view(s, static_cast<std::size_t>(len)));
+  }
+
+  static void on_doctype(void* ud, const char*, const char*, const char*, int) {
+    static_cast<Impl*>(ud)->fail("DTDs are not allowed");
+  }
+  static void on_entity(void* ud, const char*, int, const char*, int, const char*, const char*,
+                        const char*, const char*) {
+    static_cast<Impl*>(ud)->fail("entity declarations are not allowed");
+  }
+  static void on_pi(void* ud, const char*, const char*) {
+    static_cast<Impl*>(ud)->fail("processing instructions are not allowed");
+  }
+  static void on_comment(void* ud, const char*) {
+    static_cast<Impl*>(ud)->fail("comments are not allowed");
+  }
+
+  std::size_t position() const {
+    auto idx = XML_GetCurrentByteIndex(parser);
+    return idx < 0 ? fed : static_cast<std::size_t>(idx);
+  }
+
+  bool feed(std::string_view bytes, bool final) {
+    if (error) return false;
+    // Feed in bounded slices so the size limit is checked while a large element
+    // is still arriving, not after expat has buffered all of it.
+    constexpr std::size_t kSlice = 4096;
+    std::size_t off = 0;
+    do {
+      std::size_t n = std::min(kSlice, bytes.size() - off);
+      bool last = final && off + n == bytes.size();
+      fed += n;
+      if (XML_Parse(parser, bytes.data() + off, static_cast<int>(n), last ? XML_TRUE : XML_FALSE) ==
+          XML_STATUS_ERROR) {
+        if (!error) {
+          error = ParseError{std::string(XML_ErrorString(XML_GetErrorCode(parser))) + " at line " +
+                             std::to_string(XML_GetCurrentLineNumber(parser))};
+        }
+        break;
+      }
+      off += n;
+      if (fed - boundary > limits.max_element_bytes + kSlice) {
+        error = ParseError{"element larger than " + std::to_string(limits.max_element_bytes) +
+                           " bytes"};
+        break;
+      }
+    } while (off < bytes.size());
+    if (error) {
+      if (callbacks.on_error) callbacks.on_error(*error);
+      return false;
+    }
+    return true;
+  }
+
+  Callbacks callbacks;
+  ParseLimits limits;
+  bool stream;
+  XML_Parser parser = nullptr;
+  std::vector<Element> stack;
+  std::size_t depth = 0;
+  std::size_t fed = 0;       // bytes handed to expat so far
+  std::size_t boundary = 0;  // byte index where the current top-level element may start
+  std::optional<ParseError> error;
+  std::optional<Element> done_root;
+};
+
+StreamParser::StreamParser(Callbacks callbacks, ParseLimits limits)
+    : impl_(std::make_unique<Impl>(std::move(callbacks), limits, true)) {}
+StreamParser::~StreamParser() = default;
+
+bool StreamParser::feed(std::string_view bytes) { return impl_->feed(bytes, false); }
+void StreamParser::reset() { impl_->create(); }
+bool StreamParser::failed() const { return impl_->error.has_value(); }
+
+std::variant<Element, ParseError> parse(std::string_view document, const ParseLimits& limits) {
+  if (document.size() > limits.max_element_bytes)
+    return ParseError{"document larger than " + std::to_string(limits.max_element_bytes) +
+                      " bytes"};
+  StreamParser::Impl impl({}, limits, false);
+  if (!impl.feed(document, true)) return *impl.error;
+  if (!impl.done_root) return ParseError{"no root element"};
+  return std::move(*impl.done_root);
+}
+
+}  // namespace rpsync::xml
