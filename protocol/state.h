@@ -19,6 +19,7 @@ StateDigest digest_of(const PresenceState& s);
 // Bare part of a JID ("a@b/c" -> "a@b").
 std::string_view bare_of(std::string_view jid);
 
+// Applies d to s. Call it qualified (proto::apply): std::apply is found by ADL on std::map.
 // Applies d to s. Returns false (s unspecified) when d does not fit s: a <new/> for a
 // resource s already has, a <changed/> or <unavailable/> for one it lacks.
 bool apply(PresenceState& s, const Delta& d);

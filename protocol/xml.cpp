@@ -185,6 +185,10 @@ struct StreamParser::Impl {
     XML_SetEntityDeclHandler(parser, &Impl::on_entity);
     XML_SetProcessingInstructionHandler(parser, &Impl::on_pi);
     XML_SetCommentHandler(parser, &Impl::on_comment);
+    // Debian's expat carries the upstream "reparse deferral" backport: it holds back a
+    // complete token until more bytes arrive, so a stanza could sit unprocessed on an
+    // idle stream. The byte limit in feed() already bounds large tokens.
+    XML_SetReparseDeferralEnabled(parser, XML_FALSE);
     stack.clear();
     depth = 0;
     fed = 0;

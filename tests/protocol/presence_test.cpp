@@ -1,0 +1,82 @@
+#include "protocol/presence.h"
+
+#include <gtest/gtest.h>
+
+#include "protocol/ns.h"
+
+namespace rpsync::proto {
+namespace {
+
+xml::Element parse_ok(std::string_view doc) { return std::get<xml::Element>(xml::parse(doc)); }
+
+TEST(Presence, CanonicalisesAPresenceStanza) {
+  auto p = fields_from_presence(parse_ok(
+      "<presence xmlns='jabber:client' from='bob@example.test/laptop'>"
+      "<show>dnd</show><status>meeting</status><status xml:lang='de'>Sitzung</status>"
+      "<priority>5</priority>"
+      "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://gajim.org' "
+      "ver='abc='/>"
+      "<x xmlns='vcard-temp:x:update'><photo>01ab</photo></x>"
+      "<idle xmlns='urn:xmpp:idle:1' since='2026-11-21T10:00:00Z'/>"
+      "<delay xmlns='urn:xmpp:delay' stamp='2026-11-21T10:00:00Z'/>"
+      "</presence>"));
+  EXPECT_EQ(p.show, Show::kDnd);
+  EXPECT_EQ(p.status, "meeting") << "the first status wins";
+  EXPECT_EQ(p.priority, 5);
+  ASSERT_TRUE(p.caps);
+  EXPECT_EQ(*p.caps, (Caps{"sha-1", "https://gajim.org", "abc="}));
+  EXPECT_EQ(p.photo, "01ab");
+  EXPECT_EQ(p.idle_since, "2026-11-21T10:00:00Z");
+}
+
+TEST(Presence, LenientOnWhatTheServerAlreadyAccepted) {
+  auto p = fields_from_presence(parse_ok(
+      "<presence xmlns='jabber:component:accept'><show>bogus</show><priority>900</priority>"
+      "<c xmlns='http://jabber.org/protocol/caps' node='n'/><x xmlns='vcard-temp:x:update'>"
+      "<photo/></x></presence>"));
+  EXPECT_EQ(p.show, Show::kNone);
+  EXPECT_EQ(p.priority, 127);
+  EXPECT_FALSE(p.caps) << "caps without ver is ignored";
+  EXPECT_TRUE(p.photo.empty());
+  EXPECT_EQ(fields_from_presence(parse_ok("<presence xmlns='jabber:client'><priority>-7"
+                                          "</priority></presence>"))
+                .priority,
+            -7);
+  EXPECT_EQ(fields_from_presence(parse_ok("<presence xmlns='jabber:client'><priority>x"
+                                          "</priority></presence>"))
+                .priority,
+            0);
+}
+
+TEST(Presence, ChildrenRoundTrip) {
+  PresenceFields p;
+  p.show = Show::kXa;
+  p.status = "zzz";
+  p.priority = -3;
+  p.caps = Caps{"", "legacy", "1.0"};
+  p.photo = "ff";
+  p.idle_since = "2026-01-01T00:00:00Z";
+  xml::Element presence("presence", std::string(ns::kClient));
+  add_presence_children(presence, p);
+  auto back = fields_from_presence(parse_ok(xml::to_string(presence)));
+  EXPECT_EQ(back, p);
+}
+
+TEST(Presence, FieldMasks) {
+  PresenceFields a, b;
+  EXPECT_EQ(differing(a, b), 0);
+  EXPECT_EQ(set_fields(a), 0);
+  b.status = "x";
+  b.priority = 1;
+  EXPECT_EQ(differing(a, b), bit(Field::kStatus) | bit(Field::kPriority));
+  copy_fields(a, b, bit(Field::kStatus));
+  EXPECT_EQ(a.status, "x");
+  EXPECT_EQ(a.priority, 0);
+  reset_fields(b, kAllFields);
+  EXPECT_EQ(b, PresenceFields{});
+  for (Field f : kFieldsInOrder) EXPECT_EQ(field_from(field_name(f)), f);
+  EXPECT_FALSE(field_from("jid"));
+}
+
+}  // namespace
+}  // namespace rpsync::proto
