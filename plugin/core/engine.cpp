@@ -1,0 +1,944 @@
+#include "plugin/core/engine.h"
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+namespace rpsync::core {
+namespace {
+
+constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+
+struct StrHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+template <class V>
+using StrMap = std::unordered_map<std::string, V, StrHash, std::equal_to<>>;
+
+// 256-bit sum of resource hashes, same arithmetic as proto::StateDigest but also
+// addable to itself (per-contact sums are added per roster).
+struct Sum256 {
+  std::array<std::uint64_t, 4> w{};  // w[0] most significant
+
+  static std::array<std::uint64_t, 4> words(const proto::ResourceHash& h) {
+    std::array<std::uint64_t, 4> out{};
+    for (std::size_t i = 0; i < 4; ++i)
+      for (std::size_t j = 0; j < 8; ++j) out[i] = (out[i] << 8) | h[i * 8 + j];
+    return out;
+  }
+  void add(const std::array<std::uint64_t, 4>& o) {
+    std::uint64_t carry = 0;
+    for (std::size_t i = 4; i-- > 0;) {
+      std::uint64_t a = w[i] + o[i];
+      std::uint64_t c1 = a < w[i] ? 1 : 0;
+      w[i] = a + carry;
+      carry = c1 | (w[i] < a ? 1 : 0);
+    }
+  }
+  void sub(const std::array<std::uint64_t, 4>& o) {
+    std::uint64_t borrow = 0;
+    for (std::size_t i = 4; i-- > 0;) {
+      std::uint64_t d = w[i] - o[i];
+      std::uint64_t b1 = w[i] < o[i] ? 1 : 0;
+      w[i] = d - borrow;
+      borrow = b1 | (d < borrow ? 1 : 0);
+    }
+  }
+  void add(const proto::ResourceHash& h) { add(words(h)); }
+  void sub(const proto::ResourceHash& h) { sub(words(h)); }
+
+  proto::StateDigest digest(std::uint32_t count) const {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(64);
+    for (std::uint64_t x : w)
+      for (int shift = 60; shift >= 0; shift -= 4) hex += kHex[(x >> shift) & 0xf];
+    return *proto::StateDigest::from_hex(hex, count);
+  }
+};
+
+// Rough wire sizes (bytes) for the too-large rule; see engine.h.
+constexpr std::uint64_t kPresenceOverhead = 60;    // <presence from to id> + </presence>
+constexpr std::uint64_t kUnavailableOverhead = 60;
+constexpr std::uint64_t kCapsOverhead = 60;
+constexpr std::uint64_t kDeltaContactOverhead = 20;
+constexpr std::uint64_t kDeltaNewOverhead = 30;
+constexpr std::uint64_t kDeltaChangedOverhead = 30;
+constexpr std::uint64_t kDeltaUnsetOverhead = 20;
+constexpr std::uint64_t kDeltaUnavailableOverhead = 25;
+constexpr std::uint64_t kFieldOverhead = 15;
+
+std::string session_key(std::string_view user, std::string_view stream,
+                        std::string_view resource) {
+  std::string k;
+  k.reserve(user.size() + stream.size() + resource.size() + 2);
+  k.append(user).push_back('\0');
+  k.append(stream).push_back('\0');
+  k.append(resource);
+  return k;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  // Fields of a resource, packed: the three free-text fields share one string, caps are
+  // interned (client software repeats them across thousands of resources).
+  struct Packed {
+    std::string text;  // status | photo | idle_since
+    std::uint32_t status_len = 0;
+    std::uint32_t photo_len = 0;
+    std::uint32_t caps = kNone;
+    proto::Show show = proto::Show::kNone;
+    std::int8_t priority = 0;
+
+    std::string_view status() const { return std::string_view(text).substr(0, status_len); }
+    std::string_view photo() const {
+      return std::string_view(text).substr(status_len, photo_len);
+    }
+    std::string_view idle() const {
+      return std::string_view(text).substr(std::size_t{status_len} + photo_len);
+    }
+  };
+  struct Past {
+    std::uint64_t since = 0;  // valid over [since, next state's since)
+    bool avail = false;
+    Packed fields;
+  };
+  struct Resource {
+    const std::string* jid = nullptr;  // key in res_index (node-stable)
+    std::uint64_t since = 0;           // version of the last change; absent before if no history
+    proto::ResourceHash hash{};        // valid when avail
+    Packed fields;
+    std::uint32_t contact = kNone;
+    bool avail = false;
+    bool used = false;
+    std::unique_ptr<std::vector<Past>> history;  // oldest first
+  };
+  struct Contact {
+    const std::string* jid = nullptr;
+    std::vector<std::uint32_t> resources;
+    Sum256 sum;               // over available resources
+    std::uint32_t count = 0;  // available resources
+    std::uint64_t cost = 0;   // estimated full-login bytes of the available resources
+    std::uint64_t changed = 0;
+    std::uint32_t roster_refs = 0;
+    bool used = false;
+  };
+  struct Roster {
+    std::vector<std::uint32_t> members;  // contact ids, sorted, unique
+    std::uint64_t hash = 0;
+    std::uint32_t refs = 0;
+    bool used = false;
+  };
+  struct Moment {
+    std::string id;
+    std::uint64_t version = 0;
+    std::uint64_t epoch = 0;
+    std::uint32_t roster = kNone;  // kNone: empty roster
+    std::int64_t at_ms = 0;
+    bool valid = false;  // taken in this process and epoch; counted in `live`
+  };
+  struct Session {
+    std::string user, stream, resource;
+    Moment newest;
+    std::optional<Moment> previous;
+    std::uint64_t seq = 0;  // order of the last move, for eviction
+  };
+  struct User {
+    std::uint32_t roster = kNone;
+    std::vector<std::string> sessions;  // session keys
+  };
+  struct CapsEntry {
+    proto::Caps caps;
+    std::string key;
+    std::uint32_t refs = 0;
+  };
+
+  EngineOptions opt;
+  std::uint64_t version = 0;
+  std::uint64_t epoch = 1;
+  std::uint64_t horizon = 0;  // history is complete for moments >= horizon
+  std::uint64_t seq = 0;
+
+  std::vector<CapsEntry> caps;
+  std::vector<std::uint32_t> caps_free;
+  StrMap<std::uint32_t> caps_index;
+
+  std::vector<Resource> res;
+  std::vector<std::uint32_t> res_free;
+  StrMap<std::uint32_t> res_index;
+  std::size_t available = 0;
+  std::size_t history_entries = 0;
+
+  std::vector<Contact> contacts;
+  std::vector<std::uint32_t> contacts_free;
+  StrMap<std::uint32_t> contact_index;
+
+  std::vector<Roster> rosters;
+  std::vector<std::uint32_t> rosters_free;
+  std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> roster_index;
+
+  StrMap<User> users;
+  StrMap<Session> sessions;
+  std::multiset<std::uint64_t> live;  // versions of the current epoch's key moments
+
+  std::deque<std::pair<std::uint64_t, std::uint32_t>> tomb_q;  // (went offline at, rid)
+  std::deque<std::pair<std::uint64_t, std::uint32_t>> hist_q;  // (history entry ends at, rid)
+
+  Batch journal;
+
+  explicit Impl(EngineOptions o) : opt(std::move(o)) {}
+
+  // ---------- caps ----------
+  static std::string caps_key(const proto::Caps& c) {
+    std::string k;
+    k.reserve(c.hash.size() + c.node.size() + c.ver.size() + 2);
+    k.append(c.hash).push_back('\0');
+    k.append(c.node).push_back('\0');
+    k.append(c.ver);
+    return k;
+  }
+  std::uint32_t intern_caps(const proto::Caps& c) {
+    std::string k = caps_key(c);
+    if (auto it = caps_index.find(k); it != caps_index.end()) {
+      ++caps[it->second].refs;
+      return it->second;
+    }
+    std::uint32_t id;
+    if (!caps_free.empty()) {
+      id = caps_free.back();
+      caps_free.pop_back();
+    } else {
+      id = static_cast<std::uint32_t>(caps.size());
+      caps.emplace_back();
+    }
+    caps[id] = CapsEntry{c, k, 1};
+    caps_index.emplace(std::move(k), id);
+    return id;
+  }
+  void ref_caps(std::uint32_t id) {
+    if (id != kNone) ++caps[id].refs;
+  }
+  void unref_caps(std::uint32_t id) {
+    if (id == kNone) return;
+    if (--caps[id].refs == 0) {
+      caps_index.erase(caps[id].key);
+      caps[id] = CapsEntry{};
+      caps_free.push_back(id);
+    }
+  }
+
+  // ---------- packed fields ----------
+  Packed pack(const proto::PresenceFields& f) {
+    Packed p;
+    p.text.reserve(f.status.size() + f.photo.size() + f.idle_since.size());
+    p.text.append(f.status).append(f.photo).append(f.idle_since);
+    p.status_len = static_cast<std::uint32_t>(f.status.size());
+    p.photo_len = static_cast<std::uint32_t>(f.photo.size());
+    p.caps = f.caps ? intern_caps(*f.caps) : kNone;
+    p.show = f.show;
+    p.priority = f.priority;
+    return p;
+  }
+  proto::PresenceFields unpack(const Packed& p) const {
+    proto::PresenceFields f;
+    f.show = p.show;
+    f.status = std::string(p.status());
+    f.priority = p.priority;
+    if (p.caps != kNone) f.caps = caps[p.caps].caps;
+    f.photo = std::string(p.photo());
+    f.idle_since = std::string(p.idle());
+    return f;
+  }
+  bool same(const Packed& p, const proto::PresenceFields& f) const {
+    if (p.show != f.show || p.priority != f.priority || p.status() != f.status ||
+        p.photo() != f.photo || p.idle() != f.idle_since)
+      return false;
+    if (p.caps == kNone) return !f.caps.has_value();
+    return f.caps.has_value() && caps[p.caps].caps == *f.caps;
+  }
+  static bool same(const Packed& a, const Packed& b) {
+    return a.show == b.show && a.priority == b.priority && a.caps == b.caps &&
+           a.status_len == b.status_len && a.photo_len == b.photo_len && a.text == b.text;
+  }
+  std::uint64_t field_bytes(const Packed& p) const {
+    std::uint64_t n = p.text.size() + 4;  // priority digits
+    if (p.show != proto::Show::kNone) n += 4 + kFieldOverhead;
+    if (p.caps != kNone) {
+      const auto& c = caps[p.caps].caps;
+      n += kCapsOverhead + c.hash.size() + c.node.size() + c.ver.size();
+    }
+    return n;
+  }
+  std::uint64_t presence_cost(const Resource& r) const {
+    return kPresenceOverhead + 2 * r.jid->size() + field_bytes(r.fields);
+  }
+  void release(Packed& p) {
+    unref_caps(p.caps);
+    p.caps = kNone;
+  }
+
+  // ---------- key moments ----------
+  // Is there a live key moment v with lo <= v < hi?
+  bool live_in(std::uint64_t lo, std::uint64_t hi) const {
+    auto it = live.lower_bound(lo);
+    return it != live.end() && *it < hi;
+  }
+  std::uint64_t min_live() const { return live.empty() ? version + 1 : *live.begin(); }
+
+  Moment take_moment(std::string_view id, std::uint32_t roster) {
+    Moment m;
+    m.id = std::string(id);
+    m.version = version;
+    m.epoch = epoch;
+    m.roster = roster;
+    ref_roster(m.roster);
+    m.at_ms = opt.clock();
+    m.valid = true;
+    live.insert(m.version);
+    return m;
+  }
+  void release(Moment& m) {
+    if (m.valid) live.erase(live.find(m.version));
+    m.valid = false;
+    unref_roster(m.roster);
+    m.roster = kNone;
+  }
+  // After a gap a moment can never answer again: it stops holding history and roster.
+  void invalidate(Moment& m) {
+    m.valid = false;
+    unref_roster(m.roster);
+    m.roster = kNone;
+  }
+
+  // ---------- contacts ----------
+  std::uint32_t contact_of(std::string_view bare) {
+    if (auto it = contact_index.find(bare); it != contact_index.end()) return it->second;
+    std::uint32_t id;
+    if (!contacts_free.empty()) {
+      id = contacts_free.back();
+      contacts_free.pop_back();
+    } else {
+      id = static_cast<std::uint32_t>(contacts.size());
+      contacts.emplace_back();
+    }
+    auto [it, ok] = contact_index.emplace(std::string(bare), id);
+    contacts[id] = Contact{};
+    contacts[id].jid = &it->first;
+    contacts[id].used = true;
+    return id;
+  }
+  void maybe_free_contact(std::uint32_t id) {
+    Contact& c = contacts[id];
+    if (c.roster_refs != 0 || !c.resources.empty()) return;
+    contact_index.erase(*c.jid);
+    c = Contact{};
+    contacts_free.push_back(id);
+  }
+
+  // ---------- rosters ----------
+  static std::uint64_t hash_members(const std::vector<std::uint32_t>& m) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (std::uint32_t x : m) h = (h ^ x) * 1099511628211ull;
+    return h ^ m.size();
+  }
+  void ref_roster(std::uint32_t id) {
+    if (id != kNone) ++rosters[id].refs;
+  }
+  void unref_roster(std::uint32_t id) {
+    if (id == kNone) return;
+    Roster& r = rosters[id];
+    if (--r.refs != 0) return;
+    auto& bucket = roster_index[r.hash];
+    bucket.erase(std::find(bucket.begin(), bucket.end(), id));
+    if (bucket.empty()) roster_index.erase(r.hash);
+    std::vector<std::uint32_t> members = std::move(r.members);
+    r = Roster{};
+    rosters_free.push_back(id);
+    for (std::uint32_t c : members) {
+      --contacts[c].roster_refs;
+      maybe_free_contact(c);
+    }
+  }
+  // Returns the interned roster for `members` (sorted, unique) without taking a reference.
+  std::uint32_t intern_roster(std::vector<std::uint32_t> members) {
+    std::uint64_t h = hash_members(members);
+    auto& bucket = roster_index[h];
+    for (std::uint32_t id : bucket)
+      if (rosters[id].members == members) return id;
+    std::uint32_t id;
+    if (!rosters_free.empty()) {
+      id = rosters_free.back();
+      rosters_free.pop_back();
+    } else {
+      id = static_cast<std::uint32_t>(rosters.size());
+      rosters.emplace_back();
+    }
+    for (std::uint32_t c : members) ++contacts[c].roster_refs;
+    rosters[id] = Roster{std::move(members), h, 0, true};
+    bucket.push_back(id);
+    return id;
+  }
+  const std::vector<std::uint32_t>& members_of(std::uint32_t roster) const {
+    static const std::vector<std::uint32_t> kEmpty;
+    return roster == kNone ? kEmpty : rosters[roster].members;
+  }
+
+  // ---------- resources ----------
+  std::uint32_t new_resource(std::string_view full) {
+    std::uint32_t contact = contact_of(proto::bare_of(full));
+    std::uint32_t id;
+    if (!res_free.empty()) {
+      id = res_free.back();
+      res_free.pop_back();
+    } else {
+      id = static_cast<std::uint32_t>(res.size());
+      res.emplace_back();
+    }
+    auto [it, ok] = res_index.emplace(std::string(full), id);
+    Resource& r = res[id];
+    r = Resource{};
+    r.jid = &it->first;
+    r.contact = contact;
+    r.used = true;
+    contacts[contact].resources.push_back(id);
+    return id;
+  }
+  void erase_resource(std::uint32_t id) {
+    Resource& r = res[id];
+    release(r.fields);
+    if (r.history) {
+      for (Past& p : *r.history) release(p.fields);
+      history_entries -= r.history->size();
+    }
+    Contact& c = contacts[r.contact];
+    c.resources.erase(std::find(c.resources.begin(), c.resources.end(), id));
+    std::uint32_t contact = r.contact;
+    res_index.erase(*r.jid);
+    r = Resource{};
+    res_free.push_back(id);
+    maybe_free_contact(contact);
+  }
+  // Before changing r at version `version`: keep its current state if a live moment
+  // lies in [r.since, version).
+  void push_history(std::uint32_t id) {
+    Resource& r = res[id];
+    if (!live_in(r.since, version)) {
+      release(r.fields);
+      return;
+    }
+    if (!r.history) r.history = std::make_unique<std::vector<Past>>();
+    r.history->push_back(Past{r.since, r.avail, std::move(r.fields)});
+    r.fields = Packed{};
+    ++history_entries;
+    hist_q.emplace_back(version, id);
+  }
+  void prune_history(std::uint32_t id, std::uint64_t min) {
+    Resource& r = res[id];
+    if (!r.used || !r.history) return;
+    auto& h = *r.history;
+    std::size_t drop = 0;
+    while (drop < h.size()) {
+      std::uint64_t end = drop + 1 < h.size() ? h[drop + 1].since : r.since;
+      if (end > min) break;
+      release(h[drop].fields);
+      ++drop;
+    }
+    h.erase(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(drop));
+    history_entries -= drop;
+    if (h.empty()) r.history.reset();
+  }
+  // State of r at version v: nullptr when absent, else its fields.
+  const Packed* state_at(const Resource& r, std::uint64_t v) const {
+    if (r.since <= v) return r.avail ? &r.fields : nullptr;
+    if (r.history)
+      for (auto it = r.history->rbegin(); it != r.history->rend(); ++it)
+        if (it->since <= v) return it->avail ? &it->fields : nullptr;
+    return nullptr;  // created after v
+  }
+
+  void compact() {
+    std::uint64_t min = min_live();
+    while (!tomb_q.empty() && tomb_q.front().first <= min) {
+      auto [at, id] = tomb_q.front();
+      tomb_q.pop_front();
+      Resource& r = res[id];
+      if (r.used && !r.avail && r.since == at) erase_resource(id);
+    }
+    while (!hist_q.empty() && hist_q.front().first <= min) {
+      std::uint32_t id = hist_q.front().second;
+      hist_q.pop_front();
+      prune_history(id, min);
+    }
+  }
+
+  void set_available(std::uint32_t id, const proto::PresenceFields& f,
+                     const proto::ResourceHash& h) {
+    Resource& r = res[id];
+    r.fields = pack(f);
+    r.hash = h;
+    r.avail = true;
+    r.since = version;
+    Contact& c = contacts[r.contact];
+    c.sum.add(h);
+    ++c.count;
+    c.cost += presence_cost(r);
+    c.changed = version;
+    ++available;
+  }
+  // Subtracts r's current (available) state from its contact's sums.
+  void unaccount(const Resource& r) {
+    Contact& c = contacts[r.contact];
+    c.sum.sub(r.hash);
+    --c.count;
+    c.cost -= presence_cost(r);
+    --available;
+  }
+
+  void observe_available(std::string_view full, const proto::PresenceFields& f) {
+    std::uint32_t id;
+    if (auto it = res_index.find(full); it != res_index.end()) {
+      id = it->second;
+      if (res[id].avail && same(res[id].fields, f)) return;
+      ++version;
+      if (res[id].avail) unaccount(res[id]);
+      push_history(id);
+    } else {
+      ++version;
+      id = new_resource(full);
+    }
+    set_available(id, f, proto::resource_hash(full, f));
+    if (opt.journal) journal.emplace_back(PutResource{std::string(full), f});
+    compact();
+  }
+
+  void go_offline(std::uint32_t id) {
+    ++version;
+    Resource& r = res[id];
+    unaccount(r);
+    push_history(id);
+    r.fields = Packed{};
+    r.avail = false;
+    r.since = version;
+    contacts[r.contact].changed = version;
+    if (opt.journal) journal.emplace_back(EraseResource{*r.jid});
+    if (live_in(0, version))
+      tomb_q.emplace_back(version, id);
+    else
+      erase_resource(id);
+  }
+
+  void observe_unavailable(std::string_view full) {
+    auto it = res_index.find(full);
+    if (it == res_index.end() || !res[it->second].avail) return;
+    go_offline(it->second);
+    compact();
+  }
+
+  void clear_presence() {
+    std::vector<std::uint32_t> ids;
+    for (const auto& [jid, id] : res_index)
+      if (res[id].avail) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    for (std::uint32_t id : ids) go_offline(id);
+    compact();
+  }
+
+  void set_roster(std::string_view user, const std::vector<std::string>& visible,
+                  bool record) {
+    std::vector<std::uint32_t> members;
+    members.reserve(visible.size());
+    for (const auto& v : visible) members.push_back(contact_of(v));
+    std::sort(members.begin(), members.end());
+    members.erase(std::unique(members.begin(), members.end()), members.end());
+    auto uit = users.find(user);
+    if (uit == users.end()) {
+      if (members.empty()) return;
+      uit = users.emplace(std::string(user), User{}).first;
+    }
+    User& u = uit->second;
+    std::uint32_t id = members.empty() ? kNone : intern_roster(std::move(members));
+    if (id == u.roster) return;
+    ref_roster(id);
+    unref_roster(u.roster);
+    u.roster = id;
+    if (record && opt.journal) {
+      PutRoster m{std::string(user), {}};
+      for (std::uint32_t c : members_of(id)) m.contacts.push_back(*contacts[c].jid);
+      journal.emplace_back(std::move(m));
+    }
+    maybe_free_user(uit);
+  }
+  void maybe_free_user(StrMap<User>::iterator it) {
+    if (it->second.roster == kNone && it->second.sessions.empty()) users.erase(it);
+  }
+
+  void gap() {
+    ++epoch;
+    live.clear();
+    for (auto& [key, s] : sessions) {
+      invalidate(s.newest);
+      if (s.previous) invalidate(*s.previous);
+    }
+    if (opt.journal) journal.emplace_back(PutEpoch{epoch});
+    compact();
+  }
+
+  // ---------- sessions ----------
+  SessionRecord record_of(const Session& s) const {
+    SessionRecord r{s.user, s.stream, s.resource, {s.newest.id, s.newest.epoch, s.newest.at_ms},
+                    std::nullopt};
+    if (s.previous) r.previous = TxnRecord{s.previous->id, s.previous->epoch, s.previous->at_ms};
+    return r;
+  }
+  void journal_put(const Session& s) {
+    if (opt.journal) journal.emplace_back(PutSession{record_of(s)});
+  }
+  bool expired(const Session& s) const {
+    return opt.clock() - s.newest.at_ms >= std::int64_t{opt.lifetime_s} * 1000;
+  }
+  void erase_session(StrMap<Session>::iterator it) {
+    Session& s = it->second;
+    release(s.newest);
+    if (s.previous) release(*s.previous);
+    if (opt.journal) journal.emplace_back(EraseSession{s.user, s.stream, s.resource});
+    auto uit = users.find(s.user);
+    auto& list = uit->second.sessions;
+    list.erase(std::find(list.begin(), list.end(), it->first));
+    sessions.erase(it);
+    maybe_free_user(uit);
+  }
+  // Creates or resets the session and returns it; evicts beyond the per-user bound.
+  Session& open_session(std::string_view user, std::string_view stream,
+                        std::string_view resource, std::string_view iq_id) {
+    auto uit = users.find(user);
+    if (uit == users.end()) uit = users.emplace(std::string(user), User{}).first;
+    std::string key = session_key(user, stream, resource);
+    auto sit = sessions.find(key);
+    if (sit == sessions.end()) {
+      Session s;
+      s.user = std::string(user);
+      s.stream = std::string(stream);
+      s.resource = std::string(resource);
+      uit->second.sessions.push_back(key);
+      sit = sessions.emplace(key, std::move(s)).first;
+    } else {
+      release(sit->second.newest);
+      if (sit->second.previous) release(*sit->second.previous);
+      sit->second.previous.reset();
+    }
+    sit->second.newest = take_moment(iq_id, uit->second.roster);
+    sit->second.seq = ++seq;
+    while (uit->second.sessions.size() > std::max<std::size_t>(opt.max_sessions_per_user, 1)) {
+      StrMap<Session>::iterator oldest = sessions.end();
+      for (const auto& k : uit->second.sessions) {
+        auto it = sessions.find(k);
+        if (it != sit && (oldest == sessions.end() || it->second.seq < oldest->second.seq))
+          oldest = it;
+      }
+      erase_session(oldest);
+    }
+    journal_put(sit->second);
+    return sit->second;
+  }
+
+  Sum256 sum_of(std::uint32_t roster, std::uint32_t& count) const {
+    Sum256 s;
+    count = 0;
+    for (std::uint32_t c : members_of(roster)) {
+      s.add(contacts[c].sum.w);
+      count += contacts[c].count;
+    }
+    return s;
+  }
+  proto::StateDigest digest_of_user(std::string_view user) const {
+    auto it = users.find(user);
+    if (it == users.end()) return {};
+    std::uint32_t count;
+    Sum256 s = sum_of(it->second.roster, count);
+    return s.digest(count);
+  }
+
+  // The delta for moment m to the user's current roster `now`; `cost`/`full` receive the
+  // estimated wire sizes of the delta and of a normal login.
+  proto::Delta compute(const Moment& m, std::uint32_t now, std::uint64_t& cost,
+                       std::uint64_t& full) const {
+    proto::Delta d;
+    const auto& r0 = members_of(m.roster);
+    const auto& r1 = members_of(now);
+    const std::uint64_t v = m.version;
+    cost = 0;
+    full = 0;
+    auto removed = [&](std::uint32_t cid) {
+      const Contact& c = contacts[cid];
+      d.contacts.push_back({*c.jid, proto::ContactChange::Kind::kRemoved});
+      cost += kDeltaContactOverhead + c.jid->size();
+      for (std::uint32_t rid : c.resources)
+        if (state_at(res[rid], v)) {
+          d.unavailable.push_back(*res[rid].jid);
+          cost += kDeltaUnavailableOverhead + res[rid].jid->size();
+        }
+    };
+    auto added = [&](std::uint32_t cid) {
+      const Contact& c = contacts[cid];
+      d.contacts.push_back({*c.jid, proto::ContactChange::Kind::kAdded});
+      cost += kDeltaContactOverhead + c.jid->size();
+      for (std::uint32_t rid : c.resources) {
+        const Resource& r = res[rid];
+        if (!r.avail) continue;
+        d.added.push_back({*r.jid, unpack(r.fields)});
+        cost += kDeltaNewOverhead + r.jid->size() + field_bytes(r.fields);
+      }
+    };
+    auto kept = [&](std::uint32_t cid) {
+      const Contact& c = contacts[cid];
+      if (c.changed <= v) return;
+      for (std::uint32_t rid : c.resources) {
+        const Resource& r = res[rid];
+        if (r.since <= v) continue;
+        const Packed* old = state_at(r, v);
+        if (!old && r.avail) {
+          d.added.push_back({*r.jid, unpack(r.fields)});
+          cost += kDeltaNewOverhead + r.jid->size() + field_bytes(r.fields);
+        } else if (old && !r.avail) {
+          d.unavailable.push_back(*r.jid);
+          cost += kDeltaUnavailableOverhead + r.jid->size();
+        } else if (old && r.avail && !same(*old, r.fields)) {
+          auto ch = proto::make_change(*r.jid, unpack(*old), unpack(r.fields));
+          if ((ch.set | ch.unset) == 0) continue;
+          cost += kDeltaChangedOverhead + r.jid->size() + changed_bytes(ch) +
+                  kDeltaUnsetOverhead * static_cast<std::uint64_t>(__builtin_popcount(ch.unset));
+          d.changed.push_back(std::move(ch));
+        }
+      }
+    };
+    std::size_t i = 0, j = 0;
+    while (i < r0.size() || j < r1.size()) {
+      if (j == r1.size() || (i < r0.size() && r0[i] < r1[j])) {
+        removed(r0[i++]);
+        continue;
+      }
+      const Contact& c = contacts[r1[j]];
+      full += c.count ? c.cost : kUnavailableOverhead + 2 * c.jid->size();
+      if (i == r0.size() || r1[j] < r0[i]) {
+        added(r1[j++]);
+      } else {
+        kept(r1[j]);
+        ++i;
+        ++j;
+      }
+    }
+    return d;
+  }
+  static std::uint64_t changed_bytes(const proto::ChangedResource& ch) {
+    const auto& f = ch.values;
+    auto has = [&](proto::Field x) { return (ch.set & proto::bit(x)) != 0; };
+    std::uint64_t n = 0;
+    if (has(proto::Field::kShow)) n += 4 + kFieldOverhead;
+    if (has(proto::Field::kStatus)) n += f.status.size() + kFieldOverhead;
+    if (has(proto::Field::kPriority)) n += 4 + kFieldOverhead;
+    if (has(proto::Field::kCaps) && f.caps)
+      n += kCapsOverhead + f.caps->hash.size() + f.caps->node.size() + f.caps->ver.size();
+    if (has(proto::Field::kPhoto)) n += f.photo.size() + kFieldOverhead;
+    if (has(proto::Field::kIdle)) n += f.idle_since.size() + kFieldOverhead;
+    return n;
+  }
+};
+
+Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Engine::~Engine() = default;
+
+void Engine::observe_available(std::string_view full_jid, const proto::PresenceFields& fields) {
+  impl_->observe_available(full_jid, fields);
+}
+
+void Engine::observe_unavailable(std::string_view full_jid) {
+  impl_->observe_unavailable(full_jid);
+}
+
+void Engine::set_roster(std::string_view user, const std::vector<std::string>& visible) {
+  impl_->set_roster(user, visible, true);
+}
+
+void Engine::gap() { impl_->gap(); }
+
+void Engine::clear_presence() { impl_->clear_presence(); }
+
+proto::Result<proto::Enabled> Engine::enable(std::string_view user, std::string_view stream,
+                                             std::string_view resource,
+                                             std::string_view iq_id) {
+  impl_->open_session(user, stream, resource, iq_id);
+  impl_->compact();
+  return proto::Enabled{impl_->opt.lifetime_s, impl_->digest_of_user(user)};
+}
+
+proto::Result<proto::Checkpointed> Engine::checkpoint(std::string_view user,
+                                                      std::string_view stream,
+                                                      std::string_view resource,
+                                                      std::string_view prev,
+                                                      std::string_view iq_id) {
+  Impl& m = *impl_;
+  auto it = m.sessions.find(session_key(user, stream, resource));
+  if (it == m.sessions.end()) return proto::make_error(proto::AppCondition::kNotEnabled);
+  if (m.expired(it->second)) {
+    m.erase_session(it);
+    m.compact();
+    return proto::make_error(proto::AppCondition::kNotEnabled, "session expired");
+  }
+  Impl::Session& s = it->second;
+  if (prev != s.newest.id)
+    return proto::make_error(proto::AppCondition::kOutOfOrder, "prev is not the last key");
+  if (s.previous) m.release(*s.previous);
+  s.previous = std::move(s.newest);
+  s.newest = m.take_moment(iq_id, m.users.find(user)->second.roster);
+  s.seq = ++m.seq;
+  m.journal_put(s);
+  m.compact();
+  return proto::Checkpointed{m.digest_of_user(user)};
+}
+
+proto::Result<std::monostate> Engine::disable(std::string_view user, std::string_view stream,
+                                              std::string_view resource) {
+  Impl& m = *impl_;
+  auto it = m.sessions.find(session_key(user, stream, resource));
+  if (it == m.sessions.end()) return proto::make_error(proto::AppCondition::kNotEnabled);
+  m.erase_session(it);
+  m.compact();
+  return std::monostate{};
+}
+
+proto::Result<proto::Delta> Engine::sync(std::string_view user, std::string_view new_stream,
+                                         std::string_view new_resource, std::string_view iq_id,
+                                         const proto::SyncKey& old_key) {
+  Impl& m = *impl_;
+  auto it = m.sessions.find(session_key(user, old_key.stream, old_key.resource));
+  if (it == m.sessions.end()) return proto::make_error(proto::AppCondition::kUnknownKey);
+  Impl::Session& s = it->second;
+  const Impl::Moment* moment = nullptr;
+  if (s.newest.id == old_key.last)
+    moment = &s.newest;
+  else if (s.previous && s.previous->id == old_key.last)
+    moment = &*s.previous;
+  if (!moment) return proto::make_error(proto::AppCondition::kUnknownKey);
+  auto fail = [&](proto::AppCondition c, std::string text) {
+    m.erase_session(it);
+    m.compact();
+    return proto::make_error(c, std::move(text));
+  };
+  if (m.expired(s)) return fail(proto::AppCondition::kExpired, {});
+  if (!moment->valid || moment->epoch != m.epoch || moment->version < m.horizon)
+    return fail(proto::AppCondition::kContinuityLost, "component had a gap since the key");
+  std::uint32_t now = m.users.find(user)->second.roster;
+  std::uint64_t cost = 0, full = 0;
+  proto::Delta d = m.compute(*moment, now, cost, full);
+  if (d.items() > m.opt.limits.max_delta_items || (!d.empty() && cost > full))
+    return fail(proto::AppCondition::kTooLarge, "a normal login is cheaper");
+  m.erase_session(it);
+  m.open_session(user, new_stream, new_resource, iq_id);
+  m.compact();
+  d.lifetime = m.opt.lifetime_s;
+  d.state = m.digest_of_user(user);
+  return d;
+}
+
+std::size_t Engine::expire() {
+  Impl& m = *impl_;
+  std::vector<std::string> dead;
+  for (const auto& [key, s] : m.sessions)
+    if (m.expired(s)) dead.push_back(key);
+  for (const auto& key : dead) m.erase_session(m.sessions.find(key));
+  m.compact();
+  return dead.size();
+}
+
+proto::PresenceState Engine::view(std::string_view user) const {
+  const Impl& m = *impl_;
+  proto::PresenceState out;
+  auto it = m.users.find(user);
+  if (it == m.users.end()) return out;
+  for (std::uint32_t c : m.members_of(it->second.roster))
+    for (std::uint32_t rid : m.contacts[c].resources)
+      if (m.res[rid].avail) out.emplace(*m.res[rid].jid, m.unpack(m.res[rid].fields));
+  return out;
+}
+
+proto::StateDigest Engine::digest(std::string_view user) const {
+  return impl_->digest_of_user(user);
+}
+
+EngineStats Engine::stats() const {
+  const Impl& m = *impl_;
+  EngineStats s;
+  s.resources = m.res_index.size();
+  s.available = m.available;
+  s.tombstones = s.resources - s.available;
+  s.history_entries = m.history_entries;
+  s.contacts = m.contact_index.size();
+  s.rosters = m.rosters.size() - m.rosters_free.size();
+  s.users = m.users.size();
+  s.sessions = m.sessions.size();
+  s.live_moments = m.live.size();
+  s.version = m.version;
+  s.epoch = m.epoch;
+  return s;
+}
+
+Batch Engine::take_changes() {
+  Batch out;
+  out.swap(impl_->journal);
+  return out;
+}
+
+void Engine::restore(const Image& image) {
+  Impl& m = *impl_;
+  m.epoch = std::max(image.epoch, m.epoch) + 1;
+  ++m.version;
+  for (const auto& r : image.resources) {
+    auto it = m.res_index.find(r.jid);
+    std::uint32_t id;
+    if (it != m.res_index.end()) {
+      id = it->second;
+      if (m.res[id].avail) m.unaccount(m.res[id]);
+      m.release(m.res[id].fields);
+    } else {
+      id = m.new_resource(r.jid);
+    }
+    m.set_available(id, r.fields, proto::resource_hash(r.jid, r.fields));
+  }
+  for (const auto& r : image.rosters) m.set_roster(r.user, r.contacts, false);
+  for (const auto& rec : image.sessions) {
+    auto uit = m.users.find(rec.user);
+    if (uit == m.users.end()) uit = m.users.emplace(rec.user, Impl::User{}).first;
+    std::string key = session_key(rec.user, rec.stream, rec.resource);
+    if (m.sessions.count(key)) continue;
+    Impl::Session s;
+    s.user = rec.user;
+    s.stream = rec.stream;
+    s.resource = rec.resource;
+    s.newest.id = rec.newest.id;
+    s.newest.epoch = rec.newest.epoch;
+    s.newest.at_ms = rec.newest.at_ms;
+    if (rec.previous) {
+      s.previous.emplace();
+      s.previous->id = rec.previous->id;
+      s.previous->epoch = rec.previous->epoch;
+      s.previous->at_ms = rec.previous->at_ms;
+    }
+    s.seq = ++m.seq;
+    uit->second.sessions.push_back(key);
+    m.sessions.emplace(std::move(key), std::move(s));
+  }
+  m.horizon = m.version;
+  if (m.opt.journal) m.journal.emplace_back(PutEpoch{m.epoch});
+}
+
+}  // namespace rpsync::core

@@ -1,0 +1,163 @@
+// The presence state engine: turns the stream of presence the component observes into
+// versioned state, and a sync key into the exact, minimal delta — or an honest failure.
+// Pure: standard library + rpsync_protocol; no sockets, no clock (injected), no database
+// (mutations are handed out as a core::Batch for a Store to persist).
+//
+// Model (spec "Key", "Delta Format", "Digest"):
+//  * Versions. Every observed change of a contact resource takes the next value of one
+//    engine-wide counter. A resource record holds its current fields, the version of its
+//    last change (`since`), and its cached proto::ResourceHash, so a digest is a sum.
+//    Each contact (bare JID) caches the digest sum, count and estimated wire size of its
+//    available resources, and the version of its newest change.
+//  * Rosters are interned: a user's visible roster (contacts with subscription to/both,
+//    given by the component through set_roster) is stored once per distinct member set
+//    and shared by users and key moments holding it (reference counted).
+//  * A key moment (snapshot) = (version, roster id, continuity epoch, time). Nothing else
+//    is copied per key.
+//  * History is kept in proportion to changes, and only while a live key needs it: when a
+//    resource changes, its previous state is pushed onto its (usually empty) history list
+//    only if some live key moment lies inside the previous state's validity range; an
+//    offline resource stays as a tombstone only while a live key predates its going
+//    offline. Both are pruned as keys are retired/expire (amortised O(1) per change).
+//  * A delta from moment (V, R0) for user U with current roster R1 walks the merged,
+//    sorted member lists of R0 and R1 (O(|R0|+|R1|)), and only inside contacts changed
+//    after V looks at their resources (O(changes)): removed contacts (+ each resource
+//    they had at V as unavailable), added contacts (+ their current resources in full),
+//    and per resource of a kept contact: new / changed (only differing fields, with
+//    unsets) / unavailable. A resource that changed and changed back yields nothing.
+//  * Continuity: gap() (component lost its server connection) and restore() (restart)
+//    bump the epoch; a key whose moment is from an older epoch fails with
+//    continuity-lost, never with a partial delta. Key moments taken after a gap (a
+//    checkpoint on a session that survived it) are valid again from that moment.
+//  * "Too large": a delta fails with too-large when it has more items than
+//    Limits::max_delta_items, or when its estimated wire size is larger than the
+//    estimated size of what a normal login would cost (one presence per available
+//    resource of every visible contact, one unavailable reply per visible contact without
+//    any). The estimates are simple byte counts (JIDs + field bytes + fixed overheads).
+//
+// Sessions and keys: a session is (owner bare JID, stream id, resource). It holds its
+// newest key moment and the previous one (kept until a checkpoint quoting the newest as
+// prev proves the client saw it). A key (stream, resource, last) is looked up under the
+// owner given by the caller (the bare JID of the request's `from`); another user's key is
+// simply not found (unknown-key). A session expires `lifetime_s` after its newest moment
+// (enable/checkpoint/sync); at most `max_sessions_per_user` sessions per user are kept
+// (the least recently moved is evicted).
+//
+// Threading: not thread-safe; one owner (the component's event loop) calls everything.
+// Durability: every state change appends to an internal Batch (if options.journal);
+// take_changes() hands it to the caller, who writes it to a Store and flushes before
+// acknowledging enable/checkpoint/sync.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "plugin/core/journal.h"
+#include "protocol/delta.h"
+#include "protocol/digest.h"
+#include "protocol/error.h"
+#include "protocol/limits.h"
+#include "protocol/presence.h"
+#include "protocol/session.h"
+#include "protocol/state.h"
+#include "protocol/sync.h"
+
+namespace rpsync::core {
+
+// Milliseconds on any fixed origin; must not go backwards. Injected so expiry is testable.
+using Clock = std::function<std::int64_t()>;
+
+struct EngineOptions {
+  std::uint32_t lifetime_s = 604800;       // key lifetime without a checkpoint
+  std::size_t max_sessions_per_user = 8;   // each session holds at most two keys
+  proto::Limits limits = proto::kDefaultLimits;
+  bool journal = true;  // record mutations for take_changes(); off for pure in-memory use
+  Clock clock;          // required
+};
+
+struct EngineStats {
+  std::size_t resources = 0;        // records, including tombstones
+  std::size_t available = 0;
+  std::size_t tombstones = 0;
+  std::size_t history_entries = 0;  // previous states kept for live keys
+  std::size_t contacts = 0;
+  std::size_t rosters = 0;          // distinct interned rosters
+  std::size_t users = 0;
+  std::size_t sessions = 0;
+  std::size_t live_moments = 0;     // key moments of the current epoch
+  std::uint64_t version = 0;
+  std::uint64_t epoch = 0;
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // --- ingest (every presence the component observes) ---
+  // A full JID became available or changed its fields. A no-op when nothing changed.
+  void observe_available(std::string_view full_jid, const proto::PresenceFields& fields);
+  // A full JID went offline. A no-op for a resource not currently available.
+  void observe_unavailable(std::string_view full_jid);
+  // The user's current visible roster: bare JIDs of contacts with subscription to/both
+  // (duplicates allowed). Presence of contacts on no roster is kept as well.
+  void set_roster(std::string_view user, const std::vector<std::string>& visible);
+  // The component lost its view (disconnected from the server): every key moment taken
+  // before now fails with continuity-lost. Presence data is kept; the component should
+  // re-learn it (clear_presence() if it cannot trust it).
+  void gap();
+  // Forgets every available resource (as if each went offline). For a component that
+  // reconnects to a server that re-sends all current presence.
+  void clear_presence();
+
+  // --- sessions (spec: Enabling, Checkpoints, Disabling, Synchronising) ---
+  // `user` is the bare JID of `from`, `resource` its resource part.
+  // Enabling an existing session resets its keys to this moment.
+  proto::Result<proto::Enabled> enable(std::string_view user, std::string_view stream,
+                                       std::string_view resource, std::string_view iq_id);
+  // Errors: not-enabled (no such session, or it expired), out-of-order (prev is not the
+  // newest key's `last`).
+  proto::Result<proto::Checkpointed> checkpoint(std::string_view user, std::string_view stream,
+                                                std::string_view resource,
+                                                std::string_view prev, std::string_view iq_id);
+  // Errors: not-enabled.
+  proto::Result<std::monostate> disable(std::string_view user, std::string_view stream,
+                                        std::string_view resource);
+  // Answers the old key with the delta to the current view, retires the old session and
+  // enables (user, new_stream, new_resource) with key `iq_id`. Errors: unknown-key,
+  // expired, continuity-lost, too-large (the last three also retire the old session).
+  proto::Result<proto::Delta> sync(std::string_view user, std::string_view new_stream,
+                                   std::string_view new_resource, std::string_view iq_id,
+                                   const proto::SyncKey& old_key);
+  // Drops sessions whose lifetime has passed; returns how many.
+  std::size_t expire();
+
+  // --- views ---
+  // Available resources of the user's visible contacts, as the client should hold them.
+  proto::PresenceState view(std::string_view user) const;
+  // digest_of(view(user)), computed from cached sums in O(roster).
+  proto::StateDigest digest(std::string_view user) const;
+  EngineStats stats() const;
+
+  // --- durability ---
+  // Mutations since the last call, in order (empty when options.journal is false).
+  Batch take_changes();
+  // Rebuilds a freshly constructed engine from a store image. Counts as a gap: every
+  // restored key fails with continuity-lost until its session checkpoints again.
+  // Records a PutEpoch mutation for the new epoch.
+  void restore(const Image& image);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rpsync::core

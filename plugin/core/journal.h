@@ -1,0 +1,95 @@
+// The durable side of the engine, as plain values: the mutations the engine emits
+// (a Batch, in order) and the image it is rebuilt from after a restart.
+//
+// The engine keeps everything in memory; a Store (plugin/store/) is its durable log.
+// What is persisted is exactly what must survive a restart:
+//   - the current presence of every available contact resource (offline ones are erased;
+//     tombstones and field history live only in memory, because after a restart every
+//     older key fails on continuity anyway and no longer needs them),
+//   - every user's visible roster,
+//   - every session's keys (so an acknowledged checkpoint is never lost and an old key
+//     is answered with continuity-lost rather than unknown-key),
+//   - the continuity epoch (bumped by every gap and every restart).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "protocol/presence.h"
+
+namespace rpsync::core {
+
+// One key moment of a session, as persisted.
+struct TxnRecord {
+  std::string id;           // iq id of the transaction (the key's `last`)
+  std::uint64_t epoch = 0;  // continuity epoch the moment was taken in
+  std::int64_t at_ms = 0;   // clock reading when it was taken
+  friend bool operator==(const TxnRecord&, const TxnRecord&) = default;
+};
+
+// A session: (user, stream, resource) with its newest key moment and the previous one
+// (kept until a checkpoint proves the client saw the newest; spec "Key").
+struct SessionRecord {
+  std::string user;  // bare JID of the owner
+  std::string stream;
+  std::string resource;
+  TxnRecord newest;
+  std::optional<TxnRecord> previous;
+  friend bool operator==(const SessionRecord&, const SessionRecord&) = default;
+};
+
+struct PutResource {
+  std::string jid;  // full JID
+  proto::PresenceFields fields;
+};
+struct EraseResource {
+  std::string jid;
+};
+// A user's visible roster (subscription to/both). An empty list erases the row.
+struct PutRoster {
+  std::string user;
+  std::vector<std::string> contacts;  // bare JIDs
+};
+struct PutSession {
+  SessionRecord session;
+};
+struct EraseSession {
+  std::string user;
+  std::string stream;
+  std::string resource;
+};
+struct PutEpoch {
+  std::uint64_t epoch = 0;
+};
+
+using Mutation =
+    std::variant<PutResource, EraseResource, PutRoster, PutSession, EraseSession, PutEpoch>;
+
+// Mutations in the order they happened; later ones override earlier ones for the same row.
+using Batch = std::vector<Mutation>;
+
+struct RosterRecord {
+  std::string user;
+  std::vector<std::string> contacts;
+  friend bool operator==(const RosterRecord&, const RosterRecord&) = default;
+};
+
+struct ResourceRecord {
+  std::string jid;
+  proto::PresenceFields fields;
+  friend bool operator==(const ResourceRecord&, const ResourceRecord&) = default;
+};
+
+// Everything a store holds; Engine::restore() rebuilds the engine from it.
+// Order of the vectors is unspecified.
+struct Image {
+  std::uint64_t epoch = 0;  // 0 = never written
+  std::vector<ResourceRecord> resources;
+  std::vector<RosterRecord> rosters;
+  std::vector<SessionRecord> sessions;
+};
+
+}  // namespace rpsync::core
