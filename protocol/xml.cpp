@@ -192,7 +192,9 @@ struct StreamParser::Impl {
     stack.clear();
     depth = 0;
     fed = 0;
-    boundary = 0;
+    last_event = 0;
+    element_start = 0;
+    skipping = false;
     error.reset();
     done_root.reset();
   }
@@ -205,9 +207,24 @@ struct StreamParser::Impl {
 
   std::size_t top_depth() const { return stream ? 1 : 0; }
 
+  // Bytes of the current depth-1 element so far; past the limit it is skipped.
+  void check_element_size() {
+    if (!stream || skipping || stack.empty()) return;
+    if (position() - element_start <= limits.max_element_bytes) return;
+    skipping = true;
+    skipped_head = xml::Element(stack.front().name(), stack.front().ns());
+    for (const auto& a : stack.front().attrs()) skipped_head.set_attr(a.ns, a.name, a.value);
+    stack.clear();
+  }
+
   static void on_start(void* ud, const char* name, const char** atts) {
     auto* self = static_cast<Impl*>(ud);
     if (self->error) return;
+    self->last_event = self->position();
+    if (self->skipping) {
+      ++self->depth;
+      return;
+    }
     if (self->depth > self->limits.max_depth) return self->fail("element nesting too deep");
     auto [ns, local] = split_name(name);
     Element e(std::move(local), std::move(ns));
@@ -219,20 +236,30 @@ struct StreamParser::Impl {
     }
     if (self->stream && self->depth == 0) {
       ++self->depth;
-      self->boundary = self->position();
       if (self->callbacks.on_open) self->callbacks.on_open(e);
       return;
     }
+    if (self->stream && self->depth == 1) self->element_start = self->position();
     self->stack.push_back(std::move(e));
     ++self->depth;
+    self->check_element_size();
   }
 
   static void on_end(void* ud, const char*) {
     auto* self = static_cast<Impl*>(ud);
     if (self->error) return;
+    self->last_event = self->position();
     --self->depth;
     if (self->stream && self->depth == 0) {
       if (self->callbacks.on_close) self->callbacks.on_close();
+      return;
+    }
+    if (self->skipping) {
+      if (self->depth == 1) {
+        self->skipping = false;
+        if (self->callbacks.on_oversized)
+          self->callbacks.on_oversized(std::move(self->skipped_head));
+      }
       return;
     }
     Element done = std::move(self->stack.back());
@@ -242,7 +269,6 @@ struct StreamParser::Impl {
       return;
     }
     if (self->stream) {
-      self->boundary = self->position();
       if (self->callbacks.on_element) self->callbacks.on_element(std::move(done));
     } else {
       self->done_root = std::move(done);
@@ -252,12 +278,10 @@ struct StreamParser::Impl {
   static void on_text(void* ud, const char* s, int len) {
     auto* self = static_cast<Impl*>(ud);
     if (self->error) return;
-    if (self->stack.empty()) {
-      // Whitespace between stanzas (keepalives) moves the boundary forward.
-      if (self->stream) self->boundary = self->position();
-      return;
-    }
+    self->last_event = self->position();
+    if (self->skipping || self->stack.empty()) return;  // whitespace between stanzas too
     self->stack.back().append_text(std::string_view(s, static_cast<std::size_t>(len)));
+    self->check_element_size();
   }
 
   static void on_doctype(void* ud, const char*, const char*, const char*, int) {
@@ -298,9 +322,10 @@ struct StreamParser::Impl {
         break;
       }
       off += n;
-      if (fed - boundary > limits.max_element_bytes + kSlice) {
-        error = ParseError{"element larger than " + std::to_string(limits.max_element_bytes) +
-                           " bytes"};
+      // Bytes expat holds without having reported them form one unfinished token.
+      if (fed - last_event > limits.max_element_bytes + kSlice) {
+        error = ParseError{"a single XML token is larger than " +
+                           std::to_string(limits.max_element_bytes) + " bytes"};
         break;
       }
     } while (off < bytes.size());
@@ -318,7 +343,10 @@ struct StreamParser::Impl {
   std::vector<Element> stack;
   std::size_t depth = 0;
   std::size_t fed = 0;       // bytes handed to expat so far
-  std::size_t boundary = 0;  // byte index where the current top-level element may start
+  std::size_t last_event = 0;     // byte index of the last parse event
+  std::size_t element_start = 0;  // byte index where the current depth-1 element began
+  bool skipping = false;          // the current depth-1 element is over the size limit
+  Element skipped_head;
   std::optional<ParseError> error;
   std::optional<Element> done_root;
 };

@@ -104,8 +104,13 @@ std::variant<Element, ParseError> parse(std::string_view document, const ParseLi
 
 // Incremental parser for an XMPP stream: the root (<stream:stream>) is reported on
 // open, each depth-1 element when complete, and the root's end on close.
-// Not thread-safe; callbacks run inside feed(). After an error, feed() does nothing
-// until reset().
+// A depth-1 element larger than max_element_bytes does not break the stream: its
+// content is discarded as it arrives and, when it closes, on_oversized receives its
+// head (name, namespace, attributes; no children) so the caller can answer it with a
+// stanza error. Only a single token (tag or unbroken run) larger than
+// max_element_bytes, or malformed XML, is a stream error.
+// Not thread-safe; callbacks run inside feed() and must not call reset(). After an
+// error, feed() does nothing until reset().
 class StreamParser {
  public:
   struct Callbacks {
@@ -113,6 +118,7 @@ class StreamParser {
     std::function<void(Element stanza)> on_element;
     std::function<void()> on_close;
     std::function<void(const ParseError&)> on_error;
+    std::function<void(Element head)> on_oversized;  // optional; dropped silently if unset
   };
 
   StreamParser(Callbacks callbacks, ParseLimits limits = {});

@@ -98,10 +98,12 @@ struct Collected {
   std::vector<Element> stanzas;
   int closed = 0;
   std::vector<std::string> errors;
+  std::vector<Element> oversized;
   StreamParser::Callbacks callbacks() {
     return {[this](const Element& root) { opened.push_back(root); },
             [this](Element e) { stanzas.push_back(std::move(e)); }, [this] { ++closed; },
-            [this](const ParseError& e) { errors.push_back(e.message); }};
+            [this](const ParseError& e) { errors.push_back(e.message); },
+            [this](Element head) { oversized.push_back(std::move(head)); }};
   }
 };
 
@@ -149,6 +151,30 @@ TEST(StreamParser, OversizedStanzaIsAnErrorEvenWhenItNeverCloses) {
   ASSERT_EQ(c.errors.size(), 1u);
   EXPECT_EQ(c.stanzas.size(), 1u);
   EXPECT_FALSE(p.feed("<more/>")) << "stays failed until reset";
+}
+
+TEST(StreamParser, OversizedStanzaIsSkippedAndTheStreamGoesOn) {
+  for (std::size_t chunk : {std::size_t{1000}, std::size_t{100000}}) {
+    Collected c;
+    ParseLimits limits;
+    limits.max_element_bytes = 1024;
+    StreamParser p(c.callbacks(), limits);
+    std::string big = "<iq type='set' id='big' from='a@b/c'><sync xmlns='urn:xmpp:rpsync:0'>";
+    for (int i = 0; i < 500; ++i) big += "<key stream='s' resource='r' last='l'>xxxx</key>";
+    big += "</sync></iq>";
+    std::string in = "<stream:stream xmlns='jabber:component:accept' "
+                     "xmlns:stream='http://etherx.jabber.org/streams'>" +
+                     big + "<presence from='x@y/z'/>";
+    for (std::size_t off = 0; off < in.size(); off += chunk)
+      ASSERT_TRUE(p.feed(std::string_view(in).substr(off, chunk))) << c.errors.at(0);
+    ASSERT_EQ(c.oversized.size(), 1u) << "chunk " << chunk;
+    EXPECT_EQ(c.oversized[0].name(), "iq");
+    EXPECT_EQ(c.oversized[0].attr("id"), "big");
+    EXPECT_EQ(c.oversized[0].attr("from"), "a@b/c");
+    EXPECT_TRUE(c.oversized[0].children().empty());
+    ASSERT_EQ(c.stanzas.size(), 1u);
+    EXPECT_EQ(c.stanzas[0].name(), "presence");
+  }
 }
 
 TEST(StreamParser, ManySmallStanzasDoNotTripTheSizeLimit) {
