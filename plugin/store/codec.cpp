@@ -1,0 +1,159 @@
+#include "plugin/store/codec.h"
+
+#include <cstdint>
+
+namespace rpsync::store {
+namespace {
+
+constexpr char kVersion = 1;
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+void put_str(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view b) : b_(b) {}
+  bool varint(std::uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (b_.empty()) return false;
+      auto c = static_cast<unsigned char>(b_.front());
+      b_.remove_prefix(1);
+      v |= static_cast<std::uint64_t>(c & 0x7f) << shift;
+      if (!(c & 0x80)) return true;
+    }
+    return false;
+  }
+  bool str(std::string& s) {
+    std::uint64_t n;
+    if (!varint(n) || n > b_.size()) return false;
+    s.assign(b_.substr(0, n));
+    b_.remove_prefix(n);
+    return true;
+  }
+  bool byte(unsigned char& c) {
+    if (b_.empty()) return false;
+    c = static_cast<unsigned char>(b_.front());
+    b_.remove_prefix(1);
+    return true;
+  }
+  bool done() const { return b_.empty(); }
+
+ private:
+  std::string_view b_;
+};
+
+std::uint64_t zigzag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+std::int64_t unzigzag(std::uint64_t v) {
+  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+}
+
+void put_txn(std::string& out, const core::TxnRecord& t) {
+  put_str(out, t.id);
+  put_varint(out, t.epoch);
+  put_varint(out, zigzag(t.at_ms));
+}
+bool get_txn(Reader& r, core::TxnRecord& t) {
+  std::uint64_t at;
+  if (!r.str(t.id) || !r.varint(t.epoch) || !r.varint(at)) return false;
+  t.at_ms = unzigzag(at);
+  return true;
+}
+
+}  // namespace
+
+std::string encode_fields(const proto::PresenceFields& f) {
+  std::string out;
+  out.reserve(8 + f.status.size() + f.photo.size() + f.idle_since.size() +
+              (f.caps ? f.caps->node.size() + f.caps->ver.size() + f.caps->hash.size() : 0));
+  out += kVersion;
+  out += static_cast<char>(f.show);
+  out += static_cast<char>(f.priority);
+  out += static_cast<char>(f.caps ? 1 : 0);
+  put_str(out, f.status);
+  if (f.caps) {
+    put_str(out, f.caps->hash);
+    put_str(out, f.caps->node);
+    put_str(out, f.caps->ver);
+  }
+  put_str(out, f.photo);
+  put_str(out, f.idle_since);
+  return out;
+}
+
+std::optional<proto::PresenceFields> decode_fields(std::string_view blob) {
+  Reader r(blob);
+  unsigned char version, show, prio, has_caps;
+  if (!r.byte(version) || version != kVersion || !r.byte(show) || !r.byte(prio) ||
+      !r.byte(has_caps) || show > static_cast<unsigned char>(proto::Show::kDnd) || has_caps > 1)
+    return std::nullopt;
+  proto::PresenceFields f;
+  f.show = static_cast<proto::Show>(show);
+  f.priority = static_cast<std::int8_t>(prio);
+  if (!r.str(f.status)) return std::nullopt;
+  if (has_caps) {
+    f.caps.emplace();
+    if (!r.str(f.caps->hash) || !r.str(f.caps->node) || !r.str(f.caps->ver)) return std::nullopt;
+  }
+  if (!r.str(f.photo) || !r.str(f.idle_since) || !r.done()) return std::nullopt;
+  return f;
+}
+
+std::string encode_contacts(const std::vector<std::string>& contacts) {
+  std::string out;
+  out += kVersion;
+  put_varint(out, contacts.size());
+  for (const auto& c : contacts) put_str(out, c);
+  return out;
+}
+
+std::optional<std::vector<std::string>> decode_contacts(std::string_view blob) {
+  Reader r(blob);
+  unsigned char version;
+  std::uint64_t n;
+  if (!r.byte(version) || version != kVersion || !r.varint(n) || n > blob.size())
+    return std::nullopt;
+  std::vector<std::string> out(n);
+  for (auto& c : out)
+    if (!r.str(c)) return std::nullopt;
+  if (!r.done()) return std::nullopt;
+  return out;
+}
+
+std::string encode_txns(const core::TxnRecord& newest,
+                        const std::optional<core::TxnRecord>& previous) {
+  std::string out;
+  out += kVersion;
+  put_txn(out, newest);
+  out += static_cast<char>(previous ? 1 : 0);
+  if (previous) put_txn(out, *previous);
+  return out;
+}
+
+bool decode_txns(std::string_view blob, core::TxnRecord& newest,
+                 std::optional<core::TxnRecord>& previous) {
+  Reader r(blob);
+  unsigned char version, has_prev;
+  if (!r.byte(version) || version != kVersion || !get_txn(r, newest) || !r.byte(has_prev) ||
+      has_prev > 1)
+    return false;
+  previous.reset();
+  if (has_prev) {
+    previous.emplace();
+    if (!get_txn(r, *previous)) return false;
+  }
+  return r.done();
+}
+
+}  // namespace rpsync::store

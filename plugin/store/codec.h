@@ -1,0 +1,28 @@
+// Compact binary encodings of the values a backend stores as blobs. Versioned by their
+// first byte so a later format can still read old rows. Decoders return nullopt on any
+// malformed input (truncated, trailing bytes, unknown version or enum value).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plugin/core/journal.h"
+#include "protocol/presence.h"
+
+namespace rpsync::store {
+
+std::string encode_fields(const proto::PresenceFields& f);
+std::optional<proto::PresenceFields> decode_fields(std::string_view blob);
+
+std::string encode_contacts(const std::vector<std::string>& contacts);
+std::optional<std::vector<std::string>> decode_contacts(std::string_view blob);
+
+// The two key moments of a session (user, stream and resource are columns).
+std::string encode_txns(const core::TxnRecord& newest,
+                        const std::optional<core::TxnRecord>& previous);
+bool decode_txns(std::string_view blob, core::TxnRecord& newest,
+                 std::optional<core::TxnRecord>& previous);
+
+}  // namespace rpsync::store

@@ -1,0 +1,20 @@
+#include <string>
+
+#include "plugin/store/memory_store.h"
+#include "plugin/store/sqlite_store.h"
+#include "plugin/store/store.h"
+
+namespace rpsync::store {
+
+proto::Result<std::unique_ptr<Store>> open_store(std::string_view uri,
+                                                 const StoreOptions& options) {
+  if (uri == "memory:") return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (uri.substr(0, kSqlite.size()) == kSqlite && uri.size() > kSqlite.size())
+    return SqliteStore::open(std::string(uri.substr(kSqlite.size())), options);
+  return proto::make_error(proto::AppCondition::kNotReady,
+                           "store: unknown store URI '" + std::string(uri) +
+                               "' (use memory: or sqlite:/path/file.db)");
+}
+
+}  // namespace rpsync::store

@@ -1,0 +1,229 @@
+#include "plugin/store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <type_traits>
+#include <utility>
+
+#include "plugin/store/codec.h"
+
+namespace rpsync::store {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS resources(jid TEXT PRIMARY KEY, f BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rosters(user TEXT PRIMARY KEY, contacts BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions(user TEXT NOT NULL, stream TEXT NOT NULL,
+  resource TEXT NOT NULL, txns BLOB NOT NULL, PRIMARY KEY(user, stream, resource)) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta(k, v) VALUES('schema', 1);
+)sql";
+
+proto::StanzaError not_ready(std::string text) {
+  return proto::make_error(proto::AppCondition::kNotReady, "store: " + std::move(text));
+}
+
+struct Stmt {
+  sqlite3_stmt* s = nullptr;
+  ~Stmt() { sqlite3_finalize(s); }
+};
+
+void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+void bind_blob(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+std::string_view column(sqlite3_stmt* s, int i) {
+  const void* p = sqlite3_column_blob(s, i);
+  int n = sqlite3_column_bytes(s, i);
+  return p ? std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(n))
+           : std::string_view();
+}
+
+}  // namespace
+
+struct SqliteStore::Stmts {
+  Stmt put_res, del_res, put_roster, del_roster, put_session, del_session, put_epoch;
+};
+
+proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
+                                                        const StoreOptions& options) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return not_ready("cannot open " + path + ": " + msg);
+  }
+  std::unique_ptr<SqliteStore> s(new SqliteStore(db, options));
+  sqlite3_busy_timeout(db, 5000);
+  const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
+                              (options.synchronous_full ? "FULL;" : "NORMAL;");
+  if (auto r = s->exec(pragmas.c_str()); !r.ok()) return r.error();
+  if (auto r = s->exec(kSchema); !r.ok()) return r.error();
+  struct {
+    Stmt* stmt;
+    const char* sql;
+  } prepared[] = {
+      {&s->stmts_->put_res, "INSERT OR REPLACE INTO resources(jid, f) VALUES(?1, ?2)"},
+      {&s->stmts_->del_res, "DELETE FROM resources WHERE jid = ?1"},
+      {&s->stmts_->put_roster, "INSERT OR REPLACE INTO rosters(user, contacts) VALUES(?1, ?2)"},
+      {&s->stmts_->del_roster, "DELETE FROM rosters WHERE user = ?1"},
+      {&s->stmts_->put_session,
+       "INSERT OR REPLACE INTO sessions(user, stream, resource, txns) VALUES(?1, ?2, ?3, ?4)"},
+      {&s->stmts_->del_session,
+       "DELETE FROM sessions WHERE user = ?1 AND stream = ?2 AND resource = ?3"},
+      {&s->stmts_->put_epoch, "INSERT OR REPLACE INTO meta(k, v) VALUES('epoch', ?1)"},
+  };
+  for (auto& p : prepared)
+    if (sqlite3_prepare_v3(db, p.sql, -1, SQLITE_PREPARE_PERSISTENT, &p.stmt->s, nullptr) !=
+        SQLITE_OK)
+      return s->fail("prepare").error();
+  return std::unique_ptr<Store>(std::move(s));
+}
+
+SqliteStore::SqliteStore(sqlite3* db, const StoreOptions& options)
+    : db_(db), options_(options), stmts_(std::make_unique<Stmts>()) {}
+
+SqliteStore::~SqliteStore() {
+  (void)flush();
+  stmts_.reset();  // statements must be finalised before the connection closes
+  sqlite3_close(db_);
+}
+
+Done SqliteStore::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return not_ready(msg);
+  }
+  return std::monostate{};
+}
+
+Done SqliteStore::fail(const char* what) {
+  return not_ready(std::string(what) + ": " + sqlite3_errmsg(db_));
+}
+
+Done SqliteStore::commit() {
+  if (!in_tx_) return std::monostate{};
+  auto r = exec("COMMIT");
+  if (!r.ok()) {
+    (void)exec("ROLLBACK");
+  }
+  in_tx_ = false;
+  pending_ = 0;
+  return r;
+}
+
+proto::Result<core::Image> SqliteStore::load() {
+  if (auto r = commit(); !r.ok()) return r.error();
+  core::Image img;
+  Stmt q;
+  auto prepare = [&](const char* sql) {
+    sqlite3_finalize(q.s);
+    q.s = nullptr;
+    return sqlite3_prepare_v2(db_, sql, -1, &q.s, nullptr) == SQLITE_OK;
+  };
+  if (!prepare("SELECT v FROM meta WHERE k = 'epoch'")) return fail("load").error();
+  if (sqlite3_step(q.s) == SQLITE_ROW)
+    img.epoch = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
+
+  if (!prepare("SELECT jid, f FROM resources")) return fail("load").error();
+  int rc;
+  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+    auto f = decode_fields(column(q.s, 1));
+    if (!f) return not_ready("corrupt resource row " + std::string(column(q.s, 0)));
+    img.resources.push_back({std::string(column(q.s, 0)), std::move(*f)});
+  }
+  if (rc != SQLITE_DONE) return fail("load resources").error();
+
+  if (!prepare("SELECT user, contacts FROM rosters")) return fail("load").error();
+  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+    auto c = decode_contacts(column(q.s, 1));
+    if (!c) return not_ready("corrupt roster row " + std::string(column(q.s, 0)));
+    img.rosters.push_back({std::string(column(q.s, 0)), std::move(*c)});
+  }
+  if (rc != SQLITE_DONE) return fail("load rosters").error();
+
+  if (!prepare("SELECT user, stream, resource, txns FROM sessions")) return fail("load").error();
+  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+    core::SessionRecord s;
+    s.user = std::string(column(q.s, 0));
+    s.stream = std::string(column(q.s, 1));
+    s.resource = std::string(column(q.s, 2));
+    if (!decode_txns(column(q.s, 3), s.newest, s.previous))
+      return not_ready("corrupt session row of " + s.user);
+    img.sessions.push_back(std::move(s));
+  }
+  if (rc != SQLITE_DONE) return fail("load sessions").error();
+  return img;
+}
+
+Done SqliteStore::write(const core::Batch& batch) {
+  if (batch.empty()) return std::monostate{};
+  if (!in_tx_) {
+    if (auto r = exec("BEGIN"); !r.ok()) return r;
+    in_tx_ = true;
+    tx_start_ = std::chrono::steady_clock::now();
+  }
+  std::string blob;
+  for (const auto& m : batch) {
+    sqlite3_stmt* s = std::visit(
+        [&](const auto& x) -> sqlite3_stmt* {
+          using T = std::decay_t<decltype(x)>;
+          sqlite3_stmt* st;
+          if constexpr (std::is_same_v<T, core::PutResource>) {
+            st = stmts_->put_res.s;
+            blob = encode_fields(x.fields);
+            bind_text(st, 1, x.jid);
+            bind_blob(st, 2, blob);
+          } else if constexpr (std::is_same_v<T, core::EraseResource>) {
+            st = stmts_->del_res.s;
+            bind_text(st, 1, x.jid);
+          } else if constexpr (std::is_same_v<T, core::PutRoster>) {
+            if (x.contacts.empty()) {
+              st = stmts_->del_roster.s;
+              bind_text(st, 1, x.user);
+            } else {
+              st = stmts_->put_roster.s;
+              blob = encode_contacts(x.contacts);
+              bind_text(st, 1, x.user);
+              bind_blob(st, 2, blob);
+            }
+          } else if constexpr (std::is_same_v<T, core::PutSession>) {
+            st = stmts_->put_session.s;
+            blob = encode_txns(x.session.newest, x.session.previous);
+            bind_text(st, 1, x.session.user);
+            bind_text(st, 2, x.session.stream);
+            bind_text(st, 3, x.session.resource);
+            bind_blob(st, 4, blob);
+          } else if constexpr (std::is_same_v<T, core::EraseSession>) {
+            st = stmts_->del_session.s;
+            bind_text(st, 1, x.user);
+            bind_text(st, 2, x.stream);
+            bind_text(st, 3, x.resource);
+          } else {
+            st = stmts_->put_epoch.s;
+            sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(x.epoch));
+          }
+          return st;
+        },
+        m);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) return fail("write");
+  }
+  pending_ += batch.size();
+  if (pending_ >= options_.batch_records ||
+      std::chrono::steady_clock::now() - tx_start_ >= std::chrono::milliseconds(options_.batch_ms))
+    return commit();
+  return std::monostate{};
+}
+
+Done SqliteStore::flush() { return commit(); }
+
+}  // namespace rpsync::store

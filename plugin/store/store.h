@@ -1,0 +1,57 @@
+// The narrow durable-storage interface behind the engine (plugin/core), its backends and
+// the factory that picks one from a URI.
+//
+// The engine stays in memory; a Store is its durable log: load() once at start-up (the
+// image to Engine::restore()), write() every Batch the engine hands out, flush() before
+// acknowledging anything to a client (enable, checkpoint, sync), so "acknowledged" means
+// "durable".
+//
+// Contract every backend meets (tests/plugin/store/store_contract_test.cpp runs one typed
+// suite over all of them):
+//  * load() returns the state after applying, in order, every mutation written before the
+//    last successful flush(), plus possibly some later ones: always a prefix of the
+//    mutation sequence, cut at a mutation boundary (never a torn row).
+//  * Later mutations override earlier ones for the same row; PutRoster with an empty
+//    list and Erase* delete the row.
+//  * write() may commit in batches on its own (by record count or age); flush() commits
+//    whatever is pending and returns only when it is durable.
+//  * Errors are values: AppCondition::kNotReady with a text saying what failed.
+// Threading: a Store is used by one thread at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <variant>
+
+#include "plugin/core/journal.h"
+#include "protocol/error.h"
+
+namespace rpsync::store {
+
+using Done = proto::Result<std::monostate>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Everything stored (epoch 0 and empty vectors for a new store).
+  virtual proto::Result<core::Image> load() = 0;
+  // Appends mutations; they may become durable later, in order.
+  virtual Done write(const core::Batch& batch) = 0;
+  // Makes every mutation written so far durable.
+  virtual Done flush() = 0;
+};
+
+struct StoreOptions {
+  std::size_t batch_records = 20000;  // commit after this many pending mutations...
+  std::int64_t batch_ms = 50;         // ...or when the oldest pending one is this old
+  bool synchronous_full = true;       // SQLite: fsync each commit (survives power loss)
+};
+
+// "memory:" (a fresh in-memory store) or "sqlite:/path/to/file.db" (created if missing;
+// WAL mode). Unknown schemes or unopenable files -> kNotReady with the reason.
+proto::Result<std::unique_ptr<Store>> open_store(std::string_view uri,
+                                                 const StoreOptions& options = {});
+
+}  // namespace rpsync::store

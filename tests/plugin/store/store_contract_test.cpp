@@ -1,0 +1,184 @@
+// One contract suite over every Store backend (see plugin/store/store.h).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "plugin/core/engine.h"
+#include "plugin/store/codec.h"
+#include "tests/plugin/store/backends.h"
+
+namespace rpsync::store::testing {
+namespace {
+
+proto::PresenceFields rich_fields() {
+  proto::PresenceFields f;
+  f.show = proto::Show::kDnd;
+  f.status = "in a meeting \xe2\x80\x94 back at 3";
+  f.priority = -5;
+  f.caps = proto::Caps{"sha-1", "https://gajim.org", "q07IKJEyjvHSyhy//CH0CxmKi8w="};
+  f.photo = "01b87fcd030b72895ff8e88db57ec525450f000d";
+  f.idle_since = "2026-11-21T20:00:00Z";
+  return f;
+}
+
+template <class B>
+class StoreContract : public ::testing::Test {
+ protected:
+  B backend_;
+};
+TYPED_TEST_SUITE(StoreContract, StoreBackends);
+
+TYPED_TEST(StoreContract, NewStoreLoadsEmpty) {
+  auto s = this->backend_.open();
+  ASSERT_TRUE(s);
+  auto img = s->load();
+  ASSERT_TRUE(img.ok());
+  EXPECT_EQ(img->epoch, 0u);
+  EXPECT_TRUE(img->resources.empty());
+  EXPECT_TRUE(img->rosters.empty());
+  EXPECT_TRUE(img->sessions.empty());
+}
+
+TYPED_TEST(StoreContract, FlushedMutationsSurviveReopenAndLaterOnesWin) {
+  core::SessionRecord sess{"alice@x", "s1", "phone", {"c2", 3, -17}, core::TxnRecord{"c1", 2, 99}};
+  {
+    auto s = this->backend_.open();
+    ASSERT_TRUE(s);
+    core::Batch b;
+    b.push_back(core::PutResource{"bob@x/a", proto::PresenceFields{}});
+    b.push_back(core::PutResource{"bob@x/a", rich_fields()});  // overrides
+    b.push_back(core::PutResource{"carol@x/c", proto::PresenceFields{}});
+    b.push_back(core::EraseResource{"carol@x/c"});
+    b.push_back(core::PutRoster{"alice@x", {"bob@x", "carol@x"}});
+    b.push_back(core::PutRoster{"eve@x", {"bob@x"}});
+    b.push_back(core::PutRoster{"eve@x", {}});  // erases
+    b.push_back(core::PutSession{sess});
+    b.push_back(core::PutSession{{"alice@x", "s0", "pc", {"e", 3, 1}, std::nullopt}});
+    b.push_back(core::EraseSession{"alice@x", "s0", "pc"});
+    b.push_back(core::PutEpoch{3});
+    ASSERT_TRUE(s->write(b).ok());
+    ASSERT_TRUE(s->flush().ok());
+  }
+  auto s = this->backend_.open();
+  ASSERT_TRUE(s);
+  auto img = s->load();
+  ASSERT_TRUE(img.ok()) << img.error().text;
+  EXPECT_EQ(img->epoch, 3u);
+  ASSERT_EQ(img->resources.size(), 1u);
+  EXPECT_EQ(img->resources[0].jid, "bob@x/a");
+  EXPECT_EQ(img->resources[0].fields, rich_fields());
+  ASSERT_EQ(img->rosters.size(), 1u);
+  EXPECT_EQ(img->rosters[0], (core::RosterRecord{"alice@x", {"bob@x", "carol@x"}}));
+  ASSERT_EQ(img->sessions.size(), 1u);
+  EXPECT_EQ(img->sessions[0], sess);
+}
+
+TYPED_TEST(StoreContract, ManyBatchesAcrossCommitBoundaries) {
+  constexpr int kN = 25000;  // more than one automatic SQLite commit
+  {
+    auto s = this->backend_.open();
+    ASSERT_TRUE(s);
+    for (int i = 0; i < kN; i += 1000) {
+      core::Batch b;
+      for (int j = i; j < i + 1000; ++j) {
+        proto::PresenceFields f;
+        f.priority = static_cast<std::int8_t>(j % 100);
+        b.push_back(core::PutResource{"u" + std::to_string(j) + "@x/r", f});
+      }
+      ASSERT_TRUE(s->write(b).ok());
+    }
+    core::Batch erase;
+    for (int j = 0; j < kN; j += 2) erase.push_back(core::EraseResource{"u" + std::to_string(j) + "@x/r"});
+    ASSERT_TRUE(s->write(erase).ok());
+    ASSERT_TRUE(s->flush().ok());
+  }
+  auto img = this->backend_.open()->load();
+  ASSERT_TRUE(img.ok());
+  ASSERT_EQ(img->resources.size(), static_cast<std::size_t>(kN / 2));
+  for (const auto& r : img->resources) {
+    int j = std::stoi(r.jid.substr(1));
+    EXPECT_EQ(j % 2, 1);
+    EXPECT_EQ(r.fields.priority, j % 100);
+  }
+}
+
+// The engine's journal through a store and back: the restarted engine has the same view,
+// old keys fail on continuity, and a session that checkpoints after the restart syncs.
+TYPED_TEST(StoreContract, EngineRestartThroughStore) {
+  std::int64_t now = 5000;
+  core::EngineOptions o;
+  o.clock = [&] { return now; };
+  proto::PresenceState before;
+  {
+    core::Engine e(o);
+    auto s = this->backend_.open();
+    ASSERT_TRUE(s);
+    e.restore(*s->load());
+    e.set_roster("alice@x", {"bob@x", "carol@x"});
+    e.observe_available("bob@x/a", rich_fields());
+    e.observe_available("carol@x/c", proto::PresenceFields{});
+    e.observe_available("carol@x/d", proto::PresenceFields{});
+    e.observe_unavailable("carol@x/d");
+    ASSERT_TRUE(e.enable("alice@x", "s1", "phone", "e1").ok());
+    ASSERT_TRUE(e.enable("alice@x", "t1", "laptop", "f1").ok());
+    ASSERT_TRUE(e.checkpoint("alice@x", "s1", "phone", "e1", "c1").ok());
+    ASSERT_TRUE(s->write(e.take_changes()).ok());
+    ASSERT_TRUE(s->flush().ok());
+    before = e.view("alice@x");
+  }
+  core::Engine e(o);
+  auto s = this->backend_.open();
+  ASSERT_TRUE(s);
+  auto img = s->load();
+  ASSERT_TRUE(img.ok());
+  e.restore(*img);
+  EXPECT_EQ(e.view("alice@x"), before);
+  EXPECT_EQ(e.stats().sessions, 2u);
+  auto r = e.sync("alice@x", "s2", "phone", "y1", {"s1", "phone", "c1"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().app, proto::AppCondition::kContinuityLost);
+  ASSERT_TRUE(e.checkpoint("alice@x", "t1", "laptop", "f1", "f2").ok());
+  e.observe_unavailable("bob@x/a");
+  auto d = e.sync("alice@x", "t2", "laptop", "y2", {"t1", "laptop", "f2"});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->unavailable, std::vector<std::string>{"bob@x/a"});
+  // The epoch written at restore is higher than the one before: a second restart
+  // bumps it again.
+  ASSERT_TRUE(s->write(e.take_changes()).ok());
+  ASSERT_TRUE(s->flush().ok());
+  EXPECT_GT(s->load()->epoch, img->epoch);
+}
+
+TEST(Codec, RejectsMalformedBlobs) {
+  std::string good = encode_fields(rich_fields());
+  ASSERT_EQ(decode_fields(good), rich_fields());
+  for (std::size_t n = 0; n < good.size(); ++n)
+    EXPECT_FALSE(decode_fields(good.substr(0, n)).has_value()) << n;
+  EXPECT_FALSE(decode_fields(good + "x").has_value());
+  std::string bad_show = good;
+  bad_show[1] = 9;
+  EXPECT_FALSE(decode_fields(bad_show).has_value());
+  std::string c = encode_contacts({"a@x", "b@x"});
+  ASSERT_EQ(decode_contacts(c), (std::vector<std::string>{"a@x", "b@x"}));
+  EXPECT_FALSE(decode_contacts(c.substr(0, c.size() - 1)).has_value());
+  core::TxnRecord n;
+  std::optional<core::TxnRecord> p;
+  std::string t = encode_txns({"x", 1, -3}, core::TxnRecord{"y", 2, 4});
+  ASSERT_TRUE(decode_txns(t, n, p));
+  EXPECT_EQ(n, (core::TxnRecord{"x", 1, -3}));
+  EXPECT_EQ(p, (core::TxnRecord{"y", 2, 4}));
+  EXPECT_FALSE(decode_txns(t.substr(0, t.size() - 1), n, p));
+}
+
+TEST(OpenStore, ChoosesBackendByUri) {
+  EXPECT_TRUE(open_store("memory:").ok());
+  auto bad = open_store("redis://nowhere");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().app, proto::AppCondition::kNotReady);
+  auto missing_dir = open_store("sqlite:/nonexistent-dir-rpsync/x.db");
+  ASSERT_FALSE(missing_dir.ok());
+  EXPECT_EQ(missing_dir.error().app, proto::AppCondition::kNotReady);
+}
+
+}  // namespace
+}  // namespace rpsync::store::testing
