@@ -1,0 +1,228 @@
+// RpsyncManager: the rpsync client extension in gloox's idiom (a manager object that
+// attaches to a client, plus a handler interface the application implements).
+//
+// Lifecycle of one account (spec: "Business Rules"):
+//   first login   normal login; once the presence flood settled (no contact presence
+//                 for settle_quiet, at most settle_max after initial presence) it sends
+//                 <enable/> to the component found by disco (#items then #info).
+//   online        keeps the presence cache from live presence; checkpoints after a quiet
+//                 period following presence changes, every checkpoint_interval, and in
+//                 logout() right before closing the stream.
+//   reconnect     XEP-0198 resumed: nothing. Otherwise, with a stored key, it holds
+//                 initial presence, sends <sync/>, applies and verifies the delta,
+//                 reports the changes, then sends initial presence. Any failure: drop
+//                 key and cache, release presence (normal full login), enable later.
+//   no component  the client behaves like a plain gloox client: nothing is sent besides
+//                 the disco queries.
+// The key and the snapshot are saved in a SessionStore after every verified answer.
+//
+// Threading and time: single-threaded like gloox. Every callback runs inside
+// Client::recv(); the application must also call tick() regularly (e.g. after every
+// recv() with a timeout of at most a second) so timers fire. Clocks are injectable.
+#pragma once
+
+#include <gloox/connectionlistener.h>
+#include <gloox/discohandler.h>
+#include <gloox/iqhandler.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client_ext/cache.h"
+#include "client_ext/client.h"
+#include "client_ext/store.h"
+#include "protocol/error.h"
+#include "protocol/sync.h"
+
+namespace rpsync::client {
+
+struct RpsyncOptions {
+  // Component JID to use without discovery (empty: discover on the account's server).
+  std::string component;
+  std::chrono::milliseconds settle_quiet{1500};
+  std::chrono::milliseconds settle_max{15000};
+  std::chrono::milliseconds checkpoint_quiet{5000};
+  std::chrono::milliseconds checkpoint_interval{std::chrono::minutes(10)};
+  std::chrono::milliseconds request_timeout{10000};
+  std::chrono::milliseconds logout_timeout{3000};
+  std::chrono::milliseconds retry_after_wait{30000};  // after a 'wait' error on enable
+  std::function<std::chrono::steady_clock::time_point()> now;  // default: steady_clock
+  std::function<std::int64_t()> unix_now;                      // default: system_clock
+};
+
+struct SyncStats {
+  std::size_t items = 0;   // children of the delta
+  std::size_t bytes = 0;   // serialised size of the answer stanza
+  std::chrono::microseconds round_trip{0};
+  std::uint32_t count = 0;  // contact resources after the sync
+};
+
+enum class FullResyncReason : std::uint8_t {
+  kNoStoredState,        // nothing stored for this account
+  kStoreError,           // stored state unreadable or failed its digest check
+  kKeyExpired,           // the stored key's lifetime passed; not sent
+  kKeyRejected,          // the component answered an error (see FullResync::error)
+  kDeltaDoesNotApply,    // the delta does not fit the stored snapshot
+  kDigestMismatch,       // applied delta does not give the announced digest
+  kMalformedAnswer,
+  kTimeout,
+  kComponentUnavailable, // no rpsync component known for the stored key
+};
+std::string_view to_string(FullResyncReason r);
+
+struct FullResync {
+  FullResyncReason reason = FullResyncReason::kNoStoredState;
+  std::optional<proto::StanzaError> error;  // kKeyRejected
+  std::string detail;
+};
+
+class RpsyncHandler {
+ public:
+  virtual ~RpsyncHandler() = default;
+  // Reconnect answered by a delta, applied and verified. `changes` are relative to the
+  // presence the application last saw (the cache); initial presence is sent right after.
+  virtual void handleRpsyncSynced(const SyncStats& stats,
+                                  const std::vector<PresenceChange>& changes) = 0;
+  // This login gets the full presence flood: discard the presence view (the cache was
+  // cleared); live presence follows through handleRpsyncPresence.
+  virtual void handleRpsyncFullResync(const FullResync& info) = 0;
+  // A contact resource's presence changed (live presence).
+  virtual void handleRpsyncPresence(const PresenceChange& change) = 0;
+  // Optional notifications.
+  virtual void handleRpsyncEnabled(bool digest_matched) { (void)digest_matched; }
+  virtual void handleRpsyncResumed() {}
+  virtual void handleRpsyncComponent(const std::string& jid) { (void)jid; }  // "" = none
+};
+
+class RpsyncManager : private gloox::IqHandler,
+                      private gloox::DiscoHandler,
+                      private gloox::ConnectionListener,
+                      private PresenceGate,
+                      private TagObserver {
+ public:
+  enum class Phase : std::uint8_t {
+    kOffline,
+    kSyncing,     // sync sent, initial presence held
+    kSettling,    // full login: waiting for the flood to settle (or for discovery)
+    kEnabling,    // enable sent
+    kOnline,      // component holds a key for this session
+    kPlain,       // no component (or it failed): plain client for this session
+    kLoggingOut,  // final checkpoint sent, disconnect follows
+  };
+
+  // Attaches to `client` (advertises the feature, registers extensions and listeners)
+  // and loads the stored state of client.jid().bare() from `store`. `store` and
+  // `handler` may be null and must outlive the manager; so must `client`.
+  RpsyncManager(Client& client, SessionStore* store, RpsyncHandler* handler,
+                RpsyncOptions options = {});
+  ~RpsyncManager() override;
+  RpsyncManager(const RpsyncManager&) = delete;
+  RpsyncManager& operator=(const RpsyncManager&) = delete;
+
+  // Fires due timers (settle, checkpoints, request timeouts, logout deadline).
+  void tick();
+  // Graceful logout: a final checkpoint (when enabled), then Client::disconnect() once
+  // it is answered or logout_timeout passed. Without an enabled session it disconnects
+  // at once.
+  void logout();
+
+  Phase phase() const { return phase_; }
+  const std::string& component() const { return component_; }
+  bool discovery_done() const { return discovery_ == Discovery::kDone; }
+  // The component's current key for this session (may not be verified yet).
+  const std::optional<proto::SyncKey>& key() const { return key_; }
+  const PresenceCache& cache() const { return cache_; }
+  // rpsync requests sent since construction, by element name.
+  std::size_t enables_sent() const { return enables_sent_; }
+  std::size_t syncs_sent() const { return syncs_sent_; }
+  std::size_t checkpoints_sent() const { return checkpoints_sent_; }
+  // Contact presence stanzas and their bytes received since the last (re)login.
+  std::size_t presence_stanzas() const { return presence_stanzas_; }
+  std::size_t presence_bytes() const { return presence_bytes_; }
+
+ private:
+  enum class Request : std::uint8_t { kNone, kEnable, kCheckpoint, kSync, kDisable };
+  enum class Discovery : std::uint8_t { kIdle, kRunning, kDone };
+  enum Context : int { kCtxRequest = 1, kCtxDiscoItems = 2, kCtxDiscoInfo = 3 };
+
+  struct Pending {
+    Request kind = Request::kNone;
+    std::string id;
+    std::chrono::steady_clock::time_point sent_at{};
+    std::size_t answer_bytes = 0;
+  };
+
+  // gloox::IqHandler
+  bool handleIq(const gloox::IQ& iq) override;
+  void handleIqID(const gloox::IQ& iq, int context) override;
+  // gloox::DiscoHandler
+  void handleDiscoInfo(const gloox::JID& from, const gloox::Disco::Info& info,
+                       int context) override;
+  void handleDiscoItems(const gloox::JID& from, const gloox::Disco::Items& items,
+                        int context) override;
+  void handleDiscoError(const gloox::JID& from, const gloox::Error* error, int context) override;
+  // gloox::ConnectionListener
+  void onConnect() override {}
+  void onDisconnect(gloox::ConnectionError e) override;
+  bool onTLSConnect(const gloox::CertInfo& info) override;
+  void onStreamEvent(gloox::StreamEvent event) override;
+  // PresenceGate
+  bool hold_initial_presence() override;
+  // TagObserver
+  void observe_incoming(const gloox::Tag& tag) override;
+
+  std::chrono::steady_clock::time_point now() const;
+  std::string send_request(Request kind, std::unique_ptr<gloox::StanzaExtension> payload);
+  void on_answer(const gloox::IQ& iq);
+  void on_enable_answer(const gloox::IQ& iq, const Pending& p);
+  void on_checkpoint_answer(const gloox::IQ& iq, const Pending& p);
+  void on_sync_answer(const gloox::IQ& iq, const Pending& p);
+  void on_timeout();
+  void full_resync(FullResync info);
+  void start_discovery();
+  void finish_discovery_item();
+  void send_enable();
+  void send_checkpoint();
+  void persist();
+  void drop_state();
+  bool is_contact(const std::string& bare) const;
+
+  Client& client_;
+  SessionStore* store_;
+  RpsyncHandler* handler_;
+  RpsyncOptions options_;
+  std::string account_;
+
+  Phase phase_ = Phase::kOffline;
+  std::string component_;
+  Discovery discovery_ = Discovery::kIdle;
+  int disco_outstanding_ = 0;
+
+  PresenceCache cache_;
+  std::optional<SavedSession> saved_;       // what the store holds
+  std::optional<FullResync> load_failure_;  // reported at the next login
+  std::optional<proto::SyncKey> key_;
+  std::string session_stream_;
+  std::uint32_t lifetime_ = 0;
+  bool dirty_ = false;  // live view differs from what the component last confirmed
+
+  Pending pending_;
+  std::chrono::steady_clock::time_point presence_sent_at_{};
+  std::chrono::steady_clock::time_point last_presence_at_{};
+  std::chrono::steady_clock::time_point last_checkpoint_at_{};
+  std::chrono::steady_clock::time_point not_before_{};
+  std::chrono::steady_clock::time_point logout_deadline_{};
+
+  std::size_t enables_sent_ = 0;
+  std::size_t syncs_sent_ = 0;
+  std::size_t checkpoints_sent_ = 0;
+  std::size_t presence_stanzas_ = 0;
+  std::size_t presence_bytes_ = 0;
+};
+
+}  // namespace rpsync::client

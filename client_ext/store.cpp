@@ -1,0 +1,229 @@
+#include "client_ext/store.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "protocol/digest.h"
+
+namespace rpsync::client {
+
+LoadResult MemorySessionStore::load(std::string_view account) {
+  auto it = sessions_.find(account);
+  if (it == sessions_.end()) return {};
+  return {{}, it->second};
+}
+
+StoreStatus MemorySessionStore::save(std::string_view account, const SavedSession& session) {
+  sessions_.insert_or_assign(std::string(account), session);
+  return {};
+}
+
+StoreStatus MemorySessionStore::erase(std::string_view account) {
+  if (auto it = sessions_.find(account); it != sessions_.end()) sessions_.erase(it);
+  return {};
+}
+
+namespace {
+
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS rpsync_session("
+    " account TEXT PRIMARY KEY, component TEXT NOT NULL, stream TEXT NOT NULL,"
+    " resource TEXT NOT NULL, last TEXT NOT NULL, expires_at INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, digest TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS rpsync_presence("
+    " account TEXT NOT NULL, jid TEXT NOT NULL, show INTEGER NOT NULL, status TEXT NOT NULL,"
+    " priority INTEGER NOT NULL, caps_hash TEXT, caps_node TEXT, caps_ver TEXT,"
+    " photo TEXT NOT NULL, idle TEXT NOT NULL, PRIMARY KEY(account, jid));";
+
+// RAII statement with text binding helpers.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  void text(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void null(int i) { sqlite3_bind_null(s_, i); }
+  void integer(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  int step() { return sqlite3_step(s_); }
+  std::string col_text(int i) const {
+    const unsigned char* t = sqlite3_column_text(s_, i);
+    return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));
+  }
+  bool col_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
+  std::int64_t col_int(int i) const { return sqlite3_column_int64(s_, i); }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+  int rc_ = SQLITE_ERROR;
+};
+
+}  // namespace
+
+struct SqliteSessionStore::Db {
+  sqlite3* handle = nullptr;
+  ~Db() { sqlite3_close(handle); }
+  std::string error() const { return handle ? sqlite3_errmsg(handle) : "no database"; }
+  bool exec(const char* sql) { return sqlite3_exec(handle, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
+};
+
+SqliteSessionStore::SqliteSessionStore(std::string path) : path_(std::move(path)) {
+  open_status_ = ensure_open();
+}
+
+SqliteSessionStore::~SqliteSessionStore() = default;
+
+StoreStatus SqliteSessionStore::ensure_open() {
+  if (db_) return {};
+  auto db = std::make_unique<Db>();
+  if (sqlite3_open_v2(path_.c_str(), &db->handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                      nullptr) != SQLITE_OK) {
+    return StoreStatus::io_error("open " + path_ + ": " + db->error());
+  }
+  sqlite3_busy_timeout(db->handle, 2000);
+  // synchronous=FULL: a committed save survives power loss (rollback journal + fsync).
+  if (!db->exec("PRAGMA synchronous=FULL;") || !db->exec(kSchema)) {
+    const int code = sqlite3_errcode(db->handle);
+    std::string msg = path_ + ": " + db->error();
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) return StoreStatus::corrupt(msg);
+    return StoreStatus::io_error(msg);
+  }
+  db_ = std::move(db);
+  return {};
+}
+
+LoadResult SqliteSessionStore::load(std::string_view account) {
+  if (!db_) return {open_status_, std::nullopt};
+  LoadResult out;
+  SavedSession s;
+  std::uint32_t count = 0;
+  std::string digest;
+  {
+    Stmt q(db_->handle,
+           "SELECT component, stream, resource, last, expires_at, count, digest"
+           " FROM rpsync_session WHERE account = ?1");
+    if (!q.ok()) return {StoreStatus::io_error(db_->error()), std::nullopt};
+    q.text(1, account);
+    const int rc = q.step();
+    if (rc == SQLITE_DONE) return {};
+    if (rc != SQLITE_ROW) return {StoreStatus::corrupt(db_->error()), std::nullopt};
+    s.component = q.col_text(0);
+    s.key = {q.col_text(1), q.col_text(2), q.col_text(3)};
+    s.expires_at = q.col_int(4);
+    const std::int64_t c = q.col_int(5);
+    if (c < 0 || c > 0xffffffffLL) return {StoreStatus::corrupt("bad count"), std::nullopt};
+    count = static_cast<std::uint32_t>(c);
+    digest = q.col_text(6);
+  }
+  {
+    Stmt q(db_->handle,
+           "SELECT jid, show, status, priority, caps_hash, caps_node, caps_ver, photo, idle"
+           " FROM rpsync_presence WHERE account = ?1");
+    if (!q.ok()) return {StoreStatus::io_error(db_->error()), std::nullopt};
+    q.text(1, account);
+    int rc = SQLITE_ROW;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      proto::PresenceFields f;
+      const std::int64_t show = q.col_int(1);
+      const std::int64_t prio = q.col_int(3);
+      if (show < 0 || show > 4 || prio < -128 || prio > 127) {
+        return {StoreStatus::corrupt("bad presence row"), std::nullopt};
+      }
+      f.show = static_cast<proto::Show>(show);
+      f.status = q.col_text(2);
+      f.priority = static_cast<std::int8_t>(prio);
+      if (!q.col_null(4)) f.caps = proto::Caps{q.col_text(4), q.col_text(5), q.col_text(6)};
+      f.photo = q.col_text(7);
+      f.idle_since = q.col_text(8);
+      s.state.insert_or_assign(q.col_text(0), std::move(f));
+    }
+    if (rc != SQLITE_DONE) return {StoreStatus::corrupt(db_->error()), std::nullopt};
+  }
+  const auto expected = proto::StateDigest::from_hex(digest, count);
+  if (!expected || !(proto::digest_of(s.state) == *expected)) {
+    return {StoreStatus::corrupt("stored presence state does not match its digest"),
+            std::nullopt};
+  }
+  out.session = std::move(s);
+  return out;
+}
+
+StoreStatus SqliteSessionStore::save(std::string_view account, const SavedSession& s) {
+  if (!db_) return open_status_;
+  if (!db_->exec("BEGIN IMMEDIATE;")) return StoreStatus::io_error(db_->error());
+  auto fail = [&]() {
+    StoreStatus st = StoreStatus::io_error(db_->error());
+    db_->exec("ROLLBACK;");
+    return st;
+  };
+  {
+    Stmt d1(db_->handle, "DELETE FROM rpsync_presence WHERE account = ?1");
+    Stmt d2(db_->handle, "DELETE FROM rpsync_session WHERE account = ?1");
+    if (!d1.ok() || !d2.ok()) return fail();
+    d1.text(1, account);
+    d2.text(1, account);
+    if (d1.step() != SQLITE_DONE || d2.step() != SQLITE_DONE) return fail();
+  }
+  {
+    const proto::StateDigest digest = proto::digest_of(s.state);
+    Stmt ins(db_->handle,
+             "INSERT INTO rpsync_session(account, component, stream, resource, last,"
+             " expires_at, count, digest) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!ins.ok()) return fail();
+    ins.text(1, account);
+    ins.text(2, s.component);
+    ins.text(3, s.key.stream);
+    ins.text(4, s.key.resource);
+    ins.text(5, s.key.last);
+    ins.integer(6, s.expires_at);
+    ins.integer(7, digest.count());
+    ins.text(8, digest.hex());
+    if (ins.step() != SQLITE_DONE) return fail();
+  }
+  for (const auto& [jid, f] : s.state) {
+    Stmt ins(db_->handle,
+             "INSERT INTO rpsync_presence(account, jid, show, status, priority, caps_hash,"
+             " caps_node, caps_ver, photo, idle) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (!ins.ok()) return fail();
+    ins.text(1, account);
+    ins.text(2, jid);
+    ins.integer(3, static_cast<std::int64_t>(f.show));
+    ins.text(4, f.status);
+    ins.integer(5, f.priority);
+    if (f.caps) {
+      ins.text(6, f.caps->hash);
+      ins.text(7, f.caps->node);
+      ins.text(8, f.caps->ver);
+    } else {
+      ins.null(6);
+      ins.null(7);
+      ins.null(8);
+    }
+    ins.text(9, f.photo);
+    ins.text(10, f.idle_since);
+    if (ins.step() != SQLITE_DONE) return fail();
+  }
+  if (!db_->exec("COMMIT;")) return fail();
+  return {};
+}
+
+StoreStatus SqliteSessionStore::erase(std::string_view account) {
+  if (!db_) return open_status_;
+  if (!db_->exec("BEGIN IMMEDIATE;")) return StoreStatus::io_error(db_->error());
+  Stmt d1(db_->handle, "DELETE FROM rpsync_presence WHERE account = ?1");
+  Stmt d2(db_->handle, "DELETE FROM rpsync_session WHERE account = ?1");
+  if (d1.ok() && d2.ok()) {
+    d1.text(1, account);
+    d2.text(1, account);
+    if (d1.step() == SQLITE_DONE && d2.step() == SQLITE_DONE && db_->exec("COMMIT;")) return {};
+  }
+  StoreStatus st = StoreStatus::io_error(db_->error());
+  db_->exec("ROLLBACK;");
+  return st;
+}
+
+}  // namespace rpsync::client

@@ -1,0 +1,193 @@
+#include "client_ext/store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+namespace rpsync::client {
+namespace {
+
+namespace fs = std::filesystem;
+
+SavedSession sample(std::string last) {
+  SavedSession s;
+  s.component = "rpsync.example.test";
+  s.key = {"stream-abc", "laptop", std::move(last)};
+  s.expires_at = 1'800'000'000;
+  proto::PresenceFields rich;
+  rich.show = proto::Show::kDnd;
+  rich.status = "in a meeting — ünïcode";
+  rich.priority = -7;
+  rich.caps = proto::Caps{"", "http://legacy", "1.0"};  // legacy caps: empty hash
+  rich.photo = "abcdef";
+  rich.idle_since = "2026-11-21T10:00:00Z";
+  s.state["alice@example.test/phone"] = rich;
+  s.state["bob@example.test/desk"] = proto::PresenceFields{};
+  return s;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("rpsync-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string file(const char* name) const { return (path_ / name).string(); }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+// One contract suite over every backend.
+template <class Store>
+struct Backend;
+template <>
+struct Backend<MemorySessionStore> {
+  TempDir dir;
+  std::unique_ptr<SessionStore> make() { return std::make_unique<MemorySessionStore>(); }
+};
+template <>
+struct Backend<SqliteSessionStore> {
+  TempDir dir;
+  std::unique_ptr<SessionStore> make() {
+    return std::make_unique<SqliteSessionStore>(dir.file("state.db"));
+  }
+};
+
+template <class Store>
+class StoreContract : public ::testing::Test {
+ protected:
+  Backend<Store> backend;
+};
+using Backends = ::testing::Types<MemorySessionStore, SqliteSessionStore>;
+TYPED_TEST_SUITE(StoreContract, Backends);
+
+TYPED_TEST(StoreContract, AbsentAccountLoadsNothing) {
+  auto store = this->backend.make();
+  LoadResult r = store->load("nobody@example.test");
+  EXPECT_TRUE(r.status.ok());
+  EXPECT_FALSE(r.session);
+}
+
+TYPED_TEST(StoreContract, SaveLoadRoundTrip) {
+  auto store = this->backend.make();
+  ASSERT_TRUE(store->save("me@example.test", sample("iq-1")).ok());
+  LoadResult r = store->load("me@example.test");
+  ASSERT_TRUE(r.status.ok()) << r.status.message;
+  ASSERT_TRUE(r.session);
+  EXPECT_EQ(*r.session, sample("iq-1"));
+}
+
+TYPED_TEST(StoreContract, SaveReplacesWholeRecord) {
+  auto store = this->backend.make();
+  ASSERT_TRUE(store->save("me@example.test", sample("iq-1")).ok());
+  SavedSession smaller = sample("iq-2");
+  smaller.state.erase("alice@example.test/phone");
+  ASSERT_TRUE(store->save("me@example.test", smaller).ok());
+  LoadResult r = store->load("me@example.test");
+  ASSERT_TRUE(r.session);
+  EXPECT_EQ(*r.session, smaller);
+}
+
+TYPED_TEST(StoreContract, AccountsAreSeparate) {
+  auto store = this->backend.make();
+  SavedSession other = sample("iq-9");
+  other.state.clear();
+  ASSERT_TRUE(store->save("me@example.test", sample("iq-1")).ok());
+  ASSERT_TRUE(store->save("you@example.test", other).ok());
+  EXPECT_EQ(*store->load("me@example.test").session, sample("iq-1"));
+  EXPECT_EQ(*store->load("you@example.test").session, other);
+  ASSERT_TRUE(store->erase("me@example.test").ok());
+  EXPECT_FALSE(store->load("me@example.test").session);
+  EXPECT_EQ(*store->load("you@example.test").session, other);
+}
+
+TEST(SqliteStore, SurvivesReopen) {
+  TempDir dir;
+  {
+    SqliteSessionStore s(dir.file("state.db"));
+    ASSERT_TRUE(s.open_status().ok());
+    ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
+  }
+  SqliteSessionStore s(dir.file("state.db"));
+  LoadResult r = s.load("me@example.test");
+  ASSERT_TRUE(r.session);
+  EXPECT_EQ(*r.session, sample("iq-1"));
+}
+
+TEST(SqliteStore, GarbageFileIsReportedCorruptNotCrash) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  {
+    std::ofstream f(path, std::ios::binary);
+    for (int i = 0; i < 512; ++i) f << "this is not a database ";
+  }
+  SqliteSessionStore s(path);
+  LoadResult r = s.load("me@example.test");
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_EQ(r.status.code, StoreStatus::Code::kCorrupt) << r.status.message;
+  EXPECT_FALSE(r.session);
+  EXPECT_FALSE(s.save("me@example.test", sample("iq-1")).ok());
+}
+
+void exec(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST(SqliteStore, TamperedPresenceRowFailsDigestCheck) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  {
+    SqliteSessionStore s(path);
+    ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
+  }
+  exec(path, "UPDATE rpsync_presence SET status = 'edited' WHERE jid = 'alice@example.test/phone'");
+  SqliteSessionStore s(path);
+  LoadResult r = s.load("me@example.test");
+  EXPECT_EQ(r.status.code, StoreStatus::Code::kCorrupt);
+  EXPECT_FALSE(r.session);
+}
+
+TEST(SqliteStore, MissingPresenceRowFailsDigestCheck) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  {
+    SqliteSessionStore s(path);
+    ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
+  }
+  exec(path, "DELETE FROM rpsync_presence WHERE jid = 'bob@example.test/desk'");
+  SqliteSessionStore s(path);
+  EXPECT_EQ(s.load("me@example.test").status.code, StoreStatus::Code::kCorrupt);
+}
+
+TEST(SqliteStore, OutOfRangeValuesAreCorrupt) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  {
+    SqliteSessionStore s(path);
+    ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
+  }
+  exec(path, "UPDATE rpsync_presence SET priority = 1000");
+  SqliteSessionStore s(path);
+  EXPECT_EQ(s.load("me@example.test").status.code, StoreStatus::Code::kCorrupt);
+}
+
+TEST(SqliteStore, UnwritableLocationIsAnIoError) {
+  SqliteSessionStore s("/nonexistent-dir-rpsync/state.db");
+  EXPECT_EQ(s.open_status().code, StoreStatus::Code::kIoError);
+  EXPECT_EQ(s.load("me@example.test").status.code, StoreStatus::Code::kIoError);
+}
+
+}  // namespace
+}  // namespace rpsync::client
