@@ -285,9 +285,17 @@ TEST(XepExamples, ErrorsRoundTripAndFollowTheErrorTable) {
 
 // ---- Schema ------------------------------------------------------------------------------
 
+// The error argument of xmlStructuredErrorFunc (xmlErrorPtr before libxml2 2.12, const after).
+template <class F>
+struct ErrorArg;
+template <class E>
+struct ErrorArg<void (*)(void*, E)> {
+  using type = E;
+};
+
 struct SchemaErrors {
   std::string text;
-  static void collect(void* ctx, const xmlError* e) {
+  static void collect(void* ctx, ErrorArg<xmlStructuredErrorFunc>::type e) {
     auto* self = static_cast<SchemaErrors*>(ctx);
     if (e && e->message) self->text += e->message;
   }
@@ -311,8 +319,7 @@ class Schema {
   std::optional<std::string> errors(xmlNodePtr element) const {
     SchemaErrors errs;
     xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema_);
-    xmlSchemaSetValidStructuredErrors(vc, reinterpret_cast<xmlStructuredErrorFunc>(
-                                              &SchemaErrors::collect), &errs);
+    xmlSchemaSetValidStructuredErrors(vc, &SchemaErrors::collect, &errs);
     int rc = xmlSchemaValidateOneElement(vc, element);
     xmlSchemaFreeValidCtxt(vc);
     if (rc == 0) return std::nullopt;
