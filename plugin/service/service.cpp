@@ -1,0 +1,391 @@
+#include "plugin/service/service.h"
+
+#include <variant>
+
+#include "protocol/ns.h"
+#include "protocol/payload.h"
+#include "protocol/state.h"
+
+namespace rpsync::service {
+
+struct Service::Request {
+  xml::Element stanza;
+  std::string_view kind, type, id, from, to;  // views into `stanza`
+  const xml::Element* payload = nullptr;      // first child element, if any
+  std::string user;                           // bare JID of `from`
+  std::string resource;                       // resource of `from` ("" if bare)
+
+  explicit Request(const xml::Element& s) : stanza(s) { index(); }
+  Request(const Request& o) : stanza(o.stanza) { index(); }
+  Request& operator=(const Request&) = delete;
+
+ private:
+  void index() {
+    kind = stanza.name();
+    type = stanza.attr("type").value_or("");
+    id = stanza.attr("id").value_or("");
+    from = stanza.attr("from").value_or("");
+    to = stanza.attr("to").value_or("");
+    payload = stanza.children().empty() ? nullptr : &stanza.children().front();
+    user = std::string(proto::bare_of(from));
+    resource = user.size() < from.size() ? std::string(from.substr(user.size() + 1)) : "";
+  }
+};
+
+namespace {
+
+std::string_view domain_of(std::string_view bare) {
+  auto at = bare.find('@');
+  return at == std::string_view::npos ? bare : bare.substr(at + 1);
+}
+
+xml::Element iq_reply(const xml::Element& to_stanza, std::string_view type) {
+  xml::Element iq("iq", std::string(ns::kComponent));
+  iq.set_attr("type", std::string(type));
+  if (auto id = to_stanza.attr("id")) iq.set_attr("id", std::string(*id));
+  if (auto from = to_stanza.attr("from")) iq.set_attr("to", std::string(*from));
+  if (auto to = to_stanza.attr("to")) iq.set_attr("from", std::string(*to));
+  return iq;
+}
+
+proto::StanzaError not_ready(std::string text) {
+  return proto::make_error(proto::AppCondition::kNotReady, std::move(text));
+}
+
+}  // namespace
+
+const std::vector<Service::Route>& Service::routes() {
+  static const std::vector<Route> table{
+      {"presence", "", "", "", &Service::on_presence},
+      {"iq", "get", ns::kDiscoInfo, "query", &Service::on_disco_info},
+      {"iq", "get", ns::kDiscoItems, "query", &Service::on_disco_items},
+      {"iq", "get", ns::kPing, "ping", &Service::on_ping},
+      {"iq", "get", ns::kVersion, "query", &Service::on_version},
+      {"iq", "", ns::kRpsync, "", &Service::on_rpsync},
+      {"iq", "get", "", "", &Service::on_unsupported_iq},
+      {"iq", "set", "", "", &Service::on_unsupported_iq},
+      {"iq", "", "", "", &Service::on_ignored},       // results/errors not claimed by requests
+      {"message", "", "", "", &Service::on_ignored},  // privilege advertisements: xmpp layer
+  };
+  return table;
+}
+
+Service::Service(ServiceConfig config, core::Engine& engine, store::Store& store,
+                 Transport& transport, log::Logger& logger, core::Clock clock)
+    : config_(std::move(config)),
+      engine_(engine),
+      store_(store),
+      transport_(transport),
+      log_(logger),
+      clock_(std::move(clock)) {}
+
+Service::~Service() = default;
+
+void Service::on_connected(bool privileged) {
+  connected_ = true;
+  privileged_ = privileged;
+  // The server re-sends every current presence on connect (Prosody); what we held may be
+  // stale after the gap, so start from nothing rather than from a guess.
+  engine_.clear_presence();
+  log_.info("service.connected", {{"privileged", privileged ? "yes" : "no"}});
+}
+
+void Service::on_disconnected() {
+  connected_ = false;
+  ++generation_;
+  engine_.gap();
+  queues_.clear();
+  persist(true);
+  log_.warn("service.gap", {{"reason", "disconnected from server"},
+                            {"effect", "older keys now fail with continuity-lost"}});
+}
+
+void Service::on_stanza(const xml::Element& stanza) {
+  Request r(stanza);
+  for (const auto& route : routes()) {
+    if (route.kind != r.kind) continue;
+    if (!route.type.empty() && route.type != r.type) continue;
+    if (!route.ns.empty() && (!r.payload || r.payload->ns() != route.ns)) continue;
+    if (!route.name.empty() && (!r.payload || r.payload->name() != route.name)) continue;
+    (this->*route.handler)(r);
+    return;
+  }
+  log_.debug("stanza.dropped", {{"kind", r.kind}, {"from", r.from}});
+}
+
+void Service::on_oversized(const xml::Element& head) {
+  ++counters_.oversized;
+  auto type = head.attr("type").value_or("");
+  log_.warn("stanza.oversized", {{"kind", head.name()},
+                                 {"from", head.attr("from").value_or("")},
+                                 {"limit", config_.limits.max_delta_items}});
+  if (head.name() == "iq" && (type == "get" || type == "set"))
+    reply_error_to(head, proto::make_error(proto::AppCondition::kStanzaTooBig,
+                                           "the request is larger than this service accepts"));
+}
+
+void Service::tick() {
+  if (std::size_t n = engine_.expire()) log_.info("sessions.expired", {{"count", n}});
+  if (unwritten_ > 0) persist(false);
+  // Forget rate windows older than a minute so the map stays bounded by active users.
+  const std::int64_t now = clock_();
+  std::erase_if(rates_, [&](const auto& kv) { return now - kv.second.start_ms >= 60000; });
+}
+
+bool Service::flush() { return persist(true); }
+
+// ---- handlers ---------------------------------------------------------------
+
+void Service::on_presence(const Request& r) {
+  if (r.resource.empty() || r.user.empty()) return;
+  if (r.type.empty()) {
+    engine_.observe_available(r.from, proto::fields_from_presence(r.stanza));
+  } else if (r.type == "unavailable") {
+    engine_.observe_unavailable(r.from);
+  } else {
+    return;  // subscription management, probes and errors carry no state we track
+  }
+  ++counters_.presence_in;
+  if (++unwritten_ >= config_.write_every) persist(false);
+}
+
+void Service::on_disco_info(const Request& r) {
+  xml::Element query("query", std::string(ns::kDiscoInfo));
+  if (auto node = r.payload->attr("node")) {
+    reply_error(r, {proto::ErrorType::kCancel, proto::Condition::kItemNotFound,
+                    proto::AppCondition::kNone, "no such node"});
+    return;
+  }
+  auto& identity = query.add(xml::Element("identity", std::string(ns::kDiscoInfo)));
+  identity.set_attr("category", "component");
+  identity.set_attr("type", "presence");
+  identity.set_attr("name", config_.name);
+  for (std::string_view f : {ns::kDiscoInfo, ns::kRpsync, ns::kPing, ns::kVersion})
+    query.add(xml::Element("feature", std::string(ns::kDiscoInfo))).set_attr("var", std::string(f));
+  reply(r, std::move(query));
+}
+
+void Service::on_disco_items(const Request& r) {
+  reply(r, xml::Element("query", std::string(ns::kDiscoItems)));
+}
+
+void Service::on_ping(const Request& r) { reply(r, std::nullopt); }
+
+void Service::on_version(const Request& r) {
+  xml::Element query("query", std::string(ns::kVersion));
+  query.add(xml::Element("name", std::string(ns::kVersion))).set_text(config_.name);
+  query.add(xml::Element("version", std::string(ns::kVersion))).set_text(config_.version);
+  reply(r, std::move(query));
+}
+
+void Service::on_unsupported_iq(const Request& r) {
+  reply_error(r, {proto::ErrorType::kCancel, proto::Condition::kServiceUnavailable,
+                  proto::AppCondition::kNone, ""});
+}
+
+void Service::on_ignored(const Request& r) {
+  log_.debug("stanza.ignored", {{"kind", r.kind}, {"type", r.type}, {"from", r.from}});
+}
+
+// ---- rpsync requests --------------------------------------------------------
+
+void Service::on_rpsync(const Request& r) {
+  if (r.type != "get" && r.type != "set") return on_ignored(r);
+  if (auto err = admit(r)) {
+    if (err->app == proto::AppCondition::kRateLimited) ++counters_.rate_limited;
+    log_.info("request.refused", {{"from", r.from},
+                                  {"condition", proto::to_string(err->condition)},
+                                  {"app", proto::to_string(err->app)}});
+    return reply_error(r, *err);
+  }
+  auto& queue = queues_[r.user];
+  queue.push_back(std::make_unique<Request>(r));
+  if (queue.size() == 1) start_next(r.user);
+}
+
+std::optional<proto::StanzaError> Service::admit(const Request& r) {
+  if (r.resource.empty() || r.user.find('@') == std::string::npos ||
+      !config_.domains.contains(domain_of(r.user)))
+    return proto::StanzaError{proto::ErrorType::kAuth, proto::Condition::kForbidden,
+                              proto::AppCondition::kNone,
+                              "this service is only for users of its server's domains"};
+  const std::int64_t now = clock_();
+  auto& window = rates_[r.user];
+  if (now - window.start_ms >= 60000) window = {now, 0};
+  if (++window.count > config_.requests_per_minute)
+    return proto::make_error(proto::AppCondition::kRateLimited,
+                             "more than " + std::to_string(config_.requests_per_minute) +
+                                 " requests in a minute");
+  auto parsed = proto::parse_request(r.stanza, config_.limits);
+  if (!parsed) return parsed.error();
+  if (r.type != "set") return proto::bad_request("rpsync requests are IQs of type 'set'");
+  if (!connected_) return not_ready("not connected to the server");
+  if (!privileged_)
+    return not_ready("the server has not granted roster and presence privileges");
+  if (!store_ok_) return not_ready("the store is unavailable");
+  return std::nullopt;
+}
+
+void Service::start_next(const std::string& user) {
+  auto it = queues_.find(user);
+  if (it == queues_.end() || it->second.empty()) return;
+  const Request& r = *it->second.front();
+  const bool needs_roster = r.payload->name() != "disable";
+  if (!needs_roster) return run(r, {});
+  const std::uint64_t generation = generation_;
+  fetch_roster(user, [this, user, generation](proto::Result<std::vector<std::string>> roster) {
+    if (generation != generation_) return;  // disconnected meanwhile; queues are gone
+    auto q = queues_.find(user);
+    if (q == queues_.end() || q->second.empty()) return;
+    const Request& front = *q->second.front();
+    if (!roster) {
+      log_.warn("roster.fetch_failed", {{"user", user}, {"error", roster.error().text}});
+      reply_error(front, not_ready("could not fetch the roster: " + roster.error().text));
+      return finish(user);
+    }
+    run(front, *roster);
+  });
+}
+
+void Service::run(const Request& r, const std::vector<std::string>& visible) {
+  auto parsed = proto::parse_request(r.stanza, config_.limits);
+  const auto& request = *parsed;  // admitted requests parse
+  std::optional<proto::StanzaError> error;
+  std::optional<xml::Element> payload;
+
+  if (!std::holds_alternative<proto::Disable>(request)) engine_.set_roster(r.user, visible);
+
+  // Answer payload or error of an engine call, counting successes in `counter`.
+  auto take = [&](auto res, std::uint64_t& counter) {
+    if (!res) {
+      error = res.error();
+      return;
+    }
+    ++counter;
+    if constexpr (!std::is_same_v<std::decay_t<decltype(*res)>, std::monostate>)
+      payload = proto::to_xml(*res);
+  };
+  if (const auto* e = std::get_if<proto::Enable>(&request)) {
+    take(engine_.enable(r.user, e->stream, r.resource, r.id), counters_.enables);
+  } else if (const auto* c = std::get_if<proto::Checkpoint>(&request)) {
+    take(engine_.checkpoint(r.user, c->stream, r.resource, c->prev, r.id), counters_.checkpoints);
+  } else if (const auto* d = std::get_if<proto::Disable>(&request)) {
+    take(engine_.disable(r.user, d->stream, r.resource), counters_.disables);
+  } else if (const auto* s = std::get_if<proto::Sync>(&request)) {
+    ++counters_.syncs;
+    auto res = engine_.sync(r.user, s->stream, r.resource, r.id, s->key);
+    if (res) {
+      payload = proto::to_xml(*res);
+      ++counters_.deltas;
+      if (res->empty()) ++counters_.empty_deltas;
+      const auto bytes = xml::to_string(*payload).size();
+      const auto full = full_state_bytes(r.user);
+      counters_.delta_bytes += bytes;
+      counters_.full_bytes += full;
+      log_.info("sync.delta", {{"user", r.user}, {"items", res->items()}, {"bytes", bytes},
+                               {"full_bytes_estimate", full}});
+    } else {
+      error = res.error();
+      ++counters_.failures[std::string(proto::to_string(res.error().app))];
+      log_.info("sync.failed", {{"user", r.user}, {"reason", proto::to_string(res.error().app)}});
+    }
+  }
+
+  // Acknowledged means durable: a failed flush turns the answer into not-ready.
+  if (!persist(true)) error = not_ready("the store could not make the change durable");
+  if (error) reply_error(r, *error);
+  else reply(r, std::move(payload));
+  finish(r.user);
+}
+
+void Service::finish(std::string user) {
+  auto it = queues_.find(user);
+  if (it == queues_.end()) return;
+  if (!it->second.empty()) it->second.pop_front();
+  if (it->second.empty()) {
+    queues_.erase(it);
+    return;
+  }
+  start_next(user);
+}
+
+void Service::fetch_roster(const std::string& user,
+                           std::function<void(proto::Result<std::vector<std::string>>)> done) {
+  // XEP-0356 privileged roster get: addressed to the user's bare JID.
+  xml::Element iq("iq", std::string(ns::kComponent));
+  iq.set_attr("type", "get");
+  iq.set_attr("from", config_.component_jid);
+  iq.set_attr("to", user);
+  iq.add(xml::Element("query", std::string(ns::kRoster)));
+  transport_.request(std::move(iq), [done = std::move(done)](proto::Result<xml::Element> res) {
+    if (!res) return done(res.error());
+    const xml::Element* query = res->child("query", ns::kRoster);
+    if (!query) return done(not_ready("roster result without a query"));
+    std::vector<std::string> visible;
+    for (const auto& item : query->children()) {
+      if (item.name() != "item") continue;
+      auto sub = item.attr("subscription").value_or("none");
+      auto jid = item.attr("jid");
+      // Only contacts whose presence the user receives are ever visible (spec: Privacy).
+      if (jid && (sub == "to" || sub == "both")) visible.emplace_back(*jid);
+    }
+    done(std::move(visible));
+  });
+}
+
+bool Service::persist(bool durable) {
+  core::Batch batch = engine_.take_changes();
+  unwritten_ = 0;
+  bool ok = true;
+  if (!batch.empty()) {
+    if (auto w = store_.write(batch); !w) {
+      log_.error("store.write_failed", {{"error", w.error().text}});
+      ok = false;
+    }
+  }
+  if (ok && durable) {
+    if (auto f = store_.flush(); !f) {
+      log_.error("store.flush_failed", {{"error", f.error().text}});
+      ok = false;
+    }
+  }
+  if (ok != store_ok_) log_.warn("store.state", {{"ok", ok ? "yes" : "no"}});
+  store_ok_ = ok;
+  return ok;
+}
+
+// ---- replies ----------------------------------------------------------------
+
+void Service::reply(const Request& r, std::optional<xml::Element> payload) {
+  auto iq = iq_reply(r.stanza, "result");
+  if (payload) iq.add(std::move(*payload));
+  if (!transport_.send(std::move(iq))) log_.warn("reply.dropped", {{"to", r.from}, {"id", r.id}});
+}
+
+void Service::reply_error(const Request& r, const proto::StanzaError& e) {
+  reply_error_to(r.stanza, e);
+}
+
+void Service::reply_error_to(const xml::Element& stanza, const proto::StanzaError& e) {
+  ++counters_.errors;
+  auto iq = iq_reply(stanza, "error");
+  iq.add(proto::to_xml(e, ns::kComponent));
+  if (!transport_.send(std::move(iq)))
+    log_.warn("reply.dropped", {{"to", stanza.attr("from").value_or("")}});
+}
+
+std::uint64_t Service::full_state_bytes(std::string_view user) const {
+  // What a normal login would have cost: one presence stanza per available resource,
+  // each addressed from the contact's full JID to the user (estimate: serialised size).
+  std::uint64_t total = 0;
+  for (const auto& [jid, fields] : engine_.view(user)) {
+    xml::Element p("presence", std::string(ns::kClient));
+    p.set_attr("from", jid);
+    p.set_attr("to", std::string(user));
+    proto::add_presence_children(p, fields);
+    total += xml::to_string(p, ns::kClient).size();
+  }
+  return total;
+}
+
+}  // namespace rpsync::service

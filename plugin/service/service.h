@@ -1,0 +1,144 @@
+// The component's service: stanzas in, engine and store, stanzas out.
+//
+// Every stanza from the server goes to on_stanza(), which finds its handler in one
+// dispatch table (service.cpp, `routes()`): presence is ingested into the engine; rpsync
+// requests (spec "Use Cases") are checked (served domain, rate, readiness), serialised
+// per user, completed with a privileged roster fetch, run on the engine, made durable in
+// the store, then answered; disco#info/items, ping and version are answered directly.
+// Every malformed, oversized, unauthorised or out-of-order request gets the spec's stanza
+// error; the connection is never closed for bad input.
+//
+// Threading: single-threaded; the app calls everything from its event loop.
+// Lifetime: engine, store, transport and logger must outlive the Service.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "plugin/core/engine.h"
+#include "plugin/log/log.h"
+#include "plugin/service/transport.h"
+#include "plugin/store/store.h"
+#include "protocol/error.h"
+#include "protocol/xml.h"
+
+namespace rpsync::service {
+
+struct ServiceConfig {
+  std::string component_jid;                     // e.g. rpsync.example.test
+  std::set<std::string, std::less<>> domains;    // users of these domains may use it
+  std::uint32_t requests_per_minute = 30;        // per user, all rpsync requests
+  std::size_t write_every = 1024;                // hand engine changes to the store after N
+  std::string name = "rpsync";
+  std::string version = "0.1.0";
+  proto::Limits limits = proto::kDefaultLimits;
+};
+
+// Operator-facing counters (logged on an interval by the app).
+struct Counters {
+  std::uint64_t presence_in = 0;      // presence stanzas ingested
+  std::uint64_t enables = 0;
+  std::uint64_t checkpoints = 0;
+  std::uint64_t disables = 0;
+  std::uint64_t syncs = 0;            // sync requests answered (delta or failure)
+  std::uint64_t deltas = 0;           // syncs answered with a delta
+  std::uint64_t empty_deltas = 0;     // ... of which nothing had changed
+  std::uint64_t delta_bytes = 0;      // bytes of the delta payloads sent
+  std::uint64_t full_bytes = 0;       // estimated bytes a full login would have cost instead
+  std::uint64_t errors = 0;           // stanza errors sent (any condition)
+  std::uint64_t rate_limited = 0;
+  std::uint64_t oversized = 0;
+  std::map<std::string, std::uint64_t, std::less<>> failures;  // sync failures by condition
+};
+
+class Service {
+ public:
+  Service(ServiceConfig config, core::Engine& engine, store::Store& store, Transport& transport,
+          log::Logger& logger, core::Clock clock);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Connection events. `privileged`: the server granted roster get + presence roster.
+  void on_connected(bool privileged);
+  void on_disconnected();
+  // A stanza from the server (namespace jabber:component:accept).
+  void on_stanza(const xml::Element& stanza);
+  // The head of a stanza the stream parser skipped for its size.
+  void on_oversized(const xml::Element& head);
+  // Periodic work (call every ~50-1000 ms): expire sessions, hand changes to the store.
+  void tick();
+  // Hands pending engine changes to the store and makes them durable (shutdown).
+  bool flush();
+
+  const Counters& counters() const { return counters_; }
+  bool ready() const { return connected_ && privileged_ && store_ok_; }
+
+  struct Request;  // a parsed IQ (service.cpp)
+
+ private:
+  using Handler = void (Service::*)(const Request&);
+  struct Route {
+    std::string_view kind;  // iq / presence / message
+    std::string_view type;  // iq type, or "" for any
+    std::string_view ns;    // payload namespace, "" for any
+    std::string_view name;  // payload element, "" for any
+    Handler handler;
+  };
+  static const std::vector<Route>& routes();
+
+  // handlers (one per route)
+  void on_presence(const Request& r);
+  void on_disco_info(const Request& r);
+  void on_disco_items(const Request& r);
+  void on_ping(const Request& r);
+  void on_version(const Request& r);
+  void on_rpsync(const Request& r);
+  void on_unsupported_iq(const Request& r);
+  void on_ignored(const Request& r);
+
+  // rpsync request pipeline
+  std::optional<proto::StanzaError> admit(const Request& r);
+  void start_next(const std::string& user);
+  void run(const Request& r, const std::vector<std::string>& visible);
+  void finish(std::string user);  // by value: it destroys the request that owns r.user
+  void fetch_roster(const std::string& user,
+                    std::function<void(proto::Result<std::vector<std::string>>)> done);
+  bool persist(bool durable);
+
+  // replies
+  void reply(const Request& r, std::optional<xml::Element> payload);
+  void reply_error(const Request& r, const proto::StanzaError& e);
+  void reply_error_to(const xml::Element& stanza, const proto::StanzaError& e);
+  std::uint64_t full_state_bytes(std::string_view user) const;
+
+  ServiceConfig config_;
+  core::Engine& engine_;
+  store::Store& store_;
+  Transport& transport_;
+  log::Logger& log_;
+  core::Clock clock_;
+  Counters counters_;
+  bool connected_ = false;
+  bool privileged_ = false;
+  bool store_ok_ = true;
+  std::size_t unwritten_ = 0;  // engine changes not yet handed to the store
+  std::uint64_t generation_ = 0;  // bumped on disconnect: late roster replies are dropped
+
+  struct RateWindow {
+    std::int64_t start_ms = 0;
+    std::uint32_t count = 0;
+  };
+  std::map<std::string, RateWindow, std::less<>> rates_;
+  // Requests waiting per user; the front one is running.
+  std::map<std::string, std::deque<std::unique_ptr<Request>>, std::less<>> queues_;
+};
+
+}  // namespace rpsync::service
