@@ -49,9 +49,8 @@ std::optional<StanzaError> read_field(const xml::Element& c, Field f, PresenceFi
       if (!node || !ver || node->empty() || ver->empty())
         return bad_request("<caps/> needs non-empty 'node' and 'ver'");
       Caps caps{std::string(c.attr("hash").value_or("")), std::string(*node), std::string(*ver)};
-      if (auto e = too_long(caps.hash.size() + caps.node.size() + caps.ver.size(),
-                            limits.max_field))
-        return e;
+      for (const std::string* v : {&caps.hash, &caps.node, &caps.ver})
+        if (auto e = too_long(v->size(), limits.max_field)) return e;
       p.caps = std::move(caps);
       return std::nullopt;
     }
