@@ -1,0 +1,362 @@
+#include "plugin/app/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace rpsync::app {
+namespace {
+
+struct Sources {
+  std::string secret_file;
+  std::string secret_env;
+};
+
+ConfigError error(std::string_view origin, std::string_view key, std::string_view what) {
+  return {std::string(origin) + ": '" + std::string(key) + "' " + std::string(what)};
+}
+
+std::optional<ConfigError> set_uint(std::string_view origin, std::string_view key,
+                                    std::int64_t v, std::int64_t lo, std::int64_t hi,
+                                    std::uint32_t& out) {
+  if (v < lo || v > hi)
+    return error(origin, key,
+                 "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  out = static_cast<std::uint32_t>(v);
+  return std::nullopt;
+}
+
+// One setter per key; shared by the TOML file and the flags so both validate alike.
+using Setter = std::function<std::optional<ConfigError>(std::string_view origin,
+                                                        std::string_view key,
+                                                        const std::string& value,
+                                                        AppConfig& c, Sources& s)>;
+
+std::optional<ConfigError> parse_int(std::string_view origin, std::string_view key,
+                                     const std::string& value, std::int64_t& out) {
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+  if (ec != std::errc() || p != value.data() + value.size())
+    return error(origin, key, "must be a whole number, got '" + value + "'");
+  return std::nullopt;
+}
+
+Setter uint_setter(std::int64_t lo, std::int64_t hi, std::uint32_t AppConfig::*field) {
+  return [=](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
+             Sources&) -> std::optional<ConfigError> {
+    std::int64_t n = 0;
+    if (auto e = parse_int(o, k, v, n)) return e;
+    return set_uint(o, k, n, lo, hi, c.*field);
+  };
+}
+
+Setter string_setter(std::string AppConfig::*field) {
+  return [=](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
+             Sources&) -> std::optional<ConfigError> {
+    if (v.empty()) return error(o, k, "must not be empty");
+    c.*field = v;
+    return std::nullopt;
+  };
+}
+
+const std::map<std::string, Setter, std::less<>>& setters() {
+  static const std::map<std::string, Setter, std::less<>> table{
+      {"server.host", string_setter(&AppConfig::host)},
+      {"server.port",
+       [](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
+          Sources&) -> std::optional<ConfigError> {
+         std::int64_t n = 0;
+         if (auto e = parse_int(o, k, v, n)) return e;
+         if (n < 1 || n > 65535) return error(o, k, "must be a TCP port (1-65535)");
+         c.port = static_cast<std::uint16_t>(n);
+         return std::nullopt;
+       }},
+      {"server.component", string_setter(&AppConfig::component)},
+      {"server.domains",  // one domain per call; the caller clears the list first
+       [](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
+          Sources&) -> std::optional<ConfigError> {
+         if (v.empty() || v.find_first_of("@/ ") != std::string::npos)
+           return error(o, k, "must be a domain name, got '" + v + "'");
+         c.domains.push_back(v);
+         return std::nullopt;
+       }},
+      {"server.secret",
+       [](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
+          Sources&) -> std::optional<ConfigError> {
+         if (v.empty()) return error(o, k, "must not be empty");
+         c.secret = v;
+         return std::nullopt;
+       }},
+      {"server.secret_file",
+       [](std::string_view, std::string_view, const std::string& v, AppConfig&,
+          Sources& s) -> std::optional<ConfigError> {
+         s.secret_file = v;
+         return std::nullopt;
+       }},
+      {"server.secret_env",
+       [](std::string_view, std::string_view, const std::string& v, AppConfig&,
+          Sources& s) -> std::optional<ConfigError> {
+         s.secret_env = v;
+         return std::nullopt;
+       }},
+      {"store.uri", string_setter(&AppConfig::store)},
+      {"sessions.lifetime", uint_setter(60, 365LL * 86400, &AppConfig::lifetime_s)},
+      {"sessions.max_per_user", uint_setter(1, 1000, &AppConfig::max_sessions_per_user)},
+      {"limits.max_stanza_bytes", uint_setter(1024, 1 << 20, &AppConfig::max_stanza_bytes)},
+      {"limits.requests_per_minute", uint_setter(1, 100000, &AppConfig::requests_per_minute)},
+      {"limits.max_delta_items", uint_setter(1, 1000000, &AppConfig::max_delta_items)},
+      {"connection.backoff_min_ms", uint_setter(10, 600000, &AppConfig::backoff_min_ms)},
+      {"connection.backoff_max_ms", uint_setter(10, 3600000, &AppConfig::backoff_max_ms)},
+      {"connection.keepalive", uint_setter(1, 3600, &AppConfig::keepalive_s)},
+      {"connection.write_queue_bytes",
+       uint_setter(64 * 1024, 1 << 30, &AppConfig::write_queue_bytes)},
+      {"log.level",
+       [](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
+          Sources&) -> std::optional<ConfigError> {
+         auto l = log::level_from(v);
+         if (!l) return error(o, k, "must be one of debug, info, warn, error");
+         c.log_level = *l;
+         return std::nullopt;
+       }},
+      {"log.stats_interval", uint_setter(0, 86400, &AppConfig::stats_interval_s)},
+  };
+  return table;
+}
+
+std::optional<ConfigError> set(std::string_view origin, std::string_view key,
+                               const std::string& value, AppConfig& c, Sources& s) {
+  auto it = setters().find(key);
+  if (it == setters().end()) return error(origin, key, "is not a known setting");
+  return it->second(origin, key, value, c, s);
+}
+
+std::optional<std::string> scalar_text(const toml::node& n) {
+  if (auto s = n.value<std::string>()) return *s;
+  if (n.is_integer()) return std::to_string(*n.value<std::int64_t>());
+  if (auto b = n.value<bool>()) return *b ? "true" : "false";
+  return std::nullopt;
+}
+
+std::optional<ConfigError> apply_table(const toml::table& root, std::string_view origin,
+                                       AppConfig& c, Sources& s) {
+  for (const auto& [section, node] : root) {
+    const auto* table = node.as_table();
+    if (!table)
+      return error(origin, section.str(), "must be a [section]; see examples/rpsync.toml");
+    for (const auto& [name, value] : *table) {
+      std::string key = std::string(section.str()) + "." + std::string(name.str());
+      if (const auto* arr = value.as_array()) {
+        if (key != "server.domains") return error(origin, key, "does not take a list");
+        c.domains.clear();
+        for (const auto& item : *arr) {
+          auto text = item.value<std::string>();
+          if (!text) return error(origin, key, "must be a list of strings");
+          if (auto e = set(origin, key, *text, c, s)) return e;
+        }
+        continue;
+      }
+      auto text = scalar_text(value);
+      if (!text) return error(origin, key, "must be a string or a number");
+      if (key == "server.domains") c.domains.clear();
+      if (auto e = set(origin, key, *text, c, s)) return e;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return std::nullopt;
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+struct Flag {
+  std::string_view name;
+  std::string_view key;  // setting it maps to; "" for special flags
+};
+
+constexpr Flag kFlags[] = {
+    {"--host", "server.host"},
+    {"--port", "server.port"},
+    {"--component", "server.component"},
+    {"--domain", "server.domains"},
+    {"--secret-file", "server.secret_file"},
+    {"--secret-env", "server.secret_env"},
+    {"--store", "store.uri"},
+    {"--lifetime", "sessions.lifetime"},
+    {"--max-sessions", "sessions.max_per_user"},
+    {"--max-stanza-bytes", "limits.max_stanza_bytes"},
+    {"--requests-per-minute", "limits.requests_per_minute"},
+    {"--max-delta-items", "limits.max_delta_items"},
+    {"--keepalive", "connection.keepalive"},
+    {"--log-level", "log.level"},
+    {"--stats-interval", "log.stats_interval"},
+};
+
+}  // namespace
+
+std::optional<ConfigError> apply_toml(std::string_view text, std::string_view origin,
+                                      AppConfig& config, std::string& secret_file,
+                                      std::string& secret_env) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream ss;
+    ss << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+       << e.description();
+    return ConfigError{ss.str()};
+  }
+  Sources s{secret_file, secret_env};
+  if (auto e = apply_table(root, origin, config, s)) return e;
+  secret_file = s.secret_file;
+  secret_env = s.secret_env;
+  return std::nullopt;
+}
+
+std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* const* argv,
+                                                         GetEnv getenv) {
+  Invocation inv;
+  AppConfig& c = inv.config;
+  Sources s;
+  std::vector<std::pair<std::string, std::string>> flags;  // applied after the file
+  std::string config_path;
+
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      inv.action = Invocation::Action::kHelp;
+      return inv;
+    }
+    if (arg == "--version") {
+      inv.action = Invocation::Action::kVersion;
+      return inv;
+    }
+    if (arg == "--check") {
+      inv.action = Invocation::Action::kCheck;
+      continue;
+    }
+    std::string name(arg), value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      name = std::string(arg.substr(0, eq));
+      value = std::string(arg.substr(eq + 1));
+      has_value = true;
+    }
+    if (name == "--secret")
+      return ConfigError{"--secret is not accepted: a secret on the command line is visible to "
+                         "every user of the machine. Use --secret-file FILE or the "
+                         "RPSYNC_SECRET environment variable."};
+    const bool known = name == "--config" || std::any_of(std::begin(kFlags), std::end(kFlags),
+                                                          [&](const Flag& f) {
+                                                            return f.name == name;
+                                                          });
+    if (!known) return ConfigError{"unknown option '" + name + "' (see --help)"};
+    if (!has_value) {
+      if (i + 1 >= argc) return ConfigError{"option '" + name + "' needs a value"};
+      value = argv[++i];
+    }
+    if (name == "--config") config_path = value;
+    else flags.emplace_back(name, value);
+  }
+
+  if (!config_path.empty()) {
+    auto text = read_file(config_path);
+    if (!text) return ConfigError{"cannot read config file '" + config_path + "'"};
+    if (auto e = apply_toml(*text, config_path, c, s.secret_file, s.secret_env)) return *e;
+  }
+  bool domains_from_flags = false;
+  for (const auto& [name, value] : flags) {
+    const Flag* f = nullptr;
+    for (const auto& candidate : kFlags)
+      if (candidate.name == name) f = &candidate;
+    if (f->key == "server.domains" && !domains_from_flags) {
+      c.domains.clear();  // flags replace the file's list
+      domains_from_flags = true;
+    }
+    if (auto e = set(name, f->key, value, c, s)) return *e;
+  }
+
+  // Secret: file, then named variable, then the config file's value, then RPSYNC_SECRET.
+  if (!s.secret_file.empty()) {
+    auto text = read_file(s.secret_file);
+    if (!text) return ConfigError{"cannot read secret file '" + s.secret_file + "'"};
+    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+    c.secret = *text;
+    if (c.secret.empty()) return ConfigError{"secret file '" + s.secret_file + "' is empty"};
+  } else if (!s.secret_env.empty()) {
+    auto v = getenv(s.secret_env.c_str());
+    if (!v || v->empty())
+      return ConfigError{"environment variable " + s.secret_env + " (secret_env) is not set"};
+    c.secret = *v;
+  } else if (c.secret.empty()) {
+    if (auto v = getenv("RPSYNC_SECRET"); v && !v->empty()) c.secret = *v;
+  }
+
+  if (c.component.empty())
+    return ConfigError{"no component JID: set server.component or --component "
+                       "(e.g. rpsync.example.test, as in the server's Component line)"};
+  if (c.domains.empty())
+    return ConfigError{"no served domains: set server.domains or --domain "
+                       "(the VirtualHosts whose users may use rpsync)"};
+  if (c.secret.empty())
+    return ConfigError{"no component secret: use secret_file / --secret-file, secret_env / "
+                       "--secret-env, or the RPSYNC_SECRET environment variable"};
+  if (c.backoff_min_ms > c.backoff_max_ms)
+    return ConfigError{"connection.backoff_min_ms is larger than connection.backoff_max_ms"};
+  return inv;
+}
+
+std::string_view help_text() {
+  return R"(rpsync-component - roster presence sync for reconnecting XMPP clients
+
+An external component (XEP-0114) that attaches to your XMPP server, watches presence
+through XEP-0356 privileges and answers reconnecting clients with only what changed.
+
+Usage: rpsync-component --config FILE [options]
+       rpsync-component --component JID --domain DOMAIN --secret-file FILE [options]
+
+Configuration (a TOML file; every key is documented in examples/rpsync.toml):
+  --config FILE              read settings from FILE; flags below override it
+  --check                    validate the configuration and exit
+
+Server:
+  --host HOST                server address for the component port   [127.0.0.1]
+  --port PORT                server's component port                  [5347]
+  --component JID            this component's JID, as in the server config (required)
+  --domain DOMAIN            a served domain; repeat for several (required)
+  --secret-file FILE         read the component secret from FILE
+  --secret-env NAME          read the component secret from variable NAME
+                             (default: RPSYNC_SECRET; never on the command line)
+
+Storage and sessions:
+  --store URI                sqlite:PATH (embedded, default sqlite:rpsync.db)
+                             or memory: (lost at exit)
+  --lifetime SECONDS         how long a key lives without a checkpoint [604800]
+  --max-sessions N           tracked sessions per user                 [8]
+
+Limits:
+  --max-stanza-bytes N       larger requests get policy-violation      [16384]
+  --requests-per-minute N    per user; more get resource-constraint    [30]
+  --max-delta-items N        larger deltas fail with too-large         [10000]
+  --keepalive SECONDS        whitespace keepalive and dead-peer check  [60]
+
+Operating:
+  --log-level LEVEL          debug, info, warn, error                  [info]
+  --stats-interval SECONDS   log counters every N seconds, 0 = never   [60]
+  --help, --version
+
+Server side: Prosody needs mod_privilege on the VirtualHost and the component, with
+  privileged_entities = { ["rpsync.example.test"] = { roster = "get"; presence = "roster"; } }
+ejabberd needs mod_privilege with roster: get and presence: roster access rules.
+See examples/ for working snippets. SIGTERM or SIGINT closes the stream and exits cleanly.
+)";
+}
+
+}  // namespace rpsync::app

@@ -1,0 +1,66 @@
+// The component's configuration: a TOML file (examples/rpsync.toml documents every key)
+// overridden by command-line flags, parsed once in main() into an immutable AppConfig.
+// The component secret is never taken from the command line alone: it comes from a
+// file (secret_file / --secret-file), an environment variable (secret_env /
+// --secret-env, default RPSYNC_SECRET) or the config file.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "plugin/log/log.h"
+
+namespace rpsync::app {
+
+struct AppConfig {
+  // [server]
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 5347;
+  std::string component;             // component JID, required
+  std::vector<std::string> domains;  // served domains, required
+  std::string secret;                // resolved; required
+  // [store]
+  std::string store = "sqlite:rpsync.db";
+  // [sessions]
+  std::uint32_t lifetime_s = 604800;
+  std::uint32_t max_sessions_per_user = 8;
+  // [limits]
+  std::uint32_t max_stanza_bytes = 16384;
+  std::uint32_t requests_per_minute = 30;
+  std::uint32_t max_delta_items = 10000;
+  // [connection]
+  std::uint32_t backoff_min_ms = 500;
+  std::uint32_t backoff_max_ms = 30000;
+  std::uint32_t keepalive_s = 60;
+  std::uint32_t write_queue_bytes = 4u << 20;
+  // [log]
+  log::Level log_level = log::Level::kInfo;
+  std::uint32_t stats_interval_s = 60;  // 0 = never
+};
+
+struct ConfigError {
+  std::string message;  // names the file/flag and key
+};
+
+// What the command line asked for.
+struct Invocation {
+  enum class Action { kRun, kHelp, kVersion, kCheck } action = Action::kRun;
+  AppConfig config;
+};
+
+// Parses argv (and the --config file it names). `getenv` is injected for tests.
+using GetEnv = std::optional<std::string> (*)(const char* name);
+std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* const* argv,
+                                                         GetEnv getenv);
+// Parses TOML text into `config` (keys present override; unknown keys are errors).
+std::optional<ConfigError> apply_toml(std::string_view text, std::string_view origin,
+                                      AppConfig& config, std::string& secret_file,
+                                      std::string& secret_env);
+
+std::string_view help_text();
+
+}  // namespace rpsync::app

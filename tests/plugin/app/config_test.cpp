@@ -1,0 +1,124 @@
+#include "plugin/app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <vector>
+
+namespace rpsync::app {
+namespace {
+
+std::map<std::string, std::string> g_env;
+std::optional<std::string> fake_getenv(const char* name) {
+  auto it = g_env.find(name);
+  if (it == g_env.end()) return std::nullopt;
+  return it->second;
+}
+
+std::filesystem::path temp_file(const std::string& name, const std::string& content) {
+  auto p = std::filesystem::temp_directory_path() /
+           ("rpsync-config-test-" + std::to_string(::getpid()) + "-" + name);
+  std::ofstream(p) << content;
+  return p;
+}
+
+std::variant<Invocation, ConfigError> run(std::vector<std::string> args) {
+  std::vector<const char*> argv{"rpsync-component"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return parse_command_line(static_cast<int>(argv.size()), argv.data(), fake_getenv);
+}
+
+std::string error_of(const std::variant<Invocation, ConfigError>& r) {
+  if (auto* e = std::get_if<ConfigError>(&r)) return e->message;
+  return "";
+}
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override { g_env.clear(); }
+};
+
+TEST_F(ConfigTest, TheShippedSampleConfigIsValid) {
+  auto secret = temp_file("secret", "s3cret\n");
+  auto r = run({"--config", RPSYNC_SAMPLE_CONFIG, "--secret-file", secret.string(), "--check"});
+  ASSERT_EQ(error_of(r), "");
+  const auto& inv = std::get<Invocation>(r);
+  EXPECT_EQ(inv.action, Invocation::Action::kCheck);
+  EXPECT_EQ(inv.config.component, "rpsync.example.test");
+  EXPECT_EQ(inv.config.domains, std::vector<std::string>{"example.test"});
+  EXPECT_EQ(inv.config.secret, "s3cret") << "trailing newline of the secret file is dropped";
+  EXPECT_EQ(inv.config.lifetime_s, 604800u);
+  EXPECT_EQ(inv.config.store, "sqlite:/var/lib/rpsync/rpsync.db");
+}
+
+TEST_F(ConfigTest, FlagsOverrideTheFileAndReplaceItsDomainList) {
+  auto cfg = temp_file("a.toml",
+                       "[server]\ncomponent='c.example'\ndomains=['a.example','b.example']\n"
+                       "secret='x'\n[log]\nlevel='warn'\n");
+  auto r = run({"--config", cfg.string(), "--domain", "z.example", "--domain=y.example",
+                "--port", "6000", "--log-level", "debug", "--store", "memory:"});
+  ASSERT_EQ(error_of(r), "");
+  const auto& c = std::get<Invocation>(r).config;
+  EXPECT_EQ(c.domains, (std::vector<std::string>{"z.example", "y.example"}));
+  EXPECT_EQ(c.port, 6000);
+  EXPECT_EQ(c.log_level, log::Level::kDebug);
+  EXPECT_EQ(c.store, "memory:");
+  EXPECT_EQ(c.secret, "x");
+}
+
+TEST_F(ConfigTest, SecretNeverFromTheCommandLine) {
+  auto r = run({"--component", "c", "--domain", "d", "--secret", "hunter2"});
+  EXPECT_NE(error_of(r).find("--secret-file"), std::string::npos);
+  r = run({"--component", "c", "--domain", "d", "--secret=hunter2"});
+  EXPECT_NE(error_of(r), "");
+}
+
+TEST_F(ConfigTest, SecretFromEnvironment) {
+  EXPECT_NE(error_of(run({"--component", "c", "--domain", "d"})).find("secret"),
+            std::string::npos);
+  g_env["RPSYNC_SECRET"] = "from-env";
+  auto r = run({"--component", "c", "--domain", "d"});
+  ASSERT_EQ(error_of(r), "");
+  EXPECT_EQ(std::get<Invocation>(r).config.secret, "from-env");
+  g_env["OTHER"] = "named";
+  r = run({"--component", "c", "--domain", "d", "--secret-env", "OTHER"});
+  EXPECT_EQ(std::get<Invocation>(r).config.secret, "named");
+  EXPECT_NE(error_of(run({"--component", "c", "--domain", "d", "--secret-env", "MISSING"})),
+            "");
+}
+
+TEST_F(ConfigTest, ClearErrorsNameTheKey) {
+  g_env["RPSYNC_SECRET"] = "s";
+  auto cfg = temp_file("bad.toml", "[server]\ncomponent='c'\ndomains=['d']\nprot=5347\n");
+  EXPECT_NE(error_of(run({"--config", cfg.string()})).find("server.prot"), std::string::npos);
+  cfg = temp_file("bad2.toml", "[server]\ncomponent='c'\ndomains=['d']\nport=99999\n");
+  EXPECT_NE(error_of(run({"--config", cfg.string()})).find("server.port"), std::string::npos);
+  cfg = temp_file("bad3.toml", "[server\ncomponent='c'\n");
+  EXPECT_NE(error_of(run({"--config", cfg.string()})).find("bad3.toml:1"), std::string::npos);
+  cfg = temp_file("bad4.toml", "[log]\nlevel='loud'\n");
+  EXPECT_NE(error_of(run({"--config", cfg.string()})).find("log.level"), std::string::npos);
+  EXPECT_NE(error_of(run({"--config", "/nonexistent/x.toml"})).find("cannot read"),
+            std::string::npos);
+  EXPECT_NE(error_of(run({"--frobnicate"})).find("--frobnicate"), std::string::npos);
+  EXPECT_NE(error_of(run({"--port"})).find("needs a value"), std::string::npos);
+  EXPECT_NE(error_of(run({"--domain", "d", "--port", "12x"})).find("whole number"),
+            std::string::npos);
+  EXPECT_NE(error_of(run({"--domain", "d"})).find("component"), std::string::npos);
+  EXPECT_NE(error_of(run({"--component", "c", "--domain", "user@d"})).find("domain"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, HelpTeaches) {
+  auto r = run({"--help"});
+  EXPECT_EQ(std::get<Invocation>(r).action, Invocation::Action::kHelp);
+  std::string_view help = help_text();
+  for (std::string_view must : {"--config", "--secret-file", "RPSYNC_SECRET", "sqlite:",
+                                "privileged_entities", "SIGTERM"})
+    EXPECT_NE(help.find(must), std::string_view::npos) << must;
+}
+
+}  // namespace
+}  // namespace rpsync::app
