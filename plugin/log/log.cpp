@@ -6,34 +6,6 @@
 namespace rpsync::log {
 namespace {
 
-bool needs_quotes(std::string_view v) {
-  if (v.empty()) return true;
-  for (char c : v)
-    if (c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\t' || c == '\\') return true;
-  return false;
-}
-
-void append_value(std::string& out, std::string_view v) {
-  if (!needs_quotes(v)) {
-    out += v;
-    return;
-  }
-  out += '"';
-  for (char c : v) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
 std::string now_utc() {
   using namespace std::chrono;
   auto now = system_clock::now();
@@ -41,53 +13,67 @@ std::string now_utc() {
   std::time_t t = system_clock::to_time_t(now);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[40];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", date, static_cast<int>(ms));
   return out;
 }
 
 }  // namespace
 
-std::string_view to_string(Level l) {
-  switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+std::string_view to_string(Level level) {
+  switch (level) {
+    case Level::kDebug: return "DEBUG";
+    case Level::kInfo: return "INFO";
+    case Level::kWarn: return "WARN";
+    case Level::kError: return "ERROR";
   }
   return "?";
 }
 
 std::optional<Level> level_from(std::string_view s) {
-  for (Level l : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError})
-    if (to_string(l) == s) return l;
+  if (s == "debug") return Level::kDebug;
+  if (s == "info") return Level::kInfo;
+  if (s == "warn") return Level::kWarn;
+  if (s == "error") return Level::kError;
   return std::nullopt;
 }
 
-std::string format_line(Level level, std::string_view event, std::initializer_list<Field> fields,
-                        std::string_view timestamp) {
-  std::string line;
-  line.reserve(96);
-  line += timestamp;
+std::string format(Level level, std::string_view component, std::string_view message,
+                   std::initializer_list<Field> fields) {
+  std::string line(to_string(level));
   line += ' ';
-  line += to_string(level);
-  line += ' ';
-  line += event;
+  line += component;
+  line += ": ";
+  line += message;
   for (const auto& f : fields) {
     line += ' ';
     line += f.key;
     line += '=';
-    append_value(line, f.value);
+    bool quote = f.value.empty() || f.value.find_first_of(" \t\n\"") != std::string::npos;
+    if (!quote) {
+      line += f.value;
+      continue;
+    }
+    line += '"';
+    for (char c : f.value) {
+      if (c == '"' || c == '\\') line += '\\';
+      line += c == '\n' ? ' ' : c;
+    }
+    line += '"';
   }
   return line;
 }
 
-void FileLogger::write(Level level, std::string_view event, std::initializer_list<Field> fields) {
-  std::string line = format_line(level, event, fields, now_utc());
+void StderrLogger::write(Level level, std::string_view component, std::string_view message,
+                         std::initializer_list<Field> fields) {
+  if (level < min_level_) return;
+  std::string line = now_utc();
+  line += ' ';
+  line += format(level, component, message, fields);
   line += '\n';
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(mutex_);
   std::fwrite(line.data(), 1, line.size(), out_);
   std::fflush(out_);
 }

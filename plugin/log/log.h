@@ -1,7 +1,8 @@
-// Structured logging for the component: one line per event, logfmt-style
-//   2026-11-21T21:50:03.120Z info sync.answered user=alice@example.test items=3 bytes=412
-// Loggers are passed down explicitly (no globals). Thread-safe: write() may be called
-// from any thread.
+// Structured logging shared by every layer of the component: level, component (the
+// layer: "xmpp", "service", "app", ...), message and key=value fields, one line each:
+//   2026-11-21T21:50:03.120Z INFO service: sync.delta user=alice@example.test items=3
+// Loggers are injected by reference; there is no global logger. Implementations must be
+// safe to call from any thread (the component logs from its io_context thread).
 #pragma once
 
 #include <cstdio>
@@ -16,7 +17,7 @@ namespace rpsync::log {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
 
-std::string_view to_string(Level l);
+std::string_view to_string(Level level);              // "DEBUG" "INFO" "WARN" "ERROR"
 std::optional<Level> level_from(std::string_view s);  // "debug" "info" "warn" "error"
 
 struct Field {
@@ -24,54 +25,62 @@ struct Field {
   std::string value;
   Field(std::string_view k, std::string_view v) : key(k), value(v) {}
   Field(std::string_view k, const std::string& v) : key(k), value(v) {}
+  Field(std::string_view k, std::string&& v) : key(k), value(std::move(v)) {}
   Field(std::string_view k, const char* v) : key(k), value(v) {}
   template <class N>
-    requires std::is_arithmetic_v<N>
+    requires(std::is_arithmetic_v<N> && !std::is_same_v<N, bool> && !std::is_same_v<N, char>)
   Field(std::string_view k, N v) : key(k), value(std::to_string(v)) {}
+  Field(std::string_view k, bool v) : key(k), value(v ? "yes" : "no") {}
 };
 
 class Logger {
  public:
   virtual ~Logger() = default;
-  virtual bool enabled(Level level) const = 0;
-  virtual void write(Level level, std::string_view event, std::initializer_list<Field> fields) = 0;
+  virtual void write(Level level, std::string_view component, std::string_view message,
+                     std::initializer_list<Field> fields) = 0;
 
-  void debug(std::string_view event, std::initializer_list<Field> fields = {}) {
-    if (enabled(Level::kDebug)) write(Level::kDebug, event, fields);
+  void debug(std::string_view component, std::string_view message,
+             std::initializer_list<Field> fields = {}) {
+    write(Level::kDebug, component, message, fields);
   }
-  void info(std::string_view event, std::initializer_list<Field> fields = {}) {
-    if (enabled(Level::kInfo)) write(Level::kInfo, event, fields);
+  void info(std::string_view component, std::string_view message,
+            std::initializer_list<Field> fields = {}) {
+    write(Level::kInfo, component, message, fields);
   }
-  void warn(std::string_view event, std::initializer_list<Field> fields = {}) {
-    if (enabled(Level::kWarn)) write(Level::kWarn, event, fields);
+  void warn(std::string_view component, std::string_view message,
+            std::initializer_list<Field> fields = {}) {
+    write(Level::kWarn, component, message, fields);
   }
-  void error(std::string_view event, std::initializer_list<Field> fields = {}) {
-    if (enabled(Level::kError)) write(Level::kError, event, fields);
+  void error(std::string_view component, std::string_view message,
+             std::initializer_list<Field> fields = {}) {
+    write(Level::kError, component, message, fields);
   }
 };
 
-// Writes lines to a FILE* (stderr by default); values with spaces, quotes or '=' are quoted.
-class FileLogger final : public Logger {
+// One timestamped line per record (UTC, milliseconds) to `out`, records below
+// `min_level` dropped. Values that are empty or hold spaces, tabs, newlines or quotes
+// are quoted.
+class StderrLogger final : public Logger {
  public:
-  explicit FileLogger(Level min_level, std::FILE* out = stderr) : min_(min_level), out_(out) {}
-  bool enabled(Level level) const override { return level >= min_; }
-  void write(Level level, std::string_view event, std::initializer_list<Field> fields) override;
+  explicit StderrLogger(Level min_level = Level::kInfo, std::FILE* out = stderr)
+      : min_level_(min_level), out_(out) {}
+  void write(Level level, std::string_view component, std::string_view message,
+             std::initializer_list<Field> fields) override;
 
  private:
-  Level min_;
+  Level min_level_;
   std::FILE* out_;
-  std::mutex mu_;
+  std::mutex mutex_;
 };
 
-// Discards everything (tests, benchmarks).
 class NullLogger final : public Logger {
  public:
-  bool enabled(Level) const override { return false; }
-  void write(Level, std::string_view, std::initializer_list<Field>) override {}
+  void write(Level, std::string_view, std::string_view, std::initializer_list<Field>) override {}
 };
 
-// One formatted line without the trailing newline (exposed for tests).
-std::string format_line(Level level, std::string_view event, std::initializer_list<Field> fields,
-                        std::string_view timestamp);
+// A record as StderrLogger prints it, without timestamp and newline:
+//   `LEVEL component: message key=value ...`
+std::string format(Level level, std::string_view component, std::string_view message,
+                   std::initializer_list<Field> fields);
 
 }  // namespace rpsync::log

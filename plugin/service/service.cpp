@@ -87,7 +87,7 @@ void Service::on_connected(bool privileged) {
   // The server re-sends every current presence on connect (Prosody); what we held may be
   // stale after the gap, so start from nothing rather than from a guess.
   engine_.clear_presence();
-  log_.info("service.connected", {{"privileged", privileged ? "yes" : "no"}});
+  log_.info("service", "connected", {{"privileged", privileged ? "yes" : "no"}});
 }
 
 void Service::on_disconnected() {
@@ -96,7 +96,7 @@ void Service::on_disconnected() {
   engine_.gap();
   queues_.clear();
   persist(true);
-  log_.warn("service.gap", {{"reason", "disconnected from server"},
+  log_.warn("service", "gap", {{"reason", "disconnected from server"},
                             {"effect", "older keys now fail with continuity-lost"}});
 }
 
@@ -110,13 +110,13 @@ void Service::on_stanza(const xml::Element& stanza) {
     (this->*route.handler)(r);
     return;
   }
-  log_.debug("stanza.dropped", {{"kind", r.kind}, {"from", r.from}});
+  log_.debug("service", "stanza.dropped", {{"kind", r.kind}, {"from", r.from}});
 }
 
 void Service::on_oversized(const xml::Element& head) {
   ++counters_.oversized;
   auto type = head.attr("type").value_or("");
-  log_.warn("stanza.oversized", {{"kind", head.name()},
+  log_.warn("service", "stanza.oversized", {{"kind", head.name()},
                                  {"from", head.attr("from").value_or("")},
                                  {"limit", config_.limits.max_delta_items}});
   if (head.name() == "iq" && (type == "get" || type == "set"))
@@ -125,7 +125,7 @@ void Service::on_oversized(const xml::Element& head) {
 }
 
 void Service::tick() {
-  if (std::size_t n = engine_.expire()) log_.info("sessions.expired", {{"count", n}});
+  if (std::size_t n = engine_.expire()) log_.info("service", "sessions.expired", {{"count", n}});
   if (unwritten_ > 0) persist(false);
   // Forget rate windows older than a minute so the map stays bounded by active users.
   const std::int64_t now = clock_();
@@ -184,7 +184,7 @@ void Service::on_unsupported_iq(const Request& r) {
 }
 
 void Service::on_ignored(const Request& r) {
-  log_.debug("stanza.ignored", {{"kind", r.kind}, {"type", r.type}, {"from", r.from}});
+  log_.debug("service", "stanza.ignored", {{"kind", r.kind}, {"type", r.type}, {"from", r.from}});
 }
 
 // ---- rpsync requests --------------------------------------------------------
@@ -193,7 +193,7 @@ void Service::on_rpsync(const Request& r) {
   if (r.type != "get" && r.type != "set") return on_ignored(r);
   if (auto err = admit(r)) {
     if (err->app == proto::AppCondition::kRateLimited) ++counters_.rate_limited;
-    log_.info("request.refused", {{"from", r.from},
+    log_.info("service", "request.refused", {{"from", r.from},
                                   {"condition", proto::to_string(err->condition)},
                                   {"app", proto::to_string(err->app)}});
     return reply_error(r, *err);
@@ -239,7 +239,7 @@ void Service::start_next(const std::string& user) {
     if (q == queues_.end() || q->second.empty()) return;
     const Request& front = *q->second.front();
     if (!roster) {
-      log_.warn("roster.fetch_failed", {{"user", user}, {"error", roster.error().text}});
+      log_.warn("service", "roster.fetch_failed", {{"user", user}, {"error", roster.error().text}});
       reply_error(front, not_ready("could not fetch the roster: " + roster.error().text));
       return finish(user);
     }
@@ -282,12 +282,12 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
       const auto full = full_state_bytes(r.user);
       counters_.delta_bytes += bytes;
       counters_.full_bytes += full;
-      log_.info("sync.delta", {{"user", r.user}, {"items", res->items()}, {"bytes", bytes},
+      log_.info("service", "sync.delta", {{"user", r.user}, {"items", res->items()}, {"bytes", bytes},
                                {"full_bytes_estimate", full}});
     } else {
       error = res.error();
       ++counters_.failures[std::string(proto::to_string(res.error().app))];
-      log_.info("sync.failed", {{"user", r.user}, {"reason", proto::to_string(res.error().app)}});
+      log_.info("service", "sync.failed", {{"user", r.user}, {"reason", proto::to_string(res.error().app)}});
     }
   }
 
@@ -339,17 +339,17 @@ bool Service::persist(bool durable) {
   bool ok = true;
   if (!batch.empty()) {
     if (auto w = store_.write(batch); !w) {
-      log_.error("store.write_failed", {{"error", w.error().text}});
+      log_.error("service", "store.write_failed", {{"error", w.error().text}});
       ok = false;
     }
   }
   if (ok && durable) {
     if (auto f = store_.flush(); !f) {
-      log_.error("store.flush_failed", {{"error", f.error().text}});
+      log_.error("service", "store.flush_failed", {{"error", f.error().text}});
       ok = false;
     }
   }
-  if (ok != store_ok_) log_.warn("store.state", {{"ok", ok ? "yes" : "no"}});
+  if (ok != store_ok_) log_.warn("service", "store.state", {{"ok", ok ? "yes" : "no"}});
   store_ok_ = ok;
   return ok;
 }
@@ -359,7 +359,7 @@ bool Service::persist(bool durable) {
 void Service::reply(const Request& r, std::optional<xml::Element> payload) {
   auto iq = iq_reply(r.stanza, "result");
   if (payload) iq.add(std::move(*payload));
-  if (!transport_.send(std::move(iq))) log_.warn("reply.dropped", {{"to", r.from}, {"id", r.id}});
+  if (!transport_.send(std::move(iq))) log_.warn("service", "reply.dropped", {{"to", r.from}, {"id", r.id}});
 }
 
 void Service::reply_error(const Request& r, const proto::StanzaError& e) {
@@ -371,7 +371,7 @@ void Service::reply_error_to(const xml::Element& stanza, const proto::StanzaErro
   auto iq = iq_reply(stanza, "error");
   iq.add(proto::to_xml(e, ns::kComponent));
   if (!transport_.send(std::move(iq)))
-    log_.warn("reply.dropped", {{"to", stanza.attr("from").value_or("")}});
+    log_.warn("service", "reply.dropped", {{"to", stanza.attr("from").value_or("")}});
 }
 
 std::uint64_t Service::full_state_bytes(std::string_view user) const {
