@@ -117,11 +117,15 @@ void Service::on_oversized(const xml::Element& head) {
   ++counters_.oversized;
   auto type = head.attr("type").value_or("");
   log_.warn("service", "stanza.oversized", {{"kind", head.name()},
-                                 {"from", head.attr("from").value_or("")},
-                                 {"limit", config_.limits.max_delta_items}});
-  if (head.name() == "iq" && (type == "get" || type == "set"))
+                                            {"from", head.attr("from").value_or("")}});
+  if (head.name() == "iq" && (type == "get" || type == "set")) {
     reply_error_to(head, proto::make_error(proto::AppCondition::kStanzaTooBig,
                                            "the request is larger than this service accepts"));
+  } else if (head.name() == "presence") {
+    // A presence change we could not read: answering from what we hold could be wrong.
+    engine_.gap();
+    log_.warn("service", "gap", {{"reason", "unreadable oversized presence"}});
+  }
 }
 
 void Service::tick() {
@@ -191,6 +195,13 @@ void Service::on_ignored(const Request& r) {
 
 void Service::on_rpsync(const Request& r) {
   if (r.type != "get" && r.type != "set") return on_ignored(r);
+  if (xml::to_string(r.stanza).size() > config_.max_request_bytes) {
+    ++counters_.oversized;
+    return reply_error(r, proto::make_error(proto::AppCondition::kStanzaTooBig,
+                                            "requests are limited to " +
+                                                std::to_string(config_.max_request_bytes) +
+                                                " bytes"));
+  }
   if (auto err = admit(r)) {
     if (err->app == proto::AppCondition::kRateLimited) ++counters_.rate_limited;
     log_.info("service", "request.refused", {{"from", r.from},

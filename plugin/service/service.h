@@ -35,6 +35,7 @@ struct ServiceConfig {
   std::string component_jid;                     // e.g. rpsync.example.test
   std::set<std::string, std::less<>> domains;    // users of these domains may use it
   std::uint32_t requests_per_minute = 30;        // per user, all rpsync requests
+  std::size_t max_request_bytes = 16384;         // serialised rpsync request, else too-big
   std::size_t write_every = 1024;                // hand engine changes to the store after N
   std::string name = "rpsync";
   std::string version = "0.1.0";
@@ -68,10 +69,13 @@ class Service {
 
   // Connection events. `privileged`: the server granted roster get + presence roster.
   void on_connected(bool privileged);
+  // Privileges changed while connected (ejabberd grants them asynchronously).
+  void on_privileges(bool privileged) { privileged_ = privileged; }
   void on_disconnected();
   // A stanza from the server (namespace jabber:component:accept).
   void on_stanza(const xml::Element& stanza);
-  // The head of a stanza the stream parser skipped for its size.
+  // The head of a stanza the stream parser skipped for its size: a request is answered
+  // with stanza-too-big; a presence we could not read is a continuity gap.
   void on_oversized(const xml::Element& head);
   // Periodic work (call every ~50-1000 ms): expire sessions, hand changes to the store.
   void tick();

@@ -316,8 +316,32 @@ TEST_F(ServiceTest, OversizedRequestGetsPolicyViolation) {
   auto err = error_of(transport.take());
   EXPECT_EQ(err.condition, Condition::kPolicyViolation);
   EXPECT_EQ(err.app, AppCondition::kStanzaTooBig);
-  service->on_oversized(stanza("<presence from='alice@example.test/phone'/>"));
-  EXPECT_TRUE(transport.sent.empty()) << "an oversized presence is dropped and logged";
+  EXPECT_TRUE(transport.sent.empty());
+}
+
+TEST_F(ServiceTest, RequestsOverTheByteLimitGetStanzaTooBig) {
+  std::string pad;
+  for (int i = 0; i < 200; ++i) pad += "<x xmlns='urn:pad'>" + std::string(100, 'p') + "</x>";
+  iq("alice@example.test/phone", "big",
+     "<enable xmlns='urn:xmpp:rpsync:0' stream='s'/>" + pad);
+  auto err = error_of(transport.take());
+  EXPECT_EQ(err.app, AppCondition::kStanzaTooBig);
+  EXPECT_TRUE(transport.requests.empty());
+}
+
+TEST_F(ServiceTest, UnreadableOversizedPresenceIsAGap) {
+  presence("bob@example.test/laptop");
+  iq("alice@example.test/phone", "en1", "<enable xmlns='urn:xmpp:rpsync:0' stream='s1'/>");
+  transport.answer_roster(roster);
+  transport.take();
+  service->on_oversized(stanza("<presence from='bob@example.test/laptop'/>"));
+  EXPECT_TRUE(transport.sent.empty()) << "nothing to answer for a presence";
+  iq("alice@example.test/phone", "sy",
+     "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
+     "last='en1'/></sync>");
+  transport.answer_roster(roster);
+  EXPECT_EQ(error_of(transport.take()).app, AppCondition::kContinuityLost)
+      << "a presence change we could not read must not yield a delta";
 }
 
 TEST_F(ServiceTest, PresenceIngestIsDurableAfterFlush) {
