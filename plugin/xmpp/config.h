@@ -1,0 +1,41 @@
+// Settings of the component's server connection. Filled once by the application
+// (from its config file / command line) and passed in by value; nothing here reads files.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rpsync::xmpp {
+
+using Millis = std::chrono::milliseconds;
+
+struct ComponentConfig {
+  std::string host = "127.0.0.1";  // the server's component listener
+  uint16_t port = 5347;
+  std::string component_jid = "rpsync.example.test";  // also the stream's `to`
+  std::string secret;
+
+  // Server domains whose privileges the component needs. When non-empty, "connected"
+  // waits for an advertisement from each (up to privilege_timeout) and names the ones
+  // missing; when empty it fires on the first advertisement.
+  std::vector<std::string> served_hosts;
+
+  Millis connect_timeout{10'000};    // TCP connect
+  Millis handshake_timeout{10'000};  // stream header + <handshake/> reply
+  Millis privilege_timeout{5'000};   // wait for the XEP-0356 advertisement after <handshake/>
+  Millis backoff_min{500};           // first reconnect delay
+  Millis backoff_max{60'000};        // cap of the exponential backoff
+  Millis keepalive_interval{30'000};  // idle time before a whitespace ping / XEP-0199 ping
+  Millis ping_timeout{10'000};        // no data for interval + this => connection dead
+  Millis close_timeout{2'000};        // wait for the server's </stream:stream> on stop()
+  std::size_t write_queue_limit = 4 * 1024 * 1024;  // bytes of stanzas queued for writing
+  std::size_t max_stanza_size = 256 * 1024;          // one incoming stanza, bytes
+  // Target of keepalive XEP-0199 pings; empty = first served host, else the component
+  // JID's parent domain (rpsync.example.test -> example.test).
+  std::string ping_target;
+};
+
+}  // namespace rpsync::xmpp
