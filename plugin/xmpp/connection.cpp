@@ -469,8 +469,7 @@ void Connection::fail(DisconnectReason reason) {
        {"detail", reason.detail},
        {"was_authenticated", reason.was_authenticated ? "true" : "false"},
        {"retry_in_ms", ms(last_backoff_)}});
-  iq_.fail_all({proto::ErrorType::kWait, proto::Condition::kServiceUnavailable,
-                proto::AppCondition::kNone, "component connection lost"});
+  iq_.fail_all(proto::make_error(proto::AppCondition::kNotReady, "component connection lost"));
   arm_phase(last_backoff_, &Connection::connect);
   handler_.on_disconnected(reason);
 }
@@ -505,8 +504,7 @@ void Connection::finish_stop() {
   close_socket();
   state_ = State::kStopped;
   log(log::Level::kInfo, "stopped", {});
-  iq_.fail_all({proto::ErrorType::kWait, proto::Condition::kServiceUnavailable,
-                proto::AppCondition::kNone, "component stopped"});
+  iq_.fail_all(proto::make_error(proto::AppCondition::kNotReady, "component stopped"));
   handler_.on_disconnected({DisconnectReason::Kind::kStopped, "", "stopped", true});
   if (stop_done_) std::exchange(stop_done_, {})();
 }

@@ -25,7 +25,7 @@
 #include "plugin/xmpp/backoff.h"
 #include "plugin/xmpp/config.h"
 #include "plugin/xmpp/iq_tracker.h"
-#include "plugin/xmpp/log.h"
+#include "plugin/log/log.h"
 #include "plugin/xmpp/privileges.h"
 #include "protocol/xml.h"
 
@@ -100,7 +100,7 @@ class Connection {
   // past write_queue_limit bytes: kQueueFull means the caller must drop or refuse.
   SendResult send(const xml::Element& stanza);
   // Sends an IQ and tracks its answer; see IqTracker. Pending requests fail with
-  // service-unavailable when the connection drops.
+  // the not-ready error (service-unavailable, wait) when the connection drops.
   void send_iq(xml::Element iq, Millis timeout, IqTracker::Callback cb);
 
   State state() const { return state_; }

@@ -21,11 +21,9 @@ std::string IqTracker::request(xml::Element iq, std::chrono::milliseconds timeou
   std::string to(iq.attr("to").value_or(""));
   SendResult sent = send_(iq);
   if (sent != SendResult::kQueued) {
-    StanzaError err = sent == SendResult::kQueueFull
-                          ? StanzaError{ErrorType::kWait, Condition::kResourceConstraint,
-                                        proto::AppCondition::kNone, "write queue full"}
-                          : StanzaError{ErrorType::kWait, Condition::kServiceUnavailable,
-                                        proto::AppCondition::kNone, "not connected"};
+    StanzaError err = proto::make_error(
+        proto::AppCondition::kNotReady,
+        sent == SendResult::kQueueFull ? "write queue full" : "not connected");
     asio::post(io_, [cb = std::move(cb), err = std::move(err)] { cb(err); });
     return id;
   }

@@ -36,8 +36,9 @@ class IqTracker {
   IqTracker(const IqTracker&) = delete;
   IqTracker& operator=(const IqTracker&) = delete;
 
-  // Sets the iq's id, sends it and arms the timeout. If it cannot be sent the callback
-  // gets (posted) service-unavailable (not connected) or resource-constraint (queue full).
+  // Sets the iq's id, sends it and arms the timeout. If it cannot be sent (not connected,
+  // queue full) the callback gets, posted, the not-ready error (service-unavailable, wait).
+  // A timeout is remote-server-timeout; an answer of type error is its parsed StanzaError.
   // Returns the id used.
   std::string request(xml::Element iq, std::chrono::milliseconds timeout, Callback cb);
 

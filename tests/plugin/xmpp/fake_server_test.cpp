@@ -410,6 +410,7 @@ TEST_F(FakeServerTest, PendingIqsFailWhenTheConnectionDrops) {
   ASSERT_TRUE(run_until(io, [&] { return !results.empty(); }, 2s));
   ASSERT_FALSE(results[0].ok());
   EXPECT_EQ(results[0].error().condition, proto::Condition::kServiceUnavailable);
+  EXPECT_EQ(results[0].error().app, proto::AppCondition::kNotReady);
   // Not connected: send_iq fails at once (posted, not re-entrant).
   conn->stop();
   conn->send_iq(iq, 5s, [&](proto::Result<xml::Element> r) { results.push_back(std::move(r)); });

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "plugin/xmpp/backoff.h"
-#include "plugin/xmpp/log.h"
 #include "plugin/xmpp/privileges.h"
 #include "plugin/xmpp/stream.h"
 #include "protocol/ns.h"
@@ -139,12 +138,6 @@ TEST(Privileges, IgnoresAdvertisementFromAUserOrWithoutPrivilege) {
   EXPECT_FALSE(parse_advertisement(component_stanza("<message from='example.test'/>")));
   EXPECT_FALSE(parse_advertisement(component_stanza(
       "<presence from='example.test'><privilege xmlns='urn:xmpp:privilege:2'/></presence>")));
-}
-
-TEST(Log, FormatsFieldsAndQuotesValuesWithSpaces) {
-  EXPECT_EQ(log::format(log::Level::kWarn, "xmpp", "disconnected",
-                        {{"reason", "timeout"}, {"detail", "no \"data\""}, {"empty", ""}}),
-            "WARN xmpp: disconnected reason=timeout detail=\"no \\\"data\\\"\" empty=\"\"");
 }
 
 }  // namespace

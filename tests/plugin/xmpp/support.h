@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "plugin/xmpp/connection.h"
-#include "plugin/xmpp/log.h"
+#include "plugin/log/log.h"
 
 namespace rpsync::xmpp::testing {
 
