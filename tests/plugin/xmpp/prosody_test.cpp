@@ -234,6 +234,21 @@ TEST_F(ProsodyTest, ReconnectsByItselfAfterProsodyIsKilledAndRestarted) {
   EXPECT_GE(handler.disconnected.size(), 2u);  // the kill plus at least one refused connect
 }
 
+TEST_F(ProsodyTest, KeepalivePingsAreAnsweredSoAnIdleConnectionStaysUp) {
+  RPSYNC_START_PROSODY_OR_SKIP(server, ProsodyOptions{});
+  auto c = config_for(*server);
+  c.keepalive_interval = 100ms;
+  c.ping_timeout = 200ms;
+  auto conn = connect(c);
+  ASSERT_TRUE(wait([&] { return conn->ready(); })) << logger.all();
+  // ~10 intervals with nothing else on the stream: without answered pings it would be
+  // declared dead after 300 ms.
+  run_for(io, 1000ms);
+  EXPECT_TRUE(handler.disconnected.empty()) << logger.all();
+  EXPECT_TRUE(conn->ready());
+  EXPECT_TRUE(handler.stanzas.empty());  // Prosody's ping answers are consumed
+}
+
 TEST_F(ProsodyTest, StopClosesTheStreamGracefully) {
   RPSYNC_START_PROSODY_OR_SKIP(server, ProsodyOptions{});
   auto conn = connect(config_for(*server));
