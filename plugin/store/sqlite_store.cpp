@@ -2,7 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <map>
+#include <optional>
 #include <type_traits>
+#include <vector>
 #include <utility>
 
 #include "plugin/store/codec.h"
@@ -13,6 +16,7 @@ namespace {
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS resources(jid TEXT PRIMARY KEY, f BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS resource_log(seq INTEGER PRIMARY KEY, jid TEXT NOT NULL, f BLOB);
 CREATE TABLE IF NOT EXISTS rosters(user TEXT PRIMARY KEY, contacts BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sessions(user TEXT NOT NULL, stream TEXT NOT NULL,
   resource TEXT NOT NULL, txns BLOB NOT NULL, PRIMARY KEY(user, stream, resource)) WITHOUT ROWID;
@@ -40,11 +44,17 @@ std::string_view column(sqlite3_stmt* s, int i) {
   return p ? std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(n))
            : std::string_view();
 }
+bool step_done(sqlite3_stmt* st) {
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc == SQLITE_DONE;
+}
 
 }  // namespace
 
 struct SqliteStore::Stmts {
-  Stmt put_res, del_res, put_roster, del_roster, put_session, del_session, put_epoch;
+  Stmt log_res, put_res, del_res, put_roster, del_roster, put_session, del_session, put_epoch;
 };
 
 proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
@@ -61,13 +71,15 @@ proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
   std::unique_ptr<SqliteStore> s(new SqliteStore(db, options));
   sqlite3_busy_timeout(db, 5000);
   const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
-                              (options.synchronous_full ? "FULL;" : "NORMAL;");
+                              (options.synchronous_full ? "FULL;" : "NORMAL;") +
+                              " PRAGMA cache_size=-" + std::to_string(options.cache_kib) + ";";
   if (auto r = s->exec(pragmas.c_str()); !r.ok()) return r.error();
   if (auto r = s->exec(kSchema); !r.ok()) return r.error();
   struct {
     Stmt* stmt;
     const char* sql;
   } prepared[] = {
+      {&s->stmts_->log_res, "INSERT INTO resource_log(jid, f) VALUES(?1, ?2)"},
       {&s->stmts_->put_res, "INSERT OR REPLACE INTO resources(jid, f) VALUES(?1, ?2)"},
       {&s->stmts_->del_res, "DELETE FROM resources WHERE jid = ?1"},
       {&s->stmts_->put_roster, "INSERT OR REPLACE INTO rosters(user, contacts) VALUES(?1, ?2)"},
@@ -82,6 +94,8 @@ proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
     if (sqlite3_prepare_v3(db, p.sql, -1, SQLITE_PREPARE_PERSISTENT, &p.stmt->s, nullptr) !=
         SQLITE_OK)
       return s->fail("prepare").error();
+  s->base_rows_ = s->count_rows("resources");
+  s->log_rows_ = s->count_rows("resource_log");
   return std::unique_ptr<Store>(std::move(s));
 }
 
@@ -108,15 +122,67 @@ Done SqliteStore::fail(const char* what) {
   return not_ready(std::string(what) + ": " + sqlite3_errmsg(db_));
 }
 
+std::uint64_t SqliteStore::count_rows(const char* table) {
+  std::string sql = std::string("SELECT count(*) FROM ") + table;
+  Stmt q;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &q.s, nullptr) != SQLITE_OK) return 0;
+  return sqlite3_step(q.s) == SQLITE_ROW ? static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0))
+                                         : 0;
+}
+
 Done SqliteStore::commit() {
   if (!in_tx_) return std::monostate{};
   auto r = exec("COMMIT");
-  if (!r.ok()) {
-    (void)exec("ROLLBACK");
-  }
+  if (!r.ok()) (void)exec("ROLLBACK");
   in_tx_ = false;
   pending_ = 0;
+  if (r.ok() && log_rows_ > std::max(2 * base_rows_, options_.compact_min_log)) return compact();
   return r;
+}
+
+// Folds the presence log into the base table in key order (one transaction).
+Done SqliteStore::compact() {
+  // SQLite's sorter orders the log by (jid, seq); the last row of each jid wins.
+  std::vector<std::pair<std::string, std::optional<std::string>>> last;
+  {
+    Stmt q;
+    if (sqlite3_prepare_v2(db_, "SELECT jid, f FROM resource_log ORDER BY jid, seq", -1, &q.s,
+                           nullptr) != SQLITE_OK)
+      return fail("compact");
+    int rc;
+    while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+      std::string_view jid = column(q.s, 0);
+      std::optional<std::string> f;
+      if (sqlite3_column_type(q.s, 1) != SQLITE_NULL) f = std::string(column(q.s, 1));
+      if (!last.empty() && last.back().first == jid)
+        last.back().second = std::move(f);
+      else
+        last.emplace_back(std::string(jid), std::move(f));
+    }
+    if (rc != SQLITE_DONE) return fail("compact");
+  }
+  if (auto r = exec("BEGIN"); !r.ok()) return r;
+  for (const auto& [jid, f] : last) {
+    sqlite3_stmt* st = f ? stmts_->put_res.s : stmts_->del_res.s;
+    bind_text(st, 1, jid);
+    if (f) bind_blob(st, 2, *f);
+    if (!step_done(st)) {
+      Done r = fail("compact");
+      (void)exec("ROLLBACK");
+      return r;
+    }
+  }
+  if (auto r = exec("DELETE FROM resource_log"); !r.ok()) {
+    (void)exec("ROLLBACK");
+    return r;
+  }
+  if (auto r = exec("COMMIT"); !r.ok()) {
+    (void)exec("ROLLBACK");
+    return r;
+  }
+  log_rows_ = 0;
+  base_rows_ = count_rows("resources");
+  return std::monostate{};
 }
 
 proto::Result<core::Image> SqliteStore::load() {
@@ -132,14 +198,27 @@ proto::Result<core::Image> SqliteStore::load() {
   if (sqlite3_step(q.s) == SQLITE_ROW)
     img.epoch = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
 
+  // Base, then the log on top (later rows win; NULL erases).
+  std::map<std::string, std::string, std::less<>> blobs;
   if (!prepare("SELECT jid, f FROM resources")) return fail("load").error();
   int rc;
-  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
-    auto f = decode_fields(column(q.s, 1));
-    if (!f) return not_ready("corrupt resource row " + std::string(column(q.s, 0)));
-    img.resources.push_back({std::string(column(q.s, 0)), std::move(*f)});
-  }
+  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW)
+    blobs.emplace(std::string(column(q.s, 0)), std::string(column(q.s, 1)));
   if (rc != SQLITE_DONE) return fail("load resources").error();
+  if (!prepare("SELECT jid, f FROM resource_log ORDER BY seq")) return fail("load").error();
+  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+    if (sqlite3_column_type(q.s, 1) == SQLITE_NULL)
+      blobs.erase(std::string(column(q.s, 0)));
+    else
+      blobs.insert_or_assign(std::string(column(q.s, 0)), std::string(column(q.s, 1)));
+  }
+  if (rc != SQLITE_DONE) return fail("load resource log").error();
+  img.resources.reserve(blobs.size());
+  for (auto& [jid, blob] : blobs) {
+    auto f = decode_fields(blob);
+    if (!f) return not_ready("corrupt resource row " + jid);
+    img.resources.push_back({jid, std::move(*f)});
+  }
 
   if (!prepare("SELECT user, contacts FROM rosters")) return fail("load").error();
   while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
@@ -172,50 +251,50 @@ Done SqliteStore::write(const core::Batch& batch) {
   }
   std::string blob;
   for (const auto& m : batch) {
-    sqlite3_stmt* s = std::visit(
+    sqlite3_stmt* st = std::visit(
         [&](const auto& x) -> sqlite3_stmt* {
           using T = std::decay_t<decltype(x)>;
-          sqlite3_stmt* st;
+          sqlite3_stmt* s;
           if constexpr (std::is_same_v<T, core::PutResource>) {
-            st = stmts_->put_res.s;
+            s = stmts_->log_res.s;
             blob = encode_fields(x.fields);
-            bind_text(st, 1, x.jid);
-            bind_blob(st, 2, blob);
+            bind_text(s, 1, x.jid);
+            bind_blob(s, 2, blob);
+            ++log_rows_;
           } else if constexpr (std::is_same_v<T, core::EraseResource>) {
-            st = stmts_->del_res.s;
-            bind_text(st, 1, x.jid);
+            s = stmts_->log_res.s;
+            bind_text(s, 1, x.jid);  // ?2 stays NULL
+            ++log_rows_;
           } else if constexpr (std::is_same_v<T, core::PutRoster>) {
             if (x.contacts.empty()) {
-              st = stmts_->del_roster.s;
-              bind_text(st, 1, x.user);
+              s = stmts_->del_roster.s;
+              bind_text(s, 1, x.user);
             } else {
-              st = stmts_->put_roster.s;
+              s = stmts_->put_roster.s;
               blob = encode_contacts(x.contacts);
-              bind_text(st, 1, x.user);
-              bind_blob(st, 2, blob);
+              bind_text(s, 1, x.user);
+              bind_blob(s, 2, blob);
             }
           } else if constexpr (std::is_same_v<T, core::PutSession>) {
-            st = stmts_->put_session.s;
+            s = stmts_->put_session.s;
             blob = encode_txns(x.session.newest, x.session.previous);
-            bind_text(st, 1, x.session.user);
-            bind_text(st, 2, x.session.stream);
-            bind_text(st, 3, x.session.resource);
-            bind_blob(st, 4, blob);
+            bind_text(s, 1, x.session.user);
+            bind_text(s, 2, x.session.stream);
+            bind_text(s, 3, x.session.resource);
+            bind_blob(s, 4, blob);
           } else if constexpr (std::is_same_v<T, core::EraseSession>) {
-            st = stmts_->del_session.s;
-            bind_text(st, 1, x.user);
-            bind_text(st, 2, x.stream);
-            bind_text(st, 3, x.resource);
+            s = stmts_->del_session.s;
+            bind_text(s, 1, x.user);
+            bind_text(s, 2, x.stream);
+            bind_text(s, 3, x.resource);
           } else {
-            st = stmts_->put_epoch.s;
-            sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(x.epoch));
+            s = stmts_->put_epoch.s;
+            sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(x.epoch));
           }
-          return st;
+          return s;
         },
         m);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) return fail("write");
+    if (!step_done(st)) return fail("write");
   }
   pending_ += batch.size();
   if (pending_ >= options_.batch_records ||

@@ -1,14 +1,27 @@
 // The embedded default Store: one SQLite file in WAL mode.
-// Mutations are applied inside an open transaction that is committed when
+//
+// Layout: presence is log-structured, because ingest is a stream of upserts on random
+// keys and a B-tree updated in place rewrites nearly every page per commit:
+//   resource_log(seq, jid, fields blob or NULL = erase)  appended by write()
+//   resources(jid -> fields blob)                         the folded base
+// Once the log holds more than twice the base (and at least compact_min_log rows) it is
+// folded into the base in key order, in one transaction. load() reads the base, then
+// replays the log. Rosters, sessions (keys) and the epoch are ordinary tables
+// (meta(epoch, schema), rosters(user -> contacts blob), sessions((user, stream,
+// resource) -> key moments blob)); blobs per plugin/store/codec.h.
+//
+// Commits: write() applies mutations inside an open transaction, committed when
 // options.batch_records mutations are pending, when the oldest pending one is older than
 // options.batch_ms (checked on write(); the owner should also call flush() on a timer),
-// or on flush(). With synchronous_full each commit is fsynced (durable against power
-// loss); otherwise WAL+NORMAL (durable against a process crash, not power loss).
-// Rows: meta(epoch, schema), resources(jid -> fields blob), rosters(user -> contacts blob),
-// sessions((user, stream, resource) -> key moments blob); blobs per plugin/store/codec.h.
+// or on flush(). Commits happen only at write() boundaries, so what survives a crash is
+// always a prefix of the written batches. With synchronous_full each commit is fsynced
+// (durable against power loss; an fsync costs ~1-2 ms on typical disks, so flush once per
+// event-loop turn and then send every acknowledgement that waited for it: group commit);
+// otherwise WAL+NORMAL (durable against a process crash, not against power loss).
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -38,6 +51,8 @@ class SqliteStore final : public Store {
   Done exec(const char* sql);
   Done fail(const char* what);
   Done commit();
+  Done compact();
+  std::uint64_t count_rows(const char* table);
 
   sqlite3* db_;
   StoreOptions options_;
@@ -45,6 +60,8 @@ class SqliteStore final : public Store {
   bool in_tx_ = false;
   std::size_t pending_ = 0;
   std::chrono::steady_clock::time_point tx_start_{};
+  std::uint64_t base_rows_ = 0;  // rows in resources (as of the last load/compaction)
+  std::uint64_t log_rows_ = 0;   // rows in resource_log
 };
 
 }  // namespace rpsync::store
