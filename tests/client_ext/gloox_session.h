@@ -60,7 +60,20 @@ class Recorder final : public RpsyncHandler,
     if (e == gloox::StreamEventSMResumeFailed) events.push_back("sm-resume-failed");
   }
   void handleLog(gloox::LogLevel, gloox::LogArea area, const std::string& message) override {
-    if (area == gloox::LogAreaXmlOutgoing) outgoing.push_back(message);
+    if (area == gloox::LogAreaXmlOutgoing) {
+      outgoing.push_back(message);
+      wire.push_back(">> " + message);
+    }
+    if (area == gloox::LogAreaXmlIncoming) wire.push_back("<< " + message);
+  }
+
+  // Index in `wire` of the first entry starting with `dir` ("<< " or ">> ") and
+  // containing `needle`, or -1.
+  long find_wire(const std::string& dir, const std::string& needle) const {
+    for (std::size_t i = 0; i < wire.size(); ++i)
+      if (wire[i].starts_with(dir) && wire[i].find(needle) != std::string::npos)
+        return static_cast<long>(i);
+    return -1;
   }
 
   // Index of the first outgoing stanza containing `needle` at or after `from`, or -1.
@@ -78,6 +91,7 @@ class Recorder final : public RpsyncHandler,
   std::vector<std::string> components;
   std::vector<std::string> events;
   std::vector<std::string> outgoing;
+  std::vector<std::string> wire;  // both directions in order, prefixed ">> " / "<< "
   int resumed = 0;
   int connects = 0;
   int disconnects = 0;
@@ -107,7 +121,8 @@ class GlooxSession {
     client_.setCompression(false);
     if (stream_management) client_.setStreamManagement(true, true);
     client_.registerConnectionListener(&recorder_);
-    client_.logInstance().registerLogHandler(gloox::LogLevelDebug, gloox::LogAreaXmlOutgoing,
+    client_.logInstance().registerLogHandler(gloox::LogLevelDebug,
+                                             gloox::LogAreaXmlOutgoing | gloox::LogAreaXmlIncoming,
                                              &recorder_);
     manager_ = std::make_unique<RpsyncManager>(client_, store, &recorder_, std::move(options));
   }
@@ -122,12 +137,16 @@ class GlooxSession {
       if (std::chrono::steady_clock::now() >= end) return false;
       client_.recv(10'000);  // microseconds
       manager_->tick();
+      if (side) side();
     }
     return true;
   }
   void pump_for(std::chrono::milliseconds d) {
     pump([] { return false; }, d);
   }
+
+  // Called on every pump iteration (e.g. to drive a component in the same thread).
+  std::function<void()> side;
 
   Client& client() { return client_; }
   RpsyncManager& manager() { return *manager_; }

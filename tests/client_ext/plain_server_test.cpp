@@ -181,7 +181,17 @@ TEST(PlainServer, StoredKeyIsSentBeforeInitialPresenceAndFailureFallsBack) {
   ASSERT_GE(sync_at, 0);
   ASSERT_GE(presence_at, 0);
   EXPECT_LT(roster_at, sync_at);
-  EXPECT_LT(sync_at, presence_at) << "initial presence must wait for the sync answer";
+  EXPECT_LT(sync_at, presence_at);
+  // The presence waits for the answer, not just for the request to go out.
+  const std::string& sync_stanza = r.outgoing[static_cast<std::size_t>(sync_at)];
+  const std::size_t id_at = sync_stanza.find("id='");
+  ASSERT_NE(id_at, std::string::npos);
+  const std::string sync_id =
+      sync_stanza.substr(id_at, sync_stanza.find('\'', id_at + 4) + 1 - id_at);
+  const long answer_on_wire = r.find_wire("<< ", sync_id);
+  ASSERT_GE(answer_on_wire, 0) << sync_id;
+  EXPECT_LT(answer_on_wire, r.find_wire(">> ", "<presence"))
+      << "initial presence must wait for the sync answer";
   EXPECT_NE(r.outgoing[static_cast<std::size_t>(sync_at)].find(
                 "<key stream='old-stream' resource='laptop' last='old-iq'/>"),
             std::string::npos)

@@ -1,0 +1,301 @@
+// Client-side scenarios against a real Prosody and the scripted StubComponent (see
+// stub_component.h): first login -> enable, graceful logout and TCP abort, changes while
+// away, empty delta, key rejected, digest mismatch, restart with persisted state, resume.
+//
+// alice (gloox + RpsyncManager) has bob and carol (harness TestClients) in her roster.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "gloox_session.h"
+#include "protocol/state.h"
+#include "stub_component.h"
+#include "tests/harness/prosody_server.h"
+#include "tests/harness/test_client.h"
+
+namespace rpsync::client {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::GlooxSession;
+using testing::StubComponent;
+
+constexpr const char* kDomain = "example.test";
+constexpr const char* kAlice = "alice@example.test";
+
+class StubScenario : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    server_ = test::ProsodyServer::create(test::ProsodyOptions{}, &why);
+    if (!server_) {
+      if (!test::ProsodyServer::find_executable()) GTEST_SKIP() << why;
+      FAIL() << why;
+    }
+    for (const char* u : {"alice", "bob", "carol"}) server_->add_user(u, kDomain, "pw");
+    for (const char* c : {"bob@example.test", "carol@example.test"}) {
+      server_->add_roster_item(kAlice, c, test::Subscription::kBoth);
+      server_->add_roster_item(c, kAlice, test::Subscription::kBoth);
+    }
+    ASSERT_TRUE(server_->launch()) << server_->log();
+    stub_ = std::make_unique<StubComponent>("rpsync.example.test", "s3cret",
+                                            server_->component_port());
+    ASSERT_TRUE(stub_->connect(false));
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!stub_->ready() && std::chrono::steady_clock::now() < end) stub_->recv(10'000);
+    ASSERT_TRUE(stub_->ready()) << server_->log();
+  }
+
+  std::unique_ptr<test::TestClient> login(const char* user, const char* resource) {
+    std::string why;
+    auto c = test::TestClient::login(server_->c2s_port(), user, kDomain, "pw", resource, &why);
+    EXPECT_NE(c, nullptr) << why;
+    return c;
+  }
+
+  std::unique_ptr<GlooxSession> alice(SessionStore* store, bool sm = false,
+                                      const char* resource = "laptop") {
+    auto s = std::make_unique<GlooxSession>(std::string(kAlice) + "/" + resource, "pw",
+                                            server_->c2s_port(), store, testing::fast_options(), sm);
+    s->side = [this] { stub_->pump(); };
+    return s;
+  }
+
+  // Logs in and waits until the component enabled the session.
+  void login_and_enable(GlooxSession& a) {
+    ASSERT_TRUE(a.connect());
+    ASSERT_TRUE(a.pump([&] { return a.manager().phase() == RpsyncManager::Phase::kOnline; }))
+        << "phase " << static_cast<int>(a.manager().phase()) << "\n" << server_->log();
+  }
+
+  // Lets presence reach both alice and the stub.
+  void settle(GlooxSession& a) { a.pump_for(milliseconds(400)); }
+
+  std::unique_ptr<test::ProsodyServer> server_;
+  std::unique_ptr<StubComponent> stub_;
+};
+
+TEST_F(StubScenario, FirstLoginEnablesOnceFloodSettled) {
+  auto bob = login("bob", "phone");
+  ASSERT_TRUE(bob->send_presence("away", "lunch"));
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+
+  const auto& r = a->recorder();
+  EXPECT_EQ(a->manager().component(), "rpsync.example.test");
+  EXPECT_EQ(stub_->enables, 1);
+  EXPECT_EQ(stub_->syncs, 0);
+  ASSERT_EQ(r.enabled.size(), 1u);
+  EXPECT_TRUE(r.enabled[0]) << "client cache and component view must agree";
+  const long presence_at = r.find_outgoing("<presence");
+  const long enable_at = r.find_outgoing("<enable xmlns='urn:xmpp:rpsync:0'");
+  ASSERT_GE(enable_at, 0);
+  EXPECT_LT(presence_at, enable_at) << "enable follows the full login";
+
+  LoadResult saved = store.load(kAlice);
+  ASSERT_TRUE(saved.session);
+  EXPECT_EQ(saved.session->key.stream, a->client().stream_id());
+  EXPECT_EQ(saved.session->key.resource, "laptop");
+  EXPECT_EQ(saved.session->component, "rpsync.example.test");
+  EXPECT_EQ(saved.session->state, stub_->view_of(kAlice));
+  EXPECT_EQ(saved.session->state.count("bob@example.test/phone"), 1u);
+}
+
+TEST_F(StubScenario, ChangesWhileAwayArriveAsExactlyThoseChanges) {
+  auto bob = login("bob", "phone");
+  auto carol = login("carol", "desk");
+  ASSERT_TRUE(bob->send_presence("", "hi"));
+  ASSERT_TRUE(carol->send_presence("xa", "gone fishing"));
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+  a->manager().logout();  // graceful: final checkpoint, then </stream:stream>
+  ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == 1; }));
+  EXPECT_EQ(stub_->checkpoints, 1);
+
+  // While alice is away: bob changes, carol leaves, bob adds a second resource.
+  ASSERT_TRUE(bob->send_presence("dnd", "meeting"));
+  carol->close();
+  auto bob2 = login("bob", "tablet");
+  ASSERT_TRUE(bob2->send_presence("", ""));
+  for (int i = 0; i < 40; ++i) stub_->recv(10'000);
+
+  auto& r = a->recorder();
+  const std::size_t second_session = r.outgoing.size();
+  ASSERT_TRUE(a->connect());
+  ASSERT_TRUE(a->pump([&] { return r.connects == 2; })) << server_->log();
+  ASSERT_EQ(r.synced.size(), 1u) << r.events.back();
+  const auto& changes = r.synced_changes[0];
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].jid, "bob@example.test/phone");
+  EXPECT_EQ(changes[0].kind, PresenceChange::Kind::kChanged);
+  EXPECT_EQ(changes[0].fields.show, proto::Show::kDnd);
+  EXPECT_EQ(changes[1].jid, "bob@example.test/tablet");
+  EXPECT_EQ(changes[1].kind, PresenceChange::Kind::kAvailable);
+  EXPECT_EQ(changes[2].jid, "carol@example.test/desk");
+  EXPECT_EQ(changes[2].kind, PresenceChange::Kind::kUnavailable);
+  EXPECT_EQ(r.synced[0].items, 3u);
+  EXPECT_GT(r.synced[0].bytes, 0u);
+
+  // Sync went out before initial presence of the second session.
+  const long sync_at = r.find_outgoing("<sync xmlns='urn:xmpp:rpsync:0'", second_session);
+  const long presence_at = r.find_outgoing("<presence", second_session);
+  ASSERT_GE(sync_at, 0);
+  ASSERT_GE(presence_at, 0);
+  EXPECT_LT(sync_at, presence_at);
+
+  // The cache equals what a fresh full login shows.
+  settle(*a);
+  MemorySessionStore other;
+  auto fresh = alice(&other, false, "fresh");
+  ASSERT_TRUE(fresh->connect());
+  ASSERT_TRUE(fresh->pump([&] { return fresh->recorder().connected; }));
+  fresh->pump_for(milliseconds(600));
+  proto::PresenceState synced_view = a->manager().cache().live();
+  synced_view.erase("alice@example.test/fresh");
+  EXPECT_EQ(synced_view, fresh->manager().cache().live());
+  EXPECT_EQ(fresh->manager().cache().live().size(), 2u);
+}
+
+TEST_F(StubScenario, NothingChangedGivesEmptyDelta) {
+  auto bob = login("bob", "phone");
+  ASSERT_TRUE(bob->send_presence("", "steady"));
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+  a->manager().logout();
+  ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == 1; }));
+  ASSERT_TRUE(a->connect());
+  ASSERT_TRUE(a->pump([&] { return a->recorder().connects == 2; }));
+  ASSERT_EQ(a->recorder().synced.size(), 1u);
+  EXPECT_TRUE(a->recorder().synced_changes[0].empty());
+  ASSERT_TRUE(stub_->last_delta);
+  EXPECT_TRUE(stub_->last_delta->empty());
+  EXPECT_EQ(a->manager().phase(), RpsyncManager::Phase::kOnline);
+  EXPECT_EQ(a->manager().cache().live().size(), 1u);
+}
+
+TEST_F(StubScenario, RejectedKeyFallsBackToFullLoginAndEnables) {
+  auto bob = login("bob", "phone");
+  ASSERT_TRUE(bob->send_presence());
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+  a->manager().logout();
+  ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == 1; }));
+
+  stub_->sync_error = proto::make_error(proto::AppCondition::kUnknownKey);
+  ASSERT_TRUE(a->connect());
+  ASSERT_TRUE(a->pump([&] { return a->manager().phase() == RpsyncManager::Phase::kOnline; }));
+  const auto& r = a->recorder();
+  ASSERT_EQ(r.full_resyncs.size(), 2u);
+  EXPECT_EQ(r.full_resyncs[1].reason, FullResyncReason::kKeyRejected);
+  ASSERT_TRUE(r.full_resyncs[1].error);
+  EXPECT_EQ(r.full_resyncs[1].error->app, proto::AppCondition::kUnknownKey);
+  EXPECT_EQ(stub_->enables, 2);
+  EXPECT_TRUE(r.synced.empty());
+  ASSERT_TRUE(store.load(kAlice).session);
+  EXPECT_EQ(store.load(kAlice).session->key.stream, a->client().stream_id());
+}
+
+TEST_F(StubScenario, DigestMismatchFallsBack) {
+  auto bob = login("bob", "phone");
+  ASSERT_TRUE(bob->send_presence());
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+  a->manager().logout();
+  ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == 1; }));
+  ASSERT_TRUE(bob->send_presence("away"));  // a non-empty delta
+  for (int i = 0; i < 20; ++i) stub_->recv(10'000);
+  stub_->corrupt_digest = true;
+  ASSERT_TRUE(a->connect());
+  ASSERT_TRUE(a->pump([&] { return a->recorder().connects == 2; }));
+  const auto& r = a->recorder();
+  EXPECT_TRUE(r.synced.empty());
+  ASSERT_EQ(r.full_resyncs.size(), 2u);
+  EXPECT_EQ(r.full_resyncs[1].reason, FullResyncReason::kDigestMismatch);
+  // The flood rebuilds the cache.
+  ASSERT_TRUE(a->pump([&] {
+    auto it = a->manager().cache().live().find("bob@example.test/phone");
+    return it != a->manager().cache().live().end() && it->second.show == proto::Show::kAway;
+  }));
+}
+
+TEST_F(StubScenario, TcpAbortThenReconnectSyncsFromLastCheckpoint) {
+  auto bob = login("bob", "phone");
+  ASSERT_TRUE(bob->send_presence("", "one"));
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+  // A change while online leads to a checkpoint after the quiet period.
+  ASSERT_TRUE(bob->send_presence("", "two"));
+  ASSERT_TRUE(a->pump([&] { return stub_->checkpoints == 1 && !a->manager().key()->last.empty() &&
+                                    store.load(kAlice).session->key.last ==
+                                        a->manager().key()->last; }));
+  a->client().abort_connection();
+  ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == 1; }));
+  ASSERT_TRUE(bob->send_presence("", "three"));
+  for (int i = 0; i < 20; ++i) stub_->recv(10'000);
+
+  ASSERT_TRUE(a->connect());
+  ASSERT_TRUE(a->pump([&] { return a->recorder().connects == 2; })) << server_->log();
+  const auto& r = a->recorder();
+  ASSERT_EQ(r.synced.size(), 1u);
+  ASSERT_EQ(r.synced_changes[0].size(), 1u);
+  EXPECT_EQ(r.synced_changes[0][0].fields.status, "three");
+}
+
+TEST_F(StubScenario, ApplicationRestartUsesPersistedState) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("rpsync-client-restart-" + std::to_string(::getpid()) + ".db"))
+                               .string();
+  std::filesystem::remove(path);
+  auto bob = login("bob", "phone");
+  ASSERT_TRUE(bob->send_presence("chat", "before"));
+  {
+    SqliteSessionStore store(path);
+    auto a = alice(&store);
+    login_and_enable(*a);
+    a->manager().logout();
+    ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == 1; }));
+  }  // the application exits
+  ASSERT_TRUE(bob->send_presence("chat", "after"));
+  for (int i = 0; i < 20; ++i) stub_->recv(10'000);
+
+  SqliteSessionStore store(path);  // a new process would do exactly this
+  auto a = alice(&store);
+  EXPECT_EQ(a->manager().cache().live().at("bob@example.test/phone").status, "before");
+  ASSERT_TRUE(a->connect());
+  ASSERT_TRUE(a->pump([&] { return a->recorder().connects == 1; }));
+  const auto& r = a->recorder();
+  ASSERT_EQ(r.synced.size(), 1u);
+  ASSERT_EQ(r.synced_changes[0].size(), 1u);
+  EXPECT_EQ(r.synced_changes[0][0].fields.status, "after");
+  EXPECT_TRUE(r.full_resyncs.empty());
+  std::filesystem::remove(path);
+}
+
+TEST_F(StubScenario, ResumeWithinTimeoutSendsNoSyncRequest) {
+  auto bob = login("bob", "phone");
+  ASSERT_TRUE(bob->send_presence());
+  MemorySessionStore store;
+  auto a = alice(&store, /*sm=*/true);
+  login_and_enable(*a);
+  a->client().abort_connection();
+  ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == 1; }));
+  ASSERT_TRUE(a->connect());
+  ASSERT_TRUE(a->pump([&] { return a->recorder().connects == 2; })) << server_->log();
+  EXPECT_EQ(a->recorder().resumed, 1);
+  EXPECT_EQ(stub_->syncs, 0);
+  EXPECT_EQ(a->manager().syncs_sent(), 0u);
+  EXPECT_EQ(a->manager().phase(), RpsyncManager::Phase::kOnline);
+}
+
+}  // namespace
+}  // namespace rpsync::client
