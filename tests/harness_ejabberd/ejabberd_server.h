@@ -79,6 +79,9 @@ class EjabberdServer {
   uint16_t api_port() const { return api_port_; }
   const EjabberdOptions& options() const { return options_; }
   bool running() const { return pid_ > 0; }
+  // The VM's pid, also the id of its own process group (erl_child_setup, inet_gethost);
+  // -1 when not running.
+  pid_t pid() const { return pid_; }
   // Wall time of the last successful launch() (VM start to ports up and queue applied).
   double last_launch_seconds() const { return last_launch_seconds_; }
 
