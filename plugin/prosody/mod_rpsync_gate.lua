@@ -6,6 +6,7 @@
 --     modules_enabled = { "rpsync_gate" }
 --
 -- Contract
+--   * The host's disco#info lists the feature 'urn:xmpp:rpsync:0#synced'.
 --   * A client that has just synchronised marks its initial presence with
 --       <presence><synced xmlns='urn:xmpp:rpsync:0'/></presence>
 --     For that presence only, the probes mod_presence would send to the user's contacts
@@ -51,7 +52,12 @@
 --   only dropped if it is one mod_presence is known to send for this initial presence.
 local NS = "urn:xmpp:rpsync:0";
 local MARKER = "synced";
+local FEATURE = NS.."#synced"; -- XEP: "Server Support"
 local PRIORITY = 1000;
+
+-- Clients send the marker only to a server that advertises this (otherwise it would
+-- reach their contacts); needs mod_disco, which is enabled by default.
+module:add_feature(FEATURE);
 
 local function probe_targets(roster)
 	local targets, n = {}, 0;

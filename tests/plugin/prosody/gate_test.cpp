@@ -221,6 +221,29 @@ TEST(RpsyncGate, MarkedDirectedPresenceIsStripped) {
   EXPECT_FALSE(has_marker(*p)) << xml::to_string(*p);
 }
 
+// The server feature clients look for before sending the marker; `disco#info` of the
+// user's domain, with and without the module.
+bool server_advertises_feature(TestClient& c) {
+  xml::Element iq("iq", std::string(ns::kClient));
+  iq.set_attr("type", "get");
+  iq.set_attr("id", "disco-1");
+  iq.set_attr("to", kHost);
+  iq.add(xml::Element("query", "http://jabber.org/protocol/disco#info"));
+  if (!c.send(iq)) return false;
+  auto r = c.wait_for([](const xml::Element& s) { return s.attr("id") == "disco-1"; }, kTimeout);
+  const xml::Element* q = r ? r->child("query", "http://jabber.org/protocol/disco#info") : nullptr;
+  if (!q) ADD_FAILURE() << "no disco#info answer";
+  for (const auto& f : q ? q->children() : std::vector<xml::Element>{})
+    if (f.name() == "feature" && f.attr("var") == "urn:xmpp:rpsync:0#synced") return true;
+  return false;
+}
+
+TEST(RpsyncGate, ServerAdvertisesTheFeature) {
+  START_WORLD_OR_SKIP(w, world());
+  LOGIN_OR_FAIL(alice, w, "alice", "r");
+  EXPECT_TRUE(server_advertises_feature(*alice));
+}
+
 TEST(RpsyncGate, WithoutTheModuleTheMarkerChangesNothing) {
   // Control for every test above: the same world without the module floods the marked
   // session, so a zero count there is the module's doing.
@@ -230,6 +253,7 @@ TEST(RpsyncGate, WithoutTheModuleTheMarkerChangesNothing) {
   Received r = collect_until_ping(*alice);
   ASSERT_TRUE(r.complete);
   EXPECT_EQ(contact_presences(r), static_cast<std::size_t>(kOnline + kOffline));
+  EXPECT_FALSE(server_advertises_feature(*alice));
 }
 
 }  // namespace
