@@ -32,13 +32,14 @@
 namespace rpsync::xeptest {
 namespace {
 
-// A broken extractor must not pass vacuously. The draft (0.0.1) has 26 examples with 17
-// requests (2 of them malformed on purpose), 8 rpsync results, 12 errors and 34 valid
-// outermost rpsync elements; these minimums only grow when examples are added.
-constexpr std::size_t kMinExamples = 26;
+// A broken extractor must not pass vacuously. The draft (0.0.2) has 29 examples with 17
+// requests (2 of them malformed on purpose), 8 rpsync results, 12 errors, 1 <synced/>
+// marker and 35 valid outermost rpsync elements; these minimums only grow when examples
+// are added.
+constexpr std::size_t kMinExamples = 29;
 constexpr std::size_t kMinRequests = 15;
 constexpr std::size_t kMinResults = 8;
-constexpr std::size_t kMinValidated = 34;
+constexpr std::size_t kMinValidated = 35;
 
 constexpr const char* kWorkedStateCaption = "Contact presences forming the worked example state";
 constexpr const char* kWorkedDeltaCaption = "The worked example state as delta items";
@@ -206,6 +207,29 @@ TEST(XepExamples, RequestsRoundTripThroughParseRequest) {
   }
   EXPECT_GE(ok, kMinRequests);
   EXPECT_EQ(rejected, 2u);  // the malformed-request and unknown-element examples
+}
+
+// The <synced/> marker ("Skipping the Presence Flood") has no protocol/ parser: it is
+// checked here. It is an empty child of an initial presence (no 'to', no 'type'), and no
+// other rpsync element appears in a presence (what contacts receive carries none).
+TEST(XepExamples, MarkerOnlyAsEmptyChildOfInitialPresence) {
+  std::size_t markers = 0;
+  for (const auto& [ex, root] : parsed_examples()) {
+    SCOPED_TRACE(trace(ex));
+    for (const auto& s : root.children()) {
+      if (!s.is("presence", ns::kClient)) continue;
+      for (const auto& c : s.children()) {
+        if (c.ns() != ns::kRpsync) continue;
+        EXPECT_EQ(c.name(), "synced") << "<" << c.name() << "/> in a presence";
+        EXPECT_TRUE(c.attrs().empty() && c.children().empty() && trim(c.text()).empty())
+            << "marker not empty: " << xml::to_string(c);
+        EXPECT_FALSE(s.attr("to").has_value()) << "marker in a directed presence";
+        EXPECT_FALSE(s.attr("type").has_value()) << "marker in a typed presence";
+        ++markers;
+      }
+    }
+  }
+  EXPECT_GE(markers, 1u);
 }
 
 TEST(XepExamples, ResultsRoundTripThroughTheirParsers) {
