@@ -191,10 +191,17 @@ void Connection::on_bytes(std::size_t n) {
 
 void Connection::on_stream_open(const xml::Element& root) {
   if (state_ != State::kHandshaking) return;
-  auto id = root.attr("id");
-  if (!root.is("stream", ns::kStreams) || !id || id->empty()) {
+  if (!root.is("stream", ns::kStreams)) {
     best_effort_write(stream_error_bytes("invalid-namespace"));
-    fail({DisconnectReason::Kind::kProtocolError, "", "server's stream header has no id", false});
+    fail({DisconnectReason::Kind::kProtocolError, "",
+          "server's stream root is <" + root.name() + "/> in '" + root.ns() + "'", false});
+    return;
+  }
+  auto id = root.attr("id");
+  if (!id || id->empty()) {
+    // Prosody refusing a stream (e.g. host-unknown) sends a header without id and then
+    // the <stream:error/>: wait for it (bounded by handshake_timeout) to report the cause.
+    log(log::Level::kWarn, "server's stream header has no id", {});
     return;
   }
   xml::Element hs("handshake", std::string(ns::kComponent));
@@ -214,7 +221,7 @@ void Connection::on_element(xml::Element e) {
   }
   if (state_ == State::kHandshaking) {
     if (!e.is("handshake", ns::kComponent)) {
-      best_effort_write(stream_error_bytes("not-authorized"));
+      best_effort_write(stream_error_bytes("undefined-condition"));
       fail({DisconnectReason::Kind::kProtocolError, "",
             "expected <handshake/>, got <" + e.name() + "/>", false});
       return;
@@ -339,7 +346,8 @@ void Connection::keepalive_tick() {
 SendResult Connection::send(const xml::Element& stanza) {
   if (state_ != State::kAwaitingPrivileges && state_ != State::kConnected)
     return SendResult::kNotConnected;
-  std::string bytes = xml::to_string(stanza, ns::kComponent);
+  // An element built without a namespace takes the stream's default (no xmlns='' written).
+  std::string bytes = xml::to_string(stanza, stanza.ns().empty() ? "" : ns::kComponent);
   if (queued_bytes_ + bytes.size() > config_.write_queue_limit) {
     log(log::Level::kWarn, "write queue full, stanza refused",
         {{"queued_bytes", std::to_string(queued_bytes_)},

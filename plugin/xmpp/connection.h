@@ -96,7 +96,8 @@ class Connection {
   // close, then reports kStopped and calls `done` (also when already stopped).
   void stop(std::function<void()> done = {});
 
-  // Queues a stanza (serialised in jabber:component:accept). Never blocks, never grows
+  // Queues a stanza in jabber:component:accept (an element with an empty namespace is
+  // written without xmlns and so gets the stream's default). Never blocks, never grows
   // past write_queue_limit bytes: kQueueFull means the caller must drop or refuse.
   SendResult send(const xml::Element& stanza);
   // Sends an IQ and tracks its answer; see IqTracker. Pending requests fail with

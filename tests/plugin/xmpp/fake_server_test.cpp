@@ -269,10 +269,14 @@ TEST_F(FakeServerTest, FullWriteQueueRefusesStanzasThenDrains) {
   EXPECT_GE(queued, 50);
   EXPECT_LT(queued, 70);
   ASSERT_TRUE(run_until(io, [&] { return conn->queued_bytes() == 0; }, 3s));
-  EXPECT_EQ(conn->send(msg), SendResult::kQueued);
+  EXPECT_NE(server.peers[0]->in.find("<message to='a@example.test'><body>bbb"), std::string::npos);
+  xml::Element no_ns("message");  // built without a namespace: the stream's default applies
+  no_ns.set_attr("to", "b@example.test");
+  no_ns.add(xml::Element("body")).set_text(std::string(1000, 'c'));
+  EXPECT_EQ(conn->send(no_ns), SendResult::kQueued);
   ASSERT_TRUE(run_until(io, [&] {
-    return server.peers[0]->in.size() > static_cast<std::size_t>(queued + 1) * 1000;
-  }, 3s));
+    return server.peers[0]->in.find("<message to='b@example.test'><body>ccc") != std::string::npos;
+  }, 3s)) << server.peers[0]->in.substr(server.peers[0]->in.size() - 200);
 }
 
 TEST_F(FakeServerTest, SilentServerIsDetectedDeadByKeepalive) {

@@ -113,6 +113,17 @@ TEST_F(ProsodyTest, WrongSecretIsNotAuthorizedAndBacksOff) {
   EXPECT_TRUE(handler.connected.empty());
 }
 
+TEST_F(ProsodyTest, UnknownComponentNameIsHostUnknown) {
+  RPSYNC_START_PROSODY_OR_SKIP(server, ProsodyOptions{});
+  auto c = config_for(*server);
+  c.component_jid = "nope.example.test";
+  auto conn = connect(c);
+  ASSERT_TRUE(wait([&] { return !handler.disconnected.empty(); })) << logger.all();
+  EXPECT_EQ(handler.disconnected[0].kind, Kind::kStreamError);
+  EXPECT_EQ(handler.disconnected[0].condition, "host-unknown");
+  EXPECT_TRUE(logger.contains("add Component \\\"nope.example.test\\\"")) << logger.all();
+}
+
 TEST_F(ProsodyTest, SecondConnectionWithTheSameNameGetsConflict) {
   RPSYNC_START_PROSODY_OR_SKIP(server, ProsodyOptions{});
   auto first = connect(config_for(*server));
@@ -188,7 +199,7 @@ TEST_F(ProsodyTest, PresenceOfOnlineUsersIsReplayedOnConnect) {
   }
 }
 
-TEST_F(ProsodyTest, PrivilegedRosterGetWorksForAnOfflineUser) {
+TEST_F(ProsodyTest, PrivilegedRosterGetWorksForOfflineAndOnlineUsers) {
   auto server = ProsodyServer::create({}, nullptr);
   if (!server) GTEST_SKIP() << "prosody is not installed";
   server->add_user("alice", "example.test", "pw");
@@ -199,24 +210,33 @@ TEST_F(ProsodyTest, PrivilegedRosterGetWorksForAnOfflineUser) {
   auto conn = connect(config_for(*server));
   ASSERT_TRUE(wait([&] { return conn->ready(); })) << logger.all();
 
-  xml::Element iq("iq", std::string(ns::kComponent));
-  iq.set_attr("type", "get");
-  iq.set_attr("to", "alice@example.test");
-  iq.add(xml::Element("query", std::string(ns::kRoster)));
-  std::optional<proto::Result<xml::Element>> result;
-  conn->send_iq(iq, 3s, [&](proto::Result<xml::Element> r) { result = std::move(r); });
-  ASSERT_TRUE(wait([&] { return result.has_value(); }));
-  ASSERT_TRUE(result->ok()) << proto::to_string(result->error().condition) << " "
-                            << result->error().text;
-  const xml::Element* query = (*result)->child("query", ns::kRoster);
-  ASSERT_NE(query, nullptr);
-  std::map<std::string, std::string> items;
-  for (const auto& item : query->children())
-    items[std::string(item.attr("jid").value_or(""))] =
-        std::string(item.attr("subscription").value_or(""));
-  EXPECT_EQ(items, (std::map<std::string, std::string>{{"bob@example.test", "both"},
-                                                       {"carol@remote.test", "to"},
-                                                       {"dave@example.test", "from"}}));
+  auto roster_of_alice = [&]() -> std::map<std::string, std::string> {
+    xml::Element iq("iq", std::string(ns::kComponent));
+    iq.set_attr("type", "get");
+    iq.set_attr("to", "alice@example.test");
+    iq.add(xml::Element("query", std::string(ns::kRoster)));
+    std::optional<proto::Result<xml::Element>> result;
+    conn->send_iq(iq, 3s, [&](proto::Result<xml::Element> r) { result = std::move(r); });
+    if (!wait([&] { return result.has_value(); })) return {{"timeout", ""}};
+    if (!result->ok())
+      return {{"error", std::string(proto::to_string(result->error().condition))}};
+    const xml::Element* query = (*result)->child("query", ns::kRoster);
+    if (!query) return {{"no query", ""}};
+    std::map<std::string, std::string> items;
+    for (const auto& item : query->children())
+      items[std::string(item.attr("jid").value_or(""))] =
+          std::string(item.attr("subscription").value_or(""));
+    return items;
+  };
+  const std::map<std::string, std::string> expected{{"bob@example.test", "both"},
+                                                    {"carol@remote.test", "to"},
+                                                    {"dave@example.test", "from"}};
+  EXPECT_EQ(roster_of_alice(), expected);  // offline
+  std::string why;
+  auto alice = TestClient::login(server->c2s_port(), "alice", "example.test", "pw", "r", &why);
+  ASSERT_TRUE(alice) << why;
+  ASSERT_TRUE(alice->send_presence());
+  EXPECT_EQ(roster_of_alice(), expected);  // online
 }
 
 TEST_F(ProsodyTest, ReconnectsByItselfAfterProsodyIsKilledAndRestarted) {
