@@ -54,6 +54,8 @@ class Client : public gloox::Client {
   // Sends the held initial presence and completes the login (StreamEventFinished,
   // ConnectionListener::onConnect). No-op when nothing is held.
   void release_initial_presence();
+  // Forgets a held initial presence without sending it (the connection is gone).
+  void drop_initial_presence() { held_ = false; }
 
   // Whether the current session was resumed with XEP-0198 (no roster, no presence sent).
   bool resumed() const { return m_smContext == CtxSMResumed; }

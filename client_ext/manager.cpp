@@ -170,11 +170,27 @@ void RpsyncManager::full_resync(FullResync info) {
   if (handler_ != nullptr) handler_->handleRpsyncFullResync(info);
 }
 
-void RpsyncManager::drop_state() {
+void RpsyncManager::drop_key() {
   saved_.reset();
   key_.reset();
-  cache_.clear();
   if (store_ != nullptr) store_->erase(account_);
+}
+
+void RpsyncManager::drop_state() {
+  drop_key();
+  cache_.clear();
+}
+
+void RpsyncManager::after_answer(bool matched) {
+  dirty_ = false;
+  if (matched) {
+    retries_left_ = kMismatchRetries;
+    persist();
+  } else if (retries_left_ > 0) {
+    // Presence still in flight to one side; ask again once things are quiet.
+    --retries_left_;
+    dirty_ = true;
+  }
 }
 
 // ---- discovery ----------------------------------------------------------------------
@@ -282,9 +298,9 @@ void RpsyncManager::on_enable_answer(const gloox::IQ& iq, const Pending& p) {
       lifetime_ = enabled->lifetime;
       last_checkpoint_at_ = now();
       phase_ = Phase::kOnline;
+      retries_left_ = kMismatchRetries;
       const bool matched = cache_.adopt_if_matches(enabled->state);
-      dirty_ = !matched;
-      if (matched) persist();
+      after_answer(matched);
       if (handler_ != nullptr) handler_->handleRpsyncEnabled(matched);
       return;
     }
@@ -311,9 +327,7 @@ void RpsyncManager::on_checkpoint_answer(const gloox::IQ& iq, const Pending& p) 
   const proto::Checkpointed* answer = ext != nullptr ? ext->value() : nullptr;
   if (answer != nullptr && key_) {
     key_->last = p.id;
-    const bool matched = cache_.adopt_if_matches(answer->state);
-    dirty_ = !matched;
-    if (matched) persist();
+    after_answer(cache_.adopt_if_matches(answer->state));
   } else if (iq.subtype() == gloox::IQ::Error && error_of(iq).type == proto::ErrorType::kWait) {
     // The component is busy; the key did not move. Try again later.
     last_checkpoint_at_ = now();
@@ -324,7 +338,7 @@ void RpsyncManager::on_checkpoint_answer(const gloox::IQ& iq, const Pending& p) 
       component_.clear();
       discovery_ = Discovery::kIdle;
     }
-    drop_state();
+    drop_key();  // the live cache is still right; only the key is gone
     if (!logging_out) {
       phase_ = component_.empty() ? Phase::kPlain : Phase::kSettling;
       not_before_ = now();
@@ -434,7 +448,8 @@ void RpsyncManager::tick() {
       break;
     }
     case Phase::kOnline: {
-      const bool quiet = t - last_presence_at_ >= options_.checkpoint_quiet;
+      const bool quiet = t - last_presence_at_ >= options_.checkpoint_quiet &&
+                         t - last_checkpoint_at_ >= options_.checkpoint_quiet;
       if ((dirty_ && quiet) || t - last_checkpoint_at_ >= options_.checkpoint_interval) {
         send_checkpoint();
       }
@@ -446,6 +461,15 @@ void RpsyncManager::tick() {
     default:
       break;
   }
+}
+
+void RpsyncManager::disable() {
+  if (key_ && !component_.empty() && phase_ == Phase::kOnline) {
+    send_request(Request::kDisable,
+                 std::make_unique<DisableExtension>(proto::Disable{key_->stream}));
+  }
+  drop_key();
+  phase_ = Phase::kPlain;
 }
 
 void RpsyncManager::logout() {
@@ -471,7 +495,7 @@ void RpsyncManager::onDisconnect(gloox::ConnectionError /*e*/) {
   // case (spec: "Key"), which is what the store holds.
   pending_ = {};
   phase_ = Phase::kOffline;
-  if (client_.initial_presence_held()) client_.release_initial_presence();
+  client_.drop_initial_presence();
 }
 
 bool RpsyncManager::onTLSConnect(const gloox::CertInfo& /*info*/) { return true; }
@@ -522,6 +546,7 @@ void RpsyncManager::observe_incoming(const gloox::Tag& tag) {
   if (type.empty()) fields = proto::fields_from_presence(to_element(tag));
   if (auto change = cache_.on_presence(jid.full(), fields)) {
     dirty_ = true;
+    retries_left_ = kMismatchRetries;
     if (handler_ != nullptr) handler_->handleRpsyncPresence(*change);
   }
 }

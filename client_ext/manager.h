@@ -131,6 +131,11 @@ class RpsyncManager : private gloox::IqHandler,
   // at once.
   void logout();
 
+  // Stops rpsync for this session: sends <disable/> when enabled, drops the key and the
+  // stored state (the live cache stays); the client continues as a plain client until
+  // the next login, which starts over with a full login and enable.
+  void disable();
+
   Phase phase() const { return phase_; }
   const std::string& component() const { return component_; }
   bool discovery_done() const { return discovery_ == Discovery::kDone; }
@@ -189,6 +194,8 @@ class RpsyncManager : private gloox::IqHandler,
   void send_enable();
   void send_checkpoint();
   void persist();
+  void after_answer(bool digest_matched);
+  void drop_key();
   void drop_state();
   bool is_contact(const std::string& bare) const;
 
@@ -209,7 +216,12 @@ class RpsyncManager : private gloox::IqHandler,
   std::optional<proto::SyncKey> key_;
   std::string session_stream_;
   std::uint32_t lifetime_ = 0;
-  bool dirty_ = false;  // live view differs from what the component last confirmed
+  // A checkpoint is due once presence is quiet: the live view changed since the last
+  // answer, or the last answer's digest differed (retried a few times, then only on the
+  // next change or the interval, so a lasting disagreement cannot cause a request storm).
+  bool dirty_ = false;
+  static constexpr int kMismatchRetries = 3;
+  int retries_left_ = kMismatchRetries;
 
   Pending pending_;
   std::chrono::steady_clock::time_point presence_sent_at_{};

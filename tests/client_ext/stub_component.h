@@ -31,6 +31,7 @@ class StubComponent final : public gloox::Component {
   // Scripting.
   std::optional<proto::StanzaError> sync_error;  // answer every sync with this
   bool corrupt_digest = false;                   // lie about the digest in deltas
+  void forget_keys() { moments_.clear(); }        // as after a component data loss
 
   // Observations.
   int enables = 0;

@@ -297,5 +297,41 @@ TEST_F(StubScenario, ResumeWithinTimeoutSendsNoSyncRequest) {
   EXPECT_EQ(a->manager().phase(), RpsyncManager::Phase::kOnline);
 }
 
+TEST_F(StubScenario, RejectedCheckpointStartsOverWithEnable) {
+  auto bob = login("bob", "phone");
+  ASSERT_TRUE(bob->send_presence());
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+  stub_->forget_keys();
+  ASSERT_TRUE(bob->send_presence("away"));  // -> checkpoint -> out-of-order
+  ASSERT_TRUE(a->pump([&] { return stub_->enables == 2 &&
+                                    a->manager().phase() == RpsyncManager::Phase::kOnline; }));
+  EXPECT_EQ(stub_->checkpoints, 1);
+  ASSERT_TRUE(store.load(kAlice).session);
+  EXPECT_EQ(store.load(kAlice).session->key.last, a->manager().key()->last);
+  EXPECT_EQ(store.load(kAlice).session->state.at("bob@example.test/phone").show,
+            proto::Show::kAway);
+}
+
+TEST_F(StubScenario, DisableDropsStateAndNextLoginStartsOver) {
+  auto bob = login("bob", "phone");
+  ASSERT_TRUE(bob->send_presence());
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+  a->manager().disable();
+  ASSERT_TRUE(a->pump([&] { return stub_->disables == 1; }));
+  EXPECT_FALSE(store.load(kAlice).session);
+  EXPECT_EQ(a->manager().phase(), RpsyncManager::Phase::kPlain);
+  a->pump_for(milliseconds(500));
+  EXPECT_EQ(stub_->enables, 1) << "no re-enable in the same session";
+  a->manager().logout();
+  ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == 1; }));
+  ASSERT_TRUE(a->connect());
+  ASSERT_TRUE(a->pump([&] { return stub_->enables == 2; }));
+  EXPECT_EQ(stub_->syncs, 0);
+}
+
 }  // namespace
 }  // namespace rpsync::client
