@@ -221,6 +221,51 @@ TEST(RpsyncGate, MarkedDirectedPresenceIsStripped) {
   EXPECT_FALSE(has_marker(*p)) << xml::to_string(*p);
 }
 
+// The window the XEP's checkpoint closes: a contact that changes between the sync answer
+// and the marked initial presence is not delivered (the session was not available yet and
+// its probes are skipped). The client's fallback, unavailable + unmarked initial presence,
+// gets the contacts' current presence from the server.
+TEST(RpsyncGate, ChangeBeforeMarkedPresenceIsMissedUntilTheUnmarkedFallback) {
+  START_WORLD_OR_SKIP(w, world());
+  LOGIN_OR_FAIL(alice, w, "alice", "synced");  // bound, "synced", no presence yet
+  auto& c0 = *w->contacts().at(0);
+  ASSERT_TRUE(c0.send(presence(false, "dnd", "in between")));
+  ASSERT_TRUE(collect_until_ping(c0).complete);
+
+  ASSERT_TRUE(alice->send(presence(true)));
+  Received marked = collect_until_ping(*alice);
+  ASSERT_TRUE(marked.complete);
+  EXPECT_EQ(marked.presences_from(c0.jid()), 0u) << "the change reached the session after all";
+
+  xml::Element off = presence(false);
+  off.set_attr("type", "unavailable");
+  ASSERT_TRUE(alice->send(off));
+  ASSERT_TRUE(alice->send(presence(false)));
+  Received again = collect_until_ping(*alice);
+  ASSERT_TRUE(again.complete);
+  EXPECT_EQ(contact_presences(again), static_cast<std::size_t>(kOnline + kOffline));
+  const xml::Element* got = nullptr;
+  for (const auto& st : again.stanzas)
+    if (is_presence_from(st, c0.jid())) got = &st;
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->child_text("show").value_or(""), "dnd");
+}
+
+TEST(RpsyncGate, ContactsOnAnotherHostAreNotProbedEither) {
+  WorldOptions o = world();
+  o.other_host_contacts = 3;
+  START_WORLD_OR_SKIP(w, o);
+  LOGIN_OR_FAIL(alice, w, "alice", "synced");
+  ASSERT_TRUE(alice->send(presence(true)));
+  Received r = collect_until_ping(*alice);
+  ASSERT_TRUE(r.complete);
+  EXPECT_EQ(r.presences(), 1u) << "only the reflection";
+  LOGIN_OR_FAIL(plain, w, "alice", "plain");
+  ASSERT_TRUE(plain->send(presence(false)));
+  Received flood = collect_until_ping(*plain);
+  EXPECT_EQ(flood.presences_from("x"), 3u) << "control: the other host's contacts answer probes";
+}
+
 // The server feature clients look for before sending the marker; `disco#info` of the
 // user's domain, with and without the module.
 bool server_advertises_feature(TestClient& c) {

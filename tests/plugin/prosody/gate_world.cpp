@@ -22,7 +22,7 @@ xml::Element client_element(std::string name) {
 
 }  // namespace
 
-bool load_gate_module(const ProsodyServer& server, std::string* why) {
+bool load_gate_module(const ProsodyServer& server, const std::string& host, std::string* why) {
   fs::path cfg = fs::path(server.dir()) / "prosody.cfg.lua";
   std::ifstream in(cfg);
   std::stringstream ss;
@@ -38,7 +38,7 @@ bool load_gate_module(const ProsodyServer& server, std::string* why) {
   std::istringstream lines(text.substr(first_host + 1));
   for (std::string line; std::getline(lines, line);) {
     out += line + "\n";
-    if (line.rfind("VirtualHost ", 0) == 0) out += "  modules_enabled = { \"rpsync_gate\" }\n";
+    if (line == "VirtualHost \"" + host + "\"") out += "  modules_enabled = { \"rpsync_gate\" }\n";
   }
   std::ofstream(cfg, std::ios::trunc) << out;
   return true;
@@ -106,20 +106,24 @@ std::unique_ptr<GateWorld> GateWorld::start(const WorldOptions& options, std::st
   *not_installed = !ProsodyServer::find_executable().has_value();
   std::unique_ptr<GateWorld> w(new GateWorld());
   w->options_ = options;
-  w->server_ = ProsodyServer::create(ProsodyOptions{}, why);
+  ProsodyOptions server_options;
+  if (options.other_host_contacts > 0) server_options.hosts.push_back(kOtherHost);
+  w->server_ = ProsodyServer::create(server_options, why);
   if (!w->server_) return nullptr;
   auto& s = *w->server_;
   s.add_user("alice", kHost, kPassword);
   for (const auto& u : options.extra_users) s.add_user(u, kHost, kPassword);
-  auto befriend = [&](const std::string& user) {
-    std::string bare = user + "@" + kHost;
-    s.add_user(user, kHost, kPassword);
+  auto befriend = [&](const std::string& user, const std::string& host = kHost) {
+    std::string bare = user + "@" + host;
+    s.add_user(user, host, kPassword);
     s.add_roster_item(kAlice, bare, Subscription::kBoth);
     s.add_roster_item(bare, kAlice, Subscription::kBoth);
   };
   for (int i = 0; i < options.online_contacts; ++i) befriend(contact(i));
   for (int i = 0; i < options.offline_contacts; ++i) befriend(offline(i));
-  if (options.load_gate && !load_gate_module(s, why)) return nullptr;
+  for (int i = 0; i < options.other_host_contacts; ++i) befriend("x" + std::to_string(i), kOtherHost);
+  // Only on alice's host: the probes are gated where their sender is.
+  if (options.load_gate && !load_gate_module(s, kHost, why)) return nullptr;
   if (!s.launch()) {
     if (why) *why = "prosody did not come up; log:\n" + s.log();
     return nullptr;
@@ -139,6 +143,14 @@ std::unique_ptr<GateWorld> GateWorld::start(const WorldOptions& options, std::st
     }
     if (!c->send(p) || !collect_until_ping(*c).complete) {
       if (why) *why = contact(i) + ": presence not processed";
+      return nullptr;
+    }
+    w->contacts_.push_back(std::move(c));
+  }
+  for (int i = 0; i < options.other_host_contacts; ++i) {
+    auto c = TestClient::login(s.c2s_port(), "x" + std::to_string(i), kOtherHost, kPassword, "r", why);
+    if (!c || !c->send(presence(false)) || !collect_until_ping(*c).complete) {
+      if (why && c) *why = "x" + std::to_string(i) + ": presence not processed";
       return nullptr;
     }
     w->contacts_.push_back(std::move(c));

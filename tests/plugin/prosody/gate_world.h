@@ -22,6 +22,7 @@
 namespace rpsync::test::gate {
 
 inline constexpr const char* kHost = "example.test";
+inline constexpr const char* kOtherHost = "other.test";
 inline constexpr const char* kAlice = "alice@example.test";
 inline constexpr const char* kPassword = "pw";
 inline constexpr std::chrono::milliseconds kTimeout{5000};
@@ -32,6 +33,7 @@ struct WorldOptions {
   bool caps_presence = false;  // contacts' presence carries show/status/caps, like a real client
   bool load_gate = true;       // false: the same world without the module (a control)
   std::vector<std::string> extra_users;  // users without roster items (e.g. "eve")
+  int other_host_contacts = 0;  // x0..@other.test (a second VirtualHost), online, 'both'
 };
 
 class GateWorld {
@@ -53,8 +55,8 @@ class GateWorld {
 };
 
 // Adds plugin_paths (RPSYNC_GATE_PLUGIN_DIR) and modules_enabled = { "rpsync_gate" } on
-// every VirtualHost to the config the harness wrote; call before launch().
-bool load_gate_module(const ProsodyServer& server, std::string* why);
+// the VirtualHost `host` to the config the harness wrote; call before launch().
+bool load_gate_module(const ProsodyServer& server, const std::string& host, std::string* why);
 
 // <presence/> with optional show/status and, when `marked`, <synced xmlns='urn:xmpp:rpsync:0'/>.
 xml::Element presence(bool marked, std::string_view show = {}, std::string_view status = {});
