@@ -19,8 +19,10 @@ struct ComponentConfig {
   std::string secret;
 
   // Server domains whose privileges the component needs. When non-empty, "connected"
-  // waits for an advertisement from each (up to privilege_timeout) and names the ones
-  // missing; when empty it fires on the first advertisement.
+  // waits for an advertisement from each (up to privilege_timeout), names the ones
+  // missing, and advertisements from any other domain are ignored (a remote server could
+  // send one over s2s). When empty (tests only) the first advertisement from any domain
+  // completes the connection.
   std::vector<std::string> served_hosts;
 
   Millis connect_timeout{10'000};    // TCP connect

@@ -1,5 +1,6 @@
 #include "plugin/xmpp/connection.h"
 
+#include <algorithm>
 #include <asio/connect.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
@@ -249,6 +250,15 @@ void Connection::on_element(xml::Element e) {
 }
 
 void Connection::on_advertisement(Advertisement ad) {
+  // Over s2s any domain can address a <message/> to the component; only the served
+  // hosts' own advertisements count.
+  if (!config_.served_hosts.empty() &&
+      std::find(config_.served_hosts.begin(), config_.served_hosts.end(), ad.host) ==
+          config_.served_hosts.end()) {
+    log(log::Level::kWarn, "ignoring privilege advertisement from a host not served",
+        {{"host", ad.host}});
+    return;
+  }
   const HostPrivileges& p = privileges_.hosts[ad.host] = ad.privileges;
   log(p.sufficient() ? log::Level::kInfo : log::Level::kError, "privileges advertised",
       {{"host", ad.host},

@@ -168,6 +168,19 @@ TEST_F(FakeServerTest, HandshakeThenAsyncV1PrivilegesMakeItReady) {
   EXPECT_NE(server.peers[0]->in.find(kGoodHandshake), std::string::npos);
 }
 
+TEST_F(FakeServerTest, AdvertisementFromAHostNotServedIsIgnored) {
+  server.after_handshake = [](Peer& p) {
+    p.send("<handshake/><message from='evil.example'><privilege xmlns='urn:xmpp:privilege:2'>"
+           "<perm access='roster' type='none'/></privilege></message>" +
+           std::string(kPrivileges));
+  };
+  auto conn = connect(fast_config(server.port()));
+  ASSERT_TRUE(run_until(io, [&] { return !handler.connected.empty(); }, 3s)) << logger.all();
+  EXPECT_FALSE(handler.connected[0].has("evil.example"));
+  EXPECT_TRUE(conn->ready());
+  EXPECT_TRUE(logger.contains("host=evil.example")) << logger.all();
+}
+
 TEST_F(FakeServerTest, WrongSecretIsReportedAsNotAuthorizedAndBacksOff) {
   auto c = fast_config(server.port());
   c.secret = "wrong";
