@@ -1,6 +1,7 @@
 #include "plugin/core/engine.h"
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <deque>
 #include <limits>
@@ -87,25 +88,110 @@ std::string session_key(std::string_view user, std::string_view stream,
   return k;
 }
 
+// A heap string without capacity: 16 bytes instead of std::string's 32 (+ no spare room).
+class Text {
+ public:
+  Text() = default;
+  Text(std::string_view a, std::string_view b = {}, std::string_view c = {})
+      : n_(static_cast<std::uint32_t>(a.size() + b.size() + c.size())) {
+    if (n_ == 0) return;
+    p_ = std::make_unique<char[]>(n_);
+    char* out = p_.get();
+    for (std::string_view part : {a, b, c}) {
+      if (!part.empty()) std::memcpy(out, part.data(), part.size());
+      out += part.size();
+    }
+  }
+  std::string_view view() const { return {p_.get(), n_}; }
+  std::size_t size() const { return n_; }
+
+ private:
+  std::unique_ptr<char[]> p_;
+  std::uint32_t n_ = 0;
+};
+
+// Ids keyed by a string the owner stores (open addressing, linear probing,
+// backward-shift deletion): 8 bytes per slot instead of a node per entry.
+class FlatIndex {
+ public:
+  template <class KeyOf>
+  std::uint32_t find(std::string_view key, const KeyOf& key_of) const {
+    if (slots_.empty()) return kNone;
+    const std::uint32_t h = hash(key);
+    for (std::size_t i = h & mask();; i = (i + 1) & mask()) {
+      const Slot& s = slots_[i];
+      if (s.id == kNone) return kNone;
+      if (s.tag == h && key_of(s.id) == key) return s.id;
+    }
+  }
+  // `key` must not be present.
+  template <class KeyOf>
+  void insert(std::string_view key, std::uint32_t id, const KeyOf& key_of) {
+    if ((size_ + 1) * 10 > slots_.size() * 7) grow();
+    place(Slot{hash(key), id});
+    ++size_;
+    (void)key_of;
+  }
+  template <class KeyOf>
+  void erase(std::string_view key, const KeyOf& key_of) {
+    const std::uint32_t h = hash(key);
+    std::size_t i = h & mask();
+    while (!(slots_[i].tag == h && key_of(slots_[i].id) == key)) i = (i + 1) & mask();
+    for (std::size_t j = i;;) {
+      j = (j + 1) & mask();
+      if (slots_[j].id == kNone) break;
+      const std::size_t home = slots_[j].tag & mask();
+      if (((j - home) & mask()) >= ((j - i) & mask())) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = Slot{};
+    --size_;
+  }
+  std::size_t size() const { return size_; }
+
+ private:
+  struct Slot {
+    std::uint32_t tag = 0;
+    std::uint32_t id = kNone;
+  };
+  static std::uint32_t hash(std::string_view k) {
+    return static_cast<std::uint32_t>(std::hash<std::string_view>{}(k));
+  }
+  std::size_t mask() const { return slots_.size() - 1; }
+  void place(Slot s) {
+    std::size_t i = s.tag & mask();
+    while (slots_[i].id != kNone) i = (i + 1) & mask();
+    slots_[i] = s;
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
+    for (const Slot& s : old)
+      if (s.id != kNone) place(s);
+  }
+  std::vector<Slot> slots_;  // size is a power of two
+  std::size_t size_ = 0;
+};
+
 }  // namespace
 
 struct Engine::Impl {
   // Fields of a resource, packed: the three free-text fields share one string, caps are
   // interned (client software repeats them across thousands of resources).
   struct Packed {
-    std::string text;  // status | photo | idle_since
+    Text text;  // status | photo | idle_since
     std::uint32_t status_len = 0;
     std::uint32_t photo_len = 0;
     std::uint32_t caps = kNone;
     proto::Show show = proto::Show::kNone;
     std::int8_t priority = 0;
 
-    std::string_view status() const { return std::string_view(text).substr(0, status_len); }
-    std::string_view photo() const {
-      return std::string_view(text).substr(status_len, photo_len);
-    }
+    std::string_view status() const { return text.view().substr(0, status_len); }
+    std::string_view photo() const { return text.view().substr(status_len, photo_len); }
     std::string_view idle() const {
-      return std::string_view(text).substr(std::size_t{status_len} + photo_len);
+      return text.view().substr(std::size_t{status_len} + photo_len);
     }
   };
   struct Past {
@@ -114,21 +200,22 @@ struct Engine::Impl {
     Packed fields;
   };
   struct Resource {
-    const std::string* jid = nullptr;  // key in res_index (node-stable)
-    std::uint64_t since = 0;           // version of the last change; absent before if no history
-    proto::ResourceHash hash{};        // valid when avail
+    Text jid;
+    std::uint64_t since = 0;     // version of the last change; absent before if no history
+    proto::ResourceHash hash{};  // valid when avail
     Packed fields;
     std::uint32_t contact = kNone;
+    std::uint32_t next = kNone;  // next resource of the same contact
     bool avail = false;
     bool used = false;
     std::unique_ptr<std::vector<Past>> history;  // oldest first
   };
   struct Contact {
-    const std::string* jid = nullptr;
-    std::vector<std::uint32_t> resources;
-    Sum256 sum;               // over available resources
-    std::uint32_t count = 0;  // available resources
-    std::uint64_t cost = 0;   // estimated full-login bytes of the available resources
+    Text jid;
+    std::uint32_t first = kNone;  // list of its resources through Resource::next
+    std::uint32_t count = 0;      // available resources
+    Sum256 sum;                   // over available resources
+    std::uint64_t cost = 0;       // estimated full-login bytes of the available resources
     std::uint64_t changed = 0;
     std::uint32_t roster_refs = 0;
     bool used = false;
@@ -173,15 +260,23 @@ struct Engine::Impl {
   std::vector<std::uint32_t> caps_free;
   StrMap<std::uint32_t> caps_index;
 
-  std::vector<Resource> res;
+  std::deque<Resource> res;
   std::vector<std::uint32_t> res_free;
-  StrMap<std::uint32_t> res_index;
+  FlatIndex res_index;
+  struct ResKey {
+    const std::deque<Resource>* res;
+    std::string_view operator()(std::uint32_t id) const { return (*res)[id].jid.view(); }
+  } res_key{&res};
   std::size_t available = 0;
   std::size_t history_entries = 0;
 
-  std::vector<Contact> contacts;
+  std::deque<Contact> contacts;
   std::vector<std::uint32_t> contacts_free;
-  StrMap<std::uint32_t> contact_index;
+  FlatIndex contact_index;
+  struct ContactKey {
+    const std::deque<Contact>* contacts;
+    std::string_view operator()(std::uint32_t id) const { return (*contacts)[id].jid.view(); }
+  } contact_key{&contacts};
 
   std::vector<Roster> rosters;
   std::vector<std::uint32_t> rosters_free;
@@ -238,13 +333,18 @@ struct Engine::Impl {
   }
 
   // ---------- packed fields ----------
-  Packed pack(const proto::PresenceFields& f) {
+  // `hint`: a caps id the caller holds; reused (no lookup) when the caps are the same.
+  Packed pack(const proto::PresenceFields& f, std::uint32_t hint = kNone) {
     Packed p;
-    p.text.reserve(f.status.size() + f.photo.size() + f.idle_since.size());
-    p.text.append(f.status).append(f.photo).append(f.idle_since);
+    p.text = Text(f.status, f.photo, f.idle_since);
     p.status_len = static_cast<std::uint32_t>(f.status.size());
     p.photo_len = static_cast<std::uint32_t>(f.photo.size());
-    p.caps = f.caps ? intern_caps(*f.caps) : kNone;
+    if (f.caps && hint != kNone && caps[hint].caps == *f.caps) {
+      p.caps = hint;
+      ++caps[hint].refs;
+    } else {
+      p.caps = f.caps ? intern_caps(*f.caps) : kNone;
+    }
     p.show = f.show;
     p.priority = f.priority;
     return p;
@@ -268,7 +368,8 @@ struct Engine::Impl {
   }
   static bool same(const Packed& a, const Packed& b) {
     return a.show == b.show && a.priority == b.priority && a.caps == b.caps &&
-           a.status_len == b.status_len && a.photo_len == b.photo_len && a.text == b.text;
+           a.status_len == b.status_len && a.photo_len == b.photo_len &&
+           a.text.view() == b.text.view();
   }
   std::uint64_t field_bytes(const Packed& p) const {
     std::uint64_t n = p.text.size() + 4;  // priority digits
@@ -280,7 +381,7 @@ struct Engine::Impl {
     return n;
   }
   std::uint64_t presence_cost(const Resource& r) const {
-    return kPresenceOverhead + 2 * r.jid->size() + field_bytes(r.fields);
+    return kPresenceOverhead + 2 * r.jid.size() + field_bytes(r.fields);
   }
   void release(Packed& p) {
     unref_caps(p.caps);
@@ -322,7 +423,7 @@ struct Engine::Impl {
 
   // ---------- contacts ----------
   std::uint32_t contact_of(std::string_view bare) {
-    if (auto it = contact_index.find(bare); it != contact_index.end()) return it->second;
+    if (std::uint32_t id = contact_index.find(bare, contact_key); id != kNone) return id;
     std::uint32_t id;
     if (!contacts_free.empty()) {
       id = contacts_free.back();
@@ -331,16 +432,16 @@ struct Engine::Impl {
       id = static_cast<std::uint32_t>(contacts.size());
       contacts.emplace_back();
     }
-    auto [it, ok] = contact_index.emplace(std::string(bare), id);
     contacts[id] = Contact{};
-    contacts[id].jid = &it->first;
+    contacts[id].jid = Text(bare);
     contacts[id].used = true;
+    contact_index.insert(bare, id, contact_key);
     return id;
   }
   void maybe_free_contact(std::uint32_t id) {
     Contact& c = contacts[id];
-    if (c.roster_refs != 0 || !c.resources.empty()) return;
-    contact_index.erase(*c.jid);
+    if (c.roster_refs != 0 || c.first != kNone) return;
+    contact_index.erase(c.jid.view(), contact_key);
     c = Contact{};
     contacts_free.push_back(id);
   }
@@ -404,13 +505,14 @@ struct Engine::Impl {
       id = static_cast<std::uint32_t>(res.size());
       res.emplace_back();
     }
-    auto [it, ok] = res_index.emplace(std::string(full), id);
     Resource& r = res[id];
     r = Resource{};
-    r.jid = &it->first;
+    r.jid = Text(full);
     r.contact = contact;
     r.used = true;
-    contacts[contact].resources.push_back(id);
+    r.next = contacts[contact].first;
+    contacts[contact].first = id;
+    res_index.insert(full, id, res_key);
     return id;
   }
   void erase_resource(std::uint32_t id) {
@@ -421,9 +523,15 @@ struct Engine::Impl {
       history_entries -= r.history->size();
     }
     Contact& c = contacts[r.contact];
-    c.resources.erase(std::find(c.resources.begin(), c.resources.end(), id));
+    if (c.first == id) {
+      c.first = r.next;
+    } else {
+      std::uint32_t prev = c.first;
+      while (res[prev].next != id) prev = res[prev].next;
+      res[prev].next = r.next;
+    }
     std::uint32_t contact = r.contact;
-    res_index.erase(*r.jid);
+    res_index.erase(r.jid.view(), res_key);
     r = Resource{};
     res_free.push_back(id);
     maybe_free_contact(contact);
@@ -481,10 +589,9 @@ struct Engine::Impl {
     }
   }
 
-  void set_available(std::uint32_t id, const proto::PresenceFields& f,
-                     const proto::ResourceHash& h) {
+  void set_available(std::uint32_t id, Packed fields, const proto::ResourceHash& h) {
     Resource& r = res[id];
-    r.fields = pack(f);
+    r.fields = std::move(fields);
     r.hash = h;
     r.avail = true;
     r.since = version;
@@ -505,18 +612,21 @@ struct Engine::Impl {
   }
 
   void observe_available(std::string_view full, const proto::PresenceFields& f) {
-    std::uint32_t id;
-    if (auto it = res_index.find(full); it != res_index.end()) {
-      id = it->second;
-      if (res[id].avail && same(res[id].fields, f)) return;
+    std::uint32_t id = res_index.find(full, res_key);
+    Packed fields;
+    if (id != kNone) {
+      Resource& r = res[id];
+      if (r.avail && same(r.fields, f)) return;
+      fields = pack(f, r.fields.caps);  // before push_history may release the old caps
       ++version;
-      if (res[id].avail) unaccount(res[id]);
+      if (r.avail) unaccount(r);
       push_history(id);
     } else {
+      fields = pack(f);
       ++version;
       id = new_resource(full);
     }
-    set_available(id, f, proto::resource_hash(full, f));
+    set_available(id, std::move(fields), proto::resource_hash(full, f));
     if (opt.journal) journal.emplace_back(PutResource{std::string(full), f});
     compact();
   }
@@ -530,7 +640,7 @@ struct Engine::Impl {
     r.avail = false;
     r.since = version;
     contacts[r.contact].changed = version;
-    if (opt.journal) journal.emplace_back(EraseResource{*r.jid});
+    if (opt.journal) journal.emplace_back(EraseResource{std::string(r.jid.view())});
     if (live_in(0, version))
       tomb_q.emplace_back(version, id);
     else
@@ -538,18 +648,15 @@ struct Engine::Impl {
   }
 
   void observe_unavailable(std::string_view full) {
-    auto it = res_index.find(full);
-    if (it == res_index.end() || !res[it->second].avail) return;
-    go_offline(it->second);
+    std::uint32_t id = res_index.find(full, res_key);
+    if (id == kNone || !res[id].avail) return;
+    go_offline(id);
     compact();
   }
 
   void clear_presence() {
-    std::vector<std::uint32_t> ids;
-    for (const auto& [jid, id] : res_index)
-      if (res[id].avail) ids.push_back(id);
-    std::sort(ids.begin(), ids.end());
-    for (std::uint32_t id : ids) go_offline(id);
+    for (std::size_t id = 0; id < res.size(); ++id)
+      if (res[id].used && res[id].avail) go_offline(static_cast<std::uint32_t>(id));
     compact();
   }
 
@@ -573,7 +680,7 @@ struct Engine::Impl {
     u.roster = id;
     if (record && opt.journal) {
       PutRoster m{std::string(user), {}};
-      for (std::uint32_t c : members_of(id)) m.contacts.push_back(*contacts[c].jid);
+      for (std::uint32_t c : members_of(id)) m.contacts.emplace_back(contacts[c].jid.view());
       journal.emplace_back(std::move(m));
     }
     maybe_free_user(uit);
@@ -680,42 +787,42 @@ struct Engine::Impl {
     full = 0;
     auto removed = [&](std::uint32_t cid) {
       const Contact& c = contacts[cid];
-      d.contacts.push_back({*c.jid, proto::ContactChange::Kind::kRemoved});
-      cost += kDeltaContactOverhead + c.jid->size();
-      for (std::uint32_t rid : c.resources)
+      d.contacts.push_back({std::string(c.jid.view()), proto::ContactChange::Kind::kRemoved});
+      cost += kDeltaContactOverhead + c.jid.size();
+      for (std::uint32_t rid = c.first; rid != kNone; rid = res[rid].next)
         if (state_at(res[rid], v)) {
-          d.unavailable.push_back(*res[rid].jid);
-          cost += kDeltaUnavailableOverhead + res[rid].jid->size();
+          d.unavailable.push_back(std::string(res[rid].jid.view()));
+          cost += kDeltaUnavailableOverhead + res[rid].jid.size();
         }
     };
     auto added = [&](std::uint32_t cid) {
       const Contact& c = contacts[cid];
-      d.contacts.push_back({*c.jid, proto::ContactChange::Kind::kAdded});
-      cost += kDeltaContactOverhead + c.jid->size();
-      for (std::uint32_t rid : c.resources) {
+      d.contacts.push_back({std::string(c.jid.view()), proto::ContactChange::Kind::kAdded});
+      cost += kDeltaContactOverhead + c.jid.size();
+      for (std::uint32_t rid = c.first; rid != kNone; rid = res[rid].next) {
         const Resource& r = res[rid];
         if (!r.avail) continue;
-        d.added.push_back({*r.jid, unpack(r.fields)});
-        cost += kDeltaNewOverhead + r.jid->size() + field_bytes(r.fields);
+        d.added.push_back({std::string(r.jid.view()), unpack(r.fields)});
+        cost += kDeltaNewOverhead + r.jid.size() + field_bytes(r.fields);
       }
     };
     auto kept = [&](std::uint32_t cid) {
       const Contact& c = contacts[cid];
       if (c.changed <= v) return;
-      for (std::uint32_t rid : c.resources) {
+      for (std::uint32_t rid = c.first; rid != kNone; rid = res[rid].next) {
         const Resource& r = res[rid];
         if (r.since <= v) continue;
         const Packed* old = state_at(r, v);
         if (!old && r.avail) {
-          d.added.push_back({*r.jid, unpack(r.fields)});
-          cost += kDeltaNewOverhead + r.jid->size() + field_bytes(r.fields);
+          d.added.push_back({std::string(r.jid.view()), unpack(r.fields)});
+          cost += kDeltaNewOverhead + r.jid.size() + field_bytes(r.fields);
         } else if (old && !r.avail) {
-          d.unavailable.push_back(*r.jid);
-          cost += kDeltaUnavailableOverhead + r.jid->size();
+          d.unavailable.push_back(std::string(r.jid.view()));
+          cost += kDeltaUnavailableOverhead + r.jid.size();
         } else if (old && r.avail && !same(*old, r.fields)) {
-          auto ch = proto::make_change(*r.jid, unpack(*old), unpack(r.fields));
+          auto ch = proto::make_change(std::string(r.jid.view()), unpack(*old), unpack(r.fields));
           if ((ch.set | ch.unset) == 0) continue;
-          cost += kDeltaChangedOverhead + r.jid->size() + changed_bytes(ch) +
+          cost += kDeltaChangedOverhead + r.jid.size() + changed_bytes(ch) +
                   kDeltaUnsetOverhead * static_cast<std::uint64_t>(__builtin_popcount(ch.unset));
           d.changed.push_back(std::move(ch));
         }
@@ -728,7 +835,7 @@ struct Engine::Impl {
         continue;
       }
       const Contact& c = contacts[r1[j]];
-      full += c.count ? c.cost : kUnavailableOverhead + 2 * c.jid->size();
+      full += c.count ? c.cost : kUnavailableOverhead + 2 * c.jid.size();
       if (i == r0.size() || r1[j] < r0[i]) {
         added(r1[j++]);
       } else {
@@ -866,8 +973,8 @@ proto::PresenceState Engine::view(std::string_view user) const {
   auto it = m.users.find(user);
   if (it == m.users.end()) return out;
   for (std::uint32_t c : m.members_of(it->second.roster))
-    for (std::uint32_t rid : m.contacts[c].resources)
-      if (m.res[rid].avail) out.emplace(*m.res[rid].jid, m.unpack(m.res[rid].fields));
+    for (std::uint32_t rid = m.contacts[c].first; rid != kNone; rid = m.res[rid].next)
+      if (m.res[rid].avail) out.emplace(m.res[rid].jid.view(), m.unpack(m.res[rid].fields));
   return out;
 }
 
@@ -903,16 +1010,14 @@ void Engine::restore(const Image& image) {
   m.epoch = std::max(image.epoch, m.epoch) + 1;
   ++m.version;
   for (const auto& r : image.resources) {
-    auto it = m.res_index.find(r.jid);
-    std::uint32_t id;
-    if (it != m.res_index.end()) {
-      id = it->second;
+    std::uint32_t id = m.res_index.find(r.jid, m.res_key);
+    if (id != kNone) {
       if (m.res[id].avail) m.unaccount(m.res[id]);
       m.release(m.res[id].fields);
     } else {
       id = m.new_resource(r.jid);
     }
-    m.set_available(id, r.fields, proto::resource_hash(r.jid, r.fields));
+    m.set_available(id, m.pack(r.fields), proto::resource_hash(r.jid, r.fields));
   }
   for (const auto& r : image.rosters) m.set_roster(r.user, r.contacts, false);
   for (const auto& rec : image.sessions) {

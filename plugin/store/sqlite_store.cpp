@@ -72,7 +72,8 @@ proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
   sqlite3_busy_timeout(db, 5000);
   const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
                               (options.synchronous_full ? "FULL;" : "NORMAL;") +
-                              " PRAGMA cache_size=-" + std::to_string(options.cache_kib) + ";";
+                              " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-" +
+                              std::to_string(options.cache_kib) + ";";
   if (auto r = s->exec(pragmas.c_str()); !r.ok()) return r.error();
   if (auto r = s->exec(kSchema); !r.ok()) return r.error();
   struct {
@@ -80,7 +81,8 @@ proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
     const char* sql;
   } prepared[] = {
       {&s->stmts_->log_res, "INSERT INTO resource_log(jid, f) VALUES(?1, ?2)"},
-      {&s->stmts_->put_res, "INSERT OR REPLACE INTO resources(jid, f) VALUES(?1, ?2)"},
+      {&s->stmts_->put_res,
+       "INSERT INTO resources(jid, f) VALUES(?1, ?2) ON CONFLICT(jid) DO UPDATE SET f = excluded.f"},
       {&s->stmts_->del_res, "DELETE FROM resources WHERE jid = ?1"},
       {&s->stmts_->put_roster, "INSERT OR REPLACE INTO rosters(user, contacts) VALUES(?1, ?2)"},
       {&s->stmts_->del_roster, "DELETE FROM rosters WHERE user = ?1"},
@@ -136,47 +138,26 @@ Done SqliteStore::commit() {
   if (!r.ok()) (void)exec("ROLLBACK");
   in_tx_ = false;
   pending_ = 0;
-  if (r.ok() && log_rows_ > std::max(2 * base_rows_, options_.compact_min_log)) return compact();
+  if (r.ok() && log_rows_ > std::max(3 * base_rows_, options_.compact_min_log)) return compact();
   return r;
 }
 
-// Folds the presence log into the base table in key order (one transaction).
+// Folds the presence log into the base table (one transaction). GROUP BY jid with max(seq)
+// takes the other columns from the newest row of each jid (a documented SQLite rule).
 Done SqliteStore::compact() {
-  // SQLite's sorter orders the log by (jid, seq); the last row of each jid wins.
-  std::vector<std::pair<std::string, std::optional<std::string>>> last;
-  {
-    Stmt q;
-    if (sqlite3_prepare_v2(db_, "SELECT jid, f FROM resource_log ORDER BY jid, seq", -1, &q.s,
-                           nullptr) != SQLITE_OK)
-      return fail("compact");
-    int rc;
-    while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
-      std::string_view jid = column(q.s, 0);
-      std::optional<std::string> f;
-      if (sqlite3_column_type(q.s, 1) != SQLITE_NULL) f = std::string(column(q.s, 1));
-      if (!last.empty() && last.back().first == jid)
-        last.back().second = std::move(f);
-      else
-        last.emplace_back(std::string(jid), std::move(f));
-    }
-    if (rc != SQLITE_DONE) return fail("compact");
-  }
-  if (auto r = exec("BEGIN"); !r.ok()) return r;
-  for (const auto& [jid, f] : last) {
-    sqlite3_stmt* st = f ? stmts_->put_res.s : stmts_->del_res.s;
-    bind_text(st, 1, jid);
-    if (f) bind_blob(st, 2, *f);
-    if (!step_done(st)) {
-      Done r = fail("compact");
-      (void)exec("ROLLBACK");
-      return r;
-    }
-  }
-  if (auto r = exec("DELETE FROM resource_log"); !r.ok()) {
-    (void)exec("ROLLBACK");
-    return r;
-  }
-  if (auto r = exec("COMMIT"); !r.ok()) {
+  static constexpr const char* kFold = R"sql(
+BEGIN;
+CREATE TEMP TABLE IF NOT EXISTS fold(jid TEXT PRIMARY KEY, f BLOB) WITHOUT ROWID;
+INSERT INTO fold(jid, f) SELECT jid, f FROM
+  (SELECT jid, f, max(seq) FROM resource_log GROUP BY jid);
+INSERT INTO resources(jid, f) SELECT jid, f FROM fold WHERE f IS NOT NULL
+  ON CONFLICT(jid) DO UPDATE SET f = excluded.f;
+DELETE FROM resources WHERE jid IN (SELECT jid FROM fold WHERE f IS NULL);
+DELETE FROM resource_log;
+DELETE FROM fold;
+COMMIT;
+)sql";
+  if (auto r = exec(kFold); !r.ok()) {
     (void)exec("ROLLBACK");
     return r;
   }

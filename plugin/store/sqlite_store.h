@@ -4,7 +4,7 @@
 // keys and a B-tree updated in place rewrites nearly every page per commit:
 //   resource_log(seq, jid, fields blob or NULL = erase)  appended by write()
 //   resources(jid -> fields blob)                         the folded base
-// Once the log holds more than twice the base (and at least compact_min_log rows) it is
+// Once the log holds more than three times the base (and at least compact_min_log rows) it is
 // folded into the base in key order, in one transaction. load() reads the base, then
 // replays the log. Rosters, sessions (keys) and the epoch are ordinary tables
 // (meta(epoch, schema), rosters(user -> contacts blob), sessions((user, stream,
