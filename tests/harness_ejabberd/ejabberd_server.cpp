@@ -191,7 +191,8 @@ void EjabberdServer::write_config() const {
     << "api_permissions:\n  \"rpsync test harness\":\n    from:\n      - mod_http_api\n"
     << "    who:\n      ip: 127.0.0.1/8\n    what: \"*\"\n"
     << "modules:\n"
-    << "  mod_roster: {}\n  mod_disco: {}\n  mod_ping: {}\n  mod_stream_mgmt: {}\n"
+    << "  mod_roster: {}\n  mod_disco: {}\n  mod_ping: {}\n"
+    << "  mod_stream_mgmt:\n    resume_timeout: " << options_.resume_timeout_s << "\n"
     << "  mod_admin_extra: {}\n";
   if (options_.grant_privileges)
     c << "  mod_privilege:\n    roster:\n      get: rpsync_privileged\n"

@@ -39,6 +39,9 @@ struct EjabberdOptions {
   // allowing the component's server ACL (DESIGN.md: an ACL alone grants nothing).
   bool grant_privileges = true;
   std::string loglevel{"info"};  // ejabberd `loglevel:` (none|emergency|...|info|debug)
+  // mod_stream_mgmt resume_timeout: how long a dropped XEP-0198 session stays "available"
+  // (hibernated) waiting for a resume. ejabberd's default is 300.
+  int resume_timeout_s = 300;
 };
 
 class EjabberdServer {

@@ -312,6 +312,16 @@ TEST_F(EjabberdFacts, PingToAFullJidTellsWhetherTheSessionStillExists) {
   std::printf("[ejabberd]   error text: '%s'\n", gone.error().text.c_str());
   EXPECT_EQ(gone.error().condition, proto::Condition::kServiceUnavailable);
 
+  // Any IQ takes the same path (ejabberd_sm answers for a full JID without a session).
+  xml::Element disco("iq", std::string(ns::kComponent));
+  disco.set_attr("type", "get");
+  disco.set_attr("to", "alice@example.test/phone");
+  disco.add(xml::Element("query", std::string(ns::kDiscoInfo)));
+  auto gone_disco = request(disco);
+  ASSERT_FALSE(gone_disco.ok());
+  EXPECT_EQ(gone_disco.error().condition, proto::Condition::kServiceUnavailable);
+  EXPECT_EQ(gone_disco.error().text, gone.error().text);
+
   // Out of band, the admin API knows too (needs mod_http_api + api_permissions).
   auto resources = server->api("user_resources", R"({"user":"alice","host":"example.test"})");
   ASSERT_TRUE(resources);
@@ -338,6 +348,54 @@ TEST_F(EjabberdFacts, PingToAFullJidTellsWhetherTheSessionStillExists) {
   ASSERT_TRUE(alice2->send(pong));
   ASSERT_TRUE(wait([&] { return live.has_value(); }));
   EXPECT_TRUE(live->ok());
+}
+
+// A client with XEP-0198 that loses its TCP connection stays "available" (hibernated) for
+// resume_timeout: contacts are told nothing, and an IQ to it is queued, not answered. When
+// the timeout ends the session closes with an implicit unavailable (same forwarding rule).
+TEST_F(EjabberdFacts, HibernatedStreamManagementSessionQueuesTheIqUntilItsTimeout) {
+  EjabberdOptions o;
+  o.resume_timeout_s = 4;
+  start_with_users({"alice"}, o);
+  if (IsSkipped()) return;
+  auto alice = login("alice", "phone");
+  ASSERT_TRUE(alice);
+  ASSERT_TRUE(alice->send_raw("<enable xmlns='urn:xmpp:sm:3' resume='true'/>"));
+  auto enabled = alice->wait_for(
+      [](const xml::Element& e) { return e.name() == "enabled"; }, 3s);
+  ASSERT_TRUE(enabled) << "stream management not enabled\n" << server->log();
+  ASSERT_TRUE(alice->send_presence());
+  ASSERT_TRUE(wait([&] { return count_presence("alice@example.test/phone") > 0; }));
+  auto dropped_at = std::chrono::steady_clock::now();
+  alice->abort();
+  run_for(io, 500ms);
+
+  xml::Element ping("iq", std::string(ns::kComponent));
+  ping.set_attr("type", "get");
+  ping.set_attr("to", "alice@example.test/phone");
+  ping.add(xml::Element("ping", std::string(ns::kPing)));
+  std::optional<proto::Result<xml::Element>> answer;
+  std::chrono::steady_clock::time_point answered_at;
+  conn->send_iq(ping, 10s, [&](proto::Result<xml::Element> r) {
+    answer = std::move(r);
+    answered_at = std::chrono::steady_clock::now();
+  });
+  run_for(io, 1500ms);
+  EXPECT_FALSE(answer.has_value()) << "the hibernated session answered at once";
+  ASSERT_TRUE(wait([&] { return answer.has_value(); }, 10s));
+  double after = std::chrono::duration<double>(answered_at - dropped_at).count();
+  std::printf("[ejabberd] ping to a hibernated XEP-0198 session (resume_timeout 4 s): %s %s "
+              "'%s' %.1f s after the drop\n",
+              answer->ok() ? "result" : "error",
+              answer->ok() ? "" : std::string(proto::to_string(answer->error().condition)).c_str(),
+              answer->ok() ? "" : answer->error().text.c_str(), after);
+  EXPECT_FALSE(answer->ok());
+  EXPECT_GE(after, 3.0);  // not before the resume timeout
+  run_for(io, 500ms);
+  std::printf("[ejabberd] implicit unavailable at the end of hibernation, no contact online: "
+              "%zu copies\n",
+              count_presence("alice@example.test/phone", "unavailable"));
+  EXPECT_EQ(count_presence("alice@example.test/phone", "unavailable"), 0u);
 }
 
 // A presence probe from the component to a user it has no subscription with.
