@@ -142,6 +142,10 @@ bool RpsyncManager::hold_initial_presence() {
   last_presence_at_ = t;
   presence_sent_at_ = t;
   not_before_ = t;
+  if (discovery_ == Discovery::kDone && component_.empty() &&
+      t - discovered_at_ >= options_.rediscover_after) {
+    discovery_ = Discovery::kIdle;
+  }
 
   if (load_failure_) {
     FullResync f = std::move(*load_failure_);
@@ -233,6 +237,7 @@ void RpsyncManager::handleDiscoError(const gloox::JID& /*from*/, const gloox::Er
 void RpsyncManager::finish_discovery_item() {
   if (--disco_outstanding_ > 0) return;
   discovery_ = Discovery::kDone;
+  discovered_at_ = now();
   if (handler_ != nullptr) handler_->handleRpsyncComponent(component_);
   if (component_.empty() && phase_ == Phase::kSettling) phase_ = Phase::kPlain;
 }

@@ -51,6 +51,8 @@ struct RpsyncOptions {
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds logout_timeout{3000};
   std::chrono::milliseconds retry_after_wait{30000};  // after a 'wait' error on enable
+  // A discovery that found no component is repeated at a login this much later.
+  std::chrono::milliseconds rediscover_after{std::chrono::hours(1)};
   std::function<std::chrono::steady_clock::time_point()> now;  // default: steady_clock
   std::function<std::int64_t()> unix_now;                      // default: system_clock
 };
@@ -208,6 +210,7 @@ class RpsyncManager : private gloox::IqHandler,
   Phase phase_ = Phase::kOffline;
   std::string component_;
   Discovery discovery_ = Discovery::kIdle;
+  std::chrono::steady_clock::time_point discovered_at_{};
   int disco_outstanding_ = 0;
 
   PresenceCache cache_;
