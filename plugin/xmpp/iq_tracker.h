@@ -1,7 +1,8 @@
 // Outgoing IQ bookkeeping (RFC 6120 §8.2.3): each request gets a fresh id, a timeout and a
 // callback that receives exactly once either the <iq type='result'/> stanza or the error
 // as a value (proto::StanzaError). An answer is accepted only from the JID the request was
-// addressed to, so a user cannot answer the component's requests by guessing ids.
+// addressed to, so a user cannot answer the component's requests by guessing ids
+// (compared as strings: address requests with normalised JIDs, as the server stamps them).
 // Runs on one io_context thread; callbacks are never invoked from inside request().
 #pragma once
 

@@ -1,11 +1,8 @@
 #include "tests/harness/prosody_server.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,25 +19,6 @@
 namespace rpsync::test {
 namespace fs = std::filesystem;
 namespace {
-
-bool port_accepts(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Lua string literal.
 std::string lua(const std::string& s) {
@@ -74,23 +52,6 @@ std::string prosody_escape(const std::string& s) {
     }
   }
   return out;
-}
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = 0;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("bind() failed");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 std::optional<std::string> ProsodyServer::find_executable() {
@@ -222,6 +183,10 @@ bool ProsodyServer::launch() {
       ::dup2(fd, 2);
       ::close(fd);
     }
+    // Sockets of the test (a component connection, test clients) must not live on in
+    // the server process, or closing them in the test would not close the connection.
+    if (::close_range(3, ~0U, 0) != 0)
+      for (int i = 3; i < 4096; ++i) ::close(i);
     ::execl(executable_.c_str(), executable_.c_str(), "--config", cfg.c_str(), "-F",
             static_cast<char*>(nullptr));
     ::_exit(127);
@@ -234,7 +199,7 @@ bool ProsodyServer::launch() {
       pid_ = -1;
       return false;
     }
-    if (port_accepts(c2s_port_) && port_accepts(component_port_)) return true;
+    if (util::port_accepts(c2s_port_) && util::port_accepts(component_port_)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   kill();
@@ -273,8 +238,8 @@ bool ProsodyServer::restart() {
 }
 
 std::string ProsodyServer::log() const {
-  return read_file(fs::path(dir_) / "prosody.log") + "\n--- stdout/stderr ---\n" +
-         read_file(fs::path(dir_) / "stdout.txt");
+  return util::read_file(fs::path(dir_) / "prosody.log") + "\n--- stdout/stderr ---\n" +
+         util::read_file(fs::path(dir_) / "stdout.txt");
 }
 
 }  // namespace rpsync::test

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/harness/util.h"
+
 namespace rpsync::test {
 
 struct ProsodyOptions {
@@ -87,9 +89,6 @@ class ProsodyServer {
 
 // Host part escaping of Prosody's datamanager ('.' -> "%2e", as in data/example%2etest).
 std::string prosody_escape(const std::string& s);
-
-// A free TCP port on 127.0.0.1 at the time of the call.
-uint16_t free_port();
 
 }  // namespace rpsync::test
 
