@@ -18,7 +18,6 @@ class Backoff {
   std::chrono::milliseconds next();
   // After a successful handshake: the next failure waits `min` again.
   void reset() { attempt_ = 0; }
-  int attempts() const { return attempt_; }
 
  private:
   std::chrono::milliseconds min_;

@@ -260,7 +260,7 @@ void Connection::on_advertisement(Advertisement ad) {
     return;
   }
   const HostPrivileges& p = privileges_.hosts[ad.host] = ad.privileges;
-  log(p.sufficient() ? log::Level::kInfo : log::Level::kError, "privileges advertised",
+  log(log::Level::kInfo, "privileges advertised",
       {{"host", ad.host},
        {"ns", p.ns},
        {"roster", std::string(to_string(p.roster))},

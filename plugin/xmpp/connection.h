@@ -110,7 +110,6 @@ class Connection {
   bool ready() const;
   const Privileges& privileges() const { return privileges_; }
   std::size_t queued_bytes() const { return queued_bytes_; }
-  const ComponentConfig& config() const { return config_; }
   // Delay chosen for the most recent reconnect (for logs and tests).
   Millis last_backoff() const { return last_backoff_; }
 

@@ -49,7 +49,6 @@ class IqTracker {
 
   // Fails every pending request with `error` (used when the stream goes down).
   void fail_all(const proto::StanzaError& error);
-  std::size_t pending() const { return pending_.size(); }
 
  private:
   struct Pending {
