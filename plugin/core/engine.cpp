@@ -26,7 +26,8 @@ template <class V>
 using StrMap = std::unordered_map<std::string, V, StrHash, std::equal_to<>>;
 
 // 256-bit sum of resource hashes, same arithmetic as proto::StateDigest but also
-// addable to itself (per-contact sums are added per roster).
+// addable to itself (per-contact sums are added per roster). Never subtracted: a
+// contact's sum is recomputed from its cached resource hashes when stale.
 struct Sum256 {
   std::array<std::uint64_t, 4> w{};  // w[0] most significant
 
@@ -45,17 +46,7 @@ struct Sum256 {
       carry = c1 | (w[i] < a ? 1 : 0);
     }
   }
-  void sub(const std::array<std::uint64_t, 4>& o) {
-    std::uint64_t borrow = 0;
-    for (std::size_t i = 4; i-- > 0;) {
-      std::uint64_t d = w[i] - o[i];
-      std::uint64_t b1 = w[i] < o[i] ? 1 : 0;
-      w[i] = d - borrow;
-      borrow = b1 | (d < borrow ? 1 : 0);
-    }
-  }
   void add(const proto::ResourceHash& h) { add(words(h)); }
-  void sub(const proto::ResourceHash& h) { sub(words(h)); }
 
   proto::StateDigest digest(std::uint32_t count) const {
     static constexpr char kHex[] = "0123456789abcdef";
@@ -201,8 +192,9 @@ struct Engine::Impl {
   };
   struct Resource {
     Text jid;
-    std::uint64_t since = 0;     // version of the last change; absent before if no history
-    proto::ResourceHash hash{};  // valid when avail
+    std::uint64_t since = 0;  // version of the last change; absent before if no history
+    mutable proto::ResourceHash hash{};  // valid when avail && hashed
+    mutable bool hashed = false;
     Packed fields;
     std::uint32_t contact = kNone;
     std::uint32_t next = kNone;  // next resource of the same contact
@@ -214,7 +206,8 @@ struct Engine::Impl {
     Text jid;
     std::uint32_t first = kNone;  // list of its resources through Resource::next
     std::uint32_t count = 0;      // available resources
-    Sum256 sum;                   // over available resources
+    mutable Sum256 sum;           // over available resources, valid when summed
+    mutable bool summed = true;
     std::uint64_t cost = 0;       // estimated full-login bytes of the available resources
     std::uint64_t changed = 0;
     std::uint32_t roster_refs = 0;
@@ -589,14 +582,14 @@ struct Engine::Impl {
     }
   }
 
-  void set_available(std::uint32_t id, Packed fields, const proto::ResourceHash& h) {
+  void set_available(std::uint32_t id, Packed fields) {
     Resource& r = res[id];
     r.fields = std::move(fields);
-    r.hash = h;
+    r.hashed = false;
     r.avail = true;
     r.since = version;
     Contact& c = contacts[r.contact];
-    c.sum.add(h);
+    c.summed = false;
     ++c.count;
     c.cost += presence_cost(r);
     c.changed = version;
@@ -605,7 +598,7 @@ struct Engine::Impl {
   // Subtracts r's current (available) state from its contact's sums.
   void unaccount(const Resource& r) {
     Contact& c = contacts[r.contact];
-    c.sum.sub(r.hash);
+    c.summed = false;
     --c.count;
     c.cost -= presence_cost(r);
     --available;
@@ -626,7 +619,7 @@ struct Engine::Impl {
       ++version;
       id = new_resource(full);
     }
-    set_available(id, std::move(fields), proto::resource_hash(full, f));
+    set_available(id, std::move(fields));
     if (opt.journal) journal.emplace_back(PutResource{std::string(full), f});
     compact();
   }
@@ -758,11 +751,30 @@ struct Engine::Impl {
     return sit->second;
   }
 
+  // Hashes are computed on demand: ingest only marks them stale, so a resource that
+  // changes many times between two digests is hashed once.
+  const Sum256& sum_of_contact(std::uint32_t cid) const {
+    const Contact& c = contacts[cid];
+    if (!c.summed) {
+      c.sum = Sum256{};
+      for (std::uint32_t rid = c.first; rid != kNone; rid = res[rid].next) {
+        const Resource& r = res[rid];
+        if (!r.avail) continue;
+        if (!r.hashed) {
+          r.hash = proto::resource_hash(r.jid.view(), unpack(r.fields));
+          r.hashed = true;
+        }
+        c.sum.add(r.hash);
+      }
+      c.summed = true;
+    }
+    return c.sum;
+  }
   Sum256 sum_of(std::uint32_t roster, std::uint32_t& count) const {
     Sum256 s;
     count = 0;
     for (std::uint32_t c : members_of(roster)) {
-      s.add(contacts[c].sum.w);
+      s.add(sum_of_contact(c).w);
       count += contacts[c].count;
     }
     return s;
@@ -1017,7 +1029,7 @@ void Engine::restore(const Image& image) {
     } else {
       id = m.new_resource(r.jid);
     }
-    m.set_available(id, m.pack(r.fields), proto::resource_hash(r.jid, r.fields));
+    m.set_available(id, m.pack(r.fields));
   }
   for (const auto& r : image.rosters) m.set_roster(r.user, r.contacts, false);
   for (const auto& rec : image.sessions) {

@@ -8,7 +8,10 @@
 //    engine-wide counter. A resource record holds its current fields, the version of its
 //    last change (`since`), and its cached proto::ResourceHash, so a digest is a sum.
 //    Each contact (bare JID) caches the digest sum, count and estimated wire size of its
-//    available resources, and the version of its newest change.
+//    available resources, and the version of its newest change. Hashes and sums are
+//    computed lazily: a change marks them stale, the next digest that needs them
+//    recomputes (SHA-256 is most of an update's cost, and most updates are overwritten
+//    before anyone asks for a digest).
 //  * Rosters are interned: a user's visible roster (contacts with subscription to/both,
 //    given by the component through set_roster) is stored once per distinct member set
 //    and shared by users and key moments holding it (reference counted).
@@ -43,10 +46,24 @@
 // (enable/checkpoint/sync); at most `max_sessions_per_user` sessions per user are kept
 // (the least recently moved is evicted).
 //
+// Memory: per tracked resource one packed record (~100 bytes: cached hash, version,
+// show/priority, interned caps id, one heap block for status|photo|idle), one 8-byte slot
+// in a flat open-addressing JID index, and its share of the contact record (digest sum,
+// counters, intrusive resource list). bench/core measures ~240 bytes beyond the JID and
+// text bytes. History entries and tombstones exist only while live keys need them.
+//
 // Threading: not thread-safe; one owner (the component's event loop) calls everything.
+// The engine uses no randomness; time comes only from options.clock.
 // Durability: every state change appends to an internal Batch (if options.journal);
 // take_changes() hands it to the caller, who writes it to a Store and flushes before
-// acknowledging enable/checkpoint/sync.
+// acknowledging enable/checkpoint/sync. Typical wiring:
+//   auto store = store::open_store(config.store_uri).value();   // start-up
+//   core::Engine engine(options);
+//   engine.restore(store->load().value());
+//   on presence:  engine.observe_available(jid, fields); store->write(engine.take_changes());
+//   on a request: auto r = engine.sync(...); store->write(engine.take_changes());
+//                 store->flush();  // group several answers per flush if you can
+//                 then send r (a delta or its error) to the client.
 #pragma once
 
 #include <cstddef>
