@@ -21,8 +21,8 @@ struct PresenceChange {
   enum class Kind : std::uint8_t { kAvailable, kChanged, kUnavailable };
   std::string jid;  // full JID
   Kind kind = Kind::kAvailable;
-  proto::PresenceFields fields;      // the new fields (defaults for kUnavailable)
-  proto::FieldMask changed = 0;      // kChanged: which fields differ
+  proto::PresenceFields fields;  // the new fields (defaults for kUnavailable)
+  proto::FieldMask changed = 0;  // kChanged: which fields differ
   friend bool operator==(const PresenceChange&, const PresenceChange&) = default;
 };
 

@@ -16,7 +16,9 @@ template <>
 struct PayloadTraits<proto::Enable> {
   static constexpr const char* kName = "enable";
   static constexpr ExtensionId kId = ExtensionId::kEnable;
-  static proto::Result<proto::Enable> parse(const xml::Element& e) { return proto::parse_enable(e); }
+  static proto::Result<proto::Enable> parse(const xml::Element& e) {
+    return proto::parse_enable(e);
+  }
 };
 template <>
 struct PayloadTraits<proto::Enabled> {
@@ -91,8 +93,8 @@ PayloadExtension<T>::PayloadExtension(const gloox::Tag* tag) : gloox::StanzaExte
 
 template <class T>
 const std::string& PayloadExtension<T>::filterString() const {
-  static const std::string filter = std::string("/iq/") + PayloadTraits<T>::kName +
-                                    "[@xmlns='" + std::string(ns::kRpsync) + "']";
+  static const std::string filter =
+      std::string("/iq/") + PayloadTraits<T>::kName + "[@xmlns='" + std::string(ns::kRpsync) + "']";
   return filter;
 }
 

@@ -17,7 +17,7 @@
 namespace gloox {
 class ClientBase;
 class Tag;
-}
+}  // namespace gloox
 
 namespace rpsync::client {
 

@@ -107,7 +107,8 @@ RpsyncManager::RpsyncManager(Client& client, SessionStore* store, RpsyncHandler*
   if (store_ != nullptr) {
     LoadResult loaded = store_->load(account_);
     if (!loaded.status.ok()) {
-      load_failure_ = FullResync{FullResyncReason::kStoreError, std::nullopt, loaded.status.message};
+      load_failure_ =
+          FullResync{FullResyncReason::kStoreError, std::nullopt, loaded.status.message};
       if (loaded.status.code == StoreStatus::Code::kCorrupt) store_->erase(account_);
     } else if (loaded.session) {
       saved_ = std::move(loaded.session);
@@ -126,7 +127,9 @@ RpsyncManager::~RpsyncManager() {
   client_.disco()->removeFeature(std::string(ns::kRpsync));
 }
 
-std::chrono::steady_clock::time_point RpsyncManager::now() const { return options_.now(); }
+std::chrono::steady_clock::time_point RpsyncManager::now() const {
+  return options_.now();
+}
 
 // ---- login --------------------------------------------------------------------------
 
@@ -152,7 +155,8 @@ bool RpsyncManager::hold_initial_presence() {
     load_failure_.reset();
     full_resync(std::move(f));
   } else if (!saved_) {
-    if (handler_ != nullptr) handler_->handleRpsyncFullResync({FullResyncReason::kNoStoredState, {}, {}});
+    if (handler_ != nullptr)
+      handler_->handleRpsyncFullResync({FullResyncReason::kNoStoredState, {}, {}});
   } else if (saved_->expires_at <= options_.unix_now()) {
     full_resync({FullResyncReason::kKeyExpired, std::nullopt, {}});
   } else if (component_.empty()) {
@@ -269,7 +273,9 @@ void RpsyncManager::send_checkpoint() {
   last_checkpoint_at_ = now();
 }
 
-bool RpsyncManager::handleIq(const gloox::IQ& /*iq*/) { return false; }
+bool RpsyncManager::handleIq(const gloox::IQ& /*iq*/) {
+  return false;
+}
 
 void RpsyncManager::handleIqID(const gloox::IQ& iq, int context) {
   if (context != kCtxRequest || pending_.kind == Request::kNone || iq.id() != pending_.id) return;
@@ -310,8 +316,8 @@ void RpsyncManager::on_enable_answer(const gloox::IQ& iq, const Pending& p) {
       return;
     }
   }
-  const proto::StanzaError e = iq.subtype() == gloox::IQ::Error ? error_of(iq)
-                                                                 : proto::bad_request("no <enabled/>");
+  const proto::StanzaError e =
+      iq.subtype() == gloox::IQ::Error ? error_of(iq) : proto::bad_request("no <enabled/>");
   if (component_missing(e)) {
     component_.clear();
     discovery_ = Discovery::kIdle;
@@ -375,8 +381,7 @@ void RpsyncManager::on_sync_answer(const gloox::IQ& iq, const Pending& p) {
         SyncStats stats;
         stats.items = d.items();
         stats.bytes = p.answer_bytes;
-        stats.round_trip =
-            std::chrono::duration_cast<std::chrono::microseconds>(now() - p.sent_at);
+        stats.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(now() - p.sent_at);
         stats.count = d.state.count();
         if (handler_ != nullptr) handler_->handleRpsyncSynced(stats, changes);
         presence_sent_at_ = now();
@@ -386,7 +391,8 @@ void RpsyncManager::on_sync_answer(const gloox::IQ& iq, const Pending& p) {
       }
       failure = {f == DeltaFailure::kDigestMismatch ? FullResyncReason::kDigestMismatch
                                                     : FullResyncReason::kDeltaDoesNotApply,
-                 std::nullopt, {}};
+                 std::nullopt,
+                 {}};
     }
   } else {
     const proto::StanzaError e = error_of(iq);
@@ -503,7 +509,9 @@ void RpsyncManager::onDisconnect(gloox::ConnectionError /*e*/) {
   client_.drop_initial_presence();
 }
 
-bool RpsyncManager::onTLSConnect(const gloox::CertInfo& /*info*/) { return true; }
+bool RpsyncManager::onTLSConnect(const gloox::CertInfo& /*info*/) {
+  return true;
+}
 
 void RpsyncManager::onStreamEvent(gloox::StreamEvent event) {
   if (event == gloox::StreamEventSMResumed) {

@@ -16,6 +16,10 @@
 //                 the disco queries.
 // The key and the snapshot are saved in a SessionStore after every verified answer.
 //
+// Initial presence: while a sync is outstanding (Client::initial_presence_held()) the
+// application must not send presence itself; ConnectionListener::onConnect() is called
+// when the held presence goes out, i.e. after the sync was answered or failed.
+//
 // Threading and time: single-threaded like gloox. Every callback runs inside
 // Client::recv(); the application must also call tick() regularly (e.g. after every
 // recv() with a timeout of at most a second) so timers fire. Clocks are injectable.
@@ -58,22 +62,22 @@ struct RpsyncOptions {
 };
 
 struct SyncStats {
-  std::size_t items = 0;   // children of the delta
-  std::size_t bytes = 0;   // serialised size of the answer stanza
+  std::size_t items = 0;  // children of the delta
+  std::size_t bytes = 0;  // serialised size of the answer stanza
   std::chrono::microseconds round_trip{0};
   std::uint32_t count = 0;  // contact resources after the sync
 };
 
 enum class FullResyncReason : std::uint8_t {
-  kNoStoredState,        // nothing stored for this account
-  kStoreError,           // stored state unreadable or failed its digest check
-  kKeyExpired,           // the stored key's lifetime passed; not sent
-  kKeyRejected,          // the component answered an error (see FullResync::error)
-  kDeltaDoesNotApply,    // the delta does not fit the stored snapshot
-  kDigestMismatch,       // applied delta does not give the announced digest
+  kNoStoredState,      // nothing stored for this account
+  kStoreError,         // stored state unreadable or failed its digest check
+  kKeyExpired,         // the stored key's lifetime passed; not sent
+  kKeyRejected,        // the component answered an error (see FullResync::error)
+  kDeltaDoesNotApply,  // the delta does not fit the stored snapshot
+  kDigestMismatch,     // applied delta does not give the announced digest
   kMalformedAnswer,
   kTimeout,
-  kComponentUnavailable, // no rpsync component known for the stored key
+  kComponentUnavailable,  // no rpsync component known for the stored key
 };
 std::string_view to_string(FullResyncReason r);
 

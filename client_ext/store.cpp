@@ -50,6 +50,10 @@ class Stmt {
   void null(int i) { sqlite3_bind_null(s_, i); }
   void integer(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); }
   int step() { return sqlite3_step(s_); }
+  void reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
   std::string col_text(int i) const {
     const unsigned char* t = sqlite3_column_text(s_, i);
     return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));
@@ -68,7 +72,9 @@ struct SqliteSessionStore::Db {
   sqlite3* handle = nullptr;
   ~Db() { sqlite3_close(handle); }
   std::string error() const { return handle ? sqlite3_errmsg(handle) : "no database"; }
-  bool exec(const char* sql) { return sqlite3_exec(handle, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
+  bool exec(const char* sql) {
+    return sqlite3_exec(handle, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
 };
 
 SqliteSessionStore::SqliteSessionStore(std::string path) : path_(std::move(path)) {
@@ -145,8 +151,7 @@ LoadResult SqliteSessionStore::load(std::string_view account) {
   }
   const auto expected = proto::StateDigest::from_hex(digest, count);
   if (!expected || !(proto::digest_of(s.state) == *expected)) {
-    return {StoreStatus::corrupt("stored presence state does not match its digest"),
-            std::nullopt};
+    return {StoreStatus::corrupt("stored presence state does not match its digest"), std::nullopt};
   }
   out.session = std::move(s);
   return out;
@@ -184,11 +189,12 @@ StoreStatus SqliteSessionStore::save(std::string_view account, const SavedSessio
     ins.text(8, digest.hex());
     if (ins.step() != SQLITE_DONE) return fail();
   }
+  Stmt ins(db_->handle,
+           "INSERT INTO rpsync_presence(account, jid, show, status, priority, caps_hash,"
+           " caps_node, caps_ver, photo, idle) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  if (!ins.ok()) return fail();
   for (const auto& [jid, f] : s.state) {
-    Stmt ins(db_->handle,
-             "INSERT INTO rpsync_presence(account, jid, show, status, priority, caps_hash,"
-             " caps_node, caps_ver, photo, idle) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-    if (!ins.ok()) return fail();
+    ins.reset();
     ins.text(1, account);
     ins.text(2, jid);
     ins.integer(3, static_cast<std::int64_t>(f.show));

@@ -19,9 +19,9 @@ namespace rpsync::client {
 // Everything needed to sync after a restart: the key, the component that holds it,
 // and the presence state at the key's moment.
 struct SavedSession {
-  std::string component;          // JID of the rpsync component
+  std::string component;  // JID of the rpsync component
   proto::SyncKey key;
-  std::int64_t expires_at = 0;    // unix seconds after which the key is certainly expired
+  std::int64_t expires_at = 0;  // unix seconds after which the key is certainly expired
   proto::PresenceState state;
   friend bool operator==(const SavedSession&, const SavedSession&) = default;
 };
@@ -36,8 +36,8 @@ struct StoreStatus {
 };
 
 struct LoadResult {
-  StoreStatus status;                  // kCorrupt: a record exists but cannot be trusted
-  std::optional<SavedSession> session; // set only when status is ok and a record exists
+  StoreStatus status;                   // kCorrupt: a record exists but cannot be trusted
+  std::optional<SavedSession> session;  // set only when status is ok and a record exists
 };
 
 class SessionStore {

@@ -178,7 +178,9 @@ double since(Clock::time_point t) {
 }
 
 volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_sigint(int) { g_interrupted = 1; }
+extern "C" void on_sigint(int) {
+  g_interrupted = 1;
+}
 
 // Runs the gloox loop until disconnected. Leaves after `leave_after` seconds (as asked),
 // gracefully on SIGINT or at `deadline`; gives up (returns false) 5 s after that.
@@ -195,8 +197,7 @@ bool run(rpsync::client::Client& client, rpsync::client::RpsyncManager& manager,
     if (Clock::now() >= deadline + std::chrono::seconds(5)) return false;
     if (!left && (g_interrupted != 0 || Clock::now() >= deadline)) {
       left = true;
-      std::cout << "leaving: graceful (" << (g_interrupted ? "interrupted" : "time limit")
-                << ")\n";
+      std::cout << "leaving: graceful (" << (g_interrupted ? "interrupted" : "time limit") << ")\n";
       manager.logout();
     }
     const gloox::ConnectionError e = client.recv(100'000);  // microseconds
@@ -253,9 +254,8 @@ int main(int argc, char** argv) {
   Printer printer(client);
   client.registerConnectionListener(&printer);
   if (opt->verbose) {
-    client.logInstance().registerLogHandler(gloox::LogLevelDebug,
-                                            gloox::LogAreaXmlIncoming | gloox::LogAreaXmlOutgoing,
-                                            &printer);
+    client.logInstance().registerLogHandler(
+        gloox::LogLevelDebug, gloox::LogAreaXmlIncoming | gloox::LogAreaXmlOutgoing, &printer);
   }
   rpsync::client::RpsyncOptions ro;
   ro.component = opt->component;
@@ -276,8 +276,8 @@ int main(int argc, char** argv) {
     }
   }
   std::cout << "bye presence_stanzas=" << manager.presence_stanzas()
-            << " presence_bytes=" << manager.presence_bytes()
-            << " syncs=" << manager.syncs_sent() << " enables=" << manager.enables_sent()
+            << " presence_bytes=" << manager.presence_bytes() << " syncs=" << manager.syncs_sent()
+            << " enables=" << manager.enables_sent()
             << " checkpoints=" << manager.checkpoints_sent() << "\n";
   return 0;
 }

@@ -22,10 +22,10 @@ proto::PresenceState before_state() {
 }
 
 proto::PresenceState after_state() {
-  return {{"alice@x.test/home", show(proto::Show::kNone)},                // unchanged
-          {"bob@x.test/desk", show(proto::Show::kNone, "back")},          // changed
-          {"carol@x.test/tablet", show(proto::Show::kXa)},                // phone gone
-          {"dave@x.test/laptop", show(proto::Show::kChat, "hi")}};        // new
+  return {{"alice@x.test/home", show(proto::Show::kNone)},          // unchanged
+          {"bob@x.test/desk", show(proto::Show::kNone, "back")},    // changed
+          {"carol@x.test/tablet", show(proto::Show::kXa)},          // phone gone
+          {"dave@x.test/laptop", show(proto::Show::kChat, "hi")}};  // new
 }
 
 TEST(PresenceCache, LivePresenceReportsOnlyRealChanges) {

@@ -35,9 +35,10 @@ std::string run(const std::string& command) {
 // Drives the stub on its own thread while the example runs in a child process.
 class StubThread {
  public:
-  explicit StubThread(StubComponent& stub) : thread_([this, &stub] {
-      while (!stop_) stub.recv(10'000);
-    }) {}
+  explicit StubThread(StubComponent& stub)
+      : thread_([this, &stub] {
+          while (!stop_) stub.recv(10'000);
+        }) {}
   ~StubThread() {
     stop_ = true;
     thread_.join();
@@ -61,8 +62,8 @@ TEST(ExampleProgram, PrintsEnableThenDeltaAcrossRestarts) {
   ASSERT_TRUE(stub.connect(false));
   for (int i = 0; i < 500 && !stub.ready(); ++i) stub.recv(10'000);
   ASSERT_TRUE(stub.ready());
-  auto bob = test::TestClient::login(server->c2s_port(), "bob", "example.test", "pw", "phone",
-                                     &why);
+  auto bob =
+      test::TestClient::login(server->c2s_port(), "bob", "example.test", "pw", "phone", &why);
   ASSERT_TRUE(bob) << why;
   ASSERT_TRUE(bob->send_presence("", "hi"));
 

@@ -98,9 +98,9 @@ TEST(Extensions, FilterStringSelectsElementInRpsyncNamespace) {
 }
 
 TEST(Extensions, TypeIdsAreDistinctAndAboveExtUser) {
-  const int ids[] = {EnableExtension::type_id(),    EnabledExtension::type_id(),
+  const int ids[] = {EnableExtension::type_id(),     EnabledExtension::type_id(),
                      CheckpointExtension::type_id(), CheckpointedExtension::type_id(),
-                     DisableExtension::type_id(),   SyncExtension::type_id(),
+                     DisableExtension::type_id(),    SyncExtension::type_id(),
                      DeltaExtension::type_id()};
   for (std::size_t i = 0; i < std::size(ids); ++i) {
     EXPECT_GT(ids[i], static_cast<int>(gloox::ExtUser));

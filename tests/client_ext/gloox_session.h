@@ -121,9 +121,8 @@ class GlooxSession {
     client_.setCompression(false);
     if (stream_management) client_.setStreamManagement(true, true);
     client_.registerConnectionListener(&recorder_);
-    client_.logInstance().registerLogHandler(gloox::LogLevelDebug,
-                                             gloox::LogAreaXmlOutgoing | gloox::LogAreaXmlIncoming,
-                                             &recorder_);
+    client_.logInstance().registerLogHandler(
+        gloox::LogLevelDebug, gloox::LogAreaXmlOutgoing | gloox::LogAreaXmlIncoming, &recorder_);
     manager_ = std::make_unique<RpsyncManager>(client_, store, &recorder_, std::move(options));
   }
 

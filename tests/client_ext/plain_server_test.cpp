@@ -37,12 +37,12 @@ std::unique_ptr<test::ProsodyServer> start_server(std::string* why) {
   return server;
 }
 
-#define START_OR_SKIP(var)                                                   \
-  std::string var##_why;                                                     \
-  auto var = start_server(&var##_why);                                       \
-  if (!var) {                                                                \
-    if (!test::ProsodyServer::find_executable()) GTEST_SKIP() << var##_why;  \
-    FAIL() << var##_why;                                                     \
+#define START_OR_SKIP(var)                                                  \
+  std::string var##_why;                                                    \
+  auto var = start_server(&var##_why);                                      \
+  if (!var) {                                                               \
+    if (!test::ProsodyServer::find_executable()) GTEST_SKIP() << var##_why; \
+    FAIL() << var##_why;                                                    \
   }
 
 std::unique_ptr<test::TestClient> login_bob(const test::ProsodyServer& s, const char* resource) {
@@ -259,8 +259,10 @@ TEST(PlainServer, FailedResumeContinuesWithNormalLogin) {
   ASSERT_GE(resume_at, 0);
   EXPECT_EQ(std::count(r.events.begin(), r.events.end(), "sm-resume-failed"), 1);
   // After the failed resume the same stream binds a resource and asks for SM again.
-  EXPECT_GE(r.find_outgoing("urn:ietf:params:xml:ns:xmpp-bind", static_cast<std::size_t>(resume_at)), 0);
-  EXPECT_GE(r.find_outgoing("<enable xmlns='urn:xmpp:sm:3'", static_cast<std::size_t>(resume_at)), 0);
+  EXPECT_GE(
+      r.find_outgoing("urn:ietf:params:xml:ns:xmpp-bind", static_cast<std::size_t>(resume_at)), 0);
+  EXPECT_GE(r.find_outgoing("<enable xmlns='urn:xmpp:sm:3'", static_cast<std::size_t>(resume_at)),
+            0);
   EXPECT_GE(r.find_outgoing("jabber:iq:roster", sent_before), 0);
   EXPECT_GE(r.find_outgoing("<presence", sent_before), 0);
   EXPECT_EQ(r.full_resyncs.size(), 2u);

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -187,6 +189,53 @@ TEST(SqliteStore, UnwritableLocationIsAnIoError) {
   SqliteSessionStore s("/nonexistent-dir-rpsync/state.db");
   EXPECT_EQ(s.open_status().code, StoreStatus::Code::kIoError);
   EXPECT_EQ(s.load("me@example.test").status.code, StoreStatus::Code::kIoError);
+}
+
+}  // namespace
+}  // namespace rpsync::client
+
+namespace rpsync::client {
+namespace {
+
+SavedSession big(const std::string& tag, int n) {
+  SavedSession s = sample(tag);
+  for (int i = 0; i < n; ++i) {
+    proto::PresenceFields f;
+    f.status = tag + " status " + std::to_string(i);
+    s.state["contact" + std::to_string(i) + "@example.test/r"] = f;
+  }
+  return s;
+}
+
+// A process killed (SIGKILL) in the middle of saves leaves the old or the new record,
+// never a mix and never an unreadable file.
+TEST(SqliteStore, KillDuringSaveLeavesOldOrNewRecord) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  const SavedSession a = big("A", 2000);
+  const SavedSession b = big("B", 1500);
+  {
+    SqliteSessionStore s(path);
+    ASSERT_TRUE(s.save("me@example.test", a).ok());
+  }
+  for (int round = 0; round < 3; ++round) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      SqliteSessionStore s(path);
+      for (int i = 0; i < 1000; ++i) s.save("me@example.test", (i % 2) ? a : b);
+      ::_exit(0);
+    }
+    ::usleep(static_cast<useconds_t>(150'000 + 70'000 * round));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    SqliteSessionStore s(path);
+    LoadResult r = s.load("me@example.test");
+    ASSERT_TRUE(r.status.ok()) << r.status.message;
+    ASSERT_TRUE(r.session);
+    EXPECT_TRUE(*r.session == a || *r.session == b);
+  }
 }
 
 }  // namespace

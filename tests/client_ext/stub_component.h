@@ -31,7 +31,7 @@ class StubComponent final : public gloox::Component {
   // Scripting.
   std::optional<proto::StanzaError> sync_error;  // answer every sync with this
   bool corrupt_digest = false;                   // lie about the digest in deltas
-  void forget_keys() { moments_.clear(); }        // as after a component data loss
+  void forget_keys() { moments_.clear(); }       // as after a component data loss
 
   // Observations.
   int enables = 0;
@@ -47,7 +47,7 @@ class StubComponent final : public gloox::Component {
   void reply_error(const xml::Element& iq, const proto::StanzaError& e);
 
   bool ready_ = false;
-  proto::PresenceState everyone_;                      // full JID -> fields
+  proto::PresenceState everyone_;                        // full JID -> fields
   std::map<std::string, proto::PresenceState> moments_;  // iq id -> view then
 };
 

@@ -3,6 +3,8 @@
 // away, empty delta, key rejected, digest mismatch, restart with persisted state, resume.
 //
 // alice (gloox + RpsyncManager) has bob and carol (harness TestClients) in her roster.
+#include "stub_component.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,7 +15,6 @@
 
 #include "gloox_session.h"
 #include "protocol/state.h"
-#include "stub_component.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 
@@ -42,8 +43,8 @@ class StubScenario : public ::testing::Test {
       server_->add_roster_item(c, kAlice, test::Subscription::kBoth);
     }
     ASSERT_TRUE(server_->launch()) << server_->log();
-    stub_ = std::make_unique<StubComponent>("rpsync.example.test", "s3cret",
-                                            server_->component_port());
+    stub_ =
+        std::make_unique<StubComponent>("rpsync.example.test", "s3cret", server_->component_port());
     ASSERT_TRUE(stub_->connect(false));
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (!stub_->ready() && std::chrono::steady_clock::now() < end) stub_->recv(10'000);
@@ -59,8 +60,9 @@ class StubScenario : public ::testing::Test {
 
   std::unique_ptr<GlooxSession> alice(SessionStore* store, bool sm = false,
                                       const char* resource = "laptop") {
-    auto s = std::make_unique<GlooxSession>(std::string(kAlice) + "/" + resource, "pw",
-                                            server_->c2s_port(), store, testing::fast_options(), sm);
+    auto s =
+        std::make_unique<GlooxSession>(std::string(kAlice) + "/" + resource, "pw",
+                                       server_->c2s_port(), store, testing::fast_options(), sm);
     s->side = [this] { stub_->pump(); };
     return s;
   }
@@ -69,7 +71,8 @@ class StubScenario : public ::testing::Test {
   void login_and_enable(GlooxSession& a) {
     ASSERT_TRUE(a.connect());
     ASSERT_TRUE(a.pump([&] { return a.manager().phase() == RpsyncManager::Phase::kOnline; }))
-        << "phase " << static_cast<int>(a.manager().phase()) << "\n" << server_->log();
+        << "phase " << static_cast<int>(a.manager().phase()) << "\n"
+        << server_->log();
   }
 
   // Lets presence reach both alice and the stub.
@@ -235,9 +238,10 @@ TEST_F(StubScenario, TcpAbortThenReconnectSyncsFromLastCheckpoint) {
   login_and_enable(*a);
   // A change while online leads to a checkpoint after the quiet period.
   ASSERT_TRUE(bob->send_presence("", "two"));
-  ASSERT_TRUE(a->pump([&] { return stub_->checkpoints == 1 && !a->manager().key()->last.empty() &&
-                                    store.load(kAlice).session->key.last ==
-                                        a->manager().key()->last; }));
+  ASSERT_TRUE(a->pump([&] {
+    return stub_->checkpoints == 1 && !a->manager().key()->last.empty() &&
+           store.load(kAlice).session->key.last == a->manager().key()->last;
+  }));
   a->client().abort_connection();
   ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == 1; }));
   ASSERT_TRUE(bob->send_presence("", "three"));
@@ -305,8 +309,9 @@ TEST_F(StubScenario, RejectedCheckpointStartsOverWithEnable) {
   login_and_enable(*a);
   stub_->forget_keys();
   ASSERT_TRUE(bob->send_presence("away"));  // -> checkpoint -> out-of-order
-  ASSERT_TRUE(a->pump([&] { return stub_->enables == 2 &&
-                                    a->manager().phase() == RpsyncManager::Phase::kOnline; }));
+  ASSERT_TRUE(a->pump([&] {
+    return stub_->enables == 2 && a->manager().phase() == RpsyncManager::Phase::kOnline;
+  }));
   EXPECT_EQ(stub_->checkpoints, 1);
   ASSERT_TRUE(store.load(kAlice).session);
   EXPECT_EQ(store.load(kAlice).session->key.last, a->manager().key()->last);

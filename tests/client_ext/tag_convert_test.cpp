@@ -31,7 +31,8 @@ const char* const kDocs[] = {
     "<new jid='a@b/c'><show>dnd</show></new><changed jid='d@e/f'><unset field='status'/></changed>"
     "<unavailable jid='g@h/i'/><contact jid='j@k' change='removed'/></delta>",
     "<sync xmlns='urn:xmpp:rpsync:0' stream='s1'><key stream='s0' resource='r' last='i9'/></sync>",
-    "<presence xmlns='jabber:client'><x:c xmlns:x='http://jabber.org/protocol/caps' node='n'/></presence>",
+    "<presence xmlns='jabber:client'><x:c xmlns:x='http://jabber.org/protocol/caps' "
+    "node='n'/></presence>",
 };
 
 TEST(TagConvert, GlooxParsedTagMatchesRpsyncParser) {
