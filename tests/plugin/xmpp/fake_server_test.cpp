@@ -329,6 +329,24 @@ TEST_F(FakeServerTest, AnsweredPingsKeepTheConnectionUp) {
   EXPECT_TRUE(handler.stanzas.empty());  // ping answers are consumed
 }
 
+TEST_F(FakeServerTest, WhitespaceKeepaliveWhenOnlyTheServerTalks) {
+  auto c = fast_config(server.port());
+  c.keepalive_interval = 100ms;
+  c.ping_timeout = 1000ms;
+  auto conn = connect(c);
+  ASSERT_TRUE(run_until(io, [&] { return conn->ready(); }, 3s));
+  std::size_t before = server.peers[0]->in.size();
+  // The server keeps the read side busy, so no ping is due; our write side idles.
+  for (int i = 0; i < 12; ++i) {
+    server.peers[0]->send("<presence from='a@example.test/r'/>");
+    run_for(io, 30ms);
+  }
+  std::string after = server.peers[0]->in.substr(before);
+  EXPECT_NE(after.find(' '), std::string::npos);
+  EXPECT_EQ(after.find("urn:xmpp:ping"), std::string::npos) << after;
+  EXPECT_TRUE(handler.disconnected.empty());
+}
+
 TEST_F(FakeServerTest, StopClosesTheStreamAndWaitsForTheServer) {
   server.on_data = [](Peer& p) {
     if (p.in.ends_with("</stream:stream>")) p.send("</stream:stream>");
