@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/delta.h"
+#include "protocol/marker.h"
 #include "protocol/ns.h"
 #include "protocol/payload.h"
 #include "protocol/session.h"
@@ -181,6 +182,17 @@ TEST(Elements, ParseRequestDispatchesOnTheRpsyncChild) {
   auto none = parse_request(parse_ok("<iq xmlns='jabber:client'><q xmlns='x'/></iq>"));
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().condition, Condition::kBadRequest);
+}
+
+TEST(Elements, SyncedMarkerRoundTrip) {
+  xml::Element presence("presence", std::string(ns::kClient));
+  EXPECT_FALSE(has_synced_marker(presence));
+  presence.add(synced_marker());
+  auto back = parse_ok(xml::to_string(presence));
+  EXPECT_TRUE(has_synced_marker(back));
+  EXPECT_EQ(xml::to_string(back.children()[0], ns::kClient), "<synced xmlns='urn:xmpp:rpsync:0'/>");
+  EXPECT_FALSE(has_synced_marker(parse_ok("<presence xmlns='jabber:client'><synced "
+                                          "xmlns='urn:other'/></presence>")));
 }
 
 TEST(Elements, StanzaErrorsFollowTheSpecTable) {

@@ -1,0 +1,13 @@
+#include "protocol/marker.h"
+
+#include "protocol/ns.h"
+
+namespace rpsync::proto {
+
+xml::Element synced_marker() { return xml::Element("synced", std::string(ns::kRpsync)); }
+
+bool has_synced_marker(const xml::Element& presence) {
+  return presence.child("synced", ns::kRpsync) != nullptr;
+}
+
+}  // namespace rpsync::proto
