@@ -1,0 +1,228 @@
+// rpsync-component: wiring only. Parses the configuration once, opens the store,
+// restores the engine, connects to the server and runs the event loop until SIGTERM or
+// SIGINT, then closes the stream and makes the store durable.
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "plugin/app/config.h"
+#include "plugin/core/engine.h"
+#include "plugin/log/log.h"
+#include "plugin/service/service.h"
+#include "plugin/store/store.h"
+#include "plugin/xmpp/connection.h"
+
+namespace rpsync::app {
+namespace {
+
+constexpr std::string_view kVersion = "0.1.0";
+constexpr auto kTick = std::chrono::milliseconds(250);
+constexpr auto kRosterTimeout = std::chrono::milliseconds(10'000);
+
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v) return std::nullopt;
+  return std::string(v);
+}
+
+std::int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// The service's view of the connection.
+class ConnectionTransport final : public service::Transport {
+ public:
+  explicit ConnectionTransport(xmpp::Connection*& conn) : conn_(conn) {}
+  bool send(xml::Element stanza) override {
+    return conn_ && conn_->send(stanza) == xmpp::SendResult::kQueued;
+  }
+  void request(xml::Element iq, Reply done) override {
+    conn_->send_iq(std::move(iq), kRosterTimeout, std::move(done));
+  }
+
+ private:
+  xmpp::Connection*& conn_;
+};
+
+// Connection events into the service.
+class Bridge final : public xmpp::Handler {
+ public:
+  Bridge(service::Service& service, xmpp::Connection*& conn, log::Logger& log)
+      : service_(service), conn_(conn), log_(log) {}
+  void on_connected(const xmpp::Privileges&) override { service_.on_connected(conn_->ready()); }
+  void on_disconnected(const xmpp::DisconnectReason& reason) override {
+    if (reason.was_authenticated) service_.on_disconnected();
+  }
+  void on_stanza(xml::Element stanza) override { service_.on_stanza(stanza); }
+  void on_oversized(xml::Element head) override { service_.on_oversized(head); }
+  void on_privileges_changed(const xmpp::Privileges&) override {
+    service_.on_privileges(conn_->ready());
+    log_.info("app", "privileges changed", {{"ready", conn_->ready()}});
+  }
+
+ private:
+  service::Service& service_;
+  xmpp::Connection*& conn_;
+  log::Logger& log_;
+};
+
+void log_counters(log::Logger& log, const service::Counters& c, const core::EngineStats& s) {
+  std::string failures;
+  for (const auto& [reason, n] : c.failures)
+    failures += (failures.empty() ? "" : ",") + reason + ":" + std::to_string(n);
+  log.info("app", "stats",
+           {{"presence_in", c.presence_in}, {"enables", c.enables},
+            {"checkpoints", c.checkpoints}, {"syncs", c.syncs}, {"deltas", c.deltas},
+            {"empty_deltas", c.empty_deltas}, {"failures", failures.empty() ? "-" : failures},
+            {"delta_bytes", c.delta_bytes}, {"full_bytes_estimate", c.full_bytes},
+            {"bytes_saved", c.full_bytes > c.delta_bytes ? c.full_bytes - c.delta_bytes : 0},
+            {"errors", c.errors}, {"rate_limited", c.rate_limited}, {"oversized", c.oversized},
+            {"resources", s.available}, {"users", s.users}, {"sessions", s.sessions}});
+}
+
+int run(const AppConfig& config) {
+  log::StderrLogger logger(config.log_level);
+  auto store = store::open_store(config.store);
+  if (!store) {
+    logger.error("app", "cannot open store", {{"uri", config.store}, {"error", store.error().text}});
+    return 1;
+  }
+  auto image = (*store)->load();
+  if (!image) {
+    logger.error("app", "cannot load store", {{"uri", config.store}, {"error", image.error().text}});
+    return 1;
+  }
+
+  core::EngineOptions eo;
+  eo.lifetime_s = config.lifetime_s;
+  eo.max_sessions_per_user = config.max_sessions_per_user;
+  eo.limits.max_delta_items = config.max_delta_items;
+  eo.clock = wall_ms;  // key lifetimes outlive restarts: wall clock, not steady
+  core::Engine engine(eo);
+  engine.restore(*image);
+  logger.info("app", "store loaded",
+              {{"uri", config.store}, {"resources", image->resources.size()},
+               {"sessions", image->sessions.size()}, {"epoch", image->epoch},
+               {"note", "keys from before this start fail with continuity-lost"}});
+
+  asio::io_context io;
+  xmpp::Connection* conn = nullptr;
+  ConnectionTransport transport(conn);
+  service::ServiceConfig sc;
+  sc.component_jid = config.component;
+  sc.domains.insert(config.domains.begin(), config.domains.end());
+  sc.requests_per_minute = config.requests_per_minute;
+  sc.max_request_bytes = config.max_stanza_bytes;
+  sc.version = std::string(kVersion);
+  sc.limits.max_delta_items = config.max_delta_items;
+  service::Service service(sc, engine, **store, transport, logger, wall_ms);
+  if (!service.flush()) return 1;  // the restore's new epoch must be durable first
+
+  xmpp::ComponentConfig cc;
+  cc.host = config.host;
+  cc.port = config.port;
+  cc.component_jid = config.component;
+  cc.secret = config.secret;
+  cc.served_hosts = config.domains;
+  cc.backoff_min = std::chrono::milliseconds(config.backoff_min_ms);
+  cc.backoff_max = std::chrono::milliseconds(config.backoff_max_ms);
+  cc.keepalive_interval = std::chrono::seconds(config.keepalive_s);
+  cc.write_queue_limit = config.write_queue_bytes;
+  Bridge bridge(service, conn, logger);
+  xmpp::Connection connection(io, cc, bridge, logger);
+  conn = &connection;
+
+  asio::steady_timer tick(io);
+  std::function<void()> arm_tick = [&] {
+    tick.expires_after(kTick);
+    tick.async_wait([&](std::error_code ec) {
+      if (ec) return;
+      service.tick();
+      arm_tick();
+    });
+  };
+  arm_tick();
+
+  asio::steady_timer stats(io);
+  std::function<void()> arm_stats = [&] {
+    if (config.stats_interval_s == 0) return;
+    stats.expires_after(std::chrono::seconds(config.stats_interval_s));
+    stats.async_wait([&](std::error_code ec) {
+      if (ec) return;
+      log_counters(logger, service.counters(), engine.stats());
+      arm_stats();
+    });
+  };
+  arm_stats();
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  bool stopping = false;
+  std::function<void()> arm_signals = [&] {
+    signals.async_wait([&](std::error_code ec, int signo) {
+      if (ec) return;
+      if (stopping) {
+        logger.warn("app", "second signal: exiting without a clean close");
+        io.stop();
+        return;
+      }
+      stopping = true;
+      logger.info("app", "stopping", {{"signal", signo}});
+      connection.stop([&] {
+        tick.cancel();
+        stats.cancel();
+        signals.cancel();
+        io.stop();
+      });
+      arm_signals();
+    });
+  };
+  arm_signals();
+
+  logger.info("app", "starting",
+              {{"version", kVersion}, {"component", config.component},
+               {"server", config.host + ":" + std::to_string(config.port)},
+               {"store", config.store}});
+  connection.start();
+  io.run();
+
+  const bool flushed = service.flush();
+  log_counters(logger, service.counters(), engine.stats());
+  logger.info("app", "stopped", {{"store_flushed", flushed}});
+  return flushed ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace rpsync::app
+
+int main(int argc, char** argv) {
+  using rpsync::app::Invocation;
+  auto parsed = rpsync::app::parse_command_line(argc, argv, rpsync::app::env);
+  if (auto* err = std::get_if<rpsync::app::ConfigError>(&parsed)) {
+    std::fprintf(stderr, "rpsync-component: %s\n", err->message.c_str());
+    return 2;
+  }
+  const auto& inv = std::get<Invocation>(parsed);
+  switch (inv.action) {
+    case Invocation::Action::kHelp:
+      std::fwrite(rpsync::app::help_text().data(), 1, rpsync::app::help_text().size(), stdout);
+      return 0;
+    case Invocation::Action::kVersion:
+      std::printf("rpsync-component %s\n", std::string(rpsync::app::kVersion).c_str());
+      return 0;
+    case Invocation::Action::kCheck:
+      std::printf("configuration OK: component %s on %s:%u, %zu domain(s), store %s\n",
+                  inv.config.component.c_str(), inv.config.host.c_str(), inv.config.port,
+                  inv.config.domains.size(), inv.config.store.c_str());
+      return 0;
+    case Invocation::Action::kRun:
+      break;
+  }
+  return rpsync::app::run(inv.config);
+}
