@@ -2,7 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <map>
+#include <unordered_set>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -142,22 +144,47 @@ Done SqliteStore::commit() {
   return r;
 }
 
-// Folds the presence log into the base table (one transaction). GROUP BY jid with max(seq)
-// takes the other columns from the newest row of each jid (a documented SQLite rule).
+// Folds the presence log into the base table in one transaction: the log is scanned
+// newest first in rowid order (no sort of the log), the first row seen per jid wins, and
+// only those survivors are sorted and applied in key order. Transient memory: one copy of
+// each distinct jid and its newest blob.
 Done SqliteStore::compact() {
-  static constexpr const char* kFold = R"sql(
-BEGIN;
-CREATE TEMP TABLE IF NOT EXISTS fold(jid TEXT PRIMARY KEY, f BLOB) WITHOUT ROWID;
-INSERT INTO fold(jid, f) SELECT jid, f FROM
-  (SELECT jid, f, max(seq) FROM resource_log GROUP BY jid);
-INSERT INTO resources(jid, f) SELECT jid, f FROM fold WHERE f IS NOT NULL
-  ON CONFLICT(jid) DO UPDATE SET f = excluded.f;
-DELETE FROM resources WHERE jid IN (SELECT jid FROM fold WHERE f IS NULL);
-DELETE FROM resource_log;
-DELETE FROM fold;
-COMMIT;
-)sql";
-  if (auto r = exec(kFold); !r.ok()) {
+  std::unordered_set<std::string> seen;
+  std::vector<std::pair<std::string, std::optional<std::string>>> newest;
+  {
+    Stmt q;
+    if (sqlite3_prepare_v2(db_, "SELECT jid, f FROM resource_log ORDER BY seq DESC", -1, &q.s,
+                           nullptr) != SQLITE_OK)
+      return fail("compact");
+    int rc;
+    while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+      auto [it, fresh] = seen.emplace(column(q.s, 0));
+      if (!fresh) continue;
+      std::optional<std::string> f;
+      if (sqlite3_column_type(q.s, 1) != SQLITE_NULL) f = std::string(column(q.s, 1));
+      newest.emplace_back(*it, std::move(f));
+    }
+    if (rc != SQLITE_DONE) return fail("compact");
+  }
+  seen.clear();
+  std::sort(newest.begin(), newest.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (auto r = exec("BEGIN"); !r.ok()) return r;
+  for (const auto& [jid, f] : newest) {
+    sqlite3_stmt* st = f ? stmts_->put_res.s : stmts_->del_res.s;
+    bind_text(st, 1, jid);
+    if (f) bind_blob(st, 2, *f);
+    if (!step_done(st)) {
+      Done r = fail("compact");
+      (void)exec("ROLLBACK");
+      return r;
+    }
+  }
+  if (auto r = exec("DELETE FROM resource_log"); !r.ok()) {
+    (void)exec("ROLLBACK");
+    return r;
+  }
+  if (auto r = exec("COMMIT"); !r.ok()) {
     (void)exec("ROLLBACK");
     return r;
   }
