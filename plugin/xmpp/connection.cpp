@@ -323,7 +323,8 @@ std::string Connection::ping_target() const {
 }
 
 void Connection::keepalive_tick() {
-  if (!session_up()) return;
+  // Not while stopping: nothing may follow our </stream:stream>, and close_timeout bounds it.
+  if (state_ != State::kAwaitingPrivileges && state_ != State::kConnected) return;
   auto now = Clock::now();
   auto interval = config_.keepalive_interval;
   auto idle_read = std::chrono::duration_cast<Millis>(now - last_read_);
@@ -358,9 +359,9 @@ SendResult Connection::send(const xml::Element& stanza) {
     return SendResult::kNotConnected;
   // An element built without a namespace takes the stream's default (no xmlns='' written).
   std::string bytes = xml::to_string(stanza, stanza.ns().empty() ? "" : ns::kComponent);
-  if (queued_bytes_ + bytes.size() > config_.write_queue_limit) {
+  if (queued_bytes() + bytes.size() > config_.write_queue_limit) {
     log(log::Level::kWarn, "write queue full, stanza refused",
-        {{"queued_bytes", std::to_string(queued_bytes_)},
+        {{"queued_bytes", std::to_string(queued_bytes())},
          {"stanza_bytes", std::to_string(bytes.size())}});
     return SendResult::kQueueFull;
   }
@@ -375,10 +376,7 @@ void Connection::send_iq(xml::Element iq, Millis timeout, IqTracker::Callback cb
 
 void Connection::enqueue(std::string bytes, bool internal) {
   // Only stanzas count against write_queue_limit; stream framing and keepalives are tiny.
-  if (!internal) {
-    queued_bytes_ += bytes.size();
-    pending_stanza_bytes_ += bytes.size();
-  }
+  if (!internal) pending_stanza_bytes_ += bytes.size();
   pending_out_ += bytes;
   flush();
 }
@@ -396,7 +394,6 @@ void Connection::flush() {
                     [this, alive, gen](const std::error_code& ec, std::size_t) {
                       if (alive.expired() || gen != gen_) return;
                       write_in_flight_ = false;
-                      queued_bytes_ -= writing_stanza_bytes_;
                       writing_stanza_bytes_ = 0;
                       writing_.clear();
                       if (ec) {
@@ -415,6 +412,8 @@ void Connection::flush() {
 
 void Connection::best_effort_write(const std::string& bytes) {
   // A goodbye to a peer we are about to drop: one non-blocking attempt, errors ignored.
+  // (If an async write is still partly unsent the bytes may interleave; the stream is
+  // being abandoned either way, and usually the earlier write is already in the kernel.)
   std::error_code ec;
   socket_.non_blocking(true, ec);
   socket_.write_some(asio::buffer(bytes), ec);
@@ -465,7 +464,7 @@ void Connection::close_socket() {
   write_in_flight_ = false;
   writing_.clear();
   pending_out_.clear();
-  queued_bytes_ = writing_stanza_bytes_ = pending_stanza_bytes_ = 0;
+  writing_stanza_bytes_ = pending_stanza_bytes_ = 0;
   ping_outstanding_ = false;
 }
 

@@ -109,7 +109,8 @@ class Connection {
   // least one) granted roster get + presence roster.
   bool ready() const;
   const Privileges& privileges() const { return privileges_; }
-  std::size_t queued_bytes() const { return queued_bytes_; }
+  // Stanza bytes accepted by send() and not yet written to the socket.
+  std::size_t queued_bytes() const { return writing_stanza_bytes_ + pending_stanza_bytes_; }
   // Delay chosen for the most recent reconnect (for logs and tests).
   Millis last_backoff() const { return last_backoff_; }
 
@@ -164,9 +165,8 @@ class Connection {
   std::array<char, 16384> read_buf_{};
   std::string writing_;               // bytes handed to async_write
   std::string pending_out_;           // bytes queued behind it
-  std::size_t queued_bytes_ = 0;      // stanza bytes in writing_ + pending_out_
-  std::size_t writing_stanza_bytes_ = 0;
-  std::size_t pending_stanza_bytes_ = 0;
+  std::size_t writing_stanza_bytes_ = 0;  // stanza (not framing) bytes in writing_
+  std::size_t pending_stanza_bytes_ = 0;  // ... and in pending_out_
   bool write_in_flight_ = false;
   Clock::time_point last_read_{};
   Clock::time_point last_write_{};
