@@ -290,7 +290,7 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
       ++counters_.deltas;
       if (res->empty()) ++counters_.empty_deltas;
       const auto bytes = xml::to_string(*payload).size();
-      const auto full = full_state_bytes(r.user);
+      const auto full = full_state_bytes(r.user, visible);
       counters_.delta_bytes += bytes;
       counters_.full_bytes += full;
       log_.info("service", "sync.delta", {{"user", r.user}, {"items", res->items()}, {"bytes", bytes},
@@ -385,15 +385,28 @@ void Service::reply_error_to(const xml::Element& stanza, const proto::StanzaErro
     log_.warn("service", "reply.dropped", {{"to", stanza.attr("from").value_or("")}});
 }
 
-std::uint64_t Service::full_state_bytes(std::string_view user) const {
-  // What a normal login would have cost: one presence stanza per available resource,
-  // each addressed from the contact's full JID to the user (estimate: serialised size).
+std::uint64_t Service::full_state_bytes(std::string_view user,
+                                        const std::vector<std::string>& visible) const {
+  // What a normal login would have cost (DESIGN.md baseline): one presence stanza per
+  // available resource of a visible contact, and one unavailable reply (to the probe)
+  // per visible contact with none. Sizes are those of the serialised stanzas.
   std::uint64_t total = 0;
-  for (const auto& [jid, fields] : engine_.view(user)) {
+  std::set<std::string_view> online;
+  const proto::PresenceState state = engine_.view(user);
+  for (const auto& [jid, fields] : state) {
     xml::Element p("presence", std::string(ns::kClient));
     p.set_attr("from", jid);
     p.set_attr("to", std::string(user));
     proto::add_presence_children(p, fields);
+    total += xml::to_string(p, ns::kClient).size();
+    online.insert(proto::bare_of(jid));
+  }
+  for (const auto& contact : visible) {
+    if (online.contains(contact)) continue;
+    xml::Element p("presence", std::string(ns::kClient));
+    p.set_attr("from", contact);
+    p.set_attr("to", std::string(user));
+    p.set_attr("type", "unavailable");
     total += xml::to_string(p, ns::kClient).size();
   }
   return total;

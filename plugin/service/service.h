@@ -121,7 +121,8 @@ class Service {
   void reply(const Request& r, std::optional<xml::Element> payload);
   void reply_error(const Request& r, const proto::StanzaError& e);
   void reply_error_to(const xml::Element& stanza, const proto::StanzaError& e);
-  std::uint64_t full_state_bytes(std::string_view user) const;
+  std::uint64_t full_state_bytes(std::string_view user,
+                                 const std::vector<std::string>& visible) const;
 
   ServiceConfig config_;
   core::Engine& engine_;
