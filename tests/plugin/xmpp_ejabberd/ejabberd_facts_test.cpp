@@ -398,6 +398,87 @@ TEST_F(EjabberdFacts, HibernatedStreamManagementSessionQueuesTheIqUntilItsTimeou
   EXPECT_EQ(count_presence("alice@example.test/phone", "unavailable"), 0u);
 }
 
+// The cost of verifying by IQ (docs/ejabberd.md, option 3): N resources believed online,
+// half of them dropped silently; one ping each, all in flight at once.
+TEST_F(EjabberdFacts, VerifyingManyResourcesByPingFindsExactlyTheDroppedOnes) {
+  constexpr int kUsers = 40;
+  std::vector<std::string> names;
+  for (int i = 0; i < kUsers; ++i) names.push_back("u" + std::to_string(i));
+  // No rosters: nobody receives anybody's presence, so every drop is silent.
+  std::string why;
+  server = EjabberdServer::create({}, &why);
+  if (!server) GTEST_SKIP() << why;
+  for (const auto& n : names) server->add_user(n, kHost, "pw-" + n);
+  ASSERT_TRUE(server->launch()) << server->log();
+  conn = std::make_unique<Connection>(io, config_for(*server), handler, logger);
+  conn->start();
+  ASSERT_TRUE(wait([&] { return conn->ready(); }, 10s)) << logger.all();
+
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (const auto& n : names) {
+    clients.push_back(login(n, "r"));
+    ASSERT_TRUE(clients.back());
+    ASSERT_TRUE(clients.back()->send_presence());
+  }
+  ASSERT_TRUE(wait([&] {
+    std::size_t n = 0;
+    for (const auto& s : handler.stanzas) n += s.is("presence", ns::kComponent);
+    return n >= static_cast<std::size_t>(kUsers);
+  }));
+  for (int i = 0; i < kUsers; i += 2) clients[static_cast<std::size_t>(i)]->abort();
+  run_for(io, 1000ms);
+  for (int i = 0; i < kUsers; i += 2)
+    ASSERT_EQ(count_presence(names[static_cast<std::size_t>(i)] + "@example.test/r",
+                             "unavailable"),
+              0u);
+
+  std::map<std::string, std::optional<bool>> alive;  // full JID -> verdict
+  auto t0 = std::chrono::steady_clock::now();
+  for (const auto& n : names) {
+    std::string jid = n + "@example.test/r";
+    alive[jid];
+    xml::Element iq("iq", std::string(ns::kComponent));
+    iq.set_attr("type", "get");
+    iq.set_attr("to", jid);
+    iq.add(xml::Element("ping", std::string(ns::kPing)));
+    conn->send_iq(std::move(iq), 5s, [&alive, jid](proto::Result<xml::Element> r) {
+      alive[jid] = r.ok();
+      if (!r.ok() && r.error().condition != proto::Condition::kServiceUnavailable)
+        ADD_FAILURE() << jid << ": " << proto::to_string(r.error().condition);
+    });
+  }
+  auto all_answered = [&] {
+    for (const auto& [jid, v] : alive)
+      if (!v) return false;
+    return true;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 8s;
+  while (!all_answered() && std::chrono::steady_clock::now() < deadline) {
+    io.run_for(std::chrono::milliseconds(2));
+    for (int i = 1; i < kUsers; i += 2) {  // the live clients answer their ping
+      auto& c = clients[static_cast<std::size_t>(i)];
+      // next() needs a timeout of at least 2 ms to read at all (whole-millisecond rounding).
+      while (auto e = c->next(std::chrono::milliseconds(3))) {
+        if (!e->is("iq", ns::kClient) || !e->child("ping", ns::kPing)) continue;
+        xml::Element pong("iq", std::string(ns::kClient));
+        pong.set_attr("type", "result");
+        pong.set_attr("id", std::string(e->attr("id").value_or("")));
+        pong.set_attr("to", std::string(e->attr("from").value_or("")));
+        c->send(pong);
+      }
+    }
+  }
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(all_answered()) << logger.all();
+  std::printf("[ejabberd] verified %d resources (%d dropped) by ping in %.0f ms (loopback, "
+              "clients answering from the test thread)\n",
+              kUsers, kUsers / 2, ms);
+  for (int i = 0; i < kUsers; ++i)
+    EXPECT_EQ(*alive[names[static_cast<std::size_t>(i)] + "@example.test/r"], i % 2 == 1)
+        << names[static_cast<std::size_t>(i)];
+}
+
 // A presence probe from the component to a user it has no subscription with.
 TEST_F(EjabberdFacts, ProbeFromTheComponentIsNotAnswered) {
   start_with_users({"alice"});
@@ -420,19 +501,57 @@ TEST_F(EjabberdFacts, ProbeFromTheComponentIsNotAnswered) {
   EXPECT_EQ(count_presence("alice@example.test/desk"), 0u);
 }
 
-TEST_F(EjabberdFacts, SecondConnectionWithTheSameNameIsAccepted) {
-  start_with_users({});
+// Two connections under one component name: ejabberd accepts both and load-balances
+// stanzas to the name, the privilege advertisement included. mod_privilege keeps one
+// permission entry per name, and any of the connections closing erases it.
+TEST_F(EjabberdFacts, SecondConnectionWithTheSameNameIsAcceptedButSharesOnePrivilegeEntry) {
+  start_with_users({"alice"});
   if (IsSkipped()) return;
   RecordingHandler second_handler;
   CapturingLogger second_logger;
-  Connection second(io, config_for(*server), second_handler, second_logger);
-  second.start();
-  ASSERT_TRUE(wait([&] { return second.ready() || !second_handler.disconnected.empty(); }, 10s))
+  auto c = config_for(*server);
+  c.privilege_timeout = 1500ms;
+  auto second = std::make_unique<Connection>(io, c, second_handler, second_logger);
+  second->start();
+  ASSERT_TRUE(wait([&] { return second->state() == State::kConnected; }, 10s))
       << second_logger.all();
-  EXPECT_TRUE(second.ready()) << second_logger.all();
   run_for(io, 300ms);
-  EXPECT_TRUE(conn->ready());
+  EXPECT_TRUE(second_handler.disconnected.empty()) << "refused: " << second_logger.all();
   EXPECT_TRUE(handler.disconnected.empty());
+  bool second_got_it = second->ready();
+  std::printf("[ejabberd] second connection, same name: accepted; advertisement went to the %s "
+              "connection\n",
+              second_got_it ? "second" : "first");
+
+  // The first connection closes: ejabberd erases the name's permissions, although the
+  // second connection is still up.
+  bool stopped = false;
+  conn->stop([&] { stopped = true; });
+  ASSERT_TRUE(wait([&] { return stopped; }));
+  run_for(io, 300ms);
+  std::optional<proto::Result<xml::Element>> r;
+  second->send_iq(roster_get("alice@example.test"), 3s,
+                  [&](proto::Result<xml::Element> x) { r = std::move(x); });
+  ASSERT_TRUE(wait([&] { return r.has_value(); }));
+  std::printf("[ejabberd] roster get on the remaining connection after the other closed: %s\n",
+              r->ok() ? "result" : std::string(proto::to_string(r->error().condition)).c_str());
+  EXPECT_FALSE(r->ok());
+  if (!r->ok()) {
+    EXPECT_EQ(r->error().condition, proto::Condition::kForbidden);
+  }
+  // Presence forwarding has stopped as well, with no notice to the remaining connection.
+  auto alice = login("alice", "desk");
+  ASSERT_TRUE(alice);
+  ASSERT_TRUE(alice->send_presence());
+  run_for(io, 1000ms);
+  std::size_t forwarded = 0;
+  for (const auto& st : second_handler.stanzas) forwarded += st.is("presence", ns::kComponent);
+  std::printf("[ejabberd] presences forwarded to the remaining connection afterwards: %zu\n",
+              forwarded);
+  EXPECT_EQ(forwarded, 0u);
+  EXPECT_TRUE(second_handler.disconnected.empty());
+  second->stop();
+  run_for(io, 200ms);
 }
 
 }  // namespace
