@@ -20,12 +20,15 @@ void Client::rosterFilled() {
   release_initial_presence();
 }
 
-void Client::release_initial_presence() {
+void Client::release_initial_presence(const gloox::StanzaExtension* extra) {
   if (!held_) return;
   held_ = false;
   // What gloox::Client::rosterFilled() does (it is private, so it is repeated here):
-  // setPresence() sends the stored initial presence (with caps).
+  // setPresence() sends the stored initial presence plus m_presenceExtensions (caps).
+  // `extra` rides along in m_presenceExtensions for this one send only.
+  if (extra != nullptr) m_presenceExtensions.push_back(extra);
   setPresence();
+  if (extra != nullptr) m_presenceExtensions.remove(extra);
   notifyStreamEvent(gloox::StreamEventFinished);
   notifyOnConnect();
 }

@@ -52,8 +52,9 @@ class Client : public gloox::Client {
   // True between a held initial presence and its release.
   bool initial_presence_held() const { return held_; }
   // Sends the held initial presence and completes the login (StreamEventFinished,
-  // ConnectionListener::onConnect). No-op when nothing is held.
-  void release_initial_presence();
+  // ConnectionListener::onConnect). `extra` (not owned), when given, is added to this one
+  // presence only (the <synced/> marker). No-op when nothing is held.
+  void release_initial_presence(const gloox::StanzaExtension* extra = nullptr);
   // Forgets a held initial presence without sending it (the connection is gone).
   void drop_initial_presence() { held_ = false; }
 

@@ -4,6 +4,7 @@
 #include <gloox/tag.h>
 
 #include "client_ext/tag_convert.h"
+#include "protocol/marker.h"
 #include "protocol/ns.h"
 
 namespace rpsync::client {
@@ -123,6 +124,24 @@ template class PayloadExtension<proto::Checkpointed>;
 template class PayloadExtension<proto::Disable>;
 template class PayloadExtension<proto::Sync>;
 template class PayloadExtension<proto::Delta>;
+
+SyncedMarkerExtension::SyncedMarkerExtension()
+    : gloox::StanzaExtension(extension_type(ExtensionId::kSyncedMarker)) {
+  m_valid = true;
+}
+
+const std::string& SyncedMarkerExtension::filterString() const {
+  static const std::string filter = "/presence/synced[@xmlns='" + std::string(ns::kRpsync) + "']";
+  return filter;
+}
+
+gloox::StanzaExtension* SyncedMarkerExtension::newInstance(const gloox::Tag* /*tag*/) const {
+  return new SyncedMarkerExtension();
+}
+
+gloox::Tag* SyncedMarkerExtension::tag() const {
+  return to_tag(proto::synced_marker()).release();
+}
 
 void register_extensions(gloox::ClientBase& client) {
   client.registerStanzaExtension(new EnableExtension());

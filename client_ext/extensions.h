@@ -30,6 +30,7 @@ enum class ExtensionId : int {
   kDisable,
   kSync,
   kDelta,
+  kSyncedMarker,
 };
 int extension_type(ExtensionId id);
 
@@ -78,7 +79,18 @@ extern template class PayloadExtension<proto::Disable>;
 extern template class PayloadExtension<proto::Sync>;
 extern template class PayloadExtension<proto::Delta>;
 
-// Registers the prototypes of all seven extensions with `client` (which owns them).
+// The <synced/> marker of an initial presence after a verified sync (spec: "Skipping
+// the Presence Flood"). Outgoing only: the server strips it, so it is never received.
+class SyncedMarkerExtension final : public gloox::StanzaExtension {
+ public:
+  SyncedMarkerExtension();
+  const std::string& filterString() const override;
+  gloox::StanzaExtension* newInstance(const gloox::Tag* tag) const override;
+  gloox::Tag* tag() const override;
+  gloox::StanzaExtension* clone() const override { return new SyncedMarkerExtension(); }
+};
+
+// Registers the prototypes of the seven IQ payload extensions with `client` (which owns them).
 void register_extensions(gloox::ClientBase& client);
 
 }  // namespace rpsync::client

@@ -13,6 +13,7 @@
 
 #include "client_ext/extensions.h"
 #include "client_ext/tag_convert.h"
+#include "protocol/marker.h"
 #include "protocol/ns.h"
 #include "protocol/presence.h"
 
@@ -149,6 +150,11 @@ bool RpsyncManager::hold_initial_presence() {
       t - discovered_at_ >= options_.rediscover_after) {
     discovery_ = Discovery::kIdle;
   }
+  release_waiting_ = false;
+  presence_marked_ = false;
+  await_reflection_ = false;
+  verifying_marker_ = false;
+  if (options_.synced_marker && server_info_ == ServerInfo::kUnknown) request_server_info();
 
   if (load_failure_) {
     FullResync f = std::move(*load_failure_);
@@ -224,6 +230,10 @@ void RpsyncManager::handleDiscoItems(const gloox::JID& /*from*/, const gloox::Di
 
 void RpsyncManager::handleDiscoInfo(const gloox::JID& from, const gloox::Disco::Info& info,
                                     int context) {
+  if (context == kCtxServerInfo) {
+    server_info_done(info.hasFeature(std::string(proto::kSyncedFeature)));
+    return;
+  }
   if (context != kCtxDiscoInfo || discovery_ != Discovery::kRunning) return;
   if (component_.empty() && info.hasFeature(std::string(ns::kRpsync))) component_ = from.full();
   finish_discovery_item();
@@ -231,6 +241,10 @@ void RpsyncManager::handleDiscoInfo(const gloox::JID& from, const gloox::Disco::
 
 void RpsyncManager::handleDiscoError(const gloox::JID& /*from*/, const gloox::Error* /*error*/,
                                      int context) {
+  if (context == kCtxServerInfo) {
+    server_info_done(false);
+    return;
+  }
   if ((context != kCtxDiscoItems && context != kCtxDiscoInfo) ||
       discovery_ != Discovery::kRunning) {
     return;
@@ -244,6 +258,57 @@ void RpsyncManager::finish_discovery_item() {
   discovered_at_ = now();
   if (handler_ != nullptr) handler_->handleRpsyncComponent(component_);
   if (component_.empty() && phase_ == Phase::kSettling) phase_ = Phase::kPlain;
+}
+
+// ---- the <synced/> marker ----------------------------------------------------------
+
+void RpsyncManager::request_server_info() {
+  server_info_ = ServerInfo::kPending;
+  server_info_sent_ = now();
+  client_.disco()->getDiscoInfo(gloox::JID(client_.jid().server()), std::string(), this,
+                                kCtxServerInfo);
+}
+
+void RpsyncManager::server_info_done(bool synced_feature) {
+  if (server_info_ != ServerInfo::kPending) return;
+  server_info_ = ServerInfo::kDone;
+  server_synced_ = synced_feature;
+  if (release_waiting_) release_now();
+}
+
+void RpsyncManager::release_after_sync() {
+  if (options_.synced_marker && server_info_ == ServerInfo::kPending) {
+    release_waiting_ = true;  // server_info_done() or tick() releases
+    return;
+  }
+  release_now();
+}
+
+void RpsyncManager::release_now() {
+  release_waiting_ = false;
+  presence_marked_ = options_.synced_marker && server_synced_;
+  await_reflection_ = presence_marked_;
+  presence_sent_at_ = now();
+  last_presence_at_ = presence_sent_at_;
+  client_.release_initial_presence(presence_marked_ ? &marker_ : nullptr);
+}
+
+// The checkpoint after a marked presence disagreed: a contact changed between the sync
+// answer and the initial presence. Spec: send unavailable, then initial presence again
+// without the marker, and take the server's answers (the flood) as the state.
+void RpsyncManager::reflood() {
+  cache_.clear();
+  if (handler_ != nullptr) {
+    handler_->handleRpsyncFullResync(
+        {FullResyncReason::kDigestMismatch, std::nullopt,
+         "state after the marked initial presence differs; asking the server for all presence"});
+  }
+  gloox::Presence unavailable(gloox::Presence::Unavailable, gloox::JID());
+  client_.send(unavailable);
+  client_.setPresence();
+  presence_marked_ = false;
+  presence_sent_at_ = now();
+  last_presence_at_ = presence_sent_at_;
 }
 
 // ---- requests -----------------------------------------------------------------------
@@ -336,9 +401,16 @@ void RpsyncManager::on_checkpoint_answer(const gloox::IQ& iq, const Pending& p) 
                         ? iq.findExtension<CheckpointedExtension>(CheckpointedExtension::type_id())
                         : nullptr;
   const proto::Checkpointed* answer = ext != nullptr ? ext->value() : nullptr;
+  const bool verifying = std::exchange(verifying_marker_, false);
   if (answer != nullptr && key_) {
     key_->last = p.id;
-    after_answer(cache_.adopt_if_matches(answer->state));
+    const bool matched = cache_.adopt_if_matches(answer->state);
+    if (!matched && verifying && !logging_out) {
+      reflood();
+      dirty_ = false;  // the flood's presence marks it dirty again; checkpoint after it
+      return;
+    }
+    after_answer(matched);
   } else if (iq.subtype() == gloox::IQ::Error && error_of(iq).type == proto::ErrorType::kWait) {
     // The component is busy; the key did not move. Try again later.
     last_checkpoint_at_ = now();
@@ -384,9 +456,7 @@ void RpsyncManager::on_sync_answer(const gloox::IQ& iq, const Pending& p) {
         stats.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(now() - p.sent_at);
         stats.count = d.state.count();
         if (handler_ != nullptr) handler_->handleRpsyncSynced(stats, changes);
-        presence_sent_at_ = now();
-        last_presence_at_ = presence_sent_at_;
-        client_.release_initial_presence();
+        release_after_sync();
         return;
       }
       failure = {f == DeltaFailure::kDigestMismatch ? FullResyncReason::kDigestMismatch
@@ -446,6 +516,9 @@ void RpsyncManager::persist() {
 
 void RpsyncManager::tick() {
   const auto t = now();
+  if (server_info_ == ServerInfo::kPending && t - server_info_sent_ >= options_.request_timeout) {
+    server_info_done(false);
+  }
   if (pending_.kind != Request::kNone) {
     if (t - pending_.sent_at >= options_.request_timeout) on_timeout();
     return;
@@ -506,6 +579,10 @@ void RpsyncManager::onDisconnect(gloox::ConnectionError /*e*/) {
   // case (spec: "Key"), which is what the store holds.
   pending_ = {};
   phase_ = Phase::kOffline;
+  release_waiting_ = false;
+  await_reflection_ = false;
+  verifying_marker_ = false;
+  if (server_info_ == ServerInfo::kPending) server_info_ = ServerInfo::kUnknown;
   client_.drop_initial_presence();
 }
 
@@ -550,6 +627,15 @@ void RpsyncManager::observe_incoming(const gloox::Tag& tag) {
   const std::string& type = tag.findAttribute("type");
   if (from.empty() || (!type.empty() && type != "unavailable")) return;
   const gloox::JID jid(from);
+  if (await_reflection_ && type.empty() && jid.full() == client_.jid().full()) {
+    // The server processed the marked initial presence: verify the state now.
+    await_reflection_ = false;
+    if (pending_.kind == Request::kNone && key_ && phase_ == Phase::kOnline) {
+      verifying_marker_ = true;
+      send_checkpoint();
+    }
+    return;
+  }
   if (!jid || jid.resource().empty() || !is_contact(jid.bare())) return;
 
   ++presence_stanzas_;

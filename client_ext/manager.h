@@ -10,7 +10,10 @@
 //                 logout() right before closing the stream.
 //   reconnect     XEP-0198 resumed: nothing. Otherwise, with a stored key, it holds
 //                 initial presence, sends <sync/>, applies and verifies the delta,
-//                 reports the changes, then sends initial presence. Any failure: drop
+//                 reports the changes, then sends initial presence (marked <synced/>
+//                 when the server supports it, then verified by a checkpoint once the
+//                 server reflected it; a mismatch re-sends presence unmarked so the
+//                 server floods it). Any failure: drop
 //                 key and cache, release presence (normal full login), enable later.
 //   no component  the client behaves like a plain gloox client: nothing is sent besides
 //                 the disco queries.
@@ -39,6 +42,7 @@
 
 #include "client_ext/cache.h"
 #include "client_ext/client.h"
+#include "client_ext/extensions.h"
 #include "client_ext/store.h"
 #include "protocol/error.h"
 #include "protocol/sync.h"
@@ -55,6 +59,9 @@ struct RpsyncOptions {
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds logout_timeout{3000};
   std::chrono::milliseconds retry_after_wait{30000};  // after a 'wait' error on enable
+  // Mark the initial presence after a verified sync with <synced/> when the server
+  // advertises urn:xmpp:rpsync:0#synced (it then skips the presence flood).
+  bool synced_marker = true;
   // A discovery that found no component is repeated at a login this much later.
   std::chrono::milliseconds rediscover_after{std::chrono::hours(1)};
   std::function<std::chrono::steady_clock::time_point()> now;  // default: steady_clock
@@ -155,11 +162,16 @@ class RpsyncManager : private gloox::IqHandler,
   // Contact presence stanzas and their bytes received since the last (re)login.
   std::size_t presence_stanzas() const { return presence_stanzas_; }
   std::size_t presence_bytes() const { return presence_bytes_; }
+  // Whether the server advertised urn:xmpp:rpsync:0#synced (false until known).
+  bool server_skips_flood() const { return server_synced_; }
+  // Whether this session's initial presence carried the <synced/> marker.
+  bool presence_marked() const { return presence_marked_; }
 
  private:
   enum class Request : std::uint8_t { kNone, kEnable, kCheckpoint, kSync, kDisable };
   enum class Discovery : std::uint8_t { kIdle, kRunning, kDone };
-  enum Context : int { kCtxRequest = 1, kCtxDiscoItems = 2, kCtxDiscoInfo = 3 };
+  enum class ServerInfo : std::uint8_t { kUnknown, kPending, kDone };
+  enum Context : int { kCtxRequest = 1, kCtxDiscoItems = 2, kCtxDiscoInfo = 3, kCtxServerInfo = 4 };
 
   struct Pending {
     Request kind = Request::kNone;
@@ -200,6 +212,11 @@ class RpsyncManager : private gloox::IqHandler,
   void send_enable();
   void send_checkpoint();
   void persist();
+  void request_server_info();
+  void server_info_done(bool synced_feature);
+  void release_after_sync();
+  void release_now();
+  void reflood();
   void after_answer(bool digest_matched);
   void drop_key();
   void drop_state();
@@ -229,6 +246,15 @@ class RpsyncManager : private gloox::IqHandler,
   bool dirty_ = false;
   static constexpr int kMismatchRetries = 3;
   int retries_left_ = kMismatchRetries;
+
+  ServerInfo server_info_ = ServerInfo::kUnknown;
+  bool server_synced_ = false;
+  std::chrono::steady_clock::time_point server_info_sent_{};
+  bool release_waiting_ = false;  // sync verified; waiting for the server's disco#info
+  bool presence_marked_ = false;
+  bool await_reflection_ = false;  // marked presence sent; verify once it is reflected
+  bool verifying_marker_ = false;  // the checkpoint in flight verifies the marked presence
+  SyncedMarkerExtension marker_;
 
   Pending pending_;
   std::chrono::steady_clock::time_point presence_sent_at_{};

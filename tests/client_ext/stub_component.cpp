@@ -94,6 +94,7 @@ void StubComponent::answer(const xml::Element& iq) {
     moments_[id] = view;
     last_delta = d;
     reply(iq, proto::to_xml(d));
+    if (on_sync_answered) on_sync_answered();
   } else {
     ++disables;
     reply(iq, std::nullopt);

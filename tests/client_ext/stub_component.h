@@ -11,6 +11,7 @@
 
 #include <gloox/component.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +33,7 @@ class StubComponent final : public gloox::Component {
   std::optional<proto::StanzaError> sync_error;  // answer every sync with this
   bool corrupt_digest = false;                   // lie about the digest in deltas
   void forget_keys() { moments_.clear(); }       // as after a component data loss
+  std::function<void()> on_sync_answered;  // runs right after a delta is sent
 
   // Observations.
   int enables = 0;

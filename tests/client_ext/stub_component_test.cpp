@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "gloox_session.h"
@@ -28,8 +30,31 @@ using testing::StubComponent;
 constexpr const char* kDomain = "example.test";
 constexpr const char* kAlice = "alice@example.test";
 
+// Loads mod_rpsync_gate (plugin/prosody) on example.test into the harness's config,
+// which the harness writes in create(); call before launch().
+bool load_gate(const test::ProsodyServer& server) {
+  const std::filesystem::path cfg = std::filesystem::path(server.dir()) / "prosody.cfg.lua";
+  std::ifstream in(cfg);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string out = "plugin_paths = { \"" RPSYNC_GATE_PLUGIN_DIR "\" }\n";
+  bool found = false;
+  std::istringstream lines(text.str());
+  for (std::string line; std::getline(lines, line);) {
+    out += line + "\n";
+    if (line == "VirtualHost \"example.test\"") {
+      out += "  modules_enabled = { \"rpsync_gate\" }\n";
+      found = true;
+    }
+  }
+  std::ofstream(cfg, std::ios::trunc) << out;
+  return found;
+}
+
 class StubScenario : public ::testing::Test {
  protected:
+  virtual bool with_gate() const { return false; }
+
   void SetUp() override {
     std::string why;
     server_ = test::ProsodyServer::create(test::ProsodyOptions{}, &why);
@@ -41,6 +66,9 @@ class StubScenario : public ::testing::Test {
     for (const char* c : {"bob@example.test", "carol@example.test"}) {
       server_->add_roster_item(kAlice, c, test::Subscription::kBoth);
       server_->add_roster_item(c, kAlice, test::Subscription::kBoth);
+    }
+    if (with_gate()) {
+      ASSERT_TRUE(load_gate(*server_));
     }
     ASSERT_TRUE(server_->launch()) << server_->log();
     stub_ =
@@ -336,6 +364,92 @@ TEST_F(StubScenario, DisableDropsStateAndNextLoginStartsOver) {
   ASSERT_TRUE(a->connect());
   ASSERT_TRUE(a->pump([&] { return stub_->enables == 2; }));
   EXPECT_EQ(stub_->syncs, 0);
+}
+
+// The same world with mod_rpsync_gate on the server: the client marks its initial
+// presence after a verified sync and the server skips the presence flood.
+class GatedScenario : public StubScenario {
+ protected:
+  bool with_gate() const override { return true; }
+
+  // alice: full login, enable, graceful logout.
+  void first_session(GlooxSession& a) {
+    login_and_enable(a);
+    EXPECT_TRUE(a.manager().server_skips_flood());
+    EXPECT_FALSE(a.manager().presence_marked()) << "a full login is never marked";
+    a.manager().logout();
+    ASSERT_TRUE(a.pump([&] { return a.recorder().disconnects == 1; }));
+  }
+};
+
+TEST_F(GatedScenario, MarkedPresenceSkipsTheFloodAndIsVerified) {
+  auto bob = login("bob", "phone");
+  auto carol = login("carol", "desk");
+  ASSERT_TRUE(bob->send_presence("", "one"));
+  ASSERT_TRUE(carol->send_presence("away", ""));
+  MemorySessionStore store;
+  auto a = alice(&store);
+  first_session(*a);
+  const int checkpoints_before = stub_->checkpoints;
+  ASSERT_TRUE(bob->send_presence("", "two"));
+  for (int i = 0; i < 20; ++i) stub_->recv(10'000);
+
+  auto& r = a->recorder();
+  const std::size_t second_session = r.outgoing.size();
+  ASSERT_TRUE(a->connect());
+  ASSERT_TRUE(a->pump([&] { return r.connects == 2 && stub_->checkpoints > checkpoints_before; }));
+  a->pump_for(milliseconds(500));
+  ASSERT_EQ(r.synced.size(), 1u);
+  EXPECT_EQ(r.synced_changes[0].size(), 1u);
+  EXPECT_TRUE(a->manager().presence_marked());
+  const long presence_at = r.find_outgoing("<presence", second_session);
+  ASSERT_GE(presence_at, 0);
+  EXPECT_NE(
+      r.outgoing[static_cast<std::size_t>(presence_at)].find("<synced xmlns='urn:xmpp:rpsync:0'/>"),
+      std::string::npos)
+      << r.outgoing[static_cast<std::size_t>(presence_at)];
+  EXPECT_EQ(a->manager().presence_stanzas(), 0u) << "the server must not flood a marked session";
+  EXPECT_EQ(stub_->checkpoints, checkpoints_before + 1) << "one verification checkpoint";
+  EXPECT_EQ(r.full_resyncs.size(), 1u) << "only the first login";
+  ASSERT_TRUE(store.load(kAlice).session);
+  EXPECT_EQ(store.load(kAlice).session->key.last, a->manager().key()->last);
+  EXPECT_EQ(a->manager().cache().live(), stub_->view_of(kAlice));
+}
+
+TEST_F(GatedScenario, ChangeBetweenSyncAndPresenceIsCaughtAndFlooded) {
+  auto bob = login("bob", "phone");
+  ASSERT_TRUE(bob->send_presence("", "before"));
+  MemorySessionStore store;
+  auto a = alice(&store);
+  first_session(*a);
+  // Right after the component answers the sync, before alice's initial presence, bob
+  // changes: the delta misses it and the gate skips the probe that would carry it.
+  stub_->on_sync_answered = [&] { bob->send_presence("xa", "in the window"); };
+
+  auto& r = a->recorder();
+  const std::size_t second_session = r.outgoing.size();
+  ASSERT_TRUE(a->connect());
+  ASSERT_TRUE(a->pump([&] {
+    auto it = a->manager().cache().live().find("bob@example.test/phone");
+    return it != a->manager().cache().live().end() && it->second.show == proto::Show::kXa &&
+           store.load(kAlice).session &&
+           store.load(kAlice).session->state.at("bob@example.test/phone").show == proto::Show::kXa;
+  })) << "events: "
+      << r.events.size();
+  ASSERT_EQ(r.synced.size(), 1u);
+  EXPECT_TRUE(r.synced_changes[0].empty());
+  ASSERT_EQ(r.full_resyncs.size(), 2u);
+  EXPECT_EQ(r.full_resyncs[1].reason, FullResyncReason::kDigestMismatch);
+  const long marked_at = r.find_outgoing("<synced xmlns='urn:xmpp:rpsync:0'/>", second_session);
+  const long unavailable_at = r.find_outgoing("type='unavailable'", second_session);
+  ASSERT_GE(marked_at, 0);
+  ASSERT_GT(unavailable_at, marked_at);
+  const long unmarked_at =
+      r.find_outgoing("<presence", static_cast<std::size_t>(unavailable_at) + 1);
+  ASSERT_GT(unmarked_at, unavailable_at);
+  EXPECT_EQ(r.outgoing[static_cast<std::size_t>(unmarked_at)].find("synced"), std::string::npos);
+  EXPECT_GE(a->manager().presence_stanzas(), 1u) << "the re-sent presence is flooded";
+  EXPECT_EQ(a->manager().cache().live(), stub_->view_of(kAlice));
 }
 
 }  // namespace
