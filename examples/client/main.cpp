@@ -3,7 +3,7 @@
 //   rpsync-client --jid alice@example.test/laptop --password secret
 //                 [--host 127.0.0.1] [--port 5222] [--state FILE]
 //                 [--disconnect-after N [--abrupt] [--reconnect [--run-for M]]]
-//                 [--component JID] [--sm] [--max-seconds S]
+//                 [--component JID] [--sm] [--tls] [--verbose] [--max-seconds S]
 //
 // Prints one line per event: the sync result (or why a full resync was needed) and
 // every live presence change. With --disconnect-after it leaves after N seconds,
@@ -45,6 +45,7 @@ struct Options {
   bool reconnect = false;
   std::optional<double> run_for;
   bool stream_management = false;
+  bool tls = false;
   bool verbose = false;
   double max_seconds = 600;
 };
@@ -52,7 +53,7 @@ struct Options {
 void usage() {
   std::cerr << "usage: rpsync-client --jid JID --password PW [--host H] [--port P] [--state FILE]\n"
                "         [--disconnect-after N [--abrupt] [--reconnect [--run-for M]]]\n"
-               "         [--component JID] [--sm] [--verbose] [--max-seconds S]\n";
+               "         [--component JID] [--sm] [--tls] [--verbose] [--max-seconds S]\n";
 }
 
 std::optional<Options> parse_args(int argc, char** argv) {
@@ -68,6 +69,8 @@ std::optional<Options> parse_args(int argc, char** argv) {
       o.abrupt = true;
     } else if (a == "--reconnect") {
       o.reconnect = true;
+    } else if (a == "--tls") {
+      o.tls = true;
     } else if (a == "--sm") {
       o.stream_management = true;
     } else if (a == "--verbose") {
@@ -236,7 +239,9 @@ int main(int argc, char** argv) {
   if (jid.resource().empty()) jid.setResource("rpsync-client");
   rpsync::client::Client client(jid, opt->password, opt->port);
   if (!opt->host.empty()) client.setServer(opt->host);
-  client.setTls(gloox::TLSDisabled);  // loopback test servers; see README for real use
+  // Plain TCP by default (loopback test servers); --tls negotiates STARTTLS when offered.
+  // The certificate is not checked here (Printer::onTLSConnect accepts it): an example only.
+  client.setTls(opt->tls ? gloox::TLSOptional : gloox::TLSDisabled);
   client.setCompression(false);
   if (opt->stream_management) client.setStreamManagement(true, true);
 
