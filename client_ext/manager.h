@@ -102,7 +102,9 @@ class RpsyncHandler {
   virtual void handleRpsyncSynced(const SyncStats& stats,
                                   const std::vector<PresenceChange>& changes) = 0;
   // This login gets the full presence flood: discard the presence view (the cache was
-  // cleared); live presence follows through handleRpsyncPresence.
+  // cleared); live presence follows through handleRpsyncPresence. Every non-resumed
+  // login reports this or handleRpsyncSynced(); after a synced login whose marked
+  // presence failed its verification, this follows handleRpsyncSynced().
   virtual void handleRpsyncFullResync(const FullResync& info) = 0;
   // A contact resource's presence changed (live presence).
   virtual void handleRpsyncPresence(const PresenceChange& change) = 0;
