@@ -258,12 +258,12 @@ TEST_F(ProsodyTest, KeepalivePingsAreAnsweredSoAnIdleConnectionStaysUp) {
   RPSYNC_START_PROSODY_OR_SKIP(server, ProsodyOptions{});
   auto c = config_for(*server);
   c.keepalive_interval = 100ms;
-  c.ping_timeout = 200ms;
+  c.ping_timeout = 400ms;
   auto conn = connect(c);
   ASSERT_TRUE(wait([&] { return conn->ready(); })) << logger.all();
-  // ~10 intervals with nothing else on the stream: without answered pings it would be
-  // declared dead after 300 ms.
-  run_for(io, 1000ms);
+  // 12 intervals with nothing else on the stream: without answered pings it would be
+  // declared dead after 500 ms.
+  run_for(io, 1200ms);
   EXPECT_TRUE(handler.disconnected.empty()) << logger.all();
   EXPECT_TRUE(conn->ready());
   EXPECT_TRUE(handler.stanzas.empty());  // Prosody's ping answers are consumed
