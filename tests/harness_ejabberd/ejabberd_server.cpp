@@ -41,20 +41,6 @@ int connect_loopback(uint16_t port) {
   return fd;
 }
 
-bool port_accepts(uint16_t port) {
-  int fd = connect_loopback(port);
-  if (fd < 0) return false;
-  ::close(fd);
-  return true;
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // YAML double-quoted scalar.
 std::string yaml(const std::string& s) {
   std::string out = "\"";
@@ -264,17 +250,15 @@ bool EjabberdServer::add_user(const std::string& user, const std::string& host,
                                       ",\"password\":" + json(password) + "}");
 }
 
-bool EjabberdServer::add_roster_item(const std::string& owner_bare,
-                                     const std::string& contact_bare,
+bool EjabberdServer::add_roster_item(const std::string& owner_bare, const std::string& contact_bare,
                                      const std::string& subscription) {
   auto [owner_user, owner_host] = split_bare(owner_bare);
   auto [user, host] = split_bare(contact_bare);
   // mod_admin_extra 23.01: add_rosteritem(localuser, localhost, user, host, nick, group, subs)
-  return run_or_queue("add_rosteritem",
-                      "{\"localuser\":" + json(owner_user) + ",\"localhost\":" + json(owner_host) +
-                          ",\"user\":" + json(user) + ",\"host\":" + json(host) +
-                          ",\"nick\":" + json(user) + ",\"group\":\"\",\"subs\":" +
-                          json(subscription) + "}");
+  return run_or_queue("add_rosteritem", "{\"localuser\":" + json(owner_user) + ",\"localhost\":" +
+                                            json(owner_host) + ",\"user\":" + json(user) +
+                                            ",\"host\":" + json(host) + ",\"nick\":" + json(user) +
+                                            ",\"group\":\"\",\"subs\":" + json(subscription) + "}");
 }
 
 bool EjabberdServer::launch() {
@@ -296,8 +280,8 @@ bool EjabberdServer::launch() {
   }
 
   // Everything the child needs is built before fork().
-  std::vector<std::string> args = {erl_,        "-noinput", "-mnesia",
-                                   "dir",       "\"" + dir_ + "/spool\"", "-s", "ejabberd"};
+  std::vector<std::string> args = {erl_, "-noinput", "-mnesia", "dir", "\"" + dir_ + "/spool\"",
+                                   "-s", "ejabberd"};
   std::vector<std::string> env = {
       "HOME=" + dir_,
       "PATH=/usr/bin:/bin:/usr/sbin:/sbin",
@@ -347,7 +331,8 @@ bool EjabberdServer::launch() {
       pid_ = -1;
       return false;
     }
-    if (port_accepts(c2s_port_) && port_accepts(component_port_) && port_accepts(api_port_)) {
+    if (util::port_accepts(c2s_port_) && util::port_accepts(component_port_) &&
+        util::port_accepts(api_port_)) {
       up = true;
       break;
     }
@@ -398,8 +383,8 @@ bool EjabberdServer::restart() {
 }
 
 std::string EjabberdServer::log() const {
-  return read_file(fs::path(dir_) / "log" / "ejabberd.log") + "\n--- stdout/stderr ---\n" +
-         read_file(fs::path(dir_) / "stdout.txt") + harness_log_;
+  return util::read_file(fs::path(dir_) / "log" / "ejabberd.log") + "\n--- stdout/stderr ---\n" +
+         util::read_file(fs::path(dir_) / "stdout.txt") + harness_log_;
 }
 
 }  // namespace rpsync::test

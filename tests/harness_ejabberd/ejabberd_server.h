@@ -27,7 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/harness/prosody_server.h"  // Subscription, free_port()
+#include "tests/harness/prosody_server.h"  // Subscription
+#include "tests/harness/util.h"            // free_port()
 
 namespace rpsync::test {
 
@@ -88,9 +89,9 @@ class EjabberdServer {
   // Wall time of the last successful launch() (VM start to ports up and queue applied).
   double last_launch_seconds() const { return last_launch_seconds_; }
 
-  void stop();     // SIGTERM (the VM runs init:stop), waits up to 8 s, then SIGKILL
-  void kill();     // SIGKILL (a crash as the component sees it)
-  bool restart();  // stop() + launch() on the same ports
+  void stop();              // SIGTERM (the VM runs init:stop), waits up to 8 s, then SIGKILL
+  void kill();              // SIGKILL (a crash as the component sees it)
+  bool restart();           // stop() + launch() on the same ports
   std::string log() const;  // ejabberd.log + the process's stdout/stderr
   const std::string& dir() const { return dir_; }
 

@@ -18,21 +18,22 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 // True while any process of the server's process group exists (beam.smp, erl_child_setup).
-bool group_alive(pid_t pgid) { return ::kill(-pgid, 0) == 0; }
+bool group_alive(pid_t pgid) {
+  return ::kill(-pgid, 0) == 0;
+}
 
 TEST(EjabberdServer, UsersAndRostersBeforeAndAfterLaunchSurviveRestart) {
   std::string why;
   auto server = EjabberdServer::create({}, &why);
   if (!server) GTEST_SKIP() << why;
   ASSERT_TRUE(server->add_user("alice", "example.test", "pw-a"));
-  ASSERT_TRUE(server->add_roster_item("alice@example.test", "bob@example.test",
-                                      Subscription::kTo));
+  ASSERT_TRUE(server->add_roster_item("alice@example.test", "bob@example.test", Subscription::kTo));
   ASSERT_TRUE(server->launch()) << server->log();
   std::printf("[ejabberd] launch with 1 user + 1 roster item: %.2f s\n",
               server->last_launch_seconds());
   ASSERT_TRUE(server->add_user("bob", "example.test", "pw-b"));  // while running
-  ASSERT_TRUE(server->add_roster_item("bob@example.test", "alice@example.test",
-                                      Subscription::kFrom));
+  ASSERT_TRUE(
+      server->add_roster_item("bob@example.test", "alice@example.test", Subscription::kFrom));
   EXPECT_FALSE(server->add_user("bob", "example.test", "again"));  // already registered
   EXPECT_NE(server->log().find("already registered"), std::string::npos);
 

@@ -68,12 +68,14 @@ class BothServers : public ::testing::Test {
     c.privilege_timeout = 3000ms;
     conn = std::make_unique<Connection>(io, c, handler, logger);
     conn->start();
-    ASSERT_TRUE(testing::run_until(io, [&] { return conn->ready(); }, 10s)) << logger.all();
+    ASSERT_TRUE(testing::run_until(
+        io, [&] { return conn->ready(); }, 10s))
+        << logger.all();
   }
   std::unique_ptr<TestClient> online(const std::string& user, const std::string& resource) {
     std::string why;
-    auto c = TestClient::login(server->c2s_port(), user, "example.test", "pw-" + user, resource,
-                               &why);
+    auto c =
+        TestClient::login(server->c2s_port(), user, "example.test", "pw-" + user, resource, &why);
     EXPECT_TRUE(c) << why;
     if (c) {
       EXPECT_TRUE(c->send_presence());

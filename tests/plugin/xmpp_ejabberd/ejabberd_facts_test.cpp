@@ -175,8 +175,7 @@ TEST_F(EjabberdFacts, PresenceIsForwardedOnceForEachReceivingSession) {
   auto alice = login("alice", "desk");
   ASSERT_TRUE(alice);
   ASSERT_TRUE(alice->send_presence("away", "lunch"));
-  ASSERT_TRUE(wait([&] { return count_presence("alice@example.test/desk") > 0; }))
-      << logger.all();
+  ASSERT_TRUE(wait([&] { return count_presence("alice@example.test/desk") > 0; })) << logger.all();
   run_for(io, 1000ms);  // let every copy arrive
   std::size_t copies = count_presence("alice@example.test/desk");
   std::printf("[ejabberd] copies of one available broadcast, 2 contacts online: %zu\n", copies);
@@ -361,8 +360,7 @@ TEST_F(EjabberdFacts, HibernatedStreamManagementSessionQueuesTheIqUntilItsTimeou
   auto alice = login("alice", "phone");
   ASSERT_TRUE(alice);
   ASSERT_TRUE(alice->send_raw("<enable xmlns='urn:xmpp:sm:3' resume='true'/>"));
-  auto enabled = alice->wait_for(
-      [](const xml::Element& e) { return e.name() == "enabled"; }, 3s);
+  auto enabled = alice->wait_for([](const xml::Element& e) { return e.name() == "enabled"; }, 3s);
   ASSERT_TRUE(enabled) << "stream management not enabled\n" << server->log();
   ASSERT_TRUE(alice->send_presence());
   ASSERT_TRUE(wait([&] { return count_presence("alice@example.test/phone") > 0; }));
@@ -384,17 +382,19 @@ TEST_F(EjabberdFacts, HibernatedStreamManagementSessionQueuesTheIqUntilItsTimeou
   EXPECT_FALSE(answer.has_value()) << "the hibernated session answered at once";
   ASSERT_TRUE(wait([&] { return answer.has_value(); }, 10s));
   double after = std::chrono::duration<double>(answered_at - dropped_at).count();
-  std::printf("[ejabberd] ping to a hibernated XEP-0198 session (resume_timeout 4 s): %s %s "
-              "'%s' %.1f s after the drop\n",
-              answer->ok() ? "result" : "error",
-              answer->ok() ? "" : std::string(proto::to_string(answer->error().condition)).c_str(),
-              answer->ok() ? "" : answer->error().text.c_str(), after);
+  std::printf(
+      "[ejabberd] ping to a hibernated XEP-0198 session (resume_timeout 4 s): %s %s "
+      "'%s' %.1f s after the drop\n",
+      answer->ok() ? "result" : "error",
+      answer->ok() ? "" : std::string(proto::to_string(answer->error().condition)).c_str(),
+      answer->ok() ? "" : answer->error().text.c_str(), after);
   EXPECT_FALSE(answer->ok());
   EXPECT_GE(after, 3.0);  // not before the resume timeout
   run_for(io, 500ms);
-  std::printf("[ejabberd] implicit unavailable at the end of hibernation, no contact online: "
-              "%zu copies\n",
-              count_presence("alice@example.test/phone", "unavailable"));
+  std::printf(
+      "[ejabberd] implicit unavailable at the end of hibernation, no contact online: "
+      "%zu copies\n",
+      count_presence("alice@example.test/phone", "unavailable"));
   EXPECT_EQ(count_presence("alice@example.test/phone", "unavailable"), 0u);
 }
 
@@ -428,8 +428,7 @@ TEST_F(EjabberdFacts, VerifyingManyResourcesByPingFindsExactlyTheDroppedOnes) {
   for (int i = 0; i < kUsers; i += 2) clients[static_cast<std::size_t>(i)]->abort();
   run_for(io, 1000ms);
   for (int i = 0; i < kUsers; i += 2)
-    ASSERT_EQ(count_presence(names[static_cast<std::size_t>(i)] + "@example.test/r",
-                             "unavailable"),
+    ASSERT_EQ(count_presence(names[static_cast<std::size_t>(i)] + "@example.test/r", "unavailable"),
               0u);
 
   std::map<std::string, std::optional<bool>> alive;  // full JID -> verdict
@@ -471,9 +470,10 @@ TEST_F(EjabberdFacts, VerifyingManyResourcesByPingFindsExactlyTheDroppedOnes) {
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(all_answered()) << logger.all();
-  std::printf("[ejabberd] verified %d resources (%d dropped) by ping in %.0f ms (loopback, "
-              "clients answering from the test thread)\n",
-              kUsers, kUsers / 2, ms);
+  std::printf(
+      "[ejabberd] verified %d resources (%d dropped) by ping in %.0f ms (loopback, "
+      "clients answering from the test thread)\n",
+      kUsers, kUsers / 2, ms);
   for (int i = 0; i < kUsers; ++i)
     EXPECT_EQ(*alive[names[static_cast<std::size_t>(i)] + "@example.test/r"], i % 2 == 1)
         << names[static_cast<std::size_t>(i)];
@@ -519,9 +519,10 @@ TEST_F(EjabberdFacts, SecondConnectionWithTheSameNameIsAcceptedButSharesOnePrivi
   EXPECT_TRUE(second_handler.disconnected.empty()) << "refused: " << second_logger.all();
   EXPECT_TRUE(handler.disconnected.empty());
   bool second_got_it = second->ready();
-  std::printf("[ejabberd] second connection, same name: accepted; advertisement went to the %s "
-              "connection\n",
-              second_got_it ? "second" : "first");
+  std::printf(
+      "[ejabberd] second connection, same name: accepted; advertisement went to the %s "
+      "connection\n",
+      second_got_it ? "second" : "first");
 
   // The first connection closes: ejabberd erases the name's permissions, although the
   // second connection is still up.
