@@ -100,6 +100,30 @@ BENCHMARK(BM_DeltaOneResource)
     ->Iterations(300)
     ->Unit(benchmark::kMicrosecond);
 
+// Worst case of lazy hashing: enable (which answers the digest) right after every
+// contact of the roster changed, so every resource hash is recomputed.
+void BM_EnableColdDigest(benchmark::State& state) {
+  const auto roster = static_cast<std::size_t>(state.range(0));
+  core::Engine e(options(4));
+  std::vector<std::string> contacts;
+  for (std::size_t c = 0; c < roster; ++c) {
+    contacts.push_back(contact_jid(c));
+    e.observe_available(resource_jid(c, 0), fields_variant(c, 0));
+  }
+  e.set_roster("user@example.org", contacts);
+  std::size_t k = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (std::size_t c = 0; c < roster; ++c)
+      e.observe_available(resource_jid(c, 0), fields_variant(c, 1 + (k & 1)));
+    ++k;
+    state.ResumeTiming();
+    auto r = e.enable("user@example.org", "s", "r", "e" + std::to_string(k));
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_EnableColdDigest)->Arg(500)->Arg(5000)->Unit(benchmark::kMicrosecond);
+
 // Presence updates per second into the engine alone (no store), `n` resources,
 // with 1,000 users holding live keys (so history is kept).
 void BM_IngestMemory(benchmark::State& state) {

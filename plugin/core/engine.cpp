@@ -190,16 +190,17 @@ struct Engine::Impl {
     bool avail = false;
     Packed fields;
   };
+  // Field order keeps the flags in one padding slot (record size is the memory figure).
   struct Resource {
     Text jid;
     std::uint64_t since = 0;  // version of the last change; absent before if no history
     mutable proto::ResourceHash hash{};  // valid when avail && hashed
-    mutable bool hashed = false;
     Packed fields;
     std::uint32_t contact = kNone;
     std::uint32_t next = kNone;  // next resource of the same contact
     bool avail = false;
     bool used = false;
+    mutable bool hashed = false;
     std::unique_ptr<std::vector<Past>> history;  // oldest first
   };
   struct Contact {
@@ -207,11 +208,11 @@ struct Engine::Impl {
     std::uint32_t first = kNone;  // list of its resources through Resource::next
     std::uint32_t count = 0;      // available resources
     mutable Sum256 sum;           // over available resources, valid when summed
-    mutable bool summed = true;
     std::uint64_t cost = 0;       // estimated full-login bytes of the available resources
     std::uint64_t changed = 0;
     std::uint32_t roster_refs = 0;
     bool used = false;
+    mutable bool summed = true;
   };
   struct Roster {
     std::vector<std::uint32_t> members;  // contact ids, sorted, unique
@@ -642,8 +643,18 @@ struct Engine::Impl {
 
   void observe_unavailable(std::string_view full) {
     std::uint32_t id = res_index.find(full, res_key);
-    if (id == kNone || !res[id].avail) return;
-    go_offline(id);
+    if (id != kNone) {
+      if (!res[id].avail) return;
+      go_offline(id);
+    } else if (full.find('/') == std::string_view::npos) {
+      // Unavailable from a bare JID: the whole contact is offline.
+      std::uint32_t cid = contact_index.find(full, contact_key);
+      if (cid == kNone) return;
+      std::vector<std::uint32_t> online;
+      for (std::uint32_t rid = contacts[cid].first; rid != kNone; rid = res[rid].next)
+        if (res[rid].avail) online.push_back(rid);
+      for (std::uint32_t rid : online) go_offline(rid);
+    }
     compact();
   }
 

@@ -122,7 +122,9 @@ class Engine {
   // --- ingest (every presence the component observes) ---
   // A full JID became available or changed its fields. A no-op when nothing changed.
   void observe_available(std::string_view full_jid, const proto::PresenceFields& fields);
-  // A full JID went offline. A no-op for a resource not currently available.
+  // A full JID went offline. A no-op for a resource not currently available. A bare JID
+  // without a resource of its own takes every resource of that contact offline (servers
+  // answer probes for a contact without sessions with a bare unavailable).
   void observe_unavailable(std::string_view full_jid);
   // The user's current visible roster: bare JIDs of contacts with subscription to/both
   // (duplicates allowed). Presence of contacts on no roster is kept as well.

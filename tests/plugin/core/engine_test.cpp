@@ -124,6 +124,21 @@ TEST_F(EngineTest, NewAndUnavailableResources) {
   EXPECT_EQ(proto::digest_of(model), d.state);
 }
 
+TEST_F(EngineTest, BareUnavailableTakesTheWholeContactOffline) {
+  e_.observe_available("bob@x/a", fields(Show::kNone));
+  e_.observe_available("bob@x/b", fields(Show::kAway));
+  e_.observe_available("carol@x/c", fields(Show::kNone));
+  enable_alice();
+  e_.observe_unavailable("bob@x");
+  auto v = e_.view("alice@x");
+  EXPECT_EQ(v.size(), 1u);
+  EXPECT_TRUE(v.count("carol@x/c"));
+  auto d = sync_ok(key("s1", "phone", "e1"));
+  EXPECT_EQ(d.unavailable.size(), 2u);
+  e_.observe_unavailable("nobody@x");  // unknown: nothing happens
+  EXPECT_EQ(e_.view("alice@x").size(), 1u);
+}
+
 TEST_F(EngineTest, ChangedAndChangedBackYieldsNothing) {
   e_.observe_available("bob@x/a", fields(Show::kAway, "x"));
   enable_alice();
