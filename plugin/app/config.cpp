@@ -76,6 +76,13 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          return std::nullopt;
        }},
       {"server.component", string_setter(&AppConfig::component)},
+      {"server.software",
+       [](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
+          Sources&) -> std::optional<ConfigError> {
+         if (v != "prosody" && v != "ejabberd") return error(o, k, "must be prosody or ejabberd");
+         c.software = v;
+         return std::nullopt;
+       }},
       {"server.domains",  // one domain per call; the caller clears the list first
        [](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
           Sources&) -> std::optional<ConfigError> {
@@ -185,6 +192,7 @@ constexpr Flag kFlags[] = {
     {"--host", "server.host"},
     {"--port", "server.port"},
     {"--component", "server.component"},
+    {"--server-software", "server.software"},
     {"--domain", "server.domains"},
     {"--secret-file", "server.secret_file"},
     {"--secret-env", "server.secret_env"},
@@ -334,6 +342,9 @@ Server:
   --secret-file FILE         read the component secret from FILE
   --secret-env NAME          read the component secret from variable NAME
                              (default: RPSYNC_SECRET; never on the command line)
+  --server-software NAME     prosody or ejabberd                       [prosody]
+                             (ejabberd: resources are verified before a sync is answered,
+                             because it does not forward every unavailable)
 
 Storage and sessions:
   --store URI                sqlite:PATH (embedded, default sqlite:rpsync.db)

@@ -23,6 +23,9 @@ struct AppConfig {
   std::string component;             // component JID, required
   std::vector<std::string> domains;  // served domains, required
   std::string secret;                // resolved; required
+  // "prosody" or "ejabberd": ejabberd does not forward every unavailable, so the
+  // component verifies (pings) what a sync answer would claim is available.
+  std::string software = "prosody";
   // [store]
   std::string store = "sqlite:rpsync.db";
   // [sessions]

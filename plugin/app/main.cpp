@@ -120,6 +120,7 @@ int run(const AppConfig& config) {
   sc.domains.insert(config.domains.begin(), config.domains.end());
   sc.requests_per_minute = config.requests_per_minute;
   sc.max_request_bytes = config.max_stanza_bytes;
+  sc.verify_available = config.software == "ejabberd";
   sc.version = std::string(kVersion);
   sc.limits.max_delta_items = config.max_delta_items;
   service::Service service(sc, engine, **store, transport, logger, wall_ms);

@@ -249,13 +249,87 @@ void Service::start_next(const std::string& user) {
     auto q = queues_.find(user);
     if (q == queues_.end() || q->second.empty()) return;
     const Request& front = *q->second.front();
+    if (!roster && roster.error().condition == proto::Condition::kForbidden) {
+      // Privileges withdrawn without notice (ejabberd does this to one of two connections
+      // sharing a component name): presence may have stopped arriving, so it is a gap.
+      privileged_ = false;
+      engine_.gap();
+      log_.error("service", "privileges lost",
+                 {{"effect", "keys invalidated; answering not-ready until reconnected"},
+                  {"likely_cause", "another connection uses the same component name"}});
+    }
     if (!roster) {
       log_.warn("service", "roster.fetch_failed", {{"user", user}, {"error", roster.error().text}});
       reply_error(front, not_ready("could not fetch the roster: " + roster.error().text));
       return finish(user);
     }
+    if (config_.verify_available && front.payload->name() == "sync")
+      return verify_then_run(user, std::move(roster).value());
     run(front, *roster);
   });
+}
+
+// Servers that do not forward every unavailable (ejabberd: a dropped connection with no
+// contact online to receive the broadcast) leave resources that look available but are
+// gone. Before a sync is answered each such resource is pinged: "service-unavailable"
+// (the server answering for a session it no longer has) means gone, any other answer
+// means alive, no answer means we cannot prove the delta right.
+void Service::verify_then_run(const std::string& user, std::vector<std::string> visible) {
+  engine_.set_roster(user, visible);
+  const proto::PresenceState state = engine_.view(user);
+  if (state.empty() || state.size() > config_.limits.max_delta_items) {
+    auto q = queues_.find(user);
+    if (state.empty()) return run(*q->second.front(), visible);
+    reply_error(*q->second.front(),
+                proto::make_error(proto::AppCondition::kTooLarge,
+                                  "too many resources to verify before answering"));
+    return finish(user);
+  }
+  struct Round {
+    std::size_t pending = 0;
+    std::vector<std::string> gone;
+    bool unprovable = false;
+    std::vector<std::string> visible;
+  };
+  auto round = std::make_shared<Round>();
+  round->pending = state.size();
+  round->visible = std::move(visible);
+  const std::uint64_t generation = generation_;
+  for (const auto& [jid, fields] : state) {
+    xml::Element iq("iq", std::string(ns::kComponent));
+    iq.set_attr("type", "get");
+    iq.set_attr("from", config_.component_jid);
+    iq.set_attr("to", jid);
+    iq.add(xml::Element("ping", std::string(ns::kPing)));
+    transport_.request(std::move(iq), [this, user, generation, round,
+                                       jid = jid](proto::Result<xml::Element> res) {
+      if (!res) {
+        const auto cond = res.error().condition;
+        if (cond == proto::Condition::kServiceUnavailable &&
+            res.error().app == proto::AppCondition::kNone) {
+          round->gone.push_back(jid);
+        } else if (cond == proto::Condition::kRemoteServerTimeout ||
+                   res.error().app == proto::AppCondition::kNotReady) {
+          round->unprovable = true;
+        }
+      }
+      if (--round->pending > 0 || generation != generation_) return;
+      auto q = queues_.find(user);
+      if (q == queues_.end() || q->second.empty()) return;
+      const Request& front = *q->second.front();
+      log_.info("service", "verified", {{"user", user}, {"gone", round->gone.size()},
+                                        {"unprovable", round->unprovable}});
+      if (round->unprovable) {
+        ++counters_.syncs;
+        ++counters_.failures[std::string(proto::to_string(proto::AppCondition::kContinuityLost))];
+        reply_error(front, proto::make_error(proto::AppCondition::kContinuityLost,
+                                             "a contact's presence could not be verified"));
+        return finish(user);
+      }
+      for (const auto& g : round->gone) engine_.observe_unavailable(g);
+      run(front, round->visible);
+    });
+  }
 }
 
 void Service::run(const Request& r, const std::vector<std::string>& visible) {

@@ -36,6 +36,9 @@ struct ServiceConfig {
   std::set<std::string, std::less<>> domains;    // users of these domains may use it
   std::uint32_t requests_per_minute = 30;        // per user, all rpsync requests
   std::size_t max_request_bytes = 16384;         // serialised rpsync request, else too-big
+  // Ping every resource a sync answer would show as available before answering (for
+  // servers that do not forward every unavailable: ejabberd). See verify_then_run().
+  bool verify_available = false;
   std::size_t write_every = 1024;                // hand engine changes to the store after N
   std::string name = "rpsync";
   std::string version = "0.1.0";
@@ -112,6 +115,7 @@ class Service {
   std::optional<proto::StanzaError> admit(const Request& r);
   void start_next(const std::string& user);
   void run(const Request& r, const std::vector<std::string>& visible);
+  void verify_then_run(const std::string& user, std::vector<std::string> visible);
   void finish(std::string user);  // by value: it destroys the request that owns r.user
   void fetch_roster(const std::string& user,
                     std::function<void(proto::Result<std::vector<std::string>>)> done);

@@ -40,6 +40,19 @@ class FakeTransport : public Transport {
     sent.pop_front();
     return e;
   }
+  // Answers the oldest pending request, which must be a ping to `to`, with a result or
+  // with the stanza error `error`.
+  void answer_ping(std::string_view to, std::optional<proto::StanzaError> error = {}) {
+    ASSERT_FALSE(requests.empty());
+    auto p = std::move(requests.front());
+    requests.pop_front();
+    EXPECT_EQ(p.iq.attr("to"), to);
+    ASSERT_TRUE(p.iq.child("ping", ns::kPing));
+    if (error) return p.done(*error);
+    xml::Element result("iq", std::string(ns::kComponent));
+    result.set_attr("type", "result");
+    p.done(std::move(result));
+  }
   // Answers the oldest roster fetch with these contacts (jid -> subscription).
   void answer_roster(const std::vector<std::pair<std::string, std::string>>& items) {
     ASSERT_FALSE(requests.empty());
@@ -68,7 +81,7 @@ xml::Element stanza(std::string_view text) {
 
 class ServiceTest : public ::testing::Test {
  protected:
-  ServiceTest() {
+  explicit ServiceTest(bool verify_available = false) {
     core::EngineOptions options;
     options.clock = [this] { return now_ms; };
     engine = std::make_unique<core::Engine>(options);
@@ -77,6 +90,7 @@ class ServiceTest : public ::testing::Test {
     config.component_jid = "rpsync.example.test";
     config.domains = {"example.test"};
     config.requests_per_minute = 5;
+    config.verify_available = verify_available;
     service = std::make_unique<Service>(config, *engine, *store, transport, logger,
                                         [this] { return now_ms; });
     service->on_connected(true);
@@ -279,6 +293,25 @@ TEST_F(ServiceTest, RosterFetchFailureIsNotReady) {
   EXPECT_EQ(err.app, AppCondition::kNotReady);
 }
 
+TEST_F(ServiceTest, ForbiddenRosterFetchMeansPrivilegesLost) {
+  iq("alice@example.test/phone", "en1", "<enable xmlns='urn:xmpp:rpsync:0' stream='s1'/>");
+  transport.answer_roster(roster);
+  transport.take();
+  iq("alice@example.test/phone", "c1",
+     "<checkpoint xmlns='urn:xmpp:rpsync:0' stream='s1' prev='en1'/>");
+  transport.requests.front().done(proto::StanzaError{
+      proto::ErrorType::kAuth, Condition::kForbidden, AppCondition::kNone, ""});
+  EXPECT_EQ(error_of(transport.take()).app, AppCondition::kNotReady);
+  EXPECT_FALSE(service->ready());
+  service->on_privileges(true);
+  iq("alice@example.test/tablet", "sy",
+     "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
+     "last='en1'/></sync>");
+  transport.answer_roster(roster);
+  EXPECT_EQ(error_of(transport.take()).app, AppCondition::kContinuityLost)
+      << "presence may have been missed while the privileges were gone";
+}
+
 TEST_F(ServiceTest, RequestsOfOneUserRunOneAtATime) {
   iq("alice@example.test/phone", "en1", "<enable xmlns='urn:xmpp:rpsync:0' stream='s1'/>");
   iq("alice@example.test/phone", "c1",
@@ -354,6 +387,66 @@ TEST_F(ServiceTest, PresenceIngestIsDurableAfterFlush) {
   ASSERT_EQ(image->resources.size(), 1u);
   EXPECT_EQ(image->resources[0].jid, "bob@example.test/phone");
   EXPECT_EQ(service->counters().presence_in, 3u);
+}
+
+// ejabberd does not forward the unavailable of a dropped connection when no contact is
+// online: the service verifies what it would claim is available before answering.
+class VerifyingServiceTest : public ServiceTest {
+ protected:
+  VerifyingServiceTest() : ServiceTest(true) {}
+  // alice enabled with bob/laptop and carol/pc online; returns her client state.
+  proto::PresenceState enable_alice() {
+    presence("bob@example.test/laptop");
+    presence("carol@other.test/pc");
+    iq("alice@example.test/phone", "en1", "<enable xmlns='urn:xmpp:rpsync:0' stream='s1'/>");
+    transport.answer_roster(roster);
+    transport.take();
+    return engine->view("alice@example.test");
+  }
+  void sync_alice() {
+    iq("alice@example.test/phone", "sy",
+       "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
+       "last='en1'/></sync>");
+    transport.answer_roster(roster);
+  }
+};
+
+TEST_F(VerifyingServiceTest, ASilentlyGoneResourceIsReportedUnavailable) {
+  auto client = enable_alice();
+  sync_alice();
+  ASSERT_EQ(transport.requests.size(), 2u) << "one ping per resource the answer would show";
+  EXPECT_TRUE(transport.sent.empty()) << "no answer before every ping is back";
+  transport.answer_ping("bob@example.test/laptop",
+                        proto::StanzaError{proto::ErrorType::kCancel,
+                                           Condition::kServiceUnavailable, AppCondition::kNone,
+                                           "User session not found"});
+  transport.answer_ping("carol@other.test/pc");
+  auto delta = proto::parse_delta(*rpsync_child(transport.take()));
+  ASSERT_TRUE(delta.ok());
+  EXPECT_EQ(delta->unavailable, std::vector<std::string>{"bob@example.test/laptop"});
+  ASSERT_TRUE(proto::apply(client, *delta));
+  EXPECT_EQ(proto::digest_of(client), delta->state);
+}
+
+TEST_F(VerifyingServiceTest, AllAliveGivesTheNormalDelta) {
+  enable_alice();
+  sync_alice();
+  transport.answer_ping("bob@example.test/laptop");
+  transport.answer_ping("carol@other.test/pc");
+  auto delta = proto::parse_delta(*rpsync_child(transport.take()));
+  ASSERT_TRUE(delta.ok());
+  EXPECT_TRUE(delta->empty());
+}
+
+TEST_F(VerifyingServiceTest, AnUnansweredPingMeansContinuityLost) {
+  enable_alice();
+  sync_alice();
+  transport.answer_ping("bob@example.test/laptop",
+                        proto::StanzaError{proto::ErrorType::kWait,
+                                           Condition::kRemoteServerTimeout, AppCondition::kNone,
+                                           "timeout"});
+  transport.answer_ping("carol@other.test/pc");
+  EXPECT_EQ(error_of(transport.take()).app, AppCondition::kContinuityLost);
 }
 
 }  // namespace
