@@ -1,0 +1,773 @@
+// rpsync_component_bench: the component against a real Prosody 0.12 on loopback.
+//
+// Part 1, ingest: `contacts` users each send `changes` presence changes as fast as one
+// sender thread can write them; `watchers` users who have every contact in their roster
+// count what Prosody delivers. Run once on a Prosody without privileged entities (pure
+// routing) and once with rpsync-component attached (Prosody forwards one copy of every
+// broadcast to it, DESIGN.md). The component's progress is timed with a ping sent after
+// the watchers saw everything (the component answers in stream order) and checked with its
+// `stats presence_in=` log counter; CPU time of every process comes from /proc.
+// Part 2, sync: alice with every contact online (caps + status) does a full login (the
+// presence flood), enables rpsync, then for k changed contacts (0, 1 %, 10 %) drops her
+// connection, reconnects and times <sync/> -> <delta/> at the client.
+//
+// Everything is bounded: each wait has a deadline, each loop a count.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "protocol/ns.h"
+#include "protocol/xml.h"
+#include "tests/harness/prosody_server.h"
+#include "tests/harness/test_client.h"
+#include "tests/harness/util.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using rpsync::test::ProsodyServer;
+using rpsync::test::TestClient;
+using rpsync::xml::Element;
+namespace ns = rpsync::ns;
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+constexpr const char* kHost = "example.test";
+constexpr const char* kComponent = "rpsync.example.test";
+constexpr const char* kSecret = "bench-secret";
+constexpr const char* kPassword = "pw";
+
+struct Options {
+  int contacts = 500;
+  int watchers = 4;
+  int changes = 10;  // presence changes per contact per burst
+  int bursts = 3;    // per phase; the median is reported
+  int rounds = 20;   // sync rounds per k
+  bool nagle = true;  // Prosody's default; --no-nagle sets network_settings.nagle = false
+  std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_component.csv";
+};
+
+double seconds_since(Clock::time_point t0, Clock::time_point t) {
+  return std::chrono::duration<double>(t - t0).count();
+}
+
+void progress(const std::string& what) {
+  static const auto start = Clock::now();
+  std::fprintf(stderr, "[%6.1fs] %s\n", seconds_since(start, Clock::now()), what.c_str());
+}
+
+[[noreturn]] void die(const std::string& why) {
+  std::fprintf(stderr, "rpsync_component_bench: %s\n", why.c_str());
+  std::exit(1);
+}
+
+// user + system CPU seconds of a process, from /proc/<pid>/stat (fields 14 and 15).
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto paren = all.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(all.substr(paren + 2));
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stoull(f);
+    if (i == 15) stime = std::stoull(f);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+double self_cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto tv = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return tv(ru.ru_utime) + tv(ru.ru_stime);
+}
+
+std::string read_text(const fs::path& p) { return rpsync::test::util::read_file(p); }
+
+void write_text(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
+  return s;
+}
+
+// The harness's config logs at debug level into a file, which would make Prosody measure
+// its own logging; `privileged` false drops the privileged_entities line (pure routing).
+void patch_prosody_config(const ProsodyServer& server, const std::string& original,
+                          bool privileged, bool nagle) {
+  std::string cfg = replace_all(original, "log = { debug = ", "log = { warn = ");
+  if (!nagle) cfg = "network_settings = { nagle = false }\n" + cfg;
+  if (!privileged) {
+    std::string out;
+    std::istringstream lines(cfg);
+    for (std::string line; std::getline(lines, line);)
+      if (line.find("privileged_entities") == std::string::npos) out += line + "\n";
+    cfg = out;
+  }
+  write_text(fs::path(server.dir()) / "prosody.cfg.lua", cfg);
+}
+
+pid_t prosody_pid(const ProsodyServer& server) {
+  auto deadline = Clock::now() + Millis(5000);
+  while (Clock::now() < deadline) {
+    std::string text = read_text(fs::path(server.dir()) / "prosody.pid");
+    if (!text.empty()) return static_cast<pid_t>(std::stol(text));
+    std::this_thread::sleep_for(Millis(20));
+  }
+  die("prosody wrote no pid file");
+}
+
+// rpsync-component as a child process logging to a file.
+class Component {
+ public:
+  Component(const ProsodyServer& server, const fs::path& dir) : log_(dir / "component.log") {
+    std::vector<std::string> args = {
+        RPSYNC_COMPONENT_BIN,
+        "--host", "127.0.0.1",
+        "--port", std::to_string(server.component_port()),
+        "--component", kComponent,
+        "--domain", kHost,
+        "--store", "sqlite:" + (dir / "rpsync.db").string(),
+        "--log-level", "info",
+        "--stats-interval", "1",
+        "--requests-per-minute", "100000",
+    };
+    pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ < 0) die("fork failed");
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
+      if (!std::freopen(log_.c_str(), "w", stderr)) ::_exit(127);
+      ::setenv("RPSYNC_SECRET", kSecret, 1);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  ~Component() { stop(); }
+  Component(const Component&) = delete;
+  Component& operator=(const Component&) = delete;
+
+  pid_t pid() const { return pid_; }
+  std::string log() const { return read_text(log_); }
+
+  bool wait_connected(Millis timeout) const {
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (log().find("connected privileged=yes") != std::string::npos) return true;
+      std::this_thread::sleep_for(Millis(50));
+    }
+    return false;
+  }
+
+  // Number of stats lines so far and the presence_in of the last one.
+  std::pair<std::size_t, std::uint64_t> stats() const {
+    std::string text = log();
+    constexpr std::string_view key = "stats presence_in=";
+    std::size_t lines = 0;
+    std::uint64_t last = 0;
+    for (auto at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
+      ++lines;
+      last = std::strtoull(text.c_str() + at + key.size(), nullptr, 10);
+    }
+    return {lines, last};
+  }
+
+  // presence_in from a stats line written after this call (the counter is logged each second).
+  std::optional<std::uint64_t> fresh_presence_in(Millis timeout) const {
+    auto before = stats().first;
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      auto [lines, value] = stats();
+      if (lines > before + 1) return value;  // +1: the line being written at call time
+      std::this_thread::sleep_for(Millis(50));
+    }
+    return std::nullopt;
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 250; ++i) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(Millis(20));
+    }
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+ private:
+  fs::path log_;
+  pid_t pid_ = -1;
+};
+
+std::string contact_name(int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "c%03d", i);
+  return buf;
+}
+std::string watcher_name(int i) { return "w" + std::to_string(i); }
+
+// A contact presence shaped like a real client's: show, status, priority and caps.
+Element contact_presence(const std::string& status, int variant) {
+  static const char* kShows[] = {"", "away", "chat", "dnd", "xa"};
+  Element p("presence", std::string(ns::kClient));
+  if (const char* show = kShows[variant % 5]; *show)
+    p.add(Element("show", std::string(ns::kClient))).set_text(show);
+  p.add(Element("status", std::string(ns::kClient))).set_text(status);
+  p.add(Element("priority", std::string(ns::kClient))).set_text("1");
+  Element& caps = p.add(Element("c", std::string(ns::kCaps)));
+  caps.set_attr("hash", "sha-1");
+  caps.set_attr("node", "https://rpsync.example/bench-client");
+  caps.set_attr("ver", "q07IKJEyjvHSyhy//CH0CxmKi8w=");
+  return p;
+}
+
+bool status_starts_with(const Element& e, const std::string& prefix) {
+  if (e.name() != "presence") return false;
+  auto status = e.child_text("status");
+  return status && status->starts_with(prefix);
+}
+
+// Reads until nothing arrives for `quiet` (bounded by `limit` stanzas).
+std::size_t drain(TestClient& c, Millis quiet = Millis(30), std::size_t limit = 100000) {
+  std::size_t n = 0;
+  while (n < limit && c.next(quiet)) ++n;
+  return n;
+}
+
+struct Watch {
+  std::size_t got = 0;
+  Clock::time_point last{};
+};
+
+// Counts presences whose status starts with `tag` until `expected` or the deadline.
+Watch watch(TestClient& c, const std::string& tag, std::size_t expected,
+            Clock::time_point deadline) {
+  Watch w;
+  while (w.got < expected) {
+    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+    if (left.count() <= 0) break;
+    auto e = c.next(left);
+    if (!e) break;
+    if (status_starts_with(*e, tag)) {
+      ++w.got;
+      w.last = Clock::now();
+    }
+  }
+  return w;
+}
+
+// Round trip of an XEP-0199 ping to `to` (the component, or the server itself as baseline).
+std::optional<double> ping(TestClient& c, const std::string& to, const std::string& id,
+                           Millis timeout) {
+  Element iq("iq", std::string(ns::kClient));
+  iq.set_attr("type", "get");
+  iq.set_attr("to", to);
+  iq.set_attr("id", id);
+  iq.add(Element("ping", std::string(ns::kPing)));
+  auto t0 = Clock::now();
+  if (!c.send(iq)) return std::nullopt;
+  auto reply = c.wait_for([&](const Element& e) { return e.name() == "iq" && e.attr("id") == id; },
+                          timeout);
+  if (!reply || reply->attr("type") != "result") return std::nullopt;
+  return seconds_since(t0, Clock::now());
+}
+
+std::optional<double> ping_component(TestClient& c, const std::string& id, Millis timeout) {
+  return ping(c, kComponent, id, timeout);
+}
+
+std::string loadavg() {
+  std::string text = read_text("/proc/loadavg");
+  auto third = text.find(' ', text.find(' ', text.find(' ') + 1) + 1);
+  return third == std::string::npos ? text : text.substr(0, third);
+}
+
+struct World {
+  std::vector<std::unique_ptr<TestClient>> watchers;
+  std::vector<std::unique_ptr<TestClient>> contacts;
+};
+
+World login_all(const ProsodyServer& server, const Options& o) {
+  World w;
+  std::string why;
+  for (int i = 0; i < o.watchers; ++i) {
+    auto c = TestClient::login(server.c2s_port(), watcher_name(i), kHost, kPassword, "watch", &why);
+    if (!c) die("login: " + why);
+    c->send_presence();
+    w.watchers.push_back(std::move(c));
+  }
+  for (int i = 0; i < o.contacts; ++i) {
+    auto c = TestClient::login(server.c2s_port(), contact_name(i), kHost, kPassword, "phone", &why);
+    if (!c) die("login: " + why);
+    c->send(contact_presence("initial status of " + contact_name(i) + ", back soon", i));
+    w.contacts.push_back(std::move(c));
+  }
+  for (auto& c : w.watchers) drain(*c);
+  return w;
+}
+
+void logout_all(World& w) {
+  for (auto& c : w.contacts) c->abort();
+  for (auto& c : w.watchers) c->abort();
+  w = World{};
+}
+
+struct Burst {
+  std::size_t broadcasts = 0;
+  std::size_t delivered = 0;  // at the watchers
+  double routing_s = 0;       // first send -> last watcher delivery
+  double component_s = -1;    // first send -> component answered the ping after it
+  std::uint64_t presence_in = 0;
+  double prosody_cpu = 0, component_cpu = 0, bench_cpu = 0;
+};
+
+Burst run_burst(World& w, const Options& o, const std::string& tag, pid_t prosody,
+                const Component* component) {
+  Burst b;
+  b.broadcasts = static_cast<std::size_t>(o.contacts) * static_cast<std::size_t>(o.changes);
+  std::optional<std::uint64_t> in_before;
+  if (component) {
+    if (!ping_component(*w.watchers[0], "settle-" + tag, Millis(10000)))
+      die("component did not answer a ping");
+    in_before = component->fresh_presence_in(Millis(5000));
+    if (!in_before) die("no stats line from the component");
+  }
+  const double p0 = cpu_seconds(prosody);
+  const double c0 = component ? cpu_seconds(component->pid()) : 0;
+  const double s0 = self_cpu_seconds();
+  const auto deadline = Clock::now() + Millis(60000);
+
+  std::vector<Watch> seen(w.watchers.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < w.watchers.size(); ++i)
+    threads.emplace_back([&, i] { seen[i] = watch(*w.watchers[i], tag, b.broadcasts, deadline); });
+
+  const auto t0 = Clock::now();
+  for (int round = 0; round < o.changes; ++round)
+    for (int i = 0; i < o.contacts; ++i)
+      w.contacts[static_cast<std::size_t>(i)]->send(
+          contact_presence(tag + " change " + std::to_string(round) + " of " + contact_name(i),
+                           i + round + 1));
+  for (auto& t : threads) t.join();
+
+  Clock::time_point last = t0;
+  for (const auto& s : seen) {
+    b.delivered += s.got;
+    last = std::max(last, s.last);
+  }
+  b.routing_s = seconds_since(t0, last);
+  if (component) {
+    if (ping_component(*w.watchers[0], "done-" + tag, Millis(30000)))
+      b.component_s = seconds_since(t0, Clock::now());
+  }
+  b.prosody_cpu = cpu_seconds(prosody) - p0;
+  if (component) b.component_cpu = cpu_seconds(component->pid()) - c0;
+  b.bench_cpu = self_cpu_seconds() - s0;
+  if (component) {
+    auto in_after = component->fresh_presence_in(Millis(5000));
+    if (in_after) b.presence_in = *in_after - *in_before;
+  }
+  return b;
+}
+
+template <class T, class F>
+double median_of(const std::vector<T>& v, F f) {
+  std::vector<double> xs;
+  for (const auto& x : v) xs.push_back(f(x));
+  std::sort(xs.begin(), xs.end());
+  if (xs.empty()) return 0;
+  return xs[xs.size() / 2];
+}
+
+double percentile(std::vector<double> xs, double p) {
+  if (xs.empty()) return 0;
+  std::sort(xs.begin(), xs.end());
+  auto i = static_cast<std::size_t>(p * static_cast<double>(xs.size() - 1) + 0.5);
+  return xs[std::min(i, xs.size() - 1)];
+}
+
+struct Csv {
+  std::vector<std::string> rows{"section,metric,value,unit"};
+  void add(const std::string& section, const std::string& metric, double value,
+           const std::string& unit) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6g", value);
+    rows.push_back(section + "," + metric + "," + buf + "," + unit);
+  }
+};
+
+struct SyncRound {
+  double rtt_ms = 0;
+  std::size_t bytes = 0;
+  std::size_t items = 0;
+};
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) die(a + " needs a value");
+      return argv[++i];
+    };
+    auto number = [&](int lo, int hi) {
+      int v = std::atoi(value().c_str());
+      if (v < lo || v > hi) die(a + " must be in " + std::to_string(lo) + ".." + std::to_string(hi));
+      return v;
+    };
+    if (a == "--contacts") o.contacts = number(10, 1000);
+    else if (a == "--watchers") o.watchers = number(1, 16);
+    else if (a == "--changes") o.changes = number(1, 100);
+    else if (a == "--bursts") o.bursts = number(1, 10);
+    else if (a == "--rounds") o.rounds = number(1, 100);
+    else if (a == "--csv") o.csv = value();
+    else if (a == "--no-nagle") o.nagle = false;
+    else if (a == "--help" || a == "-h") {
+      std::printf(
+          "usage: rpsync_component_bench [--contacts N=500] [--watchers W=4] [--changes C=10]\n"
+          "       [--bursts B=3] [--rounds R=20] [--no-nagle] [--csv PATH]\n"
+          "  --no-nagle: Prosody with network_settings = { nagle = false } (TCP_NODELAY)\n");
+      std::exit(0);
+    } else {
+      die("unknown argument " + a + " (see --help)");
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse_options(argc, argv);
+  const auto wall0 = Clock::now();
+  const std::string load_start = loadavg();
+  Csv csv;
+
+  // --- users and rosters -------------------------------------------------------------
+  rpsync::test::ProsodyOptions po;
+  po.component_jid = kComponent;
+  po.component_secret = kSecret;
+  std::string why;
+  auto server = ProsodyServer::create(po, &why);
+  if (!server) die(why);
+  const std::string alice = std::string("alice@") + kHost;
+  server->add_user("alice", kHost, kPassword);
+  for (int j = 0; j < o.watchers; ++j) server->add_user(watcher_name(j), kHost, kPassword);
+  for (int i = 0; i < o.contacts; ++i) {
+    const std::string c = contact_name(i);
+    const std::string bare = c + "@" + kHost;
+    server->add_user(c, kHost, kPassword);
+    server->add_roster_item(alice, bare, "both");
+    server->add_roster_item(bare, alice, "both");
+    for (int j = 0; j < o.watchers; ++j) {
+      const std::string wb = watcher_name(j) + "@" + kHost;
+      server->add_roster_item(bare, wb, "from");
+      server->add_roster_item(wb, bare, "to");
+    }
+  }
+  const std::string config = read_text(fs::path(server->dir()) / "prosody.cfg.lua");
+
+  // --- part 1a: Prosody routing alone ------------------------------------------------
+  patch_prosody_config(*server, config, /*privileged=*/false, o.nagle);
+  if (!server->launch()) die("prosody did not start:\n" + server->log());
+  progress("prosody up (no privileged entity); logging in " + std::to_string(o.contacts) +
+           " contacts and " + std::to_string(o.watchers) + " watchers");
+  World world = login_all(*server, o);
+  std::vector<Burst> alone;
+  for (int r = 0; r < o.bursts; ++r) {
+    alone.push_back(run_burst(world, o, "A" + std::to_string(r), prosody_pid(*server), nullptr));
+    progress("routing alone, burst " + std::to_string(r) + ": " +
+             std::to_string(alone.back().delivered) + " delivered in " +
+             std::to_string(alone.back().routing_s) + " s");
+  }
+  logout_all(world);
+
+  // --- part 1b: the same load with rpsync-component attached --------------------------
+  patch_prosody_config(*server, config, /*privileged=*/true, o.nagle);
+  if (!server->restart()) die("prosody did not restart:\n" + server->log());
+  const fs::path work = fs::path(server->dir()) / "component";
+  fs::create_directories(work);
+  Component component(*server, work);
+  if (!component.wait_connected(Millis(15000)))
+    die("component did not connect with privileges:\n" + component.log());
+  progress("prosody + component up; logging in again");
+  world = login_all(*server, o);
+  std::vector<Burst> with;
+  for (int r = 0; r < o.bursts; ++r) {
+    with.push_back(run_burst(world, o, "B" + std::to_string(r), prosody_pid(*server), &component));
+    progress("with component, burst " + std::to_string(r) + ": " +
+             std::to_string(with.back().delivered) + " delivered in " +
+             std::to_string(with.back().routing_s) + " s, component done at " +
+             std::to_string(with.back().component_s) + " s, presence_in +" +
+             std::to_string(with.back().presence_in));
+  }
+
+  // --- part 2: sync round-trip for a roster of `contacts` online contacts -------------
+  for (std::size_t j = 1; j < world.watchers.size(); ++j) world.watchers[j]->abort();
+  TestClient& w0 = *world.watchers[0];
+  drain(w0);
+  auto session = TestClient::login(server->c2s_port(), "alice", kHost, kPassword, "bench", &why);
+  if (!session) die("alice: " + why);
+  Element initial("presence", std::string(ns::kClient));
+  initial.add(Element("c", std::string(ns::kCaps)))
+      .set_attr("hash", "sha-1")
+      .set_attr("node", "https://rpsync.example/bench-client")
+      .set_attr("ver", "q07IKJEyjvHSyhy//CH0CxmKi8w=");
+  std::size_t flood_stanzas = 0, flood_bytes = 0;
+  const auto f0 = Clock::now();
+  session->send(initial);
+  {
+    auto deadline = Clock::now() + Millis(30000);
+    while (flood_stanzas < static_cast<std::size_t>(o.contacts)) {
+      auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+      if (left.count() <= 0) break;
+      auto e = session->next(left);
+      if (!e) break;
+      if (e->name() != "presence" || e->attr("from").value_or("").starts_with("alice@")) continue;
+      ++flood_stanzas;
+      flood_bytes += rpsync::xml::to_string(*e, ns::kClient).size();
+    }
+  }
+  const double flood_s = seconds_since(f0, Clock::now());
+  progress("alice's full login: " + std::to_string(flood_stanzas) + " presences, " +
+           std::to_string(flood_bytes) + " bytes");
+
+  auto rpsync_iq = [](const std::string& id, Element payload) {
+    Element iq("iq", std::string(ns::kClient));
+    iq.set_attr("type", "set");
+    iq.set_attr("to", kComponent);
+    iq.set_attr("id", id);
+    iq.add(std::move(payload));
+    return iq;
+  };
+  auto reply_to = [](TestClient& c, const std::string& id, Millis timeout) {
+    return c.wait_for([&](const Element& e) { return e.name() == "iq" && e.attr("id") == id; },
+                      timeout);
+  };
+  Element enable("enable", std::string(ns::kRpsync));
+  enable.set_attr("stream", session->stream_id());
+  session->send(rpsync_iq("enable-1", enable));
+  auto enabled = reply_to(*session, "enable-1", Millis(15000));
+  const Element* en = enabled ? enabled->child("enabled", ns::kRpsync) : nullptr;
+  if (!en) die("enable failed: " + (enabled ? rpsync::xml::to_string(*enabled) : "timeout"));
+  progress("enabled, count=" + std::string(en->attr("count").value_or("?")));
+
+  std::string key_stream = session->stream_id(), key_last = "enable-1";
+  const std::vector<int> ks = {0, std::max(1, o.contacts / 100), std::max(1, o.contacts / 10)};
+  std::vector<std::vector<SyncRound>> results(ks.size());
+  std::vector<double> ping_ms, server_ping_ms;
+  std::size_t wrong_items = 0;
+  int offset = 0;
+  for (std::size_t ki = 0; ki < ks.size(); ++ki) {
+    const int k = ks[ki];
+    for (int r = 0; r < o.rounds; ++r) {
+      session->abort();
+      const std::string tag = "S" + std::to_string(k) + "-" + std::to_string(r) + " ";
+      for (int j = 0; j < k; ++j) {
+        int i = (offset + j) % o.contacts;
+        world.contacts[static_cast<std::size_t>(i)]->send(
+            contact_presence(tag + "new status of " + contact_name(i), i + r + 2));
+      }
+      offset += k;
+      auto seen = watch(w0, tag, static_cast<std::size_t>(k), Clock::now() + Millis(10000));
+      if (seen.got != static_cast<std::size_t>(k)) die("watcher missed changes in " + tag);
+      auto cping = ping_component(w0, "p-" + tag.substr(0, tag.size() - 1), Millis(10000));
+      if (!cping) die("component did not answer a ping");
+      ping_ms.push_back(*cping * 1000);
+      auto sping = ping(w0, kHost, "s-" + tag.substr(0, tag.size() - 1), Millis(10000));
+      if (!sping) die("server did not answer a ping");
+      server_ping_ms.push_back(*sping * 1000);
+
+      session = TestClient::login(server->c2s_port(), "alice", kHost, kPassword, "bench", &why);
+      if (!session) die("alice: " + why);
+      Element sync("sync", std::string(ns::kRpsync));
+      sync.set_attr("stream", session->stream_id());
+      Element& key = sync.add(Element("key", std::string(ns::kRpsync)));
+      key.set_attr("stream", key_stream);
+      key.set_attr("resource", "bench");
+      key.set_attr("last", key_last);
+      const std::string id = "sync-" + std::to_string(k) + "-" + std::to_string(r);
+      const auto t0 = Clock::now();
+      session->send(rpsync_iq(id, sync));
+      auto answer = reply_to(*session, id, Millis(15000));
+      const double rtt = seconds_since(t0, Clock::now()) * 1000;
+      const Element* delta = answer ? answer->child("delta", ns::kRpsync) : nullptr;
+      if (!delta) die("sync failed: " + (answer ? rpsync::xml::to_string(*answer) : "timeout"));
+      SyncRound sr;
+      sr.rtt_ms = rtt;
+      sr.bytes = rpsync::xml::to_string(*answer, ns::kClient).size();
+      sr.items = delta->children().size();
+      if (sr.items != static_cast<std::size_t>(k)) ++wrong_items;
+      results[ki].push_back(sr);
+      key_stream = session->stream_id();
+      key_last = id;
+    }
+    progress("sync rounds with " + std::to_string(k) + " changed contacts done");
+  }
+  session->abort();
+  const double bench_cpu_total = self_cpu_seconds();
+  component.stop();
+  logout_all(world);
+
+  // --- report -------------------------------------------------------------------------
+  auto rate = [](double n, double s) { return s > 0 ? n / s : 0; };
+  const double bc = static_cast<double>(alone.front().broadcasts);
+  const double a_bcast = median_of(alone, [&](const Burst& b) { return rate(bc, b.routing_s); });
+  const double a_deliv = median_of(alone, [&](const Burst& b) {
+    return rate(static_cast<double>(b.delivered), b.routing_s);
+  });
+  const double b_bcast = median_of(with, [&](const Burst& b) { return rate(bc, b.routing_s); });
+  const double b_deliv = median_of(with, [&](const Burst& b) {
+    return rate(static_cast<double>(b.delivered), b.routing_s);
+  });
+  const double c_ingest = median_of(with, [&](const Burst& b) {
+    return rate(static_cast<double>(b.presence_in), b.component_s);
+  });
+  const double lag_ms =
+      median_of(with, [&](const Burst& b) { return (b.component_s - b.routing_s) * 1000; });
+  const double a_pcpu = median_of(alone, [&](const Burst& b) { return b.prosody_cpu; });
+  const double b_pcpu = median_of(with, [&](const Burst& b) { return b.prosody_cpu; });
+  const double c_cpu = median_of(with, [&](const Burst& b) { return b.component_cpu; });
+  // CPU time is counted in 10 ms ticks: capacities use the sums over all bursts.
+  double a_cpu_sum = 0, b_cpu_sum = 0, c_cpu_sum = 0, in_sum = 0;
+  for (const auto& b : alone) a_cpu_sum += b.prosody_cpu;
+  for (const auto& b : with) {
+    b_cpu_sum += b.prosody_cpu;
+    c_cpu_sum += b.component_cpu;
+    in_sum += static_cast<double>(b.presence_in);
+  }
+  const double a_capacity = rate(bc * static_cast<double>(alone.size()), a_cpu_sum);
+  const double b_capacity = rate(bc * static_cast<double>(with.size()), b_cpu_sum);
+  // At least one tick, so that an unmeasurably small CPU time gives a lower bound.
+  const double c_capacity = rate(in_sum, std::max(c_cpu_sum, 0.01));
+  std::size_t lost = 0, ingest_mismatch = 0;
+  const auto watchers = static_cast<std::size_t>(o.watchers);
+  for (const auto& b : alone) lost += b.broadcasts * watchers - b.delivered;
+  for (const auto& b : with) {
+    lost += b.broadcasts * watchers - b.delivered;
+    if (b.presence_in != b.broadcasts) ++ingest_mismatch;
+  }
+
+  std::printf("\nrpsync component benchmark: Prosody 0.12 on loopback, %d contacts x %d changes "
+              "per burst, %d watchers, median of %d bursts, Prosody Nagle %s\n",
+              o.contacts, o.changes, o.watchers, o.bursts, o.nagle ? "on (default)" : "off");
+  std::printf("(one machine, %ld cores, shared by the load generator, Prosody and the component; "
+              "load average at start %s, at end %s)\n\n",
+              ::sysconf(_SC_NPROCESSORS_ONLN), load_start.c_str(), loadavg().c_str());
+  std::printf("%-52s %12s\n", "ingest", "value");
+  std::printf("%-52s %12.0f\n", "Prosody alone: broadcasts/s", a_bcast);
+  std::printf("%-52s %12.0f\n", "Prosody alone: stanzas delivered to watchers/s", a_deliv);
+  std::printf("%-52s %12.0f\n", "with component: broadcasts/s", b_bcast);
+  std::printf("%-52s %12.0f\n", "with component: stanzas delivered to watchers/s", b_deliv);
+  std::printf("%-52s %12.0f\n", "component ingest: presence stanzas/s (end to end)", c_ingest);
+  std::printf("%-52s %12.2f\n", "ratio component ingest / Prosody broadcasts (same run)",
+              rate(c_ingest, b_bcast));
+  std::printf("%-52s %12.2f\n", "ratio routing with / without component", rate(b_bcast, a_bcast));
+  std::printf("%-52s %12.1f\n", "component lag after last watcher delivery (ms)", lag_ms);
+  std::printf("%-52s %12.3f\n", "CPU s per burst: Prosody alone", a_pcpu);
+  std::printf("%-52s %12.3f\n", "CPU s per burst: Prosody with component", b_pcpu);
+  std::printf("%-52s %12.3f\n", "CPU s per burst: component", c_cpu);
+  std::printf("%-52s %12.0f\n", "CPU capacity: Prosody alone, broadcasts/CPU-s", a_capacity);
+  std::printf("%-52s %12.0f\n", "CPU capacity: Prosody w/ component, broadcasts/CPU-s", b_capacity);
+  std::printf("%-52s %12.0f%s\n", "CPU capacity: component, presence/CPU-s", c_capacity,
+              c_cpu_sum < 0.01 ? " (lower bound: <10 ms CPU)" : "");
+  std::printf("%-52s %12.1f\n", "capacity ratio component / Prosody (w/ component)",
+              rate(c_capacity, b_capacity));
+  std::printf("%-52s %12zu\n", "stanzas lost at watchers (all bursts)", lost);
+  std::printf("%-52s %12zu\n", "bursts where presence_in != broadcasts", ingest_mismatch);
+
+  std::printf("\nsync round-trip, %d-contact roster, %d rounds per k (client side, sync sent -> "
+              "delta received)\n", o.contacts, o.rounds);
+  std::printf("%-10s %10s %10s %12s %10s\n", "changed", "median ms", "p95 ms", "delta bytes",
+              "items");
+  for (std::size_t ki = 0; ki < ks.size(); ++ki) {
+    std::vector<double> rtts, bytes;
+    for (const auto& sr : results[ki]) {
+      rtts.push_back(sr.rtt_ms);
+      bytes.push_back(static_cast<double>(sr.bytes));
+    }
+    const double med = percentile(rtts, 0.5), p95 = percentile(rtts, 0.95);
+    const double b = percentile(bytes, 0.5);
+    std::printf("%-10d %10.2f %10.2f %12.0f %10d\n", ks[ki], med, p95, b, ks[ki]);
+    const std::string sec = "sync_k" + std::to_string(ks[ki]);
+    csv.add(sec, "rtt_median", med, "ms");
+    csv.add(sec, "rtt_p95", p95, "ms");
+    csv.add(sec, "delta_bytes_median", b, "bytes");
+    csv.add(sec, "delta_vs_flood", rate(b, static_cast<double>(flood_bytes)), "ratio");
+  }
+  std::printf("%-52s %12.2f\n", "ping RTT to component, median (ms)", percentile(ping_ms, 0.5));
+  std::printf("%-52s %12.2f\n", "ping RTT to Prosody itself, median (ms)",
+              percentile(server_ping_ms, 0.5));
+  std::printf("%-52s %12zu\n", "full login flood: presence stanzas", flood_stanzas);
+  std::printf("%-52s %12zu\n", "full login flood: bytes (re-serialised)", flood_bytes);
+  std::printf("%-52s %12.1f\n", "full login flood: time to last presence (ms)", flood_s * 1000);
+  std::printf("%-52s %12zu\n", "rounds whose delta item count != k", wrong_items);
+  std::printf("%-52s %12.1f\n", "bench process CPU s (load generator)", bench_cpu_total);
+  std::printf("%-52s %12.1f\n", "wall time (s)", seconds_since(wall0, Clock::now()));
+
+  csv.add("ingest", "prosody_alone_broadcasts_per_s", a_bcast, "1/s");
+  csv.add("ingest", "prosody_alone_delivered_per_s", a_deliv, "1/s");
+  csv.add("ingest", "with_component_broadcasts_per_s", b_bcast, "1/s");
+  csv.add("ingest", "with_component_delivered_per_s", b_deliv, "1/s");
+  csv.add("ingest", "component_ingest_per_s", c_ingest, "1/s");
+  csv.add("ingest", "ratio_component_ingest_to_broadcasts", rate(c_ingest, b_bcast), "ratio");
+  csv.add("ingest", "ratio_routing_with_to_without", rate(b_bcast, a_bcast), "ratio");
+  csv.add("ingest", "component_lag", lag_ms, "ms");
+  csv.add("ingest", "prosody_alone_cpu_per_burst", a_pcpu, "s");
+  csv.add("ingest", "prosody_with_component_cpu_per_burst", b_pcpu, "s");
+  csv.add("ingest", "component_cpu_per_burst", c_cpu, "s");
+  csv.add("ingest", "prosody_alone_broadcasts_per_cpu_s", a_capacity, "1/s");
+  csv.add("ingest", "prosody_with_component_broadcasts_per_cpu_s", b_capacity, "1/s");
+  csv.add("ingest", "component_presence_per_cpu_s", c_capacity, "1/s");
+  csv.add("ingest", "lost_at_watchers", static_cast<double>(lost), "stanzas");
+  csv.add("ingest", "bursts_presence_in_mismatch", static_cast<double>(ingest_mismatch), "bursts");
+  csv.add("sync", "ping_rtt_median", percentile(ping_ms, 0.5), "ms");
+  csv.add("sync", "server_ping_rtt_median", percentile(server_ping_ms, 0.5), "ms");
+  csv.add("sync", "flood_stanzas", static_cast<double>(flood_stanzas), "stanzas");
+  csv.add("sync", "flood_bytes", static_cast<double>(flood_bytes), "bytes");
+  csv.add("sync", "flood_time", flood_s * 1000, "ms");
+  csv.add("sync", "rounds_wrong_item_count", static_cast<double>(wrong_items), "rounds");
+  csv.add("run", "bench_cpu", bench_cpu_total, "s");
+  csv.add("run", "wall", seconds_since(wall0, Clock::now()), "s");
+  csv.add("run", "loadavg_1min_start", std::atof(load_start.c_str()), "load");
+  csv.add("run", "loadavg_1min_end", std::atof(loadavg().c_str()), "load");
+  csv.add("run", "prosody_nagle", o.nagle ? 1 : 0, "bool");
+  csv.add("run", "cores", static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN)), "cores");
+  std::ofstream out(o.csv);
+  for (const auto& row : csv.rows) out << row << "\n";
+  std::printf("\nCSV: %s\n", o.csv.c_str());
+  return (lost == 0 && ingest_mismatch == 0 && wrong_items == 0) ? 0 : 3;
+}
