@@ -16,6 +16,7 @@
 #include <string>
 
 #include "gloox_session.h"
+#include "protocol/ns.h"
 #include "protocol/state.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
@@ -424,7 +425,19 @@ TEST_F(GatedScenario, ChangeBetweenSyncAndPresenceIsCaughtAndFlooded) {
   first_session(*a);
   // Right after the component answers the sync, before alice's initial presence, bob
   // changes: the delta misses it and the gate skips the probe that would carry it.
-  stub_->on_sync_answered = [&] { bob->send_presence("xa", "in the window"); };
+  stub_->on_sync_answered = [&] {
+    ASSERT_TRUE(bob->send_presence("xa", "in the window"));
+    // A ping round trip on bob's stream: when its result arrives, Prosody has processed
+    // (and routed) bob's presence, before alice can even read the delta.
+    xml::Element ping("iq", std::string(ns::kClient));
+    ping.set_attr("type", "get");
+    ping.set_attr("id", "window-ping");
+    ping.set_attr("to", "example.test");
+    ping.add(xml::Element("ping", std::string(ns::kPing)));
+    ASSERT_TRUE(bob->send(ping));
+    ASSERT_TRUE(bob->wait_for([](const xml::Element& e) { return e.attr("id") == "window-ping"; },
+                              milliseconds(3000)));
+  };
 
   auto& r = a->recorder();
   const std::size_t second_session = r.outgoing.size();

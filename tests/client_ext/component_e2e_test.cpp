@@ -1,0 +1,286 @@
+// End-to-end: the rpsync-client library against the REAL rpsync-component (plugin/app)
+// on a real Prosody with privileges and mod_rpsync_gate. Skipped when the component
+// binary has not been built (it is not a dependency of this test target, to keep client
+// builds small: build `rpsync-component` or `all` first).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "gloox_session.h"
+#include "protocol/ns.h"
+#include "tests/harness/prosody_server.h"
+#include "tests/harness/test_client.h"
+
+namespace rpsync::client {
+namespace {
+
+using std::chrono::milliseconds;
+namespace fs = std::filesystem;
+using testing::GlooxSession;
+
+constexpr const char* kAlice = "alice@example.test";
+
+bool add_gate(const test::ProsodyServer& server) {
+  const auto cfg = fs::path(server.dir()) / "prosody.cfg.lua";
+  std::stringstream text;
+  text << std::ifstream(cfg).rdbuf();
+  std::string out = "plugin_paths = { \"" RPSYNC_GATE_PLUGIN_DIR "\" }\n";
+  bool found = false;
+  std::istringstream lines(text.str());
+  for (std::string line; std::getline(lines, line);) {
+    out += line + "\n";
+    if (line == "VirtualHost \"example.test\"") {
+      out += "  modules_enabled = { \"rpsync_gate\" }\n";
+      found = true;
+    }
+  }
+  std::ofstream(cfg, std::ios::trunc) << out;
+  return found;
+}
+
+// The component as a child process; killed on destruction.
+class ComponentProcess {
+ public:
+  ComponentProcess(const test::ProsodyServer& server, const std::string& log_path) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string port = std::to_string(server.component_port());
+      std::FILE* log = std::freopen(log_path.c_str(), "w", stdout);
+      (void)log;
+      ::dup2(::fileno(stdout), STDERR_FILENO);
+      ::setenv("RPSYNC_SECRET", server.options().component_secret.c_str(), 1);
+      ::execl(RPSYNC_COMPONENT_BIN, RPSYNC_COMPONENT_BIN, "--component",
+              server.options().component_jid.c_str(), "--domain", "example.test", "--port",
+              port.c_str(), "--store", "memory:", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~ComponentProcess() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 50; ++i) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
+      ::usleep(100'000);
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+  }
+  bool started() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Asks the component's disco#info through `c` until it answers (it is connected and has
+// its privileges), at most ~10 s.
+bool wait_for_component(test::TestClient& c) {
+  for (int i = 0; i < 40; ++i) {
+    xml::Element iq("iq", std::string(ns::kClient));
+    iq.set_attr("type", "get");
+    iq.set_attr("id", "ready" + std::to_string(i));
+    iq.set_attr("to", "rpsync.example.test");
+    iq.add(xml::Element("query", std::string(ns::kDiscoInfo)));
+    if (!c.send(iq)) return false;
+    auto answer = c.wait_for(
+        [&](const xml::Element& e) { return e.attr("id") == "ready" + std::to_string(i); },
+        milliseconds(1000));
+    if (answer && answer->attr("type") == "result") return true;
+    ::usleep(250'000);
+  }
+  return false;
+}
+
+class RealComponent : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(RPSYNC_COMPONENT_BIN)) {
+      GTEST_SKIP() << RPSYNC_COMPONENT_BIN << " not built (build target rpsync-component)";
+    }
+    std::string why;
+    server_ = test::ProsodyServer::create(test::ProsodyOptions{}, &why);
+    if (!server_) GTEST_SKIP() << why;
+    for (const char* u : {"alice", "bob"}) server_->add_user(u, "example.test", "pw");
+    server_->add_roster_item(kAlice, "bob@example.test", test::Subscription::kBoth);
+    server_->add_roster_item("bob@example.test", kAlice, test::Subscription::kBoth);
+    ASSERT_TRUE(add_gate(*server_));
+    ASSERT_TRUE(server_->launch()) << server_->log();
+    start_component();
+    bob_ = test::TestClient::login(server_->c2s_port(), "bob", "example.test", "pw", "phone", &why);
+    ASSERT_TRUE(bob_) << why;
+    ASSERT_TRUE(wait_for_component(*bob_)) << component_log();
+    ASSERT_TRUE(bob_->send_presence("", "one"));
+  }
+
+  void start_component() {
+    component_.reset();
+    component_ = std::make_unique<ComponentProcess>(*server_, server_->dir() + "/component.log");
+    ASSERT_TRUE(component_->started());
+  }
+  std::string component_log() const {
+    std::stringstream s;
+    s << std::ifstream(server_->dir() + "/component.log").rdbuf();
+    return s.str();
+  }
+
+  std::unique_ptr<GlooxSession> alice(SessionStore* store, bool sm = false) {
+    return std::make_unique<GlooxSession>(std::string(kAlice) + "/laptop", "pw",
+                                          server_->c2s_port(), store, testing::fast_options(), sm);
+  }
+  void login_and_enable(GlooxSession& a) {
+    ASSERT_TRUE(a.connect());
+    ASSERT_TRUE(a.pump([&] { return a.manager().phase() == RpsyncManager::Phase::kOnline; }))
+        << "phase " << static_cast<int>(a.manager().phase()) << "\n"
+        << component_log();
+    ASSERT_EQ(a.recorder().enabled.size(), 1u);
+    EXPECT_TRUE(a.recorder().enabled[0]) << "client cache and component view differ";
+  }
+  void logout(GlooxSession& a) {
+    const int before = a.recorder().disconnects;
+    a.manager().logout();
+    ASSERT_TRUE(a.pump([&] { return a.recorder().disconnects == before + 1; }));
+  }
+  void reconnect(GlooxSession& a) {
+    const int before = a.recorder().connects;
+    ASSERT_TRUE(a.connect());
+    ASSERT_TRUE(a.pump([&] { return a.recorder().connects == before + 1; })) << component_log();
+    a.pump_for(milliseconds(800));
+  }
+
+  std::unique_ptr<test::ProsodyServer> server_;
+  std::unique_ptr<ComponentProcess> component_;
+  std::unique_ptr<test::TestClient> bob_;
+};
+
+TEST_F(RealComponent, EnableLogoutChangesSyncAndMarkedPresence) {
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+  logout(*a);
+
+  ASSERT_TRUE(bob_->send_presence("dnd", "two"));
+  std::string why;
+  auto bob2 =
+      test::TestClient::login(server_->c2s_port(), "bob", "example.test", "pw", "tablet", &why);
+  ASSERT_TRUE(bob2) << why;
+  ASSERT_TRUE(bob2->send_presence("", ""));
+  ::usleep(300'000);
+
+  reconnect(*a);
+  auto& r = a->recorder();
+  ASSERT_EQ(r.synced.size(), 1u) << (r.full_resyncs.empty() ? "" : r.full_resyncs.back().detail)
+                                 << "\n"
+                                 << component_log();
+  const auto& changes = r.synced_changes[0];
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].jid, "bob@example.test/phone");
+  EXPECT_EQ(changes[0].kind, PresenceChange::Kind::kChanged);
+  EXPECT_EQ(changes[1].jid, "bob@example.test/tablet");
+  EXPECT_EQ(changes[1].kind, PresenceChange::Kind::kAvailable);
+  EXPECT_TRUE(a->manager().presence_marked());
+  EXPECT_EQ(a->manager().presence_stanzas(), 0u);
+  EXPECT_EQ(r.full_resyncs.size(), 1u) << r.full_resyncs.back().detail;
+  EXPECT_EQ(store.load(kAlice).session->key.last, a->manager().key()->last);
+
+  // The synced cache equals what a fresh full login (without rpsync state) shows.
+  MemorySessionStore other;
+  GlooxSession fresh(std::string(kAlice) + "/fresh", "pw", server_->c2s_port(), &other);
+  ASSERT_TRUE(fresh.connect());
+  ASSERT_TRUE(fresh.pump([&] { return fresh.recorder().connected; }));
+  fresh.pump_for(milliseconds(600));
+  a->pump_for(milliseconds(200));
+  proto::PresenceState synced_view = a->manager().cache().live();
+  synced_view.erase("alice@example.test/fresh");
+  EXPECT_EQ(synced_view, fresh.manager().cache().live());
+  EXPECT_EQ(synced_view.size(), 2u);
+}
+
+TEST_F(RealComponent, NothingChangedGivesEmptyDelta) {
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+  logout(*a);
+  reconnect(*a);
+  ASSERT_EQ(a->recorder().synced.size(), 1u) << component_log();
+  EXPECT_TRUE(a->recorder().synced_changes[0].empty());
+  EXPECT_EQ(a->recorder().synced[0].items, 0u);
+  EXPECT_EQ(a->manager().cache().live().size(), 1u);
+}
+
+TEST_F(RealComponent, TcpAbortThenReconnectSyncs) {
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+  a->client().abort_connection();
+  ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == 1; }));
+  ASSERT_TRUE(bob_->send_presence("away", "after the drop"));
+  ::usleep(300'000);
+  reconnect(*a);
+  const auto& r = a->recorder();
+  ASSERT_EQ(r.synced.size(), 1u) << (r.full_resyncs.empty() ? "" : r.full_resyncs.back().detail)
+                                 << "\n"
+                                 << component_log();
+  ASSERT_EQ(r.synced_changes[0].size(), 1u);
+  EXPECT_EQ(r.synced_changes[0][0].fields.status, "after the drop");
+}
+
+TEST_F(RealComponent, ComponentLostItsKeysGivesFullLogin) {
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+  logout(*a);
+  start_component();  // memory: store, so every key is gone
+  ASSERT_TRUE(wait_for_component(*bob_)) << component_log();
+  reconnect(*a);
+  const auto& r = a->recorder();
+  EXPECT_TRUE(r.synced.empty());
+  ASSERT_EQ(r.full_resyncs.size(), 2u);
+  EXPECT_EQ(r.full_resyncs[1].reason, FullResyncReason::kKeyRejected) << r.full_resyncs[1].detail;
+  EXPECT_FALSE(a->manager().presence_marked());
+  ASSERT_TRUE(a->pump([&] { return a->manager().phase() == RpsyncManager::Phase::kOnline; }));
+  EXPECT_EQ(a->manager().enables_sent(), 2u);
+  EXPECT_EQ(a->manager().cache().live().size(), 1u);
+}
+
+TEST_F(RealComponent, ApplicationRestartWithPersistedState) {
+  const std::string path = server_->dir() + "/alice-state.db";
+  {
+    SqliteSessionStore store(path);
+    auto a = alice(&store);
+    login_and_enable(*a);
+    logout(*a);
+  }
+  ASSERT_TRUE(bob_->send_presence("xa", "while restarting"));
+  ::usleep(300'000);
+  SqliteSessionStore store(path);
+  auto a = alice(&store);
+  reconnect(*a);
+  const auto& r = a->recorder();
+  ASSERT_EQ(r.synced.size(), 1u) << (r.full_resyncs.empty() ? "" : r.full_resyncs.back().detail);
+  ASSERT_EQ(r.synced_changes[0].size(), 1u);
+  EXPECT_EQ(r.synced_changes[0][0].fields.show, proto::Show::kXa);
+  EXPECT_TRUE(r.full_resyncs.empty());
+}
+
+TEST_F(RealComponent, ResumeWithinTimeoutSendsNoSyncRequest) {
+  MemorySessionStore store;
+  auto a = alice(&store, /*sm=*/true);
+  login_and_enable(*a);
+  a->client().abort_connection();
+  ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == 1; }));
+  reconnect(*a);
+  EXPECT_EQ(a->recorder().resumed, 1);
+  EXPECT_EQ(a->manager().syncs_sent(), 0u);
+  EXPECT_EQ(a->recorder().find_outgoing("<sync xmlns='urn:xmpp:rpsync:0'"), -1);
+}
+
+}  // namespace
+}  // namespace rpsync::client
