@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "gloox_session.h"
 #include "protocol/ns.h"
@@ -280,6 +282,87 @@ TEST_F(RealComponent, ResumeWithinTimeoutSendsNoSyncRequest) {
   EXPECT_EQ(a->recorder().resumed, 1);
   EXPECT_EQ(a->manager().syncs_sent(), 0u);
   EXPECT_EQ(a->recorder().find_outgoing("<sync xmlns='urn:xmpp:rpsync:0'"), -1);
+}
+
+// Figures with the real component: 50 online contacts showing show/status/priority/caps,
+// full login vs. a synced, marked reconnect after two changes. Prints; asserts only that
+// the reconnect gets no contact presence and fewer bytes.
+TEST(RealComponentFigures, ReconnectWith50OnlineContacts) {
+  if (!fs::exists(RPSYNC_COMPONENT_BIN)) GTEST_SKIP() << RPSYNC_COMPONENT_BIN << " not built";
+  constexpr int kContacts = 50;
+  std::string why;
+  auto server = test::ProsodyServer::create(test::ProsodyOptions{}, &why);
+  if (!server) GTEST_SKIP() << why;
+  server->add_user("alice", "example.test", "pw");
+  for (int i = 0; i < kContacts; ++i) {
+    const std::string c = "c" + std::to_string(i) + "@example.test";
+    server->add_user("c" + std::to_string(i), "example.test", "pw");
+    server->add_roster_item(kAlice, c, test::Subscription::kBoth);
+    server->add_roster_item(c, kAlice, test::Subscription::kBoth);
+  }
+  ASSERT_TRUE(add_gate(*server));
+  ASSERT_TRUE(server->launch()) << server->log();
+  ComponentProcess component(*server, server->dir() + "/component.log");
+  std::vector<std::unique_ptr<test::TestClient>> contacts;
+  for (int i = 0; i < kContacts; ++i) {
+    contacts.push_back(test::TestClient::login(server->c2s_port(), "c" + std::to_string(i),
+                                               "example.test", "pw", "r", &why));
+    ASSERT_TRUE(contacts.back()) << why;
+  }
+  ASSERT_TRUE(wait_for_component(*contacts[0]));
+  for (int i = 0; i < kContacts; ++i) {
+    xml::Element p("presence", std::string(ns::kClient));
+    p.add(xml::Element("show", std::string(ns::kClient))).set_text("away");
+    p.add(xml::Element("status", std::string(ns::kClient)))
+        .set_text("contact " + std::to_string(i));
+    p.add(xml::Element("priority", std::string(ns::kClient))).set_text("5");
+    xml::Element caps("c", std::string(ns::kCaps));
+    caps.set_attr("hash", "sha-1");
+    caps.set_attr("node", "https://example.org/client");
+    caps.set_attr("ver", "QgayPKawpkPSDYmwT/WM94uAlu0=");
+    p.add(std::move(caps));
+    ASSERT_TRUE(contacts[static_cast<std::size_t>(i)]->send(p));
+  }
+  ::usleep(500'000);
+
+  MemorySessionStore store;
+  GlooxSession a(std::string(kAlice) + "/laptop", "pw", server->c2s_port(), &store);
+  std::size_t bytes0 = a.client().bytes_received();
+  ASSERT_TRUE(a.connect());
+  ASSERT_TRUE(a.pump([&] { return a.manager().phase() == RpsyncManager::Phase::kOnline; }));
+  a.pump_for(milliseconds(300));
+  const std::size_t full_bytes = a.client().bytes_received() - bytes0;
+  const std::size_t full_presence = a.manager().presence_stanzas();
+  const std::size_t full_presence_bytes = a.manager().presence_bytes();
+  ASSERT_EQ(a.manager().cache().live().size(), static_cast<std::size_t>(kContacts));
+  EXPECT_TRUE(a.recorder().enabled.at(0));
+  a.manager().logout();
+  ASSERT_TRUE(a.pump([&] { return a.recorder().disconnects == 1; }));
+
+  ASSERT_TRUE(contacts[3]->send_presence("dnd", "meeting"));
+  contacts[7]->close();
+  ::usleep(300'000);
+
+  bytes0 = a.client().bytes_received();
+  ASSERT_TRUE(a.connect());
+  ASSERT_TRUE(a.pump([&] { return a.recorder().connects == 2; }));
+  a.pump_for(milliseconds(500));
+  const std::size_t sync_bytes = a.client().bytes_received() - bytes0;
+  ASSERT_EQ(a.recorder().synced.size(), 1u);
+  const SyncStats& st = a.recorder().synced[0];
+  std::printf(
+      "rpsync client + rpsync-component, %d online contacts (show+status+priority+caps), "
+      "Prosody 0.12 + gate:\n"
+      "  full login:        %zu bytes received (stream setup to settled), "
+      "%zu contact presence stanzas = %zu bytes\n"
+      "  synced reconnect:  %zu bytes received, delta %zu items = %zu bytes, rtt %lld us, "
+      "%zu contact presence stanzas, marked=%d\n",
+      kContacts, full_bytes, full_presence, full_presence_bytes, sync_bytes, st.items, st.bytes,
+      static_cast<long long>(st.round_trip.count()), a.manager().presence_stanzas(),
+      a.manager().presence_marked() ? 1 : 0);
+  EXPECT_EQ(st.items, 2u);
+  EXPECT_EQ(a.manager().presence_stanzas(), 0u);
+  EXPECT_LT(sync_bytes, full_bytes);
 }
 
 }  // namespace
