@@ -161,6 +161,8 @@ bool RpsyncManager::hold_initial_presence() {
     load_failure_.reset();
     full_resync(std::move(f));
   } else if (!saved_) {
+    // Whatever an earlier session in this process saw is stale: the flood rebuilds it.
+    cache_.clear();
     if (handler_ != nullptr)
       handler_->handleRpsyncFullResync({FullResyncReason::kNoStoredState, {}, {}});
   } else if (saved_->expires_at <= options_.unix_now()) {

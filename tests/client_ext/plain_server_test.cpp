@@ -151,6 +151,26 @@ TEST(PlainServer, LivePresenceKeepsCacheAndReportsChanges) {
   EXPECT_EQ(p[2].kind, PresenceChange::Kind::kUnavailable);
 }
 
+TEST(PlainServer, FullLoginForgetsResourcesThatLeftWhileAway) {
+  START_OR_SKIP(server);
+  auto bob = login_bob(*server, "phone");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(bob->send_presence());
+  MemorySessionStore store;
+  GlooxSession alice("alice@example.test/laptop", "pw", server->c2s_port(), &store);
+  const auto& live = alice.manager().cache().live();
+  ASSERT_TRUE(alice.connect());
+  ASSERT_TRUE(alice.pump([&] { return live.count("bob@example.test/phone") == 1; }));
+  alice.manager().logout();
+  ASSERT_TRUE(alice.pump([&] { return alice.recorder().disconnects == 1; }));
+  bob->close();  // leaves while alice is away: nobody tells alice
+  ASSERT_TRUE(alice.connect());
+  ASSERT_TRUE(alice.pump([&] { return alice.recorder().connects == 2; }));
+  alice.pump_for(milliseconds(500));
+  EXPECT_TRUE(live.empty()) << "a full login must not keep what the last session saw";
+  EXPECT_EQ(alice.recorder().full_resyncs.size(), 2u);
+}
+
 TEST(PlainServer, StoredKeyIsSentBeforeInitialPresenceAndFailureFallsBack) {
   START_OR_SKIP(server);
   auto bob = login_bob(*server, "phone");
