@@ -56,9 +56,15 @@ void BM_Delta(benchmark::State& state) {
 }
 BENCHMARK(BM_Delta)
     ->ArgNames({"contacts", "permille", "total"})
-    ->Args({250, 0, 0})->Args({250, 10, 0})->Args({250, 100, 0})      // 500 resources
-    ->Args({2500, 0, 0})->Args({2500, 10, 0})->Args({2500, 100, 0})   // 5,000 resources
-    ->Args({250, 10, 10'000})->Args({250, 10, 100'000})->Args({250, 10, 1'000'000})
+    ->Args({250, 0, 0})
+    ->Args({250, 10, 0})
+    ->Args({250, 100, 0})  // 500 resources
+    ->Args({2500, 0, 0})
+    ->Args({2500, 10, 0})
+    ->Args({2500, 100, 0})  // 5,000 resources
+    ->Args({250, 10, 10'000})
+    ->Args({250, 10, 100'000})
+    ->Args({250, 10, 1'000'000})
     ->Iterations(300)
     ->Unit(benchmark::kMicrosecond);
 
@@ -95,8 +101,12 @@ void BM_DeltaOneResource(benchmark::State& state) {
 }
 BENCHMARK(BM_DeltaOneResource)
     ->ArgNames({"contacts", "permille"})
-    ->Args({500, 0})->Args({500, 10})->Args({500, 100})
-    ->Args({5000, 0})->Args({5000, 10})->Args({5000, 100})
+    ->Args({500, 0})
+    ->Args({500, 10})
+    ->Args({500, 100})
+    ->Args({5000, 0})
+    ->Args({5000, 10})
+    ->Args({5000, 100})
     ->Iterations(300)
     ->Unit(benchmark::kMicrosecond);
 
@@ -133,7 +143,8 @@ void BM_IngestMemory(benchmark::State& state) {
   for (std::size_t i = 0; i < n; ++i) e.observe_available(pop.jids[i], pop.a[i]);
   for (std::size_t u = 0; u < 1000; ++u) {
     std::vector<std::string> roster;
-    for (std::size_t c = 0; c < 100; ++c) roster.push_back(contact_jid((u * 37 + c) % pop.contacts()));
+    for (std::size_t c = 0; c < 100; ++c)
+      roster.push_back(contact_jid((u * 37 + c) % pop.contacts()));
     std::string user = "user" + std::to_string(u) + "@example.org";
     e.set_roster(user, roster);
     (void)e.enable(user, "s", "r", "e");
@@ -177,7 +188,9 @@ void BM_MemoryPerResource(benchmark::State& state) {
   state.counters["bytes_beyond_jid_and_text"] = beyond;
 }
 BENCHMARK(BM_MemoryPerResource)
-    ->Arg(10'000)->Arg(100'000)->Arg(1'000'000)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 

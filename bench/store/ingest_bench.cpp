@@ -82,7 +82,10 @@ void BM_IngestSqlite(benchmark::State& state) {
 }
 BENCHMARK(BM_IngestSqlite)
     ->ArgNames({"resources", "fsync"})
-    ->Args({10'000, 1})->Args({100'000, 1})->Args({1'000'000, 1})->Args({100'000, 0})
+    ->Args({10'000, 1})
+    ->Args({100'000, 1})
+    ->Args({1'000'000, 1})
+    ->Args({100'000, 0})
     ->Iterations(1'000'000)
     ->Unit(benchmark::kMillisecond);
 
@@ -116,7 +119,11 @@ void BM_DiskPerResource(benchmark::State& state) {
   }
   state.counters["disk_bytes_per_resource"] = per;
 }
-BENCHMARK(BM_DiskPerResource)->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Iterations(1)
+BENCHMARK(BM_DiskPerResource)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
 // A flush() as the component does before acknowledging a checkpoint: one small commit.

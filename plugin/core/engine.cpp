@@ -1,8 +1,8 @@
 #include "plugin/core/engine.h"
 
 #include <algorithm>
-#include <cstring>
 #include <array>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <map>
@@ -59,7 +59,7 @@ struct Sum256 {
 };
 
 // Rough wire sizes (bytes) for the too-large rule; see engine.h.
-constexpr std::uint64_t kPresenceOverhead = 60;    // <presence from to id> + </presence>
+constexpr std::uint64_t kPresenceOverhead = 60;  // <presence from to id> + </presence>
 constexpr std::uint64_t kUnavailableOverhead = 60;
 constexpr std::uint64_t kCapsOverhead = 60;
 constexpr std::uint64_t kDeltaContactOverhead = 20;
@@ -69,8 +69,7 @@ constexpr std::uint64_t kDeltaUnsetOverhead = 20;
 constexpr std::uint64_t kDeltaUnavailableOverhead = 25;
 constexpr std::uint64_t kFieldOverhead = 15;
 
-std::string session_key(std::string_view user, std::string_view stream,
-                        std::string_view resource) {
+std::string session_key(std::string_view user, std::string_view stream, std::string_view resource) {
   std::string k;
   k.reserve(user.size() + stream.size() + resource.size() + 2);
   k.append(user).push_back('\0');
@@ -193,7 +192,7 @@ struct Engine::Impl {
   // Field order keeps the flags in one padding slot (record size is the memory figure).
   struct Resource {
     Text jid;
-    std::uint64_t since = 0;  // version of the last change; absent before if no history
+    std::uint64_t since = 0;             // version of the last change; absent before if no history
     mutable proto::ResourceHash hash{};  // valid when avail && hashed
     Packed fields;
     std::uint32_t contact = kNone;
@@ -664,8 +663,7 @@ struct Engine::Impl {
     compact();
   }
 
-  void set_roster(std::string_view user, const std::vector<std::string>& visible,
-                  bool record) {
+  void set_roster(std::string_view user, const std::vector<std::string>& visible, bool record) {
     std::vector<std::uint32_t> members;
     members.reserve(visible.size());
     for (const auto& v : visible) members.push_back(contact_of(v));
@@ -706,8 +704,8 @@ struct Engine::Impl {
 
   // ---------- sessions ----------
   SessionRecord record_of(const Session& s) const {
-    SessionRecord r{s.user, s.stream, s.resource, {s.newest.id, s.newest.epoch, s.newest.at_ms},
-                    std::nullopt};
+    SessionRecord r{
+        s.user, s.stream, s.resource, {s.newest.id, s.newest.epoch, s.newest.at_ms}, std::nullopt};
     if (s.previous) r.previous = TxnRecord{s.previous->id, s.previous->epoch, s.previous->at_ms};
     return r;
   }
@@ -729,8 +727,8 @@ struct Engine::Impl {
     maybe_free_user(uit);
   }
   // Creates or resets the session and returns it; evicts beyond the per-user bound.
-  Session& open_session(std::string_view user, std::string_view stream,
-                        std::string_view resource, std::string_view iq_id) {
+  Session& open_session(std::string_view user, std::string_view stream, std::string_view resource,
+                        std::string_view iq_id) {
     auto uit = users.find(user);
     if (uit == users.end()) uit = users.emplace(std::string(user), User{}).first;
     std::string key = session_key(user, stream, resource);
@@ -899,13 +897,16 @@ void Engine::set_roster(std::string_view user, const std::vector<std::string>& v
   impl_->set_roster(user, visible, true);
 }
 
-void Engine::gap() { impl_->gap(); }
+void Engine::gap() {
+  impl_->gap();
+}
 
-void Engine::clear_presence() { impl_->clear_presence(); }
+void Engine::clear_presence() {
+  impl_->clear_presence();
+}
 
 proto::Result<proto::Enabled> Engine::enable(std::string_view user, std::string_view stream,
-                                             std::string_view resource,
-                                             std::string_view iq_id) {
+                                             std::string_view resource, std::string_view iq_id) {
   impl_->open_session(user, stream, resource, iq_id);
   impl_->compact();
   return proto::Enabled{impl_->opt.lifetime_s, impl_->digest_of_user(user)};

@@ -91,23 +91,23 @@ namespace rpsync::core {
 using Clock = std::function<std::int64_t()>;
 
 struct EngineOptions {
-  std::uint32_t lifetime_s = 604800;       // key lifetime without a checkpoint
-  std::size_t max_sessions_per_user = 8;   // each session holds at most two keys
+  std::uint32_t lifetime_s = 604800;      // key lifetime without a checkpoint
+  std::size_t max_sessions_per_user = 8;  // each session holds at most two keys
   proto::Limits limits = proto::kDefaultLimits;
   bool journal = true;  // record mutations for take_changes(); off for pure in-memory use
   Clock clock;          // required
 };
 
 struct EngineStats {
-  std::size_t resources = 0;        // records, including tombstones
+  std::size_t resources = 0;  // records, including tombstones
   std::size_t available = 0;
   std::size_t tombstones = 0;
   std::size_t history_entries = 0;  // previous states kept for live keys
   std::size_t contacts = 0;
-  std::size_t rosters = 0;          // distinct interned rosters
+  std::size_t rosters = 0;  // distinct interned rosters
   std::size_t users = 0;
   std::size_t sessions = 0;
-  std::size_t live_moments = 0;     // key moments of the current epoch
+  std::size_t live_moments = 0;  // key moments of the current epoch
   std::uint64_t version = 0;
   std::uint64_t epoch = 0;
 };
@@ -145,8 +145,8 @@ class Engine {
   // Errors: not-enabled (no such session, or it expired), out-of-order (prev is not the
   // newest key's `last`).
   proto::Result<proto::Checkpointed> checkpoint(std::string_view user, std::string_view stream,
-                                                std::string_view resource,
-                                                std::string_view prev, std::string_view iq_id);
+                                                std::string_view resource, std::string_view prev,
+                                                std::string_view iq_id);
   // Errors: not-enabled.
   proto::Result<std::monostate> disable(std::string_view user, std::string_view stream,
                                         std::string_view resource);

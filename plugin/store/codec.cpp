@@ -40,6 +40,13 @@ class Reader {
     b_.remove_prefix(n);
     return true;
   }
+  bool view(std::string_view& s) {
+    std::uint64_t n;
+    if (!varint(n) || n > b_.size()) return false;
+    s = b_.substr(0, n);
+    b_.remove_prefix(n);
+    return true;
+  }
   bool byte(unsigned char& c) {
     if (b_.empty()) return false;
     c = static_cast<unsigned char>(b_.front());
@@ -154,6 +161,30 @@ bool decode_txns(std::string_view blob, core::TxnRecord& newest,
     if (!get_txn(r, *previous)) return false;
   }
   return r.done();
+}
+
+void append_log_record(std::string& out, std::string_view jid,
+                       const proto::PresenceFields* fields) {
+  put_str(out, jid);
+  out += static_cast<char>(fields ? 1 : 0);
+  if (fields) put_str(out, encode_fields(*fields));
+}
+
+bool decode_log(std::string_view blob, std::vector<LogRecord>& out) {
+  out.clear();
+  Reader r(blob);
+  while (!r.done()) {
+    LogRecord rec;
+    unsigned char put;
+    if (!r.view(rec.jid) || !r.byte(put) || put > 1) return false;
+    if (put) {
+      std::string_view f;
+      if (!r.view(f)) return false;
+      rec.fields = f;
+    }
+    out.push_back(rec);
+  }
+  return true;
 }
 
 }  // namespace rpsync::store

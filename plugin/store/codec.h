@@ -25,4 +25,14 @@ std::string encode_txns(const core::TxnRecord& newest,
 bool decode_txns(std::string_view blob, core::TxnRecord& newest,
                  std::optional<core::TxnRecord>& previous);
 
+// A run of presence mutations stored as one log row: records of (jid, fields or erase).
+// Views point into the blob passed to decode_log.
+struct LogRecord {
+  std::string_view jid;
+  std::optional<std::string_view> fields;  // an encode_fields blob; nullopt = erase
+};
+void append_log_record(std::string& out, std::string_view jid,
+                       const proto::PresenceFields* fields);  // nullptr = erase
+bool decode_log(std::string_view blob, std::vector<LogRecord>& out);
+
 }  // namespace rpsync::store

@@ -12,9 +12,9 @@ proto::Result<std::unique_ptr<Store>> open_store(std::string_view uri,
   constexpr std::string_view kSqlite = "sqlite:";
   if (uri.substr(0, kSqlite.size()) == kSqlite && uri.size() > kSqlite.size())
     return SqliteStore::open(std::string(uri.substr(kSqlite.size())), options);
-  return proto::make_error(proto::AppCondition::kNotReady,
-                           "store: unknown store URI '" + std::string(uri) +
-                               "' (use memory: or sqlite:/path/file.db)");
+  return proto::make_error(
+      proto::AppCondition::kNotReady,
+      "store: unknown store URI '" + std::string(uri) + "' (use memory: or sqlite:/path/file.db)");
 }
 
 }  // namespace rpsync::store

@@ -3,12 +3,13 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
-#include <unordered_set>
 #include <optional>
 #include <type_traits>
-#include <vector>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "plugin/store/codec.h"
 
@@ -18,7 +19,8 @@ namespace {
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS resources(jid TEXT PRIMARY KEY, f BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS resource_log(seq INTEGER PRIMARY KEY, jid TEXT NOT NULL, f BLOB);
+CREATE TABLE IF NOT EXISTS presence_log(seq INTEGER PRIMARY KEY, n INTEGER NOT NULL,
+  records BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS rosters(user TEXT PRIMARY KEY, contacts BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sessions(user TEXT NOT NULL, stream TEXT NOT NULL,
   resource TEXT NOT NULL, txns BLOB NOT NULL, PRIMARY KEY(user, stream, resource)) WITHOUT ROWID;
@@ -62,9 +64,8 @@ struct SqliteStore::Stmts {
 proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
                                                         const StoreOptions& options) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -82,9 +83,10 @@ proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
     Stmt* stmt;
     const char* sql;
   } prepared[] = {
-      {&s->stmts_->log_res, "INSERT INTO resource_log(jid, f) VALUES(?1, ?2)"},
+      {&s->stmts_->log_res, "INSERT INTO presence_log(n, records) VALUES(?1, ?2)"},
       {&s->stmts_->put_res,
-       "INSERT INTO resources(jid, f) VALUES(?1, ?2) ON CONFLICT(jid) DO UPDATE SET f = excluded.f"},
+       "INSERT INTO resources(jid, f) VALUES(?1, ?2) ON CONFLICT(jid) DO UPDATE SET f = "
+       "excluded.f"},
       {&s->stmts_->del_res, "DELETE FROM resources WHERE jid = ?1"},
       {&s->stmts_->put_roster, "INSERT OR REPLACE INTO rosters(user, contacts) VALUES(?1, ?2)"},
       {&s->stmts_->del_roster, "DELETE FROM rosters WHERE user = ?1"},
@@ -99,7 +101,7 @@ proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
         SQLITE_OK)
       return s->fail("prepare").error();
   s->base_rows_ = s->count_rows("resources");
-  s->log_rows_ = s->count_rows("resource_log");
+  s->log_rows_ = s->count_rows("presence_log", "coalesce(sum(n), 0)");
   return std::unique_ptr<Store>(std::move(s));
 }
 
@@ -126,8 +128,8 @@ Done SqliteStore::fail(const char* what) {
   return not_ready(std::string(what) + ": " + sqlite3_errmsg(db_));
 }
 
-std::uint64_t SqliteStore::count_rows(const char* table) {
-  std::string sql = std::string("SELECT count(*) FROM ") + table;
+std::uint64_t SqliteStore::count_rows(const char* table, const char* what) {
+  std::string sql = std::string("SELECT ") + what + " FROM " + table;
   Stmt q;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &q.s, nullptr) != SQLITE_OK) return 0;
   return sqlite3_step(q.s) == SQLITE_ROW ? static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0))
@@ -149,28 +151,38 @@ Done SqliteStore::commit() {
 // only those survivors are sorted and applied in key order. Transient memory: one copy of
 // each distinct jid and its newest blob.
 Done SqliteStore::compact() {
-  std::unordered_set<std::string> seen;
-  std::vector<std::pair<std::string, std::optional<std::string>>> newest;
+  // Survivors live in a deque (stable addresses); `seen` holds views of their jids.
+  std::deque<std::pair<std::string, std::optional<std::string>>> newest;
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(static_cast<std::size_t>(base_rows_ + base_rows_ / 4 + 1024));
   {
     Stmt q;
-    if (sqlite3_prepare_v2(db_, "SELECT jid, f FROM resource_log ORDER BY seq DESC", -1, &q.s,
+    if (sqlite3_prepare_v2(db_, "SELECT records FROM presence_log ORDER BY seq DESC", -1, &q.s,
                            nullptr) != SQLITE_OK)
       return fail("compact");
+    std::vector<LogRecord> records;
     int rc;
     while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
-      auto [it, fresh] = seen.emplace(column(q.s, 0));
-      if (!fresh) continue;
-      std::optional<std::string> f;
-      if (sqlite3_column_type(q.s, 1) != SQLITE_NULL) f = std::string(column(q.s, 1));
-      newest.emplace_back(*it, std::move(f));
+      if (!decode_log(column(q.s, 0), records)) return not_ready("corrupt presence log row");
+      for (auto it = records.rbegin(); it != records.rend(); ++it) {
+        if (seen.count(it->jid)) continue;
+        std::optional<std::string> f;
+        if (it->fields) f = std::string(*it->fields);
+        newest.emplace_back(std::string(it->jid), std::move(f));
+        seen.insert(newest.back().first);
+      }
     }
     if (rc != SQLITE_DONE) return fail("compact");
   }
-  seen.clear();
-  std::sort(newest.begin(), newest.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  seen = {};
+  std::vector<const std::pair<std::string, std::optional<std::string>>*> order;
+  order.reserve(newest.size());
+  for (const auto& e : newest) order.push_back(&e);
+  std::sort(order.begin(), order.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
   if (auto r = exec("BEGIN"); !r.ok()) return r;
-  for (const auto& [jid, f] : newest) {
+  for (const auto* e : order) {
+    const auto& [jid, f] = *e;
     sqlite3_stmt* st = f ? stmts_->put_res.s : stmts_->del_res.s;
     bind_text(st, 1, jid);
     if (f) bind_blob(st, 2, *f);
@@ -180,7 +192,7 @@ Done SqliteStore::compact() {
       return r;
     }
   }
-  if (auto r = exec("DELETE FROM resource_log"); !r.ok()) {
+  if (auto r = exec("DELETE FROM presence_log"); !r.ok()) {
     (void)exec("ROLLBACK");
     return r;
   }
@@ -213,14 +225,18 @@ proto::Result<core::Image> SqliteStore::load() {
   while ((rc = sqlite3_step(q.s)) == SQLITE_ROW)
     blobs.emplace(std::string(column(q.s, 0)), std::string(column(q.s, 1)));
   if (rc != SQLITE_DONE) return fail("load resources").error();
-  if (!prepare("SELECT jid, f FROM resource_log ORDER BY seq")) return fail("load").error();
+  if (!prepare("SELECT records FROM presence_log ORDER BY seq")) return fail("load").error();
+  std::vector<LogRecord> records;
   while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
-    if (sqlite3_column_type(q.s, 1) == SQLITE_NULL)
-      blobs.erase(std::string(column(q.s, 0)));
-    else
-      blobs.insert_or_assign(std::string(column(q.s, 0)), std::string(column(q.s, 1)));
+    if (!decode_log(column(q.s, 0), records)) return not_ready("corrupt presence log row");
+    for (const auto& rec : records) {
+      if (rec.fields)
+        blobs.insert_or_assign(std::string(rec.jid), std::string(*rec.fields));
+      else if (auto it = blobs.find(rec.jid); it != blobs.end())
+        blobs.erase(it);
+    }
   }
-  if (rc != SQLITE_DONE) return fail("load resource log").error();
+  if (rc != SQLITE_DONE) return fail("load presence log").error();
   img.resources.reserve(blobs.size());
   for (auto& [jid, blob] : blobs) {
     auto f = decode_fields(blob);
@@ -258,21 +274,19 @@ Done SqliteStore::write(const core::Batch& batch) {
     tx_start_ = std::chrono::steady_clock::now();
   }
   std::string blob;
+  std::string log;  // this batch's presence mutations: one log row
+  std::uint64_t log_records = 0;
   for (const auto& m : batch) {
     sqlite3_stmt* st = std::visit(
         [&](const auto& x) -> sqlite3_stmt* {
           using T = std::decay_t<decltype(x)>;
-          sqlite3_stmt* s;
+          sqlite3_stmt* s = nullptr;
           if constexpr (std::is_same_v<T, core::PutResource>) {
-            s = stmts_->log_res.s;
-            blob = encode_fields(x.fields);
-            bind_text(s, 1, x.jid);
-            bind_blob(s, 2, blob);
-            ++log_rows_;
+            append_log_record(log, x.jid, &x.fields);
+            ++log_records;
           } else if constexpr (std::is_same_v<T, core::EraseResource>) {
-            s = stmts_->log_res.s;
-            bind_text(s, 1, x.jid);  // ?2 stays NULL
-            ++log_rows_;
+            append_log_record(log, x.jid, nullptr);
+            ++log_records;
           } else if constexpr (std::is_same_v<T, core::PutRoster>) {
             if (x.contacts.empty()) {
               s = stmts_->del_roster.s;
@@ -302,7 +316,13 @@ Done SqliteStore::write(const core::Batch& batch) {
           return s;
         },
         m);
-    if (!step_done(st)) return fail("write");
+    if (st && !step_done(st)) return fail("write");
+  }
+  if (log_records > 0) {
+    sqlite3_bind_int64(stmts_->log_res.s, 1, static_cast<sqlite3_int64>(log_records));
+    bind_blob(stmts_->log_res.s, 2, log);
+    if (!step_done(stmts_->log_res.s)) return fail("write presence log");
+    log_rows_ += log_records;
   }
   pending_ += batch.size();
   if (pending_ >= options_.batch_records ||
@@ -311,6 +331,8 @@ Done SqliteStore::write(const core::Batch& batch) {
   return std::monostate{};
 }
 
-Done SqliteStore::flush() { return commit(); }
+Done SqliteStore::flush() {
+  return commit();
+}
 
 }  // namespace rpsync::store

@@ -2,13 +2,14 @@
 //
 // Layout: presence is log-structured, because ingest is a stream of upserts on random
 // keys and a B-tree updated in place rewrites nearly every page per commit:
-//   resource_log(seq, jid, fields blob or NULL = erase)  appended by write()
-//   resources(jid -> fields blob)                         the folded base
-// Once the log holds more than three times the base (and at least compact_min_log rows) it is
-// folded into the base in key order, in one transaction. load() reads the base, then
-// replays the log. Rosters, sessions (keys) and the epoch are ordinary tables
-// (meta(epoch, schema), rosters(user -> contacts blob), sessions((user, stream,
-// resource) -> key moments blob)); blobs per plugin/store/codec.h.
+//   presence_log(seq, n, records)  one row per write(): its n presence mutations
+//                                  (codec.h append_log_record: jid + fields or erase)
+//   resources(jid -> fields blob)  the folded base
+// Once the log holds more than three times as many mutations as the base has rows (and
+// at least compact_min_log) it is folded into the base in key order, in one transaction.
+// load() reads the base, then replays the log. Rosters, sessions (keys) and the epoch are ordinary
+// tables (meta(epoch, schema), rosters(user -> contacts blob), sessions((user, stream, resource) ->
+// key moments blob)); blobs per plugin/store/codec.h.
 //
 // Commits: write() applies mutations inside an open transaction, committed when
 // options.batch_records mutations are pending, when the oldest pending one is older than
@@ -52,7 +53,7 @@ class SqliteStore final : public Store {
   Done fail(const char* what);
   Done commit();
   Done compact();
-  std::uint64_t count_rows(const char* table);
+  std::uint64_t count_rows(const char* table, const char* what = "count(*)");
 
   sqlite3* db_;
   StoreOptions options_;
@@ -61,7 +62,7 @@ class SqliteStore final : public Store {
   std::size_t pending_ = 0;
   std::chrono::steady_clock::time_point tx_start_{};
   std::uint64_t base_rows_ = 0;  // rows in resources (as of the last load/compaction)
-  std::uint64_t log_rows_ = 0;   // rows in resource_log
+  std::uint64_t log_rows_ = 0;   // presence mutations in presence_log
 };
 
 }  // namespace rpsync::store

@@ -44,10 +44,10 @@ class Store {
 };
 
 struct StoreOptions {
-  std::size_t batch_records = 20000;  // commit after this many pending mutations...
-  std::int64_t batch_ms = 50;         // ...or when the oldest pending one is this old
-  bool synchronous_full = true;       // SQLite: fsync each commit (survives power loss)
-  std::size_t cache_kib = 65536;      // SQLite page cache
+  std::size_t batch_records = 20000;      // commit after this many pending mutations...
+  std::int64_t batch_ms = 50;             // ...or when the oldest pending one is this old
+  bool synchronous_full = true;           // SQLite: fsync each commit (survives power loss)
+  std::size_t cache_kib = 65536;          // SQLite page cache
   std::uint64_t compact_min_log = 65536;  // SQLite: fold the presence log no earlier
 };
 

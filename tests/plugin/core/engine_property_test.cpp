@@ -32,11 +32,15 @@ using proto::AppCondition;
 constexpr int kContacts = 24;
 constexpr int kResources = 3;
 constexpr int kUsers = 4;
-constexpr int kDevices = 2;  // per user
+constexpr int kDevices = 2;                // per user
 constexpr std::uint32_t kLifetime = 1000;  // seconds
 
-std::string contact(int c) { return "c" + std::to_string(c) + "@x"; }
-std::string user(int u) { return "u" + std::to_string(u) + "@x"; }
+std::string contact(int c) {
+  return "c" + std::to_string(c) + "@x";
+}
+std::string user(int u) {
+  return "u" + std::to_string(u) + "@x";
+}
 
 struct Moment {  // what the model knows about one key moment of a server session
   std::string id;
@@ -85,18 +89,30 @@ class World {
       step_ = i;
       now_ += pick(5000);
       int op = pick(1000);
-      if (op < 300) presence_available();
-      else if (op < 420) presence_unavailable();
-      else if (op < 460) roster_edit();
-      else if (op < 580) login_or_enable(pick(kUsers * kDevices));
-      else if (op < 700) checkpoint(pick(kUsers * kDevices));
-      else if (op < 780) disconnect(pick(kUsers * kDevices));
-      else if (op < 800) disable(pick(kUsers * kDevices));
-      else if (op < 970) sync(pick(kUsers * kDevices));
-      else if (op < 975) gap(false);
-      else if (op < 978) gap(true);
-      else if (op < 983) now_ += std::int64_t{kLifetime} * 1000 / 2 + pick(1000) * 1000;
-      else sweep();
+      if (op < 300)
+        presence_available();
+      else if (op < 420)
+        presence_unavailable();
+      else if (op < 460)
+        roster_edit();
+      else if (op < 580)
+        login_or_enable(pick(kUsers * kDevices));
+      else if (op < 700)
+        checkpoint(pick(kUsers * kDevices));
+      else if (op < 780)
+        disconnect(pick(kUsers * kDevices));
+      else if (op < 800)
+        disable(pick(kUsers * kDevices));
+      else if (op < 970)
+        sync(pick(kUsers * kDevices));
+      else if (op < 975)
+        gap(false);
+      else if (op < 978)
+        gap(true);
+      else if (op < 983)
+        now_ += std::int64_t{kLifetime} * 1000 / 2 + pick(1000) * 1000;
+      else
+        sweep();
       persist();
       if (::testing::Test::HasFailure()) return;
       ASSERT_EQ(engine_->view(user(i % kUsers)), truth_view(i % kUsers)) << "step " << i;
@@ -113,7 +129,8 @@ class World {
     const char* statuses[] = {"", "", "lunch", "busy", "\xc3\xa9t\xc3\xa9"};
     f.status = statuses[pick(5)];
     f.priority = static_cast<std::int8_t>(pick(3) - 1);
-    if (pick(3) == 0) f.caps = proto::Caps{"sha-1", "http://client/" + std::to_string(pick(2)), "v"};
+    if (pick(3) == 0)
+      f.caps = proto::Caps{"sha-1", "http://client/" + std::to_string(pick(2)), "v"};
     if (pick(4) == 0) f.photo = "abc" + std::to_string(pick(2));
     if (pick(5) == 0) f.idle_since = "2026-01-01T00:00:0" + std::to_string(pick(3)) + "Z";
     return f;
@@ -149,7 +166,10 @@ class World {
     int u = pick(kUsers);
     auto& r = rosters_[user(u)];
     std::string c = contact(pick(kContacts));
-    if (r.count(c)) r.erase(c); else r.insert(c);
+    if (r.count(c))
+      r.erase(c);
+    else
+      r.insert(c);
     push_roster(u);
   }
 
@@ -163,7 +183,8 @@ class World {
 
   void hold(int d, std::string last) {
     Device& dev = devices_[static_cast<std::size_t>(d)];
-    dev.held = Held{{dev.stream, res_of(d), std::move(last)}, truth_view(user_of(d)),
+    dev.held = Held{{dev.stream, res_of(d), std::move(last)},
+                    truth_view(user_of(d)),
                     rosters_[user(user_of(d))]};
   }
 
@@ -246,13 +267,17 @@ class World {
     std::optional<AppCondition> expect;
     const Moment* m = nullptr;
     if (it != sessions.end()) {
-      if (it->second.newest.id == held.key.last) m = &it->second.newest;
+      if (it->second.newest.id == held.key.last)
+        m = &it->second.newest;
       else if (it->second.previous && it->second.previous->id == held.key.last)
         m = &*it->second.previous;
     }
-    if (!m) expect = AppCondition::kUnknownKey;
-    else if (expired(it->second)) expect = AppCondition::kExpired;
-    else if (m->gaps != gaps_) expect = AppCondition::kContinuityLost;
+    if (!m)
+      expect = AppCondition::kUnknownKey;
+    else if (expired(it->second))
+      expect = AppCondition::kExpired;
+    else if (m->gaps != gaps_)
+      expect = AppCondition::kContinuityLost;
 
     dev.held.reset();
     if (!r.ok()) {
@@ -265,7 +290,8 @@ class World {
         }
       } else if (got == AppCondition::kTooLarge) {
         ++n_.too_large;
-        EXPECT_FALSE(proto::diff(held.state, truth_view(u)).empty() && held.roster == rosters_[user(u)])
+        EXPECT_FALSE(proto::diff(held.state, truth_view(u)).empty() &&
+                     held.roster == rosters_[user(u)])
             << "too-large for a null delta at step " << step_;
       } else {
         ADD_FAILURE() << "step " << step_ << ": a delta was possible, got "
@@ -273,10 +299,17 @@ class World {
         ++n_.unexpected_failure;
       }
       switch (got) {
-        case AppCondition::kUnknownKey: ++n_.unknown; break;
-        case AppCondition::kExpired: ++n_.expired; break;
-        case AppCondition::kContinuityLost: ++n_.continuity; break;
-        default: break;
+        case AppCondition::kUnknownKey:
+          ++n_.unknown;
+          break;
+        case AppCondition::kExpired:
+          ++n_.expired;
+          break;
+        case AppCondition::kContinuityLost:
+          ++n_.continuity;
+          break;
+        default:
+          break;
       }
       if (it != sessions.end() && got != AppCondition::kUnknownKey) sessions.erase(it);
       return;  // the client drops key and cache; its next sync logs in normally
@@ -301,8 +334,10 @@ class World {
       (c.kind == proto::ContactChange::Kind::kAdded ? added : removed).insert(c.jid);
     std::set<std::string> want_added, want_removed;
     const auto& roster_now = rosters_[user(u)];
-    for (const auto& c : roster_now) if (!held.roster.count(c)) want_added.insert(c);
-    for (const auto& c : held.roster) if (!roster_now.count(c)) want_removed.insert(c);
+    for (const auto& c : roster_now)
+      if (!held.roster.count(c)) want_added.insert(c);
+    for (const auto& c : held.roster)
+      if (!roster_now.count(c)) want_removed.insert(c);
     EXPECT_EQ(added, want_added) << "step " << step_;
     EXPECT_EQ(removed, want_removed) << "step " << step_;
     proto::PresenceState client = held.state;
@@ -346,12 +381,18 @@ class World {
     }
     for (int k = pick(6); k > 0; --k) {
       std::string jid = random_resource();
-      if (pick(2)) truth_[jid] = random_fields(); else truth_.erase(jid);
+      if (pick(2))
+        truth_[jid] = random_fields();
+      else
+        truth_.erase(jid);
     }
     for (int k = pick(3); k > 0; --k) {
       auto& r = rosters_[user(pick(kUsers))];
       std::string c = contact(pick(kContacts));
-      if (r.count(c)) r.erase(c); else r.insert(c);
+      if (r.count(c))
+        r.erase(c);
+      else
+        r.insert(c);
     }
     engine_->clear_presence();
     for (const auto& [jid, f] : truth_) engine_->observe_available(jid, f);

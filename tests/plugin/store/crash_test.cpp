@@ -23,7 +23,9 @@ namespace {
 
 constexpr int kUsers = 8;
 
-std::string user(int u) { return "u" + std::to_string(u) + "@x"; }
+std::string user(int u) {
+  return "u" + std::to_string(u) + "@x";
+}
 
 // Runs in the child until killed (bounded anyway: 30 s or 1M steps).
 [[noreturn]] void writer(const std::string& path, int ack_fd, unsigned seed) {
@@ -45,7 +47,8 @@ std::string user(int u) { return "u" + std::to_string(u) + "@x"; }
   // Sessions that survived the previous life go on checkpointing from their stored key.
   std::vector<int> last(kUsers, -1);
   for (const auto& rec : img->sessions)
-    last[static_cast<std::size_t>(std::stoi(rec.user.substr(1)))] = std::stoi(rec.newest.id.substr(1));
+    last[static_cast<std::size_t>(std::stoi(rec.user.substr(1)))] =
+        std::stoi(rec.newest.id.substr(1));
   for (int u = 0; u < kUsers; ++u) {
     std::vector<std::string> roster;
     for (int c = 0; c < 20; ++c) roster.push_back("c" + std::to_string((u * 7 + c) % 60) + "@x");
@@ -75,7 +78,8 @@ std::string user(int u) { return "u" + std::to_string(u) + "@x"; }
     if (!e.checkpoint(user(u), "s", "r", prev, next).ok()) _exit(7);
     if (!s.write(e.take_changes()).ok() || !s.flush().ok()) _exit(8);
     ++last[static_cast<std::size_t>(u)];
-    std::string ack = std::to_string(u) + " " + std::to_string(last[static_cast<std::size_t>(u)]) + "\n";
+    std::string ack =
+        std::to_string(u) + " " + std::to_string(last[static_cast<std::size_t>(u)]) + "\n";
     if (write(ack_fd, ack.data(), ack.size()) != static_cast<ssize_t>(ack.size())) _exit(9);
   }
   _exit(0);
@@ -100,7 +104,8 @@ TEST(SqliteCrash, KilledProcessLosesNoAcknowledgedCheckpoint) {
       close(fds[1]);
       // The kill timer starts at the first acknowledgement (a loaded machine may take a
       // while to start the child); waiting for it is bounded.
-      const auto run_for = std::chrono::milliseconds(10 + 60 * round + 25 * static_cast<unsigned>(life));
+      const auto run_for =
+          std::chrono::milliseconds(10 + 60 * round + 25 * static_cast<unsigned>(life));
       auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
       bool started = false;
       std::string buf;

@@ -90,7 +90,8 @@ TYPED_TEST(StoreContract, ManyBatchesAcrossCommitBoundaries) {
       ASSERT_TRUE(s->write(b).ok());
     }
     core::Batch erase;
-    for (int j = 0; j < kN; j += 2) erase.push_back(core::EraseResource{"u" + std::to_string(j) + "@x/r"});
+    for (int j = 0; j < kN; j += 2)
+      erase.push_back(core::EraseResource{"u" + std::to_string(j) + "@x/r"});
     ASSERT_TRUE(s->write(erase).ok());
     ASSERT_TRUE(s->flush().ok());
   }
