@@ -57,9 +57,9 @@ constexpr const char* kPassword = "pw";
 struct Options {
   int contacts = 500;
   int watchers = 4;
-  int changes = 10;  // presence changes per contact per burst
-  int bursts = 3;    // per phase; the median is reported
-  int rounds = 20;   // sync rounds per k
+  int changes = 10;   // presence changes per contact per burst
+  int bursts = 3;     // per phase; the median is reported
+  int rounds = 20;    // sync rounds per k
   bool nagle = true;  // Prosody's default; --no-nagle sets network_settings.nagle = false
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_component.csv";
 };
@@ -103,9 +103,13 @@ double self_cpu_seconds() {
   return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
-std::string read_text(const fs::path& p) { return rpsync::test::util::read_file(p); }
+std::string read_text(const fs::path& p) {
+  return rpsync::test::util::read_file(p);
+}
 
-void write_text(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+void write_text(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
@@ -115,8 +119,8 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 
 // The harness's config logs at debug level into a file, which would make Prosody measure
 // its own logging; `privileged` false drops the privileged_entities line (pure routing).
-void patch_prosody_config(const ProsodyServer& server, const std::string& original,
-                          bool privileged, bool nagle) {
+void patch_prosody_config(const ProsodyServer& server, const std::string& original, bool privileged,
+                          bool nagle) {
   std::string cfg = replace_all(original, "log = { debug = ", "log = { warn = ");
   if (!nagle) cfg = "network_settings = { nagle = false }\n" + cfg;
   if (!privileged) {
@@ -145,14 +149,22 @@ class Component {
   Component(const ProsodyServer& server, const fs::path& dir) : log_(dir / "component.log") {
     std::vector<std::string> args = {
         RPSYNC_COMPONENT_BIN,
-        "--host", "127.0.0.1",
-        "--port", std::to_string(server.component_port()),
-        "--component", kComponent,
-        "--domain", kHost,
-        "--store", "sqlite:" + (dir / "rpsync.db").string(),
-        "--log-level", "info",
-        "--stats-interval", "1",
-        "--requests-per-minute", "100000",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        std::to_string(server.component_port()),
+        "--component",
+        kComponent,
+        "--domain",
+        kHost,
+        "--store",
+        "sqlite:" + (dir / "rpsync.db").string(),
+        "--log-level",
+        "info",
+        "--stats-interval",
+        "1",
+        "--requests-per-minute",
+        "100000",
     };
     pid_t parent = ::getpid();
     pid_ = ::fork();
@@ -237,7 +249,9 @@ std::string contact_name(int i) {
   std::snprintf(buf, sizeof buf, "c%03d", i);
   return buf;
 }
-std::string watcher_name(int i) { return "w" + std::to_string(i); }
+std::string watcher_name(int i) {
+  return "w" + std::to_string(i);
+}
 
 // A contact presence shaped like a real client's: show, status, priority and caps.
 Element contact_presence(const std::string& status, int variant) {
@@ -299,8 +313,8 @@ std::optional<double> ping(TestClient& c, const std::string& to, const std::stri
   iq.add(Element("ping", std::string(ns::kPing)));
   auto t0 = Clock::now();
   if (!c.send(iq)) return std::nullopt;
-  auto reply = c.wait_for([&](const Element& e) { return e.name() == "iq" && e.attr("id") == id; },
-                          timeout);
+  auto reply =
+      c.wait_for([&](const Element& e) { return e.name() == "iq" && e.attr("id") == id; }, timeout);
   if (!reply || reply->attr("type") != "result") return std::nullopt;
   return seconds_since(t0, Clock::now());
 }
@@ -378,9 +392,8 @@ Burst run_burst(World& w, const Options& o, const std::string& tag, pid_t prosod
   const auto t0 = Clock::now();
   for (int round = 0; round < o.changes; ++round)
     for (int i = 0; i < o.contacts; ++i)
-      w.contacts[static_cast<std::size_t>(i)]->send(
-          contact_presence(tag + " change " + std::to_string(round) + " of " + contact_name(i),
-                           i + round + 1));
+      w.contacts[static_cast<std::size_t>(i)]->send(contact_presence(
+          tag + " change " + std::to_string(round) + " of " + contact_name(i), i + round + 1));
   for (auto& t : threads) t.join();
 
   Clock::time_point last = t0;
@@ -445,16 +458,24 @@ Options parse_options(int argc, char** argv) {
     };
     auto number = [&](int lo, int hi) {
       int v = std::atoi(value().c_str());
-      if (v < lo || v > hi) die(a + " must be in " + std::to_string(lo) + ".." + std::to_string(hi));
+      if (v < lo || v > hi)
+        die(a + " must be in " + std::to_string(lo) + ".." + std::to_string(hi));
       return v;
     };
-    if (a == "--contacts") o.contacts = number(10, 1000);
-    else if (a == "--watchers") o.watchers = number(1, 16);
-    else if (a == "--changes") o.changes = number(1, 100);
-    else if (a == "--bursts") o.bursts = number(1, 10);
-    else if (a == "--rounds") o.rounds = number(1, 100);
-    else if (a == "--csv") o.csv = value();
-    else if (a == "--no-nagle") o.nagle = false;
+    if (a == "--contacts")
+      o.contacts = number(10, 1000);
+    else if (a == "--watchers")
+      o.watchers = number(1, 16);
+    else if (a == "--changes")
+      o.changes = number(1, 100);
+    else if (a == "--bursts")
+      o.bursts = number(1, 10);
+    else if (a == "--rounds")
+      o.rounds = number(1, 100);
+    else if (a == "--csv")
+      o.csv = value();
+    else if (a == "--no-nagle")
+      o.nagle = false;
     else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: rpsync_component_bench [--contacts N=500] [--watchers W=4] [--changes C=10]\n"
@@ -588,7 +609,7 @@ int main(int argc, char** argv) {
   std::string key_stream = session->stream_id(), key_last = "enable-1";
   const std::vector<int> ks = {0, std::max(1, o.contacts / 100), std::max(1, o.contacts / 10)};
   std::vector<std::vector<SyncRound>> results(ks.size());
-  std::vector<double> ping_ms, server_ping_ms;
+  std::vector<double> ping_ms, server_ping_ms, roster_ms;
   std::size_t wrong_items = 0;
   int offset = 0;
   for (std::size_t ki = 0; ki < ks.size(); ++ki) {
@@ -634,6 +655,18 @@ int main(int argc, char** argv) {
       results[ki].push_back(sr);
       key_stream = session->stream_id();
       key_last = id;
+
+      // Baseline for the component's privileged roster fetch: Prosody answering the same
+      // roster to alice herself.
+      Element get("iq", std::string(ns::kClient));
+      get.set_attr("type", "get");
+      get.set_attr("id", "roster-" + id);
+      get.add(Element("query", std::string(ns::kRoster)));
+      const auto g0 = Clock::now();
+      session->send(get);
+      auto roster = reply_to(*session, "roster-" + id, Millis(15000));
+      if (!roster || roster->attr("type") != "result") die("roster get failed");
+      roster_ms.push_back(seconds_since(g0, Clock::now()) * 1000);
     }
     progress("sync rounds with " + std::to_string(k) + " changed contacts done");
   }
@@ -646,13 +679,11 @@ int main(int argc, char** argv) {
   auto rate = [](double n, double s) { return s > 0 ? n / s : 0; };
   const double bc = static_cast<double>(alone.front().broadcasts);
   const double a_bcast = median_of(alone, [&](const Burst& b) { return rate(bc, b.routing_s); });
-  const double a_deliv = median_of(alone, [&](const Burst& b) {
-    return rate(static_cast<double>(b.delivered), b.routing_s);
-  });
+  const double a_deliv = median_of(
+      alone, [&](const Burst& b) { return rate(static_cast<double>(b.delivered), b.routing_s); });
   const double b_bcast = median_of(with, [&](const Burst& b) { return rate(bc, b.routing_s); });
-  const double b_deliv = median_of(with, [&](const Burst& b) {
-    return rate(static_cast<double>(b.delivered), b.routing_s);
-  });
+  const double b_deliv = median_of(
+      with, [&](const Burst& b) { return rate(static_cast<double>(b.delivered), b.routing_s); });
   const double c_ingest = median_of(with, [&](const Burst& b) {
     return rate(static_cast<double>(b.presence_in), b.component_s);
   });
@@ -681,12 +712,14 @@ int main(int argc, char** argv) {
     if (b.presence_in != b.broadcasts) ++ingest_mismatch;
   }
 
-  std::printf("\nrpsync component benchmark: Prosody 0.12 on loopback, %d contacts x %d changes "
-              "per burst, %d watchers, median of %d bursts, Prosody Nagle %s\n",
-              o.contacts, o.changes, o.watchers, o.bursts, o.nagle ? "on (default)" : "off");
-  std::printf("(one machine, %ld cores, shared by the load generator, Prosody and the component; "
-              "load average at start %s, at end %s)\n\n",
-              ::sysconf(_SC_NPROCESSORS_ONLN), load_start.c_str(), loadavg().c_str());
+  std::printf(
+      "\nrpsync component benchmark: Prosody 0.12 on loopback, %d contacts x %d changes "
+      "per burst, %d watchers, median of %d bursts, Prosody Nagle %s\n",
+      o.contacts, o.changes, o.watchers, o.bursts, o.nagle ? "on (default)" : "off");
+  std::printf(
+      "(one machine, %ld cores, shared by the load generator, Prosody and the component; "
+      "load average at start %s, at end %s)\n\n",
+      ::sysconf(_SC_NPROCESSORS_ONLN), load_start.c_str(), loadavg().c_str());
   std::printf("%-52s %12s\n", "ingest", "value");
   std::printf("%-52s %12.0f\n", "Prosody alone: broadcasts/s", a_bcast);
   std::printf("%-52s %12.0f\n", "Prosody alone: stanzas delivered to watchers/s", a_deliv);
@@ -709,8 +742,10 @@ int main(int argc, char** argv) {
   std::printf("%-52s %12zu\n", "stanzas lost at watchers (all bursts)", lost);
   std::printf("%-52s %12zu\n", "bursts where presence_in != broadcasts", ingest_mismatch);
 
-  std::printf("\nsync round-trip, %d-contact roster, %d rounds per k (client side, sync sent -> "
-              "delta received)\n", o.contacts, o.rounds);
+  std::printf(
+      "\nsync round-trip, %d-contact roster, %d rounds per k (client side, sync sent -> "
+      "delta received)\n",
+      o.contacts, o.rounds);
   std::printf("%-10s %10s %10s %12s %10s\n", "changed", "median ms", "p95 ms", "delta bytes",
               "items");
   for (std::size_t ki = 0; ki < ks.size(); ++ki) {
@@ -731,6 +766,8 @@ int main(int argc, char** argv) {
   std::printf("%-52s %12.2f\n", "ping RTT to component, median (ms)", percentile(ping_ms, 0.5));
   std::printf("%-52s %12.2f\n", "ping RTT to Prosody itself, median (ms)",
               percentile(server_ping_ms, 0.5));
+  std::printf("%-52s %12.2f\n", "alice's own roster get RTT, median (ms)",
+              percentile(roster_ms, 0.5));
   std::printf("%-52s %12zu\n", "full login flood: presence stanzas", flood_stanzas);
   std::printf("%-52s %12zu\n", "full login flood: bytes (re-serialised)", flood_bytes);
   std::printf("%-52s %12.1f\n", "full login flood: time to last presence (ms)", flood_s * 1000);
@@ -756,6 +793,7 @@ int main(int argc, char** argv) {
   csv.add("ingest", "bursts_presence_in_mismatch", static_cast<double>(ingest_mismatch), "bursts");
   csv.add("sync", "ping_rtt_median", percentile(ping_ms, 0.5), "ms");
   csv.add("sync", "server_ping_rtt_median", percentile(server_ping_ms, 0.5), "ms");
+  csv.add("sync", "roster_get_rtt_median", percentile(roster_ms, 0.5), "ms");
   csv.add("sync", "flood_stanzas", static_cast<double>(flood_stanzas), "stanzas");
   csv.add("sync", "flood_bytes", static_cast<double>(flood_bytes), "bytes");
   csv.add("sync", "flood_time", flood_s * 1000, "ms");
