@@ -283,6 +283,8 @@ int main(int argc, char** argv) {
   std::cout << "bye presence_stanzas=" << manager.presence_stanzas()
             << " presence_bytes=" << manager.presence_bytes() << " syncs=" << manager.syncs_sent()
             << " enables=" << manager.enables_sent()
-            << " checkpoints=" << manager.checkpoints_sent() << "\n";
+            << " checkpoints=" << manager.checkpoints_sent()
+            << " server_skips_flood=" << manager.server_skips_flood()
+            << " last_presence_marked=" << manager.presence_marked() << "\n";
   return 0;
 }
