@@ -38,7 +38,7 @@ TYPED_TEST(ChangesWhileAway, DeltaHasExactlyTheChangesAndTheModelEqualsAFreshLog
   // alice's first session.
   auto a = this->logs_in(alice, "phone");
   ASSERT_TRUE(a);
-  Flood first = a->sends_presence_and_collects_flood();
+  Flood first = this->flood_of(*a);
   ASSERT_TRUE(first.complete);
   ASSERT_EQ(first.state.size(), 6u) << describe(first.state);
   proto::PresenceState model = first.state;
@@ -93,8 +93,13 @@ TYPED_TEST(ChangesWhileAway, DeltaHasExactlyTheChangesAndTheModelEqualsAFreshLog
   EXPECT_EQ(proto::digest_of(model), delta->state);
   this->expect_model_is_fresh_login(model, alice);
 
-  // The new session holds a key: a checkpoint quoting the sync's id is accepted.
-  EXPECT_TRUE(b->sends_checkpoint(this->component(), "c2", "s1").ok());
+  // The new session holds a key: a checkpoint quoting the sync's id is accepted and
+  // describes the state alice now holds.
+  Answer c2 = b->sends_checkpoint(this->component(), "c2", "s1");
+  ASSERT_TRUE(c2.ok()) << c2.describe();
+  auto checkpointed = proto::parse_checkpointed(*c2.payload);
+  ASSERT_TRUE(checkpointed.ok());
+  EXPECT_EQ(checkpointed->state, proto::digest_of(model));
 
   Flood full = this->fresh_full_login(alice);
   this->report("3 changes while away",

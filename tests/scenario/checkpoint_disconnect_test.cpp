@@ -37,7 +37,7 @@ class CheckpointAndDisconnect : public Scenario<Server> {
   std::unique_ptr<Party> alice_logs_in_and_enables() {
     auto a = this->logs_in(alice, "phone");
     if (!a) return a;
-    Flood flood = a->sends_presence_and_collects_flood();
+    Flood flood = this->flood_of(*a);
     EXPECT_TRUE(flood.complete);
     model = flood.state;
     EXPECT_EQ(model.size(), 2u) << describe(model);
@@ -99,7 +99,7 @@ TYPED_TEST(CheckpointAndDisconnect, AbruptDropKeepsTheLastCompletedKeyAndTheOneB
   ASSERT_TRUE(second);
   Answer s1 = second->sends_sync(this->component(), "s1", first_e1);
   this->expect_empty_delta(s1);
-  EXPECT_TRUE(second->sends_presence_and_collects_flood().complete);
+  EXPECT_TRUE(this->flood_of(*second).complete);
   this->expect_checkpointed(second->sends_checkpoint(this->component(), "c2", "s1"));
   const proto::SyncKey second_c2 = second->key("c2");
   second->aborts();

@@ -32,7 +32,7 @@ TYPED_TEST(ForeignKey, UnknownAndOtherUsersKeysAreUnknown) {
 
   auto b = this->logs_in(bob, "phone");
   ASSERT_TRUE(b);
-  Flood bobs = b->sends_presence_and_collects_flood();
+  Flood bobs = this->flood_of(*b);
   ASSERT_EQ(bobs.state.size(), 1u);
   ASSERT_TRUE(b->sends_enable(this->component(), "e1").ok());
   const proto::SyncKey bob_key = b->key("e1");

@@ -45,7 +45,7 @@ class HostileInput : public Scenario<Server> {
     ASSERT_TRUE(carol);
     a = this->logs_in(alice, "phone");
     ASSERT_TRUE(a);
-    Flood flood = a->sends_presence_and_collects_flood();
+    Flood flood = this->flood_of(*a);
     ASSERT_TRUE(flood.complete);
     model = flood.state;
     ASSERT_TRUE(a->sends_enable(this->component(), "e1").ok());

@@ -35,7 +35,7 @@ TYPED_TEST(IngestAndEnable, EnabledDigestEqualsTheFloodAliceSaw) {
 
   auto a = this->logs_in(alice, "phone");
   ASSERT_TRUE(a);
-  Flood flood = a->sends_presence_and_collects_flood();
+  Flood flood = this->flood_of(*a);
   ASSERT_TRUE(flood.complete);
   const proto::PresenceState expected{{"carol@example.test/phone", carol_phone},
                                       {"carol@example.test/laptop", carol_laptop},

@@ -27,7 +27,7 @@ TYPED_TEST(NothingChanged, EmptyDelta) {
 
   auto a = this->logs_in(alice, "phone");
   ASSERT_TRUE(a);
-  Flood flood = a->sends_presence_and_collects_flood();
+  Flood flood = this->flood_of(*a);
   ASSERT_TRUE(flood.complete);
   proto::PresenceState model = flood.state;
   ASSERT_EQ(model.size(), 3u) << describe(model);

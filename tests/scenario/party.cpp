@@ -89,7 +89,8 @@ bool Party::settles(Millis timeout) {
       .has_value();
 }
 
-Flood Party::sends_presence_and_collects_flood(const proto::PresenceFields& fields) {
+Flood Party::sends_presence_and_collects_flood(const proto::PresenceFields& fields,
+                                               Millis quiet) {
   Flood f;
   inbox_.clear();
   if (!sends_presence(fields)) return f;
@@ -105,15 +106,18 @@ Flood Party::sends_presence_and_collects_flood(const proto::PresenceFields& fiel
   while (true) {
     auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return f;
-    auto e = client_->next(left);
-    if (!e) return f;
+    auto e = client_->next(f.complete ? std::min(left, quiet) : left);
+    if (!e) return f;  // after the ping result: quiet long enough
     if (e->name() == "iq" && e->attr("id") == id) {
       f.complete = true;
-      return f;
+      if (quiet.count() == 0) return f;
+      continue;
     }
     if (e->name() == "presence") {
-      ++f.presences;
-      f.bytes += xml::to_string(*e).size();
+      if (proto::bare_of(e->attr("from").value_or("")) != own) {
+        ++f.presences;
+        f.bytes += xml::to_string(*e).size();
+      }
       fold_presence(f.state, *e, own);
     } else {
       inbox_.push_back(std::move(*e));

@@ -47,7 +47,7 @@ struct Answer {
 // What a session received after its initial presence, until a ping round trip.
 struct Flood {
   proto::PresenceState state;  // contact resources shown (own resources excluded)
-  std::size_t presences = 0;   // presence stanzas received
+  std::size_t presences = 0;   // presence stanzas received from contacts (own excluded)
   std::size_t bytes = 0;       // their serialised size
   bool complete = false;       // the ping result arrived
 };
@@ -67,9 +67,11 @@ class Party {
   // --- presence ---
   bool sends_presence(const proto::PresenceFields& fields);
   bool sends_unavailable();
-  // Initial (or any) presence, then everything received until a ping round trip, folded
-  // into the contact state this session shows.
-  Flood sends_presence_and_collects_flood(const proto::PresenceFields& fields = {});
+  // Initial (or any) presence, then everything received until a ping round trip and then
+  // until nothing arrived for `quiet` (0: stop at the ping result; right for servers that
+  // answer probes before the ping, like Prosody), folded into the contact state shown.
+  Flood sends_presence_and_collects_flood(const proto::PresenceFields& fields = {},
+                                          Millis quiet = Millis(0));
   // A ping round trip with its server: when it returns true, the server has processed
   // everything this session sent before (stanzas arriving meanwhile stay in the inbox).
   bool settles(Millis timeout = kWait);

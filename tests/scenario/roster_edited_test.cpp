@@ -44,7 +44,7 @@ TYPED_TEST(RosterEdited, AddedAndRemovedContactsWithTheirResources) {
 
   auto phone = this->logs_in(alice, "phone");
   ASSERT_TRUE(phone);
-  Flood first = phone->sends_presence_and_collects_flood();
+  Flood first = this->flood_of(*phone);
   ASSERT_TRUE(first.complete);
   proto::PresenceState model = first.state;
   ASSERT_EQ(model.size(), 4u) << describe(model);
@@ -55,7 +55,7 @@ TYPED_TEST(RosterEdited, AddedAndRemovedContactsWithTheirResources) {
   // alice's desktop edits the roster.
   auto desktop = this->logs_in(alice, "desktop");
   ASSERT_TRUE(desktop);
-  ASSERT_TRUE(desktop->sends_presence_and_collects_flood().complete);
+  ASSERT_TRUE(this->flood_of(*desktop).complete);
   ASSERT_TRUE(desktop->sets_roster_item(ivan_jid));
   ASSERT_TRUE(desktop->sends_subscription(ivan_jid, "subscribe"));
   ASSERT_TRUE(ivan->receives([&](const xml::Element& e) {

@@ -28,7 +28,7 @@ TYPED_TEST(ServerRestart, ComponentReconnectsAndOldKeysLoseContinuity) {
   ASSERT_TRUE(carol && xavier);
   auto a = this->logs_in(alice, "phone");
   ASSERT_TRUE(a);
-  ASSERT_TRUE(a->sends_presence_and_collects_flood().complete);
+  ASSERT_TRUE(this->flood_of(*a).complete);
   ASSERT_TRUE(a->sends_enable(this->component(), "e1").ok());
   const proto::SyncKey old_key = a->key("e1");
   a->closes();
@@ -52,7 +52,7 @@ TYPED_TEST(ServerRestart, ComponentReconnectsAndOldKeysLoseContinuity) {
   ASSERT_TRUE(b);
   Answer lost = b->sends_sync(this->component(), "s1", old_key);
   EXPECT_TRUE(is_error(lost, AppCondition::kContinuityLost)) << this->world->component().log();
-  Flood flood = b->sends_presence_and_collects_flood();
+  Flood flood = this->flood_of(*b);
   ASSERT_TRUE(flood.complete);
   EXPECT_EQ(flood.state.size(), 2u) << describe(flood.state);
   Answer enabled = b->sends_enable(this->component(), "e2");
