@@ -4,11 +4,15 @@
 //
 //   alice logs in, sees carol/phone, dave/pc, erin/laptop, xavier@other.test/home; enables
 //   alice checkpoints and logs out
-//   carol changes her status; dave adds a resource; erin goes offline;
+//   carol changes her status; dave adds a resource (every field set); erin logs out;
+//   hank's connection is reset;
 //   xavier drops his <show/> (and keeps his status)
 //   alice reconnects and sends <sync/> with her key before any presence
-//   alice receives: changed carol/phone {status}, new dave/tablet {show, priority},
-//                   unavailable erin/laptop, changed xavier/home {unset show}
+//   alice receives: changed carol/phone {status}, new dave/tablet {all six fields},
+//                   unavailable erin/laptop, unavailable hank/work,
+//                   changed xavier/home {unset show}
+//   alice's model after the delta equals a fresh full login's flood
+//   alice sends initial presence; carol goes dnd live; alice's checkpoint digest = her model
 #include "tests/scenario/world.h"
 
 namespace rpsync::test::scenario {
@@ -22,9 +26,11 @@ TYPED_TEST_SUITE(ChangesWhileAway, Servers, ServerNames);
 
 TYPED_TEST(ChangesWhileAway, DeltaHasExactlyTheChangesAndTheModelEqualsAFreshLogin) {
   const std::string alice = "alice@example.test";
-  RPSYNC_SCENARIO_START(
+  WorldSpec spec =
       user_with_contacts(alice, {"carol@example.test", "dave@example.test", "erin@example.test",
-                                 "gina@example.test", "hank@example.test", "xavier@other.test"}));
+                                 "gina@example.test", "hank@example.test", "xavier@other.test"});
+  mutual(spec, "gina@example.test", "hank@example.test");  // gina witnesses hank's drop
+  RPSYNC_SCENARIO_START(spec);
   const auto carol_before = with_caps(shows(Show::kNone, "working"), "C4r0l=");
   const auto xavier_before = shows(Show::kXa, "far away");
   auto carol = this->comes_online("carol@example.test", "phone", carol_before);
@@ -49,12 +55,19 @@ TYPED_TEST(ChangesWhileAway, DeltaHasExactlyTheChangesAndTheModelEqualsAFreshLog
 
   // While alice is away.
   auto carol_after = carol_before;
-  carol_after.status = "in the train";
+  carol_after.status = "in the train \xF0\x9F\x9A\x86 caf\xC3\xA9";  // UTF-8 survives the digest
   ASSERT_TRUE(carol->sends_presence(carol_after));
-  const auto dave_tablet = shows(Show::kDnd, "", 3);
+  auto dave_tablet = with_caps(shows(Show::kDnd, "", -3), "T4bl3t=");
+  dave_tablet.photo = "a9993e364706816aba3e25717850c26c9cd0d89d";
+  dave_tablet.idle_since = "2026-11-21T20:00:00Z";  // every field, through the real server
   auto dave2 = this->comes_online("dave@example.test", "tablet", dave_tablet);
   ASSERT_TRUE(dave2);
   erin->closes();
+  hank->aborts();  // TCP reset: the server still announces hank/work unavailable
+  ASSERT_TRUE(gina->receives([](const xml::Element& e) {
+    return e.name() == "presence" && e.attr("type") == "unavailable" &&
+           e.attr("from") == "hank@example.test/work";
+  })) << "the server noticed the reset (and told the component in the same broadcast)";
   auto xavier_after = xavier_before;
   xavier_after.show = Show::kNone;
   ASSERT_TRUE(xavier->sends_presence(xavier_after));
@@ -74,6 +87,7 @@ TYPED_TEST(ChangesWhileAway, DeltaHasExactlyTheChangesAndTheModelEqualsAFreshLog
                                                 carol_after));
   expected.added.push_back({"dave@example.test/tablet", dave_tablet});
   expected.unavailable.push_back("erin@example.test/laptop");
+  expected.unavailable.push_back("hank@example.test/work");
   expected.changed.push_back(proto::make_change("xavier@other.test/home", xavier_before,
                                                 xavier_after));
   expected = sorted(expected);
@@ -100,6 +114,26 @@ TYPED_TEST(ChangesWhileAway, DeltaHasExactlyTheChangesAndTheModelEqualsAFreshLog
   auto checkpointed = proto::parse_checkpointed(*c2.payload);
   ASSERT_TRUE(checkpointed.ok());
   EXPECT_EQ(checkpointed->state, proto::digest_of(model));
+
+  // Live: alice announces herself, carol changes while alice watches; the component's
+  // view at the next checkpoint equals alice's model with carol's live presence folded in.
+  Flood live = this->flood_of(*b);
+  ASSERT_TRUE(live.complete);
+  EXPECT_EQ(live.state, model) << "the flood after a sync shows the synced state";
+  auto carol_live = carol_after;
+  carol_live.show = Show::kDnd;
+  ASSERT_TRUE(carol->sends_presence(carol_live));
+  ASSERT_TRUE(carol->settles());
+  auto seen = b->receives([](const xml::Element& e) {
+    return e.name() == "presence" && e.attr("from") == "carol@example.test/phone";
+  });
+  ASSERT_TRUE(seen);
+  fold_presence(model, *seen, alice);
+  Answer c3 = b->sends_checkpoint(this->component(), "c3", "c2");
+  ASSERT_TRUE(c3.ok()) << c3.describe();
+  auto live_checkpoint = proto::parse_checkpointed(*c3.payload);
+  ASSERT_TRUE(live_checkpoint.ok());
+  EXPECT_EQ(live_checkpoint->state, proto::digest_of(model)) << describe(model);
 
   Flood full = this->fresh_full_login(alice);
   this->report("3 changes while away",

@@ -6,6 +6,7 @@
 //   alice sends <sync/> with a key nobody ever had    -> unknown-key
 //   alice sends <sync/> with bob's exact key           -> unknown-key (nothing of bob leaks)
 //   bob reconnects with his key                        -> his delta: the key was not consumed
+//   bob replays the same key from a new session        -> unknown-key (retired by that sync)
 #include "tests/scenario/world.h"
 
 namespace rpsync::test::scenario {
@@ -57,6 +58,13 @@ TYPED_TEST(ForeignKey, UnknownAndOtherUsersKeysAreUnknown) {
   ASSERT_TRUE(delta) << why;
   EXPECT_TRUE(delta->empty()) << describe(*delta);
   EXPECT_EQ(delta->state, proto::digest_of(bobs.state));
+  b2->closes();
+
+  // A key opens one sync: replaying it (a second device, an attacker with a copy) fails.
+  auto b3 = this->logs_in(bob, "phone");
+  ASSERT_TRUE(b3);
+  EXPECT_TRUE(is_error(b3->sends_sync(this->component(), "s1", bob_key), AppCondition::kUnknownKey))
+      << "a key retired by a successful sync";
   this->report("6 unknown/foreign key", "unknown-key answers " + std::to_string(never.bytes) +
                                             " B and " + std::to_string(stolen.bytes) +
                                             " B; bob's own key still works");
