@@ -533,6 +533,7 @@ struct Engine::Impl {
   // lies in [r.since, version).
   void push_history(std::uint32_t id) {
     Resource& r = res[id];
+    drop_unneeded(id);
     if (!live_in(r.since, version)) {
       release(r.fields);
       return;
@@ -542,6 +543,42 @@ struct Engine::Impl {
     r.fields = Packed{};
     ++history_entries;
     hist_q.emplace_back(version, id);
+  }
+  // Drops every past state no live moment lies in (not only those older than the oldest
+  // key: one long-lived key must not pin the history of every later change).
+  void drop_unneeded(std::uint32_t id) {
+    Resource& r = res[id];
+    if (!r.history) return;
+    auto& h = *r.history;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      const std::uint64_t end = i + 1 < h.size() ? h[i + 1].since : r.since;
+      if (live_in(h[i].since, end)) {
+        if (kept != i) h[kept] = std::move(h[i]);
+        ++kept;
+      } else {
+        release(h[i].fields);
+      }
+    }
+    history_entries -= h.size() - kept;
+    h.resize(kept);
+    if (h.empty()) r.history.reset();
+  }
+  // A record that is offline now and was offline at every live moment is not needed.
+  bool needed_offline(const Resource& r) const {
+    if (r.avail || !r.history) return r.avail;
+    for (const Past& p : *r.history)
+      if (p.avail) return true;
+    return false;
+  }
+  // Full pass (from expire()): precise pruning of history and tombstones.
+  void sweep() {
+    for (std::size_t i = 0; i < res.size(); ++i) {
+      const auto id = static_cast<std::uint32_t>(i);
+      if (!res[id].used || !res[id].history) continue;
+      drop_unneeded(id);
+      if (!needed_offline(res[id])) erase_resource(id);
+    }
   }
   void prune_history(std::uint32_t id, std::uint64_t min) {
     Resource& r = res[id];
@@ -634,7 +671,7 @@ struct Engine::Impl {
     r.since = version;
     contacts[r.contact].changed = version;
     if (opt.journal) journal.emplace_back(EraseResource{std::string(r.jid.view())});
-    if (live_in(0, version))
+    if (needed_offline(r))
       tomb_q.emplace_back(version, id);
     else
       erase_resource(id);
@@ -988,6 +1025,7 @@ std::size_t Engine::expire() {
     if (m.expired(s)) dead.push_back(key);
   for (const auto& key : dead) m.erase_session(m.sessions.find(key));
   m.compact();
+  m.sweep();
   return dead.size();
 }
 

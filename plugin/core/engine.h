@@ -19,9 +19,11 @@
 //    is copied per key.
 //  * History is kept in proportion to changes, and only while a live key needs it: when a
 //    resource changes, its previous state is pushed onto its (usually empty) history list
-//    only if some live key moment lies inside the previous state's validity range; an
-//    offline resource stays as a tombstone only while a live key predates its going
-//    offline. Both are pruned as keys are retired/expire (amortised O(1) per change).
+//    only if some live key moment lies inside the previous state's validity range, and
+//    older past states with no live moment inside are dropped; an offline resource stays
+//    as a tombstone only while some live moment saw it available. Both are pruned as keys
+//    retire (amortised O(1) per change once the oldest key passes them) and precisely by
+//    the sweep in expire(), so one long-lived key does not pin every later change.
 //  * A delta from moment (V, R0) for user U with current roster R1 walks the merged,
 //    sorted member lists of R0 and R1 (O(|R0|+|R1|)), and only inside contacts changed
 //    after V looks at their resources (O(changes)): removed contacts (+ each resource
@@ -156,7 +158,9 @@ class Engine {
   proto::Result<proto::Delta> sync(std::string_view user, std::string_view new_stream,
                                    std::string_view new_resource, std::string_view iq_id,
                                    const proto::SyncKey& old_key);
-  // Drops sessions whose lifetime has passed; returns how many.
+  // Drops sessions whose lifetime has passed; returns how many. Also sweeps every record
+  // with history (O(resources)): past states and tombstones no live key moment needs are
+  // dropped. Call it periodically (e.g. once a minute).
   std::size_t expire();
 
   // --- views ---

@@ -300,6 +300,23 @@ TEST_F(EngineTest, TombstonesAndHistoryLiveOnlyWhileKeysNeedThem) {
   EXPECT_EQ(s.live_moments, 0u);
 }
 
+TEST_F(EngineTest, OneLongLivedKeyDoesNotPinLaterHistory) {
+  enable_alice();  // the old key: its moment predates everything below
+  ASSERT_TRUE(e_.enable("alice@x", "t1", "laptop", "f1").ok());
+  e_.observe_available("bob@x/a", fields(Show::kNone));
+  ASSERT_TRUE(e_.checkpoint("alice@x", "t1", "laptop", "f1", "f2").ok());
+  e_.observe_available("bob@x/a", fields(Show::kAway));  // the laptop's moment saw kNone
+  e_.observe_unavailable("bob@x/a");
+  EXPECT_EQ(e_.stats().tombstones, 1u);
+  EXPECT_GE(e_.stats().history_entries, 1u);
+  ASSERT_TRUE(e_.disable("alice@x", "t1", "laptop").ok());
+  EXPECT_EQ(e_.expire(), 0u);  // sweeps: no live moment saw bob@x/a any more
+  EXPECT_EQ(e_.stats().resources, 0u);
+  EXPECT_EQ(e_.stats().history_entries, 0u);
+  // The old key still answers exactly: bob@x/a was absent then and is absent now.
+  EXPECT_TRUE(sync_ok(key("s1", "phone", "e1")).empty());
+}
+
 TEST_F(EngineTest, TooLargeWhenDeltaCostsMoreThanFullState) {
   std::vector<std::string> big;
   for (int i = 0; i < 50; ++i) {
