@@ -13,6 +13,7 @@
 #include <gloox/jid.h>
 #include <gloox/loghandler.h>
 #include <gloox/logsink.h>
+#include <gloox/presence.h>
 
 #include <chrono>
 #include <csignal>
@@ -48,12 +49,24 @@ struct Options {
   bool tls = false;
   bool verbose = false;
   double max_seconds = 600;
+  std::string show = "available";  // the presence this client shows its contacts
+  std::string status;
+  int priority = 0;
 };
+
+gloox::Presence::PresenceType presence_type(std::string_view show) {
+  if (show == "chat") return gloox::Presence::Chat;
+  if (show == "away") return gloox::Presence::Away;
+  if (show == "xa") return gloox::Presence::XA;
+  if (show == "dnd") return gloox::Presence::DND;
+  return gloox::Presence::Available;
+}
 
 void usage() {
   std::cerr << "usage: rpsync-client --jid JID --password PW [--host H] [--port P] [--state FILE]\n"
                "         [--disconnect-after N [--abrupt] [--reconnect [--run-for M]]]\n"
-               "         [--component JID] [--sm] [--tls] [--verbose] [--max-seconds S]\n";
+               "         [--component JID] [--sm] [--tls] [--verbose] [--max-seconds S]\n"
+               "         [--show available|chat|away|xa|dnd] [--status TEXT] [--priority N]\n";
 }
 
 std::optional<Options> parse_args(int argc, char** argv) {
@@ -96,6 +109,16 @@ std::optional<Options> parse_args(int argc, char** argv) {
       o.run_for = std::atof(v->c_str());
     } else if (a == "--max-seconds") {
       o.max_seconds = std::atof(v->c_str());
+    } else if (a == "--show") {
+      if (*v != "available" && *v != "chat" && *v != "away" && *v != "xa" && *v != "dnd") {
+        std::cerr << "--show takes available, chat, away, xa or dnd\n";
+        return std::nullopt;
+      }
+      o.show = *v;
+    } else if (a == "--status") {
+      o.status = *v;
+    } else if (a == "--priority") {
+      o.priority = std::atoi(v->c_str());
     } else {
       std::cerr << "unknown option " << a << "\n";
       return std::nullopt;
@@ -244,6 +267,7 @@ int main(int argc, char** argv) {
   client.setTls(opt->tls ? gloox::TLSOptional : gloox::TLSDisabled);
   client.setCompression(false);
   if (opt->stream_management) client.setStreamManagement(true, true);
+  client.setPresence(presence_type(opt->show), opt->priority, opt->status);
 
   std::unique_ptr<rpsync::client::SessionStore> store;
   if (!opt->state.empty()) {
