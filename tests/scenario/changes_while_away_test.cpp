@@ -83,13 +83,13 @@ TYPED_TEST(ChangesWhileAway, DeltaHasExactlyTheChangesAndTheModelEqualsAFreshLog
   ASSERT_TRUE(delta) << why << "\n" << this->world->component().log();
 
   proto::Delta expected;
-  expected.changed.push_back(proto::make_change("carol@example.test/phone", carol_before,
-                                                carol_after));
+  expected.changed.push_back(
+      proto::make_change("carol@example.test/phone", carol_before, carol_after));
   expected.added.push_back({"dave@example.test/tablet", dave_tablet});
   expected.unavailable.push_back("erin@example.test/laptop");
   expected.unavailable.push_back("hank@example.test/work");
-  expected.changed.push_back(proto::make_change("xavier@other.test/home", xavier_before,
-                                                xavier_after));
+  expected.changed.push_back(
+      proto::make_change("xavier@other.test/home", xavier_before, xavier_after));
   expected = sorted(expected);
   const proto::Delta got = sorted(*delta);
   EXPECT_EQ(got.contacts, expected.contacts) << describe(got);
@@ -136,10 +136,10 @@ TYPED_TEST(ChangesWhileAway, DeltaHasExactlyTheChangesAndTheModelEqualsAFreshLog
   EXPECT_EQ(live_checkpoint->state, proto::digest_of(model)) << describe(model);
 
   Flood full = this->fresh_full_login(alice);
-  this->report("3 changes while away",
-               std::to_string(delta->items()) + " delta items / " + std::to_string(answer.bytes) +
-                   " B vs full flood " + std::to_string(full.presences) + " presences / " +
-                   std::to_string(full.bytes) + " B");
+  this->report("3 changes while away", std::to_string(delta->items()) + " delta items / " +
+                                           std::to_string(answer.bytes) + " B vs full flood " +
+                                           std::to_string(full.presences) + " presences / " +
+                                           std::to_string(full.bytes) + " B");
   this->expect_component_alive();
 }
 

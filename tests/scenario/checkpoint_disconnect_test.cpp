@@ -26,8 +26,7 @@ class CheckpointAndDisconnect : public Scenario<Server> {
   proto::PresenceState model;
 
   void SetUp() override {
-    RPSYNC_SCENARIO_START(
-        user_with_contacts(alice, {"carol@example.test", "dave@example.test"}));
+    RPSYNC_SCENARIO_START(user_with_contacts(alice, {"carol@example.test", "dave@example.test"}));
     carol = this->comes_online("carol@example.test", "phone", shows(Show::kAway, "lunch"));
     dave = this->comes_online("dave@example.test", "pc");
     ASSERT_TRUE(carol && dave);
@@ -78,8 +77,8 @@ TYPED_TEST(CheckpointAndDisconnect, GracefulLogoutKeyIsTheCheckpointBeforeClosin
   auto again = this->logs_in(this->alice, "phone");
   ASSERT_TRUE(again);
   EXPECT_NE(again->stream_id(), before_c2.stream);
-  EXPECT_TRUE(is_error(again->sends_sync(this->component(), "s1", before_e1),
-                       AppCondition::kUnknownKey));
+  EXPECT_TRUE(
+      is_error(again->sends_sync(this->component(), "s1", before_e1), AppCondition::kUnknownKey));
   Answer answer = again->sends_sync(this->component(), "s2", before_c2);
   this->expect_empty_delta(answer);
   this->report("2 graceful logout", "key c2 -> empty delta " + std::to_string(answer.bytes) +
@@ -106,14 +105,13 @@ TYPED_TEST(CheckpointAndDisconnect, AbruptDropKeepsTheLastCompletedKeyAndTheOneB
 
   auto third = this->logs_in(this->alice, "phone");
   ASSERT_TRUE(third);
-  EXPECT_TRUE(is_error(third->sends_sync(this->component(), "s2", first_c1),
-                       AppCondition::kUnknownKey))
+  EXPECT_TRUE(
+      is_error(third->sends_sync(this->component(), "s2", first_c1), AppCondition::kUnknownKey))
       << "the first session's keys are retired by the successful sync";
   Answer s3 = third->sends_sync(this->component(), "s3", second_c2);
   this->expect_empty_delta(s3);
-  this->report("2 abrupt disconnect", "previous key e1 -> empty delta " +
-                                          std::to_string(s1.bytes) + " B; last key c2 -> " +
-                                          std::to_string(s3.bytes) + " B");
+  this->report("2 abrupt disconnect", "previous key e1 -> empty delta " + std::to_string(s1.bytes) +
+                                          " B; last key c2 -> " + std::to_string(s3.bytes) + " B");
 }
 
 }  // namespace

@@ -131,6 +131,8 @@ bool ComponentProcess::alive() {
   return true;
 }
 
-std::string ComponentProcess::log() const { return util::read_file(log_path_); }
+std::string ComponentProcess::log() const {
+  return util::read_file(log_path_);
+}
 
 }  // namespace rpsync::test::scenario

@@ -21,8 +21,7 @@ class ComponentRestart : public Scenario<Server> {
  protected:
   void run(bool crash) {
     const std::string alice = "alice@example.test";
-    RPSYNC_SCENARIO_START(
-        user_with_contacts(alice, {"carol@example.test", "xavier@other.test"}));
+    RPSYNC_SCENARIO_START(user_with_contacts(alice, {"carol@example.test", "xavier@other.test"}));
     auto carol = this->comes_online("carol@example.test", "phone", shows(Show::kAway, "brb"));
     auto xavier = this->comes_online("xavier@other.test", "home", shows(Show::kChat));
     ASSERT_TRUE(carol && xavier);
@@ -76,8 +75,12 @@ class ComponentRestart : public Scenario<Server> {
 };
 TYPED_TEST_SUITE(ComponentRestart, Servers, ServerNames);
 
-TYPED_TEST(ComponentRestart, CleanStopLosesContinuity) { this->run(/*crash=*/false); }
-TYPED_TEST(ComponentRestart, CrashLosesContinuity) { this->run(/*crash=*/true); }
+TYPED_TEST(ComponentRestart, CleanStopLosesContinuity) {
+  this->run(/*crash=*/false);
+}
+TYPED_TEST(ComponentRestart, CrashLosesContinuity) {
+  this->run(/*crash=*/true);
+}
 
 }  // namespace
 }  // namespace rpsync::test::scenario

@@ -22,7 +22,9 @@ using proto::Condition;
 using proto::ErrorType;
 using proto::Show;
 
-xml::Element rpsync(std::string name) { return xml::Element(std::move(name), std::string(ns::kRpsync)); }
+xml::Element rpsync(std::string name) {
+  return xml::Element(std::move(name), std::string(ns::kRpsync));
+}
 
 template <class Server>
 class HostileInput : public Scenario<Server> {
@@ -128,8 +130,8 @@ TYPED_TEST(HostileInput, MalformedUnknownOversizedFloodAndForeignDomain) {
   ASSERT_TRUE(fred);
   constexpr int kBurst = 60;
   for (int i = 1; i <= kBurst; ++i)
-    ASSERT_TRUE(fred->sends_iq_only(to, proto::to_xml(proto::Disable{"never"}),
-                                    "f-" + std::to_string(i)));
+    ASSERT_TRUE(
+        fred->sends_iq_only(to, proto::to_xml(proto::Disable{"never"}), "f-" + std::to_string(i)));
   int served = 0, limited = 0, other = 0;
   for (int i = 1; i <= kBurst; ++i) {
     Answer r = fred->answer_to("f-" + std::to_string(i));

@@ -19,9 +19,8 @@ TYPED_TEST_SUITE(IngestAndEnable, Servers, ServerNames);
 
 TYPED_TEST(IngestAndEnable, EnabledDigestEqualsTheFloodAliceSaw) {
   const std::string alice = "alice@example.test";
-  RPSYNC_SCENARIO_START(user_with_contacts(
-      alice, {"carol@example.test", "dave@example.test", "frank@example.test",
-              "xavier@other.test"}));
+  RPSYNC_SCENARIO_START(user_with_contacts(alice, {"carol@example.test", "dave@example.test",
+                                                   "frank@example.test", "xavier@other.test"}));
 
   const auto carol_phone = with_caps(shows(Show::kAway, "in a meeting"), "Q1w2E3=");
   const auto carol_laptop = shows(Show::kNone, "", 5);
@@ -53,11 +52,10 @@ TYPED_TEST(IngestAndEnable, EnabledDigestEqualsTheFloodAliceSaw) {
   EXPECT_EQ(enabled->state, proto::digest_of(flood.state));
   EXPECT_EQ(enabled->lifetime, 604800u);
 
-  this->report("1 ingest+enable",
-               "flood " + std::to_string(flood.presences) + " presences / " +
-                   std::to_string(flood.bytes) + " B; enabled count " +
-                   std::to_string(enabled->state.count()) + ", answer " +
-                   std::to_string(answer.bytes) + " B");
+  this->report("1 ingest+enable", "flood " + std::to_string(flood.presences) + " presences / " +
+                                      std::to_string(flood.bytes) + " B; enabled count " +
+                                      std::to_string(enabled->state.count()) + ", answer " +
+                                      std::to_string(answer.bytes) + " B");
   this->expect_component_alive();
 }
 

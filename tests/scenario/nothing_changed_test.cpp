@@ -17,8 +17,8 @@ TYPED_TEST_SUITE(NothingChanged, Servers, ServerNames);
 
 TYPED_TEST(NothingChanged, EmptyDelta) {
   const std::string alice = "alice@example.test";
-  RPSYNC_SCENARIO_START(user_with_contacts(
-      alice, {"carol@example.test", "dave@example.test", "xavier@other.test"}));
+  RPSYNC_SCENARIO_START(
+      user_with_contacts(alice, {"carol@example.test", "dave@example.test", "xavier@other.test"}));
   const auto carol_phone = with_caps(shows(Show::kAway, "out"), "S4me=");
   auto carol = this->comes_online("carol@example.test", "phone", carol_phone);
   auto dave = this->comes_online("dave@example.test", "pc", shows(Show::kNone, "", 10));

@@ -8,7 +8,9 @@ namespace rpsync::test::scenario {
 
 namespace {
 
-xml::Element stanza(std::string name) { return xml::Element(std::move(name), std::string(ns::kClient)); }
+xml::Element stanza(std::string name) {
+  return xml::Element(std::move(name), std::string(ns::kClient));
+}
 
 std::string show_fields(const proto::PresenceFields& f) {
   std::string s;
@@ -34,8 +36,8 @@ std::unique_ptr<Party> Party::login(std::uint16_t c2s_port, const std::string& b
                                     const std::string& password, const std::string& resource,
                                     std::string* why) {
   auto at = bare.find('@');
-  auto client = TestClient::login(c2s_port, bare.substr(0, at), bare.substr(at + 1), password,
-                                  resource, why);
+  auto client =
+      TestClient::login(c2s_port, bare.substr(0, at), bare.substr(at + 1), password, resource, why);
   if (!client) return nullptr;
   return std::unique_ptr<Party>(new Party(std::move(client), resource));
 }
@@ -89,8 +91,7 @@ bool Party::settles(Millis timeout) {
       .has_value();
 }
 
-Flood Party::sends_presence_and_collects_flood(const proto::PresenceFields& fields,
-                                               Millis quiet) {
+Flood Party::sends_presence_and_collects_flood(const proto::PresenceFields& fields, Millis quiet) {
   Flood f;
   inbox_.clear();
   if (!sends_presence(fields)) return f;
@@ -160,8 +161,8 @@ Answer Party::answer_to(const std::string& id, Millis timeout) {
   return a;
 }
 
-Answer Party::sends_iq(const std::string& to, const std::string& type,
-                       const xml::Element& payload, const std::string& id, Millis timeout) {
+Answer Party::sends_iq(const std::string& to, const std::string& type, const xml::Element& payload,
+                       const std::string& id, Millis timeout) {
   auto iq = stanza("iq");
   iq.set_attr("type", type);
   iq.set_attr("id", id);

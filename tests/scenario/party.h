@@ -34,9 +34,9 @@ inline constexpr Millis kWait{5000};
 // The answer to one IQ: a result payload (possibly none) or a stanza error.
 struct Answer {
   bool arrived = false;
-  std::optional<xml::Element> payload;    // first child of a result
+  std::optional<xml::Element> payload;  // first child of a result
   std::optional<proto::StanzaError> error;
-  std::size_t bytes = 0;                  // serialised stanza as received
+  std::size_t bytes = 0;  // serialised stanza as received
   bool ok() const { return arrived && !error; }
   // "result", "timeout" or "error <condition>/<app condition>: text" for messages.
   std::string describe() const;
@@ -97,8 +97,8 @@ class Party {
   std::optional<xml::Element> receives(const std::function<bool(const xml::Element&)>& pred,
                                        Millis timeout = kWait);
 
-  void closes() { client_->close(); }   // graceful: unavailable + </stream:stream>
-  void aborts() { client_->abort(); }   // TCP reset, no stream close
+  void closes() { client_->close(); }  // graceful: unavailable + </stream:stream>
+  void aborts() { client_->abort(); }  // TCP reset, no stream close
 
  private:
   Party(std::unique_ptr<TestClient> client, std::string resource)

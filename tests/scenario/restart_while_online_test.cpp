@@ -9,6 +9,8 @@
 //   alice checkpoints (c1 prev e1) -> digest of the state alice holds
 //   dave goes away while alice's connection is reset
 //   alice reconnects, sends <sync/> with c1 -> changed dave/pc {show}
+// (On a server that re-sends nothing on a component connect the checkpoint digest differs
+// from alice's cache instead: her client's digest check is what keeps her correct there.)
 #include "tests/scenario/world.h"
 
 namespace rpsync::test::scenario {
@@ -26,8 +28,8 @@ TYPED_TEST_SUITE(RestartWhileOnline, Servers, ServerNames);
 
 TYPED_TEST(RestartWhileOnline, CheckpointAfterTheGapIsAValidKeyAgain) {
   const std::string alice = "alice@example.test";
-  RPSYNC_SCENARIO_START(user_with_contacts(
-      alice, {"carol@example.test", "dave@example.test", "erin@example.test"}));
+  RPSYNC_SCENARIO_START(
+      user_with_contacts(alice, {"carol@example.test", "dave@example.test", "erin@example.test"}));
   auto carol = this->comes_online("carol@example.test", "phone", shows(Show::kAway, "before"));
   auto dave = this->comes_online("dave@example.test", "pc");
   auto erin = this->comes_online("erin@example.test", "laptop", shows(Show::kChat));
@@ -45,7 +47,8 @@ TYPED_TEST(RestartWhileOnline, CheckpointAfterTheGapIsAValidKeyAgain) {
   auto carol_now = shows(Show::kAway, "changed while the component was down");
   ASSERT_TRUE(carol->sends_presence(carol_now));
   ASSERT_TRUE(carol->settles());
-  auto seen = a->receives([](const xml::Element& e) { return from(e, "carol@example.test/phone"); });
+  auto seen =
+      a->receives([](const xml::Element& e) { return from(e, "carol@example.test/phone"); });
   ASSERT_TRUE(seen);
   fold_presence(model, *seen, alice);
   erin->closes();
@@ -60,6 +63,16 @@ TYPED_TEST(RestartWhileOnline, CheckpointAfterTheGapIsAValidKeyAgain) {
   ASSERT_TRUE(c1.ok()) << c1.describe() << "\n" << component.log();
   auto checkpointed = proto::parse_checkpointed(*c1.payload);
   ASSERT_TRUE(checkpointed.ok());
+  if constexpr (!ServerTraits<TypeParam>::kResendsPresenceOnComponentConnect) {
+    // The restarted component cannot know what online sessions see: its checkpoint digest
+    // differs from alice's cache, which is how her client notices and falls back.
+    EXPECT_NE(checkpointed->state, proto::digest_of(model));
+    this->report("7b component restart, alice online",
+                 "server re-sends nothing: checkpoint count " +
+                     std::to_string(checkpointed->state.count()) + " vs alice's " +
+                     std::to_string(model.size()) + " -> the client's digest check falls back");
+    return;
+  }
   EXPECT_EQ(checkpointed->state, proto::digest_of(model))
       << "the restarted component's view equals alice's " << describe(model);
   const proto::SyncKey key = a->key("c1");

@@ -29,8 +29,8 @@ TYPED_TEST_SUITE(RosterEdited, Servers, ServerNames);
 TYPED_TEST(RosterEdited, AddedAndRemovedContactsWithTheirResources) {
   const std::string alice = "alice@example.test";
   const std::string ivan_jid = "ivan@example.test";
-  WorldSpec spec = user_with_contacts(alice, {"carol@example.test", "dave@example.test",
-                                              "erin@example.test", "gina@example.test"});
+  WorldSpec spec = user_with_contacts(
+      alice, {"carol@example.test", "dave@example.test", "erin@example.test", "gina@example.test"});
   spec.users.push_back(ivan_jid);  // a user alice does not know yet
   RPSYNC_SCENARIO_START(spec);
 
@@ -58,14 +58,12 @@ TYPED_TEST(RosterEdited, AddedAndRemovedContactsWithTheirResources) {
   ASSERT_TRUE(this->flood_of(*desktop).complete);
   ASSERT_TRUE(desktop->sets_roster_item(ivan_jid));
   ASSERT_TRUE(desktop->sends_subscription(ivan_jid, "subscribe"));
-  ASSERT_TRUE(ivan->receives([&](const xml::Element& e) {
-    return is_subscription(e, "subscribe", alice);
-  }));
+  ASSERT_TRUE(ivan->receives(
+      [&](const xml::Element& e) { return is_subscription(e, "subscribe", alice); }));
   ASSERT_TRUE(ivan->sends_subscription(alice, "subscribed"));
   ASSERT_TRUE(ivan->sends_subscription(alice, "subscribe"));
-  ASSERT_TRUE(desktop->receives([&](const xml::Element& e) {
-    return is_subscription(e, "subscribe", ivan_jid);
-  }));
+  ASSERT_TRUE(desktop->receives(
+      [&](const xml::Element& e) { return is_subscription(e, "subscribe", ivan_jid); }));
   ASSERT_TRUE(desktop->sends_subscription(ivan_jid, "subscribed"));
   ASSERT_TRUE(desktop->settles() && ivan->settles());
   ASSERT_TRUE(ivan->sends_presence(ivan_home));  // a client re-announces after a handshake

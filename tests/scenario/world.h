@@ -44,6 +44,9 @@ struct ServerTraits<ProsodyServer> {
   static constexpr const char* kName = "prosody";
   // Prosody answers local probes synchronously: the flood is complete at a ping result.
   static constexpr Millis kFloodQuiet{0};
+  // On a component (re)connect Prosody re-sends every current available presence of its
+  // users (DESIGN.md), so a restarted component re-learns the state of online sessions.
+  static constexpr bool kResendsPresenceOnComponentConnect = true;
 };
 
 template <>
@@ -52,6 +55,8 @@ struct ServerTraits<EjabberdServer> {
   static constexpr const char* kName = "ejabberd";
   // ejabberd routes probe answers asynchronously: they may follow a ping result.
   static constexpr Millis kFloodQuiet{400};
+  // ejabberd sends nothing on a component connect (DESIGN.md).
+  static constexpr bool kResendsPresenceOnComponentConnect = false;
 };
 
 // The servers every scenario runs on. Only Prosody for now; adding EjabberdServer to this
@@ -266,9 +271,9 @@ class Scenario : public ::testing::Test {
 };
 
 // Starts the world or returns from the test (skipped or failed).
-#define RPSYNC_SCENARIO_START(spec)                          \
-  do {                                                       \
-    this->start(spec);                                       \
+#define RPSYNC_SCENARIO_START(spec)                           \
+  do {                                                        \
+    this->start(spec);                                        \
     if (this->IsSkipped() || this->HasFatalFailure()) return; \
   } while (0)
 
