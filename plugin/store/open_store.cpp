@@ -1,6 +1,7 @@
 #include <string>
 
 #include "plugin/store/memory_store.h"
+#include "plugin/store/redis_store.h"
 #include "plugin/store/sqlite_store.h"
 #include "plugin/store/store.h"
 
@@ -12,9 +13,14 @@ proto::Result<std::unique_ptr<Store>> open_store(std::string_view uri,
   constexpr std::string_view kSqlite = "sqlite:";
   if (uri.substr(0, kSqlite.size()) == kSqlite && uri.size() > kSqlite.size())
     return SqliteStore::open(std::string(uri.substr(kSqlite.size())), options);
-  return proto::make_error(
-      proto::AppCondition::kNotReady,
-      "store: unknown store URI '" + std::string(uri) + "' (use memory: or sqlite:/path/file.db)");
+  if (uri.substr(0, 8) == "redis://") {
+    auto target = parse_redis_uri(uri);
+    if (!target.ok()) return target.error();
+    return RedisStore::open(target.value(), options);
+  }
+  return proto::make_error(proto::AppCondition::kNotReady,
+                           "store: unknown store URI '" + std::string(uri) +
+                               "' (use memory:, sqlite:/path/file.db or redis://host:port/db)");
 }
 
 }  // namespace rpsync::store

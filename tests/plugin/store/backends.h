@@ -12,6 +12,7 @@
 
 #include "plugin/store/memory_store.h"
 #include "plugin/store/store.h"
+#include "tests/plugin/store/redis_backend.h"
 
 namespace rpsync::store::testing {
 
@@ -53,6 +54,6 @@ struct SqliteBackend {
   }
 };
 
-using StoreBackends = ::testing::Types<MemoryBackend, SqliteBackend>;
+using StoreBackends = ::testing::Types<MemoryBackend, SqliteBackend, RedisBackend>;
 
 }  // namespace rpsync::store::testing

@@ -1,0 +1,497 @@
+#include "plugin/store/redis_store.h"
+
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <charconv>
+#include <ctime>
+#include <string_view>
+#include <type_traits>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "plugin/store/codec.h"
+
+namespace rpsync::store {
+namespace {
+
+proto::StanzaError not_ready(std::string text) {
+  return proto::make_error(proto::AppCondition::kNotReady, "store: " + std::move(text));
+}
+
+// hiredis writes with plain write(2): a server that went away would raise SIGPIPE and kill
+// the process. Block it on this thread during our I/O and swallow one we caused, without
+// touching the process-wide disposition.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe, &old_);
+  }
+  ~SigpipeGuard() {
+    if (!was_pending_) {
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      sigset_t pending;
+      sigpending(&pending);
+      if (sigismember(&pending, SIGPIPE) == 1) {
+        const timespec zero{0, 0};
+        while (sigtimedwait(&pipe, nullptr, &zero) == -1 && errno == EINTR) {
+        }
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t old_{};
+  bool was_pending_ = false;
+};
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+std::string_view str(const redisReply* r) {
+  return r->str ? std::string_view(r->str, r->len) : std::string_view();
+}
+
+// The epoch only ever rises, whoever writes it (see the header).
+constexpr std::string_view kRaiseEpoch =
+    "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 0";
+
+std::string session_field(std::string_view stream, std::string_view resource) {
+  std::string f = std::to_string(stream.size());
+  f += ':';
+  f += stream;
+  f += resource;
+  return f;
+}
+
+bool parse_session_field(std::string_view f, std::string& stream, std::string& resource) {
+  std::size_t n = 0;
+  auto [p, ec] = std::from_chars(f.data(), f.data() + f.size(), n);
+  if (ec != std::errc() || p == f.data() + f.size() || *p != ':') return false;
+  std::string_view rest(p + 1, static_cast<std::size_t>(f.data() + f.size() - (p + 1)));
+  if (rest.size() < n) return false;
+  stream = rest.substr(0, n);
+  resource = rest.substr(n);
+  return true;
+}
+
+std::string_view bare_of(std::string_view jid) {
+  return jid.substr(0, jid.find('/'));
+}
+
+bool valid_prefix(std::string_view p) {
+  if (p.empty()) return false;
+  for (char c : p)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-'))
+      return false;
+  return true;
+}
+
+bool parse_int(std::string_view s, int& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// A pipelined command: arguments kept alive until appended.
+struct Cmd {
+  std::vector<std::string> args;
+};
+
+}  // namespace
+
+proto::Result<RedisTarget> parse_redis_uri(std::string_view uri) {
+  constexpr std::string_view kScheme = "redis://";
+  const std::string whole(uri);
+  auto bad = [&](const std::string& why) {
+    return not_ready("bad redis URI '" + whole + "': " + why +
+                     " (use redis://HOST:PORT[/DB][?password=..&prefix=..&timeout_ms=..])");
+  };
+  if (uri.substr(0, kScheme.size()) != kScheme) return bad("not redis://");
+  std::string_view rest = uri.substr(kScheme.size());
+  std::string_view query;
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  RedisTarget t;
+  std::string_view hostport = rest;
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    hostport = rest.substr(0, slash);
+    std::string_view db = rest.substr(slash + 1);
+    if (!db.empty() && (!parse_int(db, t.db) || t.db < 0)) return bad("database is not a number");
+  }
+  auto colon = hostport.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return bad("HOST:PORT required");
+  std::string_view host = hostport.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  t.host = std::string(host);
+  if (!parse_int(hostport.substr(colon + 1), t.port) || t.port <= 0 || t.port > 65535)
+    return bad("port is not a number in 1..65535");
+  while (!query.empty()) {
+    std::string_view kv = query.substr(0, query.find('&'));
+    query = kv.size() < query.size() ? query.substr(kv.size() + 1) : std::string_view();
+    auto eq = kv.find('=');
+    std::string_view k = kv.substr(0, eq);
+    std::string_view v = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
+    if (k == "password") {
+      t.password = std::string(v);
+    } else if (k == "prefix") {
+      if (!valid_prefix(v)) return bad("prefix must be [A-Za-z0-9_-]+");
+      t.prefix = std::string(v);
+    } else if (k == "timeout_ms") {
+      if (!parse_int(v, t.timeout_ms) || t.timeout_ms <= 0) return bad("timeout_ms");
+    } else if (k == "tls") {
+      if (v != "0")
+        return not_ready(
+            "redis TLS is not supported by this build: libhiredis 0.14 (Debian 12) has no "
+            "TLS; reach Redis over loopback or a TLS tunnel");
+    } else {
+      return bad("unknown option '" + std::string(k) + "'");
+    }
+  }
+  return t;
+}
+
+RedisStore::RedisStore(RedisTarget target, const StoreOptions& options)
+    : target_(std::move(target)), options_(options) {}
+
+RedisStore::~RedisStore() {
+  if (ctx_) redisFree(ctx_);
+}
+
+proto::Result<std::unique_ptr<Store>> RedisStore::open(const RedisTarget& target,
+                                                       const StoreOptions& options) {
+  std::unique_ptr<RedisStore> s(new RedisStore(target, options));
+  if (auto c = s->connect(); !c.ok()) return c.error();
+  return std::unique_ptr<Store>(std::move(s));
+}
+
+std::string RedisStore::roster_key(std::string_view user) const {
+  return target_.prefix + ":{u:" + std::string(user) + "}:roster";
+}
+std::string RedisStore::sessions_key(std::string_view user) const {
+  return target_.prefix + ":{u:" + std::string(user) + "}:sess";
+}
+std::string RedisStore::resources_key(std::string_view bare) const {
+  return target_.prefix + ":{c:" + std::string(bare) + "}:res";
+}
+std::string RedisStore::epoch_key() const {
+  return target_.prefix + ":{meta}:epoch";
+}
+
+proto::StanzaError RedisStore::io_error(std::string_view what) {
+  std::string text =
+      "redis " + target_.host + ":" + std::to_string(target_.port) + " " + std::string(what);
+  if (ctx_) {
+    if (ctx_->err) text += ": " + std::string(ctx_->errstr);
+    redisFree(ctx_);
+    ctx_ = nullptr;  // state unknown: the next call starts on a fresh connection
+  }
+  return not_ready(std::move(text));
+}
+
+Done RedisStore::connect() {
+  if (ctx_) {
+    redisFree(ctx_);
+    ctx_ = nullptr;
+  }
+  const timeval tv{target_.timeout_ms / 1000, (target_.timeout_ms % 1000) * 1000};
+  ctx_ = redisConnectWithTimeout(target_.host.c_str(), target_.port, tv);
+  if (!ctx_) return not_ready("redis: out of memory for a connection");
+  if (ctx_->err) return io_error("unreachable");
+  redisSetTimeout(ctx_, tv);
+  redisEnableKeepAlive(ctx_);
+  SigpipeGuard guard;
+  auto run = [&](std::vector<std::string> args) -> Done {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    Reply r(static_cast<redisReply*>(
+        redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data())));
+    if (!r) return io_error("did not answer " + args[0]);
+    if (r->type == REDIS_REPLY_ERROR)
+      return io_error(args[0] + " failed: " + std::string(str(r.get())));
+    return std::monostate{};
+  };
+  if (!target_.password.empty())
+    if (auto a = run({"AUTH", target_.password}); !a.ok()) return a;
+  if (auto s = run({"SELECT", std::to_string(target_.db)}); !s.ok()) return s;
+  // A server still loading its AOF answers LOADING to data commands: say so now.
+  if (auto p = run({"PING"}); !p.ok()) return p;
+  return std::monostate{};
+}
+
+Done RedisStore::ensure_connected() {
+  if (ctx_ && !ctx_->err) {
+    // Between our requests the connection is idle: anything readable (EOF, RST) means the
+    // server went away, which a zero-timeout poll sees without a round trip.
+    pollfd p{ctx_->fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) == 0) return std::monostate{};
+  }
+  return connect();
+}
+
+Done RedisStore::write(const core::Batch& batch) {
+  if (batch.empty()) return std::monostate{};
+  if (pending_.empty()) first_pending_ = std::chrono::steady_clock::now();
+  pending_.insert(pending_.end(), batch.begin(), batch.end());
+  const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - first_pending_)
+                       .count();
+  if (pending_.size() >= options_.batch_records || age >= options_.batch_ms) return commit();
+  // Report an unreachable Redis as early as possible (cheap when connected).
+  return ensure_connected();
+}
+
+Done RedisStore::flush() {
+  if (pending_.empty()) return ensure_connected();
+  return commit();
+}
+
+Done RedisStore::commit() {
+  std::vector<Cmd> cmds;
+  cmds.reserve(pending_.size() + 2);
+  cmds.push_back({{"MULTI"}});
+  for (const auto& m : pending_) {
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, core::PutResource>) {
+            cmds.push_back(
+                {{"HSET", resources_key(bare_of(x.jid)), x.jid, encode_fields(x.fields)}});
+          } else if constexpr (std::is_same_v<T, core::EraseResource>) {
+            cmds.push_back({{"HDEL", resources_key(bare_of(x.jid)), x.jid}});
+          } else if constexpr (std::is_same_v<T, core::PutRoster>) {
+            if (x.contacts.empty())
+              cmds.push_back({{"DEL", roster_key(x.user)}});
+            else
+              cmds.push_back({{"SET", roster_key(x.user), encode_contacts(x.contacts)}});
+          } else if constexpr (std::is_same_v<T, core::PutSession>) {
+            const auto& s = x.session;
+            cmds.push_back({{"HSET", sessions_key(s.user), session_field(s.stream, s.resource),
+                             encode_txns(s.newest, s.previous)}});
+          } else if constexpr (std::is_same_v<T, core::EraseSession>) {
+            cmds.push_back({{"HDEL", sessions_key(x.user), session_field(x.stream, x.resource)}});
+          } else {
+            cmds.push_back(
+                {{"EVAL", std::string(kRaiseEpoch), "1", epoch_key(), std::to_string(x.epoch)}});
+          }
+        },
+        m);
+  }
+  cmds.push_back({{"EXEC"}});
+
+  // A connection that was idle may have died with a Redis restart; only a fresh one that
+  // fails too means Redis is really unavailable. Re-sending is safe (see the header).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reused = ctx_ && !ctx_->err;
+    if (auto c = ensure_connected(); !c.ok()) return c;
+    SigpipeGuard guard;
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& c : cmds) {
+      argv.clear();
+      lens.clear();
+      for (const auto& a : c.args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+      }
+      redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data());
+    }
+    std::string first_error;
+    bool io_failed = false;
+    for (std::size_t i = 0; i < cmds.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(ctx_, &raw) != REDIS_OK) {
+        io_failed = true;
+        break;
+      }
+      Reply r(static_cast<redisReply*>(raw));
+      if (r->type == REDIS_REPLY_ERROR && first_error.empty())
+        first_error = std::string(str(r.get()));
+      if (i + 1 == cmds.size() && r->type == REDIS_REPLY_ARRAY) {
+        for (std::size_t k = 0; k < r->elements; ++k)
+          if (r->element[k]->type == REDIS_REPLY_ERROR && first_error.empty())
+            first_error = std::string(str(r->element[k]));
+      } else if (i + 1 == cmds.size() && first_error.empty()) {
+        first_error = "EXEC did not return results";
+      }
+    }
+    if (io_failed) {
+      auto e = io_error("lost during commit");
+      if (reused) continue;
+      return e;
+    }
+    if (!first_error.empty()) return not_ready("redis commit failed: " + first_error);
+    pending_.clear();
+    return std::monostate{};
+  }
+  return not_ready("redis " + target_.host + ":" + std::to_string(target_.port) +
+                   " unavailable during commit");
+}
+
+proto::Result<core::Image> RedisStore::load() {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reused = ctx_ && !ctx_->err;
+    if (auto c = ensure_connected(); !c.ok()) return c.error();
+    SigpipeGuard guard;
+    core::Image img;
+    std::unordered_set<std::string> seen;  // SCAN may return a key twice
+    const std::string match = target_.prefix + ":*";
+    const std::string upfx = target_.prefix + ":{u:";
+    const std::string cpfx = target_.prefix + ":{c:";
+    const std::string ekey = epoch_key();
+    std::string cursor = "0";
+    bool io_failed = false;
+    std::string error;
+    for (int pages = 0; pages < 100000000; ++pages) {
+      const char* argv[] = {"SCAN", cursor.c_str(), "MATCH", match.c_str(), "COUNT", "1000"};
+      Reply r(static_cast<redisReply*>(redisCommandArgv(ctx_, 6, argv, nullptr)));
+      if (!r) {
+        io_failed = true;
+        break;
+      }
+      if (r->type == REDIS_REPLY_ERROR) {
+        error = "SCAN failed: " + std::string(str(r.get()));
+        break;
+      }
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        error = "SCAN: unexpected reply";
+        break;
+      }
+      cursor = std::string(str(r->element[0]));
+      // Pipeline one read per new key of this page.
+      std::vector<std::string> keys;
+      for (std::size_t k = 0; k < r->element[1]->elements; ++k) {
+        std::string key(str(r->element[1]->element[k]));
+        if (seen.insert(key).second) keys.push_back(std::move(key));
+      }
+      enum Kind { kEpoch, kRoster, kSess, kRes, kOther };
+      auto ends = [](std::string_view s, std::string_view suf) {
+        return s.size() >= suf.size() && s.substr(s.size() - suf.size()) == suf;
+      };
+      std::vector<Kind> kinds;
+      for (const auto& key : keys) {
+        std::string_view k = key;
+        Kind kind = kOther;
+        if (k == ekey)
+          kind = kEpoch;
+        else if (k.substr(0, upfx.size()) == upfx && ends(k, "}:roster"))
+          kind = kRoster;
+        else if (k.substr(0, upfx.size()) == upfx && ends(k, "}:sess"))
+          kind = kSess;
+        else if (k.substr(0, cpfx.size()) == cpfx && ends(k, "}:res"))
+          kind = kRes;
+        kinds.push_back(kind);
+        const char* cmd = (kind == kEpoch || kind == kRoster) ? "GET" : "HGETALL";
+        const char* a[] = {cmd, key.c_str()};
+        const std::size_t l[] = {std::string_view(cmd).size(), key.size()};
+        if (kind != kOther) redisAppendCommandArgv(ctx_, 2, a, l);
+      }
+      for (std::size_t i = 0; i < keys.size() && !io_failed && error.empty(); ++i) {
+        if (kinds[i] == kOther) continue;
+        void* raw = nullptr;
+        if (redisGetReply(ctx_, &raw) != REDIS_OK) {
+          io_failed = true;
+          break;
+        }
+        Reply v(static_cast<redisReply*>(raw));
+        std::string_view key = keys[i];
+        auto corrupt = [&] { error = "corrupt value at key " + std::string(key); };
+        if (v->type == REDIS_REPLY_ERROR) {
+          error = "reading " + std::string(key) + ": " + std::string(str(v.get()));
+          continue;
+        }
+        if (v->type == REDIS_REPLY_NIL) continue;  // deleted since SCAN listed it
+        switch (kinds[i]) {
+          case kEpoch: {
+            std::uint64_t e = 0;
+            auto s = str(v.get());
+            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), e);
+            if (ec != std::errc() || p != s.data() + s.size()) corrupt();
+            img.epoch = e;
+            break;
+          }
+          case kRoster: {
+            auto contacts = decode_contacts(str(v.get()));
+            if (!contacts) {
+              corrupt();
+              break;
+            }
+            std::string user(key.substr(upfx.size(), key.size() - upfx.size() - 8));
+            img.rosters.push_back({std::move(user), std::move(*contacts)});
+            break;
+          }
+          case kSess: {
+            std::string user(key.substr(upfx.size(), key.size() - upfx.size() - 6));
+            for (std::size_t f = 0; f + 1 < v->elements; f += 2) {
+              core::SessionRecord s;
+              s.user = user;
+              if (!parse_session_field(str(v->element[f]), s.stream, s.resource) ||
+                  !decode_txns(str(v->element[f + 1]), s.newest, s.previous)) {
+                corrupt();
+                break;
+              }
+              img.sessions.push_back(std::move(s));
+            }
+            break;
+          }
+          case kRes: {
+            for (std::size_t f = 0; f + 1 < v->elements; f += 2) {
+              auto fields = decode_fields(str(v->element[f + 1]));
+              if (!fields) {
+                corrupt();
+                break;
+              }
+              img.resources.push_back({std::string(str(v->element[f])), std::move(*fields)});
+            }
+            break;
+          }
+          case kOther:
+            break;
+        }
+      }
+      if (io_failed || !error.empty()) break;
+      if (cursor == "0") break;
+    }
+    if (io_failed) {
+      auto e = io_error("lost during load");
+      if (reused) continue;
+      return e;
+    }
+    if (!error.empty()) {
+      // Unread pipelined replies would desynchronise the connection: start afresh.
+      redisFree(ctx_);
+      ctx_ = nullptr;
+      return not_ready("redis load failed: " + error);
+    }
+    return img;
+  }
+  return not_ready("redis " + target_.host + ":" + std::to_string(target_.port) +
+                   " unavailable during load");
+}
+
+}  // namespace rpsync::store

@@ -1,0 +1,120 @@
+// A Store on Redis (hiredis), for several component instances sharing one state (issue 6).
+//
+// URI: redis://HOST:PORT[/DB][?password=SECRET&prefix=NAME&timeout_ms=N&tls=1]
+//   DB defaults to 0, prefix (key namespace, [A-Za-z0-9_-]+) to "rpsync", timeout_ms (connect
+//   and per-reply) to 5000. The port is required. tls=1 is refused with kNotReady: Debian 12's
+//   libhiredis 0.14 has no TLS (hiredis_ssl arrived in 1.0); use a loopback stunnel or a
+//   newer hiredis.
+//
+// Key layout (ready for Redis Cluster: every key carries a hash tag, so all keys that one
+// MULTI/EXEC or Lua script may have to touch together for one owner sit in one slot):
+//   P:{u:USER}:roster     string  encode_contacts(visible roster)      one user's data:
+//   P:{u:USER}:sess       hash    field = len(stream) ":" stream resource   -> encode_txns
+//   P:{c:BARE}:res        hash    field = full JID -> encode_fields    one contact's data
+//   P:{meta}:epoch        string  the continuity epoch (decimal)
+// Rosters and sessions belong to one user, so they share the tag {u:USER}. A presence
+// record belongs to a contact resource and is shared by every user who has that contact
+// in a roster: tagging it with a user would either duplicate it per watcher or pick an
+// arbitrary owner, so it is tagged with the contact's bare JID {c:BARE}; all resources of
+// one contact live in one hash (one slot), and "bob went offline on every resource" is one
+// key. USER/BARE are the JIDs verbatim; keys are parsed back by their fixed prefix and
+// suffix, so braces inside a JID only change which slot a key hashes to, never its meaning.
+//
+// Durability and atomicity: write() buffers mutations (and commits on its own after
+// options.batch_records mutations or batch_ms age, at a write() boundary); a commit is one
+// pipelined MULTI ... EXEC, so a batch lands atomically and what load() sees is a prefix of
+// the mutation sequence cut at a commit (hence mutation) boundary. flush() returns when
+// EXEC has replied; with `appendonly yes` + `appendfsync always` on the server that reply
+// comes after the transaction is fsynced to the AOF, so "flushed" survives a kill -9 of
+// Redis (a torn MULTI at the AOF tail is dropped by Redis on load). With a weaker server
+// config the durability is the server's, not ours. On Redis Cluster a commit would have to
+// be split per slot (MULTI cannot span slots): each user's and each contact's part stays
+// atomic, the global prefix property does not; only standalone Redis is implemented.
+//
+// The epoch is written with a tiny Lua script that only raises it: epochs stay comparable
+// (monotonic) across instances and a slow instance cannot move it backwards. This is the
+// one place where "later mutations override earlier ones" is replaced by "the higher
+// wins"; the engine only ever raises its epoch, so for one writer both are the same.
+//
+// Failures: every call (re)connects if the connection is gone; an unreachable server, a
+// reply timeout or an error reply (LOADING, MISCONF, NOAUTH, ...) comes back as
+// AppCondition::kNotReady with a text naming the server and the reason. Nothing is lost:
+// mutations stay buffered until an EXEC succeeded, and a commit whose outcome is unknown
+// (connection lost before the EXEC reply) is simply sent again: every mutation sets a
+// row to an absolute value, so applying the same sequence twice in order ends in the
+// same state. The same Store object recovers on the next call once Redis is back.
+//
+// load() walks the keyspace with SCAN MATCH P:* (pipelined reads per page). It is meant for
+// start-up with no concurrent writer; it is not a snapshot.
+//
+// Later (multi-instance, not implemented here): the change feed becomes a Redis Stream
+// (P:{feed}:changes, XADD in the same MULTI as the data of a contact) with one consumer
+// group per instance. Continuity is then shared: the epoch becomes a global counter
+// (INCR P:{meta}:epoch whenever any instance loses its feed or restarts), and each instance
+// keeps a heartbeat key (SET P:{meta}:inst:ID EPOCH PX ttl); an instance that finds its own
+// heartbeat expired, or its consumer group trimmed past its last id, must INCR the epoch
+// before answering any sync, so a key taken on another instance never claims continuity
+// that no instance witnessed.
+//
+// Threading: one thread at a time (Store contract); one blocking connection per Store.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "plugin/store/store.h"
+
+struct redisContext;
+
+namespace rpsync::store {
+
+struct RedisTarget {
+  std::string host;
+  int port = 0;
+  int db = 0;
+  std::string password;
+  std::string prefix = "rpsync";
+  int timeout_ms = 5000;
+};
+
+// Parses the URI above; kNotReady with the reason when malformed or unsupported (tls=1).
+proto::Result<RedisTarget> parse_redis_uri(std::string_view uri);
+
+class RedisStore final : public Store {
+ public:
+  // Connects once (start-up fails fast with kNotReady when Redis is unreachable).
+  static proto::Result<std::unique_ptr<Store>> open(const RedisTarget& target,
+                                                    const StoreOptions& options);
+  ~RedisStore() override;
+  RedisStore(const RedisStore&) = delete;
+  RedisStore& operator=(const RedisStore&) = delete;
+
+  proto::Result<core::Image> load() override;
+  // Buffers the batch; on a failed automatic commit the batch stays buffered (do not
+  // write it again) and the error is returned.
+  Done write(const core::Batch& batch) override;
+  Done flush() override;
+
+  // Key names (for tests and tools).
+  std::string roster_key(std::string_view user) const;
+  std::string sessions_key(std::string_view user) const;
+  std::string resources_key(std::string_view bare) const;
+  std::string epoch_key() const;
+
+ private:
+  RedisStore(RedisTarget target, const StoreOptions& options);
+  Done connect();
+  Done ensure_connected();
+  Done commit();
+  proto::StanzaError io_error(std::string_view what);
+
+  RedisTarget target_;
+  StoreOptions options_;
+  redisContext* ctx_ = nullptr;
+  core::Batch pending_;
+  std::chrono::steady_clock::time_point first_pending_{};
+};
+
+}  // namespace rpsync::store
