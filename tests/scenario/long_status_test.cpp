@@ -3,7 +3,9 @@
 // (protocol/limits.h, protocol.md "Limits"). Whatever the component answers must be
 // something alice's client can use: a delta that proto::parse_delta accepts and that
 // brings her model to what a fresh login shows, or a spec failure (she falls back).
-// Never a delta her own protocol library rejects.
+// Never a delta her own protocol library rejects. (Measured the same way: a caps node
+// over 1024 bytes, Limits::max_field, fails alike; idle/photo values that are not a date
+// or hex pass through and round-trip.)
 //
 //   alice sees carol and dave, enables, logs out
 //   carol sets a 2000-byte status
