@@ -1,12 +1,16 @@
 #include "plugin/store/redis_store.h"
 
+#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 #include <string_view>
 #include <type_traits>
@@ -203,9 +207,17 @@ proto::StanzaError RedisStore::io_error(std::string_view what) {
   std::string text =
       "redis " + target_.host + ":" + std::to_string(target_.port) + " " + std::string(what);
   if (ctx_) {
-    if (ctx_->err) text += ": " + std::string(ctx_->errstr);
+    if (ctx_->err == REDIS_ERR_IO && std::string_view(ctx_->errstr) == std::strerror(EAGAIN))
+      text += ": no reply within " + std::to_string(target_.timeout_ms) + " ms";
+    else if (ctx_->err)
+      text += ": " + std::string(ctx_->errstr);
     redisFree(ctx_);
     ctx_ = nullptr;  // state unknown: the next call starts on a fresh connection
+  }
+  if (client_id_ != 0) {
+    stale_id_ = client_id_;
+    stale_addr_ = client_addr_;
+    client_id_ = 0;
   }
   return not_ready(std::move(text));
 }
@@ -241,6 +253,38 @@ Done RedisStore::connect() {
   if (auto s = run({"SELECT", std::to_string(target_.db)}); !s.ok()) return s;
   // A server still loading its AOF answers LOADING to data commands: say so now.
   if (auto p = run({"PING"}); !p.ok()) return p;
+  if (stale_id_ != 0) {
+    // The connection we gave up on may still hold an unexecuted MULTI in the server's
+    // input buffer; it must not run after the re-sent commit. Killing it is atomic with
+    // respect to it (single-threaded server): it has either run completely or never will.
+    // ADDR guards against an id reused after a server restart.
+    Reply k(static_cast<redisReply*>(
+        redisCommand(ctx_, "CLIENT KILL ID %lld ADDR %s", stale_id_, stale_addr_.c_str())));
+    if (!k) return io_error("did not answer CLIENT KILL");
+    stale_id_ = 0;  // killed, already gone, or not permitted (ACL): nothing more to do
+  }
+  Reply id(static_cast<redisReply*>(redisCommand(ctx_, "CLIENT ID")));
+  if (!id) return io_error("did not answer CLIENT ID");
+  if (id->type == REDIS_REPLY_INTEGER) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    char ip[INET6_ADDRSTRLEN] = {};
+    if (::getsockname(ctx_->fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      int port = 0;
+      if (addr.ss_family == AF_INET) {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+        ::inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+        port = ntohs(a->sin_port);
+        client_addr_ = std::string(ip) + ":" + std::to_string(port);
+      } else if (addr.ss_family == AF_INET6) {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+        ::inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+        port = ntohs(a->sin6_port);
+        client_addr_ = "[" + std::string(ip) + "]:" + std::to_string(port);
+      }
+      client_id_ = port != 0 ? id->integer : 0;
+    }
+  }
   return std::monostate{};
 }
 

@@ -42,7 +42,11 @@
 // mutations stay buffered until an EXEC succeeded, and a commit whose outcome is unknown
 // (connection lost before the EXEC reply) is simply sent again: every mutation sets a
 // row to an absolute value, so applying the same sequence twice in order ends in the
-// same state. The same Store object recovers on the next call once Redis is back.
+// same state. So that the abandoned connection's MULTI cannot run *after* the re-sent one
+// (a frozen or slow server still holding it in its input buffer), the next connection
+// first does CLIENT KILL ID <old> ADDR <old local address> (single-threaded server: the old
+// transaction has then either run completely or never will); an ACL user needs
+// +client|kill for this. The same Store object recovers on the next call once Redis is back.
 //
 // load() walks the keyspace with SCAN MATCH P:* (pipelined reads per page). It is meant for
 // start-up with no concurrent writer; it is not a snapshot.
@@ -113,6 +117,10 @@ class RedisStore final : public Store {
   RedisTarget target_;
   StoreOptions options_;
   redisContext* ctx_ = nullptr;
+  long long client_id_ = 0;  // CLIENT ID of ctx_ and its local address as Redis prints it
+  std::string client_addr_;
+  long long stale_id_ = 0;  // a connection given up on; CLIENT KILLed on the next connect
+  std::string stale_addr_;
   core::Batch pending_;
   std::chrono::steady_clock::time_point first_pending_{};
 };

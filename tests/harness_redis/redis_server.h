@@ -58,6 +58,8 @@ class RedisServer {
   void stop();     // SIGTERM and wait (bounded 10 s, then SIGKILL)
   void kill();     // SIGKILL and wait
   bool restart();  // launch again (same port, dir, config); false when it did not come up
+  void freeze();   // SIGSTOP: connections still open, nothing answered (a hung server)
+  void thaw();     // SIGCONT
 
   // One command on a fresh connection; nullopt when the server cannot be reached.
   std::optional<RedisReply> command(const std::vector<std::string>& args) const;

@@ -228,6 +228,40 @@ TEST(RedisStore, OutageIsNotReadyAndTheSameStoreRecovers) {
   EXPECT_EQ(again->resources.size(), 3u);
 }
 
+// A hung Redis (SIGSTOP): flush gives up after timeout_ms with kNotReady instead of
+// blocking forever, and after the server resumes the same Store commits what it holds.
+// The abandoned connection's MULTI (still in the frozen server's input buffer) must not
+// land after the re-sent commit: the final value is the last one written.
+TEST(RedisStore, HungServerTimesOutAndLaterWritesWin) {
+  REQUIRE_REDIS_SERVER();
+  auto redis = start_redis();
+  ASSERT_TRUE(redis);
+  auto s = open_or_fail(redis->uri() + "&timeout_ms=300");
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->write({res("x@x/r", 1)}).ok());
+  ASSERT_TRUE(s->flush().ok());
+  redis->freeze();
+  ASSERT_TRUE(s->write({res("x@x/r", 2)}).ok());  // buffered; the socket looks healthy
+  const auto t0 = std::chrono::steady_clock::now();
+  auto f = s->flush();
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.error().app, proto::AppCondition::kNotReady);
+  EXPECT_NE(f.error().text.find("no reply within 300 ms"), std::string::npos) << f.error().text;
+  EXPECT_LT(waited, std::chrono::seconds(3));
+  auto w = s->write({res("x@x/r", 3)});  // reconnect: TCP accepts, SELECT times out
+  EXPECT_FALSE(w.ok());
+  redis->thaw();
+  auto f2 = s->flush();
+  ASSERT_TRUE(f2.ok()) << f2.error().text;
+  // Give the server a moment to drain whatever the abandoned connections had sent.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto img = open_or_fail(redis->uri())->load();
+  ASSERT_TRUE(img.ok());
+  ASSERT_EQ(img->resources.size(), 1u);
+  EXPECT_EQ(img->resources[0].fields, res("x@x/r", 3).fields);
+}
+
 // Every key carries a hash tag: a user's roster and sessions share {u:USER}, all resources
 // of a contact share {c:BARE}. Checked with CLUSTER KEYSLOT on a cluster-enabled node.
 TEST(RedisStore, KeyLayoutKeepsOneOwnerInOneSlot) {
