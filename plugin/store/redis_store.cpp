@@ -124,9 +124,11 @@ struct Cmd {
 
 proto::Result<RedisTarget> parse_redis_uri(std::string_view uri) {
   constexpr std::string_view kScheme = "redis://";
-  const std::string whole(uri);
+  // Never echo the query: it may hold the password.
+  const std::string shown = std::string(uri.substr(0, uri.find('?'))) +
+                            (uri.find('?') == std::string_view::npos ? "" : "?...");
   auto bad = [&](const std::string& why) {
-    return not_ready("bad redis URI '" + whole + "': " + why +
+    return not_ready("bad redis URI '" + shown + "': " + why +
                      " (use redis://HOST:PORT[/DB][?password=..&prefix=..&timeout_ms=..])");
   };
   if (uri.substr(0, kScheme.size()) != kScheme) return bad("not redis://");

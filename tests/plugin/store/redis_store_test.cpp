@@ -70,6 +70,9 @@ TEST(RedisUri, ParsesOptionsAndRefusesWhatItCannotDo) {
     EXPECT_FALSE(r.error().text.empty());
   }
   EXPECT_NE(parse_redis_uri("redis://h:1/0?tls=1").error().text.find("TLS"), std::string::npos);
+  auto leaky = parse_redis_uri("redis://h:1/x?password=hunter2");
+  ASSERT_FALSE(leaky.ok());
+  EXPECT_EQ(leaky.error().text.find("hunter2"), std::string::npos) << leaky.error().text;
 }
 
 TEST(RedisStore, OpenFailsClearlyWhenNothingListens) {
@@ -375,11 +378,17 @@ TEST(RedisStore, FiguresNextToSqlite) {
     }
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const auto t1 = std::chrono::steady_clock::now();
     auto img = s.load();
+    const double load_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
     ASSERT_TRUE(img.ok());
     EXPECT_EQ(img->resources.size(), static_cast<std::size_t>(std::min(n, 9000)));
-    std::printf("%-15s %5d mutations, %5d per flush: %8.1f ms %9.0f mutations/s %7.3f ms/flush\n",
-                name, n, per_flush, ms, n / ms * 1000.0, ms / ((n + per_flush - 1) / per_flush));
+    std::printf(
+        "%-15s %5d mutations, %5d per flush: %8.1f ms %9.0f mutations/s %7.3f ms/flush; "
+        "load %zu rows %6.1f ms\n",
+        name, n, per_flush, ms, n / ms * 1000.0, ms / ((n + per_flush - 1) / per_flush),
+        img->resources.size(), load_ms);
   };
   for (auto [n, per_flush] : {std::pair{10000, 10000}, std::pair{10000, 100}, std::pair{2000, 1}}) {
     const std::string prefix = "fig" + std::to_string(++run);
