@@ -6,9 +6,12 @@
 #include "plugin/store/redis_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -183,6 +186,65 @@ TEST(RedisStore, KillNineDuringFlushesKeepsAcknowledgedPrefix) {
     std::printf("round %d: killed after %d acknowledged steps, %d recovered\n", round,
                 acked.load() - base, k - base);
     base = k;
+  }
+}
+
+// The component process is SIGKILLed mid-stream (a MULTI may be half sent): Redis discards
+// an unfinished transaction with the connection, so the store is still a prefix holding
+// every step the child acknowledged (after flush) through a pipe.
+TEST(RedisStore, KilledWriterProcessLeavesAcknowledgedPrefix) {
+  REQUIRE_REDIS_SERVER();
+  auto redis = start_redis();
+  ASSERT_TRUE(redis);
+  int base = 0;
+  for (int round = 0; round < 4; ++round) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const std::string uri = redis->uri();
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::close(fds[0]);
+      StoreOptions o;
+      o.batch_records = 1 + static_cast<std::size_t>(round) * 7;  // automatic commits too
+      auto opened = open_store(uri, o);
+      if (!opened.ok()) ::_exit(2);
+      auto& s = *opened.value();
+      for (int i = base; i < base + 1000000; ++i) {
+        // Wide batches so that a kill often lands inside one MULTI.
+        core::Batch b;
+        for (int k = 0; k < 50; ++k)
+          b.push_back(res("p" + std::to_string(k) + "@x/" + std::to_string(i), i));
+        b.push_back(core::PutRoster{"w@x", {"step" + std::to_string(i) + "@x"}});
+        if (!s.write(b).ok() || !s.flush().ok()) ::_exit(3);
+        if (::write(fds[1], &i, sizeof i) != sizeof i) ::_exit(4);
+      }
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(30 + 41 * round));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    int acked = base - 1;
+    for (int v = 0; ::read(fds[0], &v, sizeof v) == sizeof v;) acked = v;
+    ::close(fds[0]);
+    auto img = open_or_fail(uri)->load();
+    ASSERT_TRUE(img.ok()) << img.error().text;
+    ASSERT_EQ(img->rosters.size(), 1u);
+    const std::string& last = img->rosters[0].contacts.at(0);
+    const int k = std::stoi(last.substr(4));  // "stepN@x"
+    EXPECT_GE(k, acked) << "an acknowledged step was lost";
+    std::map<int, int> per_step;
+    for (const auto& r : img->resources) ++per_step[std::stoi(r.jid.substr(r.jid.find('/') + 1))];
+    EXPECT_EQ(per_step.size(), static_cast<std::size_t>(k + 1)) << "not a prefix";
+    for (const auto& [step, n] : per_step) {
+      EXPECT_EQ(n, 50) << "torn batch at step " << step;
+      EXPECT_LE(step, k);
+    }
+    std::printf("round %d: writer killed after %d acknowledged steps, %d in the store\n", round,
+                acked + 1 - base, k + 1 - base);
+    base = k + 1;
   }
 }
 
