@@ -23,7 +23,6 @@ namespace {
 
 constexpr std::string_view kVersion = "0.1.0";
 constexpr auto kTick = std::chrono::milliseconds(250);
-constexpr auto kRosterTimeout = std::chrono::milliseconds(10'000);
 
 std::optional<std::string> env(const char* name) {
   const char* v = std::getenv(name);
@@ -43,8 +42,8 @@ class ConnectionTransport final : public service::Transport {
   bool send(xml::Element stanza) override {
     return conn_ && conn_->send(stanza) == xmpp::SendResult::kQueued;
   }
-  void request(xml::Element iq, Reply done) override {
-    conn_->send_iq(std::move(iq), kRosterTimeout, std::move(done));
+  void request(xml::Element iq, std::chrono::milliseconds timeout, Reply done) override {
+    conn_->send_iq(std::move(iq), timeout, std::move(done));
   }
 
  private:

@@ -271,9 +271,11 @@ void Service::start_next(const std::string& user) {
 
 // Servers that do not forward every unavailable (ejabberd: a dropped connection with no
 // contact online to receive the broadcast) leave resources that look available but are
-// gone. Before a sync is answered each such resource is pinged: "service-unavailable"
-// (the server answering for a session it no longer has) means gone, any other answer
-// means alive, no answer means we cannot prove the delta right.
+// gone. Before a sync is answered each such resource is pinged. The server answers
+// "service-unavailable" itself, at once, for a session it no longer has: gone. Any other
+// answer, or none within verify_timeout, means the server still holds the session, so a
+// normal login would show it too: alive. Only losing our own connection leaves the
+// answer unproven.
 void Service::verify_then_run(const std::string& user, std::vector<std::string> visible) {
   engine_.set_roster(user, visible);
   const proto::PresenceState state = engine_.view(user);
@@ -301,16 +303,13 @@ void Service::verify_then_run(const std::string& user, std::vector<std::string> 
     iq.set_attr("from", config_.component_jid);
     iq.set_attr("to", jid);
     iq.add(xml::Element("ping", std::string(ns::kPing)));
-    transport_.request(std::move(iq), [this, user, generation, round,
-                                       jid = jid](proto::Result<xml::Element> res) {
+    transport_.request(std::move(iq), config_.verify_timeout,
+                       [this, user, generation, round, jid = jid](proto::Result<xml::Element> res) {
       if (!res) {
-        const auto cond = res.error().condition;
-        if (cond == proto::Condition::kServiceUnavailable &&
-            res.error().app == proto::AppCondition::kNone) {
-          round->gone.push_back(jid);
-        } else if (cond == proto::Condition::kRemoteServerTimeout ||
-                   res.error().app == proto::AppCondition::kNotReady) {
+        if (res.error().app == proto::AppCondition::kNotReady) {
           round->unprovable = true;
+        } else if (res.error().condition == proto::Condition::kServiceUnavailable) {
+          round->gone.push_back(jid);
         }
       }
       if (--round->pending > 0 || generation != generation_) return;
@@ -360,6 +359,15 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
     ++counters_.syncs;
     auto res = engine_.sync(r.user, s->stream, r.resource, r.id, s->key);
     if (res) {
+      if (auto why = proto::exceeds_limits(*res, config_.limits)) {
+        // Legal XMPP the server relayed, but not representable here: the client must
+        // log in normally rather than receive a delta it would refuse.
+        res = proto::make_error(proto::AppCondition::kTooLarge,
+                                "the delta would carry " + *why +
+                                    ", over this protocol's limits");
+      }
+    }
+    if (res) {
       payload = proto::to_xml(*res);
       ++counters_.deltas;
       if (res->empty()) ++counters_.empty_deltas;
@@ -402,7 +410,8 @@ void Service::fetch_roster(const std::string& user,
   iq.set_attr("from", config_.component_jid);
   iq.set_attr("to", user);
   iq.add(xml::Element("query", std::string(ns::kRoster)));
-  transport_.request(std::move(iq), [done = std::move(done)](proto::Result<xml::Element> res) {
+  transport_.request(std::move(iq), config_.roster_timeout,
+                     [done = std::move(done)](proto::Result<xml::Element> res) {
     if (!res) return done(res.error());
     const xml::Element* query = res->child("query", ns::kRoster);
     if (!query) return done(not_ready("roster result without a query"));

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -39,6 +40,8 @@ struct ServiceConfig {
   // Ping every resource a sync answer would show as available before answering (for
   // servers that do not forward every unavailable: ejabberd). See verify_then_run().
   bool verify_available = false;
+  std::chrono::milliseconds verify_timeout{2000};   // per ping; no answer = still held
+  std::chrono::milliseconds roster_timeout{10000};  // privileged roster fetch
   std::size_t write_every = 1024;                // hand engine changes to the store after N
   std::string name = "rpsync";
   std::string version = "0.1.0";

@@ -2,6 +2,7 @@
 // app, and by a recording fake in unit tests).
 #pragma once
 
+#include <chrono>
 #include <functional>
 
 #include "protocol/error.h"
@@ -16,10 +17,10 @@ class Transport {
   // not connected); the stanza is dropped.
   virtual bool send(xml::Element stanza) = 0;
   // Sends an IQ get/set (the transport assigns its id) and calls `done` exactly once with
-  // the result stanza, or with the error stanza's StanzaError, a timeout or a disconnect
-  // (as kNotReady).
+  // the result stanza, or with the error stanza's StanzaError, remote-server-timeout after
+  // `timeout`, or kNotReady when the connection is down or drops.
   using Reply = std::function<void(proto::Result<xml::Element>)>;
-  virtual void request(xml::Element iq, Reply done) = 0;
+  virtual void request(xml::Element iq, std::chrono::milliseconds timeout, Reply done) = 0;
 };
 
 }  // namespace rpsync::service

@@ -23,7 +23,7 @@ class FakeTransport : public Transport {
     sent.push_back(std::move(stanza));
     return true;
   }
-  void request(xml::Element iq, Reply done) override {
+  void request(xml::Element iq, std::chrono::milliseconds, Reply done) override {
     requests.push_back({std::move(iq), std::move(done)});
   }
   struct Pending {
@@ -224,6 +224,21 @@ TEST_F(ServiceTest, ReconnectSyncReturnsExactlyTheChanges) {
   auto empty = proto::parse_delta(*rpsync_child(transport.take()));
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->empty());
+}
+
+TEST_F(ServiceTest, ADeltaOverTheProtocolLimitsIsTooLarge) {
+  presence("bob@example.test/laptop");
+  iq("alice@example.test/phone", "en1", "<enable xmlns='urn:xmpp:rpsync:0' stream='s1'/>");
+  transport.answer_roster(roster);
+  transport.take();
+  presence("bob@example.test/laptop", "<status>" + std::string(2000, 'x') + "</status>");
+  iq("alice@example.test/phone", "sy",
+     "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
+     "last='en1'/></sync>");
+  transport.answer_roster(roster);
+  auto err = error_of(transport.take());
+  EXPECT_EQ(err.app, AppCondition::kTooLarge);
+  EXPECT_NE(err.text.find("status"), std::string::npos);
 }
 
 TEST_F(ServiceTest, OnlyUsersOfServedDomainsAreServed) {
@@ -438,13 +453,24 @@ TEST_F(VerifyingServiceTest, AllAliveGivesTheNormalDelta) {
   EXPECT_TRUE(delta->empty());
 }
 
-TEST_F(VerifyingServiceTest, AnUnansweredPingMeansContinuityLost) {
+TEST_F(VerifyingServiceTest, AnUnansweredPingMeansTheServerStillHoldsTheSession) {
   enable_alice();
   sync_alice();
   transport.answer_ping("bob@example.test/laptop",
                         proto::StanzaError{proto::ErrorType::kWait,
                                            Condition::kRemoteServerTimeout, AppCondition::kNone,
                                            "timeout"});
+  transport.answer_ping("carol@other.test/pc");
+  auto delta = proto::parse_delta(*rpsync_child(transport.take()));
+  ASSERT_TRUE(delta.ok());
+  EXPECT_TRUE(delta->empty()) << "a normal login would show bob too";
+}
+
+TEST_F(VerifyingServiceTest, LosingOurConnectionDuringVerificationIsContinuityLost) {
+  enable_alice();
+  sync_alice();
+  transport.answer_ping("bob@example.test/laptop",
+                        proto::make_error(AppCondition::kNotReady, "connection lost"));
   transport.answer_ping("carol@other.test/pc");
   EXPECT_EQ(error_of(transport.take()).app, AppCondition::kContinuityLost);
 }
