@@ -47,6 +47,7 @@ struct ServerTraits<ProsodyServer> {
   // On a component (re)connect Prosody re-sends every current available presence of its
   // users (DESIGN.md), so a restarted component re-learns the state of online sessions.
   static constexpr bool kResendsPresenceOnComponentConnect = true;
+  static constexpr const char* kSoftware = "prosody";  // rpsync-component --server-software
 };
 
 template <>
@@ -57,11 +58,12 @@ struct ServerTraits<EjabberdServer> {
   static constexpr Millis kFloodQuiet{400};
   // ejabberd sends nothing on a component connect (DESIGN.md).
   static constexpr bool kResendsPresenceOnComponentConnect = false;
+  // Makes the component verify resources before answering a sync (docs/ejabberd.md).
+  static constexpr const char* kSoftware = "ejabberd";
 };
 
-// The servers every scenario runs on. Only Prosody for now; adding EjabberdServer to this
-// list runs every scenario on ejabberd 23.01 too (see the scenario report for what differs).
-using Servers = ::testing::Types<ProsodyServer>;
+// The servers every scenario runs on: Prosody 0.12 and ejabberd 23.01.
+using Servers = ::testing::Types<ProsodyServer, EjabberdServer>;
 
 struct ServerNames {
   template <class Server>
@@ -119,8 +121,11 @@ class World {
       return nullptr;
     }
     w->dir_ = tmpl;
+    ComponentSpec component = w->spec_.component;
+    component.extra_args.insert(component.extra_args.end(),
+                                {"--server-software", ServerTraits<Server>::kSoftware});
     w->component_ = std::make_unique<ComponentProcess>(w->dir_, w->server_->component_port(),
-                                                       w->spec_.component);
+                                                       component);
     if (!w->component_->start(why)) return nullptr;
     if (!w->component_ready(std::chrono::seconds(15), why)) return nullptr;
     return w;
