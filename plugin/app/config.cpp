@@ -347,8 +347,9 @@ Server:
                              because it does not forward every unavailable)
 
 Storage and sessions:
-  --store URI                sqlite:PATH (embedded, default sqlite:rpsync.db)
-                             or memory: (lost at exit)
+  --store URI                sqlite:PATH (embedded, default sqlite:rpsync.db),
+                             redis://HOST:PORT[/DB][?password=..&prefix=..] (shared by
+                             several instances), or memory: (lost at exit)
   --lifetime SECONDS         how long a key lives without a checkpoint [604800]
   --max-sessions N           tracked sessions per user                 [8]
 

@@ -30,6 +30,12 @@ std::optional<std::string> env(const char* name) {
   return std::string(v);
 }
 
+// A store URI for logs: the query (which may hold a Redis password) is left out.
+std::string redacted(std::string_view uri) {
+  auto q = uri.find('?');
+  return std::string(uri.substr(0, q)) + (q == std::string_view::npos ? "" : "?...");
+}
+
 std::int64_t wall_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -90,12 +96,12 @@ int run(const AppConfig& config) {
   log::StderrLogger logger(config.log_level);
   auto store = store::open_store(config.store);
   if (!store) {
-    logger.error("app", "cannot open store", {{"uri", config.store}, {"error", store.error().text}});
+    logger.error("app", "cannot open store", {{"uri", redacted(config.store)}, {"error", store.error().text}});
     return 1;
   }
   auto image = (*store)->load();
   if (!image) {
-    logger.error("app", "cannot load store", {{"uri", config.store}, {"error", image.error().text}});
+    logger.error("app", "cannot load store", {{"uri", redacted(config.store)}, {"error", image.error().text}});
     return 1;
   }
 
@@ -107,7 +113,7 @@ int run(const AppConfig& config) {
   core::Engine engine(eo);
   engine.restore(*image);
   logger.info("app", "store loaded",
-              {{"uri", config.store}, {"resources", image->resources.size()},
+              {{"uri", redacted(config.store)}, {"resources", image->resources.size()},
                {"sessions", image->sessions.size()}, {"epoch", image->epoch},
                {"note", "keys from before this start fail with continuity-lost"}});
 
@@ -188,7 +194,7 @@ int run(const AppConfig& config) {
   logger.info("app", "starting",
               {{"version", kVersion}, {"component", config.component},
                {"server", config.host + ":" + std::to_string(config.port)},
-               {"store", config.store}});
+               {"store", redacted(config.store)}});
   connection.start();
   io.run();
 
