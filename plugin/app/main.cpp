@@ -225,7 +225,7 @@ int main(int argc, char** argv) {
     case Invocation::Action::kCheck:
       std::printf("configuration OK: component %s on %s:%u, %zu domain(s), store %s\n",
                   inv.config.component.c_str(), inv.config.host.c_str(), inv.config.port,
-                  inv.config.domains.size(), inv.config.store.c_str());
+                  inv.config.domains.size(), rpsync::app::redacted(inv.config.store).c_str());
       return 0;
     case Invocation::Action::kRun:
       break;
