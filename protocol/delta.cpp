@@ -106,6 +106,47 @@ Result<std::string> jid_attr(const xml::Element& e, bool full, const Limits& lim
 
 }  // namespace
 
+namespace {
+
+std::optional<std::string> field_exceeds(const PresenceFields& p, FieldMask mask,
+                                         const Limits& limits) {
+  if ((mask & bit(Field::kStatus)) && p.status.size() > limits.max_status)
+    return "a status of " + std::to_string(p.status.size()) + " bytes";
+  if ((mask & bit(Field::kPhoto)) && p.photo.size() > limits.max_field)
+    return "a photo hash of " + std::to_string(p.photo.size()) + " bytes";
+  if ((mask & bit(Field::kIdle)) && p.idle_since.size() > limits.max_field)
+    return "an idle time of " + std::to_string(p.idle_since.size()) + " bytes";
+  if ((mask & bit(Field::kCaps)) && p.caps &&
+      (p.caps->hash.size() > limits.max_field || p.caps->node.size() > limits.max_field ||
+       p.caps->ver.size() > limits.max_field))
+    return "caps longer than " + std::to_string(limits.max_field) + " bytes";
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> exceeds_limits(const Delta& d, const Limits& limits) {
+  if (d.items() > limits.max_delta_items)
+    return std::to_string(d.items()) + " items";
+  auto jid_too_long = [&](const std::string& jid) -> std::optional<std::string> {
+    if (jid.size() > limits.max_jid) return "a JID of " + std::to_string(jid.size()) + " bytes";
+    return std::nullopt;
+  };
+  for (const auto& c : d.contacts)
+    if (auto e = jid_too_long(c.jid)) return e;
+  for (const auto& n : d.added) {
+    if (auto e = jid_too_long(n.jid)) return e;
+    if (auto e = field_exceeds(n.fields, kAllFields, limits)) return *e + " for " + n.jid;
+  }
+  for (const auto& c : d.changed) {
+    if (auto e = jid_too_long(c.jid)) return e;
+    if (auto e = field_exceeds(c.values, c.set, limits)) return *e + " for " + c.jid;
+  }
+  for (const auto& jid : d.unavailable)
+    if (auto e = jid_too_long(jid)) return e;
+  return std::nullopt;
+}
+
 bool operator==(const ChangedResource& a, const ChangedResource& b) {
   if (a.jid != b.jid || a.set != b.set || a.unset != b.unset) return false;
   PresenceFields va, vb;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,12 @@ struct Delta {
 // Builds the ChangedResource that turns `before` into `after` for jid.
 ChangedResource make_change(std::string jid, const PresenceFields& before,
                             const PresenceFields& after);
+
+// What in `d` a receiver's parse_delta() would refuse for exceeding `limits` (a JID,
+// status or other field too long, too many items), or nullopt when it is within them.
+// A sender checks before sending: a value the server relayed (a 2 KB status, say) may be
+// legal XMPP and still not fit this protocol, and then the answer must be a failure.
+std::optional<std::string> exceeds_limits(const Delta& d, const Limits& limits = kDefaultLimits);
 
 xml::Element to_xml(const Delta& d);
 // Appends the field children of `p` selected by `mask` (only non-default ones are written).

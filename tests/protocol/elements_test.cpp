@@ -167,6 +167,23 @@ TEST(Elements, DeltaItemLimit) {
   EXPECT_TRUE(parse_delta(parse_ok(xml::to_string(to_xml(d))), limits).ok());
 }
 
+TEST(Elements, ExceedsLimitsAgreesWithTheParser) {
+  Delta d = sample_delta();
+  EXPECT_FALSE(exceeds_limits(d));
+  d.changed[0].values.status = std::string(1025, 's');
+  auto why = exceeds_limits(d);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("status"), std::string::npos);
+  EXPECT_FALSE(parse_delta(parse_ok(xml::to_string(to_xml(d)))).ok())
+      << "what exceeds_limits flags, the parser refuses";
+  d.changed[0].values.status = std::string(1024, 's');
+  EXPECT_FALSE(exceeds_limits(d));
+  EXPECT_TRUE(parse_delta(parse_ok(xml::to_string(to_xml(d)))).ok());
+  d.added[0].fields.caps->node = std::string(1025, 'n');
+  EXPECT_TRUE(exceeds_limits(d));
+  EXPECT_FALSE(parse_delta(parse_ok(xml::to_string(to_xml(d)))).ok());
+}
+
 TEST(Elements, ParseRequestDispatchesOnTheRpsyncChild) {
   auto iq = parse_ok("<iq xmlns='jabber:client' type='set' id='a'>"
                      "<checkpoint xmlns='urn:xmpp:rpsync:0' stream='s' prev='p'/></iq>");
