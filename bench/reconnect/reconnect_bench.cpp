@@ -302,6 +302,9 @@ class Alice final : public rpsync::client::Client {
   void handleTag(gloox::Tag* tag) override {
     if (tag) {
       ++stanzas;
+      if (!roster_at && tag->name() == "iq" && tag->findAttribute("type") == "result" &&
+          tag->findChild("query", "xmlns", "jabber:iq:roster"))
+        roster_at = Clock::now();
       if (tag->name() == "presence" && !tag->hasAttribute("type") &&
           tag->findAttribute("from").rfind("alice@", 0) != 0)
         ++contact_presences;
@@ -310,6 +313,7 @@ class Alice final : public rpsync::client::Client {
   }
   std::size_t stanzas = 0;
   std::size_t contact_presences = 0;
+  std::optional<Clock::time_point> roster_at;  // the roster result arrived
 };
 
 struct Events final : public rpsync::client::RpsyncHandler,
@@ -318,6 +322,7 @@ struct Events final : public rpsync::client::RpsyncHandler,
   void handleRpsyncSynced(const rpsync::client::SyncStats& s,
                           const std::vector<rpsync::client::PresenceChange>&) override {
     synced = true;
+    synced_at = Clock::now();
     items = s.items;
   }
   void handleRpsyncFullResync(const rpsync::client::FullResync& f) override {
@@ -341,6 +346,7 @@ struct Events final : public rpsync::client::RpsyncHandler,
        disconnected = false, pong = false;
   std::size_t items = 0;
   std::string resync_reason;
+  Clock::time_point synced_at{};
 };
 
 enum class Mode { kPlain, kNoGate, kGate };
@@ -363,6 +369,7 @@ const char* mode_key(Mode m) {
 
 struct Run {
   double bytes = 0, stanzas = 0, ms = 0, presences = 0;
+  double roster_ms = 0, synced_ms = 0;  // connect -> roster result; -> delta applied
   bool ok = false;
   std::string why;
 };
@@ -416,6 +423,7 @@ class Session {
     ev_.reset();
     client_->stanzas = 0;
     client_->contact_presences = 0;
+    client_->roster_at.reset();
     bool pinged = false;
     proxy.reset();
     const auto t0 = Clock::now();
@@ -443,6 +451,11 @@ class Session {
     r.bytes = static_cast<double>(proxy.down());
     r.stanzas = static_cast<double>(client_->stanzas);
     r.presences = static_cast<double>(client_->contact_presences);
+    auto ms_since = [&](Clock::time_point t) {
+      return std::chrono::duration<double>(t - t0).count() * 1000;
+    };
+    if (client_->roster_at) r.roster_ms = ms_since(*client_->roster_at);
+    if (ev_.synced) r.synced_ms = ms_since(ev_.synced_at);
     r.ok = ok && ev_.pong && !ev_.full_resync;
     if (ev_.full_resync) r.why = "full resync: " + ev_.resync_reason;
     else if (!ok) r.why = "timeout or disconnect";
@@ -584,49 +597,57 @@ std::vector<Row> bench_n(const Options& o, int n) {
     if (!ping(*w0, kComponent, "c" + std::to_string(change_no))) die("component ping failed");
   };
 
+  // Both rpsync sessions are logged out whenever contacts change, and all three modes
+  // reconnect to the same contact state (one change, then plain, nogate, gate).
+  const Mode modes[] = {Mode::kPlain, Mode::kNoGate, Mode::kGate};
+  Session nogate(Mode::kNoGate, proxy.port()), gate(Mode::kGate, proxy.port());
+  nogate.prepare();
+  gate.prepare();
   std::vector<Row> rows;
-  for (Mode mode : {Mode::kPlain, Mode::kNoGate, Mode::kGate}) {
-    std::unique_ptr<Session> s;
-    if (mode != Mode::kPlain) {
-      s = std::make_unique<Session>(mode, proxy.port());
-      s->prepare();
-    }
-    for (int pct : o.percents) {
-      const int k = n * pct / 100;
-      Row row;
-      row.n = n;
-      row.percent = pct;
-      row.k = k;
-      row.mode = mode;
-      std::vector<double> b, st, ms, pr;
-      for (int r = 0; r < o.rounds; ++r) {
-        change(k);
+  for (int pct : o.percents) {
+    const int k = n * pct / 100;
+    Row row[3];
+    std::vector<double> b[3], st[3], ms[3], pr[3], ro[3], sy[3];
+    for (int r = 0; r < o.rounds; ++r) {
+      change(k);
+      for (int m = 0; m < 3; ++m) {
         Run run;
-        if (mode == Mode::kPlain) {
-          Session plain(mode, proxy.port());
+        if (modes[m] == Mode::kPlain) {
+          Session plain(Mode::kPlain, proxy.port());
           run = plain.reconnect(proxy, static_cast<std::size_t>(n));
         } else {
-          run = s->reconnect(proxy, static_cast<std::size_t>(n));
-          if (run.ok && s->items() != static_cast<std::size_t>(k)) ++row.wrong_items;
+          Session& s = modes[m] == Mode::kGate ? gate : nogate;
+          run = s.reconnect(proxy, static_cast<std::size_t>(n));
+          if (run.ok && s.items() != static_cast<std::size_t>(k)) ++row[m].wrong_items;
         }
         if (!run.ok) {
-          ++row.failed;
-          progress(std::string(mode_name(mode)) + " k=" + std::to_string(k) + ": " + run.why);
+          ++row[m].failed;
+          progress(std::string(mode_name(modes[m])) + " k=" + std::to_string(k) + ": " + run.why);
           continue;
         }
-        b.push_back(run.bytes);
-        st.push_back(run.stanzas);
-        ms.push_back(run.ms);
-        pr.push_back(run.presences);
+        b[m].push_back(run.bytes);
+        st[m].push_back(run.stanzas);
+        ms[m].push_back(run.ms);
+        pr[m].push_back(run.presences);
+        ro[m].push_back(run.roster_ms);
+        sy[m].push_back(run.synced_ms);
       }
-      row.med.bytes = median(b);
-      row.med.stanzas = median(st);
-      row.med.ms = median(ms);
-      row.med.presences = median(pr);
-      rows.push_back(row);
-      progress("N=" + std::to_string(n) + " " + mode_name(mode) + " k=" + std::to_string(k) +
-               ": " + std::to_string(static_cast<long>(row.med.bytes)) + " bytes, " +
-               std::to_string(row.med.ms) + " ms");
+    }
+    for (int m = 0; m < 3; ++m) {
+      row[m].n = n;
+      row[m].percent = pct;
+      row[m].k = k;
+      row[m].mode = modes[m];
+      row[m].med.bytes = median(b[m]);
+      row[m].med.stanzas = median(st[m]);
+      row[m].med.ms = median(ms[m]);
+      row[m].med.presences = median(pr[m]);
+      row[m].med.roster_ms = median(ro[m]);
+      row[m].med.synced_ms = median(sy[m]);
+      rows.push_back(row[m]);
+      progress("N=" + std::to_string(n) + " " + mode_name(modes[m]) + " k=" + std::to_string(k) +
+               ": " + std::to_string(static_cast<long>(row[m].med.bytes)) + " bytes, " +
+               std::to_string(row[m].med.ms) + " ms");
     }
   }
   for (auto& c : contacts) c->abort();
@@ -656,23 +677,26 @@ int main(int argc, char** argv) {
       "loopback, Nagle %s, median of %d reconnects per row\n"
       "bytes = wire bytes server->client from TCP connect to 'presence state complete'\n\n",
       o.nagle ? "on (Prosody default)" : "off", o.rounds);
-  std::printf("%5s %4s %5s %-20s %9s %8s %9s %9s %8s %8s %6s %5s\n", "N", "k%", "k", "mode",
-              "bytes", "stanzas", "presences", "ms", "bytes/pl", "ms/pl", "failed", "wrong");
+  std::printf("%5s %4s %5s %-20s %9s %8s %9s %9s %8s %8s %9s %9s %6s %5s\n", "N", "k%", "k",
+              "mode", "bytes", "stanzas", "presences", "ms", "bytes/pl", "ms/pl", "roster ms",
+              "synced ms", "failed", "wrong");
   std::ofstream csv(o.csv);
   csv << "n,percent,k,mode,bytes,stanzas,contact_presences,ms,bytes_ratio,ms_ratio,"
-         "stanzas_ratio,failed,wrong_items,nagle\n";
+         "stanzas_ratio,roster_ms,synced_ms,failed,wrong_items,nagle\n";
   bool bad = false;
   for (const auto& row : rows) {
     const Row* p = plain_of(row);
     const double br = p ? ratio(row.med.bytes, p->med.bytes) : 0;
     const double mr = p ? ratio(row.med.ms, p->med.ms) : 0;
     const double sr = p ? ratio(row.med.stanzas, p->med.stanzas) : 0;
-    std::printf("%5d %4d %5d %-20s %9.0f %8.0f %9.0f %9.1f %8.3f %8.3f %6zu %5zu\n", row.n,
-                row.percent, row.k, mode_name(row.mode), row.med.bytes, row.med.stanzas,
-                row.med.presences, row.med.ms, br, mr, row.failed, row.wrong_items);
+    std::printf("%5d %4d %5d %-20s %9.0f %8.0f %9.0f %9.1f %8.3f %8.3f %9.1f %9.1f %6zu %5zu\n",
+                row.n, row.percent, row.k, mode_name(row.mode), row.med.bytes, row.med.stanzas,
+                row.med.presences, row.med.ms, br, mr, row.med.roster_ms, row.med.synced_ms,
+                row.failed, row.wrong_items);
     csv << row.n << "," << row.percent << "," << row.k << "," << mode_key(row.mode) << ","
         << row.med.bytes << "," << row.med.stanzas << "," << row.med.presences << ","
-        << row.med.ms << "," << br << "," << mr << "," << sr << "," << row.failed << ","
+        << row.med.ms << "," << br << "," << mr << "," << sr << "," << row.med.roster_ms << ","
+        << row.med.synced_ms << "," << row.failed << ","
         << row.wrong_items << "," << (o.nagle ? 1 : 0) << "\n";
     if (row.failed || row.wrong_items) bad = true;
   }
