@@ -14,9 +14,10 @@ struct Service::Request {
   const xml::Element* payload = nullptr;      // first child element, if any
   std::string user;                           // bare JID of `from`
   std::string resource;                       // resource of `from` ("" if bare)
+  std::optional<proto::Request> parsed;       // set by admit() for rpsync requests
 
   explicit Request(const xml::Element& s) : stanza(s) { index(); }
-  Request(const Request& o) : stanza(o.stanza) { index(); }
+  Request(const Request& o) : stanza(o.stanza), parsed(o.parsed) { index(); }
   Request& operator=(const Request&) = delete;
 
  private:
@@ -202,7 +203,8 @@ void Service::on_rpsync(const Request& r) {
                                                 std::to_string(config_.max_request_bytes) +
                                                 " bytes"));
   }
-  if (auto err = admit(r)) {
+  auto request = std::make_unique<Request>(r);
+  if (auto err = admit(*request)) {
     if (err->app == proto::AppCondition::kRateLimited) ++counters_.rate_limited;
     log_.info("service", "request.refused", {{"from", r.from},
                                   {"condition", proto::to_string(err->condition)},
@@ -210,11 +212,11 @@ void Service::on_rpsync(const Request& r) {
     return reply_error(r, *err);
   }
   auto& queue = queues_[r.user];
-  queue.push_back(std::make_unique<Request>(r));
+  queue.push_back(std::move(request));
   if (queue.size() == 1) start_next(r.user);
 }
 
-std::optional<proto::StanzaError> Service::admit(const Request& r) {
+std::optional<proto::StanzaError> Service::admit(Request& r) {
   if (r.resource.empty() || r.user.find('@') == std::string::npos ||
       !config_.domains.contains(domain_of(r.user)))
     return proto::StanzaError{proto::ErrorType::kAuth, proto::Condition::kForbidden,
@@ -229,6 +231,7 @@ std::optional<proto::StanzaError> Service::admit(const Request& r) {
                                  " requests in a minute");
   auto parsed = proto::parse_request(r.stanza, config_.limits);
   if (!parsed) return parsed.error();
+  r.parsed = std::move(parsed).value();
   if (r.type != "set") return proto::bad_request("rpsync requests are IQs of type 'set'");
   if (!connected_) return not_ready("not connected to the server");
   if (!privileged_)
@@ -332,8 +335,7 @@ void Service::verify_then_run(const std::string& user, std::vector<std::string> 
 }
 
 void Service::run(const Request& r, const std::vector<std::string>& visible) {
-  auto parsed = proto::parse_request(r.stanza, config_.limits);
-  const auto& request = *parsed;  // admitted requests parse
+  const proto::Request& request = *r.parsed;  // queued requests were parsed by admit()
   std::optional<proto::StanzaError> error;
   std::optional<xml::Element> payload;
 

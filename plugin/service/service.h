@@ -115,7 +115,8 @@ class Service {
   void on_ignored(const Request& r);
 
   // rpsync request pipeline
-  std::optional<proto::StanzaError> admit(const Request& r);
+  // Checks a request and, when it passes, stores its parsed payload in r.parsed.
+  std::optional<proto::StanzaError> admit(Request& r);
   void start_next(const std::string& user);
   void run(const Request& r, const std::vector<std::string>& visible);
   void verify_then_run(const std::string& user, std::vector<std::string> visible);
