@@ -117,3 +117,102 @@ module:hook("presence/initial", function(event)
 	end);
 	return nil;
 end, PRIORITY);
+
+-- ---------------------------------------------------------------------------------------
+-- Versioned privileged roster get (for the rpsync component).
+--
+-- Contract (component side): send <query xmlns='jabber:iq:roster' ver='V'/> with the ver
+-- of a previous answer, or ver='' when you hold none yet (RFC 6121 §2.6.2); without ver
+-- the request is left to mod_privilege exactly as before.
+--   * answer without <query/>          -> the roster is unchanged since V (RFC 6121 §2.6.3)
+--   * <query ver='W'> with items       -> the full roster, now at version W
+--   * <query/> without ver              -> the server does not version (mod_privilege alone,
+--                                          e.g. this module is not loaded)
+-- We answer only when all hold, otherwise return nil so that mod_privilege answers (or
+-- refuses) exactly as without this module, so this never widens a privilege:
+--   * origin is a component session (session.type == "component"),
+--   * the VirtualHost's privileged_entities (the option mod_privilege reads, read here on
+--     the same host) grants that component roster 'get' or 'both', AND mod_privilege
+--     granted the session the same on this host (session.privileges[host].roster),
+--   * the iq is addressed to a bare JID of this host with a node, its only child is the
+--     roster <query/> with a ver attribute,
+--   * the stored roster loaded without error and its version is a number.
+-- The items are built exactly as mod_privilege builds them.
+-- ---------------------------------------------------------------------------------------
+local st = require "util.stanza";
+local jid_split = require "util.jid".split;
+local rm_load_roster = require "core.rostermanager".load_roster;
+
+local ROSTER_NS = "jabber:iq:roster";
+local ROSTER_GET = { get = true, both = true };
+local ROSTER_PRIORITY = 10; -- above mod_privilege (0) and mod_roster (0)
+local HOST = module.host;
+
+local versioned_privileged_get = module:get_option_boolean("rpsync_versioned_privileged_roster", true);
+local privileged_entities = module:get_option("privileged_entities", {});
+
+-- The roster's version as a string, or nil when it is not a plain number (unversioned,
+-- never saved, or broken: then we do not claim any version).
+local function roster_version(roster)
+	local meta = roster and roster[false];
+	if type(meta) ~= "table" or meta.broken or type(meta.version) ~= "number" then return nil; end
+	local version = math.tointeger(meta.version); -- a store may hand back 7.0 for 7
+	return version and tostring(version) or nil;
+end
+
+-- mod_privilege's rendering of a roster (its iq-get/bare/jabber:iq:roster:query hook).
+local function add_items(query_builder, roster)
+	for entity_jid, item in pairs(roster) do
+		if entity_jid and entity_jid ~= "pending" then
+			query_builder:tag("item", {
+				jid = entity_jid,
+				subscription = item.subscription,
+				ask = item.ask,
+				name = item.name,
+			});
+			for group in pairs(item.groups or {}) do
+				query_builder:tag("group"):text(group):up();
+			end
+			query_builder:up();
+		end
+	end
+	return query_builder;
+end
+
+local function component_may_get_roster(session)
+	if session.type ~= "component" or type(session.host) ~= "string" then return false; end
+	local configured = type(privileged_entities) == "table" and privileged_entities[session.host];
+	if type(configured) ~= "table" or not ROSTER_GET[configured.roster] then return false; end
+	local granted = type(session.privileges) == "table" and session.privileges[HOST];
+	return type(granted) == "table" and ROSTER_GET[granted.roster] == true;
+end
+
+local function on_privileged_roster_get(event)
+	local origin, stanza = event.origin, event.stanza;
+	if not versioned_privileged_get or event.to_self or stanza.attr.type ~= "get" then return nil; end
+	local query = stanza.tags[1];
+	if #stanza.tags ~= 1 or query.name ~= "query" or query.attr.xmlns ~= ROSTER_NS then return nil; end
+	local client_ver = query.attr.ver;
+	if client_ver == nil or not stanza.attr.to then return nil; end
+	local node, host, resource = jid_split(stanza.attr.to);
+	if not node or host ~= HOST or resource then return nil; end
+	if not component_may_get_roster(origin) then return nil; end
+	local roster = rm_load_roster(node, host);
+	local version = roster_version(roster);
+	if not version then return nil; end
+	if client_ver == version then
+		module:log("debug", "Privileged roster get from %s for %s@%s: unchanged at %s",
+			origin.host, node, host, version);
+		origin.send(st.reply(stanza));
+		return true;
+	end
+	local reply = st.reply(stanza):query(ROSTER_NS);
+	add_items(reply, roster);
+	reply.tags[1].attr.ver = version;
+	module:log("debug", "Privileged roster get from %s for %s@%s: full at %s (had %q)",
+		origin.host, node, host, version, client_ver);
+	origin.send(reply);
+	return true;
+end
+
+module:hook("iq-get/bare/jabber:iq:roster:query", on_privileged_roster_get, ROSTER_PRIORITY);
