@@ -216,3 +216,225 @@ local function on_privileged_roster_get(event)
 end
 
 module:hook("iq-get/bare/jabber:iq:roster:query", on_privileged_roster_get, ROSTER_PRIORITY);
+
+-- ---------------------------------------------------------------------------------------
+-- Incremental roster for the user's own clients (RFC 6121 §2.6.3, second option).
+--
+-- Prosody 0.12's mod_roster answers a stale ver with the full roster. When we can prove
+-- what changed, we answer a client's own roster get (iq/self, c2s session, ver = a
+-- decimal version older than the current one) with an empty result followed by one
+-- roster push per added, changed or removed item. The last push carries the current
+-- version; the others carry "<current>-partial-<n>", which no client can mistake for a
+-- version (mod_roster and this module treat it as unknown -> full roster), so a client
+-- cut off mid-way gets the full roster next time.
+--
+-- Proof: per user we keep fingerprints (SHA-1 of subscription, ask, name, groups: what
+-- mod_roster shows a client) of the roster at versions a client was actually given: a
+-- roster result or push with ver leaving for a c2s session of that user (session filter
+-- "stanzas/out"), or a get whose ver equals the current version. A fingerprint set is
+-- recorded only if roster[false].version equals the ver at that very moment, so it is the
+-- roster the client holds for that ver. Diff = current roster vs that set.
+-- Anything else returns nil and mod_roster answers as before: no snapshot for the ver
+-- (e.g. after a restart or eviction), ver not a decimal, ver equal to the current version
+-- (mod_roster's empty result), an unversioned or broken roster, or a diff bigger than
+-- half of the roster (the full roster is then smaller than the pushes).
+-- Bounds: at most rpsync_roster_snapshot_versions (4) snapshots per user, users in an
+-- LRU of rpsync_roster_snapshot_users (1000), rosters over rpsync_roster_snapshot_items
+-- (5000) items are never snapshotted, and all snapshots together stay under
+-- rpsync_roster_snapshot_memory bytes (16 MiB; least recently used users are dropped).
+-- ---------------------------------------------------------------------------------------
+local filters = require "util.filters";
+local new_cache = require "util.cache".new;
+local sha1 = require "util.hashes".sha1;
+local new_id = require "util.id".short;
+
+local incremental = module:get_option_boolean("rpsync_incremental_roster", true);
+local max_users = module:get_option_number("rpsync_roster_snapshot_users", 1000);
+local max_versions = module:get_option_number("rpsync_roster_snapshot_versions", 4);
+local max_items = module:get_option_number("rpsync_roster_snapshot_items", 5000);
+local max_bytes = module:get_option_number("rpsync_roster_snapshot_memory", 16 * 1024 * 1024);
+local FP_LEN = 20; -- binary SHA-1
+local FILTER_PRIORITY = -1000; -- after every other stanzas/out filter (they may drop)
+
+-- XML forbids U+0000..U+0008, so neither separator can occur in a JID, name or group.
+local function item_fingerprint(item)
+	local groups = {};
+	for group in pairs(item.groups or {}) do groups[#groups + 1] = group; end
+	table.sort(groups);
+	return sha1(table.concat({
+		item.subscription or "none", item.ask or "\2", item.name or "\2", table.concat(groups, "\1"),
+	}, "\0"));
+end
+
+-- One string per snapshot: JID "\0" fingerprint, repeated (cheap to keep, one GC object).
+local function encode_roster(roster)
+	local parts, n = {}, 0;
+	for jid, item in pairs(roster) do
+		if jid then -- same items as mod_roster's result
+			n = n + 1;
+			if n > max_items then return nil; end
+			parts[n] = jid.."\0"..item_fingerprint(item);
+		end
+	end
+	return table.concat(parts);
+end
+
+local function decode_roster(blob)
+	local items, pos, len = {}, 1, #blob;
+	while pos <= len do
+		local z = blob:find("\0", pos, true);
+		if not z or z + FP_LEN > len then return nil; end
+		items[blob:sub(pos, z - 1)] = blob:sub(z + 1, z + FP_LEN);
+		pos = z + FP_LEN + 1;
+	end
+	return items;
+end
+
+local total_bytes = 0;
+-- username -> { versions = { [ver] = blob }, order = { oldest ver first }, bytes = n }
+local snapshots = new_cache(max_users, function(_, entry)
+	total_bytes = total_bytes - entry.bytes;
+end);
+
+local function record_snapshot(username, roster, version)
+	local entry = snapshots:get(username);
+	if entry and entry.versions[version] then
+		snapshots:set(username, entry); -- most recently used
+		return;
+	end
+	local blob = encode_roster(roster);
+	if not blob then return; end
+	entry = entry or { versions = {}, order = {}, bytes = 0 };
+	entry.versions[version] = blob;
+	entry.order[#entry.order + 1] = version;
+	entry.bytes = entry.bytes + #blob;
+	total_bytes = total_bytes + #blob;
+	while #entry.order > max_versions do
+		local old = table.remove(entry.order, 1);
+		local old_bytes = #entry.versions[old];
+		entry.versions[old] = nil;
+		entry.bytes = entry.bytes - old_bytes;
+		total_bytes = total_bytes - old_bytes;
+	end
+	snapshots:set(username, entry);
+	while total_bytes > max_bytes do
+		local lru_user, lru_entry = snapshots:tail();
+		if lru_user == nil or lru_user == username then break; end
+		snapshots:set(lru_user, nil); -- no on_evict on explicit removal
+		total_bytes = total_bytes - lru_entry.bytes;
+	end
+	module:log("debug", "Roster snapshot for %s at version %s (%d bytes, %d users, %d bytes total)",
+		username, version, #blob, snapshots:count(), total_bytes);
+end
+
+local function forget_user(username)
+	local entry = snapshots:get(username);
+	if entry then
+		snapshots:set(username, nil);
+		total_bytes = total_bytes - entry.bytes;
+	end
+end
+
+-- Records the roster a c2s session is being given (result or push carrying ver).
+local function roster_out_filter(stanza, session)
+	if not incremental or stanza.name ~= "iq" then return stanza; end
+	local t = stanza.attr.type;
+	if t ~= "result" and t ~= "set" then return stanza; end
+	local query = stanza.tags[1];
+	if not query or query.name ~= "query" or query.attr.xmlns ~= ROSTER_NS or query.attr.ver == nil then
+		return stanza;
+	end
+	local roster = session.roster;
+	local version = session.username and roster_version(roster);
+	if version and tostring(query.attr.ver) == version then
+		record_snapshot(session.username, roster, version);
+	end
+	return stanza;
+end
+
+local filtered_sessions = setmetatable({}, { __mode = "k" });
+local function watch_session(session)
+	if session.type == "c2s" and not filtered_sessions[session] then
+		filters.add_filter(session, "stanzas/out", roster_out_filter, FILTER_PRIORITY);
+		filtered_sessions[session] = true;
+	end
+end
+
+module:hook("resource-bind", function(event) watch_session(event.session); end);
+for _, user in pairs(prosody.hosts[HOST] and prosody.hosts[HOST].sessions or {}) do
+	for _, session in pairs(user.sessions or {}) do watch_session(session); end
+end
+function module.unload()
+	for session in pairs(filtered_sessions) do
+		filters.remove_filter(session, "stanzas/out", roster_out_filter);
+	end
+end
+
+-- A re-created account starts its versions again: old snapshots would lie.
+module:hook_global("user-deleted", function(event)
+	if event.host == HOST then forget_user(event.username); end
+end);
+
+local function roster_push_stanza(jid, item, ver)
+	local push = st.iq({ type = "set", id = new_id() }):tag("query", { xmlns = ROSTER_NS, ver = ver });
+	if item then
+		push:tag("item", { jid = jid, subscription = item.subscription, name = item.name, ask = item.ask });
+		for group in pairs(item.groups or {}) do push:text_tag("group", group); end
+		push:up();
+	else
+		push:tag("item", { jid = jid, subscription = "remove" }):up();
+	end
+	return push:up();
+end
+
+local function on_client_roster_get(event)
+	local origin, stanza = event.origin, event.stanza;
+	if not incremental or stanza.attr.type ~= "get" or origin.type ~= "c2s" or not origin.username then
+		return nil;
+	end
+	local query = stanza.tags[1];
+	local client_ver = query and query.attr.ver;
+	if type(client_ver) ~= "string" or not client_ver:match("^%d+$") then return nil; end
+	local roster = origin.roster;
+	local version = roster_version(roster);
+	if not version then return nil; end
+	if client_ver == version then
+		-- mod_roster sends the empty result; the client holds this version from now on.
+		record_snapshot(origin.username, roster, version);
+		return nil;
+	end
+	local entry = snapshots:get(origin.username);
+	local old = entry and entry.versions[client_ver] and decode_roster(entry.versions[client_ver]);
+	if not old then return nil; end
+	local changes, count = {}, 0;
+	for jid, item in pairs(roster) do
+		if jid then
+			count = count + 1;
+			if old[jid] ~= item_fingerprint(item) then changes[#changes + 1] = jid; end
+			old[jid] = nil;
+		end
+	end
+	for jid in pairs(old) do changes[#changes + 1] = jid; end
+	table.sort(changes);
+	if #changes == 0 then
+		-- Only invisible data changed (pending requests, pre-approvals): re-push one
+		-- unchanged item so that the client learns the current version.
+		local first = next(roster, nil);
+		if first == false then first = next(roster, first); end
+		if first == nil then return nil; end
+		changes[1] = first;
+	end
+	if #changes * 2 > count then return nil; end
+	origin.send(st.reply(stanza));
+	for i, jid in ipairs(changes) do
+		local ver = i == #changes and version or (version.."-partial-"..i);
+		origin.send(roster_push_stanza(jid, roster[jid], ver));
+	end
+	origin.interested = true; -- like mod_roster: this resource wants roster pushes
+	snapshots:set(origin.username, entry); -- most recently used
+	module:log("debug", "Incremental roster for %s: %s -> %s in %d pushes", origin.full_jid,
+		client_ver, version, #changes);
+	return true;
+end
+
+module:hook("iq/self/jabber:iq:roster:query", on_client_roster_get, ROSTER_PRIORITY);
