@@ -239,6 +239,102 @@ TEST(RosterIncremental, ClientWithoutVerGetsFullRosterAsBefore) {
   EXPECT_TRUE(a.pushes.empty());
 }
 
+// The phone takes version V; the desk then changes the roster while the phone is away.
+// Returns the phone's roster and version before the change.
+std::pair<Roster, std::string> phone_then_desk_edits(ProsodyServer& server,
+                                                     const std::vector<std::string>& removals) {
+  auto phone = login(server, "alice", "phone");
+  if (!phone) return {};
+  auto before = full_roster(*phone);
+  phone->close();
+  auto desk = login(server, "alice", "desk");
+  if (!desk) return {};
+  EXPECT_TRUE(get_roster(*desk, std::nullopt).result);
+  for (const auto& jid : removals) EXPECT_TRUE(roster_set(*desk, jid, "remove")) << jid;
+  desk->close();
+  return before;
+}
+
+TEST(RosterIncremental, InvisibleChangeGetsOnePushCarryingTheNewVersion) {
+  RosterServerOptions o = ten_contacts();
+  o.extra_users = {"eve"};
+  START_SERVER_OR_SKIP(server, o);
+  auto phone = login(*server, "alice", "phone");
+  ASSERT_TRUE(phone);
+  auto [old_roster, old_ver] = full_roster(*phone);
+  phone->close();
+  // eve's subscription request is stored as pending: the version moves, no item changes.
+  auto eve = login(*server, "eve", "r");
+  ASSERT_TRUE(eve);
+  xml::Element p("presence", std::string(ns::kClient));
+  p.set_attr("to", kAlice);
+  p.set_attr("type", "subscribe");
+  ASSERT_TRUE(eve->send(p));
+  ASSERT_TRUE(gate::collect_until_ping(*eve).complete);
+
+  auto laptop = login(*server, "alice", "laptop");
+  ASSERT_TRUE(laptop);
+  auto [current, current_ver] = full_roster(*laptop);
+  ASSERT_NE(current_ver, old_ver) << "precondition: a pending request bumps the version";
+  ASSERT_EQ(current, old_roster);
+
+  phone = login(*server, "alice", "phone");
+  ASSERT_TRUE(phone);
+  RosterAnswer a = get_roster(*phone, old_ver);
+  ASSERT_TRUE(a.result);
+  EXPECT_EQ(roster_query(*a.result), nullptr) << xml::to_string(*a.result);
+  ASSERT_EQ(a.pushes.size(), 1u);
+  Roster applied = old_roster;
+  ASSERT_TRUE(apply_push(applied, a.pushes[0]));
+  EXPECT_EQ(applied, current);
+  EXPECT_EQ(roster_query(a.pushes[0])->attr("ver"), current_ver);
+}
+
+TEST(RosterIncremental, DiffOverHalfTheRosterGetsFullRoster) {
+  START_SERVER_OR_SKIP(server, ten_contacts());
+  auto [before, ver] = phone_then_desk_edits(
+      *server, {"c0@example.test", "c1@example.test", "c2@example.test", "c3@example.test",
+                "c4@example.test", "c5@example.test"});
+  ASSERT_FALSE(ver.empty());
+  auto phone = login(*server, "alice", "phone");
+  ASSERT_TRUE(phone);
+  RosterAnswer a = get_roster(*phone, ver);
+  ASSERT_TRUE(a.result);
+  ASSERT_NE(roster_query(*a.result), nullptr) << "6 pushes for a 4-item roster";
+  EXPECT_EQ(parse_roster(*roster_query(*a.result)).size(), 4u);
+  EXPECT_TRUE(a.pushes.empty());
+}
+
+TEST(RosterIncremental, EvictedSnapshotGetsFullRoster) {
+  RosterServerOptions o = ten_contacts();
+  o.host_config = "  rpsync_roster_snapshot_versions = 1";
+  START_SERVER_OR_SKIP(server, o);
+  // The desk's push records the new version, which evicts the phone's (one kept).
+  auto [before, ver] = phone_then_desk_edits(*server, {"c0@example.test"});
+  ASSERT_FALSE(ver.empty());
+  auto phone = login(*server, "alice", "phone");
+  ASSERT_TRUE(phone);
+  RosterAnswer a = get_roster(*phone, ver);
+  ASSERT_TRUE(a.result);
+  ASSERT_NE(roster_query(*a.result), nullptr) << "no snapshot left for ver " << ver;
+  EXPECT_EQ(parse_roster(*roster_query(*a.result)).size(), static_cast<std::size_t>(kContacts - 1));
+  EXPECT_TRUE(a.pushes.empty());
+}
+
+TEST(RosterIncremental, DisabledByOption) {
+  RosterServerOptions o = ten_contacts();
+  o.host_config = "  rpsync_incremental_roster = false";
+  START_SERVER_OR_SKIP(server, o);
+  auto [before, ver] = phone_then_desk_edits(*server, {"c0@example.test"});
+  ASSERT_FALSE(ver.empty());
+  auto phone = login(*server, "alice", "phone");
+  ASSERT_TRUE(phone);
+  RosterAnswer a = get_roster(*phone, ver);
+  ASSERT_TRUE(a.result);
+  EXPECT_NE(roster_query(*a.result), nullptr);
+  EXPECT_TRUE(a.pushes.empty());
+}
+
 TEST(RosterIncremental, WithoutTheModuleAStaleVerGetsFullRoster) {
   START_SERVER_OR_SKIP(server, ten_contacts(false));
   auto phone = login(*server, "alice", "phone");

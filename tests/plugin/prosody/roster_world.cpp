@@ -185,6 +185,15 @@ std::unique_ptr<ProsodyServer> start_roster_server(const RosterServerOptions& op
   }
   text.insert(at, std::string("[\"") + kNoRightsComponent +
                       "\"] = { presence = \"managed_entity\"; }; ");
+  if (!options.host_config.empty()) {
+    const std::string section = std::string("VirtualHost \"") + kHost + "\"\n";
+    auto host_at = text.find(section);
+    if (host_at == std::string::npos) {
+      if (why) *why = "no VirtualHost section in " + cfg.string();
+      return nullptr;
+    }
+    text.insert(host_at + section.size(), options.host_config + "\n");
+  }
   text += std::string("Component \"") + kNoRightsComponent + "\"\n  component_secret = \"" +
           s.options().component_secret + "\"\n  modules_enabled = { \"privilege\" }\n";
   std::ofstream(cfg, std::ios::trunc) << text;

@@ -72,6 +72,7 @@ struct RosterServerOptions {
   int contacts = 3;          // c0..c(n-1)@example.test, each 'both' with alice
   bool load_module = true;   // false: the same server without mod_rpsync_gate
   std::vector<std::string> extra_users;  // accounts without roster items
+  std::string host_config;  // extra lines for the VirtualHost "example.test" section
 };
 // Null with `why` set on failure; `*not_installed` tells whether Prosody is missing.
 std::unique_ptr<ProsodyServer> start_roster_server(const RosterServerOptions& options,
