@@ -15,6 +15,7 @@ struct Service::Request {
   std::string user;                           // bare JID of `from`
   std::string resource;                       // resource of `from` ("" if bare)
   std::optional<proto::Request> parsed;       // set by admit() for rpsync requests
+  std::string_view roster_source = "none";    // FetchedRoster::source once fetched
 
   explicit Request(const xml::Element& s) : stanza(s) { index(); }
   Request(const Request& o) : stanza(o.stanza), parsed(o.parsed) { index(); }
@@ -53,6 +54,38 @@ proto::StanzaError not_ready(std::string text) {
   return proto::make_error(proto::AppCondition::kNotReady, std::move(text));
 }
 
+// Longer versions are not quoted back (a server's version is a counter or a hash).
+constexpr std::size_t kMaxRosterVersion = 1024;
+
+// A privileged roster get's result, read by the versioning contract of mod_rpsync_gate
+// (RFC 6121 §2.6 shapes): no child = unchanged since the quoted version; a <query/> = the
+// full roster, versioned if it carries a non-empty `ver`.
+struct RosterAnswer {
+  bool unchanged = false;
+  std::optional<std::string> ver;
+  std::vector<std::string> visible;
+};
+
+proto::Result<RosterAnswer> read_roster_answer(const xml::Element& result) {
+  RosterAnswer a;
+  if (result.children().empty()) {
+    a.unchanged = true;
+    return a;
+  }
+  const xml::Element* query = result.child("query", ns::kRoster);
+  if (!query) return not_ready("roster result without a query");
+  if (auto ver = query->attr("ver"); ver && !ver->empty() && ver->size() <= kMaxRosterVersion)
+    a.ver = std::string(*ver);
+  for (const auto& item : query->children()) {
+    if (item.name() != "item") continue;
+    auto sub = item.attr("subscription").value_or("none");
+    auto jid = item.attr("jid");
+    // Only contacts whose presence the user receives are ever visible (spec: Privacy).
+    if (jid && (sub == "to" || sub == "both")) a.visible.emplace_back(*jid);
+  }
+  return a;
+}
+
 }  // namespace
 
 const std::vector<Service::Route>& Service::routes() {
@@ -78,7 +111,8 @@ Service::Service(ServiceConfig config, core::Engine& engine, store::Store& store
       store_(store),
       transport_(transport),
       log_(logger),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      roster_cache_(config_.roster_cache_contacts) {}
 
 Service::~Service() = default;
 
@@ -88,6 +122,7 @@ void Service::on_connected(bool privileged) {
   // The server re-sends every current presence on connect (Prosody); what we held may be
   // stale after the gap, so start from nothing rather than from a guess.
   engine_.clear_presence();
+  drop_roster_cache("connected");
   log_.info("service", "connected", {{"privileged", privileged ? "yes" : "no"}});
 }
 
@@ -96,9 +131,15 @@ void Service::on_disconnected() {
   ++generation_;
   engine_.gap();
   queues_.clear();
+  drop_roster_cache("disconnected");
   persist(true);
   log_.warn("service", "gap", {{"reason", "disconnected from server"},
                             {"effect", "older keys now fail with continuity-lost"}});
+}
+
+void Service::on_privileges(bool privileged) {
+  privileged_ = privileged;
+  drop_roster_cache("privileges changed");
 }
 
 void Service::on_stanza(const xml::Element& stanza) {
@@ -247,16 +288,17 @@ void Service::start_next(const std::string& user) {
   const bool needs_roster = r.payload->name() != "disable";
   if (!needs_roster) return run(r, {});
   const std::uint64_t generation = generation_;
-  fetch_roster(user, [this, user, generation](proto::Result<std::vector<std::string>> roster) {
+  fetch_roster(user, [this, user, generation](proto::Result<FetchedRoster> roster) {
     if (generation != generation_) return;  // disconnected meanwhile; queues are gone
     auto q = queues_.find(user);
     if (q == queues_.end() || q->second.empty()) return;
-    const Request& front = *q->second.front();
+    Request& front = *q->second.front();
     if (!roster && roster.error().condition == proto::Condition::kForbidden) {
       // Privileges withdrawn without notice (ejabberd does this to one of two connections
       // sharing a component name): presence may have stopped arriving, so it is a gap.
       privileged_ = false;
       engine_.gap();
+      drop_roster_cache("privileges lost");
       log_.error("service", "privileges lost",
                  {{"effect", "keys invalidated; answering not-ready until reconnected"},
                   {"likely_cause", "another connection uses the same component name"}});
@@ -266,9 +308,10 @@ void Service::start_next(const std::string& user) {
       reply_error(front, not_ready("could not fetch the roster: " + roster.error().text));
       return finish(user);
     }
+    front.roster_source = roster->source;
     if (config_.verify_available && front.payload->name() == "sync")
-      return verify_then_run(user, std::move(roster).value());
-    run(front, *roster);
+      return verify_then_run(user, std::move(roster->visible));
+    run(front, *roster->visible);
   });
 }
 
@@ -279,12 +322,12 @@ void Service::start_next(const std::string& user) {
 // answer, or none within verify_timeout, means the server still holds the session, so a
 // normal login would show it too: alive. Only losing our own connection leaves the
 // answer unproven.
-void Service::verify_then_run(const std::string& user, std::vector<std::string> visible) {
-  engine_.set_roster(user, visible);
+void Service::verify_then_run(const std::string& user, RosterCache::Visible visible) {
+  engine_.set_roster(user, *visible);
   const proto::PresenceState state = engine_.view(user);
   if (state.empty() || state.size() > config_.limits.max_delta_items) {
     auto q = queues_.find(user);
-    if (state.empty()) return run(*q->second.front(), visible);
+    if (state.empty()) return run(*q->second.front(), *visible);
     reply_error(*q->second.front(),
                 proto::make_error(proto::AppCondition::kTooLarge,
                                   "too many resources to verify before answering"));
@@ -294,7 +337,7 @@ void Service::verify_then_run(const std::string& user, std::vector<std::string> 
     std::size_t pending = 0;
     std::vector<std::string> gone;
     bool unprovable = false;
-    std::vector<std::string> visible;
+    RosterCache::Visible visible;
   };
   auto round = std::make_shared<Round>();
   round->pending = state.size();
@@ -329,7 +372,7 @@ void Service::verify_then_run(const std::string& user, std::vector<std::string> 
         return finish(user);
       }
       for (const auto& g : round->gone) engine_.observe_unavailable(g);
-      run(front, round->visible);
+      run(front, *round->visible);
     });
   }
 }
@@ -378,7 +421,7 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
       counters_.delta_bytes += bytes;
       counters_.full_bytes += full;
       log_.info("service", "sync.delta", {{"user", r.user}, {"items", res->items()}, {"bytes", bytes},
-                               {"full_bytes_estimate", full}});
+                               {"full_bytes_estimate", full}, {"roster", r.roster_source}});
     } else {
       error = res.error();
       ++counters_.failures[std::string(proto::to_string(res.error().app))];
@@ -404,29 +447,78 @@ void Service::finish(std::string user) {
   start_next(user);
 }
 
-void Service::fetch_roster(const std::string& user,
-                           std::function<void(proto::Result<std::vector<std::string>>)> done) {
+void Service::fetch_roster(const std::string& user, RosterDone done, bool versioned) {
+  // Quoting ver='' (RFC 6121 §2.6.2: "I version, and hold nothing") is what asks
+  // mod_rpsync_gate for a versioned answer; without ver the get is mod_privilege's.
+  versioned = versioned && roster_cache_.enabled();
+  std::optional<RosterCache::Entry> cached;
+  if (versioned) cached = roster_cache_.find(user);
   // XEP-0356 privileged roster get: addressed to the user's bare JID.
   xml::Element iq("iq", std::string(ns::kComponent));
   iq.set_attr("type", "get");
   iq.set_attr("from", config_.component_jid);
   iq.set_attr("to", user);
-  iq.add(xml::Element("query", std::string(ns::kRoster)));
+  auto& query = iq.add(xml::Element("query", std::string(ns::kRoster)));
+  if (versioned) query.set_attr("ver", cached ? cached->ver : "");
+  const std::uint64_t epoch = cache_epoch_;
   transport_.request(std::move(iq), config_.roster_timeout,
-                     [done = std::move(done)](proto::Result<xml::Element> res) {
-    if (!res) return done(res.error());
-    const xml::Element* query = res->child("query", ns::kRoster);
-    if (!query) return done(not_ready("roster result without a query"));
-    std::vector<std::string> visible;
-    for (const auto& item : query->children()) {
-      if (item.name() != "item") continue;
-      auto sub = item.attr("subscription").value_or("none");
-      auto jid = item.attr("jid");
-      // Only contacts whose presence the user receives are ever visible (spec: Privacy).
-      if (jid && (sub == "to" || sub == "both")) visible.emplace_back(*jid);
+                     [this, user, versioned, cached = std::move(cached), epoch,
+                      done = std::move(done)](proto::Result<xml::Element> res) mutable {
+    // What a versioned get gets when its answer cannot be used: one plain (unversioned)
+    // get, which is exactly the request of a component without a cache.
+    auto refetch = [&](std::string_view why) {
+      ++counters_.roster_refetches;
+      log_.warn("service", "roster.refetch", {{"user", user}, {"reason", why}});
+      fetch_roster(user, std::move(done), false);
+    };
+    proto::Result<RosterAnswer> answer =
+        res ? read_roster_answer(*res) : proto::Result<RosterAnswer>(res.error());
+    // "Unchanged" is an answer only to a version we quoted and hold.
+    if (answer && answer->unchanged && !cached)
+      answer = not_ready("roster result without a query");
+    if (!answer) {
+      roster_cache_.erase(user);
+      const proto::StanzaError& e = answer.error();
+      // A server error or a result of a shape we do not expect may be the version's
+      // fault: try once unversioned. Forbidden is the privileges' business, and after a
+      // timeout or a drop a second try would only make the client wait twice as long.
+      const bool worth_a_plain_get =
+          res || (e.app == proto::AppCondition::kNone &&
+                  e.condition != proto::Condition::kForbidden &&
+                  e.condition != proto::Condition::kRemoteServerTimeout);
+      if (versioned && epoch == cache_epoch_ && worth_a_plain_get)
+        return refetch(e.text.empty() ? proto::to_string(e.condition) : e.text);
+      return done(e);
     }
-    done(std::move(visible));
+    if (answer->unchanged) {
+      // Unchanged since the version we quoted; the list we quoted it for is `cached`, and
+      // nothing dropped the cache since we asked.
+      if (epoch != cache_epoch_) return refetch("cache dropped while the get was in flight");
+      ++counters_.roster_cache_hits;
+      roster_cache_.put(user, *cached);
+      log_.debug("service", "roster.fetched", {{"user", user}, {"answer", "unchanged"},
+                                               {"ver", cached->ver},
+                                               {"contacts", cached->visible->size()}});
+      return done(FetchedRoster{cached->visible, "cached"});
+    }
+    ++counters_.roster_cache_misses;
+    auto visible = std::make_shared<const std::vector<std::string>>(std::move(answer->visible));
+    bool kept = false;
+    if (answer->ver && epoch == cache_epoch_) kept = roster_cache_.put(user, {*answer->ver, visible});
+    else roster_cache_.erase(user);
+    log_.debug("service", "roster.fetched", {{"user", user}, {"answer", "full"},
+                                             {"ver", answer->ver.value_or("-")},
+                                             {"contacts", visible->size()},
+                                             {"cached", kept}});
+    done(FetchedRoster{std::move(visible), answer->ver ? "full" : "unversioned"});
   });
+}
+
+void Service::drop_roster_cache(std::string_view why) {
+  ++cache_epoch_;
+  if (roster_cache_.users() > 0)
+    log_.info("service", "roster.cache_dropped", {{"reason", why}, {"users", roster_cache_.users()}});
+  roster_cache_.clear();
 }
 
 bool Service::persist(bool durable) {

@@ -8,6 +8,17 @@
 // Every malformed, oversized, unauthorised or out-of-order request gets the spec's stanza
 // error; the connection is never closed for bad input.
 //
+// Roster fetches (issue 7): servers push no roster changes to a component, so every
+// enable/checkpoint/sync still asks the server for the user's roster. With the cache on,
+// the get quotes the version of the user's last versioned answer, or ver='' when there is
+// none (RFC 6121 §2.6.2); mod_rpsync_gate (plugin/prosody) answers a versioned get with an
+// empty result when the roster is unchanged since that version, and the cached visible
+// list is then used: exactly as fresh as a full answer. A full answer with a version
+// replaces the entry, one without (mod_privilege alone, ejabberd) is used and not cached.
+// A failed or unexpected answer to a versioned get drops the user's entry and fetches
+// once more without ver; a disconnect or a privileges change drops every entry. With the
+// cache off (roster_cache_contacts = 0) the get never carries ver, as before the cache.
+//
 // Threading: single-threaded; the app calls everything from its event loop.
 // Lifetime: engine, store, transport and logger must outlive the Service.
 #pragma once
@@ -25,6 +36,7 @@
 
 #include "plugin/core/engine.h"
 #include "plugin/log/log.h"
+#include "plugin/service/roster_cache.h"
 #include "plugin/service/transport.h"
 #include "plugin/store/store.h"
 #include "protocol/error.h"
@@ -42,6 +54,8 @@ struct ServiceConfig {
   bool verify_available = false;
   std::chrono::milliseconds verify_timeout{2000};   // per ping; no answer = still held
   std::chrono::milliseconds roster_timeout{10000};  // privileged roster fetch
+  // Contacts kept in the roster cache (RosterCache); 0 = no cache, every fetch is full.
+  std::size_t roster_cache_contacts = 200000;
   std::size_t write_every = 1024;                // hand engine changes to the store after N
   std::string name = "rpsync";
   std::string version = "0.1.0";
@@ -62,6 +76,10 @@ struct Counters {
   std::uint64_t errors = 0;           // stanza errors sent (any condition)
   std::uint64_t rate_limited = 0;
   std::uint64_t oversized = 0;
+  // Privileged roster gets (every enable/checkpoint/sync does one, see fetch_roster()):
+  std::uint64_t roster_cache_hits = 0;    // answered "unchanged": the cached list was used
+  std::uint64_t roster_cache_misses = 0;  // answered with the full roster
+  std::uint64_t roster_refetches = 0;     // a versioned get failed or surprised: fetched again
   std::map<std::string, std::uint64_t, std::less<>> failures;  // sync failures by condition
 };
 
@@ -76,7 +94,7 @@ class Service {
   // Connection events. `privileged`: the server granted roster get + presence roster.
   void on_connected(bool privileged);
   // Privileges changed while connected (ejabberd grants them asynchronously).
-  void on_privileges(bool privileged) { privileged_ = privileged; }
+  void on_privileges(bool privileged);
   void on_disconnected();
   // A stanza from the server (namespace jabber:component:accept).
   void on_stanza(const xml::Element& stanza);
@@ -90,6 +108,7 @@ class Service {
 
   const Counters& counters() const { return counters_; }
   bool ready() const { return connected_ && privileged_ && store_ok_; }
+  const RosterCache& roster_cache() const { return roster_cache_; }
 
   struct Request;  // a parsed IQ (service.cpp)
 
@@ -114,15 +133,26 @@ class Service {
   void on_unsupported_iq(const Request& r);
   void on_ignored(const Request& r);
 
+  // A user's visible contacts as a privileged roster get gave them; `source` says how:
+  // "full" (a versioned answer, now cached), "cached" (the server said unchanged since the
+  // cached version) or "unversioned" (a full answer without a version: not cached).
+  struct FetchedRoster {
+    RosterCache::Visible visible;
+    std::string_view source;
+  };
+  using RosterDone = std::function<void(proto::Result<FetchedRoster>)>;
+
   // rpsync request pipeline
   // Checks a request and, when it passes, stores its parsed payload in r.parsed.
   std::optional<proto::StanzaError> admit(Request& r);
   void start_next(const std::string& user);
   void run(const Request& r, const std::vector<std::string>& visible);
-  void verify_then_run(const std::string& user, std::vector<std::string> visible);
+  void verify_then_run(const std::string& user, RosterCache::Visible visible);
   void finish(std::string user);  // by value: it destroys the request that owns r.user
-  void fetch_roster(const std::string& user,
-                    std::function<void(proto::Result<std::vector<std::string>>)> done);
+  // XEP-0356 privileged roster get; versioned (quoting the cached version, or '') when
+  // `versioned` and the cache is on. Calls `done` once (unless the service is destroyed).
+  void fetch_roster(const std::string& user, RosterDone done, bool versioned = true);
+  void drop_roster_cache(std::string_view why);
   bool persist(bool durable);
 
   // replies
@@ -144,6 +174,10 @@ class Service {
   bool store_ok_ = true;
   std::size_t unwritten_ = 0;  // engine changes not yet handed to the store
   std::uint64_t generation_ = 0;  // bumped on disconnect: late roster replies are dropped
+  RosterCache roster_cache_;
+  // Bumped whenever the whole cache is dropped (connection or privileges changed): an
+  // "unchanged" answer to a get sent before then is not trusted.
+  std::uint64_t cache_epoch_ = 0;
 
   struct RateWindow {
     std::int64_t start_ms = 0;

@@ -1,10 +1,8 @@
 // The service's dispatch and request pipeline with the real engine and an in-memory store.
 // The transport is a recording fake: the test plays the server, answering roster fetches.
-#include "plugin/service/service.h"
+#include "tests/plugin/service/service_fixture.h"
 
 #include <gtest/gtest.h>
-
-#include <deque>
 
 #include "protocol/delta.h"
 #include "protocol/ns.h"
@@ -14,118 +12,7 @@
 namespace rpsync::service {
 namespace {
 
-using proto::AppCondition;
-using proto::Condition;
-
-class FakeTransport : public Transport {
- public:
-  bool send(xml::Element stanza) override {
-    sent.push_back(std::move(stanza));
-    return true;
-  }
-  void request(xml::Element iq, std::chrono::milliseconds, Reply done) override {
-    requests.push_back({std::move(iq), std::move(done)});
-  }
-  struct Pending {
-    xml::Element iq;
-    Reply done;
-  };
-  std::deque<xml::Element> sent;
-  std::deque<Pending> requests;
-
-  xml::Element take() {
-    EXPECT_FALSE(sent.empty());
-    if (sent.empty()) return {};
-    auto e = std::move(sent.front());
-    sent.pop_front();
-    return e;
-  }
-  // Answers the oldest pending request, which must be a ping to `to`, with a result or
-  // with the stanza error `error`.
-  void answer_ping(std::string_view to, std::optional<proto::StanzaError> error = {}) {
-    ASSERT_FALSE(requests.empty());
-    auto p = std::move(requests.front());
-    requests.pop_front();
-    EXPECT_EQ(p.iq.attr("to"), to);
-    ASSERT_TRUE(p.iq.child("ping", ns::kPing));
-    if (error) return p.done(*error);
-    xml::Element result("iq", std::string(ns::kComponent));
-    result.set_attr("type", "result");
-    p.done(std::move(result));
-  }
-  // Answers the oldest roster fetch with these contacts (jid -> subscription).
-  void answer_roster(const std::vector<std::pair<std::string, std::string>>& items) {
-    ASSERT_FALSE(requests.empty());
-    auto p = std::move(requests.front());
-    requests.pop_front();
-    EXPECT_EQ(p.iq.attr("type"), "get");
-    ASSERT_TRUE(p.iq.child("query", ns::kRoster));
-    xml::Element result("iq", std::string(ns::kComponent));
-    result.set_attr("type", "result");
-    auto& q = result.add(xml::Element("query", std::string(ns::kRoster)));
-    for (const auto& [jid, sub] : items) {
-      auto& item = q.add(xml::Element("item", std::string(ns::kRoster)));
-      item.set_attr("jid", jid);
-      item.set_attr("subscription", sub);
-    }
-    p.done(std::move(result));
-  }
-};
-
-xml::Element stanza(std::string_view text) {
-  return std::get<xml::Element>(xml::parse(
-      "<wrap xmlns='jabber:component:accept'>" + std::string(text) + "</wrap>"))
-      .children()
-      .front();
-}
-
-class ServiceTest : public ::testing::Test {
- protected:
-  explicit ServiceTest(bool verify_available = false) {
-    core::EngineOptions options;
-    options.clock = [this] { return now_ms; };
-    engine = std::make_unique<core::Engine>(options);
-    store = std::move(store::open_store("memory:")).value();
-    ServiceConfig config;
-    config.component_jid = "rpsync.example.test";
-    config.domains = {"example.test"};
-    config.requests_per_minute = 5;
-    config.verify_available = verify_available;
-    service = std::make_unique<Service>(config, *engine, *store, transport, logger,
-                                        [this] { return now_ms; });
-    service->on_connected(true);
-  }
-
-  void presence(std::string from, std::string children = "", std::string type = "") {
-    service->on_stanza(stanza("<presence from='" + from + "' to='rpsync.example.test'" +
-                              (type.empty() ? "" : " type='" + type + "'") + ">" + children +
-                              "</presence>"));
-  }
-  void iq(std::string from, std::string id, std::string payload, std::string type = "set") {
-    service->on_stanza(stanza("<iq type='" + type + "' id='" + id + "' from='" + from +
-                              "' to='rpsync.example.test'>" + payload + "</iq>"));
-  }
-  static const xml::Element* rpsync_child(const xml::Element& iq) {
-    for (const auto& c : iq.children())
-      if (c.ns() == ns::kRpsync) return &c;
-    return nullptr;
-  }
-  proto::StanzaError error_of(const xml::Element& reply) {
-    EXPECT_EQ(reply.attr("type"), "error") << xml::to_string(reply);
-    const xml::Element* e = reply.child("error");
-    if (!e) return {};
-    return proto::parse_stanza_error(*e).value_or(proto::StanzaError{});
-  }
-
-  std::int64_t now_ms = 1'000'000;
-  log::NullLogger logger;
-  FakeTransport transport;
-  std::unique_ptr<core::Engine> engine;
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<Service> service;
-  const std::vector<std::pair<std::string, std::string>> roster{
-      {"bob@example.test", "both"}, {"carol@other.test", "to"}, {"mallory@example.test", "from"}};
-};
+using namespace test;  // NOLINT(google-build-using-namespace): the fixture
 
 TEST_F(ServiceTest, DiscoInfoAdvertisesTheService) {
   iq("alice@example.test/phone", "d1", "<query xmlns='http://jabber.org/protocol/disco#info'/>",
