@@ -116,6 +116,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"limits.max_stanza_bytes", uint_setter(1024, 1 << 20, &AppConfig::max_stanza_bytes)},
       {"limits.requests_per_minute", uint_setter(1, 100000, &AppConfig::requests_per_minute)},
       {"limits.max_delta_items", uint_setter(1, 1000000, &AppConfig::max_delta_items)},
+      {"roster.cache_contacts", uint_setter(0, 100000000, &AppConfig::roster_cache_contacts)},
       {"connection.backoff_min_ms", uint_setter(10, 600000, &AppConfig::backoff_min_ms)},
       {"connection.backoff_max_ms", uint_setter(10, 3600000, &AppConfig::backoff_max_ms)},
       {"connection.keepalive", uint_setter(1, 3600, &AppConfig::keepalive_s)},
@@ -202,6 +203,7 @@ constexpr Flag kFlags[] = {
     {"--max-stanza-bytes", "limits.max_stanza_bytes"},
     {"--requests-per-minute", "limits.requests_per_minute"},
     {"--max-delta-items", "limits.max_delta_items"},
+    {"--roster-cache", "roster.cache_contacts"},
     {"--keepalive", "connection.keepalive"},
     {"--log-level", "log.level"},
     {"--stats-interval", "log.stats_interval"},
@@ -358,6 +360,8 @@ Limits:
   --requests-per-minute N    per user; more get resource-constraint    [30]
   --max-delta-items N        larger deltas fail with too-large         [10000]
   --keepalive SECONDS        whitespace keepalive and dead-peer check  [60]
+  --roster-cache CONTACTS    contacts held by the roster cache, 0 = off [200000]
+                             (with mod_rpsync_gate an unchanged roster is not re-sent)
 
 Operating:
   --log-level LEVEL          debug, info, warn, error                  [info]

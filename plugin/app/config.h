@@ -35,6 +35,9 @@ struct AppConfig {
   std::uint32_t max_stanza_bytes = 16384;
   std::uint32_t requests_per_minute = 30;
   std::uint32_t max_delta_items = 10000;
+  // [roster] contacts kept in the component's roster cache (versioned privileged roster
+  // gets, plugin/service/roster_cache.h); 0 = off, every get is a plain full fetch.
+  std::uint32_t roster_cache_contacts = 200000;
   // [connection]
   std::uint32_t backoff_min_ms = 500;
   std::uint32_t backoff_max_ms = 30000;

@@ -78,7 +78,8 @@ class Bridge final : public xmpp::Handler {
   log::Logger& log_;
 };
 
-void log_counters(log::Logger& log, const service::Counters& c, const core::EngineStats& s) {
+void log_counters(log::Logger& log, const service::Service& service, const core::EngineStats& s) {
+  const service::Counters& c = service.counters();
   std::string failures;
   for (const auto& [reason, n] : c.failures)
     failures += (failures.empty() ? "" : ",") + reason + ":" + std::to_string(n);
@@ -89,6 +90,10 @@ void log_counters(log::Logger& log, const service::Counters& c, const core::Engi
             {"delta_bytes", c.delta_bytes}, {"full_bytes_estimate", c.full_bytes},
             {"bytes_saved", c.full_bytes > c.delta_bytes ? c.full_bytes - c.delta_bytes : 0},
             {"errors", c.errors}, {"rate_limited", c.rate_limited}, {"oversized", c.oversized},
+            {"roster_cache_hits", c.roster_cache_hits},
+            {"roster_cache_misses", c.roster_cache_misses},
+            {"roster_refetches", c.roster_refetches},
+            {"roster_cache_users", service.roster_cache().users()},
             {"resources", s.available}, {"users", s.users}, {"sessions", s.sessions}});
 }
 
@@ -128,6 +133,7 @@ int run(const AppConfig& config) {
   sc.verify_available = config.software == "ejabberd";
   sc.version = std::string(kVersion);
   sc.limits.max_delta_items = config.max_delta_items;
+  sc.roster_cache_contacts = config.roster_cache_contacts;
   service::Service service(sc, engine, **store, transport, logger, wall_ms);
   if (!service.flush()) return 1;  // the restore's new epoch must be durable first
 
@@ -162,7 +168,7 @@ int run(const AppConfig& config) {
     stats.expires_after(std::chrono::seconds(config.stats_interval_s));
     stats.async_wait([&](std::error_code ec) {
       if (ec) return;
-      log_counters(logger, service.counters(), engine.stats());
+      log_counters(logger, service, engine.stats());
       arm_stats();
     });
   };
@@ -199,7 +205,7 @@ int run(const AppConfig& config) {
   io.run();
 
   const bool flushed = service.flush();
-  log_counters(logger, service.counters(), engine.stats());
+  log_counters(logger, service, engine.stats());
   logger.info("app", "stopped", {{"store_flushed", flushed}});
   return flushed ? 0 : 1;
 }
