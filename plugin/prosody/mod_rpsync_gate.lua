@@ -1,6 +1,9 @@
 -- mod_rpsync_gate: skip the presence probes of an initial presence that follows a
 -- successful rpsync (XEP "Roster Presence Synchronisation", section "Skipping the
--- Presence Flood"). Prosody 0.12. Load it on the VirtualHost of the users:
+-- Presence Flood"). Prosody 0.12. Two roster-versioning features follow at the end of
+-- this file (versioned privileged roster get for the component; incremental roster for
+-- the user's own clients), each with its own contract. Load it on the VirtualHost of the
+-- users:
 --
 --   VirtualHost "example.test"
 --     modules_enabled = { "rpsync_gate" }

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -132,6 +133,8 @@ std::unique_ptr<RawComponent> RawComponent::connect(uint16_t port, const std::st
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (c->fd_ < 0 || ::connect(c->fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
     return fail("connect failed");
+  int one = 1;
+  ::setsockopt(c->fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::string header = "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
                        "xmlns:stream='http://etherx.jabber.org/streams' to='" +
                        xml::escape(jid) + "'>";
@@ -185,6 +188,14 @@ std::unique_ptr<ProsodyServer> start_roster_server(const RosterServerOptions& op
   }
   text.insert(at, std::string("[\"") + kNoRightsComponent +
                       "\"] = { presence = \"managed_entity\"; }; ");
+  if (!options.global_config.empty()) {
+    auto first_host = text.find("\nVirtualHost ");
+    if (first_host == std::string::npos) {
+      if (why) *why = "no VirtualHost section in " + cfg.string();
+      return nullptr;
+    }
+    text.insert(first_host + 1, options.global_config + "\n");
+  }
   if (!options.host_config.empty()) {
     const std::string section = std::string("VirtualHost \"") + kHost + "\"\n";
     auto host_at = text.find(section);

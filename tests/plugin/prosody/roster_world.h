@@ -6,7 +6,8 @@
 //  * RawComponent::connect() opens a component stream on 127.0.0.1:port, completes the
 //    handshake and, when `await_privileges`, waits for mod_privilege's advertisement.
 //    request() sends an iq and returns the stanza answering its id (others are dropped);
-//    wire_bytes() counts every byte read from the socket. Blocking, bounded by timeouts,
+//    wire_bytes() counts every byte read from the socket. TCP_NODELAY is set, like the
+//    rpsync component's own socket. Blocking, bounded by timeouts,
 //    not thread-safe.
 //  * start_roster_server() writes users/rosters, loads the module on example.test
 //    (unless `load_module` is false), adds a second component "norights.example.test"
@@ -72,7 +73,8 @@ struct RosterServerOptions {
   int contacts = 3;          // c0..c(n-1)@example.test, each 'both' with alice
   bool load_module = true;   // false: the same server without mod_rpsync_gate
   std::vector<std::string> extra_users;  // accounts without roster items
-  std::string host_config;  // extra lines for the VirtualHost "example.test" section
+  std::string host_config;    // extra lines for the VirtualHost "example.test" section
+  std::string global_config;  // extra lines for the global section
 };
 // Null with `why` set on failure; `*not_installed` tells whether Prosody is missing.
 std::unique_ptr<ProsodyServer> start_roster_server(const RosterServerOptions& options,
