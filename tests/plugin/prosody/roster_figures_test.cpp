@@ -56,13 +56,8 @@ TEST_P(RosterVersionFigures, FiveHundredContacts) {
   RosterServerOptions o;
   o.contacts = kContacts;
   if (nagle_off) o.global_config = "network_settings = { nagle = false }";
+  START_SERVER_OR_SKIP(server, o);
   std::string why;
-  bool missing = false;
-  auto server = start_roster_server(o, &why, &missing);
-  if (!server) {
-    if (missing) GTEST_SKIP() << why;
-    FAIL() << why;
-  }
   auto comp = RawComponent::connect(server->component_port(), server->options().component_jid,
                                     server->options().component_secret, true, &why);
   ASSERT_TRUE(comp) << why;
@@ -127,13 +122,8 @@ TEST(RosterVersionFiguresControl, FiveHundredContactsClientWithoutModule) {
   RosterServerOptions o;
   o.contacts = kContacts;
   o.load_module = false;
+  START_SERVER_OR_SKIP(server, o);
   std::string why;
-  bool missing = false;
-  auto server = start_roster_server(o, &why, &missing);
-  if (!server) {
-    if (missing) GTEST_SKIP() << why;
-    FAIL() << why;
-  }
   auto c = TestClient::login(server->c2s_port(), "alice", kHost, kPassword, "phone", &why);
   ASSERT_TRUE(c) << why;
   ASSERT_TRUE(c->send(roster_get("g", std::nullopt, "0", ns::kClient)));

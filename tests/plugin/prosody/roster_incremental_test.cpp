@@ -16,15 +16,6 @@ namespace {
 
 constexpr int kContacts = 10;
 
-#define START_SERVER_OR_SKIP(var, options)                                   \
-  std::string var##_why;                                                     \
-  bool var##_missing = false;                                                \
-  auto var = start_roster_server((options), &var##_why, &var##_missing);     \
-  if (!var) {                                                                \
-    if (var##_missing) GTEST_SKIP() << var##_why;                            \
-    FAIL() << var##_why;                                                     \
-  }
-
 RosterServerOptions ten_contacts(bool load_module = true) {
   RosterServerOptions o;
   o.contacts = kContacts;
@@ -290,49 +281,40 @@ TEST(RosterIncremental, InvisibleChangeGetsOnePushCarryingTheNewVersion) {
   EXPECT_EQ(roster_query(a.pushes[0])->attr("ver"), current_ver);
 }
 
-TEST(RosterIncremental, DiffOverHalfTheRosterGetsFullRoster) {
-  START_SERVER_OR_SKIP(server, ten_contacts());
-  auto [before, ver] = phone_then_desk_edits(
-      *server, {"c0@example.test", "c1@example.test", "c2@example.test", "c3@example.test",
-                "c4@example.test", "c5@example.test"});
+// The phone holds version V, the desk removes `removals` while the phone is away; the
+// phone's get with V must be answered with the full roster (and no pushes).
+void expect_full_roster_after(const RosterServerOptions& options,
+                              const std::vector<std::string>& removals, const char* why) {
+  START_SERVER_OR_SKIP(server, options);
+  auto [before, ver] = phone_then_desk_edits(*server, removals);
   ASSERT_FALSE(ver.empty());
   auto phone = login(*server, "alice", "phone");
   ASSERT_TRUE(phone);
   RosterAnswer a = get_roster(*phone, ver);
   ASSERT_TRUE(a.result);
-  ASSERT_NE(roster_query(*a.result), nullptr) << "6 pushes for a 4-item roster";
-  EXPECT_EQ(parse_roster(*roster_query(*a.result)).size(), 4u);
+  ASSERT_NE(roster_query(*a.result), nullptr) << why << " (ver " << ver << ")";
+  EXPECT_EQ(parse_roster(*roster_query(*a.result)).size(), before.size() - removals.size());
   EXPECT_TRUE(a.pushes.empty());
+}
+
+TEST(RosterIncremental, DiffOverHalfTheRosterGetsFullRoster) {
+  expect_full_roster_after(ten_contacts(),
+                           {"c0@example.test", "c1@example.test", "c2@example.test",
+                            "c3@example.test", "c4@example.test", "c5@example.test"},
+                           "6 pushes for a 4-item roster");
 }
 
 TEST(RosterIncremental, EvictedSnapshotGetsFullRoster) {
   RosterServerOptions o = ten_contacts();
   o.host_config = "  rpsync_roster_snapshot_versions = 1";
-  START_SERVER_OR_SKIP(server, o);
   // The desk's push records the new version, which evicts the phone's (one kept).
-  auto [before, ver] = phone_then_desk_edits(*server, {"c0@example.test"});
-  ASSERT_FALSE(ver.empty());
-  auto phone = login(*server, "alice", "phone");
-  ASSERT_TRUE(phone);
-  RosterAnswer a = get_roster(*phone, ver);
-  ASSERT_TRUE(a.result);
-  ASSERT_NE(roster_query(*a.result), nullptr) << "no snapshot left for ver " << ver;
-  EXPECT_EQ(parse_roster(*roster_query(*a.result)).size(), static_cast<std::size_t>(kContacts - 1));
-  EXPECT_TRUE(a.pushes.empty());
+  expect_full_roster_after(o, {"c0@example.test"}, "no snapshot left");
 }
 
 TEST(RosterIncremental, DisabledByOption) {
   RosterServerOptions o = ten_contacts();
   o.host_config = "  rpsync_incremental_roster = false";
-  START_SERVER_OR_SKIP(server, o);
-  auto [before, ver] = phone_then_desk_edits(*server, {"c0@example.test"});
-  ASSERT_FALSE(ver.empty());
-  auto phone = login(*server, "alice", "phone");
-  ASSERT_TRUE(phone);
-  RosterAnswer a = get_roster(*phone, ver);
-  ASSERT_TRUE(a.result);
-  EXPECT_NE(roster_query(*a.result), nullptr);
-  EXPECT_TRUE(a.pushes.empty());
+  expect_full_roster_after(o, {"c0@example.test"}, "the feature is off");
 }
 
 TEST(RosterIncremental, WithoutTheModuleAStaleVerGetsFullRoster) {

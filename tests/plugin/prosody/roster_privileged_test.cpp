@@ -13,15 +13,6 @@
 namespace rpsync::test::rosterver {
 namespace {
 
-#define START_SERVER_OR_SKIP(var, options)                                   \
-  std::string var##_why;                                                     \
-  bool var##_missing = false;                                                \
-  auto var = start_roster_server((options), &var##_why, &var##_missing);     \
-  if (!var) {                                                                \
-    if (var##_missing) GTEST_SKIP() << var##_why;                            \
-    FAIL() << var##_why;                                                     \
-  }
-
 #define CONNECT_COMPONENT_OR_FAIL(var, server, jid)                                        \
   std::string var##_why;                                                                   \
   auto var = RawComponent::connect((server)->component_port(), (jid),                      \

@@ -80,6 +80,17 @@ struct RosterServerOptions {
 std::unique_ptr<ProsodyServer> start_roster_server(const RosterServerOptions& options,
                                                    std::string* why, bool* not_installed);
 
+// Starts the server into `var` (a std::unique_ptr<ProsodyServer>) or skips the test when
+// Prosody is not installed (fails it otherwise), with the reason.
+#define START_SERVER_OR_SKIP(var, options)                                   \
+  std::string var##_why;                                                     \
+  bool var##_missing = false;                                                \
+  auto var = start_roster_server((options), &var##_why, &var##_missing);     \
+  if (!var) {                                                                \
+    if (var##_missing) GTEST_SKIP() << var##_why;                            \
+    FAIL() << var##_why;                                                     \
+  }
+
 struct Item {
   std::string subscription;
   std::string ask;
