@@ -8,8 +8,10 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 
 namespace rpsync::core {
 namespace {
@@ -1027,6 +1029,127 @@ std::size_t Engine::expire() {
   m.compact();
   m.sweep();
   return dead.size();
+}
+
+namespace {
+// Turns journaling off for one replicated call and back on afterwards.
+class NoJournal {
+ public:
+  explicit NoJournal(bool& flag) : flag_(flag), saved_(flag) { flag_ = false; }
+  ~NoJournal() { flag_ = saved_; }
+  NoJournal(const NoJournal&) = delete;
+  NoJournal& operator=(const NoJournal&) = delete;
+
+ private:
+  bool& flag_;
+  bool saved_;
+};
+}  // namespace
+
+void Engine::apply_replicated(const Mutation& mutation) {
+  Impl& m = *impl_;
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, PutSession>) {
+          adopt_session(x.session, std::nullopt, std::nullopt);
+          return;
+        }
+        NoJournal off(m.opt.journal);
+        if constexpr (std::is_same_v<T, PutResource>) {
+          m.observe_available(x.jid, x.fields);
+        } else if constexpr (std::is_same_v<T, EraseResource>) {
+          m.observe_unavailable(x.jid);
+        } else if constexpr (std::is_same_v<T, PutRoster>) {
+          m.set_roster(x.user, x.contacts, false);
+        } else if constexpr (std::is_same_v<T, EraseSession>) {
+          auto it = m.sessions.find(session_key(x.user, x.stream, x.resource));
+          if (it != m.sessions.end()) {
+            m.erase_session(it);
+            m.compact();
+          }
+        }
+      },
+      mutation);
+}
+
+void Engine::adopt_session(const SessionRecord& record,
+                           const std::optional<proto::StateDigest>& newest,
+                           const std::optional<proto::StateDigest>& previous) {
+  Impl& m = *impl_;
+  NoJournal off(m.opt.journal);
+  Impl::Session& s = m.open_session(record.user, record.stream, record.resource, record.newest.id);
+  const proto::StateDigest here = m.digest_of_user(record.user);
+  if (!newest || *newest != here) m.release(s.newest);
+  if (record.previous) {
+    s.previous = m.take_moment(record.previous->id, m.users.find(record.user)->second.roster);
+    if (!previous || *previous != here) m.release(*s.previous);
+  }
+  m.compact();
+}
+
+std::optional<proto::StateDigest> Engine::digest_at(std::string_view user, std::string_view stream,
+                                                    std::string_view resource,
+                                                    std::string_view last) const {
+  const Impl& m = *impl_;
+  auto it = m.sessions.find(session_key(user, stream, resource));
+  if (it == m.sessions.end()) return std::nullopt;
+  const Impl::Session& s = it->second;
+  const Impl::Moment* moment = nullptr;
+  if (s.newest.id == last)
+    moment = &s.newest;
+  else if (s.previous && s.previous->id == last)
+    moment = &*s.previous;
+  if (!moment || !moment->valid || moment->epoch != m.epoch || moment->version < m.horizon)
+    return std::nullopt;
+  const auto& members = m.members_of(moment->roster);
+  const std::uint64_t v = moment->version;
+  bool unchanged = m.users.find(user)->second.roster == moment->roster;
+  for (std::size_t i = 0; unchanged && i < members.size(); ++i)
+    unchanged = m.contacts[members[i]].changed <= v;
+  if (unchanged) return m.digest_of_user(user);
+  Sum256 sum;
+  std::uint32_t count = 0;
+  for (std::uint32_t c : members)
+    for (std::uint32_t rid = m.contacts[c].first; rid != kNone; rid = m.res[rid].next)
+      if (const Impl::Packed* p = m.state_at(m.res[rid], v)) {
+        sum.add(proto::resource_hash(m.res[rid].jid.view(), m.unpack(*p)));
+        ++count;
+      }
+  return sum.digest(count);
+}
+
+std::size_t Engine::purge_user(std::string_view user, Source source) {
+  Impl& m = *impl_;
+  std::optional<NoJournal> off;
+  if (source == Source::kReplicated) off.emplace(m.opt.journal);
+  auto uit = m.users.find(user);
+  if (uit == m.users.end()) return 0;
+  const std::vector<std::string> keys = uit->second.sessions;
+  for (const auto& key : keys) m.erase_session(m.sessions.find(key));
+  m.set_roster(user, {}, true);
+  m.compact();
+  return keys.size();
+}
+
+std::size_t Engine::invalidate_keys(std::string_view user) {
+  Impl& m = *impl_;
+  std::size_t n = 0;
+  auto drop = [&](Impl::Session& s) {
+    if (s.newest.valid) ++n;
+    m.release(s.newest);
+    if (s.previous) {
+      if (s.previous->valid) ++n;
+      m.release(*s.previous);
+    }
+  };
+  if (user == "*") {
+    for (auto& [key, s] : m.sessions) drop(s);
+  } else if (auto uit = m.users.find(user); uit != m.users.end()) {
+    for (const auto& key : uit->second.sessions) drop(m.sessions.find(key)->second);
+  }
+  m.compact();
+  return n;
 }
 
 proto::PresenceState Engine::view(std::string_view user) const {

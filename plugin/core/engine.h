@@ -72,6 +72,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -162,6 +163,42 @@ class Engine {
   // with history (O(resources)): past states and tombstones no live key moment needs are
   // dropped. Call it periodically (e.g. once a minute).
   std::size_t expire();
+
+  // --- replication (several instances over one Redis; plugin/feed delivers the entries) ---
+  // Changes taken at another instance were already stored by that instance: none of the
+  // calls below journals anything, except purge_user(kLocal).
+  enum class Source { kLocal, kReplicated };
+  // Applies one mutation made at another instance: PutResource / EraseResource as
+  // observe_available / observe_unavailable, PutRoster as set_roster, PutSession as
+  // adopt_session without digests (its moments are kept but not answerable), EraseSession
+  // drops the session if present, PutEpoch is ignored (each engine keeps its own epoch).
+  void apply_replicated(const Mutation& m);
+  // Adopts a session taken at another instance, replacing a local one with the same
+  // (user, stream, resource). Its key moments are taken NOW in this engine (version,
+  // roster, epoch, clock: instances' clocks need not share an origin, so the lifetime
+  // counts from the adoption). A moment is answerable only when the digest the origin
+  // computed for it (digest_at() there) equals digest(user) here now: equal digests mean
+  // this engine's view of the user is the state the client held at the origin's moment,
+  // so a delta from now is exact. Otherwise (no digest, or this engine lags or leads the
+  // origin) the moment is kept but a sync on it answers continuity-lost.
+  void adopt_session(const SessionRecord& record, const std::optional<proto::StateDigest>& newest,
+                     const std::optional<proto::StateDigest>& previous);
+  // Digest of the user's view at the session's key moment `last` (the newest or the
+  // previous one): what the client holds. nullopt when there is no such answerable moment.
+  // Cost: O(roster) when nothing in the roster changed since the moment, else one SHA-256
+  // per resource of the roster.
+  std::optional<proto::StateDigest> digest_at(std::string_view user, std::string_view stream,
+                                              std::string_view resource,
+                                              std::string_view last) const;
+  // Forgets every session and the roster of `user` (admin "purge user"); presence the
+  // user shows to others is observed data and stays. kLocal journals EraseSession and an
+  // empty PutRoster so the store forgets them too. Returns the number of sessions removed.
+  std::size_t purge_user(std::string_view user, Source source = Source::kLocal);
+  // Admin "invalidate keys": every key of `user` (of every user when `user` is "*") fails
+  // with continuity-lost from now on; the sessions stay, so a checkpoint takes a new
+  // valid key. Nothing is journaled (keys never survive a restart anyway). Returns the
+  // number of key moments invalidated.
+  std::size_t invalidate_keys(std::string_view user);
 
   // --- views ---
   // Available resources of the user's visible contacts, as the client should hold them.
