@@ -27,43 +27,6 @@ proto::StanzaError not_ready(std::string text) {
   return proto::make_error(proto::AppCondition::kNotReady, "store: " + std::move(text));
 }
 
-// hiredis writes with plain write(2): a server that went away would raise SIGPIPE and kill
-// the process. Block it on this thread during our I/O and swallow one we caused, without
-// touching the process-wide disposition.
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    sigset_t pending;
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &pipe, &old_);
-  }
-  ~SigpipeGuard() {
-    if (!was_pending_) {
-      sigset_t pipe;
-      sigemptyset(&pipe);
-      sigaddset(&pipe, SIGPIPE);
-      sigset_t pending;
-      sigpending(&pending);
-      if (sigismember(&pending, SIGPIPE) == 1) {
-        const timespec zero{0, 0};
-        while (sigtimedwait(&pipe, nullptr, &zero) == -1 && errno == EINTR) {
-        }
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
- private:
-  sigset_t old_{};
-  bool was_pending_ = false;
-};
-
 struct ReplyDeleter {
   void operator()(redisReply* r) const { freeReplyObject(r); }
 };
@@ -121,6 +84,32 @@ struct Cmd {
 };
 
 }  // namespace
+
+SigpipeGuard::SigpipeGuard() {
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  sigset_t pending;
+  sigpending(&pending);
+  was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe, &old_);
+}
+
+SigpipeGuard::~SigpipeGuard() {
+  if (!was_pending_) {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) == 1) {
+      const timespec zero{0, 0};
+      while (sigtimedwait(&pipe, nullptr, &zero) == -1 && errno == EINTR) {
+      }
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+}
 
 proto::Result<RedisTarget> parse_redis_uri(std::string_view uri) {
   constexpr std::string_view kScheme = "redis://";
@@ -187,9 +176,16 @@ RedisStore::~RedisStore() {
 
 proto::Result<std::unique_ptr<Store>> RedisStore::open(const RedisTarget& target,
                                                        const StoreOptions& options) {
+  auto s = open_redis(target, options);
+  if (!s.ok()) return s.error();
+  return std::unique_ptr<Store>(std::move(s.value()));
+}
+
+proto::Result<std::unique_ptr<RedisStore>> RedisStore::open_redis(const RedisTarget& target,
+                                                                  const StoreOptions& options) {
   std::unique_ptr<RedisStore> s(new RedisStore(target, options));
   if (auto c = s->connect(); !c.ok()) return c.error();
-  return std::unique_ptr<Store>(std::move(s));
+  return s;
 }
 
 std::string RedisStore::roster_key(std::string_view user) const {
@@ -348,6 +344,13 @@ Done RedisStore::commit() {
         },
         m);
   }
+  if (hook_ && hooked_ < pending_.size()) {
+    // Once per mutation: a retried commit re-sends the same extra commands.
+    core::Batch fresh(pending_.begin() + static_cast<std::ptrdiff_t>(hooked_), pending_.end());
+    for (auto& extra : hook_(fresh)) hook_cmds_.push_back(std::move(extra));
+    hooked_ = pending_.size();
+  }
+  for (const auto& extra : hook_cmds_) cmds.push_back({extra});
   cmds.push_back({{"EXEC"}});
 
   // A connection that was idle may have died with a Redis restart; only a fresh one that
@@ -393,6 +396,8 @@ Done RedisStore::commit() {
     }
     if (!first_error.empty()) return not_ready("redis commit failed: " + first_error);
     pending_.clear();
+    hook_cmds_.clear();
+    hooked_ = 0;
     return std::monostate{};
   }
   return not_ready("redis " + target_.host + ":" + std::to_string(target_.port) +

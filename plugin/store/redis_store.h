@@ -51,22 +51,25 @@
 // load() walks the keyspace with SCAN MATCH P:* (pipelined reads per page). It is meant for
 // start-up with no concurrent writer; it is not a snapshot.
 //
-// Later (multi-instance, not implemented here): the change feed becomes a Redis Stream
-// (P:{feed}:changes, XADD in the same MULTI as the data of a contact) with one consumer
-// group per instance. Continuity is then shared: the epoch becomes a global counter
-// (INCR P:{meta}:epoch whenever any instance loses its feed or restarts), and each instance
-// keeps a heartbeat key (SET P:{meta}:inst:ID EPOCH PX ttl); an instance that finds its own
-// heartbeat expired, or its consumer group trimmed past its last id, must INCR the epoch
-// before answering any sync, so a key taken on another instance never claims continuity
-// that no instance witnessed.
+// Several instances (issue 6): the change feed is a Redis Stream written in the SAME
+// MULTI/EXEC as the data it describes, through set_commit_hook() (plugin/feed builds the
+// hook: one XADD per commit, plus its sequence number), so data and feed never disagree:
+// a commit either lands with its feed entries or not at all. A commit re-sent after an
+// unknown outcome repeats its feed entries with the same writer counter, which readers
+// drop (plugin/feed/feed_reader.h). Group continuity (heartbeats, the group epoch) lives
+// in plugin/feed/continuity.h; the epoch key below stays this store's per-engine epoch.
 //
 // Threading: one thread at a time (Store contract); one blocking connection per Store.
 #pragma once
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "plugin/store/store.h"
 
@@ -86,11 +89,38 @@ struct RedisTarget {
 // Parses the URI above; kNotReady with the reason when malformed or unsupported (tls=1).
 proto::Result<RedisTarget> parse_redis_uri(std::string_view uri);
 
+// hiredis writes with plain write(2): a server that went away would raise SIGPIPE and kill
+// the process. Blocks it on this thread for the guard's scope and swallows one raised
+// meanwhile, without touching the process-wide disposition. Hold one around hiredis I/O.
+class SigpipeGuard {
+ public:
+  SigpipeGuard();
+  ~SigpipeGuard();
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t old_{};
+  bool was_pending_ = false;
+};
+
 class RedisStore final : public Store {
  public:
   // Connects once (start-up fails fast with kNotReady when Redis is unreachable).
   static proto::Result<std::unique_ptr<Store>> open(const RedisTarget& target,
                                                     const StoreOptions& options);
+  // The same, typed (for set_commit_hook).
+  static proto::Result<std::unique_ptr<RedisStore>> open_redis(const RedisTarget& target,
+                                                               const StoreOptions& options);
+
+  // Extra commands (argument vectors) to run inside the MULTI/EXEC of a commit, after the
+  // commit's own writes. Called on the Store's thread, from write()/flush(), exactly once
+  // per mutation: with the mutations buffered since its last call, in order. Its commands
+  // stay attached to those mutations until a commit succeeds (a retried commit re-sends
+  // the very same commands). Errors inside EXEC fail the commit like any other.
+  using CommitHook =
+      std::function<std::vector<std::vector<std::string>>(const core::Batch& committed)>;
+  void set_commit_hook(CommitHook hook) { hook_ = std::move(hook); }
   ~RedisStore() override;
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;
@@ -122,6 +152,9 @@ class RedisStore final : public Store {
   long long stale_id_ = 0;  // a connection given up on; CLIENT KILLed on the next connect
   std::string stale_addr_;
   core::Batch pending_;
+  CommitHook hook_;
+  std::vector<std::vector<std::string>> hook_cmds_;  // for pending_[0, hooked_)
+  std::size_t hooked_ = 0;
   std::chrono::steady_clock::time_point first_pending_{};
 };
 
