@@ -1,0 +1,179 @@
+// The engine's replication methods (plugin/core/engine.h, "replication"), one rule each:
+// two engines stand for two instances; what one journals is what the feed carries.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "plugin/core/engine.h"
+
+namespace rpsync::core {
+namespace {
+
+using proto::AppCondition;
+
+proto::PresenceFields status(std::string s) {
+  proto::PresenceFields f;
+  f.status = std::move(s);
+  return f;
+}
+
+class Replication : public ::testing::Test {
+ protected:
+  std::int64_t now_ = 5'000'000;
+  EngineOptions options() {
+    EngineOptions o;
+    o.lifetime_s = 3600;
+    o.clock = [this] { return now_; };
+    return o;
+  }
+  Engine a_{options()};
+  Engine b_{options()};
+
+  // Both instances observe the same presence (same observer group) and share rosters.
+  void both_see(const std::string& jid, const std::string& s) {
+    a_.observe_available(jid, status(s));
+    b_.observe_available(jid, status(s));
+  }
+  void SetUp() override {
+    a_.set_roster("alice@x", {"bob@x", "carol@x"});
+    for (const auto& m : a_.take_changes()) b_.apply_replicated(m);
+    both_see("bob@x/phone", "hi");
+    both_see("carol@x/pc", "busy");
+    a_.take_changes();
+    b_.take_changes();
+  }
+  // The newest PutSession of the batch.
+  SessionRecord session_of(const Batch& batch) {
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it)
+      if (const auto* p = std::get_if<PutSession>(&*it)) return p->session;
+    ADD_FAILURE() << "no PutSession in the batch";
+    return {};
+  }
+};
+
+TEST_F(Replication, AdoptedSessionWithMatchingDigestAnswersTheSameDeltaAsItsOrigin) {
+  ASSERT_TRUE(a_.enable("alice@x", "s1", "r", "e1").ok());
+  const SessionRecord rec = session_of(a_.take_changes());
+  auto d = a_.digest_at("alice@x", "s1", "r", "e1");
+  ASSERT_TRUE(d.has_value());
+  b_.adopt_session(rec, d, std::nullopt);
+  EXPECT_TRUE(b_.take_changes().empty()) << "an adopted session is not journaled again";
+
+  both_see("bob@x/phone", "away now");
+  b_.observe_unavailable("carol@x/pc");
+  a_.observe_unavailable("carol@x/pc");
+  auto at_a = a_.sync("alice@x", "s2", "r", "y1", {"s1", "r", "e1"});
+  auto at_b = b_.sync("alice@x", "s2", "r", "y1", {"s1", "r", "e1"});
+  ASSERT_TRUE(at_a.ok()) << at_a.error().text;
+  ASSERT_TRUE(at_b.ok()) << at_b.error().text;
+  EXPECT_EQ(at_b->changed.size(), 1u);
+  EXPECT_EQ(at_b->unavailable, std::vector<std::string>{"carol@x/pc"});
+  EXPECT_EQ(at_a->changed, at_b->changed);
+  EXPECT_EQ(at_a->state, at_b->state);
+}
+
+TEST_F(Replication, AdoptedSessionFromALaggingOrLeadingViewIsNotAnswerable) {
+  ASSERT_TRUE(a_.enable("alice@x", "s1", "r", "e1").ok());
+  const SessionRecord rec = session_of(a_.take_changes());
+  auto d = a_.digest_at("alice@x", "s1", "r", "e1");
+  b_.observe_available("bob@x/laptop", status("b saw this, a did not yet"));
+  b_.adopt_session(rec, d, std::nullopt);
+  EXPECT_FALSE(b_.digest_at("alice@x", "s1", "r", "e1").has_value());
+  auto r = b_.sync("alice@x", "s2", "r", "y1", {"s1", "r", "e1"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().app, AppCondition::kContinuityLost);
+}
+
+TEST_F(Replication, AdoptedSessionWithoutDigestIsKnownButNotAnswerable) {
+  ASSERT_TRUE(a_.enable("alice@x", "s1", "r", "e1").ok());
+  for (const auto& m : a_.take_changes()) b_.apply_replicated(m);
+  EXPECT_EQ(b_.stats().sessions, 1u);
+  auto r = b_.sync("alice@x", "s2", "r", "y1", {"s1", "r", "e1"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().app, AppCondition::kContinuityLost);
+}
+
+TEST_F(Replication, DigestAtIsTheDigestOfTheMomentNotOfNow) {
+  auto en = a_.enable("alice@x", "s1", "r", "e1");
+  ASSERT_TRUE(en.ok());
+  a_.observe_available("bob@x/phone", status("changed"));
+  auto cp = a_.checkpoint("alice@x", "s1", "r", "e1", "c1");
+  ASSERT_TRUE(cp.ok());
+  a_.observe_available("carol@x/tablet", status("new"));
+  EXPECT_EQ(a_.digest_at("alice@x", "s1", "r", "e1"), en->state);  // previous moment
+  EXPECT_EQ(a_.digest_at("alice@x", "s1", "r", "c1"), cp->state);  // newest moment
+  EXPECT_NE(a_.digest_at("alice@x", "s1", "r", "c1"), a_.digest("alice@x"));
+  EXPECT_FALSE(a_.digest_at("alice@x", "s1", "r", "nope").has_value());
+  a_.gap();
+  EXPECT_FALSE(a_.digest_at("alice@x", "s1", "r", "c1").has_value());
+}
+
+TEST_F(Replication, AdoptedPreviousMomentAnswersWhenItsDigestMatchesToo) {
+  ASSERT_TRUE(a_.enable("alice@x", "s1", "r", "e1").ok());
+  ASSERT_TRUE(a_.checkpoint("alice@x", "s1", "r", "e1", "c1").ok());  // nothing changed between
+  const SessionRecord rec = session_of(a_.take_changes());
+  ASSERT_TRUE(rec.previous.has_value());
+  b_.adopt_session(rec, a_.digest_at("alice@x", "s1", "r", "c1"),
+                   a_.digest_at("alice@x", "s1", "r", "e1"));
+  EXPECT_TRUE(b_.digest_at("alice@x", "s1", "r", "e1").has_value());
+  EXPECT_TRUE(b_.sync("alice@x", "s2", "r", "y1", {"s1", "r", "e1"}).ok());
+}
+
+TEST_F(Replication, ReplicatedPresenceRosterAndEraseAreAppliedButNotJournaled) {
+  a_.observe_available("dave@x/home", status("x"));
+  a_.set_roster("alice@x", {"bob@x", "dave@x"});
+  ASSERT_TRUE(a_.enable("alice@x", "s1", "r", "e1").ok());
+  ASSERT_TRUE(a_.disable("alice@x", "s1", "r").ok());
+  const Batch batch = a_.take_changes();
+  ASSERT_TRUE(b_.enable("alice@x", "s1", "r", "e0").ok());
+  b_.take_changes();
+  for (const auto& m : batch) b_.apply_replicated(m);
+  EXPECT_TRUE(b_.take_changes().empty());
+  EXPECT_EQ(b_.view("alice@x"), a_.view("alice@x"));
+  EXPECT_EQ(b_.stats().sessions, 0u) << "the replicated EraseSession dropped it";
+}
+
+TEST_F(Replication, PurgeUserForgetsSessionsAndRosterAndJournalsOnlyWhenLocal) {
+  ASSERT_TRUE(a_.enable("alice@x", "s1", "r", "e1").ok());
+  ASSERT_TRUE(a_.enable("alice@x", "s2", "r2", "f1").ok());
+  a_.take_changes();
+  EXPECT_EQ(a_.purge_user("alice@x"), 2u);
+  const Batch j = a_.take_changes();
+  int erased = 0, rosters = 0;
+  for (const auto& m : j) {
+    erased += std::holds_alternative<EraseSession>(m);
+    if (const auto* r = std::get_if<PutRoster>(&m)) rosters += r->contacts.empty();
+  }
+  EXPECT_EQ(erased, 2);
+  EXPECT_EQ(rosters, 1);
+  EXPECT_EQ(a_.checkpoint("alice@x", "s1", "r", "e1", "c1").error().app, AppCondition::kNotEnabled);
+  EXPECT_TRUE(a_.view("alice@x").empty());
+
+  ASSERT_TRUE(b_.enable("alice@x", "s1", "r", "e1").ok());
+  b_.take_changes();
+  EXPECT_EQ(b_.purge_user("alice@x", Engine::Source::kReplicated), 1u);
+  EXPECT_TRUE(b_.take_changes().empty());
+  EXPECT_EQ(b_.stats().sessions, 0u);
+  EXPECT_EQ(b_.purge_user("nobody@x"), 0u);
+}
+
+TEST_F(Replication, InvalidateKeysOfOneUserOrEveryone) {
+  b_.set_roster("erin@x", {"bob@x"});
+  ASSERT_TRUE(b_.enable("alice@x", "s1", "r", "e1").ok());
+  ASSERT_TRUE(b_.checkpoint("alice@x", "s1", "r", "e1", "c1").ok());
+  ASSERT_TRUE(b_.enable("erin@x", "t1", "r", "g1").ok());
+  EXPECT_EQ(b_.invalidate_keys("alice@x"), 2u);
+  EXPECT_EQ(b_.sync("alice@x", "s2", "r", "y", {"s1", "r", "c1"}).error().app,
+            AppCondition::kContinuityLost);
+  EXPECT_TRUE(b_.digest_at("erin@x", "t1", "r", "g1").has_value()) << "another user keeps hers";
+  // The session survived the invalidation: a new enable gives a valid key again.
+  ASSERT_TRUE(b_.enable("alice@x", "s3", "r", "h1").ok());
+  EXPECT_EQ(b_.invalidate_keys("*"), 2u);
+  EXPECT_FALSE(b_.digest_at("erin@x", "t1", "r", "g1").has_value());
+  EXPECT_FALSE(b_.digest_at("alice@x", "s3", "r", "h1").has_value());
+  EXPECT_EQ(b_.invalidate_keys("*"), 0u);
+}
+
+}  // namespace
+}  // namespace rpsync::core
