@@ -2,7 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "protocol/digest.h"
 
@@ -34,7 +36,39 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS rpsync_presence("
     " account TEXT NOT NULL, jid TEXT NOT NULL, show INTEGER NOT NULL, status TEXT NOT NULL,"
     " priority INTEGER NOT NULL, caps_hash TEXT, caps_node TEXT, caps_ver TEXT,"
-    " photo TEXT NOT NULL, idle TEXT NOT NULL, PRIMARY KEY(account, jid));";
+    " photo TEXT NOT NULL, idle TEXT NOT NULL, PRIMARY KEY(account, jid));"
+    "CREATE TABLE IF NOT EXISTS rpsync_roster("
+    " account TEXT PRIMARY KEY, ver TEXT NOT NULL, count INTEGER NOT NULL,"
+    " checksum TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS rpsync_roster_item("
+    " account TEXT NOT NULL, jid TEXT NOT NULL, name TEXT NOT NULL,"
+    " subscription TEXT NOT NULL, ask TEXT NOT NULL, groups BLOB NOT NULL,"
+    " PRIMARY KEY(account, jid));";
+
+// Groups of a roster item in one column: each as decimal length ':' bytes.
+std::string encode_groups(const std::vector<std::string>& groups) {
+  std::string out;
+  for (const auto& g : groups) out += std::to_string(g.size()) + ":" + g;
+  return out;
+}
+
+std::optional<std::vector<std::string>> decode_groups(std::string_view in) {
+  std::vector<std::string> out;
+  while (!in.empty()) {
+    const auto colon = in.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 9) return std::nullopt;
+    std::size_t n = 0;
+    for (char c : in.substr(0, colon)) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + static_cast<std::size_t>(c - '0');
+    }
+    in.remove_prefix(colon + 1);
+    if (n > in.size()) return std::nullopt;
+    out.emplace_back(in.substr(0, n));
+    in.remove_prefix(n);
+  }
+  return out;
+}
 
 // RAII statement with text binding helpers.
 class Stmt {
@@ -57,6 +91,14 @@ class Stmt {
   std::string col_text(int i) const {
     const unsigned char* t = sqlite3_column_text(s_, i);
     return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));
+  }
+  std::string col_blob(int i) const {
+    const void* b = sqlite3_column_blob(s_, i);
+    const int n = sqlite3_column_bytes(s_, i);
+    return b == nullptr ? std::string() : std::string(static_cast<const char*>(b), static_cast<std::size_t>(n));
+  }
+  void blob(int i, std::string_view v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   bool col_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
   std::int64_t col_int(int i) const { return sqlite3_column_int64(s_, i); }
@@ -102,7 +144,7 @@ StoreStatus SqliteSessionStore::ensure_open() {
   return {};
 }
 
-LoadResult SqliteSessionStore::load(std::string_view account) {
+LoadResult SqliteSessionStore::load_session(std::string_view account) {
   if (!db_) return {open_status_, std::nullopt};
   LoadResult out;
   SavedSession s;
@@ -157,7 +199,7 @@ LoadResult SqliteSessionStore::load(std::string_view account) {
   return out;
 }
 
-StoreStatus SqliteSessionStore::save(std::string_view account, const SavedSession& s) {
+StoreStatus SqliteSessionStore::save_session(std::string_view account, const SavedSession& s) {
   if (!db_) return open_status_;
   if (!db_->exec("BEGIN IMMEDIATE;")) return StoreStatus::io_error(db_->error());
   auto fail = [&]() {
@@ -217,11 +259,113 @@ StoreStatus SqliteSessionStore::save(std::string_view account, const SavedSessio
   return {};
 }
 
-StoreStatus SqliteSessionStore::erase(std::string_view account) {
+StoreStatus SqliteSessionStore::erase_session(std::string_view account) {
   if (!db_) return open_status_;
   if (!db_->exec("BEGIN IMMEDIATE;")) return StoreStatus::io_error(db_->error());
   Stmt d1(db_->handle, "DELETE FROM rpsync_presence WHERE account = ?1");
   Stmt d2(db_->handle, "DELETE FROM rpsync_session WHERE account = ?1");
+  if (d1.ok() && d2.ok()) {
+    d1.text(1, account);
+    d2.text(1, account);
+    if (d1.step() == SQLITE_DONE && d2.step() == SQLITE_DONE && db_->exec("COMMIT;")) return {};
+  }
+  StoreStatus st = StoreStatus::io_error(db_->error());
+  db_->exec("ROLLBACK;");
+  return st;
+}
+
+// ---- RosterCache ----
+
+RosterLoadResult SqliteSessionStore::load_roster(std::string_view account) {
+  if (!db_) return {open_status_, std::nullopt};
+  CachedRoster r;
+  std::int64_t count = 0;
+  std::string checksum;
+  {
+    Stmt q(db_->handle, "SELECT ver, count, checksum FROM rpsync_roster WHERE account = ?1");
+    if (!q.ok()) return {StoreStatus::io_error(db_->error()), std::nullopt};
+    q.text(1, account);
+    const int rc = q.step();
+    if (rc == SQLITE_DONE) return {};
+    if (rc != SQLITE_ROW) return {StoreStatus::corrupt(db_->error()), std::nullopt};
+    r.ver = q.col_text(0);
+    count = q.col_int(1);
+    checksum = q.col_text(2);
+  }
+  {
+    Stmt q(db_->handle,
+           "SELECT jid, name, subscription, ask, groups FROM rpsync_roster_item"
+           " WHERE account = ?1 ORDER BY jid");
+    if (!q.ok()) return {StoreStatus::io_error(db_->error()), std::nullopt};
+    q.text(1, account);
+    int rc = SQLITE_ROW;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      auto groups = decode_groups(q.col_blob(4));
+      if (!groups) return {StoreStatus::corrupt("bad roster item groups"), std::nullopt};
+      r.items.push_back({q.col_text(0), q.col_text(1), q.col_text(2), q.col_text(3),
+                         std::move(*groups)});
+    }
+    if (rc != SQLITE_DONE) return {StoreStatus::corrupt(db_->error()), std::nullopt};
+  }
+  // SQLite's ORDER BY compares TEXT with memcmp, the same order as std::string's <.
+  if (count != static_cast<std::int64_t>(r.items.size())) {
+    return {StoreStatus::corrupt("cached roster: item count does not match"), std::nullopt};
+  }
+  if (roster_checksum(r) != checksum) {
+    return {StoreStatus::corrupt("cached roster: checksum does not match"), std::nullopt};
+  }
+  return {{}, std::move(r)};
+}
+
+StoreStatus SqliteSessionStore::save_roster(std::string_view account, const CachedRoster& r) {
+  if (!db_) return open_status_;
+  if (!db_->exec("BEGIN IMMEDIATE;")) return StoreStatus::io_error(db_->error());
+  auto fail = [&]() {
+    StoreStatus st = StoreStatus::io_error(db_->error());
+    db_->exec("ROLLBACK;");
+    return st;
+  };
+  {
+    Stmt d1(db_->handle, "DELETE FROM rpsync_roster_item WHERE account = ?1");
+    Stmt d2(db_->handle, "DELETE FROM rpsync_roster WHERE account = ?1");
+    if (!d1.ok() || !d2.ok()) return fail();
+    d1.text(1, account);
+    d2.text(1, account);
+    if (d1.step() != SQLITE_DONE || d2.step() != SQLITE_DONE) return fail();
+  }
+  {
+    Stmt ins(db_->handle,
+             "INSERT INTO rpsync_roster(account, ver, count, checksum) VALUES(?1, ?2, ?3, ?4)");
+    if (!ins.ok()) return fail();
+    ins.text(1, account);
+    ins.text(2, r.ver);
+    ins.integer(3, static_cast<std::int64_t>(r.items.size()));
+    ins.text(4, roster_checksum(r));
+    if (ins.step() != SQLITE_DONE) return fail();
+  }
+  Stmt ins(db_->handle,
+           "INSERT INTO rpsync_roster_item(account, jid, name, subscription, ask, groups)"
+           " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!ins.ok()) return fail();
+  for (const auto& item : r.items) {
+    ins.reset();
+    ins.text(1, account);
+    ins.text(2, item.jid);
+    ins.text(3, item.name);
+    ins.text(4, item.subscription);
+    ins.text(5, item.ask);
+    ins.blob(6, encode_groups(item.groups));
+    if (ins.step() != SQLITE_DONE) return fail();
+  }
+  if (!db_->exec("COMMIT;")) return fail();
+  return {};
+}
+
+StoreStatus SqliteSessionStore::erase_roster(std::string_view account) {
+  if (!db_) return open_status_;
+  if (!db_->exec("BEGIN IMMEDIATE;")) return StoreStatus::io_error(db_->error());
+  Stmt d1(db_->handle, "DELETE FROM rpsync_roster_item WHERE account = ?1");
+  Stmt d2(db_->handle, "DELETE FROM rpsync_roster WHERE account = ?1");
   if (d1.ok() && d2.ok()) {
     d1.text(1, account);
     d2.text(1, account);

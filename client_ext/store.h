@@ -2,6 +2,7 @@
 // scoped per account (bare JID). Backends implement SessionStore; SqliteSessionStore
 // is the crash-safe default (one SQLite transaction per save, synchronous=FULL), and
 // MemorySessionStore serves tests and applications that do not persist.
+// SqliteSessionStore is also a RosterCache (roster_cache.h): the same file, own tables.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "client_ext/roster_cache.h"
+#include "client_ext/store_status.h"
 #include "protocol/state.h"
 #include "protocol/sync.h"
 
@@ -24,15 +27,6 @@ struct SavedSession {
   std::int64_t expires_at = 0;  // unix seconds after which the key is certainly expired
   proto::PresenceState state;
   friend bool operator==(const SavedSession&, const SavedSession&) = default;
-};
-
-struct StoreStatus {
-  enum class Code : std::uint8_t { kOk, kIoError, kCorrupt };
-  Code code = Code::kOk;
-  std::string message;
-  bool ok() const { return code == Code::kOk; }
-  static StoreStatus io_error(std::string m) { return {Code::kIoError, std::move(m)}; }
-  static StoreStatus corrupt(std::string m) { return {Code::kCorrupt, std::move(m)}; }
 };
 
 struct LoadResult {
@@ -60,11 +54,51 @@ class MemorySessionStore final : public SessionStore {
   std::map<std::string, SavedSession, std::less<>> sessions_;
 };
 
+namespace detail {
+// SessionStore and RosterCache both declare load(account) and erase(account); one class
+// cannot override both (load differs only in its result, and erase must not mean both).
+// These bridges forward each interface to distinctly named functions.
+class SessionStoreBridge : public SessionStore {
+ public:
+  LoadResult load(std::string_view account) final { return load_session(account); }
+  StoreStatus save(std::string_view account, const SavedSession& s) final {
+    return save_session(account, s);
+  }
+  StoreStatus erase(std::string_view account) final { return erase_session(account); }
+  virtual LoadResult load_session(std::string_view account) = 0;
+  virtual StoreStatus save_session(std::string_view account, const SavedSession& s) = 0;
+  virtual StoreStatus erase_session(std::string_view account) = 0;
+};
+class RosterCacheBridge : public RosterCache {
+ public:
+  RosterLoadResult load(std::string_view account) final { return load_roster(account); }
+  StoreStatus save(std::string_view account, const CachedRoster& r) final {
+    return save_roster(account, r);
+  }
+  StoreStatus erase(std::string_view account) final { return erase_roster(account); }
+  virtual RosterLoadResult load_roster(std::string_view account) = 0;
+  virtual StoreStatus save_roster(std::string_view account, const CachedRoster& r) = 0;
+  virtual StoreStatus erase_roster(std::string_view account) = 0;
+};
+}  // namespace detail
+
 // SQLite file at `path` (created if missing). A record whose stored count/digest does
 // not match its presence rows is reported as corrupt; so is a file that is not a
 // database. Not thread-safe; one instance per file per process.
-class SqliteSessionStore final : public SessionStore {
+//
+// As a RosterCache (tables rpsync_roster, rpsync_roster_item) each save is one
+// transaction; the header row holds the item count and roster_checksum(), and load()
+// reports kCorrupt when the rows do not match them. On the concrete type, load() and
+// erase() are the SessionStore ones; use load_roster()/erase_roster() (or a RosterCache&)
+// for the roster. The session and the roster of an account are independent records.
+class SqliteSessionStore final : public detail::SessionStoreBridge,
+                                 public detail::RosterCacheBridge {
  public:
+  using detail::SessionStoreBridge::erase;
+  using detail::SessionStoreBridge::load;
+  using detail::SessionStoreBridge::save;
+  using detail::RosterCacheBridge::save;
+
   // Opens (or creates) the database. On failure the store is unusable and every
   // operation returns open_status().
   explicit SqliteSessionStore(std::string path);
@@ -74,9 +108,13 @@ class SqliteSessionStore final : public SessionStore {
 
   const StoreStatus& open_status() const { return open_status_; }
 
-  LoadResult load(std::string_view account) override;
-  StoreStatus save(std::string_view account, const SavedSession& session) override;
-  StoreStatus erase(std::string_view account) override;
+  LoadResult load_session(std::string_view account) override;
+  StoreStatus save_session(std::string_view account, const SavedSession& session) override;
+  StoreStatus erase_session(std::string_view account) override;
+
+  RosterLoadResult load_roster(std::string_view account) override;
+  StoreStatus save_roster(std::string_view account, const CachedRoster& roster) override;
+  StoreStatus erase_roster(std::string_view account) override;
 
  private:
   struct Db;
