@@ -19,7 +19,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -48,6 +50,32 @@ struct ServerTraits<ProsodyServer> {
   // users (DESIGN.md), so a restarted component re-learns the state of online sessions.
   static constexpr bool kResendsPresenceOnComponentConnect = true;
   static constexpr const char* kSoftware = "prosody";  // rpsync-component --server-software
+  // mod_rpsync_gate (plugin/prosody) versions the component's privileged roster gets.
+  static constexpr bool kVersionsComponentRoster = true;
+
+  // Loads mod_rpsync_gate from the source tree (plugin_paths) on every VirtualHost of the
+  // created, not yet launched server's config; false (with `why`) if the config is not the
+  // harness's.
+  static bool load_gate(ProsodyServer& server, std::string* why) {
+    const std::filesystem::path cfg = std::filesystem::path(server.dir()) / "prosody.cfg.lua";
+    std::stringstream text;
+    text << std::ifstream(cfg).rdbuf();
+    const std::string before = text.str();
+    const auto first_host = before.find("\nVirtualHost ");
+    if (first_host == std::string::npos) {
+      *why = "unexpected harness config in " + cfg.string();
+      return false;
+    }
+    std::string after = before.substr(0, first_host + 1) +
+                        "plugin_paths = { \"" RPSYNC_GATE_PLUGIN_DIR "\" }\n";
+    std::istringstream lines(before.substr(first_host + 1));
+    for (std::string line; std::getline(lines, line);) {
+      after += line + "\n";
+      if (line.rfind("VirtualHost ", 0) == 0) after += "  modules_enabled = { \"rpsync_gate\" }\n";
+    }
+    std::ofstream(cfg, std::ios::trunc) << after;
+    return true;
+  }
 };
 
 template <>
@@ -60,6 +88,10 @@ struct ServerTraits<EjabberdServer> {
   static constexpr bool kResendsPresenceOnComponentConnect = false;
   // Makes the component verify resources before answering a sync (docs/ejabberd.md).
   static constexpr const char* kSoftware = "ejabberd";
+  // ejabberd's privileged roster answer carries no version (mod_roster versioning is off by
+  // default), so the component's roster cache never holds anything there.
+  static constexpr bool kVersionsComponentRoster = false;
+  static bool load_gate(EjabberdServer&, std::string*) { return true; }  // a Prosody module
 };
 
 // The servers every scenario runs on: Prosody 0.12 and ejabberd 23.01.
@@ -83,6 +115,7 @@ struct WorldSpec {
   std::vector<std::string> users;                                // bare JIDs, password kPassword
   std::vector<RosterItem> roster;
   ComponentSpec component;
+  bool rpsync_gate = false;  // load mod_rpsync_gate on every VirtualHost (Prosody only)
 };
 
 template <class Server>
@@ -111,6 +144,7 @@ class World {
     }
     for (const auto& r : w->spec_.roster)
       w->server_->add_roster_item(r.owner, r.contact, r.subscription);
+    if (w->spec_.rpsync_gate && !ServerTraits<Server>::load_gate(*w->server_, why)) return nullptr;
     if (!w->server_->launch()) {
       *why = "server did not start:\n" + w->server_->log();
       return nullptr;
