@@ -11,13 +11,45 @@
 // stops, so this class resets the SM state and binds a resource, continuing with a
 // normal login.
 //
+// Roster versioning (RFC 6121 §2.6) with a RosterCache (set_roster_cache()). gloox 1.0.24
+// has none, and cannot be bent to it from outside its RosterManager: RosterManager::fill()
+// builds its <query/> (a private class) without 'ver' and sends it through non-virtual
+// ClientBase::send(), and Client::connected() calls fill() whenever the private flag
+// m_manageRoster is set. So this class:
+//   1. calls gloox's public disableRoster() in its constructor (m_manageRoster = false,
+//      gloox's RosterManager deleted) and owns a gloox::RosterManager of its own, created
+//      with the same public constructor; rosterManager() below HIDES gloox's non-virtual
+//      one and returns it. (Through a gloox::Client& the old accessor returns null.)
+//   2. With m_manageRoster false gloox's connected() calls the virtual rosterFilled()
+//      at the point where it would have called fill(); the override does what fill() does
+//      (empty the roster map, ask private storage for the XEP-0083 delimiter, send the get)
+//      except that the get carries ver='…' or ver='' when RosterVersioning decides so. The
+//      get is sent with the public ClientBase::send(IQ&, IqHandler*, context) tracked to
+//      our RosterManager with context 0, which is RosterManager's private enumerator
+//      RequestRoster (the first one) in every gloox 1.0.x release: gloox then handles the
+//      result exactly as after fill() (merge, rosterFilled(), RosterListener::handleRoster).
+//   3. An empty result (version unchanged) is replaced in handleTag(), before gloox
+//      parses it, by a copy carrying the cached <query ver=…><item/>…</query>, so the
+//      RosterManager, roster listeners and rosterFilled() see a full roster. The byte
+//      counters and the TagObserver see the element as received; gloox's XML log shows
+//      the substituted one.
+//   4. Roster pushes are left to gloox (it merges and acknowledges them) and also applied
+//      to the cache (roster_versioning.h).
+// Without a cache the same path sends gloox's plain <query/>: the wire and the callbacks
+// are those of an unmodified gloox::Client.
+//
 // Threading: like gloox::Client, single-threaded; every callback runs inside recv().
 #pragma once
 
 #include <gloox/client.h>
+#include <gloox/privatexml.h>
+#include <gloox/rostermanager.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
+
+#include "client_ext/roster_versioning.h"
 
 namespace rpsync::client {
 
@@ -69,15 +101,42 @@ class Client : public gloox::Client {
   // Bytes of incoming top-level elements seen since construction (serialised size).
   std::size_t bytes_received() const { return bytes_received_; }
 
+  // ---- roster versioning (see the header comment) ----
+  // The roster cache (not owned; must outlive the client or be reset to null). Null, the
+  // default, means plain gloox behaviour. Takes effect at the next login.
+  void set_roster_cache(RosterCache* cache) { roster_ver_.set_cache(cache); }
+  // gloox's roster, as gloox::Client::rosterManager() would return it (see above).
+  gloox::RosterManager* rosterManager() { return roster_.get(); }
+  // Whether the last stream's features advertised urn:xmpp:features:rosterver.
+  bool server_supports_roster_versioning() const { return server_rosterver_; }
+  // Kind of the last login's roster get (kVersioned: it offered a cached version).
+  RosterRequestKind roster_request_kind() const { return roster_ver_.stats().last_request; }
+  bool roster_versioned_get() const {
+    return roster_request_kind() == RosterRequestKind::kVersioned;
+  }
+  // Whether the last login's roster came from the cache (the server's result was empty).
+  bool roster_from_cache() const { return roster_ver_.stats().from_cache; }
+  // Counters of the last roster request: result size as received, pushes, cache status.
+  const RosterStats& roster_stats() const { return roster_ver_.stats(); }
+  // The cached roster as it stands in this session (null when versioning is not in use).
+  const CachedRoster* cached_roster() const { return roster_ver_.live(); }
+
   void handleTag(gloox::Tag* tag) override;
 
  private:
   void rosterFilled() override;
+  void request_roster();
 
   PresenceGate* gate_ = nullptr;
   TagObserver* observer_ = nullptr;
   bool held_ = false;
   std::size_t bytes_received_ = 0;
+
+  std::unique_ptr<gloox::RosterManager> roster_;
+  std::unique_ptr<gloox::PrivateXML> private_xml_;  // for the XEP-0083 delimiter, as fill()
+  RosterVersioning roster_ver_;
+  bool server_rosterver_ = false;
+  bool roster_requested_ = false;  // a roster get of this stream is unanswered
 };
 
 }  // namespace rpsync::client
