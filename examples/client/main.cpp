@@ -4,16 +4,22 @@
 //                 [--host 127.0.0.1] [--port 5222] [--state FILE]
 //                 [--disconnect-after N [--abrupt] [--reconnect [--run-for M]]]
 //                 [--component JID] [--sm] [--tls] [--verbose] [--max-seconds S]
+//                 [--no-roster-ver]
 //
 // Prints one line per event: the sync result (or why a full resync was needed) and
 // every live presence change. With --disconnect-after it leaves after N seconds,
 // gracefully (final checkpoint, </stream:stream>) or with --abrupt by cutting the TCP
 // connection; --reconnect then logs in again on the same client object (so --sm can
 // resume) and stays M seconds (default N) before a graceful logout.
+//
+// Roster versioning (RFC 6121 §2.6) is on by default: the roster is cached in the --state
+// file (in memory without one) and offered to the server by version on the next login;
+// --no-roster-ver turns it off. The "roster:" line after "connected" says how it went.
 #include <gloox/jid.h>
 #include <gloox/loghandler.h>
 #include <gloox/logsink.h>
 #include <gloox/presence.h>
+#include <gloox/rostermanager.h>
 
 #include <chrono>
 #include <csignal>
@@ -27,6 +33,7 @@
 
 #include "client_ext/client.h"
 #include "client_ext/manager.h"
+#include "client_ext/roster_cache.h"
 #include "client_ext/store.h"
 
 namespace {
@@ -48,6 +55,7 @@ struct Options {
   bool stream_management = false;
   bool tls = false;
   bool verbose = false;
+  bool roster_ver = true;
   double max_seconds = 600;
   std::string show = "available";  // the presence this client shows its contacts
   std::string status;
@@ -66,7 +74,8 @@ void usage() {
   std::cerr << "usage: rpsync-client --jid JID --password PW [--host H] [--port P] [--state FILE]\n"
                "         [--disconnect-after N [--abrupt] [--reconnect [--run-for M]]]\n"
                "         [--component JID] [--sm] [--tls] [--verbose] [--max-seconds S]\n"
-               "         [--show available|chat|away|xa|dnd] [--status TEXT] [--priority N]\n";
+               "         [--show available|chat|away|xa|dnd] [--status TEXT] [--priority N]\n"
+               "         [--no-roster-ver]\n";
 }
 
 std::optional<Options> parse_args(int argc, char** argv) {
@@ -88,6 +97,8 @@ std::optional<Options> parse_args(int argc, char** argv) {
       o.stream_management = true;
     } else if (a == "--verbose") {
       o.verbose = true;
+    } else if (a == "--no-roster-ver") {
+      o.roster_ver = false;
     } else if (!(v = value())) {
       std::cerr << "missing value for " << a << "\n";
       return std::nullopt;
@@ -174,6 +185,14 @@ class Printer final : public rpsync::client::RpsyncHandler,
     connected = true;
     std::cout << "connected jid=" << client_.jid().full() << " stream=" << client_.stream_id()
               << (client_.resumed() ? " resumed" : "") << "\n";
+    if (client_.resumed()) return;
+    const rpsync::client::RosterStats& r = client_.roster_stats();
+    gloox::RosterManager* rm = client_.rosterManager();
+    std::cout << "roster: request=" << rpsync::client::to_string(r.last_request)
+              << " from_cache=" << (r.from_cache ? 1 : 0) << " result_bytes=" << r.result_bytes
+              << " items=" << (rm != nullptr ? rm->roster()->size() : 0);
+    if (!r.load_status.ok()) std::cout << " cache_discarded=" << r.load_status.message;
+    std::cout << "\n";
   }
   void onDisconnect(gloox::ConnectionError e) override {
     connected = false;
@@ -270,15 +289,21 @@ int main(int argc, char** argv) {
   client.setPresence(presence_type(opt->show), opt->priority, opt->status);
 
   std::unique_ptr<rpsync::client::SessionStore> store;
+  std::unique_ptr<rpsync::client::RosterCache> memory_roster;
+  rpsync::client::RosterCache* roster_cache = nullptr;
   if (!opt->state.empty()) {
     auto sqlite = std::make_unique<rpsync::client::SqliteSessionStore>(opt->state);
     if (!sqlite->open_status().ok()) {
       std::cout << "state: " << sqlite->open_status().message << " (continuing without)\n";
     }
+    roster_cache = sqlite.get();
     store = std::move(sqlite);
   } else {
     store = std::make_unique<rpsync::client::MemorySessionStore>();
+    memory_roster = std::make_unique<rpsync::client::MemoryRosterCache>();
+    roster_cache = memory_roster.get();
   }
+  if (opt->roster_ver) client.set_roster_cache(roster_cache);
 
   Printer printer(client);
   client.registerConnectionListener(&printer);

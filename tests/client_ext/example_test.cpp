@@ -99,7 +99,19 @@ TEST(ExampleProgram, PrintsEnableThenDeltaAcrossRestarts) {
   EXPECT_NE(second.find("  delta: changed bob@example.test/phone dnd 'busy'"), std::string::npos)
       << second;
   EXPECT_EQ(second.find("full-resync"), std::string::npos) << second;
+  // Roster versioning is on by default and uses the same state file.
+  EXPECT_NE(first.find("roster: request=bootstrap from_cache=0"), std::string::npos) << first;
+  EXPECT_NE(second.find("roster: request=versioned from_cache=1"), std::string::npos) << second;
+  EXPECT_NE(second.find(" items=1"), std::string::npos) << second;
   if (std::getenv("RPSYNC_SHOW_OUTPUT") != nullptr) std::cout << first << "----\n" << second;
+
+  std::string third;
+  {
+    StubThread t(stub);
+    third = run(base + " --disconnect-after 1 --no-roster-ver");
+  }
+  EXPECT_NE(third.find("roster: request=plain from_cache=0"), std::string::npos) << third;
+  EXPECT_NE(third.find(" items=1"), std::string::npos) << third;
   std::filesystem::remove(state);
 }
 
