@@ -1,33 +1,40 @@
 // rpsync_reconnect_bench: the reconnect of alice (a gloox client) with N online contacts,
 // k of which changed status while she was away, against a real Prosody 0.12 on loopback
-// with rpsync-component attached and mod_rpsync_gate loaded on the host.
+// with rpsync-component attached and mod_rpsync_gate loaded on the host (issue 7).
 //
 // Modes, each measured from TCP connect to "presence state complete":
-//   plain  - rpsync::client::Client without RpsyncManager (a plain gloox login). Complete =
-//            every contact's available presence arrived, then a ping to the server returned.
-//   nogate - RpsyncManager with synced_marker = false (the initial presence is not marked,
-//            so Prosody probes every contact as if mod_rpsync_gate were absent). Complete =
-//            the delta was applied and verified, initial presence sent, every contact's
-//            presence of the flood that still follows arrived, then a ping returned.
-//   gate   - RpsyncManager with the marker; the gate drops the probes. Complete = the delta
-//            was applied and verified, the marked initial presence sent, then a ping
-//            returned (Prosody answers the probes it would send before the ping, so a flood
-//            would be counted). No roster versioning (gloox has none): the full roster
-//            result is part of every mode's bytes.
+//   plain     - rpsync::client::Client without RpsyncManager and without a roster cache
+//               (a plain gloox login). Complete = every contact's available presence
+//               arrived, then a ping to the server returned.
+//   nogate    - RpsyncManager with synced_marker = false (the initial presence is not
+//               marked, so Prosody probes every contact as if mod_rpsync_gate were absent);
+//               no roster cache. Complete = the delta was applied and verified, initial
+//               presence sent, every contact's presence of the flood that still follows
+//               arrived, then a ping returned.
+//   gate_rv   - RpsyncManager with the marker (the gate drops the probes) AND roster
+//               versioning: a MemoryRosterCache kept across logins like an application's.
+//               Complete = the delta was applied and verified, the marked initial presence
+//               sent, then a ping returned (Prosody answers the probes it would send before
+//               the ping, so a flood that was not suppressed would be counted).
+//   gate      - (optional, --gate-without-rosterver) the same without the roster cache.
 // Bytes are exact wire bytes server -> client, counted by a loopback TCP proxy between
 // alice and Prosody's c2s port; stanzas are top-level elements gloox received (stream
-// features and SASL included). Every wait has a deadline and every loop a count.
+// features and SASL included). Every wait has a deadline, every loop a count, and the
+// whole run a watchdog (--max-minutes).
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gloox/connectionlistener.h>
 #include <gloox/event.h>
 #include <gloox/eventhandler.h>
 #include <gloox/jid.h>
+#include <gloox/loghandler.h>
 #include <gloox/tag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,6 +48,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -49,6 +57,7 @@
 
 #include "client_ext/client.h"
 #include "client_ext/manager.h"
+#include "client_ext/roster_cache.h"
 #include "client_ext/store.h"
 #include "protocol/ns.h"
 #include "protocol/xml.h"
@@ -70,22 +79,33 @@ constexpr const char* kHost = "example.test";
 constexpr const char* kComponent = "rpsync.example.test";
 constexpr const char* kSecret = "bench-secret";
 constexpr const char* kPassword = "pw";
+constexpr int kLargeN = 1000;  // from here on --rounds-large applies
 
 struct Options {
-  std::vector<int> contacts = {50, 500};
+  std::vector<int> contacts = {50, 500, 2000};
   std::vector<int> percents = {0, 5, 50};
-  int rounds = 3;
-  bool nagle = true;
+  int rounds = 5;
+  int rounds_large = 3;
+  bool nagle = false;  // Prosody's network_settings.nagle; our deployment turns it off
+  bool gate_without_rosterver = false;
+  bool trace = false;
+  bool sasl_plain = false;  // gloox's default picks SCRAM-SHA-1 (see README: its cost)
+  int max_minutes = 45;
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_reconnect.csv";
+  std::string component_bin = RPSYNC_COMPONENT_BIN;
+  std::string gate_dir = RPSYNC_GATE_PLUGIN_DIR;
 };
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
+double ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count() * 1000;
+}
 
 void progress(const std::string& what) {
   static const auto start = Clock::now();
-  std::fprintf(stderr, "[%6.1fs] %s\n", seconds_since(start), what.c_str());
+  std::fprintf(stderr, "[%7.1fs] %s\n", seconds_since(start), what.c_str());
 }
 
 [[noreturn]] void die(const std::string& why) {
@@ -99,17 +119,59 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
+// N contacts cost the bench N sockets and Prosody (which inherits the limit) as many:
+// raise the soft RLIMIT_NOFILE to the hard limit when it is too low.
+void ensure_fd_limit(int contacts) {
+  const rlim_t need = static_cast<rlim_t>(contacts) + 512;
+  rlimit l{};
+  if (::getrlimit(RLIMIT_NOFILE, &l) != 0) die("getrlimit failed");
+  if (l.rlim_cur >= need) return;
+  if (l.rlim_max != RLIM_INFINITY && l.rlim_max < need)
+    die("RLIMIT_NOFILE hard limit " + std::to_string(l.rlim_max) + " < " +
+        std::to_string(need) + " needed for " + std::to_string(contacts) +
+        " contacts; raise it (ulimit -Hn) or use fewer --contacts");
+  l.rlim_cur = need;
+  if (::setrlimit(RLIMIT_NOFILE, &l) != 0) die("setrlimit(RLIMIT_NOFILE) failed");
+  progress("raised RLIMIT_NOFILE to " + std::to_string(need));
+}
+
+// gloox 1.0.24 waits on its socket with select(), which aborts the process ("bit out of
+// range 0 - FD_SETSIZE") for a descriptor >= 1024, and N contacts push new descriptors up
+// there. Low descriptors held while the contacts connect and freed afterwards are where
+// alice's sockets (the lowest free ones) land.
+class LowFds {
+ public:
+  explicit LowFds(int count) {
+    for (int i = 0; i < count; ++i) {
+      int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd < 0) die("cannot open /dev/null");
+      fds_.push_back(fd);
+    }
+  }
+  ~LowFds() { release(); }
+  LowFds(const LowFds&) = delete;
+  LowFds& operator=(const LowFds&) = delete;
+  void release() {
+    for (int fd : fds_) ::close(fd);
+    fds_.clear();
+  }
+
+ private:
+  std::vector<int> fds_;
+};
+
 // The harness config, logging at warn (debug logging would be measured too), with
-// mod_rpsync_gate on the user host (as tests/plugin/prosody/gate_world.cpp does it).
-void patch_prosody_config(const ProsodyServer& server, bool nagle) {
+// mod_rpsync_gate on the user host (as tests/plugin/prosody/gate_world.cpp does it) and
+// Nagle off on Prosody's sockets unless asked for (examples/prosody/rpsync.cfg.lua).
+void patch_prosody_config(const ProsodyServer& server, const Options& o) {
   const fs::path cfg = fs::path(server.dir()) / "prosody.cfg.lua";
   std::string text = replace_all(rpsync::test::util::read_file(cfg), "log = { debug = ",
                                  "log = { warn = ");
   auto first_host = text.find("\nVirtualHost ");
   if (first_host == std::string::npos) die("unexpected harness config in " + cfg.string());
-  std::string out = nagle ? "" : "network_settings = { nagle = false }\n";
+  std::string out = o.nagle ? "" : "network_settings = { nagle = false }\n";
   out += text.substr(0, first_host + 1);
-  out += "plugin_paths = { \"" RPSYNC_GATE_PLUGIN_DIR "\" }\n";
+  out += "plugin_paths = { \"" + o.gate_dir + "\" }\n";
   std::istringstream lines(text.substr(first_host + 1));
   for (std::string line; std::getline(lines, line);) {
     out += line + "\n";
@@ -122,10 +184,11 @@ void patch_prosody_config(const ProsodyServer& server, bool nagle) {
 // rpsync-component as a child process logging to a file (as in bench/component).
 class Component {
  public:
-  Component(const ProsodyServer& server, const fs::path& dir) : log_(dir / "component.log") {
+  Component(const ProsodyServer& server, const fs::path& dir, const std::string& bin)
+      : log_(dir / "component.log") {
     std::vector<std::string> args = {
-        RPSYNC_COMPONENT_BIN, "--host", "127.0.0.1", "--port",
-        std::to_string(server.component_port()), "--component", kComponent, "--domain", kHost,
+        bin, "--host", "127.0.0.1", "--port", std::to_string(server.component_port()),
+        "--component", kComponent, "--domain", kHost,
         "--store", "sqlite:" + (dir / "rpsync.db").string(), "--log-level", "info",
         "--requests-per-minute", "100000"};
     pid_t parent = ::getpid();
@@ -173,11 +236,44 @@ class Component {
   pid_t pid_ = -1;
 };
 
+// One line of a --trace timeline.
+struct TraceEvent {
+  Clock::time_point at;
+  std::string what;
+};
+
+class Trace {
+ public:
+  void add(std::string what) {
+    std::lock_guard lock(mu_);
+    if (on_ && events_.size() < 5000) events_.push_back({Clock::now(), std::move(what)});
+  }
+  void start() {
+    std::lock_guard lock(mu_);
+    events_.clear();
+    on_ = true;
+  }
+  // Prints and clears the timeline relative to t0.
+  void dump(const std::string& title, Clock::time_point t0) {
+    std::lock_guard lock(mu_);
+    on_ = false;
+    std::fprintf(stderr, "---- trace: %s\n", title.c_str());
+    for (const auto& e : events_)
+      std::fprintf(stderr, "%9.2f ms  %s\n", ms_between(t0, e.at), e.what.c_str());
+    events_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  bool on_ = false;
+  std::vector<TraceEvent> events_;
+};
+
 // A loopback TCP proxy for one connection at a time; counts the bytes Prosody sends to the
 // client (exact wire bytes). TCP_NODELAY on both legs so it adds no Nagle delay itself.
 class Proxy {
  public:
-  explicit Proxy(uint16_t upstream) : upstream_(upstream) {
+  Proxy(uint16_t upstream, Trace* trace) : upstream_(upstream), trace_(trace) {
     listen_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -249,17 +345,38 @@ class Proxy {
         ssize_t n = ::recv(fds[i].fd, buf, sizeof buf, 0);
         if (n <= 0) return;
         if (i == 1) down_ += static_cast<std::uint64_t>(n);
+        if (trace_)
+          trace_->add(std::string(i == 1 ? "wire  S->C " : "wire  C->S ") + std::to_string(n) +
+                      " bytes");
         if (!write_all(i == 0 ? u : c, buf, static_cast<std::size_t>(n))) return;
       }
     }
   }
 
   uint16_t upstream_;
+  Trace* trace_;
   uint16_t port_ = 0;
   int listen_ = -1;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> down_{0};
   std::thread thread_;
+};
+
+// gloox's XML log into the trace, one line per element, shortened.
+class TraceLog final : public gloox::LogHandler {
+ public:
+  explicit TraceLog(Trace* trace) : trace_(trace) {}
+  void handleLog(gloox::LogLevel, gloox::LogArea area, const std::string& message) override {
+    const bool in = area == gloox::LogAreaXmlIncoming;
+    std::string m = message.substr(0, 150);
+    std::replace(m.begin(), m.end(), '\n', ' ');
+    trace_->add(std::string(in ? "gloox <- " : "gloox -> ") + m +
+                (message.size() > 150 ? "... (" + std::to_string(message.size()) + " chars)"
+                                      : ""));
+  }
+
+ private:
+  Trace* trace_;
 };
 
 std::string contact_name(int i) {
@@ -291,29 +408,59 @@ bool ping(TestClient& c, const std::string& to, const std::string& id) {
   iq.add(Element("ping", std::string(ns::kPing)));
   if (!c.send(iq)) return false;
   auto r = c.wait_for([&](const Element& e) { return e.name() == "iq" && e.attr("id") == id; },
-                      Millis(15000));
+                      Millis(30000));
   return r && r->attr("type") == "result";
 }
 
-// alice: counts top-level elements and available contact presence per session.
+// alice: counts top-level elements and available contact presence per session, and notes
+// when the roster result and the first <checkpointed/> (the marker's verification) arrived.
 class Alice final : public rpsync::client::Client {
  public:
   using rpsync::client::Client::Client;
   void handleTag(gloox::Tag* tag) override {
     if (tag) {
       ++stanzas;
-      if (!roster_at && tag->name() == "iq" && tag->findAttribute("type") == "result" &&
-          tag->findChild("query", "xmlns", "jabber:iq:roster"))
-        roster_at = Clock::now();
-      if (tag->name() == "presence" && !tag->hasAttribute("type") &&
-          tag->findAttribute("from").rfind("alice@", 0) != 0)
-        ++contact_presences;
+      const std::string& name = tag->name();
+      if (name == "iq" && tag->findAttribute("type") == "result") {
+        if (!roster_at && tag->findAttribute("id") == roster_id) roster_at = Clock::now();
+        if (!verified_at && tag->findChild("checkpointed", "xmlns", std::string(ns::kRpsync)))
+          verified_at = Clock::now();
+      }
+      if (name == "presence" && !tag->hasAttribute("type") &&
+          tag->findAttribute("from").rfind("alice@", 0) != 0 &&
+          ++contact_presences == expect_presences)
+        all_presences_at = Clock::now();
     }
     rpsync::client::Client::handleTag(tag);
   }
+  // The roster get's id is only known once it was sent: the first outgoing iq get with a
+  // jabber:iq:roster query (see RosterIdSpy).
+  std::string roster_id;
   std::size_t stanzas = 0;
   std::size_t contact_presences = 0;
-  std::optional<Clock::time_point> roster_at;  // the roster result arrived
+  std::size_t expect_presences = 0;  // N: all_presences_at is when the Nth arrived
+  std::optional<Clock::time_point> all_presences_at;
+  std::optional<Clock::time_point> roster_at;    // the roster result arrived
+  std::optional<Clock::time_point> verified_at;  // first checkpoint answer of the session
+};
+
+// Finds the id of the roster get in gloox's outgoing XML log (the client sends it through
+// gloox's non-virtual send, so the log is the one place it shows up).
+class RosterIdSpy final : public gloox::LogHandler {
+ public:
+  explicit RosterIdSpy(Alice* alice) : alice_(alice) {}
+  void handleLog(gloox::LogLevel, gloox::LogArea area, const std::string& m) override {
+    if (area != gloox::LogAreaXmlOutgoing || !alice_->roster_id.empty()) return;
+    if (m.rfind("<iq", 0) != 0 || m.find("jabber:iq:roster") == std::string::npos) return;
+    auto at = m.find(" id='");
+    if (at == std::string::npos) return;
+    at += 5;
+    auto end = m.find('\'', at);
+    if (end != std::string::npos) alice_->roster_id = m.substr(at, end - at);
+  }
+
+ private:
+  Alice* alice_;
 };
 
 struct Events final : public rpsync::client::RpsyncHandler,
@@ -328,10 +475,14 @@ struct Events final : public rpsync::client::RpsyncHandler,
   void handleRpsyncFullResync(const rpsync::client::FullResync& f) override {
     full_resync = true;
     resync_reason = std::string(rpsync::client::to_string(f.reason));
+    if (!f.detail.empty()) resync_reason += " (" + f.detail + ")";
   }
   void handleRpsyncPresence(const rpsync::client::PresenceChange&) override {}
   void handleRpsyncEnabled(bool) override { enabled = true; }
-  void onConnect() override { connected = true; }
+  void onConnect() override {
+    connected = true;
+    connected_at = Clock::now();
+  }
   void onDisconnect(gloox::ConnectionError) override { disconnected = true; }
   bool onTLSConnect(const gloox::CertInfo&) override { return true; }
   void handleEvent(const gloox::Event& e) override {
@@ -346,14 +497,15 @@ struct Events final : public rpsync::client::RpsyncHandler,
        disconnected = false, pong = false;
   std::size_t items = 0;
   std::string resync_reason;
-  Clock::time_point synced_at{};
+  Clock::time_point synced_at{}, connected_at{};
 };
 
-enum class Mode { kPlain, kNoGate, kGate };
+enum class Mode { kPlain, kNoGate, kGateRosterVer, kGate };
 const char* mode_name(Mode m) {
   switch (m) {
     case Mode::kPlain: return "plain";
     case Mode::kNoGate: return "rpsync, no gate";
+    case Mode::kGateRosterVer: return "gate + roster ver";
     case Mode::kGate: return "gate, no roster ver";
   }
   return "?";
@@ -362,47 +514,69 @@ const char* mode_key(Mode m) {
   switch (m) {
     case Mode::kPlain: return "plain";
     case Mode::kNoGate: return "nogate";
+    case Mode::kGateRosterVer: return "gate_rv";
     case Mode::kGate: return "gate";
   }
   return "?";
 }
+bool gated(Mode m) { return m == Mode::kGateRosterVer || m == Mode::kGate; }
 
 struct Run {
   double bytes = 0, stanzas = 0, ms = 0, presences = 0;
-  double roster_ms = 0, synced_ms = 0;  // connect -> roster result; -> delta applied
+  // connect -> roster result; -> delta applied; -> initial presence sent; -> marker verified
+  double roster_ms = 0, synced_ms = 0, presence_ms = 0, verified_ms = 0;
+  // connect -> the client holds every contact's presence: plain, the Nth contact presence
+  // arrived; rpsync modes, the delta was applied and its digest verified.
+  double state_ms = 0;
+  double roster_bytes = 0;  // the roster result as received
+  bool roster_cached = false;
+  Clock::time_point t0{};  // connect() was called
   bool ok = false;
   std::string why;
 };
 
 // One alice account: a client (reused across logins, as an application would) and, for the
-// rpsync modes, a manager with an in-memory session store.
+// rpsync modes, a manager with an in-memory session store; gate_rv adds a roster cache.
 class Session {
  public:
-  Session(Mode mode, uint16_t port) : mode_(mode) {
+  Session(Mode mode, uint16_t port, Trace* trace, bool sasl_plain)
+      : mode_(mode), trace_log_(trace) {
     client_ = std::make_unique<Alice>(gloox::JID(std::string("alice@") + kHost + "/bench"),
                                       kPassword, port);
     client_->setServer("127.0.0.1");
     client_->setTls(gloox::TLSDisabled);
     client_->setCompression(false);
+    if (sasl_plain) client_->setSASLMechanisms(gloox::SaslMechPlain);
     client_->setPresence(gloox::Presence::Available, 0, "");
     client_->registerConnectionListener(&ev_);
+    spy_ = std::make_unique<RosterIdSpy>(client_.get());
+    client_->logInstance().registerLogHandler(gloox::LogLevelDebug, gloox::LogAreaXmlOutgoing,
+                                              spy_.get());
+    if (trace)
+      client_->logInstance().registerLogHandler(
+          gloox::LogLevelDebug, gloox::LogAreaXmlIncoming | gloox::LogAreaXmlOutgoing,
+          &trace_log_);
+    if (mode == Mode::kGateRosterVer) client_->set_roster_cache(&roster_cache_);
     if (mode != Mode::kPlain) {
       rpsync::client::RpsyncOptions ro;
       ro.component = kComponent;
-      ro.synced_marker = mode == Mode::kGate;
+      ro.synced_marker = gated(mode);
       ro.settle_quiet = Millis(300);
       manager_ = std::make_unique<rpsync::client::RpsyncManager>(*client_, &store_, &ev_, ro);
     }
   }
+  ~Session() { client_->logInstance().removeLogHandler(spy_.get()); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   // Pumps gloox until `done` or the deadline; false on timeout or an unexpected drop.
   template <class F>
   bool loop(F done, Millis timeout) {
     auto deadline = Clock::now() + timeout;
-    for (int i = 0; i < 1000000 && Clock::now() < deadline; ++i) {
+    for (int i = 0; i < 10000000 && Clock::now() < deadline; ++i) {
       if (done()) return true;
       if (ev_.disconnected) return false;
-      gloox::ConnectionError e = client_->recv(2000);  // microseconds
+      gloox::ConnectionError e = client_->recv(1000);  // microseconds
       if (manager_) manager_->tick();
       if (e != gloox::ConnNoError) ev_.disconnected = true;
     }
@@ -412,27 +586,34 @@ class Session {
   // A full login that ends with rpsync enabled (the state an rpsync client leaves with).
   void prepare() {
     ev_.reset();
+    client_->roster_id.clear();
     if (!client_->connect(false)) die("alice: connect failed");
-    if (!loop([&] { return ev_.enabled; }, Millis(30000))) die("alice: rpsync not enabled");
+    if (!loop([&] { return ev_.enabled; }, Millis(60000))) die("alice: rpsync not enabled");
     leave();
   }
 
   // Measured reconnect of `contacts` online contacts.
-  Run reconnect(Proxy& proxy, std::size_t contacts) {
+  Run reconnect(Proxy& proxy, std::size_t contacts, Millis timeout) {
     Run r;
     ev_.reset();
     client_->stanzas = 0;
     client_->contact_presences = 0;
+    client_->expect_presences = contacts;
+    client_->all_presences_at.reset();
     client_->roster_at.reset();
+    client_->verified_at.reset();
+    client_->roster_id.clear();
     bool pinged = false;
     proxy.reset();
     const auto t0 = Clock::now();
+    r.t0 = t0;
     if (!client_->connect(false)) die("alice: connect failed");
     auto state_ready = [&] {
       switch (mode_) {
         case Mode::kPlain: return ev_.connected && client_->contact_presences >= contacts;
         case Mode::kNoGate:
           return ev_.synced && ev_.connected && client_->contact_presences >= contacts;
+        case Mode::kGateRosterVer:
         case Mode::kGate: return ev_.synced && ev_.connected;
       }
       return false;
@@ -446,19 +627,29 @@ class Session {
           }
           return ev_.pong;
         },
-        Millis(30000));
+        timeout);
     r.ms = seconds_since(t0) * 1000;
     r.bytes = static_cast<double>(proxy.down());
     r.stanzas = static_cast<double>(client_->stanzas);
     r.presences = static_cast<double>(client_->contact_presences);
-    auto ms_since = [&](Clock::time_point t) {
-      return std::chrono::duration<double>(t - t0).count() * 1000;
-    };
-    if (client_->roster_at) r.roster_ms = ms_since(*client_->roster_at);
-    if (ev_.synced) r.synced_ms = ms_since(ev_.synced_at);
+    if (client_->roster_at) r.roster_ms = ms_between(t0, *client_->roster_at);
+    if (ev_.synced) r.synced_ms = ms_between(t0, ev_.synced_at);
+    if (ev_.connected) r.presence_ms = ms_between(t0, ev_.connected_at);
+    if (mode_ == Mode::kPlain && client_->all_presences_at)
+      r.state_ms = ms_between(t0, *client_->all_presences_at);
+    else if (mode_ != Mode::kPlain)
+      r.state_ms = r.synced_ms;
+    r.roster_bytes = static_cast<double>(client_->roster_stats().result_bytes);
+    r.roster_cached = client_->roster_from_cache();
     r.ok = ok && ev_.pong && !ev_.full_resync;
     if (ev_.full_resync) r.why = "full resync: " + ev_.resync_reason;
     else if (!ok) r.why = "timeout or disconnect";
+    // The marker's verification checkpoint is not part of "complete" (the ping is); wait a
+    // little for it so its time can be reported.
+    if (r.ok && gated(mode_)) {
+      loop([&] { return client_->verified_at.has_value(); }, Millis(2000));
+      if (client_->verified_at) r.verified_ms = ms_between(t0, *client_->verified_at);
+    }
     leave();
     return r;
   }
@@ -476,8 +667,11 @@ class Session {
 
   Mode mode_;
   Events ev_;
+  TraceLog trace_log_;
   rpsync::client::MemorySessionStore store_;
+  rpsync::client::MemoryRosterCache roster_cache_;
   std::unique_ptr<Alice> client_;
+  std::unique_ptr<RosterIdSpy> spy_;
   std::unique_ptr<rpsync::client::RpsyncManager> manager_;
 };
 
@@ -488,10 +682,10 @@ double median(std::vector<double> xs) {
 }
 
 struct Row {
-  int n = 0, percent = 0, k = 0;
+  int n = 0, percent = 0, k = 0, rounds = 0;
   Mode mode = Mode::kPlain;
   Run med;  // medians
-  std::size_t failed = 0, wrong_items = 0;
+  std::size_t failed = 0, wrong_items = 0, roster_cached = 0;
 };
 
 std::vector<int> parse_list(const std::string& s, int lo, int hi) {
@@ -515,16 +709,35 @@ Options parse_options(int argc, char** argv) {
       if (i + 1 >= argc) die(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--contacts") o.contacts = parse_list(value(), 10, 2000);
+    if (a == "--contacts") o.contacts = parse_list(value(), 10, 5000);
     else if (a == "--percent") o.percents = parse_list(value(), 0, 100);
     else if (a == "--rounds") o.rounds = parse_list(value(), 1, 50).front();
+    else if (a == "--rounds-large") o.rounds_large = parse_list(value(), 1, 50).front();
     else if (a == "--csv") o.csv = value();
+    else if (a == "--nagle") o.nagle = true;
     else if (a == "--no-nagle") o.nagle = false;
+    else if (a == "--gate-without-rosterver") o.gate_without_rosterver = true;
+    else if (a == "--trace") o.trace = true;
+    else if (a == "--sasl-plain") o.sasl_plain = true;
+    else if (a == "--max-minutes") o.max_minutes = parse_list(value(), 1, 600).front();
+    else if (a == "--component-bin") o.component_bin = value();
+    else if (a == "--gate-dir") o.gate_dir = value();
     else if (a == "--help" || a == "-h") {
       std::printf(
-          "usage: rpsync_reconnect_bench [--contacts 50,500] [--percent 0,5,50] [--rounds 3]\n"
-          "       [--no-nagle] [--csv PATH]\n"
-          "  --contacts up to 2000 (one Prosody per N); medians of --rounds reconnects\n");
+          "usage: rpsync_reconnect_bench [--contacts 50,500,2000] [--percent 0,5,50]\n"
+          "       [--rounds 5] [--rounds-large 3] [--nagle] [--gate-without-rosterver]\n"
+          "       [--trace] [--sasl-plain] [--max-minutes 45] [--csv PATH]\n"
+          "       [--component-bin PATH] [--gate-dir DIR]\n"
+          "  --contacts      list, one Prosody per N; medians of --rounds reconnects per row,\n"
+          "                  --rounds-large for N >= %d\n"
+          "  --nagle         leave Prosody's default (Nagle on); default: nagle = false as in\n"
+          "                  examples/prosody/rpsync.cfg.lua\n"
+          "  --gate-without-rosterver  also measure the gate without a roster cache\n"
+          "  --trace         print the wire timeline of each mode's first reconnect\n"
+          "  --sasl-plain    every mode authenticates with SASL PLAIN instead of gloox's\n"
+          "                  default SCRAM-SHA-1 (whose key derivation costs ~35 ms here)\n"
+          "  --max-minutes   watchdog for the whole run (exit 4)\n",
+          kLargeN);
       std::exit(0);
     } else die("unknown argument " + a + " (see --help)");
   }
@@ -532,6 +745,7 @@ Options parse_options(int argc, char** argv) {
 }
 
 std::vector<Row> bench_n(const Options& o, int n) {
+  const auto setup0 = Clock::now();
   rpsync::test::ProsodyOptions po;
   po.component_jid = kComponent;
   po.component_secret = kSecret;
@@ -550,30 +764,45 @@ std::vector<Row> bench_n(const Options& o, int n) {
     server->add_roster_item(bare, watcher, "from");
     server->add_roster_item(watcher, bare, "to");
   }
-  patch_prosody_config(*server, o.nagle);
+  patch_prosody_config(*server, o);
   if (!server->launch()) die("prosody did not start:\n" + server->log());
   const fs::path work = fs::path(server->dir()) / "component";
   fs::create_directories(work);
-  Component component(*server, work);
+  Component component(*server, work, o.component_bin);
   if (!component.wait_connected(Millis(15000)))
     die("component did not connect with privileges:\n" + component.log());
 
+  LowFds low_fds(64);
   auto w0 = TestClient::login(server->c2s_port(), "w0", kHost, kPassword, "watch", &why);
   if (!w0) die("watcher: " + why);
   w0->send_presence();
   std::vector<std::unique_ptr<TestClient>> contacts;
   for (int i = 0; i < n; ++i) {
-    auto c = TestClient::login(server->c2s_port(), contact_name(i), kHost, kPassword, "phone", &why);
-    if (!c) die("login: " + why);
+    auto c = TestClient::login(server->c2s_port(), contact_name(i), kHost, kPassword, "phone",
+                               &why, Millis(15000));
+    if (!c) die("login of " + contact_name(i) + ": " + why);
     c->send(contact_presence("initial status of " + contact_name(i) + ", back soon", i));
     contacts.push_back(std::move(c));
   }
-  for (int i = 0; i < 200000 && w0->next(Millis(50)); ++i) {
+  // The watcher sees every contact come online; then the component has them too.
+  int online = 0;
+  for (int i = 0; i < 4 * n + 100 && online < n; ++i) {
+    auto e = w0->next(Millis(2000));
+    if (!e) break;
+    if (e->name() == "presence" && !e->attr("type") && e->attr("from") &&
+        !e->attr("from")->starts_with("w0@"))
+      ++online;
   }
+  if (online < n) die("watcher saw " + std::to_string(online) + " of " + std::to_string(n));
   if (!ping(*w0, kComponent, "settle")) die("component did not answer a ping");
-  progress("N=" + std::to_string(n) + ": prosody (gate loaded) + component + contacts up");
+  progress("N=" + std::to_string(n) + ": prosody (gate loaded, nagle " +
+           (o.nagle ? "on" : "off") + ") + component + contacts up in " +
+           std::to_string(static_cast<int>(seconds_since(setup0))) + " s");
 
-  Proxy proxy(server->c2s_port());
+  low_fds.release();
+
+  Trace trace;
+  Proxy proxy(server->c2s_port(), o.trace ? &trace : nullptr);
   int change_no = 0, offset = 0;
   // k contacts change status; the watcher sees all of them and a ping to the component
   // after that means the component has them too (it answers in stream order).
@@ -586,8 +815,8 @@ std::vector<Row> bench_n(const Options& o, int n) {
     }
     offset += k;
     int seen = 0;
-    auto deadline = Clock::now() + Millis(20000);
-    while (seen < k && Clock::now() < deadline) {
+    auto deadline = Clock::now() + Millis(60000);
+    for (int i = 0; i < 4 * k + 100 && seen < k && Clock::now() < deadline; ++i) {
       auto e = w0->next(Millis(500));
       if (!e) continue;
       auto st = e->child_text("status");
@@ -597,57 +826,110 @@ std::vector<Row> bench_n(const Options& o, int n) {
     if (!ping(*w0, kComponent, "c" + std::to_string(change_no))) die("component ping failed");
   };
 
-  // Both rpsync sessions are logged out whenever contacts change, and all three modes
-  // reconnect to the same contact state (one change, then plain, nogate, gate).
-  const Mode modes[] = {Mode::kPlain, Mode::kNoGate, Mode::kGate};
-  Session nogate(Mode::kNoGate, proxy.port()), gate(Mode::kGate, proxy.port());
-  nogate.prepare();
-  gate.prepare();
+  // After alice left, Prosody still broadcasts her unavailable presence to N contacts and
+  // the component digests it; without waiting, that work would be measured as part of the
+  // next mode's login (121 ms of a 462 ms gate reconnect at N=500 in a --trace run). A
+  // contact seeing the unavailable means the broadcast (one synchronous call in Prosody)
+  // ran; pings to Prosody and to the component, answered in order, mean both are idle.
+  const std::string alice_full = alice + "/bench";
+  int quiesce_no = 0;
+  auto quiesce = [&] {
+    const std::string id = "q" + std::to_string(++quiesce_no);
+    auto gone = contacts.back()->wait_for(
+        [&](const Element& e) {
+          return e.name() == "presence" && e.attr("type") == "unavailable" &&
+                 e.attr("from") == alice_full;
+        },
+        Millis(10000));
+    if (!gone) progress("quiesce: a contact did not see alice leave within 10 s");
+    if (!ping(*w0, kHost, id + "s") || !ping(*w0, kComponent, id + "c"))
+      die("quiesce: ping failed");
+  };
+
+  // Every rpsync session is logged out whenever contacts change, and all modes reconnect
+  // to the same contact state (one change, then each mode in turn).
+  std::vector<Mode> modes = {Mode::kPlain, Mode::kNoGate, Mode::kGateRosterVer};
+  if (o.gate_without_rosterver) modes.push_back(Mode::kGate);
+  std::vector<std::unique_ptr<Session>> sessions(modes.size());
+  for (std::size_t m = 1; m < modes.size(); ++m) {
+    sessions[m] = std::make_unique<Session>(modes[m], proxy.port(), o.trace ? &trace : nullptr,
+                                            o.sasl_plain);
+    sessions[m]->prepare();
+    quiesce();
+  }
+  const int rounds = n >= kLargeN ? o.rounds_large : o.rounds;
+  // Generous for 2000 contacts on a loaded machine, still bounded.
+  const Millis timeout(30000 + 30 * n);
+  std::vector<bool> traced(modes.size(), false);
   std::vector<Row> rows;
   for (int pct : o.percents) {
     const int k = n * pct / 100;
-    Row row[3];
-    std::vector<double> b[3], st[3], ms[3], pr[3], ro[3], sy[3];
-    for (int r = 0; r < o.rounds; ++r) {
+    std::vector<Row> row(modes.size());
+    struct Samples {
+      std::vector<double> b, st, ms, pr, ro, sy, ps, ve, rb, sm;
+    };
+    std::vector<Samples> s(modes.size());
+    for (int r = 0; r < rounds; ++r) {
       change(k);
-      for (int m = 0; m < 3; ++m) {
+      for (std::size_t m = 0; m < modes.size(); ++m) {
+        const bool tracing = o.trace && !traced[m];
+        if (tracing) trace.start();
         Run run;
         if (modes[m] == Mode::kPlain) {
-          Session plain(Mode::kPlain, proxy.port());
-          run = plain.reconnect(proxy, static_cast<std::size_t>(n));
+          Session plain(Mode::kPlain, proxy.port(), tracing ? &trace : nullptr, o.sasl_plain);
+          run = plain.reconnect(proxy, static_cast<std::size_t>(n), timeout);
         } else {
-          Session& s = modes[m] == Mode::kGate ? gate : nogate;
-          run = s.reconnect(proxy, static_cast<std::size_t>(n));
-          if (run.ok && s.items() != static_cast<std::size_t>(k)) ++row[m].wrong_items;
+          run = sessions[m]->reconnect(proxy, static_cast<std::size_t>(n), timeout);
+          if (run.ok && sessions[m]->items() != static_cast<std::size_t>(k)) ++row[m].wrong_items;
+        }
+        quiesce();
+        if (tracing) {
+          traced[m] = true;
+          trace.dump(std::string(mode_name(modes[m])) + ", N=" + std::to_string(n) +
+                         ", k=" + std::to_string(k) + " (from connect(); complete at " +
+                         std::to_string(run.ms) + " ms)",
+                     run.t0);
         }
         if (!run.ok) {
           ++row[m].failed;
           progress(std::string(mode_name(modes[m])) + " k=" + std::to_string(k) + ": " + run.why);
           continue;
         }
-        b[m].push_back(run.bytes);
-        st[m].push_back(run.stanzas);
-        ms[m].push_back(run.ms);
-        pr[m].push_back(run.presences);
-        ro[m].push_back(run.roster_ms);
-        sy[m].push_back(run.synced_ms);
+        if (run.roster_cached) ++row[m].roster_cached;
+        auto& x = s[m];
+        x.b.push_back(run.bytes);
+        x.st.push_back(run.stanzas);
+        x.ms.push_back(run.ms);
+        x.pr.push_back(run.presences);
+        x.ro.push_back(run.roster_ms);
+        x.sy.push_back(run.synced_ms);
+        x.ps.push_back(run.presence_ms);
+        x.ve.push_back(run.verified_ms);
+        x.rb.push_back(run.roster_bytes);
+        x.sm.push_back(run.state_ms);
       }
     }
-    for (int m = 0; m < 3; ++m) {
-      row[m].n = n;
-      row[m].percent = pct;
-      row[m].k = k;
-      row[m].mode = modes[m];
-      row[m].med.bytes = median(b[m]);
-      row[m].med.stanzas = median(st[m]);
-      row[m].med.ms = median(ms[m]);
-      row[m].med.presences = median(pr[m]);
-      row[m].med.roster_ms = median(ro[m]);
-      row[m].med.synced_ms = median(sy[m]);
-      rows.push_back(row[m]);
+    for (std::size_t m = 0; m < modes.size(); ++m) {
+      Row& w = row[m];
+      w.n = n;
+      w.percent = pct;
+      w.k = k;
+      w.rounds = rounds;
+      w.mode = modes[m];
+      w.med.bytes = median(s[m].b);
+      w.med.stanzas = median(s[m].st);
+      w.med.ms = median(s[m].ms);
+      w.med.presences = median(s[m].pr);
+      w.med.roster_ms = median(s[m].ro);
+      w.med.synced_ms = median(s[m].sy);
+      w.med.presence_ms = median(s[m].ps);
+      w.med.verified_ms = median(s[m].ve);
+      w.med.roster_bytes = median(s[m].rb);
+      w.med.state_ms = median(s[m].sm);
+      rows.push_back(w);
       progress("N=" + std::to_string(n) + " " + mode_name(modes[m]) + " k=" + std::to_string(k) +
-               ": " + std::to_string(static_cast<long>(row[m].med.bytes)) + " bytes, " +
-               std::to_string(row[m].med.ms) + " ms");
+               ": " + std::to_string(static_cast<long>(w.med.bytes)) + " bytes, " +
+               std::to_string(w.med.ms) + " ms");
     }
   }
   for (auto& c : contacts) c->abort();
@@ -660,6 +942,13 @@ std::vector<Row> bench_n(const Options& o, int n) {
 int main(int argc, char** argv) {
   const Options o = parse_options(argc, argv);
   const auto wall0 = Clock::now();
+  ensure_fd_limit(*std::max_element(o.contacts.begin(), o.contacts.end()));
+  // The whole run is bounded: children (Prosody, component) die with us (PDEATHSIG).
+  std::thread([minutes = o.max_minutes] {
+    std::this_thread::sleep_for(std::chrono::minutes(minutes));
+    std::fprintf(stderr, "rpsync_reconnect_bench: watchdog: run exceeded %d minutes\n", minutes);
+    std::_Exit(4);
+  }).detach();
   std::vector<Row> rows;
   for (int n : o.contacts) {
     auto r = bench_n(o, n);
@@ -674,30 +963,43 @@ int main(int argc, char** argv) {
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0; };
   std::printf(
       "\nrpsync reconnect benchmark: Prosody 0.12 + rpsync-component + mod_rpsync_gate on "
-      "loopback, Nagle %s, median of %d reconnects per row\n"
-      "bytes = wire bytes server->client from TCP connect to 'presence state complete'\n\n",
-      o.nagle ? "on (Prosody default)" : "off", o.rounds);
-  std::printf("%5s %4s %5s %-20s %9s %8s %9s %9s %8s %8s %9s %9s %6s %5s\n", "N", "k%", "k",
-              "mode", "bytes", "stanzas", "presences", "ms", "bytes/pl", "ms/pl", "roster ms",
-              "synced ms", "failed", "wrong");
+      "loopback, Nagle %s, SASL %s, median of %d reconnects per row (%d for N >= %d)\n"
+      "bytes, stanzas, ms: from TCP connect to 'presence state complete' (state held, initial\n"
+      "presence processed, a ping returned); state ms: to the moment the client holds every\n"
+      "contact's presence (plain: the Nth arrived; rpsync: delta applied and verified)\n\n",
+      o.nagle ? "on (Prosody default)" : "off (network_settings = { nagle = false })",
+      o.sasl_plain ? "PLAIN" : "SCRAM-SHA-1 (gloox default)", o.rounds, o.rounds_large, kLargeN);
+  std::printf(
+      "%5s %4s %5s %-19s %8s %7s %5s %7s %8s %6s %7s %6s %7s %7s %7s %7s %7s %6s %4s %4s %4s\n",
+      "N", "k%", "k", "mode", "bytes", "stanzas", "pres", "ms", "bytes/pl", "ms/pl", "state",
+      "st/pl", "rost ms", "sync ms", "pres ms", "veri ms", "rost B", "cached", "fail", "wrng",
+      "rnds");
   std::ofstream csv(o.csv);
   csv << "n,percent,k,mode,bytes,stanzas,contact_presences,ms,bytes_ratio,ms_ratio,"
-         "stanzas_ratio,roster_ms,synced_ms,failed,wrong_items,nagle\n";
+         "stanzas_ratio,state_ms,state_ratio,roster_ms,synced_ms,presence_ms,verified_ms,"
+         "roster_bytes,roster_cached,rounds,failed,wrong_items,nagle,sasl\n";
   bool bad = false;
   for (const auto& row : rows) {
     const Row* p = plain_of(row);
     const double br = p ? ratio(row.med.bytes, p->med.bytes) : 0;
     const double mr = p ? ratio(row.med.ms, p->med.ms) : 0;
     const double sr = p ? ratio(row.med.stanzas, p->med.stanzas) : 0;
-    std::printf("%5d %4d %5d %-20s %9.0f %8.0f %9.0f %9.1f %8.3f %8.3f %9.1f %9.1f %6zu %5zu\n",
-                row.n, row.percent, row.k, mode_name(row.mode), row.med.bytes, row.med.stanzas,
-                row.med.presences, row.med.ms, br, mr, row.med.roster_ms, row.med.synced_ms,
-                row.failed, row.wrong_items);
+    const double tr = p ? ratio(row.med.state_ms, p->med.state_ms) : 0;
+    std::printf(
+        "%5d %4d %5d %-19s %8.0f %7.0f %5.0f %7.1f %8.4f %6.3f %7.1f %6.3f %7.1f %7.1f %7.1f "
+        "%7.1f %7.0f %6zu %4zu %4zu %4d\n",
+        row.n, row.percent, row.k, mode_name(row.mode), row.med.bytes, row.med.stanzas,
+        row.med.presences, row.med.ms, br, mr, row.med.state_ms, tr, row.med.roster_ms,
+        row.med.synced_ms, row.med.presence_ms, row.med.verified_ms, row.med.roster_bytes,
+        row.roster_cached, row.failed, row.wrong_items, row.rounds);
     csv << row.n << "," << row.percent << "," << row.k << "," << mode_key(row.mode) << ","
         << row.med.bytes << "," << row.med.stanzas << "," << row.med.presences << ","
-        << row.med.ms << "," << br << "," << mr << "," << sr << "," << row.med.roster_ms << ","
-        << row.med.synced_ms << "," << row.failed << ","
-        << row.wrong_items << "," << (o.nagle ? 1 : 0) << "\n";
+        << row.med.ms << "," << br << "," << mr << "," << sr << "," << row.med.state_ms << ","
+        << tr << "," << row.med.roster_ms << "," << row.med.synced_ms << ","
+        << row.med.presence_ms << "," << row.med.verified_ms << "," << row.med.roster_bytes
+        << "," << row.roster_cached << "," << row.rounds << "," << row.failed << ","
+        << row.wrong_items << "," << (o.nagle ? 1 : 0) << "," << (o.sasl_plain ? "plain" : "scram")
+        << "\n";
     if (row.failed || row.wrong_items) bad = true;
   }
   std::printf("\nwall time %.1f s; CSV: %s\n", seconds_since(wall0), o.csv.c_str());
