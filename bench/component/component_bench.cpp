@@ -9,7 +9,11 @@
 // `stats presence_in=` log counter; CPU time of every process comes from /proc.
 // Part 2, sync: alice with every contact online (caps + status) does a full login (the
 // presence flood), enables rpsync, then for k changed contacts (0, 1 %, 10 %) drops her
-// connection, reconnects and times <sync/> -> <delta/> at the client.
+// connection, reconnects and times <sync/> -> <delta/> at the client. Part 2 runs once per
+// roster-cache mode (issue 7): the component with its roster cache on, then restarted with
+// --roster-cache 0 (every sync fetches the full roster, as before the cache); Prosody loads
+// mod_rpsync_gate (plugin/prosody) from the source tree, which versions the component's
+// roster gets, unless --no-gate.
 //
 // Everything is bounded: each wait has a deadline, each loop a count.
 #include <signal.h>
@@ -61,6 +65,8 @@ struct Options {
   int bursts = 3;     // per phase; the median is reported
   int rounds = 20;    // sync rounds per k
   bool nagle = true;  // Prosody's default; --no-nagle sets network_settings.nagle = false
+  bool gate = true;   // load mod_rpsync_gate on the VirtualHost; --no-gate: mod_privilege only
+  std::vector<bool> roster_cache{true, false};  // part 2 modes, --roster-cache on|off|both
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_component.csv";
 };
 
@@ -118,11 +124,22 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 }
 
 // The harness's config logs at debug level into a file, which would make Prosody measure
-// its own logging; `privileged` false drops the privileged_entities line (pure routing).
+// its own logging; `privileged` false drops the privileged_entities line (pure routing);
+// `gate` loads mod_rpsync_gate from the source tree on every VirtualHost.
 void patch_prosody_config(const ProsodyServer& server, const std::string& original, bool privileged,
-                          bool nagle) {
+                          bool nagle, bool gate) {
   std::string cfg = replace_all(original, "log = { debug = ", "log = { warn = ");
   if (!nagle) cfg = "network_settings = { nagle = false }\n" + cfg;
+  if (gate) {
+    cfg = "plugin_paths = { \"" RPSYNC_GATE_PLUGIN_DIR "\" }\n" + cfg;
+    std::string out;
+    std::istringstream lines(cfg);
+    for (std::string line; std::getline(lines, line);) {
+      out += line + "\n";
+      if (line.rfind("VirtualHost ", 0) == 0) out += "  modules_enabled = { \"rpsync_gate\" }\n";
+    }
+    cfg = out;
+  }
   if (!privileged) {
     std::string out;
     std::istringstream lines(cfg);
@@ -146,7 +163,8 @@ pid_t prosody_pid(const ProsodyServer& server) {
 // rpsync-component as a child process logging to a file.
 class Component {
  public:
-  Component(const ProsodyServer& server, const fs::path& dir) : log_(dir / "component.log") {
+  Component(const ProsodyServer& server, const fs::path& dir, bool roster_cache)
+      : log_(dir / "component.log") {
     std::vector<std::string> args = {
         RPSYNC_COMPONENT_BIN,
         "--host",
@@ -166,6 +184,7 @@ class Component {
         "--requests-per-minute",
         "100000",
     };
+    if (!roster_cache) args.insert(args.end(), {"--roster-cache", "0"});
     pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ < 0) die("fork failed");
@@ -197,25 +216,30 @@ class Component {
     return false;
   }
 
-  // Number of stats lines so far and the presence_in of the last one.
-  std::pair<std::size_t, std::uint64_t> stats() const {
+  // Number of stats lines so far and the value of counter `key` in the last one.
+  std::pair<std::size_t, std::uint64_t> stats(std::string_view key = "presence_in") const {
     std::string text = log();
-    constexpr std::string_view key = "stats presence_in=";
+    constexpr std::string_view head = " stats presence_in=";
     std::size_t lines = 0;
     std::uint64_t last = 0;
-    for (auto at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
+    const std::string field = " " + std::string(key) + "=";
+    for (auto at = text.find(head); at != std::string::npos; at = text.find(head, at + 1)) {
       ++lines;
-      last = std::strtoull(text.c_str() + at + key.size(), nullptr, 10);
+      auto end = text.find('\n', at);
+      auto f = text.find(field, at);
+      if (f != std::string::npos && f < end)
+        last = std::strtoull(text.c_str() + f + field.size(), nullptr, 10);
     }
     return {lines, last};
   }
 
-  // presence_in from a stats line written after this call (the counter is logged each second).
-  std::optional<std::uint64_t> fresh_presence_in(Millis timeout) const {
-    auto before = stats().first;
+  // Counter `key` from a stats line written after this call (logged each second).
+  std::optional<std::uint64_t> fresh_counter(Millis timeout,
+                                             std::string_view key = "presence_in") const {
+    auto before = stats(key).first;
     auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {
-      auto [lines, value] = stats();
+      auto [lines, value] = stats(key);
       if (lines > before + 1) return value;  // +1: the line being written at call time
       std::this_thread::sleep_for(Millis(50));
     }
@@ -376,7 +400,7 @@ Burst run_burst(World& w, const Options& o, const std::string& tag, pid_t prosod
   if (component) {
     if (!ping_component(*w.watchers[0], "settle-" + tag, Millis(10000)))
       die("component did not answer a ping");
-    in_before = component->fresh_presence_in(Millis(5000));
+    in_before = component->fresh_counter(Millis(5000));
     if (!in_before) die("no stats line from the component");
   }
   const double p0 = cpu_seconds(prosody);
@@ -410,7 +434,7 @@ Burst run_burst(World& w, const Options& o, const std::string& tag, pid_t prosod
   if (component) b.component_cpu = cpu_seconds(component->pid()) - c0;
   b.bench_cpu = self_cpu_seconds() - s0;
   if (component) {
-    auto in_after = component->fresh_presence_in(Millis(5000));
+    auto in_after = component->fresh_counter(Millis(5000));
     if (in_after) b.presence_in = *in_after - *in_before;
   }
   return b;
@@ -448,6 +472,140 @@ struct SyncRound {
   std::size_t items = 0;
 };
 
+// Part 2 for one component (one roster-cache mode).
+struct SyncPhase {
+  bool roster_cache = true;
+  std::vector<std::vector<SyncRound>> results;  // per k
+  std::vector<double> ping_ms, server_ping_ms, roster_ms;
+  std::size_t wrong_items = 0;
+  std::size_t flood_stanzas = 0, flood_bytes = 0;
+  double flood_s = 0;
+  std::uint64_t roster_hits = 0, roster_misses = 0;  // the component's stats counters
+};
+
+Element rpsync_iq(const std::string& id, Element payload) {
+  Element iq("iq", std::string(ns::kClient));
+  iq.set_attr("type", "set");
+  iq.set_attr("to", kComponent);
+  iq.set_attr("id", id);
+  iq.add(std::move(payload));
+  return iq;
+}
+
+std::optional<Element> reply_to(TestClient& c, const std::string& id, Millis timeout) {
+  return c.wait_for([&](const Element& e) { return e.name() == "iq" && e.attr("id") == id; },
+                    timeout);
+}
+
+// alice does a full login (the flood is counted) and enables, then for each k, `rounds`
+// times: drops her connection, k contacts change status (confirmed by watcher w0 and a ping
+// to the component), reconnects and times <sync/> -> <delta/>. `offset` rotates the
+// contacts that change across phases.
+SyncPhase run_sync_phase(const ProsodyServer& server, World& world, const Component& component,
+                         const Options& o, const std::vector<int>& ks, int& offset) {
+  SyncPhase ph;
+  ph.results.resize(ks.size());
+  TestClient& w0 = *world.watchers[0];
+  std::string why;
+  auto session = TestClient::login(server.c2s_port(), "alice", kHost, kPassword, "bench", &why);
+  if (!session) die("alice: " + why);
+  Element initial("presence", std::string(ns::kClient));
+  initial.add(Element("c", std::string(ns::kCaps)))
+      .set_attr("hash", "sha-1")
+      .set_attr("node", "https://rpsync.example/bench-client")
+      .set_attr("ver", "q07IKJEyjvHSyhy//CH0CxmKi8w=");
+  const auto f0 = Clock::now();
+  session->send(initial);
+  {
+    auto deadline = Clock::now() + Millis(30000);
+    while (ph.flood_stanzas < static_cast<std::size_t>(o.contacts)) {
+      auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+      if (left.count() <= 0) break;
+      auto e = session->next(left);
+      if (!e) break;
+      if (e->name() != "presence" || e->attr("from").value_or("").starts_with("alice@")) continue;
+      ++ph.flood_stanzas;
+      ph.flood_bytes += rpsync::xml::to_string(*e, ns::kClient).size();
+    }
+  }
+  ph.flood_s = seconds_since(f0, Clock::now());
+  progress("alice's full login: " + std::to_string(ph.flood_stanzas) + " presences, " +
+           std::to_string(ph.flood_bytes) + " bytes");
+
+  Element enable("enable", std::string(ns::kRpsync));
+  enable.set_attr("stream", session->stream_id());
+  session->send(rpsync_iq("enable-1", enable));
+  auto enabled = reply_to(*session, "enable-1", Millis(15000));
+  const Element* en = enabled ? enabled->child("enabled", ns::kRpsync) : nullptr;
+  if (!en) die("enable failed: " + (enabled ? rpsync::xml::to_string(*enabled) : "timeout"));
+  progress("enabled, count=" + std::string(en->attr("count").value_or("?")));
+
+  std::string key_stream = session->stream_id(), key_last = "enable-1";
+  for (std::size_t ki = 0; ki < ks.size(); ++ki) {
+    const int k = ks[ki];
+    for (int r = 0; r < o.rounds; ++r) {
+      session->abort();
+      const std::string tag = "S" + std::to_string(offset) + "-" + std::to_string(k) + "-" +
+                              std::to_string(r) + " ";
+      for (int j = 0; j < k; ++j) {
+        int i = (offset + j) % o.contacts;
+        world.contacts[static_cast<std::size_t>(i)]->send(
+            contact_presence(tag + "new status of " + contact_name(i), i + r + 2));
+      }
+      offset += k;
+      auto seen = watch(w0, tag, static_cast<std::size_t>(k), Clock::now() + Millis(10000));
+      if (seen.got != static_cast<std::size_t>(k)) die("watcher missed changes in " + tag);
+      auto cping = ping_component(w0, "p-" + tag.substr(0, tag.size() - 1), Millis(10000));
+      if (!cping) die("component did not answer a ping");
+      ph.ping_ms.push_back(*cping * 1000);
+      auto sping = ping(w0, kHost, "s-" + tag.substr(0, tag.size() - 1), Millis(10000));
+      if (!sping) die("server did not answer a ping");
+      ph.server_ping_ms.push_back(*sping * 1000);
+
+      session = TestClient::login(server.c2s_port(), "alice", kHost, kPassword, "bench", &why);
+      if (!session) die("alice: " + why);
+      Element sync("sync", std::string(ns::kRpsync));
+      sync.set_attr("stream", session->stream_id());
+      Element& key = sync.add(Element("key", std::string(ns::kRpsync)));
+      key.set_attr("stream", key_stream);
+      key.set_attr("resource", "bench");
+      key.set_attr("last", key_last);
+      const std::string id = "sync-" + std::to_string(k) + "-" + std::to_string(r);
+      const auto t0 = Clock::now();
+      session->send(rpsync_iq(id, sync));
+      auto answer = reply_to(*session, id, Millis(15000));
+      const double rtt = seconds_since(t0, Clock::now()) * 1000;
+      const Element* delta = answer ? answer->child("delta", ns::kRpsync) : nullptr;
+      if (!delta) die("sync failed: " + (answer ? rpsync::xml::to_string(*answer) : "timeout"));
+      SyncRound sr;
+      sr.rtt_ms = rtt;
+      sr.bytes = rpsync::xml::to_string(*answer, ns::kClient).size();
+      sr.items = delta->children().size();
+      if (sr.items != static_cast<std::size_t>(k)) ++ph.wrong_items;
+      ph.results[ki].push_back(sr);
+      key_stream = session->stream_id();
+      key_last = id;
+
+      // Baseline for the component's privileged roster fetch: Prosody answering the same
+      // roster to alice herself.
+      Element get("iq", std::string(ns::kClient));
+      get.set_attr("type", "get");
+      get.set_attr("id", "roster-" + id);
+      get.add(Element("query", std::string(ns::kRoster)));
+      const auto g0 = Clock::now();
+      session->send(get);
+      auto roster = reply_to(*session, "roster-" + id, Millis(15000));
+      if (!roster || roster->attr("type") != "result") die("roster get failed");
+      ph.roster_ms.push_back(seconds_since(g0, Clock::now()) * 1000);
+    }
+    progress("sync rounds with " + std::to_string(k) + " changed contacts done");
+  }
+  session->abort();
+  ph.roster_hits = component.fresh_counter(Millis(5000), "roster_cache_hits").value_or(0);
+  ph.roster_misses = component.stats("roster_cache_misses").second;
+  return ph;
+}
+
 Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -476,11 +634,24 @@ Options parse_options(int argc, char** argv) {
       o.csv = value();
     else if (a == "--no-nagle")
       o.nagle = false;
+    else if (a == "--no-gate")
+      o.gate = false;
+    else if (a == "--roster-cache") {
+      const std::string v = value();
+      if (v == "on") o.roster_cache = {true};
+      else if (v == "off") o.roster_cache = {false};
+      else if (v == "both") o.roster_cache = {true, false};
+      else die("--roster-cache takes on, off or both");
+    }
     else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: rpsync_component_bench [--contacts N=500] [--watchers W=4] [--changes C=10]\n"
-          "       [--bursts B=3] [--rounds R=20] [--no-nagle] [--csv PATH]\n"
-          "  --no-nagle: Prosody with network_settings = { nagle = false } (TCP_NODELAY)\n");
+          "       [--bursts B=3] [--rounds R=20] [--no-nagle] [--no-gate]\n"
+          "       [--roster-cache on|off|both] [--csv PATH]\n"
+          "  --no-nagle: Prosody with network_settings = { nagle = false } (TCP_NODELAY)\n"
+          "  --no-gate: Prosody without mod_rpsync_gate (no versioned roster for the component)\n"
+          "  --roster-cache: sync rounds with the component's roster cache on, off\n"
+          "                  (--roster-cache 0), or both in turn (default)\n");
       std::exit(0);
     } else {
       die("unknown argument " + a + " (see --help)");
@@ -522,7 +693,7 @@ int main(int argc, char** argv) {
   const std::string config = read_text(fs::path(server->dir()) / "prosody.cfg.lua");
 
   // --- part 1a: Prosody routing alone ------------------------------------------------
-  patch_prosody_config(*server, config, /*privileged=*/false, o.nagle);
+  patch_prosody_config(*server, config, /*privileged=*/false, o.nagle, o.gate);
   if (!server->launch()) die("prosody did not start:\n" + server->log());
   progress("prosody up (no privileged entity); logging in " + std::to_string(o.contacts) +
            " contacts and " + std::to_string(o.watchers) + " watchers");
@@ -537,13 +708,19 @@ int main(int argc, char** argv) {
   logout_all(world);
 
   // --- part 1b: the same load with rpsync-component attached --------------------------
-  patch_prosody_config(*server, config, /*privileged=*/true, o.nagle);
+  patch_prosody_config(*server, config, /*privileged=*/true, o.nagle, o.gate);
   if (!server->restart()) die("prosody did not restart:\n" + server->log());
-  const fs::path work = fs::path(server->dir()) / "component";
-  fs::create_directories(work);
-  Component component(*server, work);
-  if (!component.wait_connected(Millis(15000)))
-    die("component did not connect with privileges:\n" + component.log());
+  auto start_component = [&](bool roster_cache) {
+    const fs::path work =
+        fs::path(server->dir()) / (roster_cache ? "component-cache" : "component-nocache");
+    fs::create_directories(work);
+    auto c = std::make_unique<Component>(*server, work, roster_cache);
+    if (!c->wait_connected(Millis(15000)))
+      die("component did not connect with privileges:\n" + c->log());
+    return c;
+  };
+  auto component_ptr = start_component(o.roster_cache.front());
+  Component& component = *component_ptr;
   progress("prosody + component up; logging in again");
   world = login_all(*server, o);
   std::vector<Burst> with;
@@ -560,119 +737,28 @@ int main(int argc, char** argv) {
   for (std::size_t j = 1; j < world.watchers.size(); ++j) world.watchers[j]->abort();
   TestClient& w0 = *world.watchers[0];
   drain(w0);
-  auto session = TestClient::login(server->c2s_port(), "alice", kHost, kPassword, "bench", &why);
-  if (!session) die("alice: " + why);
-  Element initial("presence", std::string(ns::kClient));
-  initial.add(Element("c", std::string(ns::kCaps)))
-      .set_attr("hash", "sha-1")
-      .set_attr("node", "https://rpsync.example/bench-client")
-      .set_attr("ver", "q07IKJEyjvHSyhy//CH0CxmKi8w=");
-  std::size_t flood_stanzas = 0, flood_bytes = 0;
-  const auto f0 = Clock::now();
-  session->send(initial);
-  {
-    auto deadline = Clock::now() + Millis(30000);
-    while (flood_stanzas < static_cast<std::size_t>(o.contacts)) {
-      auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
-      if (left.count() <= 0) break;
-      auto e = session->next(left);
-      if (!e) break;
-      if (e->name() != "presence" || e->attr("from").value_or("").starts_with("alice@")) continue;
-      ++flood_stanzas;
-      flood_bytes += rpsync::xml::to_string(*e, ns::kClient).size();
-    }
-  }
-  const double flood_s = seconds_since(f0, Clock::now());
-  progress("alice's full login: " + std::to_string(flood_stanzas) + " presences, " +
-           std::to_string(flood_bytes) + " bytes");
-
-  auto rpsync_iq = [](const std::string& id, Element payload) {
-    Element iq("iq", std::string(ns::kClient));
-    iq.set_attr("type", "set");
-    iq.set_attr("to", kComponent);
-    iq.set_attr("id", id);
-    iq.add(std::move(payload));
-    return iq;
-  };
-  auto reply_to = [](TestClient& c, const std::string& id, Millis timeout) {
-    return c.wait_for([&](const Element& e) { return e.name() == "iq" && e.attr("id") == id; },
-                      timeout);
-  };
-  Element enable("enable", std::string(ns::kRpsync));
-  enable.set_attr("stream", session->stream_id());
-  session->send(rpsync_iq("enable-1", enable));
-  auto enabled = reply_to(*session, "enable-1", Millis(15000));
-  const Element* en = enabled ? enabled->child("enabled", ns::kRpsync) : nullptr;
-  if (!en) die("enable failed: " + (enabled ? rpsync::xml::to_string(*enabled) : "timeout"));
-  progress("enabled, count=" + std::string(en->attr("count").value_or("?")));
-
-  std::string key_stream = session->stream_id(), key_last = "enable-1";
   const std::vector<int> ks = {0, std::max(1, o.contacts / 100), std::max(1, o.contacts / 10)};
-  std::vector<std::vector<SyncRound>> results(ks.size());
-  std::vector<double> ping_ms, server_ping_ms, roster_ms;
-  std::size_t wrong_items = 0;
+  std::vector<SyncPhase> phases;
   int offset = 0;
-  for (std::size_t ki = 0; ki < ks.size(); ++ki) {
-    const int k = ks[ki];
-    for (int r = 0; r < o.rounds; ++r) {
-      session->abort();
-      const std::string tag = "S" + std::to_string(k) + "-" + std::to_string(r) + " ";
-      for (int j = 0; j < k; ++j) {
-        int i = (offset + j) % o.contacts;
-        world.contacts[static_cast<std::size_t>(i)]->send(
-            contact_presence(tag + "new status of " + contact_name(i), i + r + 2));
-      }
-      offset += k;
-      auto seen = watch(w0, tag, static_cast<std::size_t>(k), Clock::now() + Millis(10000));
-      if (seen.got != static_cast<std::size_t>(k)) die("watcher missed changes in " + tag);
-      auto cping = ping_component(w0, "p-" + tag.substr(0, tag.size() - 1), Millis(10000));
-      if (!cping) die("component did not answer a ping");
-      ping_ms.push_back(*cping * 1000);
-      auto sping = ping(w0, kHost, "s-" + tag.substr(0, tag.size() - 1), Millis(10000));
-      if (!sping) die("server did not answer a ping");
-      server_ping_ms.push_back(*sping * 1000);
-
-      session = TestClient::login(server->c2s_port(), "alice", kHost, kPassword, "bench", &why);
-      if (!session) die("alice: " + why);
-      Element sync("sync", std::string(ns::kRpsync));
-      sync.set_attr("stream", session->stream_id());
-      Element& key = sync.add(Element("key", std::string(ns::kRpsync)));
-      key.set_attr("stream", key_stream);
-      key.set_attr("resource", "bench");
-      key.set_attr("last", key_last);
-      const std::string id = "sync-" + std::to_string(k) + "-" + std::to_string(r);
-      const auto t0 = Clock::now();
-      session->send(rpsync_iq(id, sync));
-      auto answer = reply_to(*session, id, Millis(15000));
-      const double rtt = seconds_since(t0, Clock::now()) * 1000;
-      const Element* delta = answer ? answer->child("delta", ns::kRpsync) : nullptr;
-      if (!delta) die("sync failed: " + (answer ? rpsync::xml::to_string(*answer) : "timeout"));
-      SyncRound sr;
-      sr.rtt_ms = rtt;
-      sr.bytes = rpsync::xml::to_string(*answer, ns::kClient).size();
-      sr.items = delta->children().size();
-      if (sr.items != static_cast<std::size_t>(k)) ++wrong_items;
-      results[ki].push_back(sr);
-      key_stream = session->stream_id();
-      key_last = id;
-
-      // Baseline for the component's privileged roster fetch: Prosody answering the same
-      // roster to alice herself.
-      Element get("iq", std::string(ns::kClient));
-      get.set_attr("type", "get");
-      get.set_attr("id", "roster-" + id);
-      get.add(Element("query", std::string(ns::kRoster)));
-      const auto g0 = Clock::now();
-      session->send(get);
-      auto roster = reply_to(*session, "roster-" + id, Millis(15000));
-      if (!roster || roster->attr("type") != "result") die("roster get failed");
-      roster_ms.push_back(seconds_since(g0, Clock::now()) * 1000);
+  for (std::size_t m = 0; m < o.roster_cache.size(); ++m) {
+    if (m > 0) {
+      // Prosody refuses a second connection under the same name: stop, then start the
+      // other mode. Its re-sent presences are ingested before alice logs in (ping).
+      component_ptr->stop();
+      component_ptr = start_component(o.roster_cache[m]);
+      if (!ping_component(w0, "settle-mode-" + std::to_string(m), Millis(15000)))
+        die("restarted component did not answer a ping");
+      drain(w0);
     }
-    progress("sync rounds with " + std::to_string(k) + " changed contacts done");
+    phases.push_back(run_sync_phase(*server, world, *component_ptr, o, ks, offset));
+    phases.back().roster_cache = o.roster_cache[m];
+    progress(std::string("sync phase with the roster cache ") +
+             (o.roster_cache[m] ? "on" : "off") + " done: roster cache hits " +
+             std::to_string(phases.back().roster_hits) + ", misses " +
+             std::to_string(phases.back().roster_misses));
   }
-  session->abort();
   const double bench_cpu_total = self_cpu_seconds();
-  component.stop();
+  component_ptr->stop();
   logout_all(world);
 
   // --- report -------------------------------------------------------------------------
@@ -714,8 +800,9 @@ int main(int argc, char** argv) {
 
   std::printf(
       "\nrpsync component benchmark: Prosody 0.12 on loopback, %d contacts x %d changes "
-      "per burst, %d watchers, median of %d bursts, Prosody Nagle %s\n",
-      o.contacts, o.changes, o.watchers, o.bursts, o.nagle ? "on (default)" : "off");
+      "per burst, %d watchers, median of %d bursts, Prosody Nagle %s, mod_rpsync_gate %s\n",
+      o.contacts, o.changes, o.watchers, o.bursts, o.nagle ? "on (default)" : "off",
+      o.gate ? "loaded" : "not loaded");
   std::printf(
       "(one machine, %ld cores, shared by the load generator, Prosody and the component; "
       "load average at start %s, at end %s)\n\n",
@@ -742,35 +829,56 @@ int main(int argc, char** argv) {
   std::printf("%-52s %12zu\n", "stanzas lost at watchers (all bursts)", lost);
   std::printf("%-52s %12zu\n", "bursts where presence_in != broadcasts", ingest_mismatch);
 
-  std::printf(
-      "\nsync round-trip, %d-contact roster, %d rounds per k (client side, sync sent -> "
-      "delta received)\n",
-      o.contacts, o.rounds);
-  std::printf("%-10s %10s %10s %12s %10s\n", "changed", "median ms", "p95 ms", "delta bytes",
-              "items");
-  for (std::size_t ki = 0; ki < ks.size(); ++ki) {
-    std::vector<double> rtts, bytes;
-    for (const auto& sr : results[ki]) {
-      rtts.push_back(sr.rtt_ms);
-      bytes.push_back(static_cast<double>(sr.bytes));
+  std::size_t wrong_items = 0;
+  for (const auto& ph : phases) {
+    const std::string mode = ph.roster_cache ? "cache" : "nocache";
+    std::printf(
+        "\nsync round-trip, %d-contact roster, %d rounds per k (client side, sync sent -> "
+        "delta received); component roster cache %s, Prosody %s mod_rpsync_gate\n",
+        o.contacts, o.rounds, ph.roster_cache ? "on" : "off (--roster-cache 0)",
+        o.gate ? "with" : "without");
+    std::printf("%-10s %10s %10s %12s %10s\n", "changed", "median ms", "p95 ms", "delta bytes",
+                "items");
+    for (std::size_t ki = 0; ki < ks.size(); ++ki) {
+      std::vector<double> rtts, bytes;
+      for (const auto& sr : ph.results[ki]) {
+        rtts.push_back(sr.rtt_ms);
+        bytes.push_back(static_cast<double>(sr.bytes));
+      }
+      const double med = percentile(rtts, 0.5), p95 = percentile(rtts, 0.95);
+      const double b = percentile(bytes, 0.5);
+      std::printf("%-10d %10.2f %10.2f %12.0f %10d\n", ks[ki], med, p95, b, ks[ki]);
+      const std::string sec = "sync_" + mode + "_k" + std::to_string(ks[ki]);
+      csv.add(sec, "rtt_median", med, "ms");
+      csv.add(sec, "rtt_p95", p95, "ms");
+      csv.add(sec, "delta_bytes_median", b, "bytes");
+      csv.add(sec, "delta_vs_flood", rate(b, static_cast<double>(ph.flood_bytes)), "ratio");
     }
-    const double med = percentile(rtts, 0.5), p95 = percentile(rtts, 0.95);
-    const double b = percentile(bytes, 0.5);
-    std::printf("%-10d %10.2f %10.2f %12.0f %10d\n", ks[ki], med, p95, b, ks[ki]);
-    const std::string sec = "sync_k" + std::to_string(ks[ki]);
-    csv.add(sec, "rtt_median", med, "ms");
-    csv.add(sec, "rtt_p95", p95, "ms");
-    csv.add(sec, "delta_bytes_median", b, "bytes");
-    csv.add(sec, "delta_vs_flood", rate(b, static_cast<double>(flood_bytes)), "ratio");
+    const std::string sec = "sync_" + mode;
+    std::printf("%-52s %12llu / %llu\n", "component roster gets: cache hits / misses",
+                static_cast<unsigned long long>(ph.roster_hits),
+                static_cast<unsigned long long>(ph.roster_misses));
+    std::printf("%-52s %12.2f\n", "ping RTT to component, median (ms)",
+                percentile(ph.ping_ms, 0.5));
+    std::printf("%-52s %12.2f\n", "ping RTT to Prosody itself, median (ms)",
+                percentile(ph.server_ping_ms, 0.5));
+    std::printf("%-52s %12.2f\n", "alice's own roster get RTT, median (ms)",
+                percentile(ph.roster_ms, 0.5));
+    std::printf("%-52s %12zu\n", "full login flood: presence stanzas", ph.flood_stanzas);
+    std::printf("%-52s %12zu\n", "full login flood: bytes (re-serialised)", ph.flood_bytes);
+    std::printf("%-52s %12.1f\n", "full login flood: time to last presence (ms)",
+                ph.flood_s * 1000);
+    csv.add(sec, "roster_cache_hits", static_cast<double>(ph.roster_hits), "gets");
+    csv.add(sec, "roster_cache_misses", static_cast<double>(ph.roster_misses), "gets");
+    csv.add(sec, "ping_rtt_median", percentile(ph.ping_ms, 0.5), "ms");
+    csv.add(sec, "server_ping_rtt_median", percentile(ph.server_ping_ms, 0.5), "ms");
+    csv.add(sec, "roster_get_rtt_median", percentile(ph.roster_ms, 0.5), "ms");
+    csv.add(sec, "flood_stanzas", static_cast<double>(ph.flood_stanzas), "stanzas");
+    csv.add(sec, "flood_bytes", static_cast<double>(ph.flood_bytes), "bytes");
+    csv.add(sec, "flood_time", ph.flood_s * 1000, "ms");
+    csv.add(sec, "rounds_wrong_item_count", static_cast<double>(ph.wrong_items), "rounds");
+    wrong_items += ph.wrong_items;
   }
-  std::printf("%-52s %12.2f\n", "ping RTT to component, median (ms)", percentile(ping_ms, 0.5));
-  std::printf("%-52s %12.2f\n", "ping RTT to Prosody itself, median (ms)",
-              percentile(server_ping_ms, 0.5));
-  std::printf("%-52s %12.2f\n", "alice's own roster get RTT, median (ms)",
-              percentile(roster_ms, 0.5));
-  std::printf("%-52s %12zu\n", "full login flood: presence stanzas", flood_stanzas);
-  std::printf("%-52s %12zu\n", "full login flood: bytes (re-serialised)", flood_bytes);
-  std::printf("%-52s %12.1f\n", "full login flood: time to last presence (ms)", flood_s * 1000);
   std::printf("%-52s %12zu\n", "rounds whose delta item count != k", wrong_items);
   std::printf("%-52s %12.1f\n", "bench process CPU s (load generator)", bench_cpu_total);
   std::printf("%-52s %12.1f\n", "wall time (s)", seconds_since(wall0, Clock::now()));
@@ -791,18 +899,12 @@ int main(int argc, char** argv) {
   csv.add("ingest", "component_presence_per_cpu_s", c_capacity, "1/s");
   csv.add("ingest", "lost_at_watchers", static_cast<double>(lost), "stanzas");
   csv.add("ingest", "bursts_presence_in_mismatch", static_cast<double>(ingest_mismatch), "bursts");
-  csv.add("sync", "ping_rtt_median", percentile(ping_ms, 0.5), "ms");
-  csv.add("sync", "server_ping_rtt_median", percentile(server_ping_ms, 0.5), "ms");
-  csv.add("sync", "roster_get_rtt_median", percentile(roster_ms, 0.5), "ms");
-  csv.add("sync", "flood_stanzas", static_cast<double>(flood_stanzas), "stanzas");
-  csv.add("sync", "flood_bytes", static_cast<double>(flood_bytes), "bytes");
-  csv.add("sync", "flood_time", flood_s * 1000, "ms");
-  csv.add("sync", "rounds_wrong_item_count", static_cast<double>(wrong_items), "rounds");
   csv.add("run", "bench_cpu", bench_cpu_total, "s");
   csv.add("run", "wall", seconds_since(wall0, Clock::now()), "s");
   csv.add("run", "loadavg_1min_start", std::atof(load_start.c_str()), "load");
   csv.add("run", "loadavg_1min_end", std::atof(loadavg().c_str()), "load");
   csv.add("run", "prosody_nagle", o.nagle ? 1 : 0, "bool");
+  csv.add("run", "prosody_rpsync_gate", o.gate ? 1 : 0, "bool");
   csv.add("run", "cores", static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN)), "cores");
   std::ofstream out(o.csv);
   for (const auto& row : csv.rows) out << row << "\n";
