@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -108,6 +109,23 @@ class Stmt {
   int rc_ = SQLITE_ERROR;
 };
 
+using AccountTables = std::array<const char*, 2>;
+constexpr AccountTables kSessionDeletes{"DELETE FROM rpsync_presence WHERE account = ?1",
+                                        "DELETE FROM rpsync_session WHERE account = ?1"};
+constexpr AccountTables kRosterDeletes{"DELETE FROM rpsync_roster_item WHERE account = ?1",
+                                       "DELETE FROM rpsync_roster WHERE account = ?1"};
+
+// Deletes the account's rows with each statement; false on the first failure.
+bool delete_account(sqlite3* db, std::string_view account, const AccountTables& deletes) {
+  for (const char* sql : deletes) {
+    Stmt d(db, sql);
+    if (!d.ok()) return false;
+    d.text(1, account);
+    if (d.step() != SQLITE_DONE) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 struct SqliteSessionStore::Db {
@@ -207,14 +225,7 @@ StoreStatus SqliteSessionStore::save_session(std::string_view account, const Sav
     db_->exec("ROLLBACK;");
     return st;
   };
-  {
-    Stmt d1(db_->handle, "DELETE FROM rpsync_presence WHERE account = ?1");
-    Stmt d2(db_->handle, "DELETE FROM rpsync_session WHERE account = ?1");
-    if (!d1.ok() || !d2.ok()) return fail();
-    d1.text(1, account);
-    d2.text(1, account);
-    if (d1.step() != SQLITE_DONE || d2.step() != SQLITE_DONE) return fail();
-  }
+  if (!delete_account(db_->handle, account, kSessionDeletes)) return fail();
   {
     const proto::StateDigest digest = proto::digest_of(s.state);
     Stmt ins(db_->handle,
@@ -262,13 +273,7 @@ StoreStatus SqliteSessionStore::save_session(std::string_view account, const Sav
 StoreStatus SqliteSessionStore::erase_session(std::string_view account) {
   if (!db_) return open_status_;
   if (!db_->exec("BEGIN IMMEDIATE;")) return StoreStatus::io_error(db_->error());
-  Stmt d1(db_->handle, "DELETE FROM rpsync_presence WHERE account = ?1");
-  Stmt d2(db_->handle, "DELETE FROM rpsync_session WHERE account = ?1");
-  if (d1.ok() && d2.ok()) {
-    d1.text(1, account);
-    d2.text(1, account);
-    if (d1.step() == SQLITE_DONE && d2.step() == SQLITE_DONE && db_->exec("COMMIT;")) return {};
-  }
+  if (delete_account(db_->handle, account, kSessionDeletes) && db_->exec("COMMIT;")) return {};
   StoreStatus st = StoreStatus::io_error(db_->error());
   db_->exec("ROLLBACK;");
   return st;
@@ -325,14 +330,7 @@ StoreStatus SqliteSessionStore::save_roster(std::string_view account, const Cach
     db_->exec("ROLLBACK;");
     return st;
   };
-  {
-    Stmt d1(db_->handle, "DELETE FROM rpsync_roster_item WHERE account = ?1");
-    Stmt d2(db_->handle, "DELETE FROM rpsync_roster WHERE account = ?1");
-    if (!d1.ok() || !d2.ok()) return fail();
-    d1.text(1, account);
-    d2.text(1, account);
-    if (d1.step() != SQLITE_DONE || d2.step() != SQLITE_DONE) return fail();
-  }
+  if (!delete_account(db_->handle, account, kRosterDeletes)) return fail();
   {
     Stmt ins(db_->handle,
              "INSERT INTO rpsync_roster(account, ver, count, checksum) VALUES(?1, ?2, ?3, ?4)");
@@ -364,13 +362,7 @@ StoreStatus SqliteSessionStore::save_roster(std::string_view account, const Cach
 StoreStatus SqliteSessionStore::erase_roster(std::string_view account) {
   if (!db_) return open_status_;
   if (!db_->exec("BEGIN IMMEDIATE;")) return StoreStatus::io_error(db_->error());
-  Stmt d1(db_->handle, "DELETE FROM rpsync_roster_item WHERE account = ?1");
-  Stmt d2(db_->handle, "DELETE FROM rpsync_roster WHERE account = ?1");
-  if (d1.ok() && d2.ok()) {
-    d1.text(1, account);
-    d2.text(1, account);
-    if (d1.step() == SQLITE_DONE && d2.step() == SQLITE_DONE && db_->exec("COMMIT;")) return {};
-  }
+  if (delete_account(db_->handle, account, kRosterDeletes) && db_->exec("COMMIT;")) return {};
   StoreStatus st = StoreStatus::io_error(db_->error());
   db_->exec("ROLLBACK;");
   return st;

@@ -18,6 +18,7 @@
 
 #include "gloox_session.h"
 #include "protocol/ns.h"
+#include "test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 
@@ -30,23 +31,6 @@ using testing::GlooxSession;
 
 constexpr const char* kAlice = "alice@example.test";
 
-bool add_gate(const test::ProsodyServer& server) {
-  const auto cfg = fs::path(server.dir()) / "prosody.cfg.lua";
-  std::stringstream text;
-  text << std::ifstream(cfg).rdbuf();
-  std::string out = "plugin_paths = { \"" RPSYNC_GATE_PLUGIN_DIR "\" }\n";
-  bool found = false;
-  std::istringstream lines(text.str());
-  for (std::string line; std::getline(lines, line);) {
-    out += line + "\n";
-    if (line == "VirtualHost \"example.test\"") {
-      out += "  modules_enabled = { \"rpsync_gate\" }\n";
-      found = true;
-    }
-  }
-  std::ofstream(cfg, std::ios::trunc) << out;
-  return found;
-}
 
 // The component as a child process; killed on destruction.
 class ComponentProcess {
@@ -113,7 +97,7 @@ class RealComponent : public ::testing::Test {
     for (const char* u : {"alice", "bob"}) server_->add_user(u, "example.test", "pw");
     server_->add_roster_item(kAlice, "bob@example.test", test::Subscription::kBoth);
     server_->add_roster_item("bob@example.test", kAlice, test::Subscription::kBoth);
-    ASSERT_TRUE(add_gate(*server_));
+    ASSERT_TRUE(testing::load_gate_into(*server_));
     ASSERT_TRUE(server_->launch()) << server_->log();
     start_component();
     bob_ = test::TestClient::login(server_->c2s_port(), "bob", "example.test", "pw", "phone", &why);
@@ -300,7 +284,7 @@ TEST(RealComponentFigures, ReconnectWith50OnlineContacts) {
     server->add_roster_item(kAlice, c, test::Subscription::kBoth);
     server->add_roster_item(c, kAlice, test::Subscription::kBoth);
   }
-  ASSERT_TRUE(add_gate(*server));
+  ASSERT_TRUE(testing::load_gate_into(*server));
   ASSERT_TRUE(server->launch()) << server->log();
   ComponentProcess component(*server, server->dir() + "/component.log");
   std::vector<std::unique_ptr<test::TestClient>> contacts;

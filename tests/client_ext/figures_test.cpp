@@ -15,6 +15,7 @@
 #include "gloox_session.h"
 #include "protocol/ns.h"
 #include "stub_component.h"
+#include "test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 
@@ -22,24 +23,8 @@ namespace rpsync::client {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::load_gate_into;
 
-bool load_gate_into(const test::ProsodyServer& server) {
-  const auto cfg = std::filesystem::path(server.dir()) / "prosody.cfg.lua";
-  std::stringstream text;
-  text << std::ifstream(cfg).rdbuf();
-  std::string out = "plugin_paths = { \"" RPSYNC_GATE_PLUGIN_DIR "\" }\n";
-  bool found = false;
-  std::istringstream lines(text.str());
-  for (std::string line; std::getline(lines, line);) {
-    out += line + "\n";
-    if (line == "VirtualHost \"example.test\"") {
-      out += "  modules_enabled = { \"rpsync_gate\" }\n";
-      found = true;
-    }
-  }
-  std::ofstream(cfg, std::ios::trunc) << out;
-  return found;
-}
 
 xml::Element caps_presence(int i) {
   xml::Element p("presence", std::string(ns::kClient));

@@ -28,6 +28,7 @@
 #include "client_ext/store.h"
 #include "protocol/ns.h"
 #include "protocol/xml.h"
+#include "test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 
@@ -35,6 +36,8 @@ namespace rpsync::client {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::load_gate_into;
+using testing::TempDir;
 constexpr const char* kAlice = "alice@example.test";
 constexpr int kContacts = 20;
 
@@ -183,23 +186,6 @@ bool gate_handles_roster() {
   return s.str().find("jabber:iq:roster") != std::string::npos;
 }
 
-bool load_gate_into(const test::ProsodyServer& server) {
-  const auto cfg = std::filesystem::path(server.dir()) / "prosody.cfg.lua";
-  std::stringstream text;
-  text << std::ifstream(cfg).rdbuf();
-  std::string out = "plugin_paths = { \"" RPSYNC_GATE_PLUGIN_DIR "\" }\n";
-  bool found = false;
-  std::istringstream lines(text.str());
-  for (std::string line; std::getline(lines, line);) {
-    out += line + "\n";
-    if (line == "VirtualHost \"example.test\"") {
-      out += "  modules_enabled = { \"rpsync_gate\" }\n";
-      found = true;
-    }
-  }
-  std::ofstream(cfg, std::ios::trunc) << out;
-  return found;
-}
 
 std::unique_ptr<test::ProsodyServer> make_server(int contacts, bool gate, std::string* why) {
   auto server = test::ProsodyServer::create(test::ProsodyOptions{}, why);
@@ -231,21 +217,6 @@ std::unique_ptr<test::ProsodyServer> make_server(int contacts, bool gate, std::s
     FAIL() << var##_why;                                                    \
   }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "rpsync-rosterver-XXXXXX").string();
-    path_ = ::mkdtemp(t.data()) ? t : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // The server's roster of alice now, as a fresh client without a cache gets it.
 RosterView server_roster(const test::ProsodyServer& server) {

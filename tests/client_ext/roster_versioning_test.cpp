@@ -12,6 +12,7 @@
 #include "client_ext/roster_cache.h"
 #include "client_ext/roster_versioning.h"
 #include "client_ext/store.h"
+#include "test_env.h"
 #include <gloox/parser.h>
 #include <gloox/tag.h>
 #include <gloox/taghandler.h>
@@ -106,6 +107,7 @@ TEST(RosterRequestPlan, BootstrapWhenNothingUsableIsCached) {
 // ---- RosterVersioning on gloox tags ---------------------------------------------
 
 constexpr const char* kAccount = "alice@example.test";
+using testing::TempDir;
 
 // The first stanza of `xml`, parsed by gloox inside a stream as gloox would see it.
 std::unique_ptr<gloox::Tag> stanza(const std::string& xml) {
@@ -296,21 +298,6 @@ TEST(RosterVersioning, EmptyAnswerToABootstrapIsLeftAlone) {
 
 // ---- SQLite roster table --------------------------------------------------------
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "rpsync-roster-XXXXXX").string();
-    path_ = ::mkdtemp(t.data()) ? t : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 void exec(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;

@@ -18,6 +18,7 @@
 #include "gloox_session.h"
 #include "protocol/ns.h"
 #include "protocol/state.h"
+#include "test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 
@@ -31,26 +32,6 @@ using testing::StubComponent;
 constexpr const char* kDomain = "example.test";
 constexpr const char* kAlice = "alice@example.test";
 
-// Loads mod_rpsync_gate (plugin/prosody) on example.test into the harness's config,
-// which the harness writes in create(); call before launch().
-bool load_gate(const test::ProsodyServer& server) {
-  const std::filesystem::path cfg = std::filesystem::path(server.dir()) / "prosody.cfg.lua";
-  std::ifstream in(cfg);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string out = "plugin_paths = { \"" RPSYNC_GATE_PLUGIN_DIR "\" }\n";
-  bool found = false;
-  std::istringstream lines(text.str());
-  for (std::string line; std::getline(lines, line);) {
-    out += line + "\n";
-    if (line == "VirtualHost \"example.test\"") {
-      out += "  modules_enabled = { \"rpsync_gate\" }\n";
-      found = true;
-    }
-  }
-  std::ofstream(cfg, std::ios::trunc) << out;
-  return found;
-}
 
 class StubScenario : public ::testing::Test {
  protected:
@@ -69,7 +50,7 @@ class StubScenario : public ::testing::Test {
       server_->add_roster_item(c, kAlice, test::Subscription::kBoth);
     }
     if (with_gate()) {
-      ASSERT_TRUE(load_gate(*server_));
+      ASSERT_TRUE(testing::load_gate_into(*server_));
     }
     ASSERT_TRUE(server_->launch()) << server_->log();
     stub_ =
