@@ -11,8 +11,9 @@ RosterCache::~RosterCache() = default;
 
 void canonicalise(std::vector<CachedRosterItem>& items) {
   // Stable, so that of two items with the same jid the later one (the newer) survives.
-  std::stable_sort(items.begin(), items.end(),
-                   [](const CachedRosterItem& a, const CachedRosterItem& b) { return a.jid < b.jid; });
+  std::stable_sort(
+      items.begin(), items.end(),
+      [](const CachedRosterItem& a, const CachedRosterItem& b) { return a.jid < b.jid; });
   std::vector<CachedRosterItem> out;
   out.reserve(items.size());
   for (auto& item : items) {

@@ -23,8 +23,8 @@ namespace rpsync::client {
 struct CachedRosterItem {
   std::string jid;  // bare JID as the server wrote it
   std::string name;
-  std::string subscription;  // none|to|from|both ("remove" never stored)
-  std::string ask;           // "" or "subscribe"
+  std::string subscription;         // none|to|from|both ("remove" never stored)
+  std::string ask;                  // "" or "subscribe"
   std::vector<std::string> groups;  // in the server's order
   friend bool operator==(const CachedRosterItem&, const CachedRosterItem&) = default;
 };
@@ -48,7 +48,7 @@ void apply_push(CachedRoster& roster, const CachedRosterItem& item);
 std::string roster_checksum(const CachedRoster& roster);
 
 struct RosterLoadResult {
-  StoreStatus status;                 // kCorrupt: a record exists but failed its check
+  StoreStatus status;                  // kCorrupt: a record exists but failed its check
   std::optional<CachedRoster> roster;  // set only when status is ok and a record exists
 };
 

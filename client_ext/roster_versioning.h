@@ -63,13 +63,13 @@ gloox::Tag* query_from_cache(const CachedRoster& roster);
 
 struct RosterStats {
   RosterRequestKind last_request = RosterRequestKind::kPlain;
-  bool from_cache = false;        // the last roster result was empty; the cache filled it
-  std::size_t result_bytes = 0;   // size of the last roster result as received
-  std::size_t pushes = 0;         // roster pushes received since the last request
-  std::size_t push_bytes = 0;     // their size
-  std::size_t saves = 0;          // successful cache writes since the last request
-  StoreStatus load_status;        // of the last load (kCorrupt: it was discarded)
-  StoreStatus save_status;        // of the last save or erase
+  bool from_cache = false;       // the last roster result was empty; the cache filled it
+  std::size_t result_bytes = 0;  // size of the last roster result as received
+  std::size_t pushes = 0;        // roster pushes received since the last request
+  std::size_t push_bytes = 0;    // their size
+  std::size_t saves = 0;         // successful cache writes since the last request
+  StoreStatus load_status;       // of the last load (kCorrupt: it was discarded)
+  StoreStatus save_status;       // of the last save or erase
 };
 
 class RosterVersioning {

@@ -96,7 +96,8 @@ class Stmt {
   std::string col_blob(int i) const {
     const void* b = sqlite3_column_blob(s_, i);
     const int n = sqlite3_column_bytes(s_, i);
-    return b == nullptr ? std::string() : std::string(static_cast<const char*>(b), static_cast<std::size_t>(n));
+    return b == nullptr ? std::string()
+                        : std::string(static_cast<const char*>(b), static_cast<std::size_t>(n));
   }
   void blob(int i, std::string_view v) {
     sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -307,8 +308,8 @@ RosterLoadResult SqliteSessionStore::load_roster(std::string_view account) {
     while ((rc = q.step()) == SQLITE_ROW) {
       auto groups = decode_groups(q.col_blob(4));
       if (!groups) return {StoreStatus::corrupt("bad roster item groups"), std::nullopt};
-      r.items.push_back({q.col_text(0), q.col_text(1), q.col_text(2), q.col_text(3),
-                         std::move(*groups)});
+      r.items.push_back(
+          {q.col_text(0), q.col_text(1), q.col_text(2), q.col_text(3), std::move(*groups)});
     }
     if (rc != SQLITE_DONE) return {StoreStatus::corrupt(db_->error()), std::nullopt};
   }

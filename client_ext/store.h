@@ -94,10 +94,10 @@ class RosterCacheBridge : public RosterCache {
 class SqliteSessionStore final : public detail::SessionStoreBridge,
                                  public detail::RosterCacheBridge {
  public:
+  using detail::RosterCacheBridge::save;
   using detail::SessionStoreBridge::erase;
   using detail::SessionStoreBridge::load;
   using detail::SessionStoreBridge::save;
-  using detail::RosterCacheBridge::save;
 
   // Opens (or creates) the database. On failure the store is unusable and every
   // operation returns open_status().

@@ -31,7 +31,6 @@ using testing::GlooxSession;
 
 constexpr const char* kAlice = "alice@example.test";
 
-
 // The component as a child process; killed on destruction.
 class ComponentProcess {
  public:

@@ -25,7 +25,6 @@ namespace {
 using std::chrono::milliseconds;
 using testing::load_gate_into;
 
-
 xml::Element caps_presence(int i) {
   xml::Element p("presence", std::string(ns::kClient));
   p.add(xml::Element("show", std::string(ns::kClient))).set_text("away");

@@ -52,8 +52,7 @@ class RosterClient final : public gloox::ConnectionListener,
     client_.setTls(gloox::TLSDisabled);
     client_.setCompression(false);
     client_.registerConnectionListener(this);
-    client_.logInstance().registerLogHandler(gloox::LogLevelDebug, gloox::LogAreaXmlOutgoing,
-                                             this);
+    client_.logInstance().registerLogHandler(gloox::LogLevelDebug, gloox::LogAreaXmlOutgoing, this);
     client_.set_tag_observer(this);
     client_.set_roster_cache(cache);
   }
@@ -89,7 +88,9 @@ class RosterClient final : public gloox::ConnectionListener,
       }
     }
   }
-  bool login() { return connect() && pump([&] { return connected; }); }
+  bool login() {
+    return connect() && pump([&] { return connected; });
+  }
   void logout() {
     client_.disconnect();
     pump([&] { return !connected; }, milliseconds(2000));
@@ -98,7 +99,8 @@ class RosterClient final : public gloox::ConnectionListener,
   // The roster get this login sent, and the result as it came off the wire.
   std::string roster_get() const {
     for (const auto& s : outgoing)
-      if (s.find("jabber:iq:roster") != std::string::npos && s.find("type='get'") != std::string::npos)
+      if (s.find("jabber:iq:roster") != std::string::npos &&
+          s.find("type='get'") != std::string::npos)
         return s;
     return {};
   }
@@ -186,7 +188,6 @@ bool gate_handles_roster() {
   return s.str().find("jabber:iq:roster") != std::string::npos;
 }
 
-
 std::unique_ptr<test::ProsodyServer> make_server(int contacts, bool gate, std::string* why) {
   auto server = test::ProsodyServer::create(test::ProsodyOptions{}, why);
   if (!server) return nullptr;
@@ -217,7 +218,6 @@ std::unique_ptr<test::ProsodyServer> make_server(int contacts, bool gate, std::s
     FAIL() << var##_why;                                                    \
   }
 
-
 // The server's roster of alice now, as a fresh client without a cache gets it.
 RosterView server_roster(const test::ProsodyServer& server) {
   RosterClient fresh("alice@example.test/probe", server.c2s_port(), nullptr);
@@ -232,8 +232,8 @@ xml::Element roster_set(const std::string& id, const std::string& jid, const std
   xml::Element iq("iq", std::string(ns::kClient));
   iq.set_attr("type", "set");
   iq.set_attr("id", id);
-  xml::Element& item =
-      iq.add(xml::Element("query", "jabber:iq:roster")).add(xml::Element("item", "jabber:iq:roster"));
+  xml::Element& item = iq.add(xml::Element("query", "jabber:iq:roster"))
+                           .add(xml::Element("item", "jabber:iq:roster"));
   item.set_attr("jid", jid);
   if (remove) item.set_attr("subscription", "remove");
   if (!name.empty()) item.set_attr("name", name);
@@ -287,7 +287,8 @@ void change_roster_elsewhere(const test::ProsodyServer& server) {
 TEST(RosterVersioningE2E, UnchangedRosterComesFromTheCache) {
   SERVER_OR_SKIP(server, kContacts, false);
   std::string why;
-  auto bob = test::TestClient::login(server->c2s_port(), "bob", "example.test", "pw", "phone", &why);
+  auto bob =
+      test::TestClient::login(server->c2s_port(), "bob", "example.test", "pw", "phone", &why);
   ASSERT_TRUE(bob) << why;
   ASSERT_TRUE(bob->send_presence("away", "lunch"));
 
@@ -332,7 +333,8 @@ TEST(RosterVersioningE2E, UnchangedRosterComesFromTheCache) {
   EXPECT_EQ(gloox_roster, view_of(*store.load_roster(kAlice).roster));
   EXPECT_EQ(gloox_roster, server_roster(*server));
   EXPECT_TRUE(alice.sent_presence_after_roster());
-  gloox::RosterItem* b = alice.client().rosterManager()->getRosterItem(gloox::JID("bob@example.test"));
+  gloox::RosterItem* b =
+      alice.client().rosterManager()->getRosterItem(gloox::JID("bob@example.test"));
   ASSERT_NE(b, nullptr);
   EXPECT_TRUE(b->online()) << "gloox's RosterManager must route bob's presence to his item";
 }

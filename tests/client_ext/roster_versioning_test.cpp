@@ -1,6 +1,11 @@
 // Unit tests of roster versioning's pure parts: the cache helpers, the request decision,
 // what RosterVersioning makes of results and pushes (gloox tags parsed by gloox), and the
 // SQLite roster table with its integrity check.
+#include "client_ext/roster_versioning.h"
+
+#include <gloox/parser.h>
+#include <gloox/tag.h>
+#include <gloox/taghandler.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -10,12 +15,8 @@
 #include <string>
 
 #include "client_ext/roster_cache.h"
-#include "client_ext/roster_versioning.h"
 #include "client_ext/store.h"
 #include "test_env.h"
-#include <gloox/parser.h>
-#include <gloox/tag.h>
-#include <gloox/taghandler.h>
 
 namespace rpsync::client {
 namespace {
@@ -26,8 +27,9 @@ CachedRosterItem item(std::string jid, std::string sub = "both", std::string nam
 }
 
 CachedRoster sample() {
-  CachedRoster r{"7", {item("bob@example.test", "both", "Bob", {"Friends", "Work"}),
-                       item("carol@example.test", "to"), item("dave@example.test", "from")}};
+  CachedRoster r{"7",
+                 {item("bob@example.test", "both", "Bob", {"Friends", "Work"}),
+                  item("carol@example.test", "to"), item("dave@example.test", "from")}};
   canonicalise(r.items);
   return r;
 }
@@ -119,8 +121,7 @@ std::unique_ptr<gloox::Tag> stanza(const std::string& xml) {
   } collector;
   gloox::Parser parser(&collector);
   std::string doc =
-      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" +
-      xml;
+      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" + xml;
   parser.feed(doc);
   EXPECT_TRUE(collector.tag) << xml;
   return std::move(collector.tag);
@@ -131,8 +132,9 @@ TEST(RosterVersioning, WithoutCacheNothingIsTouched) {
   const RosterRequest r = v.begin(kAccount, true);
   EXPECT_EQ(r.kind, RosterRequestKind::kPlain);
   v.sent("r1");
-  auto result = stanza("<iq type='result' id='r1'><query xmlns='jabber:iq:roster' ver='3'>"
-                       "<item jid='bob@example.test' subscription='both'/></query></iq>");
+  auto result = stanza(
+      "<iq type='result' id='r1'><query xmlns='jabber:iq:roster' ver='3'>"
+      "<item jid='bob@example.test' subscription='both'/></query></iq>");
   EXPECT_EQ(v.incoming(*result), nullptr);
   EXPECT_EQ(v.live(), nullptr);
   EXPECT_FALSE(v.stats().from_cache);
@@ -146,8 +148,9 @@ TEST(RosterVersioning, ServerWithoutFeatureGetsNoVerAndNoCacheWrite) {
   v.set_cache(&cache);
   EXPECT_EQ(v.begin(kAccount, /*server_rosterver=*/false).kind, RosterRequestKind::kPlain);
   v.sent("r1");
-  auto result = stanza("<iq type='result' id='r1'><query xmlns='jabber:iq:roster'>"
-                       "<item jid='eve@example.test' subscription='both'/></query></iq>");
+  auto result = stanza(
+      "<iq type='result' id='r1'><query xmlns='jabber:iq:roster'>"
+      "<item jid='eve@example.test' subscription='both'/></query></iq>");
   EXPECT_EQ(v.incoming(*result), nullptr);
   EXPECT_EQ(cache.saves(), 1u);
   EXPECT_EQ(cache.load(kAccount).roster, sample());
@@ -204,8 +207,9 @@ TEST(RosterVersioning, StaleVersionAnsweredInFullReplacesTheCache) {
   v.set_cache(&cache);
   v.begin(kAccount, true);
   v.sent("r1");
-  auto result = stanza("<iq type='result' id='r1'><query xmlns='jabber:iq:roster' ver='9'>"
-                       "<item jid='eve@example.test' subscription='both'/></query></iq>");
+  auto result = stanza(
+      "<iq type='result' id='r1'><query xmlns='jabber:iq:roster' ver='9'>"
+      "<item jid='eve@example.test' subscription='both'/></query></iq>");
   EXPECT_EQ(v.incoming(*result), nullptr);
   EXPECT_FALSE(v.stats().from_cache);
   const CachedRoster expected{"9", {item("eve@example.test")}};
@@ -226,13 +230,15 @@ TEST(RosterVersioning, PushesUpdateTheCacheAndItsVersion) {
                                "</query></iq>")),
             nullptr);
   EXPECT_EQ(cache.load(kAccount).roster->ver, "8a");
-  v.incoming(*stanza("<iq type='set' id='p2' from='alice@example.test'><query "
-                     "xmlns='jabber:iq:roster' ver='9'><item jid='eve@example.test' name='Eve' "
-                     "subscription='none' ask='subscribe'/></query></iq>"));
+  v.incoming(
+      *stanza("<iq type='set' id='p2' from='alice@example.test'><query "
+              "xmlns='jabber:iq:roster' ver='9'><item jid='eve@example.test' name='Eve' "
+              "subscription='none' ask='subscribe'/></query></iq>"));
   // Not from the account: not a roster push (RFC 6121 §2.1.6).
-  v.incoming(*stanza("<iq type='set' id='p3' from='mallory@example.test'><query "
-                     "xmlns='jabber:iq:roster' ver='10'><item jid='bob@example.test' "
-                     "subscription='remove'/></query></iq>"));
+  v.incoming(
+      *stanza("<iq type='set' id='p3' from='mallory@example.test'><query "
+              "xmlns='jabber:iq:roster' ver='10'><item jid='bob@example.test' "
+              "subscription='remove'/></query></iq>"));
   const RosterLoadResult stored = cache.load(kAccount);
   ASSERT_TRUE(stored.roster);
   EXPECT_EQ(stored.roster->ver, "9");
@@ -252,8 +258,9 @@ TEST(RosterVersioning, PushWithoutVerMakesTheNextLoginBootstrap) {
   v.begin(kAccount, true);
   v.sent("r1");
   v.incoming(*stanza("<iq type='result' id='r1'/>"));
-  v.incoming(*stanza("<iq type='set' id='p1'><query xmlns='jabber:iq:roster'>"
-                     "<item jid='eve@example.test'/></query></iq>"));
+  v.incoming(
+      *stanza("<iq type='set' id='p1'><query xmlns='jabber:iq:roster'>"
+              "<item jid='eve@example.test'/></query></iq>"));
   EXPECT_EQ(v.begin(kAccount, true).kind, RosterRequestKind::kBootstrap);
 }
 
@@ -280,8 +287,9 @@ TEST(RosterVersioning, CorruptCacheIsErasedAndTheRosterFetchedInFull) {
   EXPECT_EQ(v.stats().load_status.code, StoreStatus::Code::kCorrupt);
   EXPECT_EQ(cache.erased, 1);
   v.sent("r1");
-  v.incoming(*stanza("<iq type='result' id='r1'><query xmlns='jabber:iq:roster' ver='2'>"
-                     "<item jid='bob@example.test' subscription='both'/></query></iq>"));
+  v.incoming(
+      *stanza("<iq type='result' id='r1'><query xmlns='jabber:iq:roster' ver='2'>"
+              "<item jid='bob@example.test' subscription='both'/></query></iq>"));
   ASSERT_TRUE(cache.saved);
   EXPECT_EQ(cache.saved->ver, "2");
 }
@@ -297,7 +305,6 @@ TEST(RosterVersioning, EmptyAnswerToABootstrapIsLeftAlone) {
 }
 
 // ---- SQLite roster table --------------------------------------------------------
-
 
 void exec(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -375,7 +382,6 @@ TEST(SqliteRosterCache, MissingRowOrWrongCountIsReportedCorrupt) {
   EXPECT_EQ(SqliteSessionStore(path).load_roster(kAccount).status.code,
             StoreStatus::Code::kCorrupt);
 }
-
 
 }  // namespace
 }  // namespace rpsync::client

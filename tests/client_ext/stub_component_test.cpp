@@ -32,7 +32,6 @@ using testing::StubComponent;
 constexpr const char* kDomain = "example.test";
 constexpr const char* kAlice = "alice@example.test";
 
-
 class StubScenario : public ::testing::Test {
  protected:
   virtual bool with_gate() const { return false; }
