@@ -268,6 +268,7 @@ class Worker {
     std::vector<Item> items;
     items.reserve(raws.size());
     std::uint64_t lost_from = 0, lost_to = 0;
+    Writers batch_writers;
     for (const Raw& raw : raws) {
       Item it{&raw, {}, false};
       if (raw.deleted) {
@@ -304,10 +305,11 @@ class Worker {
         last_applied_ = std::max(last_applied_, id);
       } else if (id <= last_applied_) {
         ++s_.stats.duplicates_by_id;
-      } else if (duplicate_writer(e)) {
+      } else if (duplicate_writer(writers_, e) || duplicate_writer(batch_writers, e)) {
         ++s_.stats.duplicates_by_writer;
       } else {
         it.apply = true;
+        remember_writer(batch_writers, e);  // a second copy in this same batch
       }
       items.push_back(std::move(it));
     }
@@ -365,7 +367,7 @@ class Worker {
         std::lock_guard lock(s_.mu);
         ++s_.stats.applied;
         last_applied_ = std::max(last_applied_, StreamId::parse(it.raw->id).value_or(StreamId{}));
-        remember_writer(it.entry);
+        remember_writer(writers_, it.entry);
       }
       ack.push_back(it.raw->id);
       top = std::max(top, it.entry.seq);
@@ -392,19 +394,21 @@ class Worker {
     return true;
   }
 
+  // Per origin: the incarnation and highest counter of the writer ids applied.
+  using Writers = std::map<std::string, std::pair<std::string, std::uint64_t>>;
   // A writer id "INCARNATION:COUNTER" not newer than the last one applied from that origin.
-  bool duplicate_writer(const Entry& e) const {
+  static bool duplicate_writer(const Writers& known, const Entry& e) {
     auto colon = e.writer.rfind(':');
-    auto w = writers_.find(e.origin);
-    if (colon == std::string::npos || w == writers_.end()) return false;
+    auto w = known.find(e.origin);
+    if (colon == std::string::npos || w == known.end()) return false;
     return w->second.first == e.writer.substr(0, colon) &&
            std::strtoull(e.writer.c_str() + colon + 1, nullptr, 10) <= w->second.second;
   }
-  void remember_writer(const Entry& e) {
+  static void remember_writer(Writers& known, const Entry& e) {
     auto colon = e.writer.rfind(':');
     if (colon == std::string::npos) return;
-    writers_[e.origin] = {e.writer.substr(0, colon),
-                          std::strtoull(e.writer.c_str() + colon + 1, nullptr, 10)};
+    known[e.origin] = {e.writer.substr(0, colon),
+                       std::strtoull(e.writer.c_str() + colon + 1, nullptr, 10)};
   }
 
   FeedReader::Shared& s_;
@@ -413,7 +417,7 @@ class Worker {
   StreamId last_applied_;
   std::uint64_t expect_ = 0;  // highest sequence number delivered to this group
   bool started_ = false;
-  std::map<std::string, std::pair<std::string, std::uint64_t>> writers_;
+  Writers writers_;
 };
 
 proto::Result<bool> FeedReader::prepare(const store::RedisTarget& target,

@@ -200,6 +200,114 @@ TEST(Feed, EveryInstanceAppliesEveryEntryExactlyOnceInOrder) {
   EXPECT_EQ(pending->elements.empty() ? "0" : pending->elements[0], "0") << "all acknowledged";
 }
 
+TEST(Feed, AnEntryTheOwnerRefusedIsDeliveredAgainBeforeAnythingNewer) {
+  REQUIRE_REDIS_SERVER();
+  auto redis = start_redis(no_fsync());
+  ASSERT_TRUE(redis);
+  const auto t = target_of(*redis);
+  ASSERT_TRUE(FeedReader::prepare(t, "a").ok());
+  std::mutex mu;
+  std::vector<std::string> applied;
+  int refusals = 0;
+  FeedReader r(
+      t, reader_options("a"), [](std::function<void()> f) { f(); },
+      [&](const Entry& e) {
+        std::lock_guard lock(mu);
+        if (marker(e) == "n5@x/r" && refusals < 2) {  // e.g. the owner's store is down
+          ++refusals;
+          return false;
+        }
+        applied.push_back(marker(e));
+        return true;
+      },
+      {});
+  r.start();
+  auto w = writer(t);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(w->publish(presence_of(i)).ok());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::lock_guard lock(mu);
+        return applied.size() >= 20;
+      },
+      10s));
+  std::this_thread::sleep_for(200ms);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(applied.size(), 20u);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(applied[static_cast<std::size_t>(i)], "n" + std::to_string(i) + "@x/r");
+  EXPECT_EQ(refusals, 2);
+  EXPECT_GE(r.stats().failures, 2u);
+  EXPECT_GE(r.stats().redelivered, 2u);
+}
+
+TEST(Feed, ACommitSentTwiceIsAppliedOnce) {
+  REQUIRE_REDIS_SERVER();
+  auto redis = start_redis(no_fsync());
+  ASSERT_TRUE(redis);
+  const auto t = target_of(*redis);
+  ASSERT_TRUE(FeedReader::prepare(t, "a").ok());
+  Sink a;
+  FeedReader r(t, reader_options("a"), a.executor(), a.apply(), a.gap());
+  r.start();
+  // What a RedisStore re-sends after a commit whose reply was lost: the same commands.
+  Publisher p({"w", "gw"}, t.prefix);
+  auto cmds = p.commands(presence_of(1), {});
+  ASSERT_EQ(cmds.size(), 1u);
+  for (const auto& c : {cmds[0], cmds[0], p.commands(presence_of(2), {})[0]}) {
+    auto reply = redis->command(c);
+    ASSERT_TRUE(reply);
+    EXPECT_FALSE(reply->error) << reply->str;
+  }
+  ASSERT_TRUE(wait_until([&] { return a.count() == 2; }, 5s))
+      << a.count() << " applied, " << r.stats().duplicates_by_writer << " by writer, "
+      << r.stats().gaps << " gaps, " << r.last_error();
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(a.count(), 2u);
+  EXPECT_EQ(r.stats().duplicates_by_writer, 1u);
+}
+
+TEST(Feed, ARedisStoreCommitRetriedAfterAnOutagePublishesItsEntryOnce) {
+  REQUIRE_REDIS_SERVER();
+  auto redis = start_redis(no_fsync());
+  ASSERT_TRUE(redis);
+  const auto t = target_of(*redis, 300);
+  ASSERT_TRUE(FeedReader::prepare(t, "b").ok());
+  auto opened = store::RedisStore::open_redis(t, {});
+  ASSERT_TRUE(opened.ok());
+  auto& st = *opened.value();
+  auto publisher = std::make_shared<Publisher>(FeedConfig{"a", "g"}, t.prefix);
+  int hook_calls = 0;
+  auto hook = commit_hook(publisher, {});
+  st.set_commit_hook([&](const core::Batch& b) {
+    ++hook_calls;
+    return hook(b);
+  });
+  redis->stop();
+  (void)st.write(presence_of(1));  // buffered; Redis is unreachable
+  EXPECT_FALSE(st.flush().ok());   // the commit (with its feed entry) fails...
+  EXPECT_FALSE(st.flush().ok());   // ...and fails again
+  EXPECT_EQ(hook_calls, 1) << "the hook ran once for the mutation, not per attempt";
+  ASSERT_TRUE(redis->restart());
+  bool flushed = false;
+  for (int i = 0; i < 50 && !flushed; ++i) {
+    flushed = st.flush().ok();
+    if (!flushed) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(flushed);
+  EXPECT_EQ(hook_calls, 1);
+  EXPECT_EQ(redis->command({"XLEN", "fd:{feed}:changes"})->integer, 1);
+  ASSERT_TRUE(st.write(presence_of(2)).ok());
+  ASSERT_TRUE(st.flush().ok());
+  EXPECT_EQ(hook_calls, 2);
+  Sink b;
+  FeedReader r(t, reader_options("b"), b.executor(), b.apply(), b.gap());
+  r.start();
+  ASSERT_TRUE(wait_until([&] { return b.count() == 2; }, 5s));
+  std::this_thread::sleep_for(200ms);
+  std::lock_guard lock(b.mu);
+  EXPECT_EQ(b.markers, (std::vector<std::string>{"n1@x/r", "n2@x/r"}));
+}
+
 // ---- kill -9 of a reader process under load ----
 
 // The reader child: applies an entry by appending "ID MARKER\n" to `path` with one
@@ -596,6 +704,20 @@ TEST(Feed, EntriesTrimmedBeforeAnInstanceReadThemAreReportedAsAFeedGap) {
   }
   ASSERT_TRUE(wait_until([&] { return s2.count() == 200; }, 10s));
   EXPECT_EQ(s2.gap_count(), 0u);
+}
+
+TEST(Feed, RetentionByAgeTrimsOldEntries) {
+  REQUIRE_REDIS_SERVER();
+  auto redis = start_redis(no_fsync());
+  ASSERT_TRUE(redis);
+  const auto t = target_of(*redis);
+  auto w = FeedWriter::open(t, {"w", "gw", 0, 50});  // no count bound, keep ~50 ms
+  ASSERT_TRUE(w.ok());
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE((*w)->publish(presence_of(i)).ok());
+  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE((*w)->publish(presence_of(300)).ok());
+  // Trimming is approximate (whole stream nodes of 100 entries), never exact.
+  EXPECT_LT(redis->command({"XLEN", "fd:{feed}:changes"})->integer, 301);
 }
 
 TEST(Feed, GroupContinuityKeptWhileAPeerBeatsLostWhenAllWereCutOff) {
