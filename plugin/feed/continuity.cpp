@@ -33,7 +33,9 @@ proto::StanzaError bad(const std::string& what) {
 
 Verdict judge(std::string_view self, std::string_view observer_group, std::int64_t gap_from_ms,
               std::int64_t gap_to_ms, const std::vector<InstanceRun>& runs) {
-  if (gap_from_ms <= 0) return Verdict::kLost;
+  // A brand-new instance never observed before: all it must not hide is a moment with
+  // nobody observing its server, so its "gap" is just its start.
+  if (gap_from_ms <= 0) gap_from_ms = gap_to_ms;
   bool pending = false;
   for (const auto& r : runs) {
     if (r.instance == self || r.observer_group != observer_group) continue;
@@ -127,7 +129,7 @@ proto::Result<Decision> GroupContinuity::decide() {
   if (d.verdict == Verdict::kKept) {
     for (const auto& run : runs)
       if (run.instance != instance_ && run.observer_group == group_ &&
-          run.since_ms <= gap_from && run.last_ms >= gap_to)
+          run.since_ms <= (gap_from > 0 ? gap_from : gap_to) && run.last_ms >= gap_to)
         d.covered_by = run.instance;
   } else if (d.verdict == Verdict::kLost) {
     auto inc = link_.run({"INCR", key("gepoch")});

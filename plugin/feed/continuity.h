@@ -27,9 +27,12 @@
 //   kPending no J covers G yet, but some J whose heartbeat is alive has since[J] <=
 //            gapfrom[self]: it has not beaten since our gap ended; ask again after one
 //            beat period (bounded: if it does not beat within ttl it expires -> kLost);
-//   kLost    otherwise (also when gapfrom[self] is 0: the gap's start is unknown): the
-//            group epoch is INCRed; every instance must then invalidate every key
-//            (Engine::gap()) when beat() shows the new group epoch.
+//   kLost    otherwise: the group epoch is INCRed; every instance must then invalidate
+//            every key (Engine::gap()) when beat() shows the new group epoch.
+// A brand-new instance (gapfrom[self] is 0: it never beat before) has no past to vouch
+// for; its "gap" is just its start, G = [since[self], since[self]]: a peer of its group
+// observing across that moment keeps continuity (joining a running group invalidates
+// nothing), while the first observer of a server nobody was observing raises the epoch.
 //
 // What it cannot prove: a peer vouches only for what it noticed. Between losing its
 // server and noticing (TCP keepalive or XMPP ping timeout) it keeps beating, so two

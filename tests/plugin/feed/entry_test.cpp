@@ -182,7 +182,13 @@ TEST(ContinuityRule, APeerOfTheSameGroupWhoseRunSpansTheGapKeepsContinuity) {
   EXPECT_EQ(judge("me", "g", 1000, 5000, runs), Verdict::kLost);
   runs.back() = {"p", "g", false, 100, 9000};  // ended after our gap: still covered it
   EXPECT_EQ(judge("me", "g", 1000, 5000, runs), Verdict::kKept);
-  EXPECT_EQ(judge("me", "g", 0, 5000, runs), Verdict::kLost) << "gap start unknown";
+  // A brand-new instance (never beat before): its gap is its start at 5000.
+  runs.back() = {"p", "g", true, 3000, 5100};
+  EXPECT_EQ(judge("me", "g", 0, 5000, runs), Verdict::kKept) << "joins an observed group";
+  runs.back() = {"p", "g", true, 3000, 4900};
+  EXPECT_EQ(judge("me", "g", 0, 5000, runs), Verdict::kPending);
+  runs.back() = {"p", "g", false, 3000, 4900};
+  EXPECT_EQ(judge("me", "g", 0, 5000, runs), Verdict::kLost) << "first observer of its server";
 }
 
 }  // namespace
