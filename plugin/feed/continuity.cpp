@@ -70,6 +70,7 @@ proto::Result<Beat> GroupContinuity::beat() {
   b.since_ms = to_ms(v.elements[1].str);
   b.group_epoch = std::strtoull(v.elements[2].str.c_str(), nullptr, 10);
   b.new_run = v.elements[3].integer == 1;
+  b.decide = undecided_;
   return b;
 }
 
@@ -77,6 +78,7 @@ proto::Result<std::monostate> GroupContinuity::end_run() {
   auto r = link_.run({"DEL", key("inst:" + instance_)});
   if (!r.ok()) return r.error();
   first_ = true;  // whatever happens, the next beat starts a new run
+  undecided_ = true;
   return std::monostate{};
 }
 
@@ -126,6 +128,7 @@ proto::Result<Decision> GroupContinuity::decide() {
   Decision d;
   d.group_epoch = std::strtoull(v[4].str.c_str(), nullptr, 10);
   d.verdict = judge(instance_, group_, gap_from, gap_to, runs);
+  if (d.verdict != Verdict::kPending) undecided_ = false;
   if (d.verdict == Verdict::kKept) {
     for (const auto& run : runs)
       if (run.instance != instance_ && run.observer_group == group_ &&

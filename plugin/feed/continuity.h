@@ -77,6 +77,11 @@ struct Beat {
   std::int64_t now_ms = 0;
   std::int64_t since_ms = 0;  // start of this instance's current run
   bool new_run = false;
+  // This instance had its own gap (start-up or end_run()) not yet decided: call decide()
+  // (now and after following beats) until it answers kKept or kLost. A run restarted only
+  // because Redis was unreachable for longer than ttl is no gap in observation: no
+  // decision is asked for (the run just starts later, so it vouches for less).
+  bool decide = false;
 };
 
 struct Decision {
@@ -92,7 +97,7 @@ class GroupContinuity {
   proto::Result<Beat> beat();
   // This instance lost its view (its own gap starts): ends its run.
   proto::Result<std::monostate> end_run();
-  // After beat() started a new run following a gap (or a restart).
+  // After beat() asked for it (Beat::decide). kKept and kLost settle the decision.
   proto::Result<Decision> decide();
   proto::Result<std::uint64_t> group_epoch();
   std::int64_t ttl_ms() const { return ttl_ms_; }
@@ -103,7 +108,8 @@ class GroupContinuity {
   std::string instance_;
   std::string group_;
   std::int64_t ttl_ms_;
-  bool first_ = true;
+  bool first_ = true;       // the next beat starts a new run
+  bool undecided_ = true;   // an own gap (start-up, end_run()) awaits decide()
 };
 
 }  // namespace rpsync::feed

@@ -753,6 +753,7 @@ TEST(Feed, GroupContinuityKeptWhileAPeerBeatsLostWhenAllWereCutOff) {
   auto back = q.beat();
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(back->new_run);
+  EXPECT_TRUE(back->decide);
   auto d = q.decide();
   ASSERT_TRUE(d.ok()) << d.error().text;
   EXPECT_EQ(d->verdict, Verdict::kPending) << "p has not beaten since q came back";
@@ -763,6 +764,10 @@ TEST(Feed, GroupContinuityKeptWhileAPeerBeatsLostWhenAllWereCutOff) {
   EXPECT_EQ(d->verdict, Verdict::kKept);
   EXPECT_EQ(d->covered_by, "p");
   EXPECT_EQ(d->group_epoch, 0u);
+  back = q.beat();
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->decide) << "settled";
+  EXPECT_FALSE(back->new_run);
 
   // Both cut off at once: nobody covers q's gap, the group epoch rises, p sees it.
   ASSERT_TRUE(p.end_run().ok());
