@@ -103,8 +103,6 @@ struct Job {
   std::size_t applied = 0;
 };
 
-}  // namespace
-
 // The reader thread's state and steps.
 class Worker {
  public:
@@ -420,6 +418,8 @@ class Worker {
   Writers writers_;
 };
 
+}  // namespace
+
 proto::Result<bool> FeedReader::prepare(const store::RedisTarget& target,
                                         std::string_view instance) {
   Link link(target);
@@ -452,7 +452,8 @@ FeedReader::~FeedReader() {
 void FeedReader::start() {
   if (thread_.joinable()) return;
   shared_->stopping = false;
-  *shared_->alive = true;
+  // Tasks posted by an earlier run stay no-ops.
+  shared_->alive = std::make_shared<std::atomic<bool>>(true);
   thread_ = std::thread([s = shared_] { Worker(*s).run(); });
 }
 
