@@ -66,7 +66,7 @@ struct Options {
   int rounds = 20;    // sync rounds per k
   bool nagle = true;  // Prosody's default; --no-nagle sets network_settings.nagle = false
   bool gate = true;   // load mod_rpsync_gate on the VirtualHost; --no-gate: mod_privilege only
-  std::vector<bool> roster_cache{true, false};  // part 2 modes, --roster-cache on|off|both
+  std::vector<bool> roster_cache{true, false};  // part 2 phases, --roster-cache on,off
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_component.csv";
 };
 
@@ -637,21 +637,24 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--no-gate")
       o.gate = false;
     else if (a == "--roster-cache") {
-      const std::string v = value();
-      if (v == "on") o.roster_cache = {true};
-      else if (v == "off") o.roster_cache = {false};
-      else if (v == "both") o.roster_cache = {true, false};
-      else die("--roster-cache takes on, off or both");
+      o.roster_cache.clear();
+      std::istringstream modes(value());
+      for (std::string m; std::getline(modes, m, ',');) {
+        if (m != "on" && m != "off") die("--roster-cache takes on/off, comma-separated");
+        o.roster_cache.push_back(m == "on");
+      }
+      if (o.roster_cache.empty() || o.roster_cache.size() > 4)
+        die("--roster-cache takes 1 to 4 modes");
     }
     else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: rpsync_component_bench [--contacts N=500] [--watchers W=4] [--changes C=10]\n"
           "       [--bursts B=3] [--rounds R=20] [--no-nagle] [--no-gate]\n"
-          "       [--roster-cache on|off|both] [--csv PATH]\n"
+          "       [--roster-cache MODES=on,off] [--csv PATH]\n"
           "  --no-nagle: Prosody with network_settings = { nagle = false } (TCP_NODELAY)\n"
           "  --no-gate: Prosody without mod_rpsync_gate (no versioned roster for the component)\n"
-          "  --roster-cache: sync rounds with the component's roster cache on, off\n"
-          "                  (--roster-cache 0), or both in turn (default)\n");
+          "  --roster-cache: sync phases in this order, each with the component's roster\n"
+          "                  cache on or off (restarted with --roster-cache 0)\n");
       std::exit(0);
     } else {
       die("unknown argument " + a + " (see --help)");
