@@ -56,7 +56,8 @@ unset label 2
 unset label 3
 unset arrow 2
 unset arrow 3
-set yrange [0:*]
+stats csv using "ms_ratio" nooutput
+set yrange [0:(STATS_max > 1 ? STATS_max : 1) * 1.3]
 set ytics auto format "%.1f"
 set ylabel "time to 'complete' / plain"
 set arrow 4 from graph 0, first 0.2 to graph 1, first 0.2 nohead dt 2 lw 1.5 lc "#1b9e77"
@@ -68,6 +69,8 @@ plot for [m=0:modes-1] csv using (sel(strcol("mode"), m) ? xpos($0, strcol("mode
        with labels offset 0, 0.6 font ",8" notitle, \
      csv every per_group using ($0):(NaN):xtic(sprintf("N=%d, k=%d%%", column("n"), column("percent"))) notitle
 
+stats csv using "state_ratio" nooutput
+set yrange [0:(STATS_max > 1 ? STATS_max : 1) * 1.3]
 set ylabel "time until the state is held / plain"
 plot for [m=0:modes-1] csv using (sel(strcol("mode"), m) ? xpos($0, strcol("mode")) : NaN):"state_ratio" \
        with boxes lc rgb color_of(m) title title_of(m), \
