@@ -16,15 +16,21 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// KEYS: stream, read hash, seq counter. ARGV: group. 1 when created, 0 when it existed.
+// KEYS: stream, read hash, seq counter. ARGV: group.
+// Returns {1 when created / 0 when it existed, id of the newest entry or '0-0'}.
 constexpr std::string_view kPrepare = R"lua(
+local created = 1
 local ok = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '$', 'MKSTREAM')
 if type(ok) == 'table' and ok.err then
-  if string.find(ok.err, 'BUSYGROUP') then return 0 end
-  return redis.error_reply(ok.err)
+  if not string.find(ok.err, 'BUSYGROUP') then return redis.error_reply(ok.err) end
+  created = 0
+else
+  redis.call('HSET', KEYS[2], ARGV[1], redis.call('GET', KEYS[3]) or '0')
 end
-redis.call('HSET', KEYS[2], ARGV[1], redis.call('GET', KEYS[3]) or '0')
-return 1
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local baseline = '0-0'
+if #last > 0 then baseline = last[1][1] end
+return {created, baseline}
 )lua";
 
 // KEYS: stream, read hash. ARGV: group, highest seq handled, ids to acknowledge...
@@ -82,6 +88,7 @@ struct FeedReader::Shared {
   std::condition_variable cv;
   ReaderStats stats;
   bool ready = false;
+  bool caught_up = false;
   std::string error;
   std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
 
@@ -152,7 +159,10 @@ class Worker {
   void set_state(bool ready, std::string why) {
     std::lock_guard lock(s_.mu);
     s_.ready = ready;
-    if (!ready) s_.error = std::move(why);
+    if (!ready) {
+      s_.error = std::move(why);
+      s_.caught_up = false;
+    }
   }
 
   // Group present, position known, pending entries delivered again.
@@ -162,7 +172,7 @@ class Worker {
       why = created.error().text;
       return false;
     }
-    if (created.value() && started_)
+    if (created.value().created && started_)
       gap("the consumer group of instance " + s_.options.instance +
           " was missing (Redis lost the feed)");
     started_ = true;
@@ -210,6 +220,10 @@ class Worker {
       return false;
     }
     auto entries = parse_read(r.value());
+    {
+      std::lock_guard lock(s_.mu);
+      s_.caught_up = entries.empty();
+    }
     if (entries.empty()) return true;
     return process(entries, false, why);
   }
@@ -420,8 +434,8 @@ class Worker {
 
 }  // namespace
 
-proto::Result<bool> FeedReader::prepare(const store::RedisTarget& target,
-                                        std::string_view instance) {
+proto::Result<FeedReader::Prepared> FeedReader::prepare(const store::RedisTarget& target,
+                                                        std::string_view instance) {
   Link link(target);
   FeedKeys keys(target.prefix);
   auto r = link.run({"EVAL", std::string(kPrepare), "3", keys.stream(), keys.read(), keys.seq(),
@@ -430,7 +444,11 @@ proto::Result<bool> FeedReader::prepare(const store::RedisTarget& target,
   if (r.value().error())
     return proto::make_error(proto::AppCondition::kNotReady,
                              "feed: creating the consumer group: " + r.value().str);
-  return r.value().integer == 1;
+  const Value& v = r.value();
+  if (!v.array() || v.elements.size() != 2)
+    return proto::make_error(proto::AppCondition::kNotReady,
+                             "feed: creating the consumer group: unexpected reply");
+  return Prepared{v.elements[0].integer == 1, v.elements[1].str};
 }
 
 FeedReader::FeedReader(store::RedisTarget target, ReaderOptions options, Executor executor,
@@ -472,6 +490,11 @@ ReaderStats FeedReader::stats() const {
 bool FeedReader::ready() const {
   std::lock_guard lock(shared_->mu);
   return shared_->ready;
+}
+
+bool FeedReader::caught_up() const {
+  std::lock_guard lock(shared_->mu);
+  return shared_->ready && shared_->caught_up;
 }
 
 std::string FeedReader::last_error() const {

@@ -10,8 +10,8 @@
 //    without applying (ids are totally ordered) and counted in duplicates_by_id. The last
 //    applied id starts at ReaderOptions::last_applied: an owner that keeps what it applied
 //    durably (a file, a database) passes the newest id it holds, so entries delivered
-//    before a crash but never acknowledged are not applied twice. The component keeps its
-//    engine in memory and reloads it from Redis at start-up, so it passes "0-0".
+//    before a crash but never acknowledged are not applied twice. The component rebuilds
+//    its engine from the Redis image at start-up and passes prepare()'s baseline.
 //  * A re-sent commit (same writer id "INCARNATION:COUNTER", see entry.h) is acknowledged
 //    without applying (duplicates_by_writer).
 //  * Entries from this instance itself (origin == instance) are acknowledged without
@@ -77,11 +77,19 @@ struct ReaderStats {
 
 class FeedReader {
  public:
+  struct Prepared {
+    bool created = false;          // the group did not exist
+    std::string baseline = "0-0";  // id of the newest entry in the stream at that moment
+  };
   // Creates the instance's consumer group when missing, at the stream's current end
-  // (remembering the current sequence number). Call it BEFORE loading the store image at
-  // start-up: everything committed after that point is then delivered. Returns true when
-  // it created the group. kNotReady when Redis is unavailable.
-  static proto::Result<bool> prepare(const store::RedisTarget& target, std::string_view instance);
+  // (remembering the current sequence number), and returns the newest entry's id. Call it
+  // right BEFORE loading the store image at start-up and pass `baseline` as
+  // ReaderOptions::last_applied: an entry lands in the same MULTI/EXEC as its data, so
+  // every entry up to the baseline is already in the image (acknowledged without
+  // applying, including those left pending by a crash), and every later one is delivered.
+  // kNotReady when Redis is unavailable.
+  static proto::Result<Prepared> prepare(const store::RedisTarget& target,
+                                         std::string_view instance);
 
   FeedReader(store::RedisTarget target, ReaderOptions options, Executor executor, ApplyFn apply,
              GapFn on_gap);
@@ -93,6 +101,9 @@ class FeedReader {
   void stop();
   ReaderStats stats() const;
   bool ready() const;
+  // Connected, and the last read of new entries found none (everything published before
+  // it was handed to apply()). Owners may hold back answers until then after start-up.
+  bool caught_up() const;
   std::string last_error() const;
 
   struct Shared;  // state shared with the reader thread (feed_reader.cpp)
