@@ -117,9 +117,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "redis-server is not installed\n");
     return 1;
   }
-  std::printf("| readers | entries | mutations/entry | appendfsync | publish s | published "
-              "entries/s | all applied s | entries/s end to end | mutations/s per reader |\n"
-              "|---|---|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "| readers | entries | mutations/entry | appendfsync | publish s | published "
+      "entries/s | all applied s | entries/s end to end | mutations/s per reader |\n"
+      "|---|---|---|---|---|---|---|---|---|\n");
   for (int readers : {1, 2, 4})
     if (row(readers, entries, per_entry, fsync) != 0) return 1;
   return 0;

@@ -108,8 +108,8 @@ class GroupContinuity {
   std::string instance_;
   std::string group_;
   std::int64_t ttl_ms_;
-  bool first_ = true;       // the next beat starts a new run
-  bool undecided_ = true;   // an own gap (start-up, end_run()) awaits decide()
+  bool first_ = true;      // the next beat starts a new run
+  bool undecided_ = true;  // an own gap (start-up, end_run()) awaits decide()
 };
 
 }  // namespace rpsync::feed

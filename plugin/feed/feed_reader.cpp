@@ -113,8 +113,7 @@ struct Job {
 // The reader thread's state and steps.
 class Worker {
  public:
-  explicit Worker(FeedReader::Shared& s)
-      : s_(s), link_(s.target), keys_(s.target.prefix) {
+  explicit Worker(FeedReader::Shared& s) : s_(s), link_(s.target), keys_(s.target.prefix) {
     last_applied_ = StreamId::parse(s.options.last_applied).value_or(StreamId{});
   }
 
@@ -185,9 +184,8 @@ class Worker {
         expect_, pos.value().nil() ? 0 : std::strtoull(pos.value().str.c_str(), nullptr, 10));
     std::string from = "0";
     for (int pages = 0; pages < 1000000 && !s_.stopping; ++pages) {
-      auto r = link_.run({"XREADGROUP", "GROUP", s_.options.instance, s_.options.instance,
-                          "COUNT", std::to_string(s_.options.batch), "STREAMS",
-                          keys_.stream(), from});
+      auto r = link_.run({"XREADGROUP", "GROUP", s_.options.instance, s_.options.instance, "COUNT",
+                          std::to_string(s_.options.batch), "STREAMS", keys_.stream(), from});
       if (!r.ok()) {
         why = r.error().text;
         return false;
@@ -364,8 +362,8 @@ class Worker {
     }
 
     // Acknowledge everything handled: skipped ones and the applied prefix.
-    std::vector<std::string> ack = {"EVAL", std::string(kAck), "2", keys_.stream(), keys_.read(),
-                                    s_.options.instance, "0"};
+    std::vector<std::string> ack = {"EVAL",       std::string(kAck),   "2", keys_.stream(),
+                                    keys_.read(), s_.options.instance, "0"};
     std::uint64_t top = 0;
     std::size_t k = 0;
     bool refused = false;

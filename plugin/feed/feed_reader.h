@@ -18,8 +18,12 @@
 //    applying: it applied them when it made them.
 //  * Crash/restart: on start (and after every lost connection) the reader first delivers
 //    its pending entries (delivered before, never acknowledged: XREADGROUP ... 0), then
-//    new ones (>). Every redeliver_after_ms it also XAUTOCLAIMs its own entries pending for
-//    longer than that and delivers them again.
+//    new ones (>). Every redeliver_after_ms it also XAUTOCLAIMs the group's entries
+//    pending for longer than that and delivers them again. With one consumer per group
+//    (the normal case) nothing is pending there outside a failure, which already makes
+//    the reader re-read its pending list; the claim exists for entries left to another
+//    consumer name in the group, and those older than the last applied id are
+//    suppressed as duplicates like any other (do not rename consumers of a live group).
 //  * Feed gap: on_gap(why) is called (through the executor, before any later entry) when
 //    entries were lost to this instance: sequence numbers jump (trimmed by retention
 //    before it read them), a pending entry was trimmed before it was applied, an entry
@@ -51,11 +55,11 @@
 namespace rpsync::feed {
 
 struct ReaderOptions {
-  std::string instance;             // FeedConfig::instance
+  std::string instance;              // FeedConfig::instance
   std::string last_applied = "0-0";  // see the contract above
-  int batch = 256;                  // entries per read
-  int block_ms = 200;               // XREADGROUP BLOCK (also bounds stop())
-  int redeliver_after_ms = 5000;    // XAUTOCLAIM min idle time
+  int batch = 256;                   // entries per read
+  int block_ms = 200;                // XREADGROUP BLOCK (also bounds stop())
+  int redeliver_after_ms = 5000;     // XAUTOCLAIM min idle time
   int backoff_min_ms = 50;
   int backoff_max_ms = 2000;
 };

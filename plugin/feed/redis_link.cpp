@@ -2,11 +2,11 @@
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <sys/time.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <sys/time.h>
 
 namespace rpsync::feed {
 namespace {
@@ -77,7 +77,8 @@ void Link::drop() {
 }
 
 proto::StanzaError Link::fail(const std::string& what) {
-  std::string text = "feed: redis " + target_.host + ":" + std::to_string(target_.port) + " " + what;
+  std::string text =
+      "feed: redis " + target_.host + ":" + std::to_string(target_.port) + " " + what;
   if (ctx_ && ctx_->err) {
     if (ctx_->err == REDIS_ERR_IO && std::string_view(ctx_->errstr) == std::strerror(EAGAIN))
       text += ": no reply in time";

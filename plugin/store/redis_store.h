@@ -12,6 +12,8 @@
 //   P:{u:USER}:sess       hash    field = len(stream) ":" stream resource   -> encode_txns
 //   P:{c:BARE}:res        hash    field = full JID -> encode_fields    one contact's data
 //   P:{meta}:epoch        string  the continuity epoch (decimal)
+//   P:{feed}:*, P:{meta}:gepoch|inst:ID|since|last|gapfrom|grp   the change feed and group
+//                         continuity of several instances (plugin/feed); load() skips them
 // Rosters and sessions belong to one user, so they share the tag {u:USER}. A presence
 // record belongs to a contact resource and is shared by every user who has that contact
 // in a roster: tagging it with a user would either duplicate it per watcher or pick an

@@ -1,5 +1,7 @@
 // Pure parts of plugin/feed: the entry payload codec, stream ids, the publisher's entry
 // building, the observer-group apply rule and the group-continuity rule.
+#include "plugin/feed/entry.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -8,7 +10,6 @@
 #include "plugin/core/engine.h"
 #include "plugin/feed/apply.h"
 #include "plugin/feed/continuity.h"
-#include "plugin/feed/entry.h"
 #include "plugin/feed/feed_writer.h"
 
 namespace rpsync::feed {
@@ -29,12 +30,10 @@ core::SessionRecord record() {
 TEST(EntryCodec, MutationsAndDigestsRoundTrip) {
   Entry e;
   e.kind = Kind::kMutations;
-  e.mutations = {core::PutResource{"bob@x/phone", status("hi")},
-                 core::EraseResource{"carol@x/pc"},
-                 core::PutRoster{"alice@x", {"bob@x", "carol@x"}},
-                 core::PutSession{record()},
-                 core::EraseSession{"alice@x", "s0", "r"},
-                 core::PutSession{record()}};
+  e.mutations = {
+      core::PutResource{"bob@x/phone", status("hi")},   core::EraseResource{"carol@x/pc"},
+      core::PutRoster{"alice@x", {"bob@x", "carol@x"}}, core::PutSession{record()},
+      core::EraseSession{"alice@x", "s0", "r"},         core::PutSession{record()}};
   auto d = proto::StateDigest::from_hex(std::string(63, '0') + "7", 1);
   e.digests = {SessionDigests{d, std::nullopt}, SessionDigests{}};
   Entry back;
@@ -88,8 +87,8 @@ TEST(FeedConfigCheck, InstanceIdsAreKeySafe) {
 TEST(PublisherTest, DropsEpochsSplitsLargeBatchesAndStampsWriterIds) {
   Publisher p({"i1", "g1", 10, 0}, "pfx");
   p.max_per_entry = 2;
-  core::Batch b = {core::PutEpoch{4}, core::PutResource{"a@x/r", {}}, core::PutResource{"b@x/r", {}},
-                   core::EraseResource{"a@x/r"}};
+  core::Batch b = {core::PutEpoch{4}, core::PutResource{"a@x/r", {}},
+                   core::PutResource{"b@x/r", {}}, core::EraseResource{"a@x/r"}};
   int asked = 0;
   auto cmds = p.commands(b, [&](const core::SessionRecord&) {
     ++asked;
@@ -135,8 +134,8 @@ class ApplyRule : public ::testing::Test {
 
 TEST_F(ApplyRule, PresenceFromTheSameObserverGroupIsNotApplied) {
   e_.set_roster("alice@x", {"bob@x"});
-  auto a = apply_entry(e_, from("b2", "server-b", {core::PutResource{"bob@x/r", status("old")}}),
-                       self_);
+  auto a =
+      apply_entry(e_, from("b2", "server-b", {core::PutResource{"bob@x/r", status("old")}}), self_);
   EXPECT_EQ(a.presence_skipped, 1u);
   EXPECT_TRUE(e_.view("alice@x").empty());
   a = apply_entry(e_, from("a1", "server-a", {core::PutResource{"bob@x/r", status("x")}}), self_);
@@ -145,10 +144,10 @@ TEST_F(ApplyRule, PresenceFromTheSameObserverGroupIsNotApplied) {
 }
 
 TEST_F(ApplyRule, SessionsRostersAndAdminAreAppliedFromEveryGroup) {
-  auto a = apply_entry(e_,
-                       from("b2", "server-b",
-                            {core::PutRoster{"alice@x", {"bob@x"}}, core::PutSession{record()}}),
-                       self_);
+  auto a = apply_entry(
+      e_,
+      from("b2", "server-b", {core::PutRoster{"alice@x", {"bob@x"}}, core::PutSession{record()}}),
+      self_);
   EXPECT_EQ(a.rosters, 1u);
   EXPECT_EQ(a.sessions, 1u);
   EXPECT_EQ(a.answerable, 0u) << "no digest: known, not answerable";

@@ -14,11 +14,11 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
-#include <random>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -38,10 +38,10 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-#define REQUIRE_REDIS_SERVER()                                                              \
-  do {                                                                                      \
-    if (!test::RedisServer::find_executable())                                              \
-      GTEST_SKIP() << "redis-server is not installed (apt-get install redis-server)";       \
+#define REQUIRE_REDIS_SERVER()                                                        \
+  do {                                                                                \
+    if (!test::RedisServer::find_executable())                                        \
+      GTEST_SKIP() << "redis-server is not installed (apt-get install redis-server)"; \
   } while (false)
 
 std::unique_ptr<test::RedisServer> start_redis(test::RedisOptions o = {}) {
@@ -418,9 +418,10 @@ TEST(Feed, ReaderProcessKilledUnderLoadAppliesEveryEntryExactlyOnce) {
   std::ifstream dups(path + ".dups");
   for (std::size_t d; dups >> d;) suppressed += d;
   EXPECT_GT(suppressed, 0u) << "no kill landed between apply and acknowledgement: weak run";
-  std::printf("[ figures  ] %d entries, %d kill -9 of the reader, %zu applied lines, %zu "
-              "redelivered duplicates suppressed by id\n",
-              kN, kills, lines, suppressed);
+  std::printf(
+      "[ figures  ] %d entries, %d kill -9 of the reader, %zu applied lines, %zu "
+      "redelivered duplicates suppressed by id\n",
+      kN, kills, lines, suppressed);
 }
 
 // ---- kill -9 of a whole instance (engine + RedisStore + reader) under load ----
@@ -452,8 +453,8 @@ std::string user(int u) {
   auto img = st.load();
   if (!img.ok()) _exit(4);
   engine.restore(*img);
-  st.set_commit_hook(commit_hook(std::make_shared<Publisher>(FeedConfig{"B", "srvB"}, t.prefix),
-                                 {}));
+  st.set_commit_hook(
+      commit_hook(std::make_shared<Publisher>(FeedConfig{"B", "srvB"}, t.prefix), {}));
   if (!st.write(engine.take_changes()).ok() || !st.flush().ok()) _exit(5);
   const int fd = ::open((dir / "applied").c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
   if (fd < 0) _exit(6);
@@ -500,12 +501,11 @@ TEST(Feed, InstanceKilledUnderLoadEndsWithTheSameViewAndNoEntryAppliedTwice) {
   core::EngineOptions eo;
   eo.clock = wall_ms;
   core::Engine a(eo);
-  st.set_commit_hook(commit_hook(std::make_shared<Publisher>(FeedConfig{"A", "srvA"}, t.prefix),
-                                 [&](const core::SessionRecord& r) {
-                                   return SessionDigests{
-                                       a.digest_at(r.user, r.stream, r.resource, r.newest.id),
-                                       std::nullopt};
-                                 }));
+  st.set_commit_hook(commit_hook(
+      std::make_shared<Publisher>(FeedConfig{"A", "srvA"}, t.prefix),
+      [&](const core::SessionRecord& r) {
+        return SessionDigests{a.digest_at(r.user, r.stream, r.resource, r.newest.id), std::nullopt};
+      }));
   ASSERT_TRUE(FeedReader::prepare(t, "A").ok());
   std::vector<int> last(kUsers, 0);
   for (int u = 0; u < kUsers; ++u) {
@@ -529,8 +529,7 @@ TEST(Feed, InstanceKilledUnderLoadEndsWithTheSameViewAndNoEntryAppliedTwice) {
   int kills = 0;
   for (int step = 0; step < kSteps; ++step) {
     for (int k = 0; k < 5; ++k) {
-      const std::string jid =
-          "c" + std::to_string(rng() % 40) + "@x/r" + std::to_string(rng() % 2);
+      const std::string jid = "c" + std::to_string(rng() % 40) + "@x/r" + std::to_string(rng() % 2);
       if (rng() % 4 == 0) {
         a.observe_unavailable(jid);
       } else {
@@ -542,9 +541,9 @@ TEST(Feed, InstanceKilledUnderLoadEndsWithTheSameViewAndNoEntryAppliedTwice) {
     if (step % 10 == 0) {
       const int u = static_cast<int>(rng() % kUsers);
       auto& n = last[static_cast<std::size_t>(u)];
-      ASSERT_TRUE(a.checkpoint(user(u), "s", "r", "k" + std::to_string(n),
-                               "k" + std::to_string(n + 1))
-                      .ok());
+      ASSERT_TRUE(
+          a.checkpoint(user(u), "s", "r", "k" + std::to_string(n), "k" + std::to_string(n + 1))
+              .ok());
       ++n;
     }
     ASSERT_TRUE(st.write(a.take_changes()).ok());
@@ -589,9 +588,10 @@ TEST(Feed, InstanceKilledUnderLoadEndsWithTheSameViewAndNoEntryAppliedTwice) {
   int twice = 0;
   for (const auto& [id, n] : applied) twice += n > 1;
   EXPECT_EQ(twice, 0) << "an entry applied twice by B";
-  std::printf("[ figures  ] %d commits by A, %d kill -9 of instance B, %zu entries applied by "
-              "B (the rest reached it through its store image at restart), 0 applied twice\n",
-              kSteps, kills, lines);
+  std::printf(
+      "[ figures  ] %d commits by A, %d kill -9 of instance B, %zu entries applied by "
+      "B (the rest reached it through its store image at restart), 0 applied twice\n",
+      kSteps, kills, lines);
 }
 
 // ---- Redis itself killed and restarted ----
@@ -641,9 +641,8 @@ void redis_restart_scenario(bool hard) {
     for (auto& u : unsure) acknowledged.insert(u);  // re-sent first by this call
     unsure.clear();
   }
-  ASSERT_TRUE(wait_until([&] { return a.count() >= acknowledged.size() &&
-                                      b.count() >= acknowledged.size(); },
-                         20s))
+  ASSERT_TRUE(wait_until(
+      [&] { return a.count() >= acknowledged.size() && b.count() >= acknowledged.size(); }, 20s))
       << a.count() << " " << b.count() << " of " << acknowledged.size();
   std::this_thread::sleep_for(300ms);
   for (Sink* s : {&a, &b}) {
@@ -655,11 +654,13 @@ void redis_restart_scenario(bool hard) {
     EXPECT_TRUE(s->gaps.empty()) << s->gaps.front();
   }
   EXPECT_TRUE(ra.ready()) << ra.last_error();
-  std::printf("[ figures  ] %zu entries acknowledged across a %s of Redis; reader a: "
-              "%llu failures retried, %llu duplicates dropped by id, %llu by writer id\n",
-              acknowledged.size(), hard ? "kill -9" : "shutdown", static_cast<unsigned long long>(ra.stats().failures),
-              static_cast<unsigned long long>(ra.stats().duplicates_by_id),
-              static_cast<unsigned long long>(ra.stats().duplicates_by_writer));
+  std::printf(
+      "[ figures  ] %zu entries acknowledged across a %s of Redis; reader a: "
+      "%llu failures retried, %llu duplicates dropped by id, %llu by writer id\n",
+      acknowledged.size(), hard ? "kill -9" : "shutdown",
+      static_cast<unsigned long long>(ra.stats().failures),
+      static_cast<unsigned long long>(ra.stats().duplicates_by_id),
+      static_cast<unsigned long long>(ra.stats().duplicates_by_writer));
 }
 
 TEST(Feed, RedisKilledAndRestartedWithAofLosesNothingAcknowledged) {
@@ -770,8 +771,7 @@ TEST(Feed, PurgeAndInvalidateReachEveryInstance) {
   auto admin = writer(t, "admin", "g");
   ASSERT_TRUE(admin->purge_user("alice@x").ok());
   for (auto& in : all)
-    EXPECT_TRUE(in->loop.run_until([&] { return in->engine.stats().sessions == 1; }, 5s))
-        << in->id;
+    EXPECT_TRUE(in->loop.run_until([&] { return in->engine.stats().sessions == 1; }, 5s)) << in->id;
   ASSERT_TRUE(admin->invalidate_keys("*").ok());
   for (auto& in : all) {
     EXPECT_TRUE(in->loop.run_until(
@@ -802,9 +802,9 @@ TEST(Feed, CommitsCarryTheirFeedEntriesAndPeersApplyByObserverGroup) {
   auto& st = *opened.value();
   auto publisher = std::make_shared<Publisher>(FeedConfig{"a", "srv1"}, t.prefix);
   st.set_commit_hook(commit_hook(publisher, [&](const core::SessionRecord& r) {
-    return SessionDigests{a.digest_at(r.user, r.stream, r.resource, r.newest.id),
-                          r.previous ? a.digest_at(r.user, r.stream, r.resource, r.previous->id)
-                                     : std::nullopt};
+    return SessionDigests{
+        a.digest_at(r.user, r.stream, r.resource, r.newest.id),
+        r.previous ? a.digest_at(r.user, r.stream, r.resource, r.previous->id) : std::nullopt};
   }));
   proto::PresenceFields f;
   f.status = "at work";
@@ -850,7 +850,7 @@ TEST(Feed, EntriesTrimmedBeforeAnInstanceReadThemAreReportedAsAFeedGap) {
   ASSERT_TRUE(redis);
   const auto t = target_of(*redis);
   ASSERT_TRUE(FeedReader::prepare(t, "late").ok());  // registered, then away
-  auto w = writer(t, "w", "gw", 50);                  // retention: ~50 entries
+  auto w = writer(t, "w", "gw", 50);                 // retention: ~50 entries
   constexpr int kN = 1000;
   for (int i = 0; i < kN; ++i) ASSERT_TRUE(w->publish(presence_of(i)).ok());
   const long long left = redis->command({"XLEN", "fd:{feed}:changes"})->integer;
