@@ -90,7 +90,8 @@ struct Options {
   bool nagle = false;  // Prosody's network_settings.nagle; our deployment turns it off
   bool gate_without_rosterver = false;
   bool trace = false;
-  bool sasl_plain = false;  // gloox's default picks SCRAM-SHA-1 (see README: its cost)
+  bool sasl_plain = false;
+  bool one_way = false;  // contacts do not see alice: isolates the broadcast of her presence  // gloox's default picks SCRAM-SHA-1 (see README: its cost)
   int max_minutes = 45;
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_reconnect.csv";
   std::string component_bin = RPSYNC_COMPONENT_BIN;
@@ -721,6 +722,7 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--gate-without-rosterver") o.gate_without_rosterver = true;
     else if (a == "--trace") o.trace = true;
     else if (a == "--sasl-plain") o.sasl_plain = true;
+    else if (a == "--one-way") o.one_way = true;
     else if (a == "--max-minutes") o.max_minutes = parse_list(value(), 1, 600).front();
     else if (a == "--component-bin") o.component_bin = value();
     else if (a == "--gate-dir") o.gate_dir = value();
@@ -729,7 +731,7 @@ Options parse_options(int argc, char** argv) {
           "usage: rpsync_reconnect_bench [--contacts 50,500,2000] [--percent 0,5,50]\n"
           "       [--rounds 5] [--rounds-large 3] [--warmup 2] [--nagle]\n"
           "       [--gate-without-rosterver]\n"
-          "       [--trace] [--sasl-plain] [--max-minutes 45] [--csv PATH]\n"
+          "       [--trace] [--sasl-plain] [--one-way] [--max-minutes 45] [--csv PATH]\n"
           "       [--component-bin PATH] [--gate-dir DIR]\n"
           "  --contacts      list, one Prosody per N; medians of --rounds reconnects per row,\n"
           "                  --rounds-large for N >= %d, after --warmup unmeasured rounds\n"
@@ -739,6 +741,8 @@ Options parse_options(int argc, char** argv) {
           "  --trace         print the wire timeline of each mode's first reconnect\n"
           "  --sasl-plain    every mode authenticates with SASL PLAIN instead of gloox's\n"
           "                  default SCRAM-SHA-1 (whose key derivation costs ~35 ms here)\n"
+          "  --one-way       contacts do not see alice (subscription to/from instead of both),\n"
+          "                  so Prosody does not broadcast her presence: an experiment\n"
           "  --max-minutes   watchdog for the whole run (exit 4)\n",
           kLargeN);
       std::exit(0);
@@ -762,8 +766,9 @@ std::vector<Row> bench_n(const Options& o, int n) {
   for (int i = 0; i < n; ++i) {
     const std::string bare = contact_name(i) + "@" + kHost;
     server->add_user(contact_name(i), kHost, kPassword);
-    server->add_roster_item(alice, bare, "both");
-    server->add_roster_item(bare, alice, "both");
+    // --one-way: alice sees her contacts, they do not see her (no broadcast of her presence).
+    server->add_roster_item(alice, bare, o.one_way ? "to" : "both");
+    server->add_roster_item(bare, alice, o.one_way ? "from" : "both");
     server->add_roster_item(bare, watcher, "from");
     server->add_roster_item(watcher, bare, "to");
   }
@@ -838,13 +843,15 @@ std::vector<Row> bench_n(const Options& o, int n) {
   int quiesce_no = 0;
   auto quiesce = [&] {
     const std::string id = "q" + std::to_string(++quiesce_no);
-    auto gone = contacts.back()->wait_for(
-        [&](const Element& e) {
-          return e.name() == "presence" && e.attr("type") == "unavailable" &&
-                 e.attr("from") == alice_full;
-        },
-        Millis(10000));
-    if (!gone) progress("quiesce: a contact did not see alice leave within 10 s");
+    if (!o.one_way) {
+      auto gone = contacts.back()->wait_for(
+          [&](const Element& e) {
+            return e.name() == "presence" && e.attr("type") == "unavailable" &&
+                   e.attr("from") == alice_full;
+          },
+          Millis(10000));
+      if (!gone) progress("quiesce: a contact did not see alice leave within 10 s");
+    }
     if (!ping(*w0, kHost, id + "s") || !ping(*w0, kComponent, id + "c"))
       die("quiesce: ping failed");
   };
