@@ -713,9 +713,11 @@ int main(int argc, char** argv) {
   // --- part 1b: the same load with rpsync-component attached --------------------------
   patch_prosody_config(*server, config, /*privileged=*/true, o.nagle, o.gate);
   if (!server->restart()) die("prosody did not restart:\n" + server->log());
+  int started = 0;
   auto start_component = [&](bool roster_cache) {
-    const fs::path work =
-        fs::path(server->dir()) / (roster_cache ? "component-cache" : "component-nocache");
+    // A directory (log, store) per start: a reused log still says "connected" from before.
+    const fs::path work = fs::path(server->dir()) / ("component-" + std::to_string(++started) +
+                                                     (roster_cache ? "-cache" : "-nocache"));
     fs::create_directories(work);
     auto c = std::make_unique<Component>(*server, work, roster_cache);
     if (!c->wait_connected(Millis(15000)))
