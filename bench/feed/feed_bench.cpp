@@ -2,9 +2,11 @@
 // presence mutations, as a RedisStore commit hook would) while R = 1, 2, 4 instances read
 // them through their consumer groups and apply them to their own engine (observer group
 // differs, so every mutation is applied). Prints, per R: publish time, time until every
-// instance applied everything, and the rates. A fresh redis-server (tests/harness_redis,
-// loopback, AOF with the chosen fsync policy) per row.
-// Run: build-*/bin/rpsync_bench_feed [ENTRIES [MUTATIONS_PER_ENTRY [always|everysec|no]]]
+// instance applied everything, the rates, and the publish-to-apply lag (Redis' XADD time in
+// the entry id to the apply, same host) over all readers' entries. A fresh redis-server
+// (tests/harness_redis, loopback, AOF with the chosen fsync policy) per row. Run:
+// build-*/bin/rpsync_bench_feed [ENTRIES [MUTATIONS_PER_ENTRY [always|everysec|no]]]
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +27,12 @@ namespace {
 using namespace rpsync;
 using Clock = std::chrono::steady_clock;
 
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -33,6 +41,7 @@ struct Reader {
   std::int64_t now = 0;
   core::Engine engine;
   std::atomic<std::uint64_t> entries{0};
+  std::vector<std::int64_t> lag_ms;  // reader thread only, read after stop()
   std::unique_ptr<feed::FeedReader> reader;
   static core::EngineOptions options(std::int64_t* now) {
     core::EngineOptions o;
@@ -47,6 +56,9 @@ struct Reader {
         t, o, [](std::function<void()> f) { f(); },
         [this, id](const feed::Entry& e) {
           feed::apply_entry(engine, e, {id, "readers"});
+          // The id's time part is Redis' clock at XADD (same host): publish-to-apply lag.
+          const auto sid = feed::StreamId::parse(e.id);
+          if (sid) lag_ms.push_back(wall_ms() - static_cast<std::int64_t>(sid->ms));
           ++entries;
           return true;
         },
@@ -100,10 +112,18 @@ int row(int readers, int entries, int per_entry, const std::string& fsync) {
     std::fprintf(stderr, "readers did not finish within 120 s\n");
     return 1;
   }
-  std::printf("| %d | %d | %d | %s | %.2f | %.0f | %.2f | %.0f | %.0f |\n", readers, entries,
-              per_entry, fsync.c_str(), publish_s, entries / publish_s, applied_s,
-              entries / applied_s, static_cast<double>(entries) * per_entry / applied_s);
   for (auto& r : rs) r->reader->stop();
+  std::vector<std::int64_t> lags;
+  for (auto& r : rs) lags.insert(lags.end(), r->lag_ms.begin(), r->lag_ms.end());
+  std::sort(lags.begin(), lags.end());
+  auto pct = [&](double q) {
+    return lags.empty() ? 0
+                        : lags[static_cast<std::size_t>(q * static_cast<double>(lags.size() - 1))];
+  };
+  std::printf("| %d | %d | %d | %s | %.2f | %.0f | %.2f | %.0f | %.0f | %lld / %lld |\n", readers,
+              entries, per_entry, fsync.c_str(), publish_s, entries / publish_s, applied_s,
+              entries / applied_s, static_cast<double>(entries) * per_entry / applied_s,
+              static_cast<long long>(pct(0.5)), static_cast<long long>(pct(0.99)));
   return 0;
 }
 
@@ -119,8 +139,9 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "| readers | entries | mutations/entry | appendfsync | publish s | published "
-      "entries/s | all applied s | entries/s end to end | mutations/s per reader |\n"
-      "|---|---|---|---|---|---|---|---|---|\n");
+      "entries/s | all applied s | entries/s end to end | mutations/s per reader | "
+      "lag ms p50 / p99 |\n"
+      "|---|---|---|---|---|---|---|---|---|---|\n");
   for (int readers : {1, 2, 4})
     if (row(readers, entries, per_entry, fsync) != 0) return 1;
   return 0;
