@@ -10,6 +10,7 @@
 #include <set>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 
@@ -264,6 +265,7 @@ struct Engine::Impl {
   } res_key{&res};
   std::size_t available = 0;
   std::size_t history_entries = 0;
+  std::unordered_set<std::uint32_t> unconfirmed;  // resync: available, not seen again yet
 
   std::deque<Contact> contacts;
   std::vector<std::uint32_t> contacts_free;
@@ -511,6 +513,7 @@ struct Engine::Impl {
     return id;
   }
   void erase_resource(std::uint32_t id) {
+    if (!unconfirmed.empty()) unconfirmed.erase(id);  // the id may be reused
     Resource& r = res[id];
     release(r.fields);
     if (r.history) {
@@ -645,6 +648,7 @@ struct Engine::Impl {
 
   void observe_available(std::string_view full, const proto::PresenceFields& f) {
     std::uint32_t id = res_index.find(full, res_key);
+    if (id != kNone && !unconfirmed.empty()) unconfirmed.erase(id);
     Packed fields;
     if (id != kNone) {
       Resource& r = res[id];
@@ -664,6 +668,7 @@ struct Engine::Impl {
   }
 
   void go_offline(std::uint32_t id) {
+    if (!unconfirmed.empty()) unconfirmed.erase(id);
     ++version;
     Resource& r = res[id];
     unaccount(r);
@@ -942,6 +947,28 @@ void Engine::gap() {
 
 void Engine::clear_presence() {
   impl_->clear_presence();
+}
+
+void Engine::begin_resync() {
+  Impl& m = *impl_;
+  m.unconfirmed.clear();
+  for (std::size_t id = 0; id < m.res.size(); ++id)
+    if (m.res[id].used && m.res[id].avail) m.unconfirmed.insert(static_cast<std::uint32_t>(id));
+}
+
+std::size_t Engine::end_resync() {
+  Impl& m = *impl_;
+  std::vector<std::uint32_t> gone(m.unconfirmed.begin(), m.unconfirmed.end());
+  std::sort(gone.begin(), gone.end());  // deterministic journal order
+  m.unconfirmed.clear();
+  std::size_t n = 0;
+  for (std::uint32_t id : gone)
+    if (m.res[id].used && m.res[id].avail) {
+      m.go_offline(id);
+      ++n;
+    }
+  m.compact();
+  return n;
 }
 
 proto::Result<proto::Enabled> Engine::enable(std::string_view user, std::string_view stream,

@@ -140,6 +140,17 @@ class Engine {
   // reconnects to a server that re-sends all current presence.
   void clear_presence();
 
+  // Re-learning presence without forgetting it (several instances share one store and
+  // feed): begin_resync() marks every available resource unconfirmed; any presence
+  // observed for a resource afterwards confirms it; end_resync() takes every resource
+  // still unconfirmed offline and returns how many. Unlike clear_presence(), only real
+  // changes are journaled, so the store and the feed never say "everything went offline
+  // and came back" (which peers would apply, and which a peer of the same server would
+  // never undo). For a server that re-sends all current presence on connect (Prosody):
+  // call end_resync() once that flood has settled. A second begin_resync() restarts it.
+  void begin_resync();
+  std::size_t end_resync();
+
   // --- sessions (spec: Enabling, Checkpoints, Disabling, Synchronising) ---
   // `user` is the bare JID of `from`, `resource` its resource part.
   // Enabling an existing session resets its keys to this moment.

@@ -175,5 +175,39 @@ TEST_F(Replication, InvalidateKeysOfOneUserOrEveryone) {
   EXPECT_EQ(b_.invalidate_keys("*"), 0u);
 }
 
+TEST_F(Replication, ResyncJournalsOnlyWhatReallyChanged) {
+  a_.observe_available("bob@x/laptop", status("on"));
+  a_.take_changes();
+  ASSERT_TRUE(a_.enable("alice@x", "s1", "r", "e1").ok());
+  const auto before = a_.digest_at("alice@x", "s1", "r", "e1");
+  a_.take_changes();
+  a_.begin_resync();  // reconnected: the server re-sends what is online now
+  a_.observe_available("bob@x/phone", status("hi"));    // unchanged
+  a_.observe_available("carol@x/pc", status("lunch"));  // changed
+  // bob@x/laptop is not re-sent: it went offline while we were away.
+  EXPECT_EQ(a_.end_resync(), 1u);
+  const Batch j = a_.take_changes();
+  ASSERT_EQ(j.size(), 2u) << "no erase-and-re-add of unchanged resources";
+  EXPECT_EQ(std::get<PutResource>(j[0]).jid, "carol@x/pc");
+  EXPECT_EQ(std::get<EraseResource>(j[1]).jid, "bob@x/laptop");
+  EXPECT_EQ(a_.view("alice@x").size(), 2u);
+  // History is kept as for any change: the key taken before still sees its moment.
+  EXPECT_EQ(a_.digest_at("alice@x", "s1", "r", "e1"), before);
+  auto d = a_.sync("alice@x", "s2", "r", "y1", {"s1", "r", "e1"});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->changed.size(), 1u);
+  EXPECT_EQ(d->unavailable, std::vector<std::string>{"bob@x/laptop"});
+}
+
+TEST_F(Replication, ResyncSurvivesResourcesThatComeAndGoMeanwhile) {
+  b_.begin_resync();
+  b_.observe_unavailable("carol@x/pc");             // gone during the resync
+  b_.expire();                                      // its record may be erased and reused
+  b_.observe_available("dave@x/new", status("x"));  // a new resource, maybe in that slot
+  EXPECT_EQ(b_.end_resync(), 1u) << "only bob@x/phone was never confirmed";
+  EXPECT_EQ(b_.stats().available, 1u);
+  EXPECT_EQ(b_.end_resync(), 0u);
+}
+
 }  // namespace
 }  // namespace rpsync::core
