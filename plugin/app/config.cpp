@@ -15,6 +15,7 @@ namespace {
 struct Sources {
   std::string secret_file;
   std::string secret_env;
+  std::string feed_key;  // the first [feed] key set (they need instance_id and redis://)
 };
 
 ConfigError error(std::string_view origin, std::string_view key, std::string_view what) {
@@ -52,6 +53,45 @@ Setter uint_setter(std::int64_t lo, std::int64_t hi, std::uint32_t AppConfig::*f
     if (auto e = parse_int(o, k, v, n)) return e;
     return set_uint(o, k, n, lo, hi, c.*field);
   };
+}
+
+Setter uint64_setter(std::int64_t lo, std::int64_t hi, std::uint64_t AppConfig::*field) {
+  return [=](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
+             Sources&) -> std::optional<ConfigError> {
+    std::int64_t n = 0;
+    if (auto e = parse_int(o, k, v, n)) return e;
+    if (n < lo || n > hi)
+      return error(o, k, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    c.*field = static_cast<std::uint64_t>(n);
+    return std::nullopt;
+  };
+}
+
+// The feed's names (instance id, observer group) end up in Redis keys and log lines.
+bool feed_name(std::string_view v) {
+  if (v.empty() || v.size() > 64) return false;
+  return std::all_of(v.begin(), v.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '.' || ch == '-';
+  });
+}
+
+// Remembers that a [feed] key was given, for the cross-key check after parsing.
+Setter feed_key(Setter inner) {
+  return [inner = std::move(inner)](std::string_view o, std::string_view k, const std::string& v,
+                                    AppConfig& c, Sources& s) -> std::optional<ConfigError> {
+    if (s.feed_key.empty()) s.feed_key = std::string(o) + ": '" + std::string(k) + "'";
+    return inner(o, k, v, c, s);
+  };
+}
+
+Setter feed_name_setter(std::string AppConfig::*field) {
+  return feed_key([=](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
+                      Sources&) -> std::optional<ConfigError> {
+    if (!feed_name(v)) return error(o, k, "must be 1-64 characters of A-Z a-z 0-9 _ . -");
+    c.*field = v;
+    return std::nullopt;
+  });
 }
 
 Setter string_setter(std::string AppConfig::*field) {
@@ -131,6 +171,14 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          return std::nullopt;
        }},
       {"log.stats_interval", uint_setter(0, 86400, &AppConfig::stats_interval_s)},
+      {"feed.instance_id", feed_name_setter(&AppConfig::instance_id)},
+      {"feed.observer_group", feed_name_setter(&AppConfig::observer_group)},
+      {"feed.retention_entries",
+       feed_key(uint64_setter(0, 1LL << 40, &AppConfig::retention_entries))},
+      {"feed.retention_ms",
+       feed_key(uint64_setter(0, 3650LL * 86400 * 1000, &AppConfig::retention_ms))},
+      {"feed.heartbeat_ttl_ms",
+       feed_key(uint_setter(1000, 3600000, &AppConfig::heartbeat_ttl_ms))},
   };
   return table;
 }
@@ -207,13 +255,29 @@ constexpr Flag kFlags[] = {
     {"--keepalive", "connection.keepalive"},
     {"--log-level", "log.level"},
     {"--stats-interval", "log.stats_interval"},
+    {"--instance-id", "feed.instance_id"},
+    {"--observer-group", "feed.observer_group"},
+    {"--feed-retention-entries", "feed.retention_entries"},
+    {"--feed-retention-ms", "feed.retention_ms"},
+    {"--heartbeat-ttl-ms", "feed.heartbeat_ttl_ms"},
+    {"--purge-user", ""},
+    {"--invalidate-keys", ""},
 };
+
+// A user's bare JID for the admin commands ("*" too for --invalidate-keys).
+bool admin_jid(std::string_view v, bool star_ok) {
+  if (star_ok && v == "*") return true;
+  const auto at = v.find('@');
+  return at != std::string_view::npos && at > 0 && at + 1 < v.size() &&
+         v.find_first_of("/ ") == std::string_view::npos && v.size() <= 3071;
+}
 
 }  // namespace
 
-std::optional<ConfigError> apply_toml(std::string_view text, std::string_view origin,
-                                      AppConfig& config, std::string& secret_file,
-                                      std::string& secret_env) {
+namespace {
+
+std::optional<ConfigError> apply_toml_to(std::string_view text, std::string_view origin,
+                                         AppConfig& config, Sources& s) {
   toml::table root;
   try {
     root = toml::parse(text, origin);
@@ -223,8 +287,16 @@ std::optional<ConfigError> apply_toml(std::string_view text, std::string_view or
        << e.description();
     return ConfigError{ss.str()};
   }
-  Sources s{secret_file, secret_env};
-  if (auto e = apply_table(root, origin, config, s)) return e;
+  return apply_table(root, origin, config, s);
+}
+
+}  // namespace
+
+std::optional<ConfigError> apply_toml(std::string_view text, std::string_view origin,
+                                      AppConfig& config, std::string& secret_file,
+                                      std::string& secret_env) {
+  Sources s{secret_file, secret_env, {}};
+  if (auto e = apply_toml_to(text, origin, config, s)) return e;
   secret_file = s.secret_file;
   secret_env = s.secret_env;
   return std::nullopt;
@@ -272,14 +344,27 @@ std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* c
       if (i + 1 >= argc) return ConfigError{"option '" + name + "' needs a value"};
       value = argv[++i];
     }
-    if (name == "--config") config_path = value;
-    else flags.emplace_back(name, value);
+    if (name == "--config") {
+      config_path = value;
+    } else if (name == "--purge-user" || name == "--invalidate-keys") {
+      const bool purge = name == "--purge-user";
+      if (inv.action == Invocation::Action::kPurgeUser ||
+          inv.action == Invocation::Action::kInvalidateKeys)
+        return ConfigError{"give one of --purge-user and --invalidate-keys, once"};
+      if (!admin_jid(value, !purge))
+        return ConfigError{name + " needs a user's bare JID (user@domain)" +
+                           (purge ? "" : " or '*' for every user") + ", got '" + value + "'"};
+      inv.action = purge ? Invocation::Action::kPurgeUser : Invocation::Action::kInvalidateKeys;
+      inv.admin_user = value;
+    } else {
+      flags.emplace_back(name, value);
+    }
   }
 
   if (!config_path.empty()) {
     auto text = read_file(config_path);
     if (!text) return ConfigError{"cannot read config file '" + config_path + "'"};
-    if (auto e = apply_toml(*text, config_path, c, s.secret_file, s.secret_env)) return *e;
+    if (auto e = apply_toml_to(*text, config_path, c, s)) return *e;
   }
   bool domains_from_flags = false;
   for (const auto& [name, value] : flags) {
@@ -309,17 +394,37 @@ std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* c
     if (auto v = getenv("RPSYNC_SECRET"); v && !v->empty()) c.secret = *v;
   }
 
-  if (c.component.empty())
+  // The admin commands talk to Redis only: no server settings needed.
+  const bool admin = inv.action == Invocation::Action::kPurgeUser ||
+                     inv.action == Invocation::Action::kInvalidateKeys;
+  if (!admin && c.component.empty())
     return ConfigError{"no component JID: set server.component or --component "
                        "(e.g. rpsync.example.test, as in the server's Component line)"};
-  if (c.domains.empty())
+  if (!admin && c.domains.empty())
     return ConfigError{"no served domains: set server.domains or --domain "
                        "(the VirtualHosts whose users may use rpsync)"};
-  if (c.secret.empty())
+  if (!admin && c.secret.empty())
     return ConfigError{"no component secret: use secret_file / --secret-file, secret_env / "
                        "--secret-env, or the RPSYNC_SECRET environment variable"};
   if (c.backoff_min_ms > c.backoff_max_ms)
     return ConfigError{"connection.backoff_min_ms is larger than connection.backoff_max_ms"};
+  const bool redis = c.store.rfind("redis://", 0) == 0;
+  if (!s.feed_key.empty() && c.instance_id.empty())
+    return ConfigError{s.feed_key + " is set but feed.instance_id (--instance-id) is not: the "
+                       "change feed needs a unique id per instance"};
+  if (c.feed() && !redis)
+    return ConfigError{"the [feed] section needs a shared store: store.uri must be "
+                       "redis://HOST:PORT[/DB] (now '" + c.store.substr(0, c.store.find('?')) +
+                       "'); several instances cannot share " +
+                       (c.store.rfind("sqlite:", 0) == 0 ? "an embedded sqlite file" : "it")};
+  if (c.feed() && c.observer_group.empty()) c.observer_group = c.host;
+  if (c.feed() && !feed_name(c.observer_group))
+    return ConfigError{"feed.observer_group defaults to server.host '" + c.host +
+                       "', which is not 1-64 characters of A-Z a-z 0-9 _ . -: set it"};
+  if (admin && !c.feed())
+    return ConfigError{"--purge-user and --invalidate-keys publish to the change feed of "
+                       "running instances: they need a redis:// store and feed.instance_id "
+                       "(use an id of its own, e.g. 'admin')"};
   return inv;
 }
 
@@ -362,6 +467,16 @@ Limits:
   --keepalive SECONDS        whitespace keepalive and dead-peer check  [60]
   --roster-cache CONTACTS    contacts held by the roster cache, 0 = off [200000]
                              (with mod_rpsync_gate an unchanged roster is not re-sent)
+
+Several instances on one Redis (needs a redis:// store; see docs/multi-instance.md):
+  --instance-id ID           this instance's unique id: turns the change feed on
+  --observer-group NAME      instances attached to one XMPP server  [server host]
+  --feed-retention-entries N feed entries kept, 0 = no bound       [1000000]
+  --feed-retention-ms MS     feed entries' maximum age, 0 = none    [0]
+  --heartbeat-ttl-ms MS      group continuity heartbeat lifetime    [15000]
+  --purge-user JID           forget JID's sessions and roster at every instance, then exit
+  --invalidate-keys JID|'*'  make JID's (everyone's) keys fail with continuity-lost, exit
+                             (both run without an XMPP connection; exit 0 when published)
 
 Operating:
   --log-level LEVEL          debug, info, warn, error                  [info]
