@@ -504,8 +504,10 @@ void Service::fetch_roster(const std::string& user, RosterDone done, bool versio
     ++counters_.roster_cache_misses;
     auto visible = std::make_shared<const std::vector<std::string>>(std::move(answer->visible));
     bool kept = false;
-    if (answer->ver && epoch == cache_epoch_) kept = roster_cache_.put(user, {*answer->ver, visible});
-    else roster_cache_.erase(user);
+    if (answer->ver && epoch == cache_epoch_)
+      kept = roster_cache_.put(user, {*answer->ver, visible});
+    else
+      roster_cache_.erase(user);
     log_.debug("service", "roster.fetched", {{"user", user}, {"answer", "full"},
                                              {"ver", answer->ver.value_or("-")},
                                              {"contacts", visible->size()},
@@ -517,7 +519,8 @@ void Service::fetch_roster(const std::string& user, RosterDone done, bool versio
 void Service::drop_roster_cache(std::string_view why) {
   ++cache_epoch_;
   if (roster_cache_.users() > 0)
-    log_.info("service", "roster.cache_dropped", {{"reason", why}, {"users", roster_cache_.users()}});
+    log_.info("service", "roster.cache_dropped",
+              {{"reason", why}, {"users", roster_cache_.users()}});
   roster_cache_.clear();
 }
 

@@ -31,7 +31,8 @@ std::size_t syncs_with_roster(const std::string& log, std::string_view source) {
   for (std::string line; std::getline(lines, line);) {
     if (line.find(" sync.delta ") == std::string::npos) continue;
     const auto at = line.find(field);
-    if (at != std::string::npos && (at + field.size() == line.size() || line[at + field.size()] == ' '))
+    if (at != std::string::npos &&
+        (at + field.size() == line.size() || line[at + field.size()] == ' '))
       ++n;
   }
   return n;
@@ -136,7 +137,8 @@ class RosterCached : public Scenario<Server> {
     const std::size_t unversioned = syncs_with_roster(log, "unversioned");
     EXPECT_EQ(cached + full + unversioned, 3u) << log;
     EXPECT_EQ(log.find("roster.refetch"), std::string::npos)
-        << "no server refused or garbled a versioned roster get\n" << log;
+        << "no server refused or garbled a versioned roster get\n"
+        << log;
     if (cache && ServerTraits<Server>::kVersionsComponentRoster) {
       EXPECT_EQ(cached, 2u) << "the unchanged roster came back empty for syncs 1 and 3\n" << log;
       EXPECT_EQ(full, 1u) << "the edited roster came back in full for sync 2\n" << log;
@@ -150,9 +152,13 @@ class RosterCached : public Scenario<Server> {
 };
 TYPED_TEST_SUITE(RosterCached, Servers, ServerNames);
 
-TYPED_TEST(RosterCached, UnchangedRosterComesBackEmptyAndEditsAreSeen) { this->converse(true); }
+TYPED_TEST(RosterCached, UnchangedRosterComesBackEmptyAndEditsAreSeen) {
+  this->converse(true);
+}
 
-TYPED_TEST(RosterCached, SameDeltasWithTheCacheOff) { this->converse(false); }
+TYPED_TEST(RosterCached, SameDeltasWithTheCacheOff) {
+  this->converse(false);
+}
 
 }  // namespace
 }  // namespace rpsync::test::scenario

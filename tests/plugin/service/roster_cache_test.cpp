@@ -21,12 +21,12 @@ RosterCache::Entry entry(std::string ver, std::vector<std::string> visible) {
 }
 
 TEST(RosterCache, EvictsLeastRecentlyUsedToStayWithinItsContactBudget) {
-  RosterCache cache(10);  // each user costs its contacts + 1
+  RosterCache cache(10);                                     // each user costs its contacts + 1
   EXPECT_TRUE(cache.put("a", entry("1", {"x", "y", "z"})));  // 4
   EXPECT_TRUE(cache.put("b", entry("1", {"x", "y"})));       // 3
   EXPECT_TRUE(cache.put("c", entry("1", {"x"})));            // 2
   EXPECT_EQ(cache.contacts(), 9u);
-  ASSERT_TRUE(cache.find("a"));  // a is now the most recently used
+  ASSERT_TRUE(cache.find("a"));                         // a is now the most recently used
   EXPECT_TRUE(cache.put("d", entry("1", {"x", "y"})));  // 3 more: b (least recent) goes
   EXPECT_FALSE(cache.find("b"));
   EXPECT_TRUE(cache.find("a"));
@@ -81,8 +81,9 @@ class RosterVersioning : public ServiceTest {
     if (n_ == 1) {
       iq(kAlice, id, "<enable xmlns='urn:xmpp:rpsync:0' stream='s1'/>");
     } else {
-      iq(kAlice, id, "<checkpoint xmlns='urn:xmpp:rpsync:0' stream='s1' prev='r" +
-                         std::to_string(n_ - 1) + "'/>");
+      iq(kAlice, id,
+         "<checkpoint xmlns='urn:xmpp:rpsync:0' stream='s1' prev='r" + std::to_string(n_ - 1) +
+             "'/>");
     }
   }
   // The resource count in the answer to alice's last request: the roster it was computed
@@ -160,8 +161,8 @@ TEST_F(RosterVersioning, AnErrorToAVersionedGetFetchesInFullOnce) {
   transport.answer_roster(both, "v1");
   answered_count();
   alice_requests();
-  transport.fail_roster({proto::ErrorType::kCancel, Condition::kBadRequest, AppCondition::kNone,
-                         "no such version"});
+  transport.fail_roster(
+      {proto::ErrorType::kCancel, Condition::kBadRequest, AppCondition::kNone, "no such version"});
   EXPECT_TRUE(transport.sent.empty()) << "no answer yet: a full get follows";
   ASSERT_EQ(transport.requests.size(), 1u);
   EXPECT_EQ(transport.quoted_ver(), std::nullopt);
@@ -172,10 +173,10 @@ TEST_F(RosterVersioning, AnErrorToAVersionedGetFetchesInFullOnce) {
   // The full get failing too is the client's not-ready, not a loop.
   alice_requests();
   EXPECT_EQ(transport.quoted_ver(), "v2");
-  transport.fail_roster({proto::ErrorType::kWait, Condition::kInternalServerError,
-                         AppCondition::kNone, ""});
-  transport.fail_roster({proto::ErrorType::kWait, Condition::kInternalServerError,
-                         AppCondition::kNone, ""});
+  transport.fail_roster(
+      {proto::ErrorType::kWait, Condition::kInternalServerError, AppCondition::kNone, ""});
+  transport.fail_roster(
+      {proto::ErrorType::kWait, Condition::kInternalServerError, AppCondition::kNone, ""});
   EXPECT_EQ(answered_count(), -1);
   EXPECT_TRUE(transport.requests.empty());
   EXPECT_EQ(counters().roster_refetches, 2u);

@@ -118,8 +118,8 @@ class FakeTransport : public Transport {
 };
 
 inline xml::Element stanza(std::string_view text) {
-  return std::get<xml::Element>(xml::parse(
-      "<wrap xmlns='jabber:component:accept'>" + std::string(text) + "</wrap>"))
+  return std::get<xml::Element>(
+             xml::parse("<wrap xmlns='jabber:component:accept'>" + std::string(text) + "</wrap>"))
       .children()
       .front();
 }
