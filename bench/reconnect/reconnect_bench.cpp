@@ -687,6 +687,8 @@ struct Row {
   int n = 0, percent = 0, k = 0, rounds = 0;
   Mode mode = Mode::kPlain;
   Run med;  // medians
+  // Medians over the rounds of this mode's time / plain's time in the same round.
+  double ms_ratio = 0, state_ratio = 0;
   std::size_t failed = 0, wrong_items = 0, roster_cached = 0;
 };
 
@@ -893,10 +895,12 @@ std::vector<Row> bench_n(const Options& o, int n) {
     std::vector<Row> row(modes.size());
     struct Samples {
       std::vector<double> b, st, ms, pr, ro, sy, ps, ve, rb, sm;
+      std::vector<double> ms_ratio, state_ratio;  // to plain's reconnect of the same round
     };
     std::vector<Samples> s(modes.size());
     for (int r = 0; r < rounds; ++r) {
       change(k);
+      std::vector<std::optional<Run>> round(modes.size());
       for (std::size_t m = 0; m < modes.size(); ++m) {
         const bool tracing = o.trace && !traced[m];
         if (tracing) trace.start();
@@ -922,6 +926,7 @@ std::vector<Row> bench_n(const Options& o, int n) {
           continue;
         }
         if (run.roster_cached) ++row[m].roster_cached;
+        round[m] = run;
         auto& x = s[m];
         x.b.push_back(run.bytes);
         x.st.push_back(run.stanzas);
@@ -933,6 +938,15 @@ std::vector<Row> bench_n(const Options& o, int n) {
         x.ve.push_back(run.verified_ms);
         x.rb.push_back(run.roster_bytes);
         x.sm.push_back(run.state_ms);
+      }
+      // The machine's load drifts between rounds; a mode and plain of the same round
+      // (seconds apart) saw about the same load.
+      if (round[0] && round[0]->ms > 0 && round[0]->state_ms > 0) {
+        for (std::size_t m = 0; m < modes.size(); ++m) {
+          if (!round[m]) continue;
+          s[m].ms_ratio.push_back(round[m]->ms / round[0]->ms);
+          s[m].state_ratio.push_back(round[m]->state_ms / round[0]->state_ms);
+        }
       }
     }
     for (std::size_t m = 0; m < modes.size(); ++m) {
@@ -952,6 +966,8 @@ std::vector<Row> bench_n(const Options& o, int n) {
       w.med.verified_ms = median(s[m].ve);
       w.med.roster_bytes = median(s[m].rb);
       w.med.state_ms = median(s[m].sm);
+      w.ms_ratio = median(s[m].ms_ratio);
+      w.state_ratio = median(s[m].state_ratio);
       rows.push_back(w);
       progress("N=" + std::to_string(n) + " " + mode_name(modes[m]) + " k=" + std::to_string(k) +
                ": " + std::to_string(static_cast<long>(w.med.bytes)) + " bytes, " +
@@ -996,7 +1012,9 @@ int main(int argc, char** argv) {
       "loopback, Nagle %s, SASL %s, median of %d reconnects per row (%d for N >= %d)\n"
       "bytes, stanzas, ms: from TCP connect to 'presence state complete' (state held, initial\n"
       "presence processed, a ping returned); state ms: to the moment the client holds every\n"
-      "contact's presence (plain: the Nth arrived; rpsync: delta applied and verified)\n\n",
+      "contact's presence (plain: the Nth arrived; rpsync: delta applied and verified)\n"
+      "bytes/pl: ratio of the medians; ms/pl, st/pl: median of the per-round ratios to the\n"
+      "plain reconnect of the same round\n\n",
       o.nagle ? "on (Prosody default)" : "off (network_settings = { nagle = false })",
       o.sasl_plain ? "PLAIN" : "SCRAM-SHA-1 (gloox default)", o.rounds, o.rounds_large, kLargeN);
   std::printf(
@@ -1012,9 +1030,9 @@ int main(int argc, char** argv) {
   for (const auto& row : rows) {
     const Row* p = plain_of(row);
     const double br = p ? ratio(row.med.bytes, p->med.bytes) : 0;
-    const double mr = p ? ratio(row.med.ms, p->med.ms) : 0;
+    const double mr = row.ms_ratio;
     const double sr = p ? ratio(row.med.stanzas, p->med.stanzas) : 0;
-    const double tr = p ? ratio(row.med.state_ms, p->med.state_ms) : 0;
+    const double tr = row.state_ratio;
     std::printf(
         "%5d %4d %5d %-19s %8.0f %7.0f %5.0f %7.1f %8.4f %6.3f %7.1f %6.3f %7.1f %7.1f %7.1f "
         "%7.1f %7.0f %6zu %4zu %4zu %4d\n",
