@@ -145,6 +145,8 @@ end, PRIORITY);
 local st = require "util.stanza";
 local jid_split = require "util.jid".split;
 local rm_load_roster = require "core.rostermanager".load_roster;
+local rm_save_roster = require "core.rostermanager".save_roster;
+local new_token = require "util.id".medium;
 
 local ROSTER_NS = "jabber:iq:roster";
 local ROSTER_GET = { get = true, both = true };
@@ -203,6 +205,22 @@ local function on_privileged_roster_get(event)
 	local roster = rm_load_roster(node, host);
 	local version = roster_version(roster);
 	if not version then return nil; end
+	-- Prosody restarts a roster's versions at 1 when an account is deleted and created
+	-- again, so a component still holding "7" from the old account would be told
+	-- "unchanged" and use the old account's contacts. The version we hand out is therefore
+	-- prefixed with a random token kept in the roster's own metadata, which is deleted with
+	-- the account's data (also by prosodyctl while Prosody is down).
+	local meta = roster[false];
+	if type(meta.rpsync_incarnation) ~= "string" then
+		meta.rpsync_incarnation = new_token();
+		if not rm_save_roster(node, host, roster) then
+			meta.rpsync_incarnation = nil;
+			return nil;
+		end
+		version = roster_version(roster); -- saving raised it
+		if not version then return nil; end
+	end
+	version = meta.rpsync_incarnation.."-"..version;
 	if client_ver == version then
 		module:log("debug", "Privileged roster get from %s for %s@%s: unchanged at %s",
 			origin.host, node, host, version);

@@ -94,6 +94,36 @@ TEST(RosterVersionPrivileged, CurrentVerGetsEmptyResultStaleVerTheFullRoster) {
   EXPECT_EQ(roster_query(*garbage)->attr("ver"), v2);
 }
 
+// Prosody restarts a roster's versions at 1 when an account is deleted and created again
+// (here: its roster file rewritten from scratch while Prosody is down, as prosodyctl
+// deluser + adduser would leave it). A version handed out for the old account must not
+// match the new one, or the component would keep using the old account's contacts.
+TEST(RosterVersionPrivileged, RecreatedAccountNeverMatchesAnOldVersion) {
+  START_SERVER_OR_SKIP(server, RosterServerOptions{});
+  std::string v1;
+  {
+    CONNECT_COMPONENT_OR_FAIL(comp, server, server->options().component_jid);
+    auto first = comp->request(roster_get("r1", kAlice, "", ns::kComponent));
+    ASSERT_TRUE(first && roster_query(*first) && roster_query(*first)->attr("ver"))
+        << server->log();
+    v1 = std::string(*roster_query(*first)->attr("ver"));
+  }
+  server->stop();
+  server->add_roster_item(kAlice, "c3@example.test", "both");  // rewrites it: version 1
+  ASSERT_TRUE(server->launch()) << server->log();
+  CONNECT_COMPONENT_OR_FAIL(comp, server, server->options().component_jid);
+  auto again = comp->request(roster_get("r2", kAlice, v1, ns::kComponent));
+  ASSERT_TRUE(again) << server->log();
+  ASSERT_EQ(again->attr("type"), "result") << xml::to_string(*again);
+  const xml::Element* q = roster_query(*again);
+  ASSERT_NE(q, nullptr) << "the old account's version " << v1
+                        << " was taken as current: " << xml::to_string(*again);
+  ASSERT_TRUE(q->attr("ver"));
+  EXPECT_NE(std::string(*q->attr("ver")), v1);
+  Roster r = parse_roster(*q);
+  EXPECT_EQ(r.count("c3@example.test"), 1u) << describe(r);
+}
+
 TEST(RosterVersionPrivileged, GetWithoutVerIsModPrivilegesAnswer) {
   START_SERVER_OR_SKIP(server, RosterServerOptions{});
   CONNECT_COMPONENT_OR_FAIL(comp, server, server->options().component_jid);
