@@ -1,7 +1,10 @@
 // rpsync-component: wiring only. Parses the configuration once, opens the store,
 // restores the engine, connects to the server and runs the event loop until SIGTERM or
-// SIGINT, then closes the stream and makes the store durable.
+// SIGINT, then closes the stream and makes the store durable. With [feed] (several
+// instances on one Redis) the change feed is wired in by Replica (replica.h); the admin
+// commands (--purge-user, --invalidate-keys) run without a connection (admin.h).
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
@@ -11,10 +14,13 @@
 #include <optional>
 #include <string>
 
+#include "plugin/app/admin.h"
 #include "plugin/app/config.h"
+#include "plugin/app/replica.h"
 #include "plugin/core/engine.h"
 #include "plugin/log/log.h"
 #include "plugin/service/service.h"
+#include "plugin/store/redis_store.h"
 #include "plugin/store/store.h"
 #include "plugin/xmpp/connection.h"
 
@@ -59,11 +65,13 @@ class ConnectionTransport final : public service::Transport {
 // Connection events into the service.
 class Bridge final : public xmpp::Handler {
  public:
-  Bridge(service::Service& service, xmpp::Connection*& conn, log::Logger& log)
-      : service_(service), conn_(conn), log_(log) {}
+  Bridge(service::Service& service, xmpp::Connection*& conn, log::Logger& log, Replica* replica)
+      : service_(service), conn_(conn), log_(log), replica_(replica) {}
   void on_connected(const xmpp::Privileges&) override { service_.on_connected(conn_->ready()); }
   void on_disconnected(const xmpp::DisconnectReason& reason) override {
-    if (reason.was_authenticated) service_.on_disconnected();
+    if (!reason.was_authenticated) return;
+    service_.on_disconnected();
+    if (replica_) replica_->on_disconnected();
   }
   void on_stanza(xml::Element stanza) override { service_.on_stanza(stanza); }
   void on_oversized(xml::Element head) override { service_.on_oversized(head); }
@@ -76,6 +84,7 @@ class Bridge final : public xmpp::Handler {
   service::Service& service_;
   xmpp::Connection*& conn_;
   log::Logger& log_;
+  Replica* replica_;
 };
 
 void log_counters(log::Logger& log, const service::Service& service, const core::EngineStats& s) {
@@ -97,25 +106,63 @@ void log_counters(log::Logger& log, const service::Service& service, const core:
             {"resources", s.available}, {"users", s.users}, {"sessions", s.sessions}});
 }
 
+void log_feed_counters(log::Logger& log, const Replica& replica) {
+  const ReplicaCounters c = replica.counters();
+  log.info("app", "feed stats",
+           {{"ready", c.ready}, {"applied", c.reader.applied}, {"own", c.reader.own},
+            {"duplicates", c.reader.duplicates_by_id + c.reader.duplicates_by_writer},
+            {"redelivered", c.reader.redelivered}, {"feed_gaps", c.reader.gaps},
+            {"feed_failures", c.reader.failures}, {"last_applied", c.reader.last_applied},
+            {"group_epoch", c.group_epoch}, {"beats", c.beats},
+            {"beat_failures", c.beat_failures}, {"continuity_kept", c.decisions_kept},
+            {"continuity_lost", c.decisions_lost}, {"group_gaps", c.group_gaps}});
+}
+
 int run(const AppConfig& config) {
   log::StderrLogger logger(config.log_level);
-  auto store = store::open_store(config.store);
-  if (!store) {
-    logger.error("app", "cannot open store", {{"uri", redacted(config.store)}, {"error", store.error().text}});
-    return 1;
-  }
-  auto image = (*store)->load();
-  if (!image) {
-    logger.error("app", "cannot load store", {{"uri", redacted(config.store)}, {"error", image.error().text}});
-    return 1;
-  }
-
   core::EngineOptions eo;
   eo.lifetime_s = config.lifetime_s;
   eo.max_sessions_per_user = config.max_sessions_per_user;
   eo.limits.max_delta_items = config.max_delta_items;
   eo.clock = wall_ms;  // key lifetimes outlive restarts: wall clock, not steady
   core::Engine engine(eo);
+
+  std::unique_ptr<store::Store> store;
+  store::RedisStore* redis = nullptr;  // the feed's commit hook goes on it
+  std::unique_ptr<Replica> replica;
+  if (config.feed()) {
+    auto target = store::parse_redis_uri(config.store);
+    std::unique_ptr<store::RedisStore> opened;
+    if (target) {
+      if (auto r = store::RedisStore::open_redis(*target, {})) opened = std::move(r).value();
+      else target = r.error();
+    }
+    // The consumer group and baseline right BEFORE the image is read (plugin/feed/README.md).
+    if (target && opened) {
+      if (auto p = Replica::prepare(config, *target, logger)) replica = std::move(p).value();
+      else target = p.error();
+    }
+    if (!target) {
+      logger.error("app", "cannot open store", {{"uri", redacted(config.store)},
+                                                {"error", target.error().text}});
+      return 1;
+    }
+    redis = opened.get();
+    store = std::move(opened);
+  } else {
+    auto opened = store::open_store(config.store);
+    if (!opened) {
+      logger.error("app", "cannot open store", {{"uri", redacted(config.store)},
+                                                {"error", opened.error().text}});
+      return 1;
+    }
+    store = std::move(opened).value();
+  }
+  auto image = store->load();
+  if (!image) {
+    logger.error("app", "cannot load store", {{"uri", redacted(config.store)}, {"error", image.error().text}});
+    return 1;
+  }
   engine.restore(*image);
   logger.info("app", "store loaded",
               {{"uri", redacted(config.store)}, {"resources", image->resources.size()},
@@ -134,8 +181,16 @@ int run(const AppConfig& config) {
   sc.version = std::string(kVersion);
   sc.limits.max_delta_items = config.max_delta_items;
   sc.roster_cache_contacts = config.roster_cache_contacts;
-  service::Service service(sc, engine, **store, transport, logger, wall_ms);
+  // With the feed the store is shared: clear_presence() on a reconnect would publish an
+  // erase of every resource to every peer (plugin/feed/README.md).
+  if (config.feed())
+    sc.on_connect = config.software == "prosody" ? service::ServiceConfig::OnConnect::kResync
+                                                 : service::ServiceConfig::OnConnect::kKeep;
+  service::Service service(sc, engine, *store, transport, logger, wall_ms);
   if (!service.flush()) return 1;  // the restore's new epoch must be durable first
+  if (replica)
+    replica->start(engine, *redis, service,
+                   [&io](std::function<void()> f) { asio::post(io, std::move(f)); });
 
   xmpp::ComponentConfig cc;
   cc.host = config.host;
@@ -147,7 +202,7 @@ int run(const AppConfig& config) {
   cc.backoff_max = std::chrono::milliseconds(config.backoff_max_ms);
   cc.keepalive_interval = std::chrono::seconds(config.keepalive_s);
   cc.write_queue_limit = config.write_queue_bytes;
-  Bridge bridge(service, conn, logger);
+  Bridge bridge(service, conn, logger, replica.get());
   xmpp::Connection connection(io, cc, bridge, logger);
   conn = &connection;
 
@@ -157,6 +212,7 @@ int run(const AppConfig& config) {
     tick.async_wait([&](std::error_code ec) {
       if (ec) return;
       service.tick();
+      if (replica) replica->tick(wall_ms());
       arm_tick();
     });
   };
@@ -169,6 +225,7 @@ int run(const AppConfig& config) {
     stats.async_wait([&](std::error_code ec) {
       if (ec) return;
       log_counters(logger, service, engine.stats());
+      if (replica) log_feed_counters(logger, *replica);
       arm_stats();
     });
   };
@@ -200,12 +257,18 @@ int run(const AppConfig& config) {
   logger.info("app", "starting",
               {{"version", kVersion}, {"component", config.component},
                {"server", config.host + ":" + std::to_string(config.port)},
-               {"store", redacted(config.store)}});
+               {"store", redacted(config.store)},
+               {"feed", replica ? replica->config().instance + "@" +
+                                      replica->config().observer_group
+                                : std::string("off")}});
   connection.start();
   io.run();
 
+  // The reader's thread posts into `io`: join it before anything it uses goes away.
+  if (replica) replica->stop();
   const bool flushed = service.flush();
   log_counters(logger, service, engine.stats());
+  if (replica) log_feed_counters(logger, *replica);
   logger.info("app", "stopped", {{"store_flushed", flushed}});
   return flushed ? 0 : 1;
 }
@@ -233,6 +296,9 @@ int main(int argc, char** argv) {
                   inv.config.component.c_str(), inv.config.host.c_str(), inv.config.port,
                   inv.config.domains.size(), rpsync::app::redacted(inv.config.store).c_str());
       return 0;
+    case Invocation::Action::kPurgeUser:
+    case Invocation::Action::kInvalidateKeys:
+      return rpsync::app::run_admin(inv);
     case Invocation::Action::kRun:
       break;
   }

@@ -120,14 +120,28 @@ void Service::on_connected(bool privileged) {
   connected_ = true;
   privileged_ = privileged;
   // The server re-sends every current presence on connect (Prosody); what we held may be
-  // stale after the gap, so start from nothing rather than from a guess.
-  engine_.clear_presence();
+  // stale after the gap, so start from nothing rather than from a guess, or (shared
+  // store) re-learn it and journal only what really changed.
+  switch (config_.on_connect) {
+    case ServiceConfig::OnConnect::kClear:
+      engine_.clear_presence();
+      break;
+    case ServiceConfig::OnConnect::kResync:
+      engine_.begin_resync();
+      resyncing_ = true;
+      resync_start_ms_ = last_presence_ms_ = clock_();
+      log_.info("service", "resync.started", {{"quiet_ms", config_.resync_quiet.count()}});
+      break;
+    case ServiceConfig::OnConnect::kKeep:
+      break;
+  }
   drop_roster_cache("connected");
   log_.info("service", "connected", {{"privileged", privileged ? "yes" : "no"}});
 }
 
 void Service::on_disconnected() {
   connected_ = false;
+  resyncing_ = false;
   ++generation_;
   engine_.gap();
   queues_.clear();
@@ -171,10 +185,24 @@ void Service::on_oversized(const xml::Element& head) {
 }
 
 void Service::tick() {
-  if (std::size_t n = engine_.expire()) log_.info("service", "sessions.expired", {{"count", n}});
-  if (unwritten_ > 0) persist(false);
-  // Forget rate windows older than a minute so the map stays bounded by active users.
   const std::int64_t now = clock_();
+  if (std::size_t n = engine_.expire()) log_.info("service", "sessions.expired", {{"count", n}});
+  if (resyncing_ && (now - last_presence_ms_ >= config_.resync_quiet.count() ||
+                     now - resync_start_ms_ >= config_.resync_max.count())) {
+    resyncing_ = false;
+    const std::size_t gone = engine_.end_resync();
+    ++unwritten_;
+    log_.info("service", "resync.done", {{"gone", gone}, {"ms", now - resync_start_ms_}});
+  }
+  if (unwritten_ > 0) {
+    persist(false);
+  } else if (!store_ok_ && now - store_retry_ms_ >= 1000) {
+    // Nothing new to write, but the store failed: find out whether it is back, so
+    // requests stop getting not-ready without waiting for the next presence.
+    store_retry_ms_ = now;
+    persist(true);
+  }
+  // Forget rate windows older than a minute so the map stays bounded by active users.
   std::erase_if(rates_, [&](const auto& kv) { return now - kv.second.start_ms >= 60000; });
 }
 
@@ -184,6 +212,7 @@ bool Service::flush() { return persist(true); }
 
 void Service::on_presence(const Request& r) {
   if (r.resource.empty() || r.user.empty()) return;
+  if (resyncing_) last_presence_ms_ = clock_();
   if (r.type.empty()) {
     engine_.observe_available(r.from, proto::fields_from_presence(r.stanza));
   } else if (r.type == "unavailable") {
@@ -278,6 +307,8 @@ std::optional<proto::StanzaError> Service::admit(Request& r) {
   if (!privileged_)
     return not_ready("the server has not granted roster and presence privileges");
   if (!store_ok_) return not_ready("the store is unavailable");
+  if (resyncing_) return not_ready("re-learning presence after connecting to the server");
+  if (!blocked_.empty()) return not_ready(blocked_);
   return std::nullopt;
 }
 

@@ -57,6 +57,18 @@ struct ServiceConfig {
   // Contacts kept in the roster cache (RosterCache); 0 = no cache, every fetch is full.
   std::size_t roster_cache_contacts = 200000;
   std::size_t write_every = 1024;                // hand engine changes to the store after N
+  // What a (re)connect does to the presence held (Prosody re-sends every current presence
+  // of its users on connect, ejabberd nothing; DESIGN.md):
+  //  kClear  clear_presence(): start from nothing (one instance; its store is its own)
+  //  kResync begin_resync() on connect, end_resync() once no presence arrived for
+  //          resync_quiet (at most resync_max after connecting): only real changes are
+  //          journaled, so peers sharing the store and feed see no erase storm (Prosody
+  //          with the feed). Requests get not-ready until it ends.
+  //  kKeep   keep what is held (ejabberd with the feed: peers of the same server keep it
+  //          current, and a sync verifies resources when verify_available is set)
+  enum class OnConnect { kClear, kResync, kKeep } on_connect = OnConnect::kClear;
+  std::chrono::milliseconds resync_quiet{2000};
+  std::chrono::milliseconds resync_max{30000};
   std::string name = "rpsync";
   std::string version = "0.1.0";
   proto::Limits limits = proto::kDefaultLimits;
@@ -105,9 +117,17 @@ class Service {
   void tick();
   // Hands pending engine changes to the store and makes them durable (shutdown).
   bool flush();
+  // A reason of the app's to answer rpsync requests with not-ready (e.g. the change feed
+  // is down or catching up); empty clears it. Other requests (disco, ping) are answered.
+  void set_blocked(std::string why) { blocked_ = std::move(why); }
 
   const Counters& counters() const { return counters_; }
-  bool ready() const { return connected_ && privileged_ && store_ok_; }
+  bool ready() const {
+    return connected_ && privileged_ && store_ok_ && !resyncing_ && blocked_.empty();
+  }
+  // Connected and privileged: presence is arriving (what group continuity vouches for).
+  bool observing() const { return connected_ && privileged_; }
+  bool resyncing() const { return resyncing_; }
   const RosterCache& roster_cache() const { return roster_cache_; }
 
   struct Request;  // a parsed IQ (service.cpp)
@@ -172,6 +192,11 @@ class Service {
   bool connected_ = false;
   bool privileged_ = false;
   bool store_ok_ = true;
+  std::int64_t store_retry_ms_ = 0;  // last retry of a failed store
+  bool resyncing_ = false;           // OnConnect::kResync between connect and settle
+  std::int64_t resync_start_ms_ = 0;
+  std::int64_t last_presence_ms_ = 0;
+  std::string blocked_;
   std::size_t unwritten_ = 0;  // engine changes not yet handed to the store
   std::uint64_t generation_ = 0;  // bumped on disconnect: late roster replies are dropped
   RosterCache roster_cache_;

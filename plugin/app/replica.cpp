@@ -1,0 +1,200 @@
+#include "plugin/app/replica.h"
+
+#include <utility>
+
+#include "plugin/feed/apply.h"
+
+namespace rpsync::app {
+
+feed::FeedConfig feed_config(const AppConfig& config) {
+  return feed::FeedConfig{config.instance_id, config.observer_group, config.retention_entries,
+                          static_cast<std::int64_t>(config.retention_ms)};
+}
+
+proto::Result<std::unique_ptr<Replica>> Replica::prepare(const AppConfig& config,
+                                                         const store::RedisTarget& target,
+                                                         log::Logger& log) {
+  feed::FeedConfig fc = feed_config(config);
+  if (auto why = feed::check_config(fc); !why.empty())
+    return proto::make_error(proto::AppCondition::kNotReady, why);
+  auto prepared = feed::FeedReader::prepare(target, fc.instance);
+  if (!prepared) return prepared.error();
+  log.info("feed", "prepared",
+           {{"instance", fc.instance}, {"observer_group", fc.observer_group},
+            {"group_created", prepared->created}, {"baseline", prepared->baseline}});
+  return std::unique_ptr<Replica>(new Replica(std::move(fc), target, prepared->baseline,
+                                              config.heartbeat_ttl_ms, log));
+}
+
+Replica::Replica(feed::FeedConfig fc, store::RedisTarget target, std::string baseline,
+                 std::int64_t ttl_ms, log::Logger& log)
+    : fc_(std::move(fc)),
+      target_(std::move(target)),
+      baseline_(std::move(baseline)),
+      log_(log),
+      continuity_(target_, fc_.instance, fc_.observer_group, ttl_ms) {}
+
+Replica::~Replica() { stop(); }
+
+void Replica::start(core::Engine& engine, store::RedisStore& store, service::Service& service,
+                    feed::Executor executor) {
+  engine_ = &engine;
+  service_ = &service;
+  auto publisher = std::make_shared<feed::Publisher>(fc_, target_.prefix);
+  store.set_commit_hook(feed::commit_hook(publisher, [&engine](const core::SessionRecord& r) {
+    return feed::SessionDigests{
+        engine.digest_at(r.user, r.stream, r.resource, r.newest.id),
+        r.previous ? engine.digest_at(r.user, r.stream, r.resource, r.previous->id)
+                   : std::nullopt};
+  }));
+  feed::ReaderOptions ro;
+  ro.instance = fc_.instance;
+  ro.last_applied = baseline_;
+  const feed::Self self{fc_.instance, fc_.observer_group};
+  reader_ = std::make_unique<feed::FeedReader>(
+      target_, ro, std::move(executor),
+      [this, self](const feed::Entry& e) {
+        const feed::Applied a = feed::apply_entry(*engine_, e, self);
+        if (a.admin > 0)
+          log_.info("feed", "admin.applied", {{"kind", feed::kind_name(e.kind)},
+                                              {"user", e.user}, {"origin", e.origin}});
+        return true;
+      },
+      [this](const std::string& why) {
+        engine_->gap();
+        service_->flush();
+        log_.warn("feed", "gap", {{"reason", why},
+                                  {"effect", "older keys now fail with continuity-lost"}});
+      });
+  service.set_blocked(blocked_);
+  reader_->start();
+}
+
+void Replica::stop() {
+  if (reader_) reader_->stop();
+}
+
+void Replica::on_disconnected() {
+  caught_up_ = caught_up_ && reader_ && reader_->ready();
+  if (auto r = continuity_.end_run(); !r) {
+    // The run must still end: retried before the next beat (else a beat within the ttl
+    // would continue the old run and vouch for the time we were cut off).
+    end_run_owed_ = true;
+    log_.warn("feed", "continuity.end_run_failed", {{"error", r.error().text}});
+  }
+  last_beat_ms_ = 0;
+}
+
+void Replica::update_readiness() {
+  std::string why;
+  int state = 0;
+  if (!reader_->ready()) {
+    caught_up_ = false;
+    state = 1;
+    why = "the change feed is unavailable: " + reader_->last_error();
+  } else if (!caught_up_ && !(caught_up_ = reader_->caught_up())) {
+    state = 2;
+    why = "catching up with the change feed";
+  } else if (end_run_owed_ || continuity_undecided_) {
+    state = 3;
+    why = "deciding group continuity after a gap";
+  }
+  if (state != blocked_state_) {
+    if (state == 0)
+      log_.info("feed", "ready", {{"instance", fc_.instance}});
+    else
+      log_.warn("feed", "not ready", {{"reason", why}});
+    blocked_state_ = state;
+  }
+  if (why != blocked_) {
+    blocked_ = why;
+    service_->set_blocked(why);
+  }
+  counters_.ready = state == 0;
+}
+
+void Replica::beat() {
+  if (end_run_owed_) {
+    if (auto r = continuity_.end_run(); !r) return;
+    end_run_owed_ = false;
+  }
+  auto b = continuity_.beat();
+  if (!b) {
+    ++counters_.beat_failures;
+    if (!beat_failing_) log_.warn("feed", "continuity.beat_failed", {{"error", b.error().text}});
+    beat_failing_ = true;
+    return;
+  }
+  if (beat_failing_) log_.info("feed", "continuity.beating again");
+  beat_failing_ = false;
+  ++counters_.beats;
+  auto raised = [&](std::uint64_t epoch, std::string_view why) {
+    if (group_epoch_ && epoch > *group_epoch_) {
+      engine_->gap();
+      service_->flush();
+      ++counters_.group_gaps;
+      log_.warn("feed", "continuity lost",
+                {{"scope", "group"}, {"group_epoch", epoch}, {"reason", why},
+                 {"effect", "every key now fails with continuity-lost"}});
+    }
+    if (!group_epoch_ || epoch > *group_epoch_) group_epoch_ = epoch;
+    counters_.group_epoch = *group_epoch_;
+  };
+  raised(b->group_epoch, "the group epoch rose: every instance was cut off at once");
+  if (b->new_run) log_.info("feed", "continuity.run_started", {{"since_ms", b->since_ms}});
+  if (!b->decide) {
+    continuity_undecided_ = false;
+    return;
+  }
+  continuity_undecided_ = true;
+  auto d = continuity_.decide();
+  if (!d) {
+    log_.warn("feed", "continuity.decide_failed", {{"error", d.error().text}});
+    return;
+  }
+  switch (d->verdict) {
+    case feed::Verdict::kKept:
+      ++counters_.decisions_kept;
+      continuity_undecided_ = false;
+      pending_logged_ = false;
+      log_.info("feed", "continuity kept", {{"covered_by", d->covered_by},
+                                            {"group_epoch", d->group_epoch}});
+      break;
+    case feed::Verdict::kPending:
+      if (!pending_logged_)
+        log_.info("feed", "continuity pending", {{"reason", "a live peer has not beaten since"}});
+      pending_logged_ = true;
+      break;
+    case feed::Verdict::kLost:
+      ++counters_.decisions_lost;
+      continuity_undecided_ = false;
+      pending_logged_ = false;
+      // Our own keys died with our own gap already; the raise is for every peer's.
+      if (!group_epoch_ || d->group_epoch > *group_epoch_) group_epoch_ = d->group_epoch;
+      counters_.group_epoch = *group_epoch_;
+      log_.warn("feed", "continuity lost",
+                {{"scope", "this instance's gap, covered by no peer"},
+                 {"group_epoch", d->group_epoch},
+                 {"effect", "group epoch raised: every instance invalidates its keys"}});
+      break;
+  }
+}
+
+void Replica::tick(std::int64_t now_ms) {
+  if (!reader_) return;
+  if (service_->observing() &&
+      (last_beat_ms_ == 0 || now_ms - last_beat_ms_ >= continuity_.ttl_ms() / 3)) {
+    last_beat_ms_ = now_ms;
+    beat();
+  }
+  update_readiness();
+  counters_.reader = reader_->stats();
+}
+
+ReplicaCounters Replica::counters() const {
+  ReplicaCounters c = counters_;
+  if (reader_) c.reader = reader_->stats();
+  return c;
+}
+
+}  // namespace rpsync::app

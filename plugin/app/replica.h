@@ -1,0 +1,99 @@
+// The change feed of several instances on one Redis (issue 6), wired into one running
+// rpsync-component exactly as plugin/feed/README.md "Wiring in the component" says:
+//
+//   prepare()   right BEFORE the store image is loaded: the instance's consumer group and
+//               the baseline (feed entries up to it are in the image, never applied again)
+//   start()     after Engine::restore(): the commit hook (every store commit carries its
+//               feed entry in the same MULTI/EXEC) and the reader, whose entries are applied
+//               on the component's event loop through `executor` (asio::post)
+//   tick()      on the service tick: feed readiness -> Service::set_blocked (not-ready until
+//               the reader is connected and caught up, again after every outage); group
+//               continuity heartbeats every ttl/3 while the service observes its server,
+//               a decision after this instance's own gap, engine.gap() when the group epoch
+//               rises (every instance was cut off at once)
+//   on_disconnected()  ends this instance's run (its own gap starts)
+//   stop()      joins the reader; call it on the loop's thread before the loop is destroyed
+//
+// Every state change is logged once (feed ready / not ready, feed gap, continuity kept /
+// pending / lost, group epoch raised). A feed gap is engine.gap() + flush.
+//
+// Threading: everything on the component's event loop thread. Heartbeats and decisions are
+// blocking Redis round trips (bounded by the store URI's timeout_ms).
+// Lifetime: engine, store, service and logger passed in must outlive the Replica.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "plugin/app/config.h"
+#include "plugin/core/engine.h"
+#include "plugin/feed/continuity.h"
+#include "plugin/feed/feed_reader.h"
+#include "plugin/feed/feed_writer.h"
+#include "plugin/log/log.h"
+#include "plugin/service/service.h"
+#include "plugin/store/redis_store.h"
+
+namespace rpsync::app {
+
+// The feed identity of `config` ([feed] keys); check_config() names what is wrong.
+feed::FeedConfig feed_config(const AppConfig& config);
+
+struct ReplicaCounters {
+  feed::ReaderStats reader;
+  std::uint64_t group_epoch = 0;
+  std::uint64_t beats = 0;
+  std::uint64_t beat_failures = 0;
+  std::uint64_t decisions_kept = 0;
+  std::uint64_t decisions_lost = 0;
+  std::uint64_t group_gaps = 0;  // engine.gap() because the group epoch rose
+  bool ready = false;            // the feed blocks nothing
+};
+
+class Replica {
+ public:
+  // kNotReady when Redis is unreachable or the config is unusable.
+  static proto::Result<std::unique_ptr<Replica>> prepare(const AppConfig& config,
+                                                         const store::RedisTarget& target,
+                                                         log::Logger& log);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  void start(core::Engine& engine, store::RedisStore& store, service::Service& service,
+             feed::Executor executor);
+  void tick(std::int64_t now_ms);
+  void on_disconnected();
+  void stop();
+  ReplicaCounters counters() const;
+  const feed::FeedConfig& config() const { return fc_; }
+
+ private:
+  Replica(feed::FeedConfig fc, store::RedisTarget target, std::string baseline,
+          std::int64_t ttl_ms, log::Logger& log);
+  void update_readiness();
+  void beat();
+
+  feed::FeedConfig fc_;
+  store::RedisTarget target_;
+  std::string baseline_;
+  log::Logger& log_;
+  core::Engine* engine_ = nullptr;
+  service::Service* service_ = nullptr;
+  std::unique_ptr<feed::FeedReader> reader_;
+  feed::GroupContinuity continuity_;
+  std::int64_t last_beat_ms_ = 0;
+  std::optional<std::uint64_t> group_epoch_;  // highest seen; unset before the first beat
+  bool end_run_owed_ = false;                 // end_run() failed (Redis down): retry first
+  bool caught_up_ = false;                    // since the reader last became ready
+  bool continuity_undecided_ = true;          // own gap (start, disconnect) not yet judged
+  std::string blocked_ = "not started";       // what Service::set_blocked holds
+  int blocked_state_ = -1;                    // which of update_readiness()' reasons
+  bool beat_failing_ = false;
+  bool pending_logged_ = false;
+  ReplicaCounters counters_;
+};
+
+}  // namespace rpsync::app
