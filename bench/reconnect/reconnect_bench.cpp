@@ -90,8 +90,9 @@ struct Options {
   bool nagle = false;  // Prosody's network_settings.nagle; our deployment turns it off
   bool gate_without_rosterver = false;
   bool trace = false;
-  bool sasl_plain = false;
-  bool one_way = false;  // contacts do not see alice: isolates the broadcast of her presence  // gloox's default picks SCRAM-SHA-1 (see README: its cost)
+  bool sasl_plain = false;  // gloox's default picks SCRAM-SHA-1 (see README: its cost)
+  bool scram_cache = true;  // rpsync modes: the client library's SCRAM key cache, if it has one
+  bool one_way = false;  // contacts do not see alice: isolates the broadcast of her presence
   int max_minutes = 45;
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_reconnect.csv";
   std::string component_bin = RPSYNC_COMPONENT_BIN;
@@ -237,6 +238,17 @@ class Component {
   fs::path log_;
   pid_t pid_ = -1;
 };
+
+// rpsync::client::Client may cache SCRAM keys (set_scram_cache(), on by default where it
+// exists); the plain mode must be gloox as shipped. Compiles against clients without it.
+template <class C>
+void disable_scram_cache(C& client) {
+  if constexpr (requires { client.set_scram_cache(nullptr); }) client.set_scram_cache(nullptr);
+}
+template <class C = rpsync::client::Client>
+constexpr bool client_has_scram_cache() {
+  return requires(C& c) { c.set_scram_cache(nullptr); };
+}
 
 // One line of a --trace timeline.
 struct TraceEvent {
@@ -541,14 +553,17 @@ struct Run {
 // rpsync modes, a manager with an in-memory session store; gate_rv adds a roster cache.
 class Session {
  public:
-  Session(Mode mode, uint16_t port, Trace* trace, bool sasl_plain)
+  Session(Mode mode, uint16_t port, Trace* trace, const Options& o)
       : mode_(mode), trace_log_(trace) {
     client_ = std::make_unique<Alice>(gloox::JID(std::string("alice@") + kHost + "/bench"),
                                       kPassword, port);
     client_->setServer("127.0.0.1");
     client_->setTls(gloox::TLSDisabled);
     client_->setCompression(false);
-    if (sasl_plain) client_->setSASLMechanisms(gloox::SaslMechPlain);
+    if (o.sasl_plain) client_->setSASLMechanisms(gloox::SaslMechPlain);
+    // plain is gloox as shipped; the rpsync modes keep the client library's defaults
+    // unless --no-scram-cache.
+    if (mode == Mode::kPlain || !o.scram_cache) disable_scram_cache(*client_);
     client_->setPresence(gloox::Presence::Available, 0, "");
     client_->registerConnectionListener(&ev_);
     spy_ = std::make_unique<RosterIdSpy>(client_.get());
@@ -724,6 +739,7 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--gate-without-rosterver") o.gate_without_rosterver = true;
     else if (a == "--trace") o.trace = true;
     else if (a == "--sasl-plain") o.sasl_plain = true;
+    else if (a == "--no-scram-cache") o.scram_cache = false;
     else if (a == "--one-way") o.one_way = true;
     else if (a == "--max-minutes") o.max_minutes = parse_list(value(), 1, 600).front();
     else if (a == "--component-bin") o.component_bin = value();
@@ -733,7 +749,8 @@ Options parse_options(int argc, char** argv) {
           "usage: rpsync_reconnect_bench [--contacts 50,500,2000] [--percent 0,5,50]\n"
           "       [--rounds 5] [--rounds-large 3] [--warmup 2] [--nagle]\n"
           "       [--gate-without-rosterver]\n"
-          "       [--trace] [--sasl-plain] [--one-way] [--max-minutes 45] [--csv PATH]\n"
+          "       [--trace] [--sasl-plain] [--no-scram-cache] [--one-way] [--max-minutes 45]\n"
+          "       [--csv PATH]\n"
           "       [--component-bin PATH] [--gate-dir DIR]\n"
           "  --contacts      list, one Prosody per N; medians of --rounds reconnects per row,\n"
           "                  --rounds-large for N >= %d, after --warmup unmeasured rounds\n"
@@ -743,6 +760,7 @@ Options parse_options(int argc, char** argv) {
           "  --trace         print the wire timeline of each mode's first reconnect\n"
           "  --sasl-plain    every mode authenticates with SASL PLAIN instead of gloox's\n"
           "                  default SCRAM-SHA-1 (whose key derivation costs ~35 ms here)\n"
+          "  --no-scram-cache  the rpsync modes too run gloox's own SCRAM (plain always does)\n"
           "  --one-way       contacts do not see alice (subscription to/from instead of both),\n"
           "                  so Prosody does not broadcast her presence: an experiment\n"
           "  --max-minutes   watchdog for the whole run (exit 4)\n",
@@ -865,7 +883,7 @@ std::vector<Row> bench_n(const Options& o, int n) {
   std::vector<std::unique_ptr<Session>> sessions(modes.size());
   for (std::size_t m = 1; m < modes.size(); ++m) {
     sessions[m] = std::make_unique<Session>(modes[m], proxy.port(), o.trace ? &trace : nullptr,
-                                            o.sasl_plain);
+                                            o);
     sessions[m]->prepare();
     quiesce();
   }
@@ -879,7 +897,7 @@ std::vector<Row> bench_n(const Options& o, int n) {
     for (std::size_t m = 0; m < modes.size(); ++m) {
       Run run;
       if (modes[m] == Mode::kPlain) {
-        Session plain(Mode::kPlain, proxy.port(), nullptr, o.sasl_plain);
+        Session plain(Mode::kPlain, proxy.port(), nullptr, o);
         run = plain.reconnect(proxy, static_cast<std::size_t>(n), timeout);
       } else {
         run = sessions[m]->reconnect(proxy, static_cast<std::size_t>(n), timeout);
@@ -906,7 +924,7 @@ std::vector<Row> bench_n(const Options& o, int n) {
         if (tracing) trace.start();
         Run run;
         if (modes[m] == Mode::kPlain) {
-          Session plain(Mode::kPlain, proxy.port(), tracing ? &trace : nullptr, o.sasl_plain);
+          Session plain(Mode::kPlain, proxy.port(), tracing ? &trace : nullptr, o);
           run = plain.reconnect(proxy, static_cast<std::size_t>(n), timeout);
         } else {
           run = sessions[m]->reconnect(proxy, static_cast<std::size_t>(n), timeout);
@@ -981,6 +999,17 @@ std::vector<Row> bench_n(const Options& o, int n) {
 
 }  // namespace
 
+const char* sasl_name(const Options& o) {
+  if (o.sasl_plain) return "PLAIN";
+  if (client_has_scram_cache() && o.scram_cache)
+    return "SCRAM-SHA-1 (plain: gloox's; rpsync modes: client_ext's with cached keys)";
+  return "SCRAM-SHA-1 (gloox's, every mode)";
+}
+const char* sasl_key(const Options& o) {
+  if (o.sasl_plain) return "plain";
+  return client_has_scram_cache() && o.scram_cache ? "scram-cached" : "scram";
+}
+
 int main(int argc, char** argv) {
   const Options o = parse_options(argc, argv);
   const auto wall0 = Clock::now();
@@ -1016,7 +1045,7 @@ int main(int argc, char** argv) {
       "bytes/pl: ratio of the medians; ms/pl, st/pl: median of the per-round ratios to the\n"
       "plain reconnect of the same round\n\n",
       o.nagle ? "on (Prosody default)" : "off (network_settings = { nagle = false })",
-      o.sasl_plain ? "PLAIN" : "SCRAM-SHA-1 (gloox default)", o.rounds, o.rounds_large, kLargeN);
+      sasl_name(o), o.rounds, o.rounds_large, kLargeN);
   std::printf(
       "%5s %4s %5s %-19s %8s %7s %5s %7s %8s %6s %7s %6s %7s %7s %7s %7s %7s %6s %4s %4s %4s\n",
       "N", "k%", "k", "mode", "bytes", "stanzas", "pres", "ms", "bytes/pl", "ms/pl", "state",
@@ -1046,7 +1075,7 @@ int main(int argc, char** argv) {
         << tr << "," << row.med.roster_ms << "," << row.med.synced_ms << ","
         << row.med.presence_ms << "," << row.med.verified_ms << "," << row.med.roster_bytes
         << "," << row.roster_cached << "," << row.rounds << "," << row.failed << ","
-        << row.wrong_items << "," << (o.nagle ? 1 : 0) << "," << (o.sasl_plain ? "plain" : "scram")
+        << row.wrong_items << "," << (o.nagle ? 1 : 0) << "," << sasl_key(o)
         << "\n";
     if (row.failed || row.wrong_items) bad = true;
   }
