@@ -413,6 +413,15 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
   std::optional<proto::StanzaError> error;
   std::optional<xml::Element> payload;
 
+  // The store must be reachable BEFORE the engine changes: a sync retires its key, and a
+  // not-ready answer after that would strand the client (it may retry, and with a shared
+  // store the retirement reaches every instance). A store that fails only during the
+  // final flush below still leaves that window.
+  if (!persist(true)) {
+    reply_error(r, not_ready("the store is unavailable"));
+    return finish(r.user);
+  }
+
   if (!std::holds_alternative<proto::Disable>(request)) engine_.set_roster(r.user, visible);
 
   // Answer payload or error of an engine call, counting successes in `counter`.

@@ -118,6 +118,45 @@ struct WorldSpec {
   bool rpsync_gate = false;  // load mod_rpsync_gate on every VirtualHost (Prosody only)
 };
 
+// Waits, bounded by `timeout`, until the component `jid` (run by `component`) answers
+// disco#info and then answers a <disable/> for a stream never enabled with anything but
+// not-ready (so it is connected, privileged and its store is up). Logs in as World::kProbe
+// on the server's c2s port `c2s_port`, never as a scenario's user.
+inline bool component_ready(std::uint16_t c2s_port, ComponentProcess& component,
+                            const std::string& jid, std::chrono::milliseconds timeout,
+                            std::string* why) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last = "no attempt";
+  std::unique_ptr<Party> probe;
+  int round = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!component.alive()) {
+      *why = "component exited:\n" + component.log();
+      return false;
+    }
+    if (!probe) probe = Party::login(c2s_port, "probe@example.test", kPassword, "probe", &last);
+    if (probe) {
+      ++round;
+      Answer info = probe->sends_iq(jid, "get", xml::Element("query", std::string(ns::kDiscoInfo)),
+                                    "info-" + std::to_string(round), std::chrono::seconds(2));
+      if (!info.arrived) {
+        probe.reset();  // the server may have been restarting: log in again
+        last = "disco#info: no answer";
+      } else if (info.error) {
+        last = "disco#info: " + info.describe();
+      } else {
+        Answer d = probe->sends_iq(jid, "set", proto::to_xml(proto::Disable{"never-enabled"}),
+                                   "ready-" + std::to_string(round), std::chrono::seconds(2));
+        if (d.arrived && d.app() != proto::AppCondition::kNotReady) return true;
+        last = "disable: " + d.describe();
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  *why = "component not ready (" + last + "):\n" + component.log();
+  return false;
+}
+
 template <class Server>
 class World {
  public:
@@ -189,42 +228,11 @@ class World {
     return component_ready(std::chrono::seconds(15), why);
   }
 
-  // Waits, bounded by `timeout`, until the component answers disco#info and then answers a
-  // <disable/> for a stream never enabled with anything but not-ready (so it is connected,
-  // privileged and its store is up). Uses the probe user, never a scenario's users.
+  // Waits, bounded by `timeout`, until the component answers rpsync requests (see
+  // component_ready() below).
   bool component_ready(std::chrono::milliseconds timeout, std::string* why) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::string last = "no attempt";
-    std::unique_ptr<Party> probe;
-    int round = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (!component_->alive()) {
-        *why = "component exited:\n" + component_->log();
-        return false;
-      }
-      if (!probe) probe = login(kProbe, "probe", &last);
-      if (probe) {
-        ++round;
-        Answer info = probe->sends_iq(component_jid(), "get",
-                                      xml::Element("query", std::string(ns::kDiscoInfo)),
-                                      "info-" + std::to_string(round), std::chrono::seconds(2));
-        if (!info.arrived) {
-          probe.reset();  // the server may have been restarting: log in again
-          last = "disco#info: no answer";
-        } else if (info.error) {
-          last = "disco#info: " + info.describe();
-        } else {
-          Answer d = probe->sends_iq(component_jid(), "set",
-                                     proto::to_xml(proto::Disable{"never-enabled"}),
-                                     "ready-" + std::to_string(round), std::chrono::seconds(2));
-          if (d.arrived && d.app() != proto::AppCondition::kNotReady) return true;
-          last = "disable: " + d.describe();
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    *why = "component not ready (" + last + "):\n" + component_->log();
-    return false;
+    return scenario::component_ready(server_->c2s_port(), *component_, component_jid(), timeout,
+                                     why);
   }
 
  private:

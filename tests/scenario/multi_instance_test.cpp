@@ -1,0 +1,453 @@
+// Scenario 11 (issue 6): two rpsync-component instances, A and B, attached to one Prosody
+// as two component JIDs (each privileged), sharing one real redis-server (AOF,
+// appendfsync always) through the change feed. Prosody only: the harness's ejabberd
+// config has one component name (ejabberd would load-balance two connections of it).
+//
+//   alice enables through A; her contacts change; she reconnects and syncs through B:
+//     B answers the delta, and her model after it equals a fresh login
+//   Redis stops: a request to either instance gets not-ready (wait) within a bounded
+//     time; both still answer ping and disco; Redis starts again: enable and sync work
+//     without restarting the components
+//   an operator purges alice with `rpsync-component --purge-user`: her keys give
+//     unknown-key at both instances and her rows are gone from Redis;
+//     `--invalidate-keys` makes a later key fail with continuity-lost at both
+//   Redis is killed (-9) and restarted: an acknowledged checkpoint is still in Redis, and
+//     its key still syncs through the other instance
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/harness_redis/redis_server.h"
+#include "tests/scenario/world.h"
+
+namespace rpsync::test::scenario {
+namespace {
+
+using proto::AppCondition;
+using proto::Show;
+
+constexpr const char* kA = "rpsync-a.example.test";
+constexpr const char* kB = "rpsync-b.example.test";
+const std::string kAlice = "alice@example.test";
+
+// Runs rpsync-component as an operator would (admin commands); exit code and output.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult run_component_command(const std::vector<std::string>& args) {
+  std::string cmd = RPSYNC_COMPONENT_BINARY;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>&1";
+  CommandResult r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) r.output += buf;
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class MultiInstance : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    redis = RedisServer::start({}, &why);
+    if (!redis) {
+      if (!RedisServer::find_executable()) GTEST_SKIP() << why;
+      FAIL() << why;
+    }
+    ProsodyOptions o;
+    o.hosts = {"example.test"};
+    o.component_jid = kA;
+    prosody = ProsodyServer::create(o, &why);
+    if (!prosody) {
+      if (!ProsodyServer::find_executable()) GTEST_SKIP() << why;
+      FAIL() << why;
+    }
+    ASSERT_TRUE(add_second_component(why)) << why;
+    for (const char* u : {"alice", "carol", "dave", "erin", "probe"})
+      prosody->add_user(u, "example.test", kPassword);
+    for (const char* c : {"carol@example.test", "dave@example.test", "erin@example.test"}) {
+      prosody->add_roster_item(kAlice, c, Subscription::kBoth);
+      prosody->add_roster_item(c, kAlice, Subscription::kBoth);
+    }
+    ASSERT_TRUE(prosody->launch()) << prosody->log();
+    a = start_instance(kA, "A");
+    b = start_instance(kB, "B");
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(ready(*a, kA, std::chrono::seconds(30), &why)) << why;
+    ASSERT_TRUE(ready(*b, kB, std::chrono::seconds(30), &why)) << why;
+  }
+
+  void TearDown() override {
+    if (a && b && std::getenv("RPSYNC_SHOW_LOGS")) std::printf("%s\n", logs().c_str());
+    a.reset();
+    b.reset();
+    for (const auto& d : dirs) {
+      std::error_code ec;
+      std::filesystem::remove_all(d, ec);
+    }
+  }
+
+  // The harness writes one Component; B is a second one with the same privileges.
+  bool add_second_component(std::string& why) {
+    const auto cfg = std::filesystem::path(prosody->dir()) / "prosody.cfg.lua";
+    std::stringstream text;
+    text << std::ifstream(cfg).rdbuf();
+    std::string c = text.str();
+    const std::string grant = "[\"" + std::string(kA) + "\"] = { roster = \"get\"; presence = \"roster\"; }";
+    const auto at = c.find(grant);
+    if (at == std::string::npos) {
+      why = "unexpected harness config:\n" + c;
+      return false;
+    }
+    c.insert(at + grant.size(), std::string("; [\"") + kB +
+                                    "\"] = { roster = \"get\"; presence = \"roster\"; }");
+    c += std::string("Component \"") + kB + "\"\n  component_secret = \"s3cret\"\n" +
+         "  modules_enabled = { \"privilege\" }\n";
+    std::ofstream(cfg, std::ios::trunc) << c;
+    return true;
+  }
+
+  std::unique_ptr<ComponentProcess> start_instance(const std::string& jid, const std::string& id) {
+    char tmpl[] = "/tmp/rpsync-multi-XXXXXX";
+    if (!::mkdtemp(tmpl)) return nullptr;
+    dirs.emplace_back(tmpl);
+    ComponentSpec spec;
+    spec.component_jid = jid;
+    spec.extra_args = {"--store", redis->uri(0, "rpsync"), "--instance-id", id,
+                       "--heartbeat-ttl-ms", "3000", "--server-software", "prosody",
+                       // the tests poll; the limit is not what they are about
+                       "--requests-per-minute", "100000"};
+    auto p = std::make_unique<ComponentProcess>(tmpl, prosody->component_port(), spec);
+    std::string why;
+    EXPECT_TRUE(p->start(&why)) << why;
+    return p;
+  }
+
+  bool ready(ComponentProcess& c, const std::string& jid, std::chrono::milliseconds timeout,
+             std::string* why) {
+    return component_ready(prosody->c2s_port(), c, jid, timeout, why);
+  }
+
+  std::unique_ptr<Party> logs_in(const std::string& bare, const std::string& resource) {
+    std::string why;
+    auto p = Party::login(prosody->c2s_port(), bare, kPassword, resource, &why);
+    EXPECT_TRUE(p) << bare << "/" << resource << ": " << why;
+    return p;
+  }
+  std::unique_ptr<Party> comes_online(const std::string& bare, const std::string& resource,
+                                      const proto::PresenceFields& fields = {}) {
+    auto p = logs_in(bare, resource);
+    if (!p) return p;
+    EXPECT_TRUE(p->sends_presence(fields));
+    EXPECT_TRUE(p->settles());
+    return p;
+  }
+  Flood fresh_full_login(const std::string& bare) {
+    auto p = logs_in(bare, "fresh-" + std::to_string(++fresh));
+    if (!p) return {};
+    Flood f = p->sends_presence_and_collects_flood({}, Millis{0});
+    EXPECT_TRUE(f.complete);
+    p->closes();
+    return f;
+  }
+
+  // Sends `payload()` as an IQ set until `done(answer)` or `timeout`; ids are prefix + a
+  // number, the last one in until_id.
+  template <class Done>
+  Answer until(Party& p, const std::string& to, const std::string& prefix,
+               const std::function<xml::Element()>& payload, Done done,
+               std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    Answer last;
+    for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
+      until_id = prefix + std::to_string(i);
+      last = p.sends_iq(to, "set", payload(), until_id, std::chrono::seconds(3));
+      if (done(last)) return last;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return last;
+  }
+
+  // Waits (bounded) until `c`'s log holds `needle`.
+  static bool log_shows(ComponentProcess& c, const std::string& needle) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (c.log().find(needle) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  std::string logs() { return "--- A ---\n" + a->log() + "\n--- B ---\n" + b->log(); }
+
+  std::unique_ptr<RedisServer> redis;
+  std::unique_ptr<ProsodyServer> prosody;
+  std::unique_ptr<ComponentProcess> a, b;
+  std::vector<std::string> dirs;
+  int fresh = 0;
+  std::string until_id;  // id of the last request until() sent
+};
+
+// (a) A key enabled at one instance syncs at the other.
+TEST_F(MultiInstance, EnableThroughASyncThroughBGivesTheExactDelta) {
+  const auto carol_before = shows(Show::kAway, "lunch");
+  auto carol = comes_online("carol@example.test", "phone", carol_before);
+  auto erin = comes_online("erin@example.test", "laptop");
+  ASSERT_TRUE(carol && erin);
+
+  auto first = logs_in(kAlice, "phone");
+  ASSERT_TRUE(first);
+  Flood flood = first->sends_presence_and_collects_flood({}, Millis{0});
+  ASSERT_TRUE(flood.complete);
+  ASSERT_EQ(flood.state.size(), 2u) << describe(flood.state);
+  proto::PresenceState model = flood.state;
+  Answer enabled = first->sends_enable(kA, "e1");
+  ASSERT_TRUE(enabled.ok()) << enabled.describe() << logs();
+  const proto::SyncKey key = first->key("e1");
+  first->closes();
+
+  // While alice is away: carol changes, dave arrives, erin leaves.
+  auto carol_after = carol_before;
+  carol_after.show = Show::kDnd;
+  ASSERT_TRUE(carol->sends_presence(carol_after));
+  auto dave = comes_online("dave@example.test", "pc", shows(Show::kChat, "hi"));
+  ASSERT_TRUE(dave);
+  erin->closes();
+  ASSERT_TRUE(carol->settles() && dave->settles());
+
+  auto again = logs_in(kAlice, "phone");
+  ASSERT_TRUE(again);
+  Answer answer = again->sends_sync(kB, "s1", key);
+  std::string why;
+  auto delta = delta_of(answer, &why);
+  ASSERT_TRUE(delta) << why << "\n" << logs();
+  EXPECT_EQ(delta->changed.size(), 1u) << describe(*delta);
+  EXPECT_EQ(delta->added.size(), 1u) << describe(*delta);
+  EXPECT_EQ(delta->unavailable, std::vector<std::string>{"erin@example.test/laptop"});
+  ASSERT_TRUE(proto::apply(model, *delta)) << describe(model) << describe(*delta);
+  EXPECT_EQ(proto::digest_of(model), delta->state);
+  Flood fresh_login = fresh_full_login(kAlice);
+  EXPECT_EQ(model, fresh_login.state) << describe(model) << "\n" << describe(fresh_login.state);
+
+  // The key the sync at B gave moves forward at A (a checkpoint reaching A before the
+  // sync's feed entry would be out-of-order: retried, bounded).
+  Answer checkpoint = until(
+      *again, kA, "cp",
+      [&] { return proto::to_xml(proto::Checkpoint{again->stream_id(), "s1"}); },
+      [](const Answer& x) { return x.app() != AppCondition::kOutOfOrder; },
+      std::chrono::seconds(5));
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.describe() << logs();
+  auto checkpointed = proto::parse_checkpointed(*checkpoint.payload);
+  ASSERT_TRUE(checkpointed.ok());
+  EXPECT_EQ(checkpointed->state, proto::digest_of(model)) << "A's view equals alice's model";
+}
+
+// alice's session through `component`: logs in, sees her contacts, enables with id `id`.
+// Returns the key (or a key with an empty stream on failure).
+proto::SyncKey enabled_session(Party& alice, const std::string& component,
+                               const std::string& id) {
+  Flood f = alice.sends_presence_and_collects_flood({}, Millis{0});
+  EXPECT_TRUE(f.complete);
+  Answer e = alice.sends_enable(component, id);
+  EXPECT_TRUE(e.ok()) << e.describe();
+  return e.ok() ? alice.key(id) : proto::SyncKey{};
+}
+
+xml::Element ping() { return xml::Element("ping", std::string(ns::kPing)); }
+
+// (b) Redis down: clean not-ready at both, XMPP connections kept, recovery on their own.
+TEST_F(MultiInstance, RedisDownMeansNotReadyAtBothThenRecoveryWithoutRestart) {
+  auto carol = comes_online("carol@example.test", "phone", shows(Show::kAway));
+  ASSERT_TRUE(carol);
+  auto first = logs_in(kAlice, "phone");
+  ASSERT_TRUE(first);
+  const proto::SyncKey key = enabled_session(*first, kA, "e1");
+  ASSERT_FALSE(key.stream.empty()) << logs();
+  first->closes();
+
+  redis->stop();
+  auto again = logs_in(kAlice, "phone");
+  ASSERT_TRUE(again);
+  auto probe = logs_in("probe@example.test", "watch");
+  ASSERT_TRUE(probe);
+  for (const char* c : {kA, kB}) {
+    const auto asked = std::chrono::steady_clock::now();
+    Answer refused = until(
+        *again, c, std::string("down-") + c + "-",
+        [&] { return proto::to_xml(proto::Sync{again->stream_id(), key}); },
+        [](const Answer& x) { return x.app() == AppCondition::kNotReady; },
+        std::chrono::seconds(10));
+    EXPECT_TRUE(is_error(refused, proto::ErrorType::kWait,
+                         proto::Condition::kServiceUnavailable))
+        << c << ": " << refused.describe() << logs();
+    EXPECT_EQ(refused.app(), AppCondition::kNotReady) << c;
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(10));
+    // Still attached to the server: ping and disco answered through it.
+    EXPECT_TRUE(probe->sends_iq(c, "get", ping(), std::string("ping-") + c).ok()) << c;
+    EXPECT_TRUE(probe
+                    ->sends_iq(c, "get", xml::Element("query", std::string(ns::kDiscoInfo)),
+                               std::string("info-") + c)
+                    .ok())
+        << c;
+  }
+  // Something changes meanwhile: observed, kept, written when Redis is back.
+  auto carol_after = shows(Show::kDnd, "outage");
+  ASSERT_TRUE(carol->sends_presence(carol_after));
+  ASSERT_TRUE(carol->settles());
+
+  ASSERT_TRUE(redis->restart()) << redis->log();
+  // The key from before the outage syncs through B: no restart, no gap.
+  Answer answer = until(
+      *again, kB, "up-",
+      [&] { return proto::to_xml(proto::Sync{again->stream_id(), key}); },
+      [](const Answer& x) { return x.app() != AppCondition::kNotReady; },
+      std::chrono::seconds(20));
+  std::string why;
+  auto delta = delta_of(answer, &why);
+  ASSERT_TRUE(delta) << why << "\n" << logs();
+  ASSERT_EQ(delta->changed.size(), 1u) << describe(*delta);
+  EXPECT_EQ(delta->changed[0].jid, "carol@example.test/phone");
+  // And the new key taken at B moves forward at A.
+  const std::string synced_id = until_id;
+  Answer checkpoint = until(
+      *again, kA, "cp-",
+      [&] { return proto::to_xml(proto::Checkpoint{again->stream_id(), synced_id}); },
+      // A finds its store back on its own tick (within about a second)
+      [](const Answer& x) {
+        return x.app() != AppCondition::kOutOfOrder && x.app() != AppCondition::kNotReady;
+      },
+      std::chrono::seconds(10));
+  EXPECT_TRUE(checkpoint.ok()) << checkpoint.describe() << logs();
+  EXPECT_TRUE(a->alive() && b->alive());
+  for (auto* c : {a.get(), b.get()})
+    EXPECT_EQ(c->log().find("service: gap"), std::string::npos)
+        << "the XMPP connection was never lost\n" << c->log();
+}
+
+// (c) An operator's purge reaches every instance, and Redis forgets the user's rows.
+TEST_F(MultiInstance, PurgeAndInvalidateByCommandReachBothInstances) {
+  auto carol = comes_online("carol@example.test", "phone");
+  ASSERT_TRUE(carol);
+  auto phone = logs_in(kAlice, "phone");
+  auto laptop = logs_in(kAlice, "laptop");
+  ASSERT_TRUE(phone && laptop);
+  const proto::SyncKey phone_key = enabled_session(*phone, kA, "p1");
+  const proto::SyncKey laptop_key = enabled_session(*laptop, kA, "l1");
+  ASSERT_FALSE(phone_key.stream.empty() || laptop_key.stream.empty()) << logs();
+  phone->closes();
+  laptop->closes();
+  // B holds alice's keys: the laptop's syncs there (and leaves a new key at B).
+  auto laptop2 = logs_in(kAlice, "laptop");
+  ASSERT_TRUE(laptop2);
+  std::string why;
+  ASSERT_TRUE(delta_of(laptop2->sends_sync(kB, "l2", laptop_key), &why)) << why << logs();
+  const proto::SyncKey laptop2_key = laptop2->key("l2");
+  laptop2->closes();
+  const std::string sessions = "rpsync:{u:" + kAlice + "}:sess";
+  auto before = redis->command({"HLEN", sessions});
+  ASSERT_TRUE(before && !before->error);
+  EXPECT_GE(before->integer, 2) << "alice's sessions are rows in Redis";
+
+  const CommandResult purged =
+      run_component_command({"--store", redis->uri(0, "rpsync"), "--instance-id", "admin",
+                             "--purge-user", kAlice});
+  ASSERT_EQ(purged.exit_code, 0) << purged.output;
+  EXPECT_NE(purged.output.find("published purge-user alice@example.test"), std::string::npos)
+      << purged.output;
+  auto after = redis->command({"EXISTS", sessions});
+  ASSERT_TRUE(after && !after->error);
+  EXPECT_EQ(after->integer, 0) << "alice's session rows are gone from Redis";
+
+  for (auto* c : {a.get(), b.get()})
+    ASSERT_TRUE(log_shows(*c, "feed: admin.applied kind=purge-user")) << c->log();
+  auto back = logs_in(kAlice, "phone");
+  ASSERT_TRUE(back);
+  int n = 0;
+  for (const char* c : {kA, kB}) {
+    for (const auto& key : {phone_key, laptop2_key}) {
+      Answer refused = back->sends_sync(c, "x" + std::to_string(++n), key);
+      EXPECT_TRUE(is_error(refused, AppCondition::kUnknownKey))
+          << c << " " << key.resource << ": " << refused.describe() << logs();
+    }
+  }
+  back->closes();
+
+  // invalidate-keys: keys taken after the purge, one at each instance, fail with
+  // continuity-lost at the other one.
+  auto p2 = logs_in(kAlice, "phone");
+  auto l2 = logs_in(kAlice, "laptop");
+  ASSERT_TRUE(p2 && l2);
+  const proto::SyncKey at_a = enabled_session(*p2, kA, "f1");
+  const proto::SyncKey at_b = enabled_session(*l2, kB, "f2");
+  ASSERT_FALSE(at_a.stream.empty() || at_b.stream.empty()) << logs();
+  p2->closes();
+  l2->closes();
+  const CommandResult invalidated =
+      run_component_command({"--store", redis->uri(0, "rpsync"), "--instance-id", "admin",
+                             "--invalidate-keys", kAlice});
+  ASSERT_EQ(invalidated.exit_code, 0) << invalidated.output;
+  for (auto* c : {a.get(), b.get()})
+    ASSERT_TRUE(log_shows(*c, "feed: admin.applied kind=invalidate-keys")) << c->log();
+  auto third = logs_in(kAlice, "phone");
+  ASSERT_TRUE(third);
+  Answer at_b_for_a = third->sends_sync(kB, "i1", at_a);
+  EXPECT_TRUE(is_error(at_b_for_a, AppCondition::kContinuityLost))
+      << at_b_for_a.describe() << logs();
+  Answer at_a_for_b = third->sends_sync(kA, "i2", at_b);
+  EXPECT_TRUE(is_error(at_a_for_b, AppCondition::kContinuityLost))
+      << at_a_for_b.describe() << logs();
+
+  // Redis unreachable: the command says so and fails.
+  redis->stop();
+  const CommandResult down = run_component_command(
+      {"--store", redis->uri(0, "rpsync"), "--instance-id", "admin", "--invalidate-keys", "*"});
+  EXPECT_EQ(down.exit_code, 1) << down.output;
+  EXPECT_NE(down.output.find("unreachable"), std::string::npos) << down.output;
+}
+
+// (d) Redis killed (-9) and restarted from its AOF: an acknowledged checkpoint survived,
+// and its key syncs through the other instance.
+TEST_F(MultiInstance, AcknowledgedCheckpointSurvivesAKilledRedis) {
+  auto carol = comes_online("carol@example.test", "phone", shows(Show::kXa, "zzz"));
+  ASSERT_TRUE(carol);
+  auto first = logs_in(kAlice, "phone");
+  ASSERT_TRUE(first);
+  ASSERT_FALSE(enabled_session(*first, kA, "e1").stream.empty()) << logs();
+  Answer c1 = first->sends_checkpoint(kA, "c1", "e1");
+  ASSERT_TRUE(c1.ok()) << c1.describe();
+  const proto::SyncKey key = first->key("c1");
+  first->closes();
+
+  redis->kill();
+  ASSERT_TRUE(redis->restart()) << redis->log();
+  auto row = redis->command({"HGETALL", "rpsync:{u:" + kAlice + "}:sess"});
+  ASSERT_TRUE(row && !row->error);
+  std::string stored;
+  for (const auto& e : row->elements) stored += e + " ";
+  EXPECT_NE(stored.find("c1"), std::string::npos) << "the checkpoint is in the AOF: " << stored;
+
+  auto carol_after = shows(Show::kChat, "awake");
+  ASSERT_TRUE(carol->sends_presence(carol_after));
+  ASSERT_TRUE(carol->settles());
+  auto again = logs_in(kAlice, "phone");
+  ASSERT_TRUE(again);
+  Answer answer = until(
+      *again, kB, "s-",
+      [&] { return proto::to_xml(proto::Sync{again->stream_id(), key}); },
+      [](const Answer& x) { return x.app() != AppCondition::kNotReady; },
+      std::chrono::seconds(20));
+  std::string why;
+  auto delta = delta_of(answer, &why);
+  ASSERT_TRUE(delta) << why << "\n" << logs();
+  ASSERT_EQ(delta->changed.size(), 1u) << describe(*delta);
+  EXPECT_EQ(delta->changed[0].jid, "carol@example.test/phone");
+  for (auto* c : {a.get(), b.get()})
+    EXPECT_EQ(c->log().find("feed: gap"), std::string::npos)
+        << "the feed lost nothing with the AOF\n" << c->log();
+}
+
+}  // namespace
+}  // namespace rpsync::test::scenario
