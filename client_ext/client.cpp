@@ -1,6 +1,8 @@
 #include "client_ext/client.h"
 
+#include <gloox/base64.h>
 #include <gloox/connectiontcpbase.h>
+#include <gloox/tlsbase.h>
 #include <gloox/iq.h>
 #include <gloox/stanzaextension.h>
 #include <gloox/tag.h>
@@ -37,6 +39,24 @@ class RosterGet final : public gloox::StanzaExtension {
  private:
   std::optional<std::string> ver_;
 };
+
+bool printable_ascii(const std::string& s) {
+  for (const char c : s) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return !s.empty();
+}
+
+bool offers_mechanism(const gloox::Tag& features, const std::string& name) {
+  const gloox::Tag* mechs = features.findChild("mechanisms", "xmlns", gloox::XMLNS_STREAM_SASL);
+  return mechs != nullptr && mechs->hasChildWithCData("mechanism", name);
+}
+
+gloox::Tag* sasl_tag(const std::string& name, const std::string& payload) {
+  auto* t = new gloox::Tag(name, "xmlns", gloox::XMLNS_STREAM_SASL);
+  if (!payload.empty()) t->setCData(gloox::Base64::encode64(payload));
+  return t;
+}
 
 }  // namespace
 
@@ -96,6 +116,138 @@ void Client::release_initial_presence(const gloox::StanzaExtension* extra) {
   notifyOnConnect();
 }
 
+// ---- SCRAM-SHA-1 ----------------------------------------------------------------------
+
+bool Client::scram_takes_over(const gloox::Tag& features) const {
+  if (scram_cache_ == nullptr || m_authed || !m_sasl || m_authzid) return false;
+  const bool starttls = features.hasChild("starttls", "xmlns", gloox::XMLNS_STREAM_TLS);
+  // gloox's order in Client::handleNormalNode: TLS, then compression, then SASL.
+  if (m_tls == gloox::TLSRequired && !m_encryptionActive) return false;
+  if (m_tls > gloox::TLSDisabled && m_encryption != nullptr && !m_encryptionActive && starttls)
+    return false;
+  if (m_compress && m_compression != nullptr && !m_compressionActive &&
+      features.hasChild("compression", "xmlns", gloox::XMLNS_STREAM_COMPRESS)) {
+    return false;
+  }
+  if ((m_availableSaslMechs & gloox::SaslMechScramSha1) == 0 ||
+      !offers_mechanism(features, "SCRAM-SHA-1")) {
+    return false;
+  }
+  const bool channel_binding = m_encryption != nullptr && m_encryptionActive &&
+                               m_encryption->hasChannelBinding();
+  if (channel_binding && (m_availableSaslMechs & gloox::SaslMechScramSha1Plus) != 0 &&
+      offers_mechanism(features, "SCRAM-SHA-1-PLUS")) {
+    return false;
+  }
+  const std::string& user = m_authcid.empty() ? m_jid.username() : m_authcid;
+  return printable_ascii(user) && printable_ascii(m_password);
+}
+
+void Client::scram_start(bool retry) {
+  const std::string& user = m_authcid.empty() ? m_jid.username() : m_authcid;
+  scram_ = ScramLogin{};
+  scram_.retried = retry;
+  scram_.account = user + "@" + m_jid.server();
+  scram_.nonce = scram::make_nonce();
+  const bool channel_binding = m_encryption != nullptr && m_encryptionActive &&
+                               m_encryption->hasChannelBinding();
+  scram_.gs2_header = channel_binding ? "y,," : "n,,";
+  scram_.client_first_bare = "n=" + scram::escape_saslname(user) + ",r=" + scram_.nonce;
+  scram_.step = ScramLogin::Step::kAuthSent;
+  ++scram_stats_.logins;
+  if (!retry) notifyStreamEvent(gloox::StreamEventAuthentication);
+  gloox::Tag* auth = sasl_tag("auth", scram_.gs2_header + scram_.client_first_bare);
+  auth->addAttribute("mechanism", "SCRAM-SHA-1");
+  send(auth);
+}
+
+void Client::scram_fail() {
+  scram_.step = ScramLogin::Step::kNone;
+  // gloox::Client's disconnect(ConnectionError) is private; an empty SASL <failure/>
+  // makes gloox end the connection as for any failed authentication
+  // (ConnAuthenticationFailed, authError() AuthErrorUndefined).
+  gloox::Tag failure("failure", "xmlns", gloox::XMLNS_STREAM_SASL);
+  gloox::Client::handleTag(&failure);
+}
+
+bool Client::scram_handle(const gloox::Tag& tag) {
+  using Step = ScramLogin::Step;
+  if (scram_.step == Step::kNone || tag.xmlns() != gloox::XMLNS_STREAM_SASL) return false;
+  const std::string payload = gloox::Base64::decode64(tag.cdata());
+  if (tag.name() == "challenge" && scram_.step == Step::kAuthSent) {
+    auto first = scram::parse_server_first(payload, scram_.nonce);
+    if (!first) {
+      scram_fail();
+      return true;
+    }
+    scram_.salt = first->salt;
+    scram_.iterations = first->iterations;
+    std::optional<std::string> cached;
+    if (!scram_.retried) {
+      cached = scram_cache_->load_salted_password(scram_.account, first->salt, first->iterations);
+    }
+    scram_.from_cache = cached.has_value();
+    if (cached) {
+      scram_.salted = std::move(*cached);
+      ++scram_stats_.cache_hits;
+    } else {
+      scram_.salted = scram::salted_password(m_password, first->salt, first->iterations);
+      ++scram_stats_.derivations;
+    }
+    scram::Final f = scram::client_final(scram_.salted, scram_.gs2_header,
+                                         scram_.client_first_bare, payload, first->nonce);
+    scram_.server_signature = std::move(f.server_signature);
+    scram_.step = Step::kResponseSent;
+    send(sasl_tag("response", f.client_final_message));
+    return true;
+  }
+  if (tag.name() == "challenge" && scram_.step == Step::kResponseSent) {
+    // The server-final-message as a last challenge (RFC 6120 §6.4.6 allows it); the
+    // <success/> that follows then carries no data.
+    if (!scram::verify_server_final(payload, scram_.server_signature)) {
+      ++scram_stats_.bad_server_signature;
+      scram_fail();
+      return true;
+    }
+    scram_.step = Step::kVerified;
+    send(sasl_tag("response", ""));
+    return true;
+  }
+  if (tag.name() == "success" &&
+      (scram_.step == Step::kResponseSent || scram_.step == Step::kVerified)) {
+    const bool verified = scram_.step == Step::kVerified
+                              ? payload.empty()
+                              : scram::verify_server_final(payload, scram_.server_signature);
+    if (!verified) {
+      ++scram_stats_.bad_server_signature;
+      scram_fail();
+      return true;
+    }
+    if (!scram_.from_cache) {
+      scram_cache_->save_salted_password(scram_.account, scram_.salt, scram_.iterations,
+                                         scram_.salted);
+    }
+    scram_ = ScramLogin{};
+    // What gloox does on a verified <success/>.
+    setAuthed(true);
+    header();
+    return true;
+  }
+  if (tag.name() == "failure" && scram_.step == Step::kResponseSent && scram_.from_cache &&
+      !scram_.retried) {
+    // The cached key no longer fits the password (the server kept the salt).
+    scram_cache_->erase_salted_password(scram_.account);
+    ++scram_stats_.retries;
+    scram_start(true);
+    return true;
+  }
+  // Any other failure (or an unexpected element) ends our exchange; gloox reports it.
+  scram_.step = Step::kNone;
+  return false;
+}
+
+// ---- incoming elements --------------------------------------------------------------
+
 void Client::handleTag(gloox::Tag* tag) {
   std::unique_ptr<gloox::Tag> replacement;
   if (tag != nullptr) {
@@ -104,8 +256,15 @@ void Client::handleTag(gloox::Tag* tag) {
     if (tag->xmlns() == gloox::XMLNS_STREAM && tag->name() == "stream") {
       server_rosterver_ = false;
       roster_requested_ = false;
+      if (!m_authed) scram_ = ScramLogin{};
     } else if (tag->xmlns() == gloox::XMLNS_STREAM && tag->name() == "features") {
       server_rosterver_ = tag->hasChild("ver", "xmlns", std::string(kRosterVerFeatureNs));
+      if (scram_takes_over(*tag)) {
+        scram_start(false);
+        return;
+      }
+    } else if (scram_handle(*tag)) {
+      return;
     } else {
       replacement = roster_ver_.incoming(*tag);
     }

@@ -38,6 +38,23 @@
 // Without a cache the same path sends gloox's plain <query/>: the wire and the callbacks
 // are those of an unmodified gloox::Client.
 //
+// SCRAM-SHA-1 with cached keys (RFC 5802 §5.1; scram.h). gloox 1.0.24 derives the salted
+// password on every login (PBKDF2, 4096 rounds of its own SHA-1: 35-45 ms) and keeps its
+// SCRAM state in private members, so it cannot be told to reuse a key. With a ScramCache
+// (default: an in-process MemoryScramCache; set_scram_cache(nullptr) = gloox's own
+// SASL) this class runs the SCRAM-SHA-1 exchange itself in handleTag(): when the
+// pre-authentication <stream:features/> would make gloox start SCRAM-SHA-1 (no STARTTLS
+// or compression step pending, SCRAM-SHA-1 offered and allowed by setSASLMechanisms(),
+// SCRAM-SHA-1-PLUS not usable, no authzid, user name and password printable ASCII so
+// SASLprep is the identity), it sends <auth/> instead of handing the features to gloox,
+// answers the challenge with a proof from the cached SaltedPassword (or derives and, once
+// the server accepted it, caches one), and on <success/> verifies the server signature
+// before doing what gloox does (authenticated, stream restart). A signature mismatch ends
+// the connection with ConnAuthenticationFailed, as in gloox. A <failure/> to a proof made
+// from a cached key (password changed, salt kept) erases the entry and authenticates once
+// more on the same stream with a derived key (RFC 6120 §6.4.5 lets a client retry). In
+// every other case gloox's own SASL runs, unchanged.
+//
 // Threading: like gloox::Client, single-threaded; every callback runs inside recv().
 #pragma once
 
@@ -46,10 +63,12 @@
 #include <gloox/rostermanager.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "client_ext/roster_versioning.h"
+#include "client_ext/scram.h"
 
 namespace rpsync::client {
 
@@ -121,9 +140,38 @@ class Client : public gloox::Client {
   // The cached roster as it stands in this session (null when versioning is not in use).
   const CachedRoster* cached_roster() const { return roster_ver_.live(); }
 
+  // ---- SCRAM-SHA-1 key cache (see the header comment) ----
+  // Not owned; must outlive the client. Default: an in-process cache owned by the client.
+  // Null: gloox's own SASL on every login (a plain gloox login). Takes effect at the next
+  // login.
+  void set_scram_cache(ScramCache* cache) { scram_cache_ = cache; }
+  ScramCache* scram_cache() const { return scram_cache_; }
+  // Counters of the SCRAM exchanges this class ran (not gloox's).
+  const scram::Stats& scram_stats() const { return scram_stats_; }
+
   void handleTag(gloox::Tag* tag) override;
 
  private:
+  struct ScramLogin {
+    enum class Step : std::uint8_t { kNone, kAuthSent, kResponseSent, kVerified };
+    Step step = Step::kNone;
+    std::string account;  // cache key: authcid or user name, '@', server
+    std::string gs2_header;
+    std::string client_first_bare;
+    std::string nonce;
+    std::string salt;
+    std::uint32_t iterations = 0;
+    std::string salted;
+    std::string server_signature;
+    bool from_cache = false;
+    bool retried = false;
+  };
+  // The pre-auth features would make gloox start SCRAM-SHA-1 and we may run it instead.
+  bool scram_takes_over(const gloox::Tag& features) const;
+  void scram_start(bool retry);
+  // Handles a SASL element of an exchange this class runs; false = not ours (gloox's).
+  bool scram_handle(const gloox::Tag& tag);
+  void scram_fail();
   void rosterFilled() override;
   void request_roster();
 
@@ -137,6 +185,11 @@ class Client : public gloox::Client {
   RosterVersioning roster_ver_;
   bool server_rosterver_ = false;
   bool roster_requested_ = false;  // a roster get of this stream is unanswered
+
+  MemoryScramCache own_scram_cache_;
+  ScramCache* scram_cache_ = &own_scram_cache_;
+  ScramLogin scram_;
+  scram::Stats scram_stats_;
 };
 
 }  // namespace rpsync::client
