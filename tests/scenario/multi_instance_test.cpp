@@ -13,6 +13,7 @@
 //     `--invalidate-keys` makes a later key fail with continuity-lost at both
 //   Redis is killed (-9) and restarted: an acknowledged checkpoint is still in Redis, and
 //     its key still syncs through the other instance
+//   B is killed (-9) under a presence load and restarted: its view of alice equals A's
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -447,6 +448,49 @@ TEST_F(MultiInstance, AcknowledgedCheckpointSurvivesAKilledRedis) {
   for (auto* c : {a.get(), b.get()})
     EXPECT_EQ(c->log().find("feed: gap"), std::string::npos)
         << "the feed lost nothing with the AOF\n" << c->log();
+}
+
+// (e) B is killed (-9) while contacts keep changing, and started again: once ready, its
+// view of alice (an enable's count and digest) equals A's and a fresh login's.
+TEST_F(MultiInstance, InstanceKilledUnderPresenceLoadComesBackWithThePeersView) {
+  std::vector<std::unique_ptr<Party>> contacts;
+  for (const char* c : {"carol@example.test", "dave@example.test", "erin@example.test"})
+    contacts.push_back(comes_online(c, "r1"));
+  for (const auto& c : contacts) ASSERT_TRUE(c);
+  std::size_t sent = 0;
+  for (int i = 0; i < 90; ++i) {
+    auto fields = shows(i % 2 ? Show::kAway : Show::kDnd, "load " + std::to_string(i));
+    ASSERT_TRUE(contacts[static_cast<std::size_t>(i) % contacts.size()]->sends_presence(fields));
+    ++sent;
+    if (i == 30) b->kill9();
+    if (i == 60) {
+      std::string why;
+      ASSERT_TRUE(b->start(&why)) << why;
+    }
+    if (i % 10 == 9) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  contacts[1]->closes();  // and one leaves for good
+  for (std::size_t i : {0u, 2u}) ASSERT_TRUE(contacts[i]->settles());
+  std::string why;
+  ASSERT_TRUE(ready(*b, kB, std::chrono::seconds(30), &why)) << why;
+
+  auto phone = logs_in(kAlice, "phone");
+  auto laptop = logs_in(kAlice, "laptop");
+  ASSERT_TRUE(phone && laptop);
+  Flood seen = phone->sends_presence_and_collects_flood({}, Millis{0});
+  ASSERT_TRUE(seen.complete);
+  ASSERT_EQ(seen.state.size(), 2u) << describe(seen.state);
+  Answer at_a = phone->sends_enable(kA, "ea");
+  Answer at_b = laptop->sends_enable(kB, "eb");
+  ASSERT_TRUE(at_a.ok() && at_b.ok()) << at_a.describe() << " / " << at_b.describe() << logs();
+  auto view_a = proto::parse_enabled(*at_a.payload);
+  auto view_b = proto::parse_enabled(*at_b.payload);
+  ASSERT_TRUE(view_a.ok() && view_b.ok());
+  EXPECT_EQ(view_a->state, proto::digest_of(seen.state)) << "A's view is what alice sees";
+  EXPECT_EQ(view_b->state, view_a->state) << "B's view after the crash equals A's\n" << logs();
+  std::printf("[scenario prosody] 11 multi-instance: %zu presence changes, B killed at 31 and "
+              "restarted at 61\n",
+              sent);
 }
 
 }  // namespace
