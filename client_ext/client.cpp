@@ -76,7 +76,9 @@ void Client::request_roster() {
   gloox::Roster* roster = roster_->roster();
   for (auto& entry : *roster) delete entry.second;
   roster->clear();
-  private_xml_->requestXML("roster", gloox::XMLNS_ROSTER_DELIMITER, roster_.get());
+  if (roster_ver_.cache() == nullptr) {
+    private_xml_->requestXML("roster", gloox::XMLNS_ROSTER_DELIMITER, roster_.get());
+  }
 
   const RosterRequest plan = roster_ver_.begin(jid().bare(), server_rosterver_);
   gloox::IQ iq(gloox::IQ::Get, gloox::JID(), getID());

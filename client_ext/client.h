@@ -23,7 +23,10 @@
 //   2. With m_manageRoster false gloox's connected() calls the virtual rosterFilled()
 //      at the point where it would have called fill(); the override does what fill() does
 //      (empty the roster map, ask private storage for the XEP-0083 delimiter, send the get)
-//      except that the get carries ver='…' or ver='' when RosterVersioning decides so. The
+//      except that the get carries ver='…' or ver='' when RosterVersioning decides so, and
+//      that the delimiter get is left out when a roster cache is set (gloox's RosterManager
+//      only stores the answer for RosterManager::delimiter(), which then stays empty; Prosody
+//      without mod_private answers a 201-byte error on every login). The
 //      get is sent with the public ClientBase::send(IQ&, IqHandler*, context) tracked to
 //      our RosterManager with context 0, which is RosterManager's private enumerator
 //      RequestRoster (the first one) in every gloox 1.0.x release: gloox then handles the

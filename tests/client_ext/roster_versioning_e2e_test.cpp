@@ -113,6 +113,11 @@ class RosterClient final : public gloox::ConnectionListener,
       if (s.starts_with("<iq") && s.find(id) != std::string::npos) return s;
     return {};
   }
+  bool sent(const std::string& needle) const {
+    for (const auto& s : outgoing)
+      if (s.find(needle) != std::string::npos) return true;
+    return false;
+  }
   std::size_t bytes_this_login() const { return client_.bytes_received() - bytes_at_connect; }
   bool sent_presence_after_roster() const {
     bool roster = false;
@@ -461,6 +466,26 @@ TEST(RosterVersioningE2E, WithoutCacheTheGetCarriesNoVer) {
   EXPECT_EQ(alice.client().rosterManager()->roster()->size(),
             static_cast<std::size_t>(kContacts + 1));
   EXPECT_EQ(alice.client().cached_roster(), nullptr);
+  EXPECT_TRUE(alice.sent("roster:delimiter")) << "plain gloox asks for the XEP-0083 delimiter";
+}
+
+// With a roster cache the XEP-0083 delimiter get (an error from a Prosody without
+// mod_private on every login) is left out; gloox's roster is complete without it.
+TEST(RosterVersioningE2E, WithCacheNoDelimiterGet) {
+  SERVER_OR_SKIP(server, kContacts, false);
+  MemoryRosterCache cache;
+  RosterClient alice("alice@example.test/laptop", server->c2s_port(), &cache);
+  ASSERT_TRUE(alice.login());
+  EXPECT_FALSE(alice.sent("roster:delimiter"));
+  EXPECT_EQ(alice.client().rosterManager()->roster()->size(),
+            static_cast<std::size_t>(kContacts + 1));
+  EXPECT_EQ(alice.client().rosterManager()->delimiter(), "");
+  alice.logout();
+  ASSERT_TRUE(alice.login());
+  EXPECT_TRUE(alice.client().roster_from_cache());
+  EXPECT_FALSE(alice.sent("roster:delimiter"));
+  EXPECT_EQ(alice.client().rosterManager()->roster()->size(),
+            static_cast<std::size_t>(kContacts + 1));
 }
 
 // ---- pushes while online ------------------------------------------------------------
