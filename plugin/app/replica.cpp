@@ -55,6 +55,9 @@ void Replica::start(core::Engine& engine, store::RedisStore& store, service::Ser
       target_, ro, std::move(executor),
       [this, self](const feed::Entry& e) {
         const feed::Applied a = feed::apply_entry(*engine_, e, self);
+        if (a.sessions > 0)
+          log_.debug("feed", "sessions.applied", {{"origin", e.origin}, {"sessions", a.sessions},
+                                                  {"answerable", a.answerable}, {"id", e.id}});
         if (a.admin > 0)
           log_.info("feed", "admin.applied", {{"kind", feed::kind_name(e.kind)},
                                               {"user", e.user}, {"origin", e.origin}});
