@@ -93,15 +93,13 @@ void Client::rosterFilled() {
   // gloox calls this twice per login here: from connected() where it would have called
   // fill() (no get outstanding yet), and from the RosterManager once the roster arrived.
   if (!roster_requested_ && !resumed()) {
+    if (gate_ != nullptr) gate_->session_started();
     request_roster();
     return;
   }
   roster_requested_ = false;
-  if (gate_ != nullptr && gate_->hold_initial_presence()) {
-    held_ = true;
-    return;
-  }
-  held_ = true;
+  held_ = true;  // before asking the gate: it may release from inside hold_initial_presence()
+  if (gate_ != nullptr && gate_->hold_initial_presence()) return;
   release_initial_presence();
 }
 

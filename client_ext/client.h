@@ -79,8 +79,13 @@ namespace rpsync::client {
 class PresenceGate {
  public:
   virtual ~PresenceGate() = default;
-  // Called where gloox would send initial presence. Return true to hold it; the gate
-  // must then call Client::release_initial_presence() exactly once later.
+  // A new (not resumed) session may send stanzas: called once per login, after resource
+  // binding and session establishment, right BEFORE the roster get is sent, so that a
+  // request sent from here (the rpsync sync) travels pipelined with the roster get.
+  virtual void session_started() {}
+  // Called where gloox would send initial presence (the roster arrived). Return true to
+  // hold it; the gate must then call Client::release_initial_presence() exactly once,
+  // later or already from inside this call.
   virtual bool hold_initial_presence() = 0;
 };
 

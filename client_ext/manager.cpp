@@ -134,8 +134,12 @@ std::chrono::steady_clock::time_point RpsyncManager::now() const {
 
 // ---- login --------------------------------------------------------------------------
 
-bool RpsyncManager::hold_initial_presence() {
+// Sent with the roster get, not after the roster arrived: the sync does not need the
+// client's roster (the component reads it itself), so the two round trips overlap.
+void RpsyncManager::session_started() {
   // A new (not resumed) session: the previous session's key is history now.
+  roster_arrived_ = false;
+  release_on_roster_ = false;
   pending_ = {};
   key_.reset();
   session_stream_.clear();
@@ -174,11 +178,20 @@ bool RpsyncManager::hold_initial_presence() {
     send_request(Request::kSync, std::make_unique<SyncExtension>(std::move(sync)));
     ++syncs_sent_;
     phase_ = Phase::kSyncing;
-    return true;
+    return;
   }
   phase_ = Phase::kSettling;
   if (discovery_ == Discovery::kIdle) start_discovery();
-  return false;
+}
+
+bool RpsyncManager::hold_initial_presence() {
+  roster_arrived_ = true;
+  if (phase_ == Phase::kSyncing) return true;  // the sync's answer (or timeout) releases
+  if (std::exchange(release_on_roster_, false)) {
+    release_after_sync();  // the delta arrived first and was verified
+    return true;
+  }
+  return false;  // full login: gloox's initial presence goes out now
 }
 
 void RpsyncManager::full_resync(FullResync info) {
@@ -451,14 +464,23 @@ void RpsyncManager::on_sync_answer(const gloox::IQ& iq, const Pending& p) {
         last_checkpoint_at_ = now();
         dirty_ = false;
         phase_ = Phase::kOnline;
-        persist();
         SyncStats stats;
         stats.items = d.items();
         stats.bytes = p.answer_bytes;
         stats.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(now() - p.sent_at);
         stats.count = d.state.count();
         if (handler_ != nullptr) handler_->handleRpsyncSynced(stats, changes);
-        release_after_sync();
+        if (roster_arrived_) {
+          release_after_sync();
+        } else {
+          release_on_roster_ = true;
+        }
+        // Saved after the presence left, in this same callback (nothing arrives in
+        // between, so the snapshot is still the key's). A crash before the save leaves
+        // the old key and snapshot on disk: the component retired that key with this
+        // sync, so the next login gets unknown-key and a full login. Consistent either
+        // way; saving first would only move the same window before the presence.
+        persist();
         return;
       }
       failure = {f == DeltaFailure::kDigestMismatch ? FullResyncReason::kDigestMismatch
@@ -582,6 +604,8 @@ void RpsyncManager::onDisconnect(gloox::ConnectionError /*e*/) {
   pending_ = {};
   phase_ = Phase::kOffline;
   release_waiting_ = false;
+  release_on_roster_ = false;
+  roster_arrived_ = false;
   await_reflection_ = false;
   verifying_marker_ = false;
   if (server_info_ == ServerInfo::kPending) server_info_ = ServerInfo::kUnknown;

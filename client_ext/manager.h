@@ -8,16 +8,19 @@
 //   online        keeps the presence cache from live presence; checkpoints after a quiet
 //                 period following presence changes, every checkpoint_interval, and in
 //                 logout() right before closing the stream.
-//   reconnect     XEP-0198 resumed: nothing. Otherwise, with a stored key, it holds
-//                 initial presence, sends <sync/>, applies and verifies the delta,
-//                 reports the changes, then sends initial presence (marked <synced/>
+//   reconnect     XEP-0198 resumed: nothing. Otherwise, with a stored key, it sends
+//                 <sync/> together with the roster get (PresenceGate::session_started),
+//                 holds initial presence until both the roster and the answer arrived,
+//                 applies and verifies the delta, reports the changes, then sends
+//                 initial presence (marked <synced/>
 //                 when the server supports it, then verified by a checkpoint once the
 //                 server reflected it; a mismatch re-sends presence unmarked so the
 //                 server floods it). Any failure: drop
 //                 key and cache, release presence (normal full login), enable later.
 //   no component  the client behaves like a plain gloox client: nothing is sent besides
 //                 the disco queries.
-// The key and the snapshot are saved in a SessionStore after every verified answer.
+// The key and the snapshot are saved in a SessionStore after every verified answer (after
+// a sync: right after the initial presence was released, in the same callback).
 //
 // Initial presence: while a sync is outstanding (Client::initial_presence_held()) the
 // application must not send presence itself; ConnectionListener::onConnect() is called
@@ -197,6 +200,7 @@ class RpsyncManager : private gloox::IqHandler,
   bool onTLSConnect(const gloox::CertInfo& info) override;
   void onStreamEvent(gloox::StreamEvent event) override;
   // PresenceGate
+  void session_started() override;
   bool hold_initial_presence() override;
   // TagObserver
   void observe_incoming(const gloox::Tag& tag) override;
@@ -253,6 +257,8 @@ class RpsyncManager : private gloox::IqHandler,
   bool server_synced_ = false;
   std::chrono::steady_clock::time_point server_info_sent_{};
   bool release_waiting_ = false;  // sync verified; waiting for the server's disco#info
+  bool roster_arrived_ = false;    // this session's roster result was handled
+  bool release_on_roster_ = false;  // sync verified before the roster arrived
   bool presence_marked_ = false;
   bool await_reflection_ = false;  // marked presence sent; verify once it is reflected
   bool verifying_marker_ = false;  // the checkpoint in flight verifies the marked presence

@@ -200,7 +200,7 @@ TEST(PlainServer, StoredKeyIsSentBeforeInitialPresenceAndFailureFallsBack) {
   const long presence_at = r.find_outgoing("<presence");
   ASSERT_GE(sync_at, 0);
   ASSERT_GE(presence_at, 0);
-  EXPECT_LT(roster_at, sync_at);
+  EXPECT_LT(sync_at, roster_at) << "the sync leaves with the roster get, not after its result";
   EXPECT_LT(sync_at, presence_at);
   // The presence waits for the answer, not just for the request to go out.
   const std::string& sync_stanza = r.outgoing[static_cast<std::size_t>(sync_at)];
