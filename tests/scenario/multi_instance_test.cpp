@@ -274,6 +274,7 @@ TEST_F(MultiInstance, RedisDownMeansNotReadyAtBothThenRecoveryWithoutRestart) {
   ASSERT_TRUE(first);
   const proto::SyncKey key = enabled_session(*first, kA, "e1");
   ASSERT_FALSE(key.stream.empty()) << logs();
+  ASSERT_TRUE(log_shows(*b, "sessions.applied origin=A sessions=1 answerable=1")) << logs();
   first->closes();
 
   redis->stop();
