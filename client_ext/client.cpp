@@ -2,10 +2,10 @@
 
 #include <gloox/base64.h>
 #include <gloox/connectiontcpbase.h>
-#include <gloox/tlsbase.h>
 #include <gloox/iq.h>
 #include <gloox/stanzaextension.h>
 #include <gloox/tag.h>
+#include <gloox/tlsbase.h>
 #include <sys/socket.h>
 
 #include <optional>
@@ -133,8 +133,8 @@ bool Client::scram_takes_over(const gloox::Tag& features) const {
       !offers_mechanism(features, "SCRAM-SHA-1")) {
     return false;
   }
-  const bool channel_binding = m_encryption != nullptr && m_encryptionActive &&
-                               m_encryption->hasChannelBinding();
+  const bool channel_binding =
+      m_encryption != nullptr && m_encryptionActive && m_encryption->hasChannelBinding();
   if (channel_binding && (m_availableSaslMechs & gloox::SaslMechScramSha1Plus) != 0 &&
       offers_mechanism(features, "SCRAM-SHA-1-PLUS")) {
     return false;
@@ -149,8 +149,8 @@ void Client::scram_start(bool retry) {
   scram_.retried = retry;
   scram_.account = user + "@" + m_jid.server();
   scram_.nonce = scram::make_nonce();
-  const bool channel_binding = m_encryption != nullptr && m_encryptionActive &&
-                               m_encryption->hasChannelBinding();
+  const bool channel_binding =
+      m_encryption != nullptr && m_encryptionActive && m_encryption->hasChannelBinding();
   scram_.gs2_header = channel_binding ? "y,," : "n,,";
   scram_.client_first_bare = "n=" + scram::escape_saslname(user) + ",r=" + scram_.nonce;
   scram_.step = ScramLogin::Step::kAuthSent;
@@ -194,8 +194,8 @@ bool Client::scram_handle(const gloox::Tag& tag) {
       scram_.salted = scram::salted_password(m_password, first->salt, first->iterations);
       ++scram_stats_.derivations;
     }
-    scram::Final f = scram::client_final(scram_.salted, scram_.gs2_header,
-                                         scram_.client_first_bare, payload, first->nonce);
+    scram::Final f = scram::client_final(scram_.salted, scram_.gs2_header, scram_.client_first_bare,
+                                         payload, first->nonce);
     scram_.server_signature = std::move(f.server_signature);
     scram_.step = Step::kResponseSent;
     send(sasl_tag("response", f.client_final_message));

@@ -256,8 +256,8 @@ class RpsyncManager : private gloox::IqHandler,
   ServerInfo server_info_ = ServerInfo::kUnknown;
   bool server_synced_ = false;
   std::chrono::steady_clock::time_point server_info_sent_{};
-  bool release_waiting_ = false;  // sync verified; waiting for the server's disco#info
-  bool roster_arrived_ = false;    // this session's roster result was handled
+  bool release_waiting_ = false;    // sync verified; waiting for the server's disco#info
+  bool roster_arrived_ = false;     // this session's roster result was handled
   bool release_on_roster_ = false;  // sync verified before the roster arrived
   bool presence_marked_ = false;
   bool await_reflection_ = false;  // marked presence sent; verify once it is reflected

@@ -82,7 +82,8 @@ std::optional<ServerFirst> parse_server_first(const std::string& message,
   if (r == a.end() || s == a.end() || i == a.end()) return std::nullopt;
   ServerFirst out;
   out.nonce = r->second;
-  if (out.nonce.size() <= client_nonce.size() || out.nonce.compare(0, client_nonce.size(), client_nonce) != 0) {
+  if (out.nonce.size() <= client_nonce.size() ||
+      out.nonce.compare(0, client_nonce.size(), client_nonce) != 0) {
     return std::nullopt;
   }
   out.salt = gloox::Base64::decode64(s->second);
@@ -136,7 +137,8 @@ std::string make_nonce() {
     // No entropy source: refuse to produce a predictable nonce.
     return {};
   }
-  return gloox::Base64::encode64(std::string(reinterpret_cast<const char*>(raw.data()), raw.size()));
+  return gloox::Base64::encode64(
+      std::string(reinterpret_cast<const char*>(raw.data()), raw.size()));
 }
 
 std::string escape_saslname(const std::string& name) {

@@ -59,10 +59,10 @@ namespace scram {
 
 // Counters of SCRAM logins run by Client (for tests and benchmarks).
 struct Stats {
-  std::uint32_t logins = 0;        // SCRAM exchanges started by Client
-  std::uint32_t cache_hits = 0;    // proofs computed from a cached SaltedPassword
-  std::uint32_t derivations = 0;   // PBKDF2 runs
-  std::uint32_t retries = 0;       // a cached key was rejected; authenticated again
+  std::uint32_t logins = 0;       // SCRAM exchanges started by Client
+  std::uint32_t cache_hits = 0;   // proofs computed from a cached SaltedPassword
+  std::uint32_t derivations = 0;  // PBKDF2 runs
+  std::uint32_t retries = 0;      // a cached key was rejected; authenticated again
   std::uint32_t bad_server_signature = 0;
 };
 

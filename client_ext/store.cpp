@@ -44,7 +44,10 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS rpsync_roster_item("
     " account TEXT NOT NULL, jid TEXT NOT NULL, name TEXT NOT NULL,"
     " subscription TEXT NOT NULL, ask TEXT NOT NULL, groups BLOB NOT NULL,"
-    " PRIMARY KEY(account, jid));";
+    " PRIMARY KEY(account, jid));"
+    "CREATE TABLE IF NOT EXISTS rpsync_scram("
+    " account TEXT PRIMARY KEY, salt BLOB NOT NULL, iterations INTEGER NOT NULL,"
+    " salted BLOB NOT NULL);";
 
 // Groups of a roster item in one column: each as decimal length ':' bytes.
 std::string encode_groups(const std::vector<std::string>& groups) {
@@ -367,6 +370,48 @@ StoreStatus SqliteSessionStore::erase_roster(std::string_view account) {
   StoreStatus st = StoreStatus::io_error(db_->error());
   db_->exec("ROLLBACK;");
   return st;
+}
+
+// ---- ScramCache ----
+
+std::optional<std::string> SqliteSessionStore::load_salted_password(const std::string& account,
+                                                                    const std::string& salt,
+                                                                    std::uint32_t iterations) {
+  if (!db_) return std::nullopt;
+  Stmt q(db_->handle, "SELECT salt, iterations, salted FROM rpsync_scram WHERE account = ?1");
+  if (!q.ok()) return std::nullopt;
+  q.text(1, account);
+  if (q.step() != SQLITE_ROW) return std::nullopt;
+  std::string salted = q.col_blob(2);
+  // A SHA-1 SaltedPassword is 20 bytes; anything else is not ours to send.
+  if (q.col_blob(0) != salt || q.col_int(1) != static_cast<std::int64_t>(iterations) ||
+      salted.size() != 20) {
+    return std::nullopt;
+  }
+  return salted;
+}
+
+void SqliteSessionStore::save_salted_password(const std::string& account, const std::string& salt,
+                                              std::uint32_t iterations,
+                                              const std::string& salted_password) {
+  if (!db_) return;
+  Stmt q(db_->handle,
+         "INSERT OR REPLACE INTO rpsync_scram(account, salt, iterations, salted)"
+         " VALUES(?1, ?2, ?3, ?4)");
+  if (!q.ok()) return;
+  q.text(1, account);
+  q.blob(2, salt);
+  q.integer(3, iterations);
+  q.blob(4, salted_password);
+  q.step();  // a failed save only costs the next login a derivation
+}
+
+void SqliteSessionStore::erase_salted_password(const std::string& account) {
+  if (!db_) return;
+  Stmt q(db_->handle, "DELETE FROM rpsync_scram WHERE account = ?1");
+  if (!q.ok()) return;
+  q.text(1, account);
+  q.step();
 }
 
 }  // namespace rpsync::client

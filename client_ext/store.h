@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "client_ext/roster_cache.h"
+#include "client_ext/scram.h"
 #include "client_ext/store_status.h"
 #include "protocol/state.h"
 #include "protocol/sync.h"
@@ -91,8 +92,13 @@ class RosterCacheBridge : public RosterCache {
 // reports kCorrupt when the rows do not match them. On the concrete type, load() and
 // erase() are the SessionStore ones; use load_roster()/erase_roster() (or a RosterCache&)
 // for the roster. The session and the roster of an account are independent records.
+//
+// As a ScramCache (table rpsync_scram, scram.h) it keeps one SCRAM-SHA-1 SaltedPassword
+// per account: a login credential for that server, so the file deserves the protection
+// of a password file (Client::set_scram_cache(&store) opts in).
 class SqliteSessionStore final : public detail::SessionStoreBridge,
-                                 public detail::RosterCacheBridge {
+                                 public detail::RosterCacheBridge,
+                                 public ScramCache {
  public:
   using detail::RosterCacheBridge::save;
   using detail::SessionStoreBridge::erase;
@@ -115,6 +121,13 @@ class SqliteSessionStore final : public detail::SessionStoreBridge,
   RosterLoadResult load_roster(std::string_view account) override;
   StoreStatus save_roster(std::string_view account, const CachedRoster& roster) override;
   StoreStatus erase_roster(std::string_view account) override;
+
+  std::optional<std::string> load_salted_password(const std::string& account,
+                                                  const std::string& salt,
+                                                  std::uint32_t iterations) override;
+  void save_salted_password(const std::string& account, const std::string& salt,
+                            std::uint32_t iterations, const std::string& salted_password) override;
+  void erase_salted_password(const std::string& account) override;
 
  private:
   struct Db;

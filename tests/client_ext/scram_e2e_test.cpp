@@ -28,6 +28,7 @@
 
 #include "client_ext/client.h"
 #include "client_ext/scram.h"
+#include "client_ext/store.h"
 #include "tests/harness/prosody_server.h"
 
 namespace rpsync::client {
@@ -149,6 +150,28 @@ TEST(ScramCacheE2E, SecondLoginUsesTheCachedKey) {
   EXPECT_EQ(again.client().scram_stats().cache_hits, 1u);
   EXPECT_EQ(again.client().scram_stats().derivations, 0u);
   again.logout();
+}
+
+// The application's SQLite state file as the cache: a restarted application (a new
+// client and store object on the same file) skips the derivation.
+TEST(ScramCacheE2E, SqliteStoreKeepsTheKeyAcrossRestarts) {
+  HASHED_SERVER_OR_SKIP(server);
+  const std::string path = server->dir() + "/client-state.db";
+  {
+    SqliteSessionStore store(path);
+    LoginClient alice("alice@example.test/a", server->c2s_port());
+    alice.client().set_scram_cache(&store);
+    ASSERT_TRUE(alice.login()) << server->log();
+    EXPECT_EQ(alice.client().scram_stats().derivations, 1u);
+    alice.logout();
+  }
+  SqliteSessionStore store(path);
+  LoginClient alice("alice@example.test/a", server->c2s_port());
+  alice.client().set_scram_cache(&store);
+  ASSERT_TRUE(alice.login()) << server->log();
+  EXPECT_EQ(alice.client().scram_stats().derivations, 0u);
+  EXPECT_EQ(alice.client().scram_stats().cache_hits, 1u);
+  alice.logout();
 }
 
 TEST(ScramCacheE2E, WrongCachedKeyIsRejectedErasedAndRecomputed) {
@@ -274,7 +297,9 @@ class LyingScramServer {
       return {};
     return in.substr(gt + 1, close - gt - 1);
   }
-  static void put(int fd, const std::string& s) { (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
+  static void put(int fd, const std::string& s) {
+    (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+  }
 
   void run() {
     pollfd p{listener_, POLLIN, 0};
@@ -311,9 +336,10 @@ class LyingScramServer {
           proof_ok = final_msg == expect.client_final_message;
           const scram::Final lie = scram::client_final(scram::salted_password("other", salt, 4096),
                                                        "n,,", bare, server_first, cnonce + "srv");
-          put(fd, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" +
-                      gloox::Base64::encode64("v=" + gloox::Base64::encode64(lie.server_signature)) +
-                      "</success>");
+          put(fd,
+              "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" +
+                  gloox::Base64::encode64("v=" + gloox::Base64::encode64(lie.server_signature)) +
+                  "</success>");
           in.clear();
           read_until(fd, &in, "</stream:stream>");  // the client closes
         }

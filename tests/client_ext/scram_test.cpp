@@ -51,13 +51,15 @@ TEST(Scram, ServerFinalMismatchOrErrorIsRejected) {
 TEST(Scram, ServerFirstIsValidated) {
   // Nonce must extend ours.
   EXPECT_FALSE(parse_server_first("r=other3rfc,s=QSXCR+Q6sek8bf92,i=4096", kClientNonce));
-  EXPECT_FALSE(parse_server_first("r=" + kClientNonce + ",s=QSXCR+Q6sek8bf92,i=4096", kClientNonce));
+  EXPECT_FALSE(
+      parse_server_first("r=" + kClientNonce + ",s=QSXCR+Q6sek8bf92,i=4096", kClientNonce));
   // Mandatory extension, missing salt or count, bad count.
   EXPECT_FALSE(parse_server_first("m=x," + kServerFirst, kClientNonce));
   EXPECT_FALSE(parse_server_first("r=" + kClientNonce + "x,i=4096", kClientNonce));
   EXPECT_FALSE(parse_server_first("r=" + kClientNonce + "x,s=QSXCR+Q6sek8bf92", kClientNonce));
   EXPECT_FALSE(parse_server_first("r=" + kClientNonce + "x,s=QSXCR+Q6sek8bf92,i=0", kClientNonce));
-  EXPECT_FALSE(parse_server_first("r=" + kClientNonce + "x,s=QSXCR+Q6sek8bf92,i=12a", kClientNonce));
+  EXPECT_FALSE(
+      parse_server_first("r=" + kClientNonce + "x,s=QSXCR+Q6sek8bf92,i=12a", kClientNonce));
   EXPECT_FALSE(parse_server_first("garbage", kClientNonce));
 }
 

@@ -125,6 +125,34 @@ TEST(SqliteStore, SurvivesReopen) {
   EXPECT_EQ(*r.session, sample("iq-1"));
 }
 
+// The SCRAM key cache (scram.h) persists across reopen, is keyed by salt and count, and
+// is independent of the session record.
+TEST(SqliteStore, ScramKeySurvivesReopenAndIsKeyedBySalt) {
+  TempDir dir;
+  const std::string key(20, '\x07');
+  const std::string salt("s\0alt", 5);  // salts are raw bytes
+  {
+    SqliteSessionStore s(dir.file("state.db"));
+    ASSERT_TRUE(s.open_status().ok());
+    EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 4096));
+    s.save_salted_password("me@example.test", salt, 4096, key);
+    ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
+  }
+  SqliteSessionStore s(dir.file("state.db"));
+  EXPECT_EQ(s.load_salted_password("me@example.test", salt, 4096), key);
+  EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 10000));
+  EXPECT_FALSE(s.load_salted_password("me@example.test", "salt2", 4096));
+  EXPECT_FALSE(s.load_salted_password("other@example.test", salt, 4096));
+  ASSERT_TRUE(s.erase("me@example.test").ok());  // the session record only
+  EXPECT_EQ(s.load_salted_password("me@example.test", salt, 4096), key);
+  s.erase_salted_password("me@example.test");
+  EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 4096));
+  ASSERT_TRUE(s.load("me@example.test").status.ok());
+  // A key of the wrong size is not handed out.
+  s.save_salted_password("me@example.test", salt, 4096, "short");
+  EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 4096));
+}
+
 TEST(SqliteStore, GarbageFileIsReportedCorruptNotCrash) {
   TempDir dir;
   const std::string path = dir.file("state.db");
