@@ -7,6 +7,7 @@
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -202,6 +203,18 @@ int run(const AppConfig& config) {
   cc.backoff_max = std::chrono::milliseconds(config.backoff_max_ms);
   cc.keepalive_interval = std::chrono::seconds(config.keepalive_s);
   cc.write_queue_limit = config.write_queue_bytes;
+  if (replica) {
+    // Group continuity trusts a heartbeat to mean "observing": a dead server connection
+    // must be noticed (keepalive + ping timeout) well within the heartbeat ttl, or this
+    // instance would vouch for time it did not observe (plugin/feed/continuity.h).
+    const auto third = std::chrono::milliseconds(config.heartbeat_ttl_ms / 3);
+    cc.keepalive_interval = std::min<std::chrono::milliseconds>(cc.keepalive_interval, third);
+    cc.ping_timeout = std::min<std::chrono::milliseconds>(cc.ping_timeout, third);
+    logger.info("app", "keepalive bounded by the heartbeat ttl",
+                {{"keepalive_ms", cc.keepalive_interval.count()},
+                 {"ping_timeout_ms", cc.ping_timeout.count()},
+                 {"heartbeat_ttl_ms", config.heartbeat_ttl_ms}});
+  }
   Bridge bridge(service, conn, logger, replica.get());
   xmpp::Connection connection(io, cc, bridge, logger);
   conn = &connection;
@@ -295,6 +308,13 @@ int main(int argc, char** argv) {
       std::printf("configuration OK: component %s on %s:%u, %zu domain(s), store %s\n",
                   inv.config.component.c_str(), inv.config.host.c_str(), inv.config.port,
                   inv.config.domains.size(), rpsync::app::redacted(inv.config.store).c_str());
+      if (inv.config.feed())
+        std::printf("change feed on: instance %s, observer group %s, retention %llu entries / "
+                    "%llu ms, heartbeat ttl %u ms\n",
+                    inv.config.instance_id.c_str(), inv.config.observer_group.c_str(),
+                    static_cast<unsigned long long>(inv.config.retention_entries),
+                    static_cast<unsigned long long>(inv.config.retention_ms),
+                    inv.config.heartbeat_ttl_ms);
       return 0;
     case Invocation::Action::kPurgeUser:
     case Invocation::Action::kInvalidateKeys:

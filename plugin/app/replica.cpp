@@ -55,6 +55,26 @@ void Replica::start(core::Engine& engine, store::RedisStore& store, service::Ser
       target_, ro, std::move(executor),
       [this, self](const feed::Entry& e) {
         const feed::Applied a = feed::apply_entry(*engine_, e, self);
+        // Why a session is not answerable here (debug): the origin's count against this
+        // view's, for each session whose digest differs (the adoption rule, after the
+        // entry's own roster was applied).
+        std::string differs;
+        std::size_t d = 0;
+        for (const auto& m : e.mutations) {
+          const auto* put = std::get_if<core::PutSession>(&m);
+          if (!put) continue;
+          if (d < e.digests.size() && e.digests[d].newest) {
+            const proto::StateDigest here = engine_->digest(put->session.user);
+            if (!(here == *e.digests[d].newest))
+              differs += (differs.empty() ? "" : ",") + put->session.user + ":" +
+                         std::to_string(e.digests[d].newest->count()) + "/" +
+                         std::to_string(here.count());
+          }
+          ++d;
+        }
+        if (!differs.empty())
+          log_.debug("feed", "session.view_differs", {{"origin", e.origin},
+                                                      {"user_count_there_here", differs}});
         if (a.sessions > 0)
           log_.debug("feed", "sessions.applied", {{"origin", e.origin}, {"sessions", a.sessions},
                                                   {"answerable", a.answerable}, {"id", e.id}});
@@ -78,7 +98,7 @@ void Replica::stop() {
 }
 
 void Replica::on_disconnected() {
-  caught_up_ = caught_up_ && reader_ && reader_->ready();
+  continuity_undecided_ = true;  // our own gap starts: judged after the next first beat
   if (auto r = continuity_.end_run(); !r) {
     // The run must still end: retried before the next beat (else a beat within the ttl
     // would continue the old run and vouch for the time we were cut off).

@@ -240,8 +240,12 @@ TEST_F(MultiInstance, EnableThroughASyncThroughBGivesTheExactDelta) {
   Flood fresh_login = fresh_full_login(kAlice);
   EXPECT_EQ(model, fresh_login.state) << describe(model) << "\n" << describe(fresh_login.state);
 
-  // The key the sync at B gave moves forward at A (a checkpoint reaching A before the
-  // sync's feed entry would be out-of-order: retried, bounded).
+  // The key the sync at B gave moves forward at A, once A applied the sync's feed entry
+  // (a checkpoint reaching A before it would be refused: the documented routing limit).
+  // Whether A could answer a sync on it depends on whether erin's unavailable, sent just
+  // before, had reached A too when the entry did (a race of ~0.1 s the digests catch); the
+  // checkpoint's digest shows A's view once it has.
+  ASSERT_TRUE(log_shows(*a, "sessions.applied origin=B")) << logs();
   Answer checkpoint = until(
       *again, kA, "cp",
       [&] { return proto::to_xml(proto::Checkpoint{again->stream_id(), "s1"}); },
@@ -319,8 +323,10 @@ TEST_F(MultiInstance, RedisDownMeansNotReadyAtBothThenRecoveryWithoutRestart) {
   ASSERT_TRUE(delta) << why << "\n" << logs();
   ASSERT_EQ(delta->changed.size(), 1u) << describe(*delta);
   EXPECT_EQ(delta->changed[0].jid, "carol@example.test/phone");
-  // And the new key taken at B moves forward at A.
+  // And the new key taken at B moves forward at A, once A's feed reader (back from its
+  // backoff) has applied B's session.
   const std::string synced_id = until_id;
+  ASSERT_TRUE(log_shows(*a, "sessions.applied origin=B")) << logs();
   Answer checkpoint = until(
       *again, kA, "cp-",
       [&] { return proto::to_xml(proto::Checkpoint{again->stream_id(), synced_id}); },
@@ -349,6 +355,7 @@ TEST_F(MultiInstance, PurgeAndInvalidateByCommandReachBothInstances) {
   phone->closes();
   laptop->closes();
   // B holds alice's keys: the laptop's syncs there (and leaves a new key at B).
+  ASSERT_TRUE(log_shows(*b, "sessions.applied origin=A sessions=1 answerable=1", 2)) << logs();
   auto laptop2 = logs_in(kAlice, "laptop");
   ASSERT_TRUE(laptop2);
   std::string why;
