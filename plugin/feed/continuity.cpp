@@ -75,10 +75,12 @@ proto::Result<Beat> GroupContinuity::beat() {
 }
 
 proto::Result<std::monostate> GroupContinuity::end_run() {
+  // Set before the DEL: when Redis is unreachable the run must still end here (else a
+  // beat within the ttl would continue it across the gap and ask for no decision).
+  first_ = true;
+  undecided_ = true;
   auto r = link_.run({"DEL", key("inst:" + instance_)});
   if (!r.ok()) return r.error();
-  first_ = true;  // whatever happens, the next beat starts a new run
-  undecided_ = true;
   return std::monostate{};
 }
 

@@ -982,5 +982,27 @@ TEST(Feed, GroupContinuityKeptWhileAPeerBeatsLostWhenAllWereCutOff) {
   EXPECT_EQ(d->group_epoch, 2u);
 }
 
+// end_run() while Redis is unreachable still ends the run: the next beat (Redis back
+// within the ttl, heartbeat key still alive) starts a new run and asks for a decision.
+TEST(Feed, GroupContinuityRunEndsEvenWhenRedisIsDownAtTheGap) {
+  REQUIRE_REDIS_SERVER();
+  auto redis = start_redis(no_fsync());
+  ASSERT_TRUE(redis);
+  const auto t = target_of(*redis);
+  GroupContinuity q(t, "q", "srv", 60000);
+  ASSERT_TRUE(q.beat().ok());
+  ASSERT_TRUE(q.decide().ok());  // q's start settled (first observer: lost)
+  auto settled = q.beat();
+  ASSERT_TRUE(settled.ok());
+  ASSERT_FALSE(settled->decide);
+  redis->stop();
+  EXPECT_FALSE(q.end_run().ok());
+  ASSERT_TRUE(redis->restart());
+  auto back = q.beat();
+  ASSERT_TRUE(back.ok()) << back.error().text;
+  EXPECT_TRUE(back->new_run) << "the gap is not part of the old run";
+  EXPECT_TRUE(back->decide) << "the own gap is judged";
+}
+
 }  // namespace
 }  // namespace rpsync::feed
