@@ -173,6 +173,12 @@ void Client::scram_fail() {
 bool Client::scram_handle(const gloox::Tag& tag) {
   using Step = ScramLogin::Step;
   if (scram_.step == Step::kNone || tag.xmlns() != gloox::XMLNS_STREAM_SASL) return false;
+  // What gloox::ClientBase::handleTag logs for every element; a failure handed on to
+  // gloox (return false) is logged there.
+  const bool ours = tag.name() == "challenge" || tag.name() == "success" ||
+                    (tag.name() == "failure" && scram_.step == Step::kResponseSent &&
+                     scram_.from_cache && !scram_.retried);
+  if (ours) logInstance().dbg(gloox::LogAreaXmlIncoming, tag.xml());
   const std::string payload = gloox::Base64::decode64(tag.cdata());
   if (tag.name() == "challenge" && scram_.step == Step::kAuthSent) {
     auto first = scram::parse_server_first(payload, scram_.nonce);
@@ -241,7 +247,12 @@ bool Client::scram_handle(const gloox::Tag& tag) {
     scram_start(true);
     return true;
   }
-  // Any other failure (or an unexpected element) ends our exchange; gloox reports it.
+  if (ours) {
+    // A challenge or success out of turn: the server broke the exchange.
+    scram_fail();
+    return true;
+  }
+  // Any other failure ends our exchange; gloox reports it.
   scram_.step = Step::kNone;
   return false;
 }
@@ -260,6 +271,7 @@ void Client::handleTag(gloox::Tag* tag) {
     } else if (tag->xmlns() == gloox::XMLNS_STREAM && tag->name() == "features") {
       server_rosterver_ = tag->hasChild("ver", "xmlns", std::string(kRosterVerFeatureNs));
       if (scram_takes_over(*tag)) {
+        logInstance().dbg(gloox::LogAreaXmlIncoming, tag->xml());  // as gloox would
         scram_start(false);
         return;
       }
