@@ -133,26 +133,15 @@ class MultiInstance : public ::testing::Test {
   }
 
   std::unique_ptr<Party> logs_in(const std::string& bare, const std::string& resource) {
-    std::string why;
-    auto p = Party::login(prosody->c2s_port(), bare, kPassword, resource, &why);
-    EXPECT_TRUE(p) << bare << "/" << resource << ": " << why;
-    return p;
+    return scenario::logs_in(prosody->c2s_port(), bare, resource);
   }
   std::unique_ptr<Party> comes_online(const std::string& bare, const std::string& resource,
                                       const proto::PresenceFields& fields = {}) {
-    auto p = logs_in(bare, resource);
-    if (!p) return p;
-    EXPECT_TRUE(p->sends_presence(fields));
-    EXPECT_TRUE(p->settles());
-    return p;
+    return scenario::comes_online(prosody->c2s_port(), bare, resource, fields);
   }
   Flood fresh_full_login(const std::string& bare) {
-    auto p = logs_in(bare, "fresh-" + std::to_string(++fresh));
-    if (!p) return {};
-    Flood f = p->sends_presence_and_collects_flood({}, Millis{0});
-    EXPECT_TRUE(f.complete);
-    p->closes();
-    return f;
+    return scenario::fresh_full_login(prosody->c2s_port(), bare,
+                                      "fresh-" + std::to_string(++fresh), Millis{0});
   }
 
   // Sends `payload()` as an IQ set until `done(answer)` or `timeout`; ids are prefix + a
@@ -183,6 +172,16 @@ class MultiInstance : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return false;
+  }
+
+  // `p` syncs with `key` through `component`, retried while it answers not-ready (Redis
+  // coming back, bounded); the new key's last id is until_id.
+  Answer syncs_when_ready(Party& p, const std::string& component, const proto::SyncKey& key,
+                          const std::string& prefix) {
+    return until(
+        p, component, prefix, [&] { return proto::to_xml(proto::Sync{p.stream_id(), key}); },
+        [](const Answer& x) { return x.app() != AppCondition::kNotReady; },
+        std::chrono::seconds(20));
   }
 
   std::string logs() { return "--- A ---\n" + a->log() + "\n--- B ---\n" + b->log(); }
@@ -313,11 +312,7 @@ TEST_F(MultiInstance, RedisDownMeansNotReadyAtBothThenRecoveryWithoutRestart) {
 
   ASSERT_TRUE(redis->restart()) << redis->log();
   // The key from before the outage syncs through B: no restart, no gap.
-  Answer answer = until(
-      *again, kB, "up-",
-      [&] { return proto::to_xml(proto::Sync{again->stream_id(), key}); },
-      [](const Answer& x) { return x.app() != AppCondition::kNotReady; },
-      std::chrono::seconds(20));
+  Answer answer = syncs_when_ready(*again, kB, key, "up-");
   std::string why;
   auto delta = delta_of(answer, &why);
   ASSERT_TRUE(delta) << why << "\n" << logs();
@@ -451,11 +446,7 @@ TEST_F(MultiInstance, AcknowledgedCheckpointSurvivesAKilledRedis) {
   ASSERT_TRUE(carol->settles());
   auto again = logs_in(kAlice, "phone");
   ASSERT_TRUE(again);
-  Answer answer = until(
-      *again, kB, "s-",
-      [&] { return proto::to_xml(proto::Sync{again->stream_id(), key}); },
-      [](const Answer& x) { return x.app() != AppCondition::kNotReady; },
-      std::chrono::seconds(20));
+  Answer answer = syncs_when_ready(*again, kB, key, "s-");
   std::string why;
   auto delta = delta_of(answer, &why);
   ASSERT_TRUE(delta) << why << "\n" << logs();

@@ -118,6 +118,38 @@ struct WorldSpec {
   bool rpsync_gate = false;  // load mod_rpsync_gate on every VirtualHost (Prosody only)
 };
 
+// bare/resource logs in on the server's c2s port (a test failure if it cannot).
+inline std::unique_ptr<Party> logs_in(std::uint16_t c2s_port, const std::string& bare,
+                                      const std::string& resource) {
+  std::string why;
+  auto p = Party::login(c2s_port, bare, kPassword, resource, &why);
+  EXPECT_TRUE(p) << bare << "/" << resource << ": " << why;
+  return p;
+}
+
+// bare/resource logs in, sends presence with `fields` and the server has processed it.
+inline std::unique_ptr<Party> comes_online(std::uint16_t c2s_port, const std::string& bare,
+                                           const std::string& resource,
+                                           const proto::PresenceFields& fields = {}) {
+  auto p = logs_in(c2s_port, bare, resource);
+  if (!p) return p;
+  EXPECT_TRUE(p->sends_presence(fields));
+  EXPECT_TRUE(p->settles());
+  return p;
+}
+
+// What a fresh full login of `bare` (as `resource`) shows now: initial presence, the flood
+// (complete once quiet for `quiet` after a ping result, see Party).
+inline Flood fresh_full_login(std::uint16_t c2s_port, const std::string& bare,
+                              const std::string& resource, Millis quiet) {
+  auto p = logs_in(c2s_port, bare, resource);
+  if (!p) return {};
+  Flood f = p->sends_presence_and_collects_flood({}, quiet);
+  EXPECT_TRUE(f.complete);
+  p->closes();
+  return f;
+}
+
 // Waits, bounded by `timeout`, until the component `jid` (run by `component`) answers
 // disco#info and then answers a <disable/> for a stream never enabled with anything but
 // not-ready (so it is connected, privileged and its store is up). Logs in as World::kProbe
@@ -263,30 +295,20 @@ class Scenario : public ::testing::Test {
 
   // bare/resource logs in (fatal failure if it cannot).
   std::unique_ptr<Party> logs_in(const std::string& bare, const std::string& resource) {
-    std::string why;
-    auto p = world->login(bare, resource, &why);
-    EXPECT_TRUE(p) << bare << "/" << resource << ": " << why;
-    return p;
+    return scenario::logs_in(world->server().c2s_port(), bare, resource);
   }
 
   // bare/resource logs in, sends presence with `fields` and the server has processed it.
   std::unique_ptr<Party> comes_online(const std::string& bare, const std::string& resource,
                                       const proto::PresenceFields& fields = {}) {
-    auto p = logs_in(bare, resource);
-    if (!p) return p;
-    EXPECT_TRUE(p->sends_presence(fields));
-    EXPECT_TRUE(p->settles());
-    return p;
+    return scenario::comes_online(world->server().c2s_port(), bare, resource, fields);
   }
 
   // What a fresh full login of `bare` shows now: a new session, initial presence, the flood.
   Flood fresh_full_login(const std::string& bare) {
-    auto p = logs_in(bare, "fresh-" + std::to_string(++fresh_));
-    if (!p) return {};
-    Flood f = p->sends_presence_and_collects_flood({}, ServerTraits<Server>::kFloodQuiet);
-    EXPECT_TRUE(f.complete);
-    p->closes();
-    return f;
+    return scenario::fresh_full_login(world->server().c2s_port(), bare,
+                                      "fresh-" + std::to_string(++fresh_),
+                                      ServerTraits<Server>::kFloodQuiet);
   }
 
   // `who` sends initial presence and collects the whole flood (server-specific settling).
