@@ -58,7 +58,9 @@ constexpr int kMaxInstances = 4;
 void progress(const std::string& s) {
   std::fprintf(stderr, "[multi] %s\n", s.c_str());
 }
-std::string jid_of(int i) { return "rpsync-m" + std::to_string(i) + ".example.test"; }
+std::string jid_of(int i) {
+  return "rpsync-m" + std::to_string(i) + ".example.test";
+}
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -205,8 +207,8 @@ Figures run_setup(const Setup& setup, const Options& o) {
   count_presence(*w, static_cast<std::size_t>(o.contacts), Millis(20000));
   auto ping_all = [&](const std::string& tag) {
     for (int i = 0; i < setup.instances; ++i) {
-      auto a = iq(*w, jid_of(i), "get", tag + std::to_string(i),
-                  "<ping xmlns='urn:xmpp:ping'/>", Millis(30000));
+      auto a = iq(*w, jid_of(i), "get", tag + std::to_string(i), "<ping xmlns='urn:xmpp:ping'/>",
+                  Millis(30000));
       if (!a || a->attr("type") != "result") die("ping " + jid_of(i) + " failed");
     }
   };
@@ -214,7 +216,8 @@ Figures run_setup(const Setup& setup, const Options& o) {
 
   Figures f;
   // --- ingest ---
-  const std::size_t total = static_cast<std::size_t>(o.contacts) * static_cast<std::size_t>(o.changes);
+  const std::size_t total =
+      static_cast<std::size_t>(o.contacts) * static_cast<std::size_t>(o.changes);
   const auto t0 = Clock::now();
   for (int k = 0; k < o.changes; ++k)
     for (int i = 0; i < o.contacts; ++i)
@@ -231,9 +234,9 @@ Figures run_setup(const Setup& setup, const Options& o) {
   auto a = login(*server, "alice", "r");
   a->send_presence();
   count_presence(*a, static_cast<std::size_t>(o.contacts), Millis(20000));
-  auto enabled = iq(*a, jid_of(0), "set", "e0",
-                    "<enable xmlns='urn:xmpp:rpsync:0' stream='" + a->stream_id() + "'/>",
-                    Millis(10000));
+  auto enabled =
+      iq(*a, jid_of(0), "set", "e0",
+         "<enable xmlns='urn:xmpp:rpsync:0' stream='" + a->stream_id() + "'/>", Millis(10000));
   if (!enabled || enabled->attr("type") != "result") die("enable failed");
   std::string key_stream = a->stream_id(), key_last = "e0";
   std::this_thread::sleep_for(Millis(100));  // the session's feed entry reaches every peer
@@ -247,11 +250,11 @@ Figures run_setup(const Setup& setup, const Options& o) {
     const int at = r % setup.instances;
     const std::string id = "s" + std::to_string(r);
     const auto t = Clock::now();
-    auto answer = iq(*a, jid_of(at), "set", id,
-                     "<sync xmlns='urn:xmpp:rpsync:0' stream='" + a->stream_id() +
-                         "'><key stream='" + key_stream + "' resource='r' last='" + key_last +
-                         "'/></sync>",
-                     Millis(10000));
+    auto answer =
+        iq(*a, jid_of(at), "set", id,
+           "<sync xmlns='urn:xmpp:rpsync:0' stream='" + a->stream_id() + "'><key stream='" +
+               key_stream + "' resource='r' last='" + key_last + "'/></sync>",
+           Millis(10000));
     const double ms = seconds_since(t) * 1000;
     if (!answer) die("sync timed out");
     if (answer->attr("type") == "result") {
@@ -265,9 +268,9 @@ Figures run_setup(const Setup& setup, const Options& o) {
       a->send_presence();
       count_presence(*a, static_cast<std::size_t>(o.contacts), Millis(20000));
       const std::string eid = "e" + std::to_string(r + 1);
-      auto again = iq(*a, jid_of(at), "set", eid,
-                      "<enable xmlns='urn:xmpp:rpsync:0' stream='" + a->stream_id() + "'/>",
-                      Millis(10000));
+      auto again =
+          iq(*a, jid_of(at), "set", eid,
+             "<enable xmlns='urn:xmpp:rpsync:0' stream='" + a->stream_id() + "'/>", Millis(10000));
       if (!again || again->attr("type") != "result") die("re-enable failed");
       key_stream = a->stream_id();
       key_last = eid;
@@ -291,11 +294,16 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--contacts") o.contacts = std::atoi(argv[i + 1]);
-    else if (a == "--changes") o.changes = std::atoi(argv[i + 1]);
-    else if (a == "--rounds") o.rounds = std::atoi(argv[i + 1]);
-    else if (a == "--csv") o.csv = argv[i + 1];
-    else die("unknown option " + a + " (--contacts N --changes K --rounds R --csv PATH)");
+    if (a == "--contacts")
+      o.contacts = std::atoi(argv[i + 1]);
+    else if (a == "--changes")
+      o.changes = std::atoi(argv[i + 1]);
+    else if (a == "--rounds")
+      o.rounds = std::atoi(argv[i + 1]);
+    else if (a == "--csv")
+      o.csv = argv[i + 1];
+    else
+      die("unknown option " + a + " (--contacts N --changes K --rounds R --csv PATH)");
   }
   if (o.contacts < 1 || o.changes < 1 || o.rounds < 1) die("counts must be positive");
   if (!ProsodyServer::find_executable() || !RedisServer::find_executable())
@@ -307,10 +315,10 @@ int main(int argc, char** argv) {
   std::ofstream csv(o.csv);
   csv << "setup,instances,ingest_presences,ingest_s,ingest_per_s,syncs,sync_p50_ms,sync_p90_ms,"
          "sync_max_ms,failures\n";
-  std::printf("%d contacts, %d changes each (ingest), %d sync rounds (1 change each)\n",
-              o.contacts, o.changes, o.rounds);
-  std::printf("%-16s %12s %10s %8s %10s %10s %10s  %s\n", "setup", "ingest/s", "ingest s",
-              "syncs", "p50 ms", "p90 ms", "max ms", "sync failures");
+  std::printf("%d contacts, %d changes each (ingest), %d sync rounds (1 change each)\n", o.contacts,
+              o.changes, o.rounds);
+  std::printf("%-16s %12s %10s %8s %10s %10s %10s  %s\n", "setup", "ingest/s", "ingest s", "syncs",
+              "p50 ms", "p90 ms", "max ms", "sync failures");
   for (const auto& s : setups) {
     Figures f = run_setup(s, o);
     std::string failures;
@@ -321,10 +329,10 @@ int main(int argc, char** argv) {
                 f.ingest_per_s, f.ingest_s, f.sync_ms.size(), percentile(f.sync_ms, 0.5),
                 percentile(f.sync_ms, 0.9), percentile(f.sync_ms, 1.0), failures.c_str());
     std::fflush(stdout);
-    csv << s.name << "," << s.instances << "," << o.contacts * o.changes << "," << f.ingest_s
-        << "," << f.ingest_per_s << "," << f.sync_ms.size() << "," << percentile(f.sync_ms, 0.5)
-        << "," << percentile(f.sync_ms, 0.9) << "," << percentile(f.sync_ms, 1.0) << ","
-        << failures << "\n";
+    csv << s.name << "," << s.instances << "," << o.contacts * o.changes << "," << f.ingest_s << ","
+        << f.ingest_per_s << "," << f.sync_ms.size() << "," << percentile(f.sync_ms, 0.5) << ","
+        << percentile(f.sync_ms, 0.9) << "," << percentile(f.sync_ms, 1.0) << "," << failures
+        << "\n";
   }
   std::printf("CSV: %s\n", o.csv.c_str());
   return 0;

@@ -60,16 +60,18 @@ int run_admin(const Invocation& inv) {
     std::printf("deleted %s's roster and %zu session(s) from the store\n", user.c_str(), *rows);
     auto id = (*writer)->purge_user(user);
     if (!id) return fail("publishing purge-user", id.error());
-    std::printf("published purge-user %s as feed entry %s: every running instance forgets "
-                "the user's sessions and roster\n",
-                user.c_str(), id->c_str());
+    std::printf(
+        "published purge-user %s as feed entry %s: every running instance forgets "
+        "the user's sessions and roster\n",
+        user.c_str(), id->c_str());
     return 0;
   }
   auto id = (*writer)->invalidate_keys(user);
   if (!id) return fail("publishing invalidate-keys", id.error());
-  std::printf("published invalidate-keys %s as feed entry %s: every running instance now "
-              "answers continuity-lost for %s\n",
-              user.c_str(), id->c_str(), user == "*" ? "every key" : "the user's keys");
+  std::printf(
+      "published invalidate-keys %s as feed entry %s: every running instance now "
+      "answers continuity-lost for %s\n",
+      user.c_str(), id->c_str(), user == "*" ? "every key" : "the user's keys");
   return 0;
 }
 

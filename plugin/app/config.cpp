@@ -1,13 +1,13 @@
 #include "plugin/app/config.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
-
-#include <toml++/toml.h>
 
 namespace rpsync::app {
 namespace {
@@ -22,9 +22,8 @@ ConfigError error(std::string_view origin, std::string_view key, std::string_vie
   return {std::string(origin) + ": '" + std::string(key) + "' " + std::string(what)};
 }
 
-std::optional<ConfigError> set_uint(std::string_view origin, std::string_view key,
-                                    std::int64_t v, std::int64_t lo, std::int64_t hi,
-                                    std::uint32_t& out) {
+std::optional<ConfigError> set_uint(std::string_view origin, std::string_view key, std::int64_t v,
+                                    std::int64_t lo, std::int64_t hi, std::uint32_t& out) {
   if (v < lo || v > hi)
     return error(origin, key,
                  "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
@@ -33,10 +32,9 @@ std::optional<ConfigError> set_uint(std::string_view origin, std::string_view ke
 }
 
 // One setter per key; shared by the TOML file and the flags so both validate alike.
-using Setter = std::function<std::optional<ConfigError>(std::string_view origin,
-                                                        std::string_view key,
-                                                        const std::string& value,
-                                                        AppConfig& c, Sources& s)>;
+using Setter =
+    std::function<std::optional<ConfigError>(std::string_view origin, std::string_view key,
+                                             const std::string& value, AppConfig& c, Sources& s)>;
 
 std::optional<ConfigError> parse_int(std::string_view origin, std::string_view key,
                                      const std::string& value, std::int64_t& out) {
@@ -177,8 +175,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        feed_key(uint64_setter(0, 1LL << 40, &AppConfig::retention_entries))},
       {"feed.retention_ms",
        feed_key(uint64_setter(0, 3650LL * 86400 * 1000, &AppConfig::retention_ms))},
-      {"feed.heartbeat_ttl_ms",
-       feed_key(uint_setter(1000, 3600000, &AppConfig::heartbeat_ttl_ms))},
+      {"feed.heartbeat_ttl_ms", feed_key(uint_setter(1000, 3600000, &AppConfig::heartbeat_ttl_ms))},
   };
   return table;
 }
@@ -332,13 +329,13 @@ std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* c
       has_value = true;
     }
     if (name == "--secret")
-      return ConfigError{"--secret is not accepted: a secret on the command line is visible to "
-                         "every user of the machine. Use --secret-file FILE or the "
-                         "RPSYNC_SECRET environment variable."};
-    const bool known = name == "--config" || std::any_of(std::begin(kFlags), std::end(kFlags),
-                                                          [&](const Flag& f) {
-                                                            return f.name == name;
-                                                          });
+      return ConfigError{
+          "--secret is not accepted: a secret on the command line is visible to "
+          "every user of the machine. Use --secret-file FILE or the "
+          "RPSYNC_SECRET environment variable."};
+    const bool known =
+        name == "--config" || std::any_of(std::begin(kFlags), std::end(kFlags),
+                                          [&](const Flag& f) { return f.name == name; });
     if (!known) return ConfigError{"unknown option '" + name + "' (see --help)"};
     if (!has_value) {
       if (i + 1 >= argc) return ConfigError{"option '" + name + "' needs a value"};
@@ -398,33 +395,39 @@ std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* c
   const bool admin = inv.action == Invocation::Action::kPurgeUser ||
                      inv.action == Invocation::Action::kInvalidateKeys;
   if (!admin && c.component.empty())
-    return ConfigError{"no component JID: set server.component or --component "
-                       "(e.g. rpsync.example.test, as in the server's Component line)"};
+    return ConfigError{
+        "no component JID: set server.component or --component "
+        "(e.g. rpsync.example.test, as in the server's Component line)"};
   if (!admin && c.domains.empty())
-    return ConfigError{"no served domains: set server.domains or --domain "
-                       "(the VirtualHosts whose users may use rpsync)"};
+    return ConfigError{
+        "no served domains: set server.domains or --domain "
+        "(the VirtualHosts whose users may use rpsync)"};
   if (!admin && c.secret.empty())
-    return ConfigError{"no component secret: use secret_file / --secret-file, secret_env / "
-                       "--secret-env, or the RPSYNC_SECRET environment variable"};
+    return ConfigError{
+        "no component secret: use secret_file / --secret-file, secret_env / "
+        "--secret-env, or the RPSYNC_SECRET environment variable"};
   if (c.backoff_min_ms > c.backoff_max_ms)
     return ConfigError{"connection.backoff_min_ms is larger than connection.backoff_max_ms"};
   const bool redis = c.store.rfind("redis://", 0) == 0;
   if (!s.feed_key.empty() && c.instance_id.empty())
-    return ConfigError{s.feed_key + " is set but feed.instance_id (--instance-id) is not: the "
+    return ConfigError{s.feed_key +
+                       " is set but feed.instance_id (--instance-id) is not: the "
                        "change feed needs a unique id per instance"};
   if (c.feed() && !redis)
-    return ConfigError{"the [feed] section needs a shared store: store.uri must be "
-                       "redis://HOST:PORT[/DB] (now '" + c.store.substr(0, c.store.find('?')) +
-                       "'); several instances cannot share " +
-                       (c.store.rfind("sqlite:", 0) == 0 ? "an embedded sqlite file" : "it")};
+    return ConfigError{
+        "the [feed] section needs a shared store: store.uri must be "
+        "redis://HOST:PORT[/DB] (now '" +
+        c.store.substr(0, c.store.find('?')) + "'); several instances cannot share " +
+        (c.store.rfind("sqlite:", 0) == 0 ? "an embedded sqlite file" : "it")};
   if (c.feed() && c.observer_group.empty()) c.observer_group = c.host;
   if (c.feed() && !feed_name(c.observer_group))
     return ConfigError{"feed.observer_group defaults to server.host '" + c.host +
                        "', which is not 1-64 characters of A-Z a-z 0-9 _ . -: set it"};
   if (admin && !c.feed())
-    return ConfigError{"--purge-user and --invalidate-keys publish to the change feed of "
-                       "running instances: they need a redis:// store and feed.instance_id "
-                       "(use an id of its own, e.g. 'admin')"};
+    return ConfigError{
+        "--purge-user and --invalidate-keys publish to the change feed of "
+        "running instances: they need a redis:// store and feed.instance_id "
+        "(use an id of its own, e.g. 'admin')"};
   return inv;
 }
 

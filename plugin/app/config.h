@@ -45,11 +45,11 @@ struct AppConfig {
   std::uint32_t write_queue_bytes = 4u << 20;
   // [feed] several instances over one Redis (issue 6; plugin/feed/README.md). Valid only
   // with a redis:// store; the feed is on exactly when instance_id is set.
-  std::string instance_id;           // unique per instance, [A-Za-z0-9_.-]{1,64}
-  std::string observer_group;        // default: server.host (instances on one server)
+  std::string instance_id;                    // unique per instance, [A-Za-z0-9_.-]{1,64}
+  std::string observer_group;                 // default: server.host (instances on one server)
   std::uint64_t retention_entries = 1000000;  // feed entries kept; 0 = no count bound
-  std::uint64_t retention_ms = 0;    // age bound of feed entries; 0 = none
-  std::uint32_t heartbeat_ttl_ms = 15000;  // group continuity; above the ping timeout
+  std::uint64_t retention_ms = 0;             // age bound of feed entries; 0 = none
+  std::uint32_t heartbeat_ttl_ms = 15000;     // group continuity; above the ping timeout
   bool feed() const { return !instance_id.empty(); }
   // [log]
   log::Level log_level = log::Level::kInfo;
@@ -64,8 +64,14 @@ struct ConfigError {
 // kPurgeUser / kInvalidateKeys: operator commands run without an XMPP connection
 // (--purge-user JID, --invalidate-keys JID|'*'); they need the [feed] section.
 struct Invocation {
-  enum class Action { kRun, kHelp, kVersion, kCheck, kPurgeUser, kInvalidateKeys } action =
-      Action::kRun;
+  enum class Action {
+    kRun,
+    kHelp,
+    kVersion,
+    kCheck,
+    kPurgeUser,
+    kInvalidateKeys
+  } action = Action::kRun;
   AppConfig config;
   std::string admin_user;  // the JID (or "*") of an admin command
 };

@@ -3,11 +3,11 @@
 // SIGINT, then closes the stream and makes the store durable. With [feed] (several
 // instances on one Redis) the change feed is wired in by Replica (replica.h); the admin
 // commands (--purge-user, --invalidate-keys) run without a connection (admin.h).
+#include <algorithm>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
-#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -94,29 +94,45 @@ void log_counters(log::Logger& log, const service::Service& service, const core:
   for (const auto& [reason, n] : c.failures)
     failures += (failures.empty() ? "" : ",") + reason + ":" + std::to_string(n);
   log.info("app", "stats",
-           {{"presence_in", c.presence_in}, {"enables", c.enables},
-            {"checkpoints", c.checkpoints}, {"syncs", c.syncs}, {"deltas", c.deltas},
-            {"empty_deltas", c.empty_deltas}, {"failures", failures.empty() ? "-" : failures},
-            {"delta_bytes", c.delta_bytes}, {"full_bytes_estimate", c.full_bytes},
+           {{"presence_in", c.presence_in},
+            {"enables", c.enables},
+            {"checkpoints", c.checkpoints},
+            {"syncs", c.syncs},
+            {"deltas", c.deltas},
+            {"empty_deltas", c.empty_deltas},
+            {"failures", failures.empty() ? "-" : failures},
+            {"delta_bytes", c.delta_bytes},
+            {"full_bytes_estimate", c.full_bytes},
             {"bytes_saved", c.full_bytes > c.delta_bytes ? c.full_bytes - c.delta_bytes : 0},
-            {"errors", c.errors}, {"rate_limited", c.rate_limited}, {"oversized", c.oversized},
+            {"errors", c.errors},
+            {"rate_limited", c.rate_limited},
+            {"oversized", c.oversized},
             {"roster_cache_hits", c.roster_cache_hits},
             {"roster_cache_misses", c.roster_cache_misses},
             {"roster_refetches", c.roster_refetches},
             {"roster_cache_users", service.roster_cache().users()},
-            {"resources", s.available}, {"users", s.users}, {"sessions", s.sessions}});
+            {"resources", s.available},
+            {"users", s.users},
+            {"sessions", s.sessions}});
 }
 
 void log_feed_counters(log::Logger& log, const Replica& replica) {
   const ReplicaCounters c = replica.counters();
   log.info("app", "feed stats",
-           {{"ready", c.ready}, {"applied", c.reader.applied}, {"own", c.reader.own},
+           {{"ready", c.ready},
+            {"applied", c.reader.applied},
+            {"own", c.reader.own},
             {"duplicates", c.reader.duplicates_by_id + c.reader.duplicates_by_writer},
-            {"redelivered", c.reader.redelivered}, {"feed_gaps", c.reader.gaps},
-            {"feed_failures", c.reader.failures}, {"last_applied", c.reader.last_applied},
-            {"group_epoch", c.group_epoch}, {"beats", c.beats},
-            {"beat_failures", c.beat_failures}, {"continuity_kept", c.decisions_kept},
-            {"continuity_lost", c.decisions_lost}, {"group_gaps", c.group_gaps}});
+            {"redelivered", c.reader.redelivered},
+            {"feed_gaps", c.reader.gaps},
+            {"feed_failures", c.reader.failures},
+            {"last_applied", c.reader.last_applied},
+            {"group_epoch", c.group_epoch},
+            {"beats", c.beats},
+            {"beat_failures", c.beat_failures},
+            {"continuity_kept", c.decisions_kept},
+            {"continuity_lost", c.decisions_lost},
+            {"group_gaps", c.group_gaps}});
 }
 
 int run(const AppConfig& config) {
@@ -135,17 +151,21 @@ int run(const AppConfig& config) {
     auto target = store::parse_redis_uri(config.store);
     std::unique_ptr<store::RedisStore> opened;
     if (target) {
-      if (auto r = store::RedisStore::open_redis(*target, {})) opened = std::move(r).value();
-      else target = r.error();
+      if (auto r = store::RedisStore::open_redis(*target, {}))
+        opened = std::move(r).value();
+      else
+        target = r.error();
     }
     // The consumer group and baseline right BEFORE the image is read (plugin/feed/README.md).
     if (target && opened) {
-      if (auto p = Replica::prepare(config, *target, logger)) replica = std::move(p).value();
-      else target = p.error();
+      if (auto p = Replica::prepare(config, *target, logger))
+        replica = std::move(p).value();
+      else
+        target = p.error();
     }
     if (!target) {
-      logger.error("app", "cannot open store", {{"uri", redacted(config.store)},
-                                                {"error", target.error().text}});
+      logger.error("app", "cannot open store",
+                   {{"uri", redacted(config.store)}, {"error", target.error().text}});
       return 1;
     }
     redis = opened.get();
@@ -153,21 +173,24 @@ int run(const AppConfig& config) {
   } else {
     auto opened = store::open_store(config.store);
     if (!opened) {
-      logger.error("app", "cannot open store", {{"uri", redacted(config.store)},
-                                                {"error", opened.error().text}});
+      logger.error("app", "cannot open store",
+                   {{"uri", redacted(config.store)}, {"error", opened.error().text}});
       return 1;
     }
     store = std::move(opened).value();
   }
   auto image = store->load();
   if (!image) {
-    logger.error("app", "cannot load store", {{"uri", redacted(config.store)}, {"error", image.error().text}});
+    logger.error("app", "cannot load store",
+                 {{"uri", redacted(config.store)}, {"error", image.error().text}});
     return 1;
   }
   engine.restore(*image);
   logger.info("app", "store loaded",
-              {{"uri", redacted(config.store)}, {"resources", image->resources.size()},
-               {"sessions", image->sessions.size()}, {"epoch", image->epoch},
+              {{"uri", redacted(config.store)},
+               {"resources", image->resources.size()},
+               {"sessions", image->sessions.size()},
+               {"epoch", image->epoch},
                {"note", "keys from before this start fail with continuity-lost"}});
 
   asio::io_context io;
@@ -267,13 +290,14 @@ int run(const AppConfig& config) {
   };
   arm_signals();
 
-  logger.info("app", "starting",
-              {{"version", kVersion}, {"component", config.component},
-               {"server", config.host + ":" + std::to_string(config.port)},
-               {"store", redacted(config.store)},
-               {"feed", replica ? replica->config().instance + "@" +
-                                      replica->config().observer_group
-                                : std::string("off")}});
+  logger.info(
+      "app", "starting",
+      {{"version", kVersion},
+       {"component", config.component},
+       {"server", config.host + ":" + std::to_string(config.port)},
+       {"store", redacted(config.store)},
+       {"feed", replica ? replica->config().instance + "@" + replica->config().observer_group
+                        : std::string("off")}});
   connection.start();
   io.run();
 
@@ -309,12 +333,12 @@ int main(int argc, char** argv) {
                   inv.config.component.c_str(), inv.config.host.c_str(), inv.config.port,
                   inv.config.domains.size(), rpsync::app::redacted(inv.config.store).c_str());
       if (inv.config.feed())
-        std::printf("change feed on: instance %s, observer group %s, retention %llu entries / "
-                    "%llu ms, heartbeat ttl %u ms\n",
-                    inv.config.instance_id.c_str(), inv.config.observer_group.c_str(),
-                    static_cast<unsigned long long>(inv.config.retention_entries),
-                    static_cast<unsigned long long>(inv.config.retention_ms),
-                    inv.config.heartbeat_ttl_ms);
+        std::printf(
+            "change feed on: instance %s, observer group %s, retention %llu entries / "
+            "%llu ms, heartbeat ttl %u ms\n",
+            inv.config.instance_id.c_str(), inv.config.observer_group.c_str(),
+            static_cast<unsigned long long>(inv.config.retention_entries),
+            static_cast<unsigned long long>(inv.config.retention_ms), inv.config.heartbeat_ttl_ms);
       return 0;
     case Invocation::Action::kPurgeUser:
     case Invocation::Action::kInvalidateKeys:

@@ -20,10 +20,12 @@ proto::Result<std::unique_ptr<Replica>> Replica::prepare(const AppConfig& config
   auto prepared = feed::FeedReader::prepare(target, fc.instance);
   if (!prepared) return prepared.error();
   log.info("feed", "prepared",
-           {{"instance", fc.instance}, {"observer_group", fc.observer_group},
-            {"group_created", prepared->created}, {"baseline", prepared->baseline}});
-  return std::unique_ptr<Replica>(new Replica(std::move(fc), target, prepared->baseline,
-                                              config.heartbeat_ttl_ms, log));
+           {{"instance", fc.instance},
+            {"observer_group", fc.observer_group},
+            {"group_created", prepared->created},
+            {"baseline", prepared->baseline}});
+  return std::unique_ptr<Replica>(
+      new Replica(std::move(fc), target, prepared->baseline, config.heartbeat_ttl_ms, log));
 }
 
 Replica::Replica(feed::FeedConfig fc, store::RedisTarget target, std::string baseline,
@@ -34,7 +36,9 @@ Replica::Replica(feed::FeedConfig fc, store::RedisTarget target, std::string bas
       log_(log),
       continuity_(target_, fc_.instance, fc_.observer_group, ttl_ms) {}
 
-Replica::~Replica() { stop(); }
+Replica::~Replica() {
+  stop();
+}
 
 void Replica::start(core::Engine& engine, store::RedisStore& store, service::Service& service,
                     feed::Executor executor) {
@@ -44,8 +48,7 @@ void Replica::start(core::Engine& engine, store::RedisStore& store, service::Ser
   store.set_commit_hook(feed::commit_hook(publisher, [&engine](const core::SessionRecord& r) {
     return feed::SessionDigests{
         engine.digest_at(r.user, r.stream, r.resource, r.newest.id),
-        r.previous ? engine.digest_at(r.user, r.stream, r.resource, r.previous->id)
-                   : std::nullopt};
+        r.previous ? engine.digest_at(r.user, r.stream, r.resource, r.previous->id) : std::nullopt};
   }));
   feed::ReaderOptions ro;
   ro.instance = fc_.instance;
@@ -73,21 +76,24 @@ void Replica::start(core::Engine& engine, store::RedisStore& store, service::Ser
           ++d;
         }
         if (!differs.empty())
-          log_.debug("feed", "session.view_differs", {{"origin", e.origin},
-                                                      {"user_count_there_here", differs}});
+          log_.debug("feed", "session.view_differs",
+                     {{"origin", e.origin}, {"user_count_there_here", differs}});
         if (a.sessions > 0)
-          log_.debug("feed", "sessions.applied", {{"origin", e.origin}, {"sessions", a.sessions},
-                                                  {"answerable", a.answerable}, {"id", e.id}});
+          log_.debug("feed", "sessions.applied",
+                     {{"origin", e.origin},
+                      {"sessions", a.sessions},
+                      {"answerable", a.answerable},
+                      {"id", e.id}});
         if (a.admin > 0)
-          log_.info("feed", "admin.applied", {{"kind", feed::kind_name(e.kind)},
-                                              {"user", e.user}, {"origin", e.origin}});
+          log_.info("feed", "admin.applied",
+                    {{"kind", feed::kind_name(e.kind)}, {"user", e.user}, {"origin", e.origin}});
         return true;
       },
       [this](const std::string& why) {
         engine_->gap();
         service_->flush();
-        log_.warn("feed", "gap", {{"reason", why},
-                                  {"effect", "older keys now fail with continuity-lost"}});
+        log_.warn("feed", "gap",
+                  {{"reason", why}, {"effect", "older keys now fail with continuity-lost"}});
       });
   service.set_blocked(blocked_);
   reader_->start();
@@ -157,7 +163,9 @@ void Replica::beat() {
       service_->flush();
       ++counters_.group_gaps;
       log_.warn("feed", "continuity lost",
-                {{"scope", "group"}, {"group_epoch", epoch}, {"reason", why},
+                {{"scope", "group"},
+                 {"group_epoch", epoch},
+                 {"reason", why},
                  {"effect", "every key now fails with continuity-lost"}});
     }
     if (!group_epoch_ || epoch > *group_epoch_) group_epoch_ = epoch;
@@ -180,8 +188,8 @@ void Replica::beat() {
       ++counters_.decisions_kept;
       continuity_undecided_ = false;
       pending_logged_ = false;
-      log_.info("feed", "continuity kept", {{"covered_by", d->covered_by},
-                                            {"group_epoch", d->group_epoch}});
+      log_.info("feed", "continuity kept",
+                {{"covered_by", d->covered_by}, {"group_epoch", d->group_epoch}});
       break;
     case feed::Verdict::kPending:
       if (!pending_logged_)

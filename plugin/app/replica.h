@@ -71,8 +71,8 @@ class Replica {
   const feed::FeedConfig& config() const { return fc_; }
 
  private:
-  Replica(feed::FeedConfig fc, store::RedisTarget target, std::string baseline,
-          std::int64_t ttl_ms, log::Logger& log);
+  Replica(feed::FeedConfig fc, store::RedisTarget target, std::string baseline, std::int64_t ttl_ms,
+          log::Logger& log);
   void update_readiness();
   void beat();
 

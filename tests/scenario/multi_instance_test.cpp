@@ -97,14 +97,15 @@ class MultiInstance : public ::testing::Test {
     std::stringstream text;
     text << std::ifstream(cfg).rdbuf();
     std::string c = text.str();
-    const std::string grant = "[\"" + std::string(kA) + "\"] = { roster = \"get\"; presence = \"roster\"; }";
+    const std::string grant =
+        "[\"" + std::string(kA) + "\"] = { roster = \"get\"; presence = \"roster\"; }";
     const auto at = c.find(grant);
     if (at == std::string::npos) {
       why = "unexpected harness config:\n" + c;
       return false;
     }
-    c.insert(at + grant.size(), std::string("; [\"") + kB +
-                                    "\"] = { roster = \"get\"; presence = \"roster\"; }");
+    c.insert(at + grant.size(),
+             std::string("; [\"") + kB + "\"] = { roster = \"get\"; presence = \"roster\"; }");
     c += std::string("Component \"") + kB + "\"\n  component_secret = \"s3cret\"\n" +
          "  modules_enabled = { \"privilege\" }\n";
     std::ofstream(cfg, std::ios::trunc) << c;
@@ -140,8 +141,8 @@ class MultiInstance : public ::testing::Test {
     return scenario::comes_online(prosody->c2s_port(), bare, resource, fields);
   }
   Flood fresh_full_login(const std::string& bare) {
-    return scenario::fresh_full_login(prosody->c2s_port(), bare,
-                                      "fresh-" + std::to_string(++fresh), Millis{0});
+    return scenario::fresh_full_login(prosody->c2s_port(), bare, "fresh-" + std::to_string(++fresh),
+                                      Millis{0});
   }
 
   // Sends `payload()` as an IQ set until `done(answer)` or `timeout`; ids are prefix + a
@@ -179,7 +180,10 @@ class MultiInstance : public ::testing::Test {
   Answer syncs_when_ready(Party& p, const std::string& component, const proto::SyncKey& key,
                           const std::string& prefix) {
     return until(
-        p, component, prefix, [&] { return proto::to_xml(proto::Sync{p.stream_id(), key}); },
+        p, component, prefix,
+        [&] {
+          return proto::to_xml(proto::Sync{p.stream_id(), key});
+        },
         [](const Answer& x) { return x.app() != AppCondition::kNotReady; },
         std::chrono::seconds(20));
   }
@@ -247,7 +251,9 @@ TEST_F(MultiInstance, EnableThroughASyncThroughBGivesTheExactDelta) {
   ASSERT_TRUE(log_shows(*a, "sessions.applied origin=B")) << logs();
   Answer checkpoint = until(
       *again, kA, "cp",
-      [&] { return proto::to_xml(proto::Checkpoint{again->stream_id(), "s1"}); },
+      [&] {
+        return proto::to_xml(proto::Checkpoint{again->stream_id(), "s1"});
+      },
       [](const Answer& x) { return x.app() != AppCondition::kOutOfOrder; },
       std::chrono::seconds(5));
   ASSERT_TRUE(checkpoint.ok()) << checkpoint.describe() << logs();
@@ -258,8 +264,7 @@ TEST_F(MultiInstance, EnableThroughASyncThroughBGivesTheExactDelta) {
 
 // alice's session through `component`: logs in, sees her contacts, enables with id `id`.
 // Returns the key (or a key with an empty stream on failure).
-proto::SyncKey enabled_session(Party& alice, const std::string& component,
-                               const std::string& id) {
+proto::SyncKey enabled_session(Party& alice, const std::string& component, const std::string& id) {
   Flood f = alice.sends_presence_and_collects_flood({}, Millis{0});
   EXPECT_TRUE(f.complete);
   Answer e = alice.sends_enable(component, id);
@@ -267,7 +272,9 @@ proto::SyncKey enabled_session(Party& alice, const std::string& component,
   return e.ok() ? alice.key(id) : proto::SyncKey{};
 }
 
-xml::Element ping() { return xml::Element("ping", std::string(ns::kPing)); }
+xml::Element ping() {
+  return xml::Element("ping", std::string(ns::kPing));
+}
 
 // (b) Redis down: clean not-ready at both, XMPP connections kept, recovery on their own.
 TEST_F(MultiInstance, RedisDownMeansNotReadyAtBothThenRecoveryWithoutRestart) {
@@ -289,11 +296,12 @@ TEST_F(MultiInstance, RedisDownMeansNotReadyAtBothThenRecoveryWithoutRestart) {
     const auto asked = std::chrono::steady_clock::now();
     Answer refused = until(
         *again, c, std::string("down-") + c + "-",
-        [&] { return proto::to_xml(proto::Sync{again->stream_id(), key}); },
+        [&] {
+          return proto::to_xml(proto::Sync{again->stream_id(), key});
+        },
         [](const Answer& x) { return x.app() == AppCondition::kNotReady; },
         std::chrono::seconds(10));
-    EXPECT_TRUE(is_error(refused, proto::ErrorType::kWait,
-                         proto::Condition::kServiceUnavailable))
+    EXPECT_TRUE(is_error(refused, proto::ErrorType::kWait, proto::Condition::kServiceUnavailable))
         << c << ": " << refused.describe() << logs();
     EXPECT_EQ(refused.app(), AppCondition::kNotReady) << c;
     EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(10));
@@ -324,7 +332,9 @@ TEST_F(MultiInstance, RedisDownMeansNotReadyAtBothThenRecoveryWithoutRestart) {
   ASSERT_TRUE(log_shows(*a, "sessions.applied origin=B")) << logs();
   Answer checkpoint = until(
       *again, kA, "cp-",
-      [&] { return proto::to_xml(proto::Checkpoint{again->stream_id(), synced_id}); },
+      [&] {
+        return proto::to_xml(proto::Checkpoint{again->stream_id(), synced_id});
+      },
       // A finds its store back on its own tick (within about a second)
       [](const Answer& x) {
         return x.app() != AppCondition::kOutOfOrder && x.app() != AppCondition::kNotReady;
@@ -334,7 +344,8 @@ TEST_F(MultiInstance, RedisDownMeansNotReadyAtBothThenRecoveryWithoutRestart) {
   EXPECT_TRUE(a->alive() && b->alive());
   for (auto* c : {a.get(), b.get()})
     EXPECT_EQ(c->log().find("service: gap"), std::string::npos)
-        << "the XMPP connection was never lost\n" << c->log();
+        << "the XMPP connection was never lost\n"
+        << c->log();
 }
 
 // (c) An operator's purge reaches every instance, and Redis forgets the user's rows.
@@ -362,9 +373,8 @@ TEST_F(MultiInstance, PurgeAndInvalidateByCommandReachBothInstances) {
   ASSERT_TRUE(before && !before->error);
   EXPECT_GE(before->integer, 2) << "alice's sessions are rows in Redis";
 
-  const CommandResult purged =
-      run_component_command({"--store", redis->uri(0, "rpsync"), "--instance-id", "admin",
-                             "--purge-user", kAlice});
+  const CommandResult purged = run_component_command(
+      {"--store", redis->uri(0, "rpsync"), "--instance-id", "admin", "--purge-user", kAlice});
   ASSERT_EQ(purged.exit_code, 0) << purged.output;
   EXPECT_NE(purged.output.find("published purge-user alice@example.test"), std::string::npos)
       << purged.output;
@@ -396,9 +406,8 @@ TEST_F(MultiInstance, PurgeAndInvalidateByCommandReachBothInstances) {
   ASSERT_FALSE(at_a.stream.empty() || at_b.stream.empty()) << logs();
   p2->closes();
   l2->closes();
-  const CommandResult invalidated =
-      run_component_command({"--store", redis->uri(0, "rpsync"), "--instance-id", "admin",
-                             "--invalidate-keys", kAlice});
+  const CommandResult invalidated = run_component_command(
+      {"--store", redis->uri(0, "rpsync"), "--instance-id", "admin", "--invalidate-keys", kAlice});
   ASSERT_EQ(invalidated.exit_code, 0) << invalidated.output;
   for (auto* c : {a.get(), b.get()})
     ASSERT_TRUE(log_shows(*c, "feed: admin.applied kind=invalidate-keys")) << c->log();
@@ -454,7 +463,8 @@ TEST_F(MultiInstance, AcknowledgedCheckpointSurvivesAKilledRedis) {
   EXPECT_EQ(delta->changed[0].jid, "carol@example.test/phone");
   for (auto* c : {a.get(), b.get()})
     EXPECT_EQ(c->log().find("feed: gap"), std::string::npos)
-        << "the feed lost nothing with the AOF\n" << c->log();
+        << "the feed lost nothing with the AOF\n"
+        << c->log();
 }
 
 // (e) B is killed (-9) while contacts keep changing, and started again: once ready, its
@@ -495,9 +505,10 @@ TEST_F(MultiInstance, InstanceKilledUnderPresenceLoadComesBackWithThePeersView) 
   ASSERT_TRUE(view_a.ok() && view_b.ok());
   EXPECT_EQ(view_a->state, proto::digest_of(seen.state)) << "A's view is what alice sees";
   EXPECT_EQ(view_b->state, view_a->state) << "B's view after the crash equals A's\n" << logs();
-  std::printf("[scenario prosody] 11 multi-instance: %zu presence changes, B killed at 31 and "
-              "restarted at 61\n",
-              sent);
+  std::printf(
+      "[scenario prosody] 11 multi-instance: %zu presence changes, B killed at 31 and "
+      "restarted at 61\n",
+      sent);
 }
 
 }  // namespace

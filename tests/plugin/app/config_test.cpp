@@ -58,8 +58,8 @@ TEST_F(ConfigTest, FlagsOverrideTheFileAndReplaceItsDomainList) {
   auto cfg = temp_file("a.toml",
                        "[server]\ncomponent='c.example'\ndomains=['a.example','b.example']\n"
                        "secret='x'\n[log]\nlevel='warn'\n");
-  auto r = run({"--config", cfg.string(), "--domain", "z.example", "--domain=y.example",
-                "--port", "6000", "--log-level", "debug", "--store", "memory:"});
+  auto r = run({"--config", cfg.string(), "--domain", "z.example", "--domain=y.example", "--port",
+                "6000", "--log-level", "debug", "--store", "memory:"});
   ASSERT_EQ(error_of(r), "");
   const auto& c = std::get<Invocation>(r).config;
   EXPECT_EQ(c.domains, (std::vector<std::string>{"z.example", "y.example"}));
@@ -77,8 +77,7 @@ TEST_F(ConfigTest, SecretNeverFromTheCommandLine) {
 }
 
 TEST_F(ConfigTest, SecretFromEnvironment) {
-  EXPECT_NE(error_of(run({"--component", "c", "--domain", "d"})).find("secret"),
-            std::string::npos);
+  EXPECT_NE(error_of(run({"--component", "c", "--domain", "d"})).find("secret"), std::string::npos);
   g_env["RPSYNC_SECRET"] = "from-env";
   auto r = run({"--component", "c", "--domain", "d"});
   ASSERT_EQ(error_of(r), "");
@@ -86,8 +85,7 @@ TEST_F(ConfigTest, SecretFromEnvironment) {
   g_env["OTHER"] = "named";
   r = run({"--component", "c", "--domain", "d", "--secret-env", "OTHER"});
   EXPECT_EQ(std::get<Invocation>(r).config.secret, "named");
-  EXPECT_NE(error_of(run({"--component", "c", "--domain", "d", "--secret-env", "MISSING"})),
-            "");
+  EXPECT_NE(error_of(run({"--component", "c", "--domain", "d", "--secret-env", "MISSING"})), "");
 }
 
 TEST_F(ConfigTest, ClearErrorsNameTheKey) {
@@ -165,10 +163,10 @@ TEST_F(ConfigTest, FeedNeedsRedisAndAnInstanceId) {
   EXPECT_NE(error_of(with({"--store", "redis://h:1", "--instance-id", std::string(65, 'a')}))
                 .find("instance_id"),
             std::string::npos);
-  EXPECT_NE(error_of(with({"--store", "redis://h:1", "--instance-id", "a",
-                           "--heartbeat-ttl-ms", "10"}))
-                .find("heartbeat_ttl_ms"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(with({"--store", "redis://h:1", "--instance-id", "a", "--heartbeat-ttl-ms", "10"}))
+          .find("heartbeat_ttl_ms"),
+      std::string::npos);
   // Redis without the feed stays a single instance's store.
   auto r = with({"--store", "redis://h:1"});
   ASSERT_EQ(error_of(r), "");
@@ -189,8 +187,8 @@ TEST_F(ConfigTest, FeedNeedsRedisAndAnInstanceId) {
 }
 
 TEST_F(ConfigTest, AdminCommandsNeedTheFeedButNoServer) {
-  auto r = run({"--store", "redis://h:1", "--instance-id", "admin", "--purge-user",
-                "alice@example.test"});
+  auto r = run(
+      {"--store", "redis://h:1", "--instance-id", "admin", "--purge-user", "alice@example.test"});
   ASSERT_EQ(error_of(r), "");
   EXPECT_EQ(std::get<Invocation>(r).action, Invocation::Action::kPurgeUser);
   EXPECT_EQ(std::get<Invocation>(r).admin_user, "alice@example.test");
@@ -207,8 +205,8 @@ TEST_F(ConfigTest, AdminCommandsNeedTheFeedButNoServer) {
             std::string::npos);
   EXPECT_NE(error_of(run({"--purge-user", "alice@example.test"})).find("feed.instance_id"),
             std::string::npos);
-  EXPECT_NE(error_of(run({"--store", "redis://h:1", "--instance-id", "a", "--purge-user",
-                          "a@b", "--invalidate-keys", "*"}))
+  EXPECT_NE(error_of(run({"--store", "redis://h:1", "--instance-id", "a", "--purge-user", "a@b",
+                          "--invalidate-keys", "*"}))
                 .find("once"),
             std::string::npos);
 }
@@ -217,9 +215,9 @@ TEST_F(ConfigTest, HelpTeaches) {
   auto r = run({"--help"});
   EXPECT_EQ(std::get<Invocation>(r).action, Invocation::Action::kHelp);
   std::string_view help = help_text();
-  for (std::string_view must : {"--config", "--secret-file", "RPSYNC_SECRET", "sqlite:",
-                                "privileged_entities", "SIGTERM", "--instance-id",
-                                "--purge-user", "--invalidate-keys"})
+  for (std::string_view must :
+       {"--config", "--secret-file", "RPSYNC_SECRET", "sqlite:", "privileged_entities", "SIGTERM",
+        "--instance-id", "--purge-user", "--invalidate-keys"})
     EXPECT_NE(help.find(must), std::string_view::npos) << must;
 }
 

@@ -23,9 +23,9 @@ class SwitchableStore final : public store::Store {
   }
   template <class M>
   std::size_t count() const {
-    return static_cast<std::size_t>(std::count_if(written.begin(), written.end(), [](const auto& m) {
-      return std::holds_alternative<M>(m);
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(written.begin(), written.end(),
+                      [](const auto& m) { return std::holds_alternative<M>(m); }));
   }
   bool down = false;
   core::Batch written;
@@ -147,10 +147,10 @@ TEST_F(SharedStore, AStoreThatIsDownLeavesTheKeyUntouchedAndRecoversOnTheTick) {
   connected_and_enabled();
   store.down = true;
   // The sync finds the store down before it would retire the key.
-  service->on_stanza(stanza(
-      "<iq type='set' id='s1' from='alice@example.test/laptop' to='rpsync.example.test'>"
-      "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
-      "last='e1'/></sync></iq>"));
+  service->on_stanza(
+      stanza("<iq type='set' id='s1' from='alice@example.test/laptop' to='rpsync.example.test'>"
+             "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
+             "last='e1'/></sync></iq>"));
   transport.answer_roster(roster);
   EXPECT_NE(not_ready_text().find("store"), std::string::npos);
   EXPECT_FALSE(service->ready());
@@ -159,10 +159,10 @@ TEST_F(SharedStore, AStoreThatIsDownLeavesTheKeyUntouchedAndRecoversOnTheTick) {
   now_ms += 1100;
   service->tick();
   EXPECT_TRUE(service->ready());
-  service->on_stanza(stanza(
-      "<iq type='set' id='s2' from='alice@example.test/laptop' to='rpsync.example.test'>"
-      "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
-      "last='e1'/></sync></iq>"));
+  service->on_stanza(
+      stanza("<iq type='set' id='s2' from='alice@example.test/laptop' to='rpsync.example.test'>"
+             "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
+             "last='e1'/></sync></iq>"));
   transport.answer_roster(roster);
   auto reply = transport.take();
   EXPECT_EQ(reply.attr("type"), "result") << xml::to_string(reply);
