@@ -106,12 +106,13 @@ void Replica::stop() {
 void Replica::on_disconnected() {
   continuity_undecided_ = true;  // our own gap starts: judged after the next first beat
   if (auto r = continuity_.end_run(); !r) {
-    // The run must still end: retried before the next beat (else a beat within the ttl
-    // would continue the old run and vouch for the time we were cut off).
+    // end_run() ended the run locally anyway; the heartbeat key it could not delete is
+    // deleted before the next beat, so peers stop counting on this instance meanwhile.
     end_run_owed_ = true;
     log_.warn("feed", "continuity.end_run_failed", {{"error", r.error().text}});
   }
   last_beat_ms_ = 0;
+  update_readiness();  // blocked from now, not from the next tick
 }
 
 void Replica::update_readiness() {
