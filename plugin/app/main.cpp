@@ -230,9 +230,19 @@ int run(const AppConfig& config) {
     // Group continuity trusts a heartbeat to mean "observing": a dead server connection
     // must be noticed (keepalive + ping timeout) well within the heartbeat ttl, or this
     // instance would vouch for time it did not observe (plugin/feed/continuity.h).
-    const auto third = std::chrono::milliseconds(config.heartbeat_ttl_ms / 3);
-    cc.keepalive_interval = std::min<std::chrono::milliseconds>(cc.keepalive_interval, third);
-    cc.ping_timeout = std::min<std::chrono::milliseconds>(cc.ping_timeout, third);
+    // Not below 5 s each: a busy server (or this loop stuck in a slow Redis fsync) can be
+    // silent for seconds, and a false disconnect of every instance at once loses the
+    // group's continuity (measured: 1 s + 1 s did, under rpsync_multi_bench's ingest).
+    using Ms = std::chrono::milliseconds;
+    const Ms bound = std::max(Ms(config.heartbeat_ttl_ms / 3), Ms(5000));
+    cc.keepalive_interval = std::min<Ms>(cc.keepalive_interval, bound);
+    cc.ping_timeout = std::min<Ms>(cc.ping_timeout, bound);
+    const Ms detection = cc.keepalive_interval + cc.ping_timeout;
+    if (detection >= Ms(config.heartbeat_ttl_ms))
+      logger.warn("app", "heartbeat ttl below the dead-connection detection time",
+                  {{"heartbeat_ttl_ms", config.heartbeat_ttl_ms},
+                   {"detection_ms", detection.count()},
+                   {"effect", "an instance may vouch for time it did not observe"}});
     logger.info("app", "keepalive bounded by the heartbeat ttl",
                 {{"keepalive_ms", cc.keepalive_interval.count()},
                  {"ping_timeout_ms", cc.ping_timeout.count()},
