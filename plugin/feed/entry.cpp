@@ -1,10 +1,12 @@
 #include "plugin/feed/entry.h"
 
 #include <charconv>
+#include <cstdint>
 #include <type_traits>
 #include <variant>
 
 #include "plugin/store/codec.h"
+#include "plugin/store/varint.h"
 
 namespace rpsync::feed {
 namespace {
@@ -18,71 +20,26 @@ enum Tag : unsigned char {
   kEraseSession = 5,
 };
 
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
-void put_str(std::string& out, std::string_view s) {
-  put_varint(out, s.size());
-  out.append(s);
-}
+using store::wire::put_str;
+using store::wire::put_varint;
+using store::wire::Reader;
+
 void put_digest(std::string& out, const std::optional<proto::StateDigest>& d) {
   put_str(out, d ? d->hex() : std::string());
   put_varint(out, d ? d->count() : 0);
 }
 
-class Reader {
- public:
-  explicit Reader(std::string_view b) : b_(b) {}
-  bool varint(std::uint64_t& v) {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (b_.empty()) return false;
-      auto c = static_cast<unsigned char>(b_.front());
-      b_.remove_prefix(1);
-      v |= static_cast<std::uint64_t>(c & 0x7f) << shift;
-      if (!(c & 0x80)) return true;
-    }
-    return false;
+bool get_digest(Reader& r, std::optional<proto::StateDigest>& d) {
+  std::string_view hex;
+  std::uint64_t count;
+  if (!r.view(hex) || !r.varint(count) || count > UINT32_MAX) return false;
+  if (hex.empty()) {
+    d.reset();
+    return count == 0;
   }
-  bool view(std::string_view& s) {
-    std::uint64_t n;
-    if (!varint(n) || n > b_.size()) return false;
-    s = b_.substr(0, n);
-    b_.remove_prefix(n);
-    return true;
-  }
-  bool str(std::string& s) {
-    std::string_view v;
-    if (!view(v)) return false;
-    s.assign(v);
-    return true;
-  }
-  bool byte(unsigned char& c) {
-    if (b_.empty()) return false;
-    c = static_cast<unsigned char>(b_.front());
-    b_.remove_prefix(1);
-    return true;
-  }
-  bool digest(std::optional<proto::StateDigest>& d) {
-    std::string_view hex;
-    std::uint64_t count;
-    if (!view(hex) || !varint(count) || count > UINT32_MAX) return false;
-    if (hex.empty()) {
-      d.reset();
-      return count == 0;
-    }
-    d = proto::StateDigest::from_hex(hex, static_cast<std::uint32_t>(count));
-    return d.has_value();
-  }
-  bool done() const { return b_.empty(); }
-
- private:
-  std::string_view b_;
-};
+  d = proto::StateDigest::from_hex(hex, static_cast<std::uint32_t>(count));
+  return d.has_value();
+}
 
 bool valid_name(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
@@ -223,7 +180,7 @@ bool decode_payload(std::string_view blob, Entry& entry) {
         SessionDigests d;
         if (!r.str(m.session.user) || !r.str(m.session.stream) || !r.str(m.session.resource) ||
             !r.view(txns) || !store::decode_txns(txns, m.session.newest, m.session.previous) ||
-            !r.digest(d.newest) || !r.digest(d.previous))
+            !get_digest(r, d.newest) || !get_digest(r, d.previous))
           return false;
         entry.mutations.emplace_back(std::move(m));
         entry.digests.push_back(std::move(d));

@@ -2,62 +2,16 @@
 
 #include <cstdint>
 
+#include "plugin/store/varint.h"
+
 namespace rpsync::store {
 namespace {
 
 constexpr char kVersion = 1;
 
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
-void put_str(std::string& out, std::string_view s) {
-  put_varint(out, s.size());
-  out.append(s);
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view b) : b_(b) {}
-  bool varint(std::uint64_t& v) {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (b_.empty()) return false;
-      auto c = static_cast<unsigned char>(b_.front());
-      b_.remove_prefix(1);
-      v |= static_cast<std::uint64_t>(c & 0x7f) << shift;
-      if (!(c & 0x80)) return true;
-    }
-    return false;
-  }
-  bool str(std::string& s) {
-    std::uint64_t n;
-    if (!varint(n) || n > b_.size()) return false;
-    s.assign(b_.substr(0, n));
-    b_.remove_prefix(n);
-    return true;
-  }
-  bool view(std::string_view& s) {
-    std::uint64_t n;
-    if (!varint(n) || n > b_.size()) return false;
-    s = b_.substr(0, n);
-    b_.remove_prefix(n);
-    return true;
-  }
-  bool byte(unsigned char& c) {
-    if (b_.empty()) return false;
-    c = static_cast<unsigned char>(b_.front());
-    b_.remove_prefix(1);
-    return true;
-  }
-  bool done() const { return b_.empty(); }
-
- private:
-  std::string_view b_;
-};
+using wire::put_str;
+using wire::put_varint;
+using wire::Reader;
 
 std::uint64_t zigzag(std::int64_t v) {
   return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
