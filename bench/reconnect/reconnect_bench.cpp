@@ -33,10 +33,8 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,12 +62,15 @@
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 #include "tests/harness/util.h"
+#include "tests/scenario/component_process.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using rpsync::test::ProsodyServer;
 using rpsync::test::TestClient;
+using rpsync::test::scenario::ComponentProcess;
+using rpsync::test::scenario::ComponentSpec;
 using rpsync::xml::Element;
 namespace ns = rpsync::ns;
 using Clock = std::chrono::steady_clock;
@@ -185,59 +186,15 @@ void patch_prosody_config(const ProsodyServer& server, const Options& o) {
 }
 
 // rpsync-component as a child process logging to a file (as in bench/component).
-class Component {
- public:
-  Component(const ProsodyServer& server, const fs::path& dir, const std::string& bin)
-      : log_(dir / "component.log") {
-    std::vector<std::string> args = {
-        bin, "--host", "127.0.0.1", "--port", std::to_string(server.component_port()),
-        "--component", kComponent, "--domain", kHost,
-        "--store", "sqlite:" + (dir / "rpsync.db").string(), "--log-level", "info",
-        "--requests-per-minute", "100000"};
-    pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ < 0) die("fork failed");
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      if (!std::freopen(log_.c_str(), "w", stderr)) ::_exit(127);
-      ::setenv("RPSYNC_SECRET", kSecret, 1);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+// The component writes "connected privileged=yes" once its stream is up with privileges.
+bool wait_connected(const ComponentProcess& component, Millis timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (component.log().find("connected privileged=yes") != std::string::npos) return true;
+    std::this_thread::sleep_for(Millis(50));
   }
-  ~Component() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 250; ++i) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
-      std::this_thread::sleep_for(Millis(20));
-    }
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  Component(const Component&) = delete;
-  Component& operator=(const Component&) = delete;
-
-  std::string log() const { return rpsync::test::util::read_file(log_); }
-  bool wait_connected(Millis timeout) const {
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (log().find("connected privileged=yes") != std::string::npos) return true;
-      std::this_thread::sleep_for(Millis(50));
-    }
-    return false;
-  }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
-};
+  return false;
+}
 
 // rpsync::client::Client may cache SCRAM keys (set_scram_cache(), on by default where it
 // exists); the plain mode must be gloox as shipped. Compiles against clients without it.
@@ -796,8 +753,15 @@ std::vector<Row> bench_n(const Options& o, int n) {
   if (!server->launch()) die("prosody did not start:\n" + server->log());
   const fs::path work = fs::path(server->dir()) / "component";
   fs::create_directories(work);
-  Component component(*server, work, o.component_bin);
-  if (!component.wait_connected(Millis(15000)))
+  ComponentSpec spec;
+  spec.component_jid = kComponent;
+  spec.secret = kSecret;
+  spec.domains = {kHost};
+  spec.binary = o.component_bin;
+  spec.extra_args = {"--log-level", "info", "--requests-per-minute", "100000"};
+  ComponentProcess component(work.string(), server->component_port(), spec);
+  if (!component.start(&why)) die(why);
+  if (!wait_connected(component, Millis(15000)))
     die("component did not connect with privileges:\n" + component.log());
 
   LowFds low_fds(64);
@@ -994,6 +958,7 @@ std::vector<Row> bench_n(const Options& o, int n) {
   }
   for (auto& c : contacts) c->abort();
   w0->abort();
+  component.terminate();
   return rows;
 }
 

@@ -29,7 +29,7 @@ ComponentProcess::~ComponentProcess() {
 }
 
 bool ComponentProcess::start(std::string* why) {
-  std::vector<std::string> args{RPSYNC_COMPONENT_BINARY,
+  std::vector<std::string> args{spec_.binary.empty() ? RPSYNC_COMPONENT_BINARY : spec_.binary,
                                 "--host",
                                 "127.0.0.1",
                                 "--port",
