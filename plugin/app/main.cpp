@@ -132,7 +132,9 @@ void log_feed_counters(log::Logger& log, const Replica& replica) {
             {"beat_failures", c.beat_failures},
             {"continuity_kept", c.decisions_kept},
             {"continuity_lost", c.decisions_lost},
-            {"group_gaps", c.group_gaps}});
+            {"group_gaps", c.group_gaps},
+            {"own_gaps_bridged", c.own_gaps_bridged},
+            {"own_gaps_lost", c.own_gaps_lost}});
 }
 
 int run(const AppConfig& config) {
@@ -207,9 +209,14 @@ int run(const AppConfig& config) {
   sc.roster_cache_contacts = config.roster_cache_contacts;
   // With the feed the store is shared: clear_presence() on a reconnect would publish an
   // erase of every resource to every peer (plugin/feed/README.md).
-  if (config.feed())
-    sc.on_connect = config.software == "prosody" ? service::ServiceConfig::OnConnect::kResync
-                                                 : service::ServiceConfig::OnConnect::kKeep;
+  // With Prosody (which re-sends every presence on connect) a disconnect's gap is left
+  // to the Replica: keys survive it when a peer observed throughout (replica.h).
+  if (config.feed()) {
+    const bool resync = config.software == "prosody";
+    sc.on_connect = resync ? service::ServiceConfig::OnConnect::kResync
+                           : service::ServiceConfig::OnConnect::kKeep;
+    sc.gap_on_disconnect = !resync;
+  }
   service::Service service(sc, engine, *store, transport, logger, wall_ms);
   if (!service.flush()) return 1;  // the restore's new epoch must be durable first
   if (replica)

@@ -44,6 +44,10 @@ void Replica::start(core::Engine& engine, store::RedisStore& store, service::Ser
                     feed::Executor executor) {
   engine_ = &engine;
   service_ = &service;
+  store_ = &store;
+  defer_own_gap_ = service.config().on_connect == service::ServiceConfig::OnConnect::kResync &&
+                   !service.config().gap_on_disconnect;
+  if (defer_own_gap_) service.set_resync_witness([this] { return witness(); });
   auto publisher = std::make_shared<feed::Publisher>(fc_, target_.prefix);
   store.set_commit_hook(feed::commit_hook(publisher, [&engine](const core::SessionRecord& r) {
     return feed::SessionDigests{
@@ -103,8 +107,41 @@ void Replica::stop() {
   if (reader_) reader_->stop();
 }
 
+std::optional<std::vector<core::ResourceRecord>> Replica::witness() {
+  if (!own_gap_open_) return std::nullopt;  // start-up: the restore invalidated the keys
+  auto image = store_->load();
+  if (!image) {
+    close_own_gap(false, "could not read the shared presence: " + image.error().text);
+    return std::nullopt;
+  }
+  witnessed_ = true;
+  log_.info("feed", "own_gap.witnessed", {{"rows", image->resources.size()}});
+  if (kept_) close_own_gap(true, "");
+  return std::move(image->resources);
+}
+
+void Replica::close_own_gap(bool kept, std::string_view why) {
+  if (!own_gap_open_) return;
+  own_gap_open_ = witnessed_ = kept_ = false;
+  if (kept) {
+    ++counters_.own_gaps_bridged;
+    log_.info("feed", "own_gap.bridged",
+              {{"effect", "keys from before the gap stay valid: a peer observed throughout"}});
+    return;
+  }
+  ++counters_.own_gaps_lost;
+  engine_->gap();
+  service_->flush();
+  log_.warn("feed", "own_gap.lost",
+            {{"reason", why}, {"effect", "older keys now fail with continuity-lost"}});
+}
+
 void Replica::on_disconnected() {
   continuity_undecided_ = true;  // our own gap starts: judged after the next first beat
+  if (defer_own_gap_) {
+    own_gap_open_ = true;  // a second disconnect before it closed just extends it
+    witnessed_ = kept_ = false;
+  }
   if (auto r = continuity_.end_run(); !r) {
     // end_run() ended the run locally anyway; the heartbeat key it could not delete is
     // deleted before the next beat, so peers stop counting on this instance meanwhile.
@@ -128,6 +165,9 @@ void Replica::update_readiness() {
   } else if (end_run_owed_ || continuity_undecided_) {
     state = 3;
     why = "deciding group continuity after a gap";
+  } else if (own_gap_open_) {
+    state = 4;
+    why = "re-learning presence after a gap";
   }
   if (state != blocked_state_) {
     if (state == 0)
@@ -191,6 +231,8 @@ void Replica::beat() {
       pending_logged_ = false;
       log_.info("feed", "continuity kept",
                 {{"covered_by", d->covered_by}, {"group_epoch", d->group_epoch}});
+      kept_ = true;
+      if (witnessed_) close_own_gap(true, "");
       break;
     case feed::Verdict::kPending:
       if (!pending_logged_)
@@ -201,13 +243,14 @@ void Replica::beat() {
       ++counters_.decisions_lost;
       continuity_undecided_ = false;
       pending_logged_ = false;
-      // Our own keys died with our own gap already; the raise is for every peer's.
+      // The raise is for every peer's keys; ours go with close_own_gap() below.
       if (!group_epoch_ || d->group_epoch > *group_epoch_) group_epoch_ = d->group_epoch;
       counters_.group_epoch = *group_epoch_;
       log_.warn("feed", "continuity lost",
                 {{"scope", "this instance's gap, covered by no peer"},
                  {"group_epoch", d->group_epoch},
                  {"effect", "group epoch raised: every instance invalidates its keys"}});
+      close_own_gap(false, "no peer of the observer group observed throughout");
       break;
   }
 }

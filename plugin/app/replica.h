@@ -12,6 +12,16 @@
 //               a decision after this instance's own gap, engine.gap() when the group epoch
 //               rises (every instance was cut off at once)
 //   on_disconnected()  ends this instance's run (its own gap starts)
+//
+// This instance's own gap (a disconnect from its server) with a service that re-learns
+// presence on connect (OnConnect::kResync, Prosody) does not invalidate its keys at once
+// (start() turns the service's gap_on_disconnect off): requests get not-ready until
+//   - the resync after the reconnect has ended with the shared store's rows as witness
+//     (Engine::end_resync(rows)): what the server did not re-send is taken from what the
+//     peers committed meanwhile, not assumed offline, and
+//   - group continuity decided: kKept (a peer of the observer group observed throughout)
+//     keeps the keys from before the gap valid, kLost invalidates them (engine gap()).
+// Reading the rows failing also invalidates them. Restarts and feed gaps still invalidate.
 //   stop()      joins the reader; call it on the loop's thread before the loop is destroyed
 //
 // Every state change is logged once (feed ready / not ready, feed gap, continuity kept /
@@ -26,6 +36,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "plugin/app/config.h"
 #include "plugin/core/engine.h"
@@ -49,6 +61,8 @@ struct ReplicaCounters {
   std::uint64_t decisions_kept = 0;
   std::uint64_t decisions_lost = 0;
   std::uint64_t group_gaps = 0;  // engine.gap() because the group epoch rose
+  std::uint64_t own_gaps_bridged = 0;  // own gaps after which the keys stayed valid
+  std::uint64_t own_gaps_lost = 0;     // own gaps that invalidated this instance's keys
   bool ready = false;            // the feed blocks nothing
 };
 
@@ -75,6 +89,8 @@ class Replica {
           log::Logger& log);
   void update_readiness();
   void beat();
+  std::optional<std::vector<core::ResourceRecord>> witness();
+  void close_own_gap(bool kept, std::string_view why);
 
   feed::FeedConfig fc_;
   store::RedisTarget target_;
@@ -82,6 +98,7 @@ class Replica {
   log::Logger& log_;
   core::Engine* engine_ = nullptr;
   service::Service* service_ = nullptr;
+  store::RedisStore* store_ = nullptr;
   std::unique_ptr<feed::FeedReader> reader_;
   feed::GroupContinuity continuity_;
   std::int64_t last_beat_ms_ = 0;
@@ -89,6 +106,11 @@ class Replica {
   bool end_run_owed_ = false;                 // end_run() failed (Redis down): retry first
   bool caught_up_ = false;                    // since the reader last became ready
   bool continuity_undecided_ = true;          // own gap (start, disconnect) not yet judged
+  // Own gap with the keys kept for now (kResync): closed by witnessed + kKept, or by kLost.
+  bool defer_own_gap_ = false;  // the service leaves the disconnect's gap to us
+  bool own_gap_open_ = false;
+  bool witnessed_ = false;      // the resync since the reconnect ended with the rows
+  bool kept_ = false;           // continuity decided kKept for the open gap
   std::string blocked_ = "not started";       // what Service::set_blocked holds
   int blocked_state_ = -1;                    // which of update_readiness()' reasons
   bool beat_failing_ = false;

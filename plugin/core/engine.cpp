@@ -266,6 +266,10 @@ struct Engine::Impl {
   std::size_t available = 0;
   std::size_t history_entries = 0;
   std::unordered_set<std::uint32_t> unconfirmed;  // resync: available, not seen again yet
+  // resync: JIDs observed since begin_resync() (full, or bare for a bare unavailable).
+  // By name, not id: a resource taken offline may be erased and its id reused.
+  bool resyncing = false;
+  std::unordered_set<std::string> touched;
 
   std::deque<Contact> contacts;
   std::vector<std::uint32_t> contacts_free;
@@ -930,10 +934,12 @@ Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(std::move(o
 Engine::~Engine() = default;
 
 void Engine::observe_available(std::string_view full_jid, const proto::PresenceFields& fields) {
+  if (impl_->resyncing) impl_->touched.emplace(full_jid);
   impl_->observe_available(full_jid, fields);
 }
 
 void Engine::observe_unavailable(std::string_view full_jid) {
+  if (impl_->resyncing) impl_->touched.emplace(full_jid);
   impl_->observe_unavailable(full_jid);
 }
 
@@ -952,6 +958,8 @@ void Engine::clear_presence() {
 void Engine::begin_resync() {
   Impl& m = *impl_;
   m.unconfirmed.clear();
+  m.touched.clear();
+  m.resyncing = true;
   for (std::size_t id = 0; id < m.res.size(); ++id)
     if (m.res[id].used && m.res[id].avail) m.unconfirmed.insert(static_cast<std::uint32_t>(id));
 }
@@ -968,7 +976,34 @@ std::size_t Engine::end_resync() {
       ++n;
     }
   m.compact();
+  m.resyncing = false;
+  m.touched.clear();
   return n;
+}
+
+Engine::ResyncEnd Engine::end_resync(const std::vector<ResourceRecord>& rows) {
+  Impl& m = *impl_;
+  ResyncEnd out;
+  std::vector<const ResourceRecord*> order;
+  order.reserve(rows.size());
+  for (const auto& r : rows) order.push_back(&r);
+  std::sort(order.begin(), order.end(),  // deterministic journal order
+            [](const ResourceRecord* a, const ResourceRecord* b) { return a->jid < b->jid; });
+  for (const ResourceRecord* r : order) {
+    const std::string_view jid = r->jid;
+    const std::string_view bare = jid.substr(0, jid.find('/'));
+    if (m.touched.contains(r->jid) || m.touched.contains(std::string(bare))) continue;
+    const std::uint32_t id = m.res_index.find(jid, m.res_key);
+    if (id != kNone && m.res[id].avail && m.same(m.res[id].fields, r->fields)) {
+      m.unconfirmed.erase(id);
+      ++out.kept;
+      continue;
+    }
+    m.observe_available(jid, r->fields);  // confirms it: not in `unconfirmed` any more
+    ++out.adopted;
+  }
+  out.gone = end_resync();
+  return out;
 }
 
 proto::Result<proto::Enabled> Engine::enable(std::string_view user, std::string_view stream,

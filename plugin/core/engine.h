@@ -150,6 +150,21 @@ class Engine {
   // call end_resync() once that flood has settled. A second begin_resync() restarts it.
   void begin_resync();
   std::size_t end_resync();
+  // end_resync() with a witness: `rows`, the presence the instances sharing the store
+  // committed (a store image's resources), decides every resource the server did not
+  // mention since begin_resync() (neither re-sent nor changed): available in `rows` ->
+  // available with the row's fields (observed as a change when it differs here), absent
+  // -> offline. What was observed since begin_resync() (by full JID, or by bare JID for a
+  // bare unavailable) is fresher than any row and is kept. For an instance coming back from
+  // its own gap while a peer of its observer group observed throughout (issue 6): the
+  // peer's rows fill what the server's re-send left out, so keys from before the gap can
+  // stay valid. Every change is journaled like an observation.
+  struct ResyncEnd {
+    std::size_t gone = 0;     // taken offline (unmentioned, and absent from the rows)
+    std::size_t adopted = 0;  // unmentioned, taken from the rows (new or different fields)
+    std::size_t kept = 0;     // unmentioned, the rows agree with what was held
+  };
+  ResyncEnd end_resync(const std::vector<ResourceRecord>& rows);
 
   // --- sessions (spec: Enabling, Checkpoints, Disabling, Synchronising) ---
   // `user` is the bare JID of `from`, `resource` its resource part.

@@ -143,12 +143,15 @@ void Service::on_disconnected() {
   connected_ = false;
   resyncing_ = false;
   ++generation_;
-  engine_.gap();
+  if (config_.gap_on_disconnect) engine_.gap();
   queues_.clear();
   drop_roster_cache("disconnected");
   persist(true);
-  log_.warn("service", "gap", {{"reason", "disconnected from server"},
-                            {"effect", "older keys now fail with continuity-lost"}});
+  log_.warn("service", "gap",
+            {{"reason", "disconnected from server"},
+             {"effect", config_.gap_on_disconnect
+                            ? "older keys now fail with continuity-lost"
+                            : "not-ready until group continuity is decided"}});
 }
 
 void Service::on_privileges(bool privileged) {
@@ -190,9 +193,19 @@ void Service::tick() {
   if (resyncing_ && (now - last_presence_ms_ >= config_.resync_quiet.count() ||
                      now - resync_start_ms_ >= config_.resync_max.count())) {
     resyncing_ = false;
-    const std::size_t gone = engine_.end_resync();
+    auto rows = witness_ ? witness_() : std::nullopt;
+    if (rows) {
+      const core::Engine::ResyncEnd e = engine_.end_resync(*rows);
+      log_.info("service", "resync.done",
+                {{"gone", e.gone},
+                 {"from_rows", e.adopted},
+                 {"rows_agree", e.kept},
+                 {"ms", now - resync_start_ms_}});
+    } else {
+      const std::size_t gone = engine_.end_resync();
+      log_.info("service", "resync.done", {{"gone", gone}, {"ms", now - resync_start_ms_}});
+    }
     ++unwritten_;
-    log_.info("service", "resync.done", {{"gone", gone}, {"ms", now - resync_start_ms_}});
   }
   if (unwritten_ > 0) {
     persist(false);

@@ -30,9 +30,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "plugin/core/engine.h"
 #include "plugin/log/log.h"
@@ -67,6 +69,10 @@ struct ServiceConfig {
   //  kKeep   keep what is held (ejabberd with the feed: peers of the same server keep it
   //          current, and a sync verifies resources when verify_available is set)
   enum class OnConnect { kClear, kResync, kKeep } on_connect = OnConnect::kClear;
+  // Whether a disconnect invalidates the keys at once (engine gap()). False when someone
+  // else decides (several instances: a peer of the observer group may have observed
+  // throughout, app/replica.h); requests get not-ready meanwhile anyway.
+  bool gap_on_disconnect = true;
   std::chrono::milliseconds resync_quiet{2000};
   std::chrono::milliseconds resync_max{30000};
   std::string name = "rpsync";
@@ -120,6 +126,11 @@ class Service {
   // A reason of the app's to answer rpsync requests with not-ready (e.g. the change feed
   // is down or catching up); empty clears it. Other requests (disco, ping) are answered.
   void set_blocked(std::string why) { blocked_ = std::move(why); }
+  // kResync: asked once when a resync ends; rows returned decide what the server did not
+  // re-send (Engine::end_resync(rows)), nullopt ends it as usual (unmentioned = offline).
+  using ResyncWitness = std::function<std::optional<std::vector<core::ResourceRecord>>()>;
+  void set_resync_witness(ResyncWitness w) { witness_ = std::move(w); }
+  const ServiceConfig& config() const { return config_; }
 
   const Counters& counters() const { return counters_; }
   bool ready() const {
@@ -193,6 +204,7 @@ class Service {
   bool privileged_ = false;
   bool store_ok_ = true;
   std::int64_t store_retry_ms_ = 0;  // last retry of a failed store
+  ResyncWitness witness_;
   bool resyncing_ = false;           // OnConnect::kResync between connect and settle
   std::int64_t resync_start_ms_ = 0;
   std::int64_t last_presence_ms_ = 0;

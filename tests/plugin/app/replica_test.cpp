@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "plugin/feed/continuity.h"
 #include "tests/harness_redis/redis_server.h"
 #include "tests/plugin/service/service_fixture.h"
 
@@ -55,6 +56,7 @@ class ReplicaTest : public ::testing::Test {
     sc.component_jid = "rpsync.example.test";
     sc.domains = {"example.test"};
     sc.on_connect = service::ServiceConfig::OnConnect::kKeep;
+    adjust(sc);
     service = std::make_unique<service::Service>(sc, *engine, *store, transport, logger, wall_ms);
     replica->start(*engine, *store, *service, [this](std::function<void()> f) {
       std::lock_guard lock(mu);
@@ -65,6 +67,7 @@ class ReplicaTest : public ::testing::Test {
   void TearDown() override {
     if (replica) replica->stop();
   }
+  virtual void adjust(service::ServiceConfig&) {}
 
   // One turn of the event loop: queued feed tasks, then the ticks.
   void turn() {
@@ -76,6 +79,7 @@ class ReplicaTest : public ::testing::Test {
     for (auto& f : run) f();
     service->tick();
     replica->tick(now_ms());
+    if (also) also();
   }
   template <class Pred>
   bool turns_until(Pred pred, std::chrono::milliseconds timeout = 8000ms) {
@@ -110,6 +114,7 @@ class ReplicaTest : public ::testing::Test {
   std::unique_ptr<Replica> replica;
   std::mutex mu;
   std::deque<std::function<void()>> tasks;
+  std::function<void()> also;  // run at the end of every turn
 };
 
 TEST_F(ReplicaTest, NotReadyUntilCaughtUpAndDecidedThenFollowsRedis) {
@@ -174,6 +179,87 @@ TEST(ReplicaPrepare, RefusesAnUnreachableRedisAndABadConfig) {
   r = Replica::prepare(config, nowhere, logger);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().text, "");
+}
+
+// The component's wiring on Prosody (main.cpp): presence re-sent on connect (kResync), the
+// disconnect's gap left to the Replica.
+class ReplicaOwnGapTest : public ReplicaTest {
+ protected:
+  void adjust(service::ServiceConfig& sc) override {
+    sc.on_connect = service::ServiceConfig::OnConnect::kResync;
+    sc.gap_on_disconnect = false;
+    sc.resync_quiet = 200ms;
+  }
+  static proto::PresenceFields status(std::string s) {
+    proto::PresenceFields f;
+    f.status = std::move(s);
+    return f;
+  }
+  // alice's session e1 with carol and erin online, durable, the service ready.
+  proto::SyncKey enabled_before_the_gap() {
+    EXPECT_TRUE(turns_until([&] { return service->ready(); })) << refusal();
+    engine->set_roster(kAlice, {"bob@example.test", "carol@example.test", "erin@example.test"});
+    engine->observe_available("carol@example.test/pc", status("c"));
+    engine->observe_available("erin@example.test/tab", status("e"));
+    EXPECT_TRUE(engine->enable(kAlice, "s1", "phone", "e1").ok());
+    EXPECT_TRUE(service->flush());
+    return {"s1", "phone", "e1"};
+  }
+  const std::string kAlice = "alice@example.test";
+};
+
+TEST_F(ReplicaOwnGapTest, KeysSurviveAGapAPeerCoveredWithThePeersRowsForWhatWasNotResent) {
+  // A peer of the same observer group observes throughout: it beats on every turn.
+  feed::GroupContinuity peer(target, "p", "srv", 1500);
+  also = [&] { ASSERT_TRUE(peer.beat().ok()); };
+  const proto::SyncKey key = enabled_before_the_gap();
+  const std::uint64_t epoch = engine->stats().epoch;
+  // A beats again after the peer's run began: the peer's run spans A's gap from its start.
+  const std::uint64_t beats = replica->counters().beats;
+  ASSERT_TRUE(turns_until([&] { return replica->counters().beats > beats; }));
+
+  service->on_disconnected();
+  replica->on_disconnected();
+  EXPECT_EQ(engine->stats().epoch, epoch) << "the keys are not invalidated at once";
+  EXPECT_NE(refusal(), "") << "but nothing is answered from them meanwhile";
+  // What the peer saw and committed during the gap: bob came, erin left.
+  auto peer_store = std::move(store::RedisStore::open_redis(target, {})).value();
+  ASSERT_TRUE(peer_store
+                  ->write({core::PutResource{"bob@example.test/phone", status("b")},
+                           core::EraseResource{"erin@example.test/tab"}})
+                  .ok());
+  ASSERT_TRUE(peer_store->flush().ok());
+  for (int i = 0; i < 5; ++i) turn();
+
+  service->on_connected(true);
+  // The server re-sends carol (changed meanwhile), and nothing of bob: the re-send this
+  // instance cannot prove complete, which the peer's rows complete.
+  engine->observe_available("carol@example.test/pc", status("c2"));
+  ASSERT_TRUE(turns_until([&] { return service->ready(); })) << refusal();
+  EXPECT_EQ(replica->counters().own_gaps_bridged, 1u);
+  EXPECT_EQ(replica->counters().own_gaps_lost, 0u);
+  EXPECT_EQ(engine->stats().epoch, epoch);
+
+  auto d = engine->sync(kAlice, "s2", "phone", "y1", key);
+  ASSERT_TRUE(d.ok()) << d.error().text;
+  ASSERT_EQ(d->added.size(), 1u);
+  EXPECT_EQ(d->added[0].jid, "bob@example.test/phone");
+  ASSERT_EQ(d->changed.size(), 1u);
+  EXPECT_EQ(d->changed[0].jid, "carol@example.test/pc");
+  EXPECT_EQ(d->unavailable, std::vector<std::string>{"erin@example.test/tab"});
+}
+
+TEST_F(ReplicaOwnGapTest, KeysDieWithAGapNoPeerCovered) {
+  const proto::SyncKey key = enabled_before_the_gap();
+  service->on_disconnected();
+  replica->on_disconnected();
+  service->on_connected(true);
+  ASSERT_TRUE(turns_until([&] { return service->ready(); })) << refusal();
+  EXPECT_EQ(replica->counters().own_gaps_lost, 1u);
+  EXPECT_EQ(replica->counters().own_gaps_bridged, 0u);
+  auto d = engine->sync(kAlice, "s2", "phone", "y1", key);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().app, proto::AppCondition::kContinuityLost);
 }
 
 }  // namespace

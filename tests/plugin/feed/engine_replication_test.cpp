@@ -209,5 +209,56 @@ TEST_F(Replication, ResyncSurvivesResourcesThatComeAndGoMeanwhile) {
   EXPECT_EQ(b_.end_resync(), 0u);
 }
 
+// An instance back from its own gap, with a peer's committed rows as witness: what the
+// server re-sent or changed since the reconnect wins, what it left unmentioned is taken
+// from the rows (not assumed offline), and the key from before the gap gets the exact
+// delta to the peer's view.
+TEST_F(Replication, ResyncWithRowsTakesTheUnmentionedFromTheRows) {
+  a_.set_roster("alice@x", {"bob@x", "carol@x", "dave@x", "erin@x"});
+  a_.observe_available("erin@x/tab", status("e"));
+  a_.observe_available("dave@x/pc", status("d"));
+  ASSERT_TRUE(a_.enable("alice@x", "s1", "r", "e1").ok());
+  a_.take_changes();
+  // During the gap (seen by the peer only): carol changed, bob's laptop came, erin left,
+  // dave changed twice (the row holds the first change; the server's live presence after
+  // the reconnect has the second).
+  const std::vector<ResourceRecord> rows = {
+      {"bob@x/phone", status("hi")},     {"bob@x/laptop", status("new")},
+      {"carol@x/pc", status("lunch")},   {"dave@x/pc", status("d1")},
+      {"dave@x/gone", status("stale")}};  // left right after the reconnect (seen live)
+  a_.begin_resync();
+  a_.observe_available("dave@x/pc", status("d2"));  // live, fresher than the row
+  a_.observe_unavailable("dave@x/gone");            // live unavailable: the row is stale
+  const Engine::ResyncEnd e = a_.end_resync(rows);
+  EXPECT_EQ(e.kept, 1u) << "bob@x/phone: the rows agree";
+  EXPECT_EQ(e.adopted, 2u) << "bob@x/laptop and carol@x/pc";
+  EXPECT_EQ(e.gone, 1u) << "erin@x/tab: absent from the rows";
+  const Batch j = a_.take_changes();
+  EXPECT_EQ(j.size(), 4u) << "dave's change, the two adopted rows and erin's erase";
+
+  auto d = a_.sync("alice@x", "s2", "r", "y1", {"s1", "r", "e1"});
+  ASSERT_TRUE(d.ok()) << d.error().text;
+  EXPECT_EQ(d->added.size(), 1u);    // bob@x/laptop
+  EXPECT_EQ(d->changed.size(), 2u);  // carol@x/pc, dave@x/pc (d2)
+  EXPECT_EQ(d->unavailable, std::vector<std::string>{"erin@x/tab"});
+  const proto::PresenceState v = a_.view("alice@x");
+  ASSERT_EQ(v.size(), 4u);
+  auto it = v.find("dave@x/pc");
+  ASSERT_NE(it, v.end());
+  EXPECT_EQ(it->second.status, "d2");
+  EXPECT_EQ(v.count("dave@x/gone"), 0u);
+
+  // A bare unavailable since the reconnect makes every row of that contact stale.
+  a_.begin_resync();
+  a_.observe_unavailable("bob@x");
+  const Engine::ResyncEnd e2 = a_.end_resync({{"bob@x/phone", status("hi")},
+                                              {"bob@x/laptop", status("new")},
+                                              {"carol@x/pc", status("lunch")}});
+  EXPECT_EQ(e2.adopted, 0u);
+  EXPECT_EQ(e2.kept, 1u) << "carol@x/pc";
+  EXPECT_EQ(e2.gone, 1u) << "dave@x/pc: unmentioned and absent from the rows";
+  EXPECT_EQ(a_.view("alice@x").size(), 1u) << "bob's rows were stale: only carol is left";
+}
+
 }  // namespace
 }  // namespace rpsync::core
