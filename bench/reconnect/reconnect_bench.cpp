@@ -21,7 +21,6 @@
 // alice and Prosody's c2s port; stanzas are top-level elements gloox received (stream
 // features and SASL included). Every wait has a deadline, every loop a count, and the
 // whole run a watchdog (--max-minutes).
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gloox/connectionlistener.h>
 #include <gloox/event.h>
@@ -29,12 +28,8 @@
 #include <gloox/jid.h>
 #include <gloox/loghandler.h>
 #include <gloox/tag.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,6 +55,7 @@
 #include "protocol/ns.h"
 #include "protocol/xml.h"
 #include "tests/harness/prosody_server.h"
+#include "tests/harness/tcp_proxy.h"
 #include "tests/harness/test_client.h"
 #include "tests/harness/util.h"
 #include "tests/scenario/component_process.h"
@@ -238,99 +234,6 @@ class Trace {
   std::mutex mu_;
   bool on_ = false;
   std::vector<TraceEvent> events_;
-};
-
-// A loopback TCP proxy for one connection at a time; counts the bytes Prosody sends to the
-// client (exact wire bytes). TCP_NODELAY on both legs so it adds no Nagle delay itself.
-class Proxy {
- public:
-  Proxy(uint16_t upstream, Trace* trace) : upstream_(upstream), trace_(trace) {
-    listen_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (listen_ < 0 || ::bind(listen_, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
-        ::listen(listen_, 4) != 0 ||
-        ::getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-      die("proxy: cannot listen on 127.0.0.1");
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { run(); });
-  }
-  ~Proxy() {
-    stop_ = true;
-    thread_.join();
-    ::close(listen_);
-  }
-  Proxy(const Proxy&) = delete;
-  Proxy& operator=(const Proxy&) = delete;
-
-  uint16_t port() const { return port_; }
-  std::uint64_t down() const { return down_.load(); }
-  void reset() { down_ = 0; }
-
- private:
-  static void nodelay(int fd) {
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-  static bool write_all(int fd, const char* p, std::size_t n) {
-    for (int tries = 0; n > 0 && tries < 100000; ++tries) {
-      ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-      if (w <= 0) return false;
-      p += w;
-      n -= static_cast<std::size_t>(w);
-    }
-    return n == 0;
-  }
-  void run() {
-    while (!stop_) {
-      pollfd l{listen_, POLLIN, 0};
-      if (::poll(&l, 1, 100) <= 0) continue;
-      int c = ::accept(listen_, nullptr, nullptr);
-      if (c < 0) continue;
-      int u = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      a.sin_port = htons(upstream_);
-      if (u < 0 || ::connect(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        if (u >= 0) ::close(u);
-        ::close(c);
-        continue;
-      }
-      nodelay(c);
-      nodelay(u);
-      pump(c, u);
-      ::close(c);
-      ::close(u);
-    }
-  }
-  void pump(int c, int u) {
-    char buf[65536];
-    while (!stop_) {
-      pollfd fds[2] = {{c, POLLIN, 0}, {u, POLLIN, 0}};
-      if (::poll(fds, 2, 100) <= 0) continue;
-      for (int i = 0; i < 2; ++i) {
-        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        ssize_t n = ::recv(fds[i].fd, buf, sizeof buf, 0);
-        if (n <= 0) return;
-        if (i == 1) down_ += static_cast<std::uint64_t>(n);
-        if (trace_)
-          trace_->add(std::string(i == 1 ? "wire  S->C " : "wire  C->S ") + std::to_string(n) +
-                      " bytes");
-        if (!write_all(i == 0 ? u : c, buf, static_cast<std::size_t>(n))) return;
-      }
-    }
-  }
-
-  uint16_t upstream_;
-  Trace* trace_;
-  uint16_t port_ = 0;
-  int listen_ = -1;
-  std::atomic<bool> stop_{false};
-  std::atomic<std::uint64_t> down_{0};
-  std::thread thread_;
 };
 
 // gloox's XML log into the trace, one line per element, shortened.
@@ -567,7 +470,7 @@ class Session {
   }
 
   // Measured reconnect of `contacts` online contacts.
-  Run reconnect(Proxy& proxy, std::size_t contacts, Millis timeout) {
+  Run reconnect(rpsync::test::TcpProxy& proxy, std::size_t contacts, Millis timeout) {
     Run r;
     ev_.reset();
     client_->stanzas = 0;
@@ -794,7 +697,17 @@ std::vector<Row> bench_n(const Options& o, int n) {
   low_fds.release();
 
   Trace trace;
-  Proxy proxy(server->c2s_port(), o.trace ? &trace : nullptr);
+  // Exact wire bytes server -> client; with --trace every read is also a trace line.
+  rpsync::test::TcpProxy::Observer wire;
+  if (o.trace)
+    wire = [&trace](bool down, std::size_t bytes) {
+      trace.add(std::string(down ? "wire  S->C " : "wire  C->S ") + std::to_string(bytes) +
+                " bytes");
+    };
+  std::string proxy_why;
+  auto proxy_ptr = rpsync::test::TcpProxy::start(server->c2s_port(), &proxy_why, wire);
+  if (!proxy_ptr) die(proxy_why);
+  rpsync::test::TcpProxy& proxy = *proxy_ptr;
   int change_no = 0, offset = 0;
   // k contacts change status; the watcher sees all of them and a ping to the component
   // after that means the component has them too (it answers in stream order).
