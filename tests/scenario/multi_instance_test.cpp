@@ -14,9 +14,12 @@
 //   Redis is killed (-9) and restarted: an acknowledged checkpoint is still in Redis, and
 //     its key still syncs through the other instance
 //   B is killed (-9) under a presence load and restarted: its view of alice equals A's
+//   B loses its server connection while A observes: a key B gave before the outage syncs
+//     at B afterwards with the exact delta, changes made during the outage included
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/harness/tcp_proxy.h"
 #include "tests/harness_redis/redis_server.h"
 #include "tests/scenario/world.h"
 
@@ -112,7 +115,9 @@ class MultiInstance : public ::testing::Test {
     return true;
   }
 
-  std::unique_ptr<ComponentProcess> start_instance(const std::string& jid, const std::string& id) {
+  // `port`: the server's component port, or a proxy's in front of it (0: the server's).
+  std::unique_ptr<ComponentProcess> start_instance(const std::string& jid, const std::string& id,
+                                                   std::uint16_t port = 0) {
     char tmpl[] = "/tmp/rpsync-multi-XXXXXX";
     if (!::mkdtemp(tmpl)) return nullptr;
     dirs.emplace_back(tmpl);
@@ -122,7 +127,8 @@ class MultiInstance : public ::testing::Test {
                        "--heartbeat-ttl-ms", "3000", "--server-software", "prosody",
                        // the tests poll; the limit is not what they are about
                        "--requests-per-minute", "100000"};
-    auto p = std::make_unique<ComponentProcess>(tmpl, prosody->component_port(), spec);
+    auto p =
+        std::make_unique<ComponentProcess>(tmpl, port ? port : prosody->component_port(), spec);
     std::string why;
     EXPECT_TRUE(p->start(&why)) << why;
     return p;
@@ -163,8 +169,9 @@ class MultiInstance : public ::testing::Test {
   }
 
   // Waits (bounded) until `c`'s log holds `needle` at least `times` times.
-  static bool log_shows(ComponentProcess& c, const std::string& needle, int times = 1) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  static bool log_shows(ComponentProcess& c, const std::string& needle, int times = 1,
+                        std::chrono::seconds limit = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
       const std::string log = c.log();
       int n = 0;
@@ -509,6 +516,60 @@ TEST_F(MultiInstance, InstanceKilledUnderPresenceLoadComesBackWithThePeersView) 
       "[scenario prosody] 11 multi-instance: %zu presence changes, B killed at 31 and "
       "restarted at 61\n",
       sent);
+}
+
+// (f) B's own gap, covered by A: B's server connection is cut (a proxy between them) while
+// contacts change; A observes throughout, so the group kept its continuity and alice's key
+// from B, taken before the cut, still syncs at B with the exact delta.
+TEST_F(MultiInstance, KeyOutlivesItsInstancesDisconnectWhenThePeerObservedThroughout) {
+  std::string why;
+  auto proxy = TcpProxy::start(prosody->component_port(), &why);
+  ASSERT_TRUE(proxy) << why;
+  b.reset();
+  b = start_instance(kB, "B", proxy->port());
+  ASSERT_TRUE(b && ready(*b, kB, std::chrono::seconds(30), &why)) << why;
+
+  auto carol = comes_online("carol@example.test", "phone", shows(Show::kAway, "lunch"));
+  auto erin = comes_online("erin@example.test", "laptop");
+  ASSERT_TRUE(carol && erin);
+  auto first = logs_in(kAlice, "phone");
+  ASSERT_TRUE(first);
+  Flood flood = first->sends_presence_and_collects_flood({}, Millis{0});
+  ASSERT_TRUE(flood.complete);
+  ASSERT_EQ(flood.state.size(), 2u) << describe(flood.state);
+  proto::PresenceState model = flood.state;
+  Answer enabled = first->sends_enable(kB, "e1");
+  ASSERT_TRUE(enabled.ok()) << enabled.describe() << logs();
+  const proto::SyncKey key = first->key("e1");
+  first->closes();
+
+  proxy->cut();
+  ASSERT_TRUE(log_shows(*b, "not-ready until group continuity is decided")) << logs();
+  // While B is cut off: carol changes, dave arrives, erin leaves. A sees it all.
+  ASSERT_TRUE(carol->sends_presence(shows(Show::kDnd, "meeting")));
+  auto dave = comes_online("dave@example.test", "pc", shows(Show::kChat, "hi"));
+  ASSERT_TRUE(dave);
+  erin->closes();
+  ASSERT_TRUE(carol->settles() && dave->settles());
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // A commits what it saw
+  proxy->resume();
+
+  // Reconnect (backoff after the refused attempts), resync, decision: well within 40 s.
+  ASSERT_TRUE(log_shows(*b, "own_gap.bridged", 1, std::chrono::seconds(40))) << logs();
+  EXPECT_EQ(b->log().find("own_gap.lost"), std::string::npos) << logs();
+  ASSERT_TRUE(ready(*b, kB, std::chrono::seconds(30), &why)) << why;
+  auto again = logs_in(kAlice, "phone");
+  ASSERT_TRUE(again);
+  Answer answer = again->sends_sync(kB, "s1", key);
+  auto delta = delta_of(answer, &why);
+  ASSERT_TRUE(delta) << why << "\n" << logs();
+  EXPECT_EQ(delta->changed.size(), 1u) << describe(*delta);
+  EXPECT_EQ(delta->added.size(), 1u) << describe(*delta);
+  EXPECT_EQ(delta->unavailable, std::vector<std::string>{"erin@example.test/laptop"});
+  ASSERT_TRUE(proto::apply(model, *delta)) << describe(model) << describe(*delta);
+  Flood fresh_login = fresh_full_login(kAlice);
+  EXPECT_EQ(model, fresh_login.state) << describe(model) << "\n" << describe(fresh_login.state);
+  EXPECT_GE(proxy->connections(), 2u) << "B really reconnected";
 }
 
 }  // namespace
