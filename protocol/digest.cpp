@@ -107,4 +107,12 @@ std::optional<StateDigest> StateDigest::from_hex(std::string_view hex, std::uint
   return d;
 }
 
+StateDigest StateDigest::from_words(const std::array<std::uint64_t, 4>& words,
+                                    std::uint32_t count) {
+  StateDigest d;
+  d.sum_ = words;
+  d.count_ = count;
+  return d;
+}
+
 }  // namespace rpsync::proto

@@ -29,6 +29,8 @@ class StateDigest {
   std::string hex() const;  // 64 lowercase hex digits, big-endian
   // From the wire attributes; nullopt if `hex` is not 64 hex digits.
   static std::optional<StateDigest> from_hex(std::string_view hex, std::uint32_t count);
+  // From words() and count() (a store's binary encoding).
+  static StateDigest from_words(const std::array<std::uint64_t, 4>& words, std::uint32_t count);
   friend bool operator==(const StateDigest&, const StateDigest&) = default;
 
  private:

@@ -134,7 +134,8 @@ void log_feed_counters(log::Logger& log, const Replica& replica) {
             {"continuity_lost", c.decisions_lost},
             {"group_gaps", c.group_gaps},
             {"own_gaps_bridged", c.own_gaps_bridged},
-            {"own_gaps_lost", c.own_gaps_lost}});
+            {"own_gaps_lost", c.own_gaps_lost},
+            {"keys_readopted", c.keys_readopted}});
 }
 
 int run(const AppConfig& config) {

@@ -47,7 +47,12 @@ void Replica::start(core::Engine& engine, store::RedisStore& store, service::Ser
   store_ = &store;
   defer_own_gap_ = service.config().on_connect == service::ServiceConfig::OnConnect::kResync &&
                    !service.config().gap_on_disconnect;
-  if (defer_own_gap_) service.set_resync_witness([this] { return witness(); });
+  if (defer_own_gap_) {
+    service.set_resync_witness([this] { return witness(); });
+    // The restart is this instance's own gap too: when a peer covered it, the restored
+    // keys whose digest still matches are taken again (Engine::readopt_restored()).
+    own_gap_open_ = restarted_ = true;
+  }
   auto publisher = std::make_shared<feed::Publisher>(fc_, target_.prefix);
   store.set_commit_hook(feed::commit_hook(publisher, [&engine](const core::SessionRecord& r) {
     return feed::SessionDigests{
@@ -108,7 +113,7 @@ void Replica::stop() {
 }
 
 std::optional<std::vector<core::ResourceRecord>> Replica::witness() {
-  if (!own_gap_open_) return std::nullopt;  // start-up: the restore invalidated the keys
+  if (!own_gap_open_) return std::nullopt;
   auto image = store_->load();
   if (!image) {
     close_own_gap(false, "could not read the shared presence: " + image.error().text);
@@ -123,17 +128,35 @@ std::optional<std::vector<core::ResourceRecord>> Replica::witness() {
 void Replica::close_own_gap(bool kept, std::string_view why) {
   if (!own_gap_open_) return;
   own_gap_open_ = witnessed_ = kept_ = false;
+  const bool restart = std::exchange(restarted_, false);
+  if (kept && restart) {
+    ++counters_.own_gaps_bridged;
+    const std::size_t n = engine_->readopt_restored();
+    counters_.keys_readopted += n;
+    log_.info("feed", "own_gap.bridged",
+              {{"gap", "restart"},
+               {"keys_taken_again", n},
+               {"effect", "restored keys whose digest matches the view are valid again"}});
+    return;
+  }
   if (kept) {
     ++counters_.own_gaps_bridged;
     log_.info("feed", "own_gap.bridged",
-              {{"effect", "keys from before the gap stay valid: a peer observed throughout"}});
+              {{"gap", "disconnect"},
+               {"effect", "keys from before the gap stay valid: a peer observed throughout"}});
     return;
   }
   ++counters_.own_gaps_lost;
+  if (restart) {  // restore() invalidated them already
+    log_.info("feed", "own_gap.lost", {{"gap", "restart"}, {"reason", why}});
+    return;
+  }
   engine_->gap();
   service_->flush();
   log_.warn("feed", "own_gap.lost",
-            {{"reason", why}, {"effect", "older keys now fail with continuity-lost"}});
+            {{"gap", "disconnect"},
+             {"reason", why},
+             {"effect", "older keys now fail with continuity-lost"}});
 }
 
 void Replica::on_disconnected() {
@@ -141,6 +164,9 @@ void Replica::on_disconnected() {
   if (defer_own_gap_) {
     own_gap_open_ = true;  // a second disconnect before it closed just extends it
     witnessed_ = kept_ = false;
+    // The restart's gap was never judged on its own (the next decision covers only this
+    // one): its keys stay continuity-lost.
+    restarted_ = false;
   }
   if (auto r = continuity_.end_run(); !r) {
     // end_run() ended the run locally anyway; the heartbeat key it could not delete is

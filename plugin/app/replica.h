@@ -21,7 +21,12 @@
 //     peers committed meanwhile, not assumed offline, and
 //   - group continuity decided: kKept (a peer of the observer group observed throughout)
 //     keeps the keys from before the gap valid, kLost invalidates them (engine gap()).
-// Reading the rows failing also invalidates them. Restarts and feed gaps still invalidate.
+// Reading the rows failing also invalidates them. A start is handled the same way: the
+// restore invalidated every key, and when the start's gap is kept, the restored key
+// moments whose recorded digest equals the re-learned view are taken again
+// (Engine::readopt_restored(); a client whose contacts changed while the instance was
+// down still gets continuity-lost: its state at the key is not known here). Feed gaps
+// still invalidate at once.
 //   stop()      joins the reader; call it on the loop's thread before the loop is destroyed
 //
 // Every state change is logged once (feed ready / not ready, feed gap, continuity kept /
@@ -60,10 +65,11 @@ struct ReplicaCounters {
   std::uint64_t beat_failures = 0;
   std::uint64_t decisions_kept = 0;
   std::uint64_t decisions_lost = 0;
-  std::uint64_t group_gaps = 0;  // engine.gap() because the group epoch rose
+  std::uint64_t group_gaps = 0;        // engine.gap() because the group epoch rose
   std::uint64_t own_gaps_bridged = 0;  // own gaps after which the keys stayed valid
   std::uint64_t own_gaps_lost = 0;     // own gaps that invalidated this instance's keys
-  bool ready = false;            // the feed blocks nothing
+  std::uint64_t keys_readopted = 0;    // restored key moments taken again after a restart
+  bool ready = false;                  // the feed blocks nothing
 };
 
 class Replica {
@@ -109,10 +115,11 @@ class Replica {
   // Own gap with the keys kept for now (kResync): closed by witnessed + kKept, or by kLost.
   bool defer_own_gap_ = false;  // the service leaves the disconnect's gap to us
   bool own_gap_open_ = false;
-  bool witnessed_ = false;      // the resync since the reconnect ended with the rows
-  bool kept_ = false;           // continuity decided kKept for the open gap
-  std::string blocked_ = "not started";       // what Service::set_blocked holds
-  int blocked_state_ = -1;                    // which of update_readiness()' reasons
+  bool witnessed_ = false;               // the resync since the reconnect ended with the rows
+  bool kept_ = false;                    // continuity decided kKept for the open gap
+  bool restarted_ = false;               // the open gap is this process's start (restore)
+  std::string blocked_ = "not started";  // what Service::set_blocked holds
+  int blocked_state_ = -1;               // which of update_readiness()' reasons
   bool beat_failing_ = false;
   bool pending_logged_ = false;
   ReplicaCounters counters_;

@@ -228,7 +228,9 @@ struct Engine::Impl {
     std::uint64_t epoch = 0;
     std::uint32_t roster = kNone;  // kNone: empty roster
     std::int64_t at_ms = 0;
-    bool valid = false;  // taken in this process and epoch; counted in `live`
+    bool valid = false;                        // taken in this process and epoch; counted in `live`
+    bool restored = false;                     // loaded by restore(), not taken again since
+    std::optional<proto::StateDigest> digest;  // the user's view when it was taken
   };
   struct Session {
     std::string user, stream, resource;
@@ -406,6 +408,8 @@ struct Engine::Impl {
     ref_roster(m.roster);
     m.at_ms = opt.clock();
     m.valid = true;
+    std::uint32_t count;
+    m.digest = sum_of(roster, count).digest(count);
     live.insert(m.version);
     return m;
   }
@@ -752,9 +756,14 @@ struct Engine::Impl {
 
   // ---------- sessions ----------
   SessionRecord record_of(const Session& s) const {
-    SessionRecord r{
-        s.user, s.stream, s.resource, {s.newest.id, s.newest.epoch, s.newest.at_ms}, std::nullopt};
-    if (s.previous) r.previous = TxnRecord{s.previous->id, s.previous->epoch, s.previous->at_ms};
+    SessionRecord r{s.user,
+                    s.stream,
+                    s.resource,
+                    {s.newest.id, s.newest.epoch, s.newest.at_ms, s.newest.digest},
+                    std::nullopt};
+    if (s.previous)
+      r.previous =
+          TxnRecord{s.previous->id, s.previous->epoch, s.previous->at_ms, s.previous->digest};
     return r;
   }
   void journal_put(const Session& s) {
@@ -1142,9 +1151,12 @@ void Engine::adopt_session(const SessionRecord& record,
   NoJournal off(m.opt.journal);
   Impl::Session& s = m.open_session(record.user, record.stream, record.resource, record.newest.id);
   const proto::StateDigest here = m.digest_of_user(record.user);
+  // A moment's digest is the client's state: the origin's, not this view when they differ.
+  s.newest.digest = newest;
   if (!newest || *newest != here) m.release(s.newest);
   if (record.previous) {
     s.previous = m.take_moment(record.previous->id, m.users.find(record.user)->second.roster);
+    s.previous->digest = previous;
     if (!previous || *previous != here) m.release(*s.previous);
   }
   m.compact();
@@ -1198,12 +1210,16 @@ std::size_t Engine::invalidate_keys(std::string_view user) {
   Impl& m = *impl_;
   std::size_t n = 0;
   auto drop = [&](Impl::Session& s) {
-    if (s.newest.valid) ++n;
-    m.release(s.newest);
-    if (s.previous) {
-      if (s.previous->valid) ++n;
-      m.release(*s.previous);
-    }
+    const bool recorded = s.newest.digest || (s.previous && s.previous->digest);
+    auto kill = [&](Impl::Moment& mo) {
+      if (mo.valid) ++n;
+      m.release(mo);
+      mo.digest.reset();  // nor can readopt_restored() take it again after a restart
+      mo.restored = false;
+    };
+    kill(s.newest);
+    if (s.previous) kill(*s.previous);
+    if (recorded) m.journal_put(s);
   };
   if (user == "*") {
     for (auto& [key, s] : m.sessions) drop(s);
@@ -1276,21 +1292,48 @@ void Engine::restore(const Image& image) {
     s.user = rec.user;
     s.stream = rec.stream;
     s.resource = rec.resource;
-    s.newest.id = rec.newest.id;
-    s.newest.epoch = rec.newest.epoch;
-    s.newest.at_ms = rec.newest.at_ms;
-    if (rec.previous) {
-      s.previous.emplace();
-      s.previous->id = rec.previous->id;
-      s.previous->epoch = rec.previous->epoch;
-      s.previous->at_ms = rec.previous->at_ms;
-    }
+    auto restored = [](const TxnRecord& t) {
+      Impl::Moment mo;
+      mo.id = t.id;
+      mo.epoch = t.epoch;
+      mo.at_ms = t.at_ms;
+      mo.digest = t.digest;
+      mo.restored = true;
+      return mo;
+    };
+    s.newest = restored(rec.newest);
+    if (rec.previous) s.previous = restored(*rec.previous);
     s.seq = ++m.seq;
     uit->second.sessions.push_back(key);
     m.sessions.emplace(std::move(key), std::move(s));
   }
   m.horizon = m.version;
   if (m.opt.journal) m.journal.emplace_back(PutEpoch{m.epoch});
+}
+
+std::size_t Engine::readopt_restored() {
+  Impl& m = *impl_;
+  std::size_t n = 0;
+  for (auto& [key, s] : m.sessions) {
+    bool moved = false;
+    auto redo = [&](Impl::Moment& mo) {
+      if (!mo.restored) return;
+      mo.restored = false;
+      auto uit = m.users.find(s.user);
+      if (mo.valid || !mo.digest || uit == m.users.end() || *mo.digest != m.digest_of_user(s.user))
+        return;
+      const std::int64_t at = mo.at_ms;  // same clock: the lifetime still counts from it
+      mo = m.take_moment(mo.id, uit->second.roster);
+      mo.at_ms = at;
+      moved = true;
+      ++n;
+    };
+    redo(s.newest);
+    if (s.previous) redo(*s.previous);
+    if (moved) m.journal_put(s);
+  }
+  m.compact();
+  return n;
 }
 
 }  // namespace rpsync::core

@@ -222,8 +222,9 @@ class Engine {
   std::size_t purge_user(std::string_view user, Source source = Source::kLocal);
   // Admin "invalidate keys": every key of `user` (of every user when `user` is "*") fails
   // with continuity-lost from now on; the sessions stay, so a checkpoint takes a new
-  // valid key. Nothing is journaled (keys never survive a restart anyway). Returns the
-  // number of key moments invalidated.
+  // valid key. The moments' digests are dropped and each session that had one is
+  // journaled without, so no restart can take them again (readopt_restored()). Returns
+  // the number of key moments invalidated.
   std::size_t invalidate_keys(std::string_view user);
 
   // --- views ---
@@ -237,9 +238,18 @@ class Engine {
   // Mutations since the last call, in order (empty when options.journal is false).
   Batch take_changes();
   // Rebuilds a freshly constructed engine from a store image. Counts as a gap: every
-  // restored key fails with continuity-lost until its session checkpoints again.
-  // Records a PutEpoch mutation for the new epoch.
+  // restored key fails with continuity-lost until its session checkpoints again (or
+  // readopt_restored() takes it again). Records a PutEpoch mutation for the new epoch.
   void restore(const Image& image);
+  // After a restart that a peer of the observer group covered (it observed throughout,
+  // app/replica.h), once this engine's view is re-learned: every restored key moment whose
+  // recorded digest (TxnRecord::digest, the client's state) equals the user's digest now
+  // is taken again now, in the current epoch, keeping its time (the lifetime still counts
+  // from it): the client holds exactly this view, so a delta from now is exact (the rule
+  // of adopt_session()). Others stay continuity-lost. Journals each moved session. Applies
+  // once: a moment not taken again by the first call never is. Returns how many moments
+  // were taken again. O(sessions x roster).
+  std::size_t readopt_restored();
 
  private:
   struct Impl;

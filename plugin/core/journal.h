@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "protocol/digest.h"
 #include "protocol/presence.h"
 
 namespace rpsync::core {
@@ -27,6 +28,10 @@ struct TxnRecord {
   std::string id;           // iq id of the transaction (the key's `last`)
   std::uint64_t epoch = 0;  // continuity epoch the moment was taken in
   std::int64_t at_ms = 0;   // clock reading when it was taken
+  // The digest of the user's view at the moment: the state the client holds (absent in
+  // records written before it was kept). Lets a restarted instance take a key moment again
+  // when its view equals it (Engine::readopt_restored()).
+  std::optional<proto::StateDigest> digest;
   friend bool operator==(const TxnRecord&, const TxnRecord&) = default;
 };
 

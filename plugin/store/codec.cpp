@@ -1,5 +1,6 @@
 #include "plugin/store/codec.h"
 
+#include <array>
 #include <cstdint>
 
 #include "plugin/store/varint.h"
@@ -92,6 +93,9 @@ std::optional<std::vector<std::string>> decode_contacts(std::string_view blob) {
   return out;
 }
 
+// After the moments, when either carries a digest: a flags byte (1 = newest's, 2 =
+// previous's), then each digest present as varint count + four varint words. Records
+// written before digests were kept end after the moments and decode without them.
 std::string encode_txns(const core::TxnRecord& newest,
                         const std::optional<core::TxnRecord>& previous) {
   std::string out;
@@ -99,11 +103,22 @@ std::string encode_txns(const core::TxnRecord& newest,
   put_txn(out, newest);
   out += static_cast<char>(previous ? 1 : 0);
   if (previous) put_txn(out, *previous);
+  const bool prev_digest = previous && previous->digest;
+  if (newest.digest || prev_digest) {
+    out += static_cast<char>((newest.digest ? 1 : 0) | (prev_digest ? 2 : 0));
+    for (const auto* d :
+         {newest.digest ? &*newest.digest : nullptr, prev_digest ? &*previous->digest : nullptr}) {
+      if (!d) continue;
+      put_varint(out, d->count());
+      for (std::uint64_t w : d->words()) put_varint(out, w);
+    }
+  }
   return out;
 }
 
 bool decode_txns(std::string_view blob, core::TxnRecord& newest,
                  std::optional<core::TxnRecord>& previous) {
+  newest.digest.reset();
   Reader r(blob);
   unsigned char version, has_prev;
   if (!r.byte(version) || version != kVersion || !get_txn(r, newest) || !r.byte(has_prev) ||
@@ -113,6 +128,19 @@ bool decode_txns(std::string_view blob, core::TxnRecord& newest,
   if (has_prev) {
     previous.emplace();
     if (!get_txn(r, *previous)) return false;
+  }
+  if (r.done()) return true;
+  unsigned char flags;
+  if (!r.byte(flags) || flags == 0 || flags > 3 || ((flags & 2) && !previous)) return false;
+  for (core::TxnRecord* t : {&newest, previous ? &*previous : nullptr}) {
+    const unsigned char bit = t == &newest ? 1 : 2;
+    if (!(flags & bit)) continue;
+    std::uint64_t count;
+    std::array<std::uint64_t, 4> words{};
+    if (!r.varint(count) || count > UINT32_MAX) return false;
+    for (auto& w : words)
+      if (!r.varint(w)) return false;
+    t->digest = proto::StateDigest::from_words(words, static_cast<std::uint32_t>(count));
   }
   return r.done();
 }

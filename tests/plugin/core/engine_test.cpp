@@ -352,7 +352,7 @@ TEST_F(EngineTest, RestoreCountsAsGapAndKeepsData) {
   img.epoch = 7;
   img.resources.push_back({"bob@x/a", fields(Show::kAway, "x")});
   img.rosters.push_back({"alice@x", {"bob@x", "carol@x"}});
-  img.sessions.push_back({"alice@x", "s1", "phone", {"e1", 7, now_}, std::nullopt});
+  img.sessions.push_back({"alice@x", "s1", "phone", {"e1", 7, now_, {}}, std::nullopt});
   Engine e2(options());
   e2.restore(img);
   EXPECT_EQ(e2.stats().epoch, 8u);
@@ -369,7 +369,7 @@ TEST_F(EngineTest, RestoredSessionCanCheckpointAndThenSync) {
   Image img;
   img.epoch = 1;
   img.rosters.push_back({"alice@x", {"bob@x"}});
-  img.sessions.push_back({"alice@x", "s1", "phone", {"e1", 1, now_}, std::nullopt});
+  img.sessions.push_back({"alice@x", "s1", "phone", {"e1", 1, now_, {}}, std::nullopt});
   Engine e2(options());
   e2.restore(img);
   ASSERT_TRUE(e2.checkpoint("alice@x", "s1", "phone", "e1", "c1").ok());

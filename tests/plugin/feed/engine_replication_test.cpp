@@ -223,8 +223,10 @@ TEST_F(Replication, ResyncWithRowsTakesTheUnmentionedFromTheRows) {
   // dave changed twice (the row holds the first change; the server's live presence after
   // the reconnect has the second).
   const std::vector<ResourceRecord> rows = {
-      {"bob@x/phone", status("hi")},     {"bob@x/laptop", status("new")},
-      {"carol@x/pc", status("lunch")},   {"dave@x/pc", status("d1")},
+      {"bob@x/phone", status("hi")},
+      {"bob@x/laptop", status("new")},
+      {"carol@x/pc", status("lunch")},
+      {"dave@x/pc", status("d1")},
       {"dave@x/gone", status("stale")}};  // left right after the reconnect (seen live)
   a_.begin_resync();
   a_.observe_available("dave@x/pc", status("d2"));  // live, fresher than the row
@@ -258,6 +260,66 @@ TEST_F(Replication, ResyncWithRowsTakesTheUnmentionedFromTheRows) {
   EXPECT_EQ(e2.kept, 1u) << "carol@x/pc";
   EXPECT_EQ(e2.gone, 1u) << "dave@x/pc: unmentioned and absent from the rows";
   EXPECT_EQ(a_.view("alice@x").size(), 1u) << "bob's rows were stale: only carol is left";
+}
+
+// A restart covered by a peer: restored key moments whose recorded digest (the client's
+// state) equals the re-learned view are taken again; the others stay continuity-lost, and
+// keys an operator invalidated never come back.
+TEST_F(Replication, RestoredKeysWhoseDigestStillMatchesAreTakenAgain) {
+  a_.set_roster("dan@x", {"carol@x"});
+  a_.set_roster("eve@x", {"carol@x"});
+  ASSERT_TRUE(a_.enable("alice@x", "s1", "r", "e1").ok());
+  ASSERT_TRUE(a_.enable("dan@x", "s2", "r", "e2").ok());
+  ASSERT_TRUE(a_.enable("eve@x", "s3", "r", "e3").ok());
+  std::vector<SessionRecord> sessions;
+  for (const auto& m : a_.take_changes())
+    if (const auto* put = std::get_if<PutSession>(&m)) sessions.push_back(put->session);
+  ASSERT_EQ(sessions.size(), 3u);
+  for (const auto& r : sessions) ASSERT_TRUE(r.newest.digest.has_value()) << r.user;
+  EXPECT_EQ(a_.invalidate_keys("eve@x"), 1u);
+  const Batch invalidated = a_.take_changes();
+  ASSERT_EQ(invalidated.size(), 1u) << "the invalidation is journaled";
+  const SessionRecord eve = std::get<PutSession>(invalidated[0]).session;
+  EXPECT_FALSE(eve.newest.digest.has_value());
+  sessions[2] = eve;
+
+  Image image;
+  image.epoch = 1;
+  image.resources = {{"bob@x/phone", status("hi")}, {"carol@x/pc", status("busy")}};
+  image.rosters = {
+      {"alice@x", {"bob@x", "carol@x"}}, {"dan@x", {"carol@x"}}, {"eve@x", {"carol@x"}}};
+  image.sessions = sessions;
+  Engine c{options()};
+  c.restore(image);
+  c.take_changes();
+  EXPECT_FALSE(c.digest_at("dan@x", "s2", "r", "e2").has_value()) << "restored: not answerable";
+  now_ += 60'000;
+  c.observe_available("bob@x/phone", status("gone fishing"));  // alice's view moved on
+  EXPECT_EQ(c.readopt_restored(), 1u) << "dan's only: alice's view changed, eve's was killed";
+  const Batch moved = c.take_changes();
+  std::size_t puts = 0;
+  for (const auto& m : moved)
+    if (const auto* put = std::get_if<PutSession>(&m)) {
+      ++puts;
+      EXPECT_EQ(put->session.user, "dan@x");
+      EXPECT_EQ(put->session.newest.epoch, c.stats().epoch);
+      EXPECT_EQ(put->session.newest.at_ms, sessions[1].newest.at_ms)
+          << "its lifetime is not renewed";
+    }
+  EXPECT_EQ(puts, 1u);
+  EXPECT_EQ(c.readopt_restored(), 0u) << "applies once";
+
+  c.observe_available("carol@x/pc", status("back"));
+  auto dan = c.sync("dan@x", "t2", "r", "y2", {"s2", "r", "e2"});
+  ASSERT_TRUE(dan.ok()) << dan.error().text;
+  ASSERT_EQ(dan->changed.size(), 1u);
+  EXPECT_EQ(dan->changed[0].jid, "carol@x/pc");
+  auto alice = c.sync("alice@x", "t1", "r", "y1", {"s1", "r", "e1"});
+  ASSERT_FALSE(alice.ok());
+  EXPECT_EQ(alice.error().app, AppCondition::kContinuityLost);
+  auto eve_sync = c.sync("eve@x", "t3", "r", "y3", {"s3", "r", "e3"});
+  ASSERT_FALSE(eve_sync.ok());
+  EXPECT_EQ(eve_sync.error().app, AppCondition::kContinuityLost);
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ proto::PresenceFields status(std::string s) {
 }
 
 core::SessionRecord record() {
-  core::SessionRecord s{"alice@x", "s1", "r", {"e1", 3, 1234}, core::TxnRecord{"e0", 3, 1000}};
+  core::SessionRecord s{
+      "alice@x", "s1", "r", {"e1", 3, 1234, {}}, core::TxnRecord{"e0", 3, 1000, {}}};
   return s;
 }
 

@@ -116,7 +116,8 @@ TEST(RedisStore, FlushedDataSurvivesKillNineWithAof) {
   ASSERT_TRUE(redis);
   auto s = open_or_fail(redis->uri());
   ASSERT_TRUE(s);
-  core::SessionRecord sess{"alice@x", "s1", "phone", {"c2", 3, -17}, core::TxnRecord{"c1", 2, 9}};
+  core::SessionRecord sess{
+      "alice@x", "s1", "phone", {"c2", 3, -17, {}}, core::TxnRecord{"c1", 2, 9, {}}};
   core::Batch b;
   for (int i = 0; i < 500; ++i) b.push_back(res("c" + std::to_string(i) + "@x/r", i));
   b.push_back(core::PutRoster{"alice@x", {"c1@x", "c2@x"}});
@@ -349,8 +350,8 @@ TEST(RedisStore, KeyLayoutKeepsOneOwnerInOneSlot) {
   const std::vector<std::string> users = {"alice@x", "bob@y", "we{ird}@z"};
   for (const auto& u : users) {
     b.push_back(core::PutRoster{u, {"carol@x", "dave@y"}});
-    b.push_back(core::PutSession{{u, "s1", "phone", {"k", 1, 1}, std::nullopt}});
-    b.push_back(core::PutSession{{u, "s2", "pc", {"k", 1, 1}, std::nullopt}});
+    b.push_back(core::PutSession{{u, "s1", "phone", {"k", 1, 1, {}}, std::nullopt}});
+    b.push_back(core::PutSession{{u, "s2", "pc", {"k", 1, 1, {}}, std::nullopt}});
   }
   for (const char* r : {"carol@x/a", "carol@x/b", "dave@y/c", "bob@y/d"}) b.push_back(res(r, 1));
   b.push_back(core::PutEpoch{2});

@@ -42,7 +42,12 @@ TYPED_TEST(StoreContract, NewStoreLoadsEmpty) {
 }
 
 TYPED_TEST(StoreContract, FlushedMutationsSurviveReopenAndLaterOnesWin) {
-  core::SessionRecord sess{"alice@x", "s1", "phone", {"c2", 3, -17}, core::TxnRecord{"c1", 2, 99}};
+  // The newest moment carries the digest of the client's state, the previous one none.
+  core::SessionRecord sess{"alice@x",
+                           "s1",
+                           "phone",
+                           {"c2", 3, -17, proto::StateDigest::from_words({~0ull, 2, 0, 4}, 5)},
+                           core::TxnRecord{"c1", 2, 99, {}}};
   {
     auto s = this->backend_.open();
     ASSERT_TRUE(s);
@@ -55,7 +60,7 @@ TYPED_TEST(StoreContract, FlushedMutationsSurviveReopenAndLaterOnesWin) {
     b.push_back(core::PutRoster{"eve@x", {"bob@x"}});
     b.push_back(core::PutRoster{"eve@x", {}});  // erases
     b.push_back(core::PutSession{sess});
-    b.push_back(core::PutSession{{"alice@x", "s0", "pc", {"e", 3, 1}, std::nullopt}});
+    b.push_back(core::PutSession{{"alice@x", "s0", "pc", {"e", 3, 1, {}}, std::nullopt}});
     b.push_back(core::EraseSession{"alice@x", "s0", "pc"});
     b.push_back(core::PutEpoch{3});
     ASSERT_TRUE(s->write(b).ok());
@@ -204,11 +209,32 @@ TEST(Codec, RejectsMalformedBlobs) {
   EXPECT_FALSE(decode_contacts(c.substr(0, c.size() - 1)).has_value());
   core::TxnRecord n;
   std::optional<core::TxnRecord> p;
-  std::string t = encode_txns({"x", 1, -3}, core::TxnRecord{"y", 2, 4});
+  std::string t = encode_txns({"x", 1, -3, {}}, core::TxnRecord{"y", 2, 4, {}});
   ASSERT_TRUE(decode_txns(t, n, p));
-  EXPECT_EQ(n, (core::TxnRecord{"x", 1, -3}));
-  EXPECT_EQ(p, (core::TxnRecord{"y", 2, 4}));
+  EXPECT_EQ(n, (core::TxnRecord{"x", 1, -3, {}}));
+  EXPECT_EQ(p, (core::TxnRecord{"y", 2, 4, {}}));
   EXPECT_FALSE(decode_txns(t.substr(0, t.size() - 1), n, p));
+  // With digests: both, or only the previous one's; a record without any decodes as one
+  // written before digests were kept (the same bytes).
+  const auto d1 = proto::StateDigest::from_words({1, ~0ull, 3, 0}, 7);
+  const auto d2 = proto::StateDigest::from_words({0, 0, 0, 9}, 0);
+  const core::TxnRecord with{"x", 1, -3, d1};
+  const std::string both = encode_txns(with, core::TxnRecord{"y", 2, 4, d2});
+  ASSERT_TRUE(decode_txns(both, n, p));
+  EXPECT_EQ(n, with);
+  EXPECT_EQ(p, (core::TxnRecord{"y", 2, 4, d2}));
+  const std::string prev_only = encode_txns({"x", 1, -3, {}}, core::TxnRecord{"y", 2, 4, d2});
+  ASSERT_TRUE(decode_txns(prev_only, n, p));
+  EXPECT_FALSE(n.digest.has_value());
+  EXPECT_EQ(p->digest, d2);
+  ASSERT_TRUE(decode_txns(t, n, p));
+  EXPECT_FALSE(n.digest.has_value()) << "a decode never keeps an earlier record's digest";
+  for (std::size_t cut = t.size() + 1; cut < both.size(); ++cut)
+    EXPECT_FALSE(decode_txns(both.substr(0, cut), n, p)) << cut;
+  EXPECT_FALSE(decode_txns(encode_txns(with, std::nullopt) + "x", n, p));
+  std::string prev_flag_without_prev = encode_txns({"x", 1, -3, {}}, std::nullopt);
+  prev_flag_without_prev += '\x02';
+  EXPECT_FALSE(decode_txns(prev_flag_without_prev, n, p));
 }
 
 TEST(OpenStore, ChoosesBackendByUri) {
