@@ -119,9 +119,10 @@ std::optional<std::vector<core::ResourceRecord>> Replica::witness() {
     close_own_gap(false, "could not read the shared presence: " + image.error().text);
     return std::nullopt;
   }
+  // Closed (when kept) on the next tick, after the service has applied the rows: a restart's
+  // keys are compared with the view they make.
   witnessed_ = true;
   log_.info("feed", "own_gap.witnessed", {{"rows", image->resources.size()}});
-  if (kept_) close_own_gap(true, "");
   return std::move(image->resources);
 }
 
@@ -288,6 +289,7 @@ void Replica::tick(std::int64_t now_ms) {
     last_beat_ms_ = now_ms;
     beat();
   }
+  if (own_gap_open_ && witnessed_ && kept_) close_own_gap(true, "");
   update_readiness();
   counters_.reader = reader_->stats();
 }

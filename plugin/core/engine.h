@@ -33,7 +33,9 @@
 //  * Continuity: gap() (component lost its server connection) and restore() (restart)
 //    bump the epoch; a key whose moment is from an older epoch fails with
 //    continuity-lost, never with a partial delta. Key moments taken after a gap (a
-//    checkpoint on a session that survived it) are valid again from that moment.
+//    checkpoint on a session that survived it) are valid again from that moment. Each
+//    moment records the digest of the user's view when taken (the client's state), so
+//    that several instances can move a key by digest (adopt_session, readopt_restored).
 //  * "Too large": a delta fails with too-large when it has more items than
 //    Limits::max_delta_items, or when its estimated wire size is larger than the
 //    estimated size of what a normal login would cost (one presence per available

@@ -4,11 +4,13 @@
 // The engine keeps everything in memory; a Store (plugin/store/) is its durable log.
 // What is persisted is exactly what must survive a restart:
 //   - the current presence of every available contact resource (offline ones are erased;
-//     tombstones and field history live only in memory, because after a restart every
-//     older key fails on continuity anyway and no longer needs them),
+//     tombstones and field history live only in memory, because after a restart an older
+//     key either fails on continuity or, when its recorded digest equals the view, is
+//     taken again from that view: neither needs them),
 //   - every user's visible roster,
-//   - every session's keys (so an acknowledged checkpoint is never lost and an old key
-//     is answered with continuity-lost rather than unknown-key),
+//   - every session's keys with the digest of the client's state at each (so an
+//     acknowledged checkpoint is never lost, and an old key is answered with
+//     continuity-lost rather than unknown-key, or taken again, Engine::readopt_restored()),
 //   - the continuity epoch (bumped by every gap and every restart).
 #pragma once
 

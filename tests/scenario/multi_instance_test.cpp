@@ -16,6 +16,8 @@
 //   B is killed (-9) under a presence load and restarted: its view of alice equals A's
 //   B loses its server connection while A observes: a key B gave before the outage syncs
 //     at B afterwards with the exact delta, changes made during the outage included
+//   B is restarted while A observes: a key B gave before (contacts unchanged meanwhile) is
+//     taken again and syncs at B with the exact delta
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -570,6 +572,43 @@ TEST_F(MultiInstance, KeyOutlivesItsInstancesDisconnectWhenThePeerObservedThroug
   Flood fresh_login = fresh_full_login(kAlice);
   EXPECT_EQ(model, fresh_login.state) << describe(model) << "\n" << describe(fresh_login.state);
   EXPECT_GE(proxy->connections(), 2u) << "B really reconnected";
+}
+
+// (g) B restarted while A observes: the restore invalidates B's keys, but the start's gap is
+// covered by A, so alice's key from B (her contacts unchanged meanwhile) is taken again and
+// syncs at B with the exact delta of what changed after the restart.
+TEST_F(MultiInstance, KeyOutlivesItsInstancesRestartWhenThePeerObservedThroughout) {
+  auto carol = comes_online("carol@example.test", "phone", shows(Show::kAway, "lunch"));
+  ASSERT_TRUE(carol);
+  auto first = logs_in(kAlice, "phone");
+  ASSERT_TRUE(first);
+  Flood flood = first->sends_presence_and_collects_flood({}, Millis{0});
+  ASSERT_TRUE(flood.complete);
+  proto::PresenceState model = flood.state;
+  Answer enabled = first->sends_enable(kB, "e1");
+  ASSERT_TRUE(enabled.ok()) << enabled.describe() << logs();
+  const proto::SyncKey key = first->key("e1");
+  first->closes();
+
+  EXPECT_EQ(b->terminate(), 0) << logs();
+  std::string why;
+  ASSERT_TRUE(b->start(&why)) << why;
+  ASSERT_TRUE(log_shows(*b, "own_gap.bridged gap=restart keys_taken_again=1", 1,
+                        std::chrono::seconds(30)))
+      << logs();
+  ASSERT_TRUE(ready(*b, kB, std::chrono::seconds(30), &why)) << why;
+  ASSERT_TRUE(carol->sends_presence(shows(Show::kDnd, "meeting")));
+  ASSERT_TRUE(carol->settles());
+
+  auto again = logs_in(kAlice, "phone");
+  ASSERT_TRUE(again);
+  Answer answer = again->sends_sync(kB, "s1", key);
+  auto delta = delta_of(answer, &why);
+  ASSERT_TRUE(delta) << why << "\n" << logs();
+  EXPECT_EQ(delta->changed.size(), 1u) << describe(*delta);
+  ASSERT_TRUE(proto::apply(model, *delta)) << describe(model) << describe(*delta);
+  Flood fresh_login = fresh_full_login(kAlice);
+  EXPECT_EQ(model, fresh_login.state) << describe(model) << "\n" << describe(fresh_login.state);
 }
 
 }  // namespace
