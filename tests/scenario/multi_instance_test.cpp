@@ -199,6 +199,51 @@ class MultiInstance : public ::testing::Test {
 
   std::string logs() { return "--- A ---\n" + a->log() + "\n--- B ---\n" + b->log(); }
 
+  // alice logs in as alice/phone, sees `contacts` available resources (her model of them
+  // goes to `model`), enables through `component` with id `id` and logs out. The key, or
+  // one with an empty stream after a reported failure.
+  proto::SyncKey alice_enables(const std::string& component, const std::string& id,
+                               std::size_t contacts, proto::PresenceState& model) {
+    auto first = logs_in(kAlice, "phone");
+    if (!first) {
+      ADD_FAILURE() << "alice cannot log in";
+      return {};
+    }
+    Flood flood = first->sends_presence_and_collects_flood({}, Millis{0});
+    EXPECT_TRUE(flood.complete);
+    EXPECT_EQ(flood.state.size(), contacts) << describe(flood.state);
+    model = flood.state;
+    Answer enabled = first->sends_enable(component, id);
+    EXPECT_TRUE(enabled.ok()) << enabled.describe() << logs();
+    const proto::SyncKey key = enabled.ok() ? first->key(id) : proto::SyncKey{};
+    first->closes();
+    return key;
+  }
+
+  // alice logs in again as alice/phone (the session goes to `again`) and syncs `key`
+  // through `component` with id "s1"; the delta, applied to `model`, must give a fresh
+  // login's view. nullopt after a reported failure.
+  std::optional<proto::Delta> alice_syncs(const std::string& component, const proto::SyncKey& key,
+                                          proto::PresenceState& model,
+                                          std::unique_ptr<Party>& again) {
+    again = logs_in(kAlice, "phone");
+    if (!again) {
+      ADD_FAILURE() << "alice cannot log in again";
+      return std::nullopt;
+    }
+    std::string why;
+    auto delta = delta_of(again->sends_sync(component, "s1", key), &why);
+    if (!delta) {
+      ADD_FAILURE() << why << "\n" << logs();
+      return std::nullopt;
+    }
+    EXPECT_TRUE(proto::apply(model, *delta)) << describe(model) << describe(*delta);
+    EXPECT_EQ(proto::digest_of(model), delta->state);
+    Flood fresh_login = fresh_full_login(kAlice);
+    EXPECT_EQ(model, fresh_login.state) << describe(model) << "\n" << describe(fresh_login.state);
+    return delta;
+  }
+
   std::unique_ptr<RedisServer> redis;
   std::unique_ptr<ProsodyServer> prosody;
   std::unique_ptr<ComponentProcess> a, b;
@@ -214,20 +259,13 @@ TEST_F(MultiInstance, EnableThroughASyncThroughBGivesTheExactDelta) {
   auto erin = comes_online("erin@example.test", "laptop");
   ASSERT_TRUE(carol && erin);
 
-  auto first = logs_in(kAlice, "phone");
-  ASSERT_TRUE(first);
-  Flood flood = first->sends_presence_and_collects_flood({}, Millis{0});
-  ASSERT_TRUE(flood.complete);
-  ASSERT_EQ(flood.state.size(), 2u) << describe(flood.state);
-  proto::PresenceState model = flood.state;
-  Answer enabled = first->sends_enable(kA, "e1");
-  ASSERT_TRUE(enabled.ok()) << enabled.describe() << logs();
-  const proto::SyncKey key = first->key("e1");
+  proto::PresenceState model;
+  const proto::SyncKey key = alice_enables(kA, "e1", 2, model);
+  ASSERT_FALSE(key.stream.empty());
   // B adopts the session as answerable: its view equals alice's at e1. (A change landing
   // at B before the feed entry would make it unanswerable there: continuity-lost, the
   // documented limit, not what this scenario is about.)
   ASSERT_TRUE(log_shows(*b, "sessions.applied origin=A sessions=1 answerable=1")) << logs();
-  first->closes();
 
   // While alice is away: carol changes, dave arrives, erin leaves.
   auto carol_after = carol_before;
@@ -238,19 +276,12 @@ TEST_F(MultiInstance, EnableThroughASyncThroughBGivesTheExactDelta) {
   erin->closes();
   ASSERT_TRUE(carol->settles() && dave->settles());
 
-  auto again = logs_in(kAlice, "phone");
-  ASSERT_TRUE(again);
-  Answer answer = again->sends_sync(kB, "s1", key);
-  std::string why;
-  auto delta = delta_of(answer, &why);
-  ASSERT_TRUE(delta) << why << "\n" << logs();
+  std::unique_ptr<Party> again;
+  auto delta = alice_syncs(kB, key, model, again);
+  ASSERT_TRUE(delta);
   EXPECT_EQ(delta->changed.size(), 1u) << describe(*delta);
   EXPECT_EQ(delta->added.size(), 1u) << describe(*delta);
   EXPECT_EQ(delta->unavailable, std::vector<std::string>{"erin@example.test/laptop"});
-  ASSERT_TRUE(proto::apply(model, *delta)) << describe(model) << describe(*delta);
-  EXPECT_EQ(proto::digest_of(model), delta->state);
-  Flood fresh_login = fresh_full_login(kAlice);
-  EXPECT_EQ(model, fresh_login.state) << describe(model) << "\n" << describe(fresh_login.state);
 
   // The key the sync at B gave moves forward at A, once A applied the sync's feed entry
   // (a checkpoint reaching A before it would be refused: the documented routing limit).
@@ -534,16 +565,9 @@ TEST_F(MultiInstance, KeyOutlivesItsInstancesDisconnectWhenThePeerObservedThroug
   auto carol = comes_online("carol@example.test", "phone", shows(Show::kAway, "lunch"));
   auto erin = comes_online("erin@example.test", "laptop");
   ASSERT_TRUE(carol && erin);
-  auto first = logs_in(kAlice, "phone");
-  ASSERT_TRUE(first);
-  Flood flood = first->sends_presence_and_collects_flood({}, Millis{0});
-  ASSERT_TRUE(flood.complete);
-  ASSERT_EQ(flood.state.size(), 2u) << describe(flood.state);
-  proto::PresenceState model = flood.state;
-  Answer enabled = first->sends_enable(kB, "e1");
-  ASSERT_TRUE(enabled.ok()) << enabled.describe() << logs();
-  const proto::SyncKey key = first->key("e1");
-  first->closes();
+  proto::PresenceState model;
+  const proto::SyncKey key = alice_enables(kB, "e1", 2, model);
+  ASSERT_FALSE(key.stream.empty());
 
   proxy->cut();
   ASSERT_TRUE(log_shows(*b, "not-ready until group continuity is decided")) << logs();
@@ -560,17 +584,12 @@ TEST_F(MultiInstance, KeyOutlivesItsInstancesDisconnectWhenThePeerObservedThroug
   ASSERT_TRUE(log_shows(*b, "own_gap.bridged", 1, std::chrono::seconds(40))) << logs();
   EXPECT_EQ(b->log().find("own_gap.lost"), std::string::npos) << logs();
   ASSERT_TRUE(ready(*b, kB, std::chrono::seconds(30), &why)) << why;
-  auto again = logs_in(kAlice, "phone");
-  ASSERT_TRUE(again);
-  Answer answer = again->sends_sync(kB, "s1", key);
-  auto delta = delta_of(answer, &why);
-  ASSERT_TRUE(delta) << why << "\n" << logs();
+  std::unique_ptr<Party> again;
+  auto delta = alice_syncs(kB, key, model, again);
+  ASSERT_TRUE(delta);
   EXPECT_EQ(delta->changed.size(), 1u) << describe(*delta);
   EXPECT_EQ(delta->added.size(), 1u) << describe(*delta);
   EXPECT_EQ(delta->unavailable, std::vector<std::string>{"erin@example.test/laptop"});
-  ASSERT_TRUE(proto::apply(model, *delta)) << describe(model) << describe(*delta);
-  Flood fresh_login = fresh_full_login(kAlice);
-  EXPECT_EQ(model, fresh_login.state) << describe(model) << "\n" << describe(fresh_login.state);
   EXPECT_GE(proxy->connections(), 2u) << "B really reconnected";
 }
 
@@ -580,35 +599,24 @@ TEST_F(MultiInstance, KeyOutlivesItsInstancesDisconnectWhenThePeerObservedThroug
 TEST_F(MultiInstance, KeyOutlivesItsInstancesRestartWhenThePeerObservedThroughout) {
   auto carol = comes_online("carol@example.test", "phone", shows(Show::kAway, "lunch"));
   ASSERT_TRUE(carol);
-  auto first = logs_in(kAlice, "phone");
-  ASSERT_TRUE(first);
-  Flood flood = first->sends_presence_and_collects_flood({}, Millis{0});
-  ASSERT_TRUE(flood.complete);
-  proto::PresenceState model = flood.state;
-  Answer enabled = first->sends_enable(kB, "e1");
-  ASSERT_TRUE(enabled.ok()) << enabled.describe() << logs();
-  const proto::SyncKey key = first->key("e1");
-  first->closes();
+  proto::PresenceState model;
+  const proto::SyncKey key = alice_enables(kB, "e1", 1, model);
+  ASSERT_FALSE(key.stream.empty());
 
   EXPECT_EQ(b->terminate(), 0) << logs();
   std::string why;
   ASSERT_TRUE(b->start(&why)) << why;
-  ASSERT_TRUE(log_shows(*b, "own_gap.bridged gap=restart keys_taken_again=1", 1,
-                        std::chrono::seconds(30)))
+  ASSERT_TRUE(
+      log_shows(*b, "own_gap.bridged gap=restart keys_taken_again=1", 1, std::chrono::seconds(30)))
       << logs();
   ASSERT_TRUE(ready(*b, kB, std::chrono::seconds(30), &why)) << why;
   ASSERT_TRUE(carol->sends_presence(shows(Show::kDnd, "meeting")));
   ASSERT_TRUE(carol->settles());
 
-  auto again = logs_in(kAlice, "phone");
-  ASSERT_TRUE(again);
-  Answer answer = again->sends_sync(kB, "s1", key);
-  auto delta = delta_of(answer, &why);
-  ASSERT_TRUE(delta) << why << "\n" << logs();
+  std::unique_ptr<Party> again;
+  auto delta = alice_syncs(kB, key, model, again);
+  ASSERT_TRUE(delta);
   EXPECT_EQ(delta->changed.size(), 1u) << describe(*delta);
-  ASSERT_TRUE(proto::apply(model, *delta)) << describe(model) << describe(*delta);
-  Flood fresh_login = fresh_full_login(kAlice);
-  EXPECT_EQ(model, fresh_login.state) << describe(model) << "\n" << describe(fresh_login.state);
 }
 
 }  // namespace
