@@ -199,6 +199,13 @@ class MultiInstance : public ::testing::Test {
 
   std::string logs() { return "--- A ---\n" + a->log() + "\n--- B ---\n" + b->log(); }
 
+  // What alice must be told after carol changed, dave/pc arrived and erin/laptop left.
+  static void expect_carol_changed_dave_came_erin_left(const proto::Delta& delta) {
+    EXPECT_EQ(delta.changed.size(), 1u) << describe(delta);
+    EXPECT_EQ(delta.added.size(), 1u) << describe(delta);
+    EXPECT_EQ(delta.unavailable, std::vector<std::string>{"erin@example.test/laptop"});
+  }
+
   // alice logs in as alice/phone, sees `contacts` available resources (her model of them
   // goes to `model`), enables through `component` with id `id` and logs out. The key, or
   // one with an empty stream after a reported failure.
@@ -279,9 +286,7 @@ TEST_F(MultiInstance, EnableThroughASyncThroughBGivesTheExactDelta) {
   std::unique_ptr<Party> again;
   auto delta = alice_syncs(kB, key, model, again);
   ASSERT_TRUE(delta);
-  EXPECT_EQ(delta->changed.size(), 1u) << describe(*delta);
-  EXPECT_EQ(delta->added.size(), 1u) << describe(*delta);
-  EXPECT_EQ(delta->unavailable, std::vector<std::string>{"erin@example.test/laptop"});
+  expect_carol_changed_dave_came_erin_left(*delta);
 
   // The key the sync at B gave moves forward at A, once A applied the sync's feed entry
   // (a checkpoint reaching A before it would be refused: the documented routing limit).
@@ -587,9 +592,7 @@ TEST_F(MultiInstance, KeyOutlivesItsInstancesDisconnectWhenThePeerObservedThroug
   std::unique_ptr<Party> again;
   auto delta = alice_syncs(kB, key, model, again);
   ASSERT_TRUE(delta);
-  EXPECT_EQ(delta->changed.size(), 1u) << describe(*delta);
-  EXPECT_EQ(delta->added.size(), 1u) << describe(*delta);
-  EXPECT_EQ(delta->unavailable, std::vector<std::string>{"erin@example.test/laptop"});
+  expect_carol_changed_dave_came_erin_left(*delta);
   EXPECT_GE(proxy->connections(), 2u) << "B really reconnected";
 }
 
