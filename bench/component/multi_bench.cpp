@@ -14,6 +14,17 @@
 //    in again and syncs with her last key through instance (round mod N), so with N > 1
 //    every sync uses a key taken at ANOTHER instance and carried by the feed. Latency =
 //    sync sent -> delta received, at the client. Failures are counted by condition.
+//  * own gap (after the table; Redis, 2 instances, the second one reaching Prosody through a
+//    TcpProxy): alice enables at the second instance B; then G rounds of: alice offline,
+//    B's server connection cut for --gap-ms while k = 5 % of the contacts change (the
+//    first instance observes throughout), the connection restored; the time until B
+//    answers again (not-ready meanwhile) and alice's sync through B (a delta of k items,
+//    or the failure). Then 2G rounds of B restarted (SIGTERM, start), alternately with k
+//    contacts changing after it is ready (its restored key is taken again: the client's
+//    state is still the view) and while it is down (the key's state is not known at B:
+//    continuity-lost, by design), each followed by alice's sync through B. Before group
+//    continuity covered an instance's own gap, every one of these syncs answered
+//    continuity-lost.
 // Loopback only, every wait bounded; exits 3 when a delta has the wrong size.
 #include <algorithm>
 #include <chrono>
@@ -31,6 +42,7 @@
 #include "protocol/ns.h"
 #include "protocol/xml.h"
 #include "tests/harness/prosody_server.h"
+#include "tests/harness/tcp_proxy.h"
 #include "tests/harness/test_client.h"
 #include "tests/harness_redis/redis_server.h"
 #include "tests/scenario/component_process.h"
@@ -40,6 +52,7 @@ namespace {
 namespace fs = std::filesystem;
 using rpsync::test::ProsodyServer;
 using rpsync::test::RedisServer;
+using rpsync::test::TcpProxy;
 using rpsync::test::TestClient;
 using rpsync::test::scenario::ComponentProcess;
 using rpsync::test::scenario::ComponentSpec;
@@ -69,6 +82,9 @@ struct Options {
   int contacts = 200;
   int changes = 5;
   int rounds = 20;
+  int gap_rounds = 5;
+  int gap_ms = 3000;
+  bool own_gap_only = false;  // skip the table (quick runs of the own-gap phase)
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_multi.csv";
 };
 
@@ -81,6 +97,15 @@ struct Setup {
 struct Figures {
   double ingest_per_s = 0;
   double ingest_s = 0;
+  std::vector<double> sync_ms;
+  std::map<std::string, int> failures;
+};
+
+struct GapFigures {
+  std::string name;
+  int synced = 0;  // rounds whose sync through B answered a delta of the expected size
+  int rounds = 0;
+  std::vector<double> unready_s;  // from reconnect (or restart) until B answered again
   std::vector<double> sync_ms;
   std::map<std::string, int> failures;
 };
@@ -128,7 +153,9 @@ bool wait_ready(TestClient& probe, const std::string& jid, ComponentProcess& p) 
     if (!p.alive()) return false;
     auto a = iq(probe, jid, "set", "ready" + std::to_string(i),
                 "<disable xmlns='urn:xmpp:rpsync:0' stream='never-enabled'/>", Millis(2000));
-    if (a && (a->attr("type") == "result" || app_condition(*a) != "not-ready")) return true;
+    // The component itself answers (not-enabled); the server answers for a component it has
+    // no connection to (remote-server-timeout), the component while busy with not-ready.
+    if (a && (a->attr("type") == "result" || app_condition(*a) == "not-enabled")) return true;
     std::this_thread::sleep_for(Millis(200));
   }
   return false;
@@ -153,67 +180,130 @@ std::size_t count_presence(TestClient& c, std::size_t n, Millis timeout) {
   return got;
 }
 
-Figures run_setup(const Setup& setup, const Options& o) {
+// One setup's world: a fresh Prosody with every contact online and a watcher that sees
+// them all, Redis when asked, the instances ready. With `proxy_last` the last instance
+// reaches Prosody through a TcpProxy (the own-gap phase cuts it).
+struct Bed {
+  std::unique_ptr<ProsodyServer> server;
+  std::unique_ptr<RedisServer> redis;
+  std::unique_ptr<TcpProxy> proxy;
+  std::vector<std::unique_ptr<ComponentProcess>> instances;
+  std::vector<std::unique_ptr<TestClient>> contacts;
+  std::unique_ptr<TestClient> probe, w;
+
+  ~Bed() {
+    for (auto& p : instances) p->terminate();
+  }
+  // Every instance answers a ping from the watcher (in stream order: it has ingested
+  // everything the watcher saw).
+  void ping_all(const std::string& tag) {
+    for (std::size_t i = 0; i < instances.size(); ++i) {
+      const int n = static_cast<int>(i);
+      auto a = iq(*w, jid_of(n), "get", tag + std::to_string(i), "<ping xmlns='urn:xmpp:ping'/>",
+                  Millis(30000));
+      if (!a || a->attr("type") != "result") die("ping " + jid_of(n) + " failed");
+    }
+  }
+  void ready(int i) {
+    if (!wait_ready(*probe, jid_of(i), *instances[static_cast<std::size_t>(i)]))
+      die(jid_of(i) + " not ready:\n" + instances[static_cast<std::size_t>(i)]->log());
+  }
+};
+
+std::unique_ptr<Bed> make_bed(const Setup& setup, const Options& o, bool proxy_last) {
+  auto bed = std::make_unique<Bed>();
   rpsync::test::ProsodyOptions po;
   po.hosts = {kHost};
   po.component_jid = jid_of(0);
   std::string why;
-  auto server = ProsodyServer::create(po, &why);
-  if (!server) die(why);
-  patch_prosody(*server);
+  bed->server = ProsodyServer::create(po, &why);
+  if (!bed->server) die(why);
+  ProsodyServer& server = *bed->server;
+  patch_prosody(server);
   const std::string alice = std::string("alice@") + kHost, watcher = std::string("w@") + kHost;
-  for (const char* u : {"alice", "w", "probe"}) server->add_user(u, kHost, kPassword);
+  for (const char* u : {"alice", "w", "probe"}) server.add_user(u, kHost, kPassword);
   for (int i = 0; i < o.contacts; ++i) {
     const std::string c = "c" + std::to_string(i);
-    server->add_user(c, kHost, kPassword);
-    server->add_roster_item(alice, c + "@" + kHost, "both");
-    server->add_roster_item(c + "@" + kHost, alice, "both");
-    server->add_roster_item(watcher, c + "@" + kHost, "to");
-    server->add_roster_item(c + "@" + kHost, watcher, "from");
+    server.add_user(c, kHost, kPassword);
+    server.add_roster_item(alice, c + "@" + kHost, "both");
+    server.add_roster_item(c + "@" + kHost, alice, "both");
+    server.add_roster_item(watcher, c + "@" + kHost, "to");
+    server.add_roster_item(c + "@" + kHost, watcher, "from");
   }
-  if (!server->launch()) die("prosody did not start:\n" + server->log());
-  std::unique_ptr<RedisServer> redis;
+  if (!server.launch()) die("prosody did not start:\n" + server.log());
   if (setup.redis) {
-    redis = RedisServer::start({}, &why);
-    if (!redis) die("redis: " + why);
+    bed->redis = RedisServer::start({}, &why);
+    if (!bed->redis) die("redis: " + why);
   }
-  std::vector<std::unique_ptr<ComponentProcess>> instances;
+  if (proxy_last) {
+    bed->proxy = TcpProxy::start(server.component_port(), &why);
+    if (!bed->proxy) die(why);
+  }
   for (int i = 0; i < setup.instances; ++i) {
-    const fs::path dir = fs::path(server->dir()) / ("instance-" + std::to_string(i));
+    const fs::path dir = fs::path(server.dir()) / ("instance-" + std::to_string(i));
     fs::create_directories(dir);
     ComponentSpec spec;
     spec.component_jid = jid_of(i);
     spec.extra_args = {"--log-level", "info", "--requests-per-minute", "100000"};
     if (setup.redis)
       spec.extra_args.insert(spec.extra_args.end(),
-                             {"--store", redis->uri(0, "rpsync"), "--instance-id",
+                             {"--store", bed->redis->uri(0, "rpsync"), "--instance-id",
                               "m" + std::to_string(i), "--heartbeat-ttl-ms", "3000"});
-    instances.push_back(
-        std::make_unique<ComponentProcess>(dir.string(), server->component_port(), spec));
-    if (!instances.back()->start(&why)) die(why);
+    const bool proxied = proxy_last && i == setup.instances - 1;
+    bed->instances.push_back(std::make_unique<ComponentProcess>(
+        dir.string(), proxied ? bed->proxy->port() : server.component_port(), spec));
+    if (!bed->instances.back()->start(&why)) die(why);
   }
-  auto probe = login(*server, "probe", "p");
-  for (int i = 0; i < setup.instances; ++i)
-    if (!wait_ready(*probe, jid_of(i), *instances[static_cast<std::size_t>(i)]))
-      die(jid_of(i) + " not ready:\n" + instances[static_cast<std::size_t>(i)]->log());
+  bed->probe = login(server, "probe", "p");
+  for (int i = 0; i < setup.instances; ++i) bed->ready(i);
 
-  std::vector<std::unique_ptr<TestClient>> contacts;
   for (int i = 0; i < o.contacts; ++i) {
-    contacts.push_back(login(*server, "c" + std::to_string(i), "r"));
-    contacts.back()->send_presence("", "hello");
+    bed->contacts.push_back(login(server, "c" + std::to_string(i), "r"));
+    bed->contacts.back()->send_presence("", "hello");
   }
-  auto w = login(*server, "w", "r");
-  w->send_presence();
-  count_presence(*w, static_cast<std::size_t>(o.contacts), Millis(20000));
-  auto ping_all = [&](const std::string& tag) {
-    for (int i = 0; i < setup.instances; ++i) {
-      auto a = iq(*w, jid_of(i), "get", tag + std::to_string(i), "<ping xmlns='urn:xmpp:ping'/>",
-                  Millis(30000));
-      if (!a || a->attr("type") != "result") die("ping " + jid_of(i) + " failed");
-    }
-  };
-  ping_all("settle");
+  bed->w = login(server, "w", "r");
+  bed->w->send_presence();
+  count_presence(*bed->w, static_cast<std::size_t>(o.contacts), Millis(20000));
+  bed->ping_all("settle");
+  return bed;
+}
 
+// alice logs in and sees her contacts.
+std::unique_ptr<TestClient> alice_online(Bed& bed, const Options& o) {
+  auto a = login(*bed.server, "alice", "r");
+  a->send_presence();
+  count_presence(*a, static_cast<std::size_t>(o.contacts), Millis(20000));
+  return a;
+}
+
+struct Key {
+  std::string stream, last;
+};
+Key enable(TestClient& a, int at, const std::string& id) {
+  auto e = iq(a, jid_of(at), "set", id,
+              "<enable xmlns='urn:xmpp:rpsync:0' stream='" + a.stream_id() + "'/>", Millis(10000));
+  if (!e || e->attr("type") != "result")
+    die("enable at " + jid_of(at) + " failed: " + (e ? rpsync::xml::to_string(*e) : "no answer"));
+  return {a.stream_id(), id};
+}
+// Syncs `key` through instance `at` with id `id`; the answer and its latency (ms).
+std::pair<Element, double> sync(TestClient& a, int at, const Key& key, const std::string& id) {
+  const auto t = Clock::now();
+  auto answer = iq(a, jid_of(at), "set", id,
+                   "<sync xmlns='urn:xmpp:rpsync:0' stream='" + a.stream_id() + "'><key stream='" +
+                       key.stream + "' resource='r' last='" + key.last + "'/></sync>",
+                   Millis(10000));
+  const double ms = seconds_since(t) * 1000;
+  if (!answer) die("sync timed out");
+  return {std::move(*answer), ms};
+}
+std::size_t delta_items(const Element& answer) {
+  const Element* delta = answer.child("delta", rpsync::ns::kRpsync);
+  return delta ? delta->children().size() : 0;
+}
+
+Figures run_setup(const Setup& setup, const Options& o) {
+  auto bed = make_bed(setup, o, false);
   Figures f;
   // --- ingest ---
   const std::size_t total =
@@ -221,64 +311,120 @@ Figures run_setup(const Setup& setup, const Options& o) {
   const auto t0 = Clock::now();
   for (int k = 0; k < o.changes; ++k)
     for (int i = 0; i < o.contacts; ++i)
-      contacts[static_cast<std::size_t>(i)]->send_presence(
+      bed->contacts[static_cast<std::size_t>(i)]->send_presence(
           k % 2 ? "away" : "dnd", "burst " + std::to_string(k) + " of " + std::to_string(i));
-  if (count_presence(*w, total, Millis(60000)) != total) die("watcher missed broadcasts");
-  ping_all("ingested");
+  if (count_presence(*bed->w, total, Millis(60000)) != total) die("watcher missed broadcasts");
+  bed->ping_all("ingested");
   f.ingest_s = seconds_since(t0);
   f.ingest_per_s = static_cast<double>(total) / f.ingest_s;
   progress(setup.name + ": ingest " + std::to_string(total) + " presences in " +
            std::to_string(f.ingest_s) + " s");
 
   // --- sync ---
-  auto a = login(*server, "alice", "r");
-  a->send_presence();
-  count_presence(*a, static_cast<std::size_t>(o.contacts), Millis(20000));
-  auto enabled =
-      iq(*a, jid_of(0), "set", "e0",
-         "<enable xmlns='urn:xmpp:rpsync:0' stream='" + a->stream_id() + "'/>", Millis(10000));
-  if (!enabled || enabled->attr("type") != "result") die("enable failed");
-  std::string key_stream = a->stream_id(), key_last = "e0";
+  auto a = alice_online(*bed, o);
+  Key key = enable(*a, 0, "e0");
   std::this_thread::sleep_for(Millis(100));  // the session's feed entry reaches every peer
   for (int r = 0; r < o.rounds; ++r) {
     a->abort();
-    auto& c = *contacts[static_cast<std::size_t>(r % o.contacts)];
+    auto& c = *bed->contacts[static_cast<std::size_t>(r % o.contacts)];
     c.send_presence("xa", "round " + std::to_string(r));
-    count_presence(*w, 1, Millis(10000));
-    ping_all("round" + std::to_string(r) + "-");
-    a = login(*server, "alice", "r");
+    count_presence(*bed->w, 1, Millis(10000));
+    bed->ping_all("round" + std::to_string(r) + "-");
+    a = login(*bed->server, "alice", "r");
     const int at = r % setup.instances;
     const std::string id = "s" + std::to_string(r);
-    const auto t = Clock::now();
-    auto answer =
-        iq(*a, jid_of(at), "set", id,
-           "<sync xmlns='urn:xmpp:rpsync:0' stream='" + a->stream_id() + "'><key stream='" +
-               key_stream + "' resource='r' last='" + key_last + "'/></sync>",
-           Millis(10000));
-    const double ms = seconds_since(t) * 1000;
-    if (!answer) die("sync timed out");
-    if (answer->attr("type") == "result") {
-      const Element* delta = answer->child("delta", rpsync::ns::kRpsync);
-      if (!delta || delta->children().size() != 1) die("delta with the wrong number of items");
+    auto [answer, ms] = sync(*a, at, key, id);
+    if (answer.attr("type") == "result") {
+      if (delta_items(answer) != 1) die("delta with the wrong number of items");
       f.sync_ms.push_back(ms);
-      key_stream = a->stream_id();
-      key_last = id;
+      key = {a->stream_id(), id};
     } else {
-      ++f.failures[app_condition(*answer)];
+      ++f.failures[app_condition(answer)];
       a->send_presence();
       count_presence(*a, static_cast<std::size_t>(o.contacts), Millis(20000));
-      const std::string eid = "e" + std::to_string(r + 1);
-      auto again =
-          iq(*a, jid_of(at), "set", eid,
-             "<enable xmlns='urn:xmpp:rpsync:0' stream='" + a->stream_id() + "'/>", Millis(10000));
-      if (!again || again->attr("type") != "result") die("re-enable failed");
-      key_stream = a->stream_id();
-      key_last = eid;
+      key = enable(*a, at, "e" + std::to_string(r + 1));
     }
     std::this_thread::sleep_for(Millis(50));  // let the key's entry reach the next instance
   }
-  for (auto& p : instances) p->terminate();
   return f;
+}
+
+// The own-gap phase (header comment): figures per kind of gap.
+std::vector<GapFigures> run_own_gap(const Options& o) {
+  auto bed = make_bed({"redis+feed x2", true, 2}, o, true);
+  constexpr int kB = 1;
+  const int k = std::max(1, o.contacts / 20);
+  auto a = alice_online(*bed, o);
+  Key key = enable(*a, kB, "g0");
+  int next = 0;
+  // k contacts change; the watcher saw them and every live instance ingested them.
+  auto contacts_change = [&](const std::string& why, bool ping_b) {
+    for (int i = 0; i < k; ++i)
+      bed->contacts[static_cast<std::size_t>((next + i) % o.contacts)]->send_presence(
+          "xa", why + " " + std::to_string(next));
+    next += k;
+    if (count_presence(*bed->w, static_cast<std::size_t>(k), Millis(10000)) !=
+        static_cast<std::size_t>(k))
+      die("watcher missed broadcasts");
+    if (ping_b)
+      bed->ping_all(why);
+    else if (auto p = iq(*bed->w, jid_of(0), "get", why + "-a", "<ping xmlns='urn:xmpp:ping'/>",
+                         Millis(30000));
+             !p || p->attr("type") != "result")
+      die("ping " + jid_of(0) + " failed");
+  };
+  auto sync_at_b = [&](GapFigures& g, const std::string& id) {
+    a = login(*bed->server, "alice", "r");
+    auto [answer, ms] = sync(*a, kB, key, id);
+    ++g.rounds;
+    if (answer.attr("type") == "result") {
+      if (delta_items(answer) != static_cast<std::size_t>(k))
+        die("own gap: a delta of " + std::to_string(delta_items(answer)) + " items, not " +
+            std::to_string(k));
+      ++g.synced;
+      g.sync_ms.push_back(ms);
+      key = {a->stream_id(), id};
+    } else {
+      ++g.failures[app_condition(answer)];
+      a->send_presence();
+      count_presence(*a, static_cast<std::size_t>(o.contacts), Millis(20000));
+      key = enable(*a, kB, "r" + id);
+    }
+    a->abort();
+  };
+  std::vector<GapFigures> out(3);
+  out[0].name = "disconnect " + std::to_string(o.gap_ms) + " ms, k changed meanwhile";
+  out[1].name = "restart, k changed after it";
+  out[2].name = "restart, k changed while down";
+  a->abort();
+  for (int r = 0; r < o.gap_rounds; ++r) {
+    const auto cut = Clock::now();
+    bed->proxy->cut();
+    contacts_change("cut" + std::to_string(r), false);
+    std::this_thread::sleep_until(cut + Millis(o.gap_ms));
+    bed->proxy->resume();
+    const auto resumed = Clock::now();
+    bed->ready(kB);
+    out[0].unready_s.push_back(seconds_since(resumed));
+    sync_at_b(out[0], "d" + std::to_string(r));
+    progress("own gap: disconnect round " + std::to_string(r) + " done");
+  }
+  for (int r = 0; r < 2 * o.gap_rounds; ++r) {
+    const bool while_down = r % 2 == 1;
+    GapFigures& g = out[while_down ? 2 : 1];
+    ComponentProcess& b = *bed->instances[kB];
+    b.terminate();
+    if (while_down) contacts_change("down" + std::to_string(r), false);
+    std::string why;
+    const auto started = Clock::now();
+    if (!b.start(&why)) die(why);
+    bed->ready(kB);
+    g.unready_s.push_back(seconds_since(started));
+    if (!while_down) contacts_change("restart" + std::to_string(r), true);
+    sync_at_b(g, "t" + std::to_string(r));
+    progress("own gap: restart round " + std::to_string(r) + " done");
+  }
+  return out;
 }
 
 double percentile(std::vector<double> xs, double p) {
@@ -302,10 +448,20 @@ int main(int argc, char** argv) {
       o.rounds = std::atoi(argv[i + 1]);
     else if (a == "--csv")
       o.csv = argv[i + 1];
+    else if (a == "--gap-rounds")
+      o.gap_rounds = std::atoi(argv[i + 1]);
+    else if (a == "--gap-ms")
+      o.gap_ms = std::atoi(argv[i + 1]);
+    else if (a == "--own-gap-only")
+      o.own_gap_only = std::string(argv[i + 1]) == "1";
     else
-      die("unknown option " + a + " (--contacts N --changes K --rounds R --csv PATH)");
+      die("unknown option " + a +
+          " (--contacts N --changes K --rounds R --gap-rounds G --gap-ms MS --own-gap-only 0|1"
+          " --csv PATH)");
   }
   if (o.contacts < 1 || o.changes < 1 || o.rounds < 1) die("counts must be positive");
+  if (o.gap_rounds < 0 || o.gap_ms < 0 || o.gap_ms > 60000)
+    die("--gap-rounds >= 0, --gap-ms 0..60000");
   if (!ProsodyServer::find_executable() || !RedisServer::find_executable())
     die("needs prosody (with prosody-modules) and redis-server");
   const std::vector<Setup> setups = {{"sqlite x1", false, 1},
@@ -320,6 +476,7 @@ int main(int argc, char** argv) {
   std::printf("%-16s %12s %10s %8s %10s %10s %10s  %s\n", "setup", "ingest/s", "ingest s", "syncs",
               "p50 ms", "p90 ms", "max ms", "sync failures");
   for (const auto& s : setups) {
+    if (o.own_gap_only) break;
     Figures f = run_setup(s, o);
     std::string failures;
     for (const auto& [cond, n] : f.failures)
@@ -334,6 +491,35 @@ int main(int argc, char** argv) {
         << percentile(f.sync_ms, 0.9) << "," << percentile(f.sync_ms, 1.0) << "," << failures
         << "\n";
   }
-  std::printf("CSV: %s\n", o.csv.c_str());
+  if (o.gap_rounds > 0) {
+    const std::string gap_path =
+        (o.csv.size() > 4 && o.csv.ends_with(".csv") ? o.csv.substr(0, o.csv.size() - 4) : o.csv) +
+        "_own_gap.csv";
+    std::ofstream gap_csv(gap_path);
+    gap_csv << "gap,rounds,changes_per_round,synced_at_b,unready_p50_s,unready_max_s,"
+               "sync_p50_ms,failures\n";
+    const std::vector<GapFigures> gaps = run_own_gap(o);
+    std::printf(
+        "\nown gap of instance B (redis+feed x2, A observes throughout), %d rounds each,"
+        " %d contacts changed per round:\n",
+        o.gap_rounds, std::max(1, o.contacts / 20));
+    std::printf("%-42s %12s %14s %14s %12s  %s\n", "B's gap", "synced at B", "unready p50 s",
+                "unready max s", "sync p50 ms", "failures");
+    for (const GapFigures& gf : gaps) {
+      const GapFigures* g = &gf;
+      const std::string& name = gf.name;
+      std::string failures;
+      for (const auto& [cond, n] : g->failures)
+        failures += (failures.empty() ? "" : " ") + cond + ":" + std::to_string(n);
+      if (failures.empty()) failures = "-";
+      std::printf("%-42s %6d of %-3d %14.2f %14.2f %12.1f  %s\n", name.c_str(), g->synced,
+                  g->rounds, percentile(g->unready_s, 0.5), percentile(g->unready_s, 1.0),
+                  percentile(g->sync_ms, 0.5), failures.c_str());
+      gap_csv << name << "," << g->rounds << "," << std::max(1, o.contacts / 20) << "," << g->synced
+              << "," << percentile(g->unready_s, 0.5) << "," << percentile(g->unready_s, 1.0) << ","
+              << percentile(g->sync_ms, 0.5) << "," << failures << "\n";
+    }
+  }
+  std::printf("CSV: %s%s\n", o.csv.c_str(), o.gap_rounds > 0 ? " (own gap: *_own_gap.csv)" : "");
   return 0;
 }
