@@ -114,7 +114,7 @@ void Replica::stop() {
 
 std::optional<std::vector<core::ResourceRecord>> Replica::witness() {
   if (!own_gap_open_) return std::nullopt;
-  auto image = store_->load();
+  auto image = store_->load_presence();
   if (!image) {
     close_own_gap(false, "could not read the shared presence: " + image.error().text);
     return std::nullopt;

@@ -405,13 +405,20 @@ Done RedisStore::commit() {
 }
 
 proto::Result<core::Image> RedisStore::load() {
+  return scan_image(target_.prefix + ":*");
+}
+
+proto::Result<core::Image> RedisStore::load_presence() {
+  return scan_image(target_.prefix + ":{c:*");  // braces are literal in SCAN's glob
+}
+
+proto::Result<core::Image> RedisStore::scan_image(const std::string& match) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = ctx_ && !ctx_->err;
     if (auto c = ensure_connected(); !c.ok()) return c.error();
     SigpipeGuard guard;
     core::Image img;
     std::unordered_set<std::string> seen;  // SCAN may return a key twice
-    const std::string match = target_.prefix + ":*";
     const std::string upfx = target_.prefix + ":{u:";
     const std::string cpfx = target_.prefix + ":{c:";
     const std::string ekey = epoch_key();

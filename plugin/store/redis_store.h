@@ -128,6 +128,11 @@ class RedisStore final : public Store {
   RedisStore& operator=(const RedisStore&) = delete;
 
   proto::Result<core::Image> load() override;
+  // Only the presence rows (Image::resources; epoch 0, no rosters or sessions): what the
+  // instances sharing this store committed of every contact. Per contact one atomic read
+  // (HGETALL); not a snapshot across contacts. For an instance re-learning presence after
+  // its own gap (app/replica.h); as costly as the rows are many (SCAN + one read each).
+  proto::Result<core::Image> load_presence();
   // Buffers the batch; on a failed automatic commit the batch stays buffered (do not
   // write it again) and the error is returned.
   Done write(const core::Batch& batch) override;
@@ -143,6 +148,7 @@ class RedisStore final : public Store {
   RedisStore(RedisTarget target, const StoreOptions& options);
   Done connect();
   Done ensure_connected();
+  proto::Result<core::Image> scan_image(const std::string& match);
   Done commit();
   proto::StanzaError io_error(std::string_view what);
 

@@ -140,6 +140,19 @@ TEST(RedisStore, FlushedDataSurvivesKillNineWithAof) {
   EXPECT_EQ(img->rosters[0], (core::RosterRecord{"alice@x", {"c1@x", "c2@x"}}));
   ASSERT_EQ(img->sessions.size(), 1u);
   EXPECT_EQ(img->sessions[0], sess);
+
+  // load_presence(): the same presence rows, nothing else.
+  auto redis_store = RedisStore::open_redis(parse_redis_uri(redis->uri()).value(), {});
+  ASSERT_TRUE(redis_store.ok());
+  auto rows = (*redis_store)->load_presence();
+  ASSERT_TRUE(rows.ok()) << rows.error().text;
+  EXPECT_EQ(rows->epoch, 0u);
+  EXPECT_TRUE(rows->rosters.empty());
+  EXPECT_TRUE(rows->sessions.empty());
+  ASSERT_EQ(rows->resources.size(), 500u);
+  std::map<std::string, proto::PresenceFields> again;
+  for (const auto& r : rows->resources) again[r.jid] = r.fields;
+  EXPECT_EQ(again, got);
 }
 
 // A writer flushes step after step while Redis is SIGKILLed at a different moment each
