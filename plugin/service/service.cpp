@@ -209,6 +209,12 @@ void Service::tick() {
   }
   if (unwritten_ > 0) {
     persist(false);
+  } else if (unflushed_) {
+    // Nothing new since the last tick: make what the store may still buffer durable, so
+    // an idle instance's last changes reach the shared store and its feed within two
+    // ticks (peers re-learning presence read them, plugin/app/replica.h), not at the next
+    // change or request.
+    persist(true);
   } else if (!store_ok_ && now - store_retry_ms_ >= 1000) {
     // Nothing new to write, but the store failed: find out whether it is back, so
     // requests stop getting not-ready without waiting for the next presence.
@@ -587,10 +593,13 @@ bool Service::persist(bool durable) {
       ok = false;
     }
   }
+  if (ok && !batch.empty()) unflushed_ = true;
   if (ok && durable) {
     if (auto f = store_.flush(); !f) {
       log_.error("service", "store.flush_failed", {{"error", f.error().text}});
       ok = false;
+    } else {
+      unflushed_ = false;
     }
   }
   if (ok != store_ok_) log_.warn("service", "store.state", {{"ok", ok ? "yes" : "no"}});

@@ -119,7 +119,9 @@ class Service {
   // The head of a stanza the stream parser skipped for its size: a request is answered
   // with stanza-too-big; a presence we could not read is a continuity gap.
   void on_oversized(const xml::Element& head);
-  // Periodic work (call every ~50-1000 ms): expire sessions, hand changes to the store.
+  // Periodic work (call every ~50-1000 ms): expire sessions, hand changes to the store,
+  // and flush it on the first tick without new changes (an idle instance's last changes
+  // are durable, and in a shared store visible to peers, within two ticks).
   void tick();
   // Hands pending engine changes to the store and makes them durable (shutdown).
   bool flush();
@@ -205,6 +207,7 @@ class Service {
   bool store_ok_ = true;
   std::int64_t store_retry_ms_ = 0;  // last retry of a failed store
   ResyncWitness witness_;
+  bool unflushed_ = false;  // written to the store since its last successful flush
   bool resyncing_ = false;           // OnConnect::kResync between connect and settle
   std::int64_t resync_start_ms_ = 0;
   std::int64_t last_presence_ms_ = 0;

@@ -19,6 +19,7 @@ class SwitchableStore final : public store::Store {
   }
   store::Done flush() override {
     if (down) return proto::make_error(AppCondition::kNotReady, "down");
+    ++flushes;
     return std::monostate{};
   }
   template <class M>
@@ -29,6 +30,7 @@ class SwitchableStore final : public store::Store {
   }
   bool down = false;
   core::Batch written;
+  int flushes = 0;
 };
 
 class SharedStore : public ::testing::Test {
@@ -166,6 +168,24 @@ TEST_F(SharedStore, AStoreThatIsDownLeavesTheKeyUntouchedAndRecoversOnTheTick) {
   transport.answer_roster(roster);
   auto reply = transport.take();
   EXPECT_EQ(reply.attr("type"), "result") << xml::to_string(reply);
+}
+
+// An instance that observes one change and then nothing: the change is written on the
+// next tick and flushed on the one after (a store may buffer a write until its next
+// write or flush; peers re-learning presence read the flushed rows).
+TEST_F(SharedStore, AnIdleInstancesLastChangeIsFlushedOnTheNextQuietTick) {
+  connected_and_enabled();
+  service->tick();  // flushes whatever the resync and the enable left unflushed
+  const int flushes = store.flushes;
+  const std::size_t puts = store.count<core::PutResource>();
+  presence("dave@example.test/pc");
+  service->tick();
+  EXPECT_EQ(store.count<core::PutResource>(), puts + 1) << "written on the tick";
+  EXPECT_EQ(store.flushes, flushes) << "not flushed while changes may still follow";
+  service->tick();
+  EXPECT_EQ(store.flushes, flushes + 1) << "flushed on the first tick without new changes";
+  service->tick();
+  EXPECT_EQ(store.flushes, flushes + 1) << "and only once";
 }
 
 }  // namespace
