@@ -939,6 +939,21 @@ struct Engine::Impl {
   }
 };
 
+namespace {
+// Turns journaling off for one replicated call and back on afterwards.
+class NoJournal {
+ public:
+  explicit NoJournal(bool& flag) : flag_(flag), saved_(flag) { flag_ = false; }
+  ~NoJournal() { flag_ = saved_; }
+  NoJournal(const NoJournal&) = delete;
+  NoJournal& operator=(const NoJournal&) = delete;
+
+ private:
+  bool& flag_;
+  bool saved_;
+};
+}  // namespace
+
 Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Engine::~Engine() = default;
 
@@ -992,6 +1007,9 @@ std::size_t Engine::end_resync() {
 
 Engine::ResyncEnd Engine::end_resync(const std::vector<ResourceRecord>& rows) {
   Impl& m = *impl_;
+  // The rows are the store's already; published again as this instance's observation they
+  // could undo a newer change at a peer that applies our entries.
+  NoJournal off(m.opt.journal);
   ResyncEnd out;
   std::vector<const ResourceRecord*> order;
   order.reserve(rows.size());
@@ -1102,20 +1120,6 @@ std::size_t Engine::expire() {
   return dead.size();
 }
 
-namespace {
-// Turns journaling off for one replicated call and back on afterwards.
-class NoJournal {
- public:
-  explicit NoJournal(bool& flag) : flag_(flag), saved_(flag) { flag_ = false; }
-  ~NoJournal() { flag_ = saved_; }
-  NoJournal(const NoJournal&) = delete;
-  NoJournal& operator=(const NoJournal&) = delete;
-
- private:
-  bool& flag_;
-  bool saved_;
-};
-}  // namespace
 
 void Engine::apply_replicated(const Mutation& mutation) {
   Impl& m = *impl_;

@@ -160,7 +160,9 @@ class Engine {
   // bare unavailable) is fresher than any row and is kept. For an instance coming back from
   // its own gap while a peer of its observer group observed throughout (issue 6): the
   // peer's rows fill what the server's re-send left out, so keys from before the gap can
-  // stay valid. Every change is journaled like an observation.
+  // stay valid. What the rows decide is not journaled (it is the store's already; published
+  // again as this instance's observation it could undo a newer change at a peer); what was
+  // observed since begin_resync() was journaled when observed.
   struct ResyncEnd {
     std::size_t gone = 0;     // taken offline (unmentioned, and absent from the rows)
     std::size_t adopted = 0;  // unmentioned, taken from the rows (new or different fields)
