@@ -258,8 +258,7 @@ void Replica::beat() {
       pending_logged_ = false;
       log_.info("feed", "continuity kept",
                 {{"covered_by", d->covered_by}, {"group_epoch", d->group_epoch}});
-      kept_ = true;
-      if (witnessed_) close_own_gap(true, "");
+      kept_ = true;  // the own gap closes on this tick if the rows were applied already
       break;
     case feed::Verdict::kPending:
       if (!pending_logged_)

@@ -1011,22 +1011,17 @@ Engine::ResyncEnd Engine::end_resync(const std::vector<ResourceRecord>& rows) {
   // could undo a newer change at a peer that applies our entries.
   NoJournal off(m.opt.journal);
   ResyncEnd out;
-  std::vector<const ResourceRecord*> order;
-  order.reserve(rows.size());
-  for (const auto& r : rows) order.push_back(&r);
-  std::sort(order.begin(), order.end(),  // deterministic journal order
-            [](const ResourceRecord* a, const ResourceRecord* b) { return a->jid < b->jid; });
-  for (const ResourceRecord* r : order) {
-    const std::string_view jid = r->jid;
+  for (const ResourceRecord& r : rows) {
+    const std::string_view jid = r.jid;
     const std::string_view bare = jid.substr(0, jid.find('/'));
-    if (m.touched.contains(r->jid) || m.touched.contains(std::string(bare))) continue;
+    if (m.touched.contains(r.jid) || m.touched.contains(std::string(bare))) continue;
     const std::uint32_t id = m.res_index.find(jid, m.res_key);
-    if (id != kNone && m.res[id].avail && m.same(m.res[id].fields, r->fields)) {
+    if (id != kNone && m.res[id].avail && m.same(m.res[id].fields, r.fields)) {
       m.unconfirmed.erase(id);
       ++out.kept;
       continue;
     }
-    m.observe_available(jid, r->fields);  // confirms it: not in `unconfirmed` any more
+    m.observe_available(jid, r.fields);  // confirms it: not in `unconfirmed` any more
     ++out.adopted;
   }
   out.gone = end_resync();
