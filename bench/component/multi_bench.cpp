@@ -302,6 +302,29 @@ std::size_t delta_items(const Element& answer) {
   return delta ? delta->children().size() : 0;
 }
 
+// alice (just logged in) syncs `key` through instance `at` with id `id`. A delta of `items`
+// items moves `key` forward and its latency goes to `ms`; a failure is counted by
+// condition, and she logs in normally and enables there again. Exits 3 on a delta of
+// another size. Returns whether she got a delta.
+bool sync_or_login(TestClient& a, int at, Key& key, const std::string& id, std::size_t items,
+                   const Options& o, std::vector<double>& ms,
+                   std::map<std::string, int>& failures) {
+  auto [answer, latency] = sync(a, at, key, id);
+  if (answer.attr("type") == "result") {
+    if (delta_items(answer) != items)
+      die("a delta of " + std::to_string(delta_items(answer)) + " items, not " +
+          std::to_string(items));
+    ms.push_back(latency);
+    key = {a.stream_id(), id};
+    return true;
+  }
+  ++failures[app_condition(answer)];
+  a.send_presence();
+  count_presence(a, static_cast<std::size_t>(o.contacts), Millis(20000));
+  key = enable(a, at, "e" + id);
+  return false;
+}
+
 Figures run_setup(const Setup& setup, const Options& o) {
   auto bed = make_bed(setup, o, false);
   Figures f;
@@ -333,17 +356,7 @@ Figures run_setup(const Setup& setup, const Options& o) {
     a = login(*bed->server, "alice", "r");
     const int at = r % setup.instances;
     const std::string id = "s" + std::to_string(r);
-    auto [answer, ms] = sync(*a, at, key, id);
-    if (answer.attr("type") == "result") {
-      if (delta_items(answer) != 1) die("delta with the wrong number of items");
-      f.sync_ms.push_back(ms);
-      key = {a->stream_id(), id};
-    } else {
-      ++f.failures[app_condition(answer)];
-      a->send_presence();
-      count_presence(*a, static_cast<std::size_t>(o.contacts), Millis(20000));
-      key = enable(*a, at, "e" + std::to_string(r + 1));
-    }
+    sync_or_login(*a, at, key, id, 1, o, f.sync_ms, f.failures);
     std::this_thread::sleep_for(Millis(50));  // let the key's entry reach the next instance
   }
   return f;
@@ -375,21 +388,9 @@ std::vector<GapFigures> run_own_gap(const Options& o) {
   };
   auto sync_at_b = [&](GapFigures& g, const std::string& id) {
     a = login(*bed->server, "alice", "r");
-    auto [answer, ms] = sync(*a, kB, key, id);
     ++g.rounds;
-    if (answer.attr("type") == "result") {
-      if (delta_items(answer) != static_cast<std::size_t>(k))
-        die("own gap: a delta of " + std::to_string(delta_items(answer)) + " items, not " +
-            std::to_string(k));
+    if (sync_or_login(*a, kB, key, id, static_cast<std::size_t>(k), o, g.sync_ms, g.failures))
       ++g.synced;
-      g.sync_ms.push_back(ms);
-      key = {a->stream_id(), id};
-    } else {
-      ++g.failures[app_condition(answer)];
-      a->send_presence();
-      count_presence(*a, static_cast<std::size_t>(o.contacts), Millis(20000));
-      key = enable(*a, kB, "r" + id);
-    }
     a->abort();
   };
   std::vector<GapFigures> out(3);
