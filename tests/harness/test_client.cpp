@@ -1,13 +1,6 @@
 #include "tests/harness/test_client.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
 
 #include "protocol/ns.h"
 
@@ -28,32 +21,12 @@ std::string base64(std::string_view in) {
 
 }  // namespace
 
-TestClient::TestClient() {
-  parser_ = std::make_unique<xml::StreamParser>(xml::StreamParser::Callbacks{
-      .on_open =
-          [this](const xml::Element& root) {
-            opened_ = true;
-            if (auto id = root.attr("id")) stream_id_ = std::string(*id);
-          },
-      .on_element = [this](xml::Element e) { inbox_.push_back(std::move(e)); },
-      .on_close = [this] { closed_ = true; },
-      .on_error = [this](const xml::ParseError&) { closed_ = true; },
-      .on_oversized = {},
-  });
-}
+TestClient::TestClient(std::unique_ptr<XmlSocket> socket) : socket_(std::move(socket)) {}
 
-TestClient::~TestClient() {
-  if (fd_ >= 0) ::close(fd_);
-}
+TestClient::~TestClient() = default;
 
 bool TestClient::send_raw(std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
+  return socket_->send(bytes);
 }
 
 bool TestClient::send(const xml::Element& stanza) {
@@ -68,49 +41,17 @@ bool TestClient::send_presence(std::string_view show, std::string_view status) {
   return send(p);
 }
 
-bool TestClient::read_more(Millis timeout) {
-  if (closed_ || fd_ < 0) return false;
-  pollfd p{fd_, POLLIN, 0};
-  int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
-  if (r <= 0) return false;
-  char buf[16384];
-  ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-  if (n <= 0) {
-    closed_ = true;
-    return false;
-  }
-  parser_->feed(std::string_view(buf, static_cast<std::size_t>(n)));
-  return true;
-}
-
 std::optional<xml::Element> TestClient::next(Millis timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (inbox_.empty()) {
-    auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || closed_) return std::nullopt;
-    read_more(left);
-  }
-  xml::Element e = std::move(inbox_.front());
-  inbox_.pop_front();
-  return e;
+  return socket_->next(timeout);
 }
 
 std::optional<xml::Element> TestClient::wait_for(
     const std::function<bool(const xml::Element&)>& pred, Millis timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    auto e = next(left);
-    if (!e) return std::nullopt;
-    if (pred(*e)) return e;
-  }
+  return socket_->wait_for(pred, timeout);
 }
 
 bool TestClient::open_stream(const std::string& host, Millis timeout) {
-  parser_->reset();
-  opened_ = false;
-  inbox_.clear();
+  socket_->restart_stream();
   if (!send_raw("<?xml version='1.0'?><stream:stream to='" + xml::escape(host) +
                 "' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
                 "version='1.0'>"))
@@ -129,14 +70,10 @@ std::unique_ptr<TestClient> TestClient::login(uint16_t port, const std::string& 
     if (why) *why = user + "@" + host + ": " + std::move(msg);
     return nullptr;
   };
-  std::unique_ptr<TestClient> c(new TestClient());
-  c->fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (c->fd_ < 0 || ::connect(c->fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return fail("connect failed");
+  std::string failed;
+  auto socket = XmlSocket::connect(port, /*nodelay=*/false, &failed);
+  if (!socket) return fail(failed);
+  std::unique_ptr<TestClient> c(new TestClient(std::move(socket)));
   if (!c->open_stream(host, timeout)) return fail("no stream features");
 
   xml::Element auth("auth", std::string(kSasl));
@@ -164,20 +101,11 @@ std::unique_ptr<TestClient> TestClient::login(uint16_t port, const std::string& 
 }
 
 void TestClient::close() {
-  if (fd_ < 0) return;
-  send_raw("<presence type='unavailable'/></stream:stream>");
-  auto deadline = std::chrono::steady_clock::now() + Millis(1000);
-  while (!closed_ && std::chrono::steady_clock::now() < deadline) read_more(Millis(100));
-  ::close(fd_);
-  fd_ = -1;
+  socket_->close("<presence type='unavailable'/></stream:stream>");
 }
 
 void TestClient::abort() {
-  if (fd_ < 0) return;
-  linger l{1, 0};
-  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-  ::close(fd_);
-  fd_ = -1;
+  socket_->abort();
 }
 
 }  // namespace rpsync::test

@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,6 +13,7 @@
 #include <string_view>
 
 #include "protocol/xml.h"
+#include "tests/harness/xml_socket.h"
 
 namespace rpsync::test {
 
@@ -32,7 +32,7 @@ class TestClient {
   TestClient& operator=(const TestClient&) = delete;
 
   const std::string& jid() const { return jid_; }  // the bound full JID
-  const std::string& stream_id() const { return stream_id_; }
+  const std::string& stream_id() const { return socket_->stream_id(); }
 
   // Serialises a stanza in jabber:client (set its namespace to ns::kClient or leave it empty).
   bool send(const xml::Element& stanza);
@@ -52,16 +52,10 @@ class TestClient {
   void abort();
 
  private:
-  TestClient();
-  bool read_more(Millis timeout);
+  explicit TestClient(std::unique_ptr<XmlSocket> socket);
   bool open_stream(const std::string& host, Millis timeout);
 
-  int fd_ = -1;
-  std::unique_ptr<xml::StreamParser> parser_;
-  std::deque<xml::Element> inbox_;
-  bool opened_ = false;
-  bool closed_ = false;
-  std::string stream_id_;
+  std::unique_ptr<XmlSocket> socket_;
   std::string jid_;
 };
 

@@ -1,14 +1,7 @@
 #include "tests/plugin/prosody/roster_world.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/evp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -43,78 +36,26 @@ std::string read_file(const fs::path& p) {
 
 }  // namespace
 
-RawComponent::RawComponent() {
-  parser_ = std::make_unique<xml::StreamParser>(xml::StreamParser::Callbacks{
-      .on_open =
-          [this](const xml::Element& root) {
-            if (auto id = root.attr("id")) stream_id_ = std::string(*id);
-          },
-      .on_element = [this](xml::Element e) { inbox_.push_back(std::move(e)); },
-      .on_close = [this] { closed_ = true; },
-      .on_error = [this](const xml::ParseError&) { closed_ = true; },
-      .on_oversized = {},
-  });
-}
+RawComponent::RawComponent(std::unique_ptr<XmlSocket> socket, std::string jid)
+    : socket_(std::move(socket)), jid_(std::move(jid)) {}
 
-RawComponent::~RawComponent() {
-  if (fd_ >= 0) ::close(fd_);
-}
+RawComponent::~RawComponent() = default;
 
 bool RawComponent::send(const xml::Element& stanza) {
-  std::string bytes = xml::to_string(stanza, ns::kComponent);
-  std::string_view rest = bytes;
-  while (!rest.empty()) {
-    ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-bool RawComponent::read_more(std::chrono::milliseconds timeout) {
-  if (closed_ || fd_ < 0) return false;
-  pollfd p{fd_, POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
-  char buf[65536];
-  ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-  if (n <= 0) {
-    closed_ = true;
-    return false;
-  }
-  wire_bytes_ += static_cast<std::size_t>(n);
-  parser_->feed(std::string_view(buf, static_cast<std::size_t>(n)));
-  return true;
+  return socket_->send(xml::to_string(stanza, ns::kComponent));
 }
 
 std::optional<xml::Element> RawComponent::next(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (inbox_.empty()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || closed_) return std::nullopt;
-    read_more(left);
-  }
-  xml::Element e = std::move(inbox_.front());
-  inbox_.pop_front();
-  return e;
+  return socket_->next(timeout);
 }
 
 std::optional<xml::Element> RawComponent::request(const xml::Element& iq,
                                                   std::chrono::milliseconds timeout) {
   auto id = iq.attr("id");
   if (!id || !send(iq)) return std::nullopt;
-  std::string want(*id);
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (int i = 0; i < 100000; ++i) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    auto s = next(left);
-    if (!s) break;
-    if (s->name() == "iq" && s->attr("id") == want) return s;
-  }
-  return std::nullopt;
+  const std::string want(*id);
+  return socket_->wait_for(
+      [&](const xml::Element& s) { return s.name() == "iq" && s.attr("id") == want; }, timeout);
 }
 
 std::unique_ptr<RawComponent> RawComponent::connect(uint16_t port, const std::string& jid,
@@ -124,29 +65,18 @@ std::unique_ptr<RawComponent> RawComponent::connect(uint16_t port, const std::st
     if (why) *why = jid + ": " + std::move(msg);
     return nullptr;
   };
-  std::unique_ptr<RawComponent> c(new RawComponent());
-  c->jid_ = jid;
-  c->fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (c->fd_ < 0 || ::connect(c->fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return fail("connect failed");
-  int one = 1;
-  ::setsockopt(c->fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  std::string header = "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
-                       "xmlns:stream='http://etherx.jabber.org/streams' to='" +
-                       xml::escape(jid) + "'>";
-  if (::send(c->fd_, header.data(), header.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(header.size()))
+  std::string failed;
+  auto socket = XmlSocket::connect(port, /*nodelay=*/true, &failed);
+  if (!socket) return fail(failed);
+  std::unique_ptr<RawComponent> c(new RawComponent(std::move(socket), jid));
+  if (!c->socket_->send("<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
+                        "xmlns:stream='http://etherx.jabber.org/streams' to='" +
+                        xml::escape(jid) + "'>"))
     return fail("send failed");
-  auto deadline = std::chrono::steady_clock::now() + kTimeout;
-  while (c->stream_id_.empty() && !c->closed_ && std::chrono::steady_clock::now() < deadline)
-    c->read_more(std::chrono::milliseconds(200));
-  if (c->stream_id_.empty()) return fail("no stream header from the server");
+  if (!c->socket_->wait_opened(kTimeout) || c->socket_->stream_id().empty())
+    return fail("no stream header from the server");
   xml::Element handshake("handshake", std::string(ns::kComponent));
-  handshake.set_text(sha1_hex(c->stream_id_ + secret));
+  handshake.set_text(sha1_hex(c->socket_->stream_id() + secret));
   if (!c->send(handshake)) return fail("send failed");
   auto ok = c->next(kTimeout);
   if (!ok || ok->name() != "handshake")

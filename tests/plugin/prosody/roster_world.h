@@ -19,7 +19,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +29,7 @@
 
 #include "protocol/xml.h"
 #include "tests/harness/prosody_server.h"
+#include "tests/harness/xml_socket.h"
 
 namespace rpsync::test::rosterver {
 
@@ -54,19 +54,13 @@ class RawComponent {
   // Sends `iq` (its id must be set) and waits for the stanza with the same id.
   std::optional<xml::Element> request(const xml::Element& iq,
                                       std::chrono::milliseconds timeout = kTimeout);
-  std::size_t wire_bytes() const { return wire_bytes_; }
+  std::size_t wire_bytes() const { return socket_->wire_bytes(); }
 
  private:
-  RawComponent();
-  bool read_more(std::chrono::milliseconds timeout);
+  RawComponent(std::unique_ptr<XmlSocket> socket, std::string jid);
 
-  int fd_ = -1;
-  std::unique_ptr<xml::StreamParser> parser_;
-  std::deque<xml::Element> inbox_;
-  bool closed_ = false;
-  std::string stream_id_;
+  std::unique_ptr<XmlSocket> socket_;
   std::string jid_;
-  std::size_t wire_bytes_ = 0;
 };
 
 struct RosterServerOptions {
