@@ -200,13 +200,20 @@ TEST(RosterVersioning, EmptyResultIsReplacedByTheCachedRoster) {
   EXPECT_EQ(cache.saves(), 1u) << "nothing changed, nothing written";
 }
 
-TEST(RosterVersioning, StaleVersionAnsweredInFullReplacesTheCache) {
+// A client with sample() cached, after its versioned roster get "r1" was sent.
+class RosterVersioningCached : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(cache.save(kAccount, sample()).ok());
+    v.set_cache(&cache);
+    v.begin(kAccount, true);
+    v.sent("r1");
+  }
   MemoryRosterCache cache;
-  ASSERT_TRUE(cache.save(kAccount, sample()).ok());
   RosterVersioning v;
-  v.set_cache(&cache);
-  v.begin(kAccount, true);
-  v.sent("r1");
+};
+
+TEST_F(RosterVersioningCached, StaleVersionAnsweredInFullReplacesTheCache) {
   auto result = stanza(
       "<iq type='result' id='r1'><query xmlns='jabber:iq:roster' ver='9'>"
       "<item jid='eve@example.test' subscription='both'/></query></iq>");
@@ -216,13 +223,7 @@ TEST(RosterVersioning, StaleVersionAnsweredInFullReplacesTheCache) {
   EXPECT_EQ(cache.load(kAccount).roster, expected);
 }
 
-TEST(RosterVersioning, PushesUpdateTheCacheAndItsVersion) {
-  MemoryRosterCache cache;
-  ASSERT_TRUE(cache.save(kAccount, sample()).ok());
-  RosterVersioning v;
-  v.set_cache(&cache);
-  v.begin(kAccount, true);
-  v.sent("r1");
+TEST_F(RosterVersioningCached, PushesUpdateTheCacheAndItsVersion) {
   ASSERT_NE(v.incoming(*stanza("<iq type='result' id='r1'/>")), nullptr);
   // Incremental answer (RFC 6121 §2.6.3): pushes follow; intermediate vers are opaque.
   EXPECT_EQ(v.incoming(*stanza("<iq type='set' id='p1'><query xmlns='jabber:iq:roster' "
@@ -250,13 +251,7 @@ TEST(RosterVersioning, PushesUpdateTheCacheAndItsVersion) {
   EXPECT_EQ(v.stats().pushes, 2u);
 }
 
-TEST(RosterVersioning, PushWithoutVerMakesTheNextLoginBootstrap) {
-  MemoryRosterCache cache;
-  ASSERT_TRUE(cache.save(kAccount, sample()).ok());
-  RosterVersioning v;
-  v.set_cache(&cache);
-  v.begin(kAccount, true);
-  v.sent("r1");
+TEST_F(RosterVersioningCached, PushWithoutVerMakesTheNextLoginBootstrap) {
   v.incoming(*stanza("<iq type='result' id='r1'/>"));
   v.incoming(
       *stanza("<iq type='set' id='p1'><query xmlns='jabber:iq:roster'>"
