@@ -185,10 +185,13 @@ struct StreamParser::Impl {
     XML_SetEntityDeclHandler(parser, &Impl::on_entity);
     XML_SetProcessingInstructionHandler(parser, &Impl::on_pi);
     XML_SetCommentHandler(parser, &Impl::on_comment);
-    // Debian's expat carries the upstream "reparse deferral" backport: it holds back a
-    // complete token until more bytes arrive, so a stanza could sit unprocessed on an
+    // Later Debian 12 point releases of expat carry the upstream "reparse deferral"
+    // backport (detected at configure time, absent from 2.5.0-1+deb12u1): it holds back
+    // a complete token until more bytes arrive, so a stanza could sit unprocessed on an
     // idle stream. The byte limit in feed() already bounds large tokens.
+#ifdef RPSYNC_HAVE_XML_REPARSE_DEFERRAL
     XML_SetReparseDeferralEnabled(parser, XML_FALSE);
+#endif
     stack.clear();
     depth = 0;
     fed = 0;
