@@ -4,13 +4,13 @@
 // sender thread can write them; `watchers` users who have every contact in their roster
 // count what Prosody delivers. Run once on a Prosody without privileged entities (pure
 // routing) and once with rpsync-component attached (Prosody forwards one copy of every
-// broadcast to it, DESIGN.md). The component's progress is timed with a ping sent after
+// broadcast to it; docs/architecture.md). The component's progress is timed with a ping sent after
 // the watchers saw everything (the component answers in stream order) and checked with its
 // `stats presence_in=` log counter; CPU time of every process comes from /proc.
 // Part 2, sync: alice with every contact online (caps + status) does a full login (the
 // presence flood), enables rpsync, then for k changed contacts (0, 1 %, 10 %) drops her
 // connection, reconnects and times <sync/> -> <delta/> at the client. Part 2 runs once per
-// roster-cache mode (issue 7): the component with its roster cache on, then restarted with
+// roster-cache mode: the component with its roster cache on, then restarted with
 // --roster-cache 0 (every sync fetches the full roster, as before the cache); Prosody loads
 // mod_rpsync_gate (plugin/prosody) from the source tree, which versions the component's
 // roster gets, unless --no-gate.

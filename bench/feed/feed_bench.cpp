@@ -1,4 +1,4 @@
-// Change-feed throughput (issue 6): one writer publishes E entries (each a commit of M
+// Change-feed throughput: one writer publishes E entries (each a commit of M
 // presence mutations, as a RedisStore commit hook would) while R = 1, 2, 4 instances read
 // them through their consumer groups and apply them to their own engine (observer group
 // differs, so every mutation is applied). Prints, per R: publish time, time until every

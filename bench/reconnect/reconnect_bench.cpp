@@ -1,6 +1,6 @@
 // rpsync_reconnect_bench: the reconnect of alice (a gloox client) with N online contacts,
 // k of which changed status while she was away, against a real Prosody 0.12 on loopback
-// with rpsync-component attached and mod_rpsync_gate loaded on the host (issue 7).
+// with rpsync-component attached and mod_rpsync_gate loaded on the host.
 //
 // Modes, each measured from TCP connect to "presence state complete":
 //   plain     - rpsync::client::Client without RpsyncManager and without a roster cache

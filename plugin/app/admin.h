@@ -1,4 +1,4 @@
-// Operator commands on a group of instances sharing one Redis (issue 6), run without an
+// Operator commands on a group of instances sharing one Redis, run without an
 // XMPP connection: `rpsync-component --config FILE --purge-user JID` and
 // `--invalidate-keys JID|'*'`.
 //

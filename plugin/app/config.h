@@ -43,7 +43,7 @@ struct AppConfig {
   std::uint32_t backoff_max_ms = 30000;
   std::uint32_t keepalive_s = 60;
   std::uint32_t write_queue_bytes = 4u << 20;
-  // [feed] several instances over one Redis (issue 6; plugin/feed/README.md). Valid only
+  // [feed] several instances over one Redis (plugin/feed/README.md). Valid only
   // with a redis:// store; the feed is on exactly when instance_id is set.
   std::string instance_id;                    // unique per instance, [A-Za-z0-9_.-]{1,64}
   std::string observer_group;                 // default: server.host (instances on one server)

@@ -1,4 +1,4 @@
-// The change feed of several instances on one Redis (issue 6), wired into one running
+// The change feed of several instances on one Redis, wired into one running
 // rpsync-component exactly as plugin/feed/README.md "Wiring in the component" says:
 //
 //   prepare()   right BEFORE the store image is loaded: the instance's consumer group and

@@ -158,7 +158,7 @@ class Engine {
   // available with the row's fields (observed as a change when it differs here), absent
   // -> offline. What was observed since begin_resync() (by full JID, or by bare JID for a
   // bare unavailable) is fresher than any row and is kept. For an instance coming back from
-  // its own gap while a peer of its observer group observed throughout (issue 6): the
+  // its own gap while a peer of its observer group observed throughout: the
   // peer's rows fill what the server's re-send left out, so keys from before the gap can
   // stay valid. What the rows decide is not journaled (it is the store's already; published
   // again as this instance's observation it could undo a newer change at a peer); what was

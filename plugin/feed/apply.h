@@ -1,4 +1,4 @@
-// Applying a feed entry to an instance's engine (issue 6), with the observer-group rule:
+// Applying a feed entry to an instance's engine, with the observer-group rule:
 //  * presence mutations (PutResource, EraseResource) are applied only when the entry comes
 //    from ANOTHER observer group: peers attached to the same server saw the same presence
 //    directly, and a lagging peer's copy could move a resource back to an older state;

@@ -1,4 +1,4 @@
-// Group continuity for several instances (issue 6): a key stays valid as long as at
+// Group continuity for several instances: a key stays valid as long as at
 // least one instance observed its server without a gap; it is lost only when every
 // instance was cut off at once. Each instance still keeps its own engine epoch for its
 // own gaps; this adds one GROUP EPOCH shared by all instances, raised only when an

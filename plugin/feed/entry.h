@@ -1,4 +1,4 @@
-// The change feed shared by several component instances over one Redis (issue 6): what
+// The change feed shared by several component instances over one Redis: what
 // one entry holds, how it is laid out in the Redis Stream, and the keys involved.
 //
 // Stream P:{feed}:changes (P = the store's key prefix). Each entry has the fields

@@ -629,7 +629,7 @@ void Service::reply_error_to(const xml::Element& stanza, const proto::StanzaErro
 
 std::uint64_t Service::full_state_bytes(std::string_view user,
                                         const std::vector<std::string>& visible) const {
-  // What a normal login would have cost (DESIGN.md baseline): one presence stanza per
+  // What a normal login would have cost (the baseline measured in bench/reconnect): one presence stanza per
   // available resource of a visible contact, and one unavailable reply (to the probe)
   // per visible contact with none. Sizes are those of the serialised stanzas.
   std::uint64_t total = 0;

@@ -8,7 +8,7 @@
 // Every malformed, oversized, unauthorised or out-of-order request gets the spec's stanza
 // error; the connection is never closed for bad input.
 //
-// Roster fetches (issue 7): servers push no roster changes to a component, so every
+// Roster fetches: servers push no roster changes to a component, so every
 // enable/checkpoint/sync still asks the server for the user's roster. With the cache on,
 // the get quotes the version of the user's last versioned answer, or ver='' when there is
 // none (RFC 6121 §2.6.2); mod_rpsync_gate (plugin/prosody) answers a versioned get with an
@@ -60,7 +60,7 @@ struct ServiceConfig {
   std::size_t roster_cache_contacts = 200000;
   std::size_t write_every = 1024;                // hand engine changes to the store after N
   // What a (re)connect does to the presence held (Prosody re-sends every current presence
-  // of its users on connect, ejabberd nothing; DESIGN.md):
+  // of its users on connect, ejabberd nothing; docs/architecture.md):
   //  kClear  clear_presence(): start from nothing (one instance; its store is its own)
   //  kResync begin_resync() on connect, end_resync() once no presence arrived for
   //          resync_quiet (at most resync_max after connecting): only real changes are

@@ -1,4 +1,4 @@
-// A Store on Redis (hiredis), for several component instances sharing one state (issue 6).
+// A Store on Redis (hiredis), for several component instances sharing one state.
 //
 // URI: redis://HOST:PORT[/DB][?password=SECRET&prefix=NAME&timeout_ms=N&tls=1]
 //   DB defaults to 0, prefix (key namespace, [A-Za-z0-9_-]+) to "rpsync", timeout_ms (connect
@@ -53,7 +53,7 @@
 // load() walks the keyspace with SCAN MATCH P:* (pipelined reads per page). It is meant for
 // start-up with no concurrent writer; it is not a snapshot.
 //
-// Several instances (issue 6): the change feed is a Redis Stream written in the SAME
+// Several instances: the change feed is a Redis Stream written in the SAME
 // MULTI/EXEC as the data it describes, through set_commit_hook() (plugin/feed builds the
 // hook: one XADD per commit, plus its sequence number), so data and feed never disagree:
 // a commit either lands with its feed entries or not at all. A commit re-sent after an

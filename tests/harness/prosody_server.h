@@ -1,5 +1,5 @@
 // A real Prosody 0.12 started for one test on loopback, with its own config, data
-// directory and ports (DESIGN.md: "Prosody config that worked").
+// directory and ports (the configuration in examples/prosody/rpsync.cfg.lua).
 //
 // Contract: start() writes <tmp>/prosody.cfg.lua, launches `prosody --config FILE -F` as a
 // child process and returns once the c2s and component ports accept connections (at most

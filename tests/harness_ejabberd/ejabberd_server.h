@@ -37,7 +37,7 @@ struct EjabberdOptions {
   std::string component_jid{"rpsync.example.test"};
   std::string component_secret{"s3cret"};
   // mod_privilege: {roster: {get: RULE}, presence: {roster: RULE}} with RULE an access rule
-  // allowing the component's server ACL (DESIGN.md: an ACL alone grants nothing).
+  // allowing the component's server ACL (an ACL alone grants nothing; docs/ejabberd.md).
   bool grant_privileges = true;
   std::string loglevel{"info"};  // ejabberd `loglevel:` (none|emergency|...|info|debug)
   // mod_stream_mgmt resume_timeout: how long a dropped XEP-0198 session stays "available"

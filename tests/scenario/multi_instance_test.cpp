@@ -1,4 +1,4 @@
-// Scenario 11 (issue 6): two rpsync-component instances, A and B, attached to one Prosody
+// Scenario 11: two rpsync-component instances, A and B, attached to one Prosody
 // as two component JIDs (each privileged), sharing one real redis-server (AOF,
 // appendfsync always) through the change feed. Prosody only: the harness's ejabberd
 // config has one component name (ejabberd would load-balance two connections of it).

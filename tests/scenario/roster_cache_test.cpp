@@ -1,4 +1,4 @@
-// Scenario 10: the component's roster cache (issue 7). Every request still makes the
+// Scenario 10: the component's roster cache. Every request still makes the
 // component fetch alice's roster; with mod_rpsync_gate on Prosody the fetch quotes the
 // version it holds and an unchanged roster comes back empty, a changed one in full.
 //

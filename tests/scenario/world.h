@@ -47,7 +47,7 @@ struct ServerTraits<ProsodyServer> {
   // Prosody answers local probes synchronously: the flood is complete at a ping result.
   static constexpr Millis kFloodQuiet{0};
   // On a component (re)connect Prosody re-sends every current available presence of its
-  // users (DESIGN.md), so a restarted component re-learns the state of online sessions.
+  // users (docs/architecture.md), so a restarted component re-learns the state of online sessions.
   static constexpr bool kResendsPresenceOnComponentConnect = true;
   static constexpr const char* kSoftware = "prosody";  // rpsync-component --server-software
   // mod_rpsync_gate (plugin/prosody) versions the component's privileged roster gets.
@@ -84,7 +84,7 @@ struct ServerTraits<EjabberdServer> {
   static constexpr const char* kName = "ejabberd";
   // ejabberd routes probe answers asynchronously: they may follow a ping result.
   static constexpr Millis kFloodQuiet{400};
-  // ejabberd sends nothing on a component connect (DESIGN.md).
+  // ejabberd sends nothing on a component connect (docs/ejabberd.md).
   static constexpr bool kResendsPresenceOnComponentConnect = false;
   // Makes the component verify resources before answering a sync (docs/ejabberd.md).
   static constexpr const char* kSoftware = "ejabberd";

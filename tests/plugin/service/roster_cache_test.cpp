@@ -1,4 +1,4 @@
-// The roster cache (issue 7): RosterCache on its own, and the service's versioned roster
+// The roster cache: RosterCache on its own, and the service's versioned roster
 // gets played against the fake transport with the contract of mod_rpsync_gate: ver='' until
 // a full answer gave a version, then that version; an empty result means unchanged; a full
 // answer with a version replaces the entry, one without drops it; errors, surprises,

@@ -22,7 +22,7 @@ using test::EjabberdServer;
 using test::ProsodyServer;
 using test::TestClient;
 
-// What each server was measured to do (DESIGN.md, docs/ejabberd.md).
+// What each server was measured to do (docs/architecture.md, docs/ejabberd.md).
 template <class Server>
 struct Facts;
 template <>
