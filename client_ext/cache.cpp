@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "client_ext/cache.h"
 
 #include <utility>

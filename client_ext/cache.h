@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The client's presence cache and the state it shares with the component (pure values:
 // no gloox, no clock, no I/O). Laws tested in tests/client_ext/cache_test.cpp:
 //   after apply_delta(d) succeeds, digest_of(live()) == d.state;

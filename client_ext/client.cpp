@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "client_ext/client.h"
 
 #include <gloox/base64.h>

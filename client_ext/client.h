@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // rpsync::client::Client: a gloox::Client that gives the rpsync manager the three hooks
 // plain gloox lacks (gloox 1.0.24):
 //   - the stream id (gloox keeps it in the protected ClientBase::m_sid);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // gloox StanzaExtensions for the rpsync IQ payloads (spec: "Protocol"). Each one wraps a
 // protocol/ value and uses protocol/'s parse and to_xml: the wire format is written in
 // exactly one place. Register the prototypes once per client with register_extensions().

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "client_ext/manager.h"
 
 #include <gloox/disco.h>

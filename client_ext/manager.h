@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // RpsyncManager: the rpsync client extension in gloox's idiom (a manager object that
 // attaches to a client, plus a handler interface the application implements).
 //

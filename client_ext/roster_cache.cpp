@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "client_ext/roster_cache.h"
 
 #include <gloox/sha.h>

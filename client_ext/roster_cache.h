@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The client's copy of its roster between sessions, for roster versioning (RFC 6121
 // §2.6): the items exactly as the server sent them plus the version string that names
 // them. On reconnect the client offers that version; a server whose roster did not

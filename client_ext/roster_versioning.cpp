@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "client_ext/roster_versioning.h"
 
 #include <gloox/gloox.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Roster versioning (RFC 6121 §2.6) for the gloox client, minus the gloox plumbing
 // (which lives in client.h): what to ask for, what to make of the answer, and how pushes
 // keep the cached roster current.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // SCRAM-SHA-1 (RFC 5802) for the client side, with the salted password cached per
 // (account, salt, iteration count) as RFC 5802 §5.1 allows, so a login whose salt and
 // iteration count did not change skips the PBKDF2 (4096 rounds: 35-45 ms in gloox 1.0.24's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Persistence of the sync key and the presence snapshot across application restarts,
 // scoped per account (bare JID). Backends implement SessionStore; SqliteSessionStore
 // is the crash-safe default (one SQLite transaction per save, synchronous=FULL), and

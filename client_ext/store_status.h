@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Outcome of a persistence operation, shared by SessionStore and RosterCache.
 #pragma once
 

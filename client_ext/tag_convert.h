@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The edge between gloox's DOM (gloox::Tag) and rpsync's (rpsync::xml::Element).
 // The wire format lives in protocol/; this file only copies trees across.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fuzz target over the XML layer and every rpsync element parser.
 // Properties checked besides "no crash, no sanitizer report":
 //  - whatever an element parser accepts serialises to XML that parses back to the same value;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Runs the fuzz target over corpus files without libFuzzer, so the corpus is a
 // regression test under any compiler: `fuzz_replay FILE_OR_DIR...`.
 #include <cstdint>

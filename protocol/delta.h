@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The answer to a successful sync (spec: "Delta Format").
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Internal helpers shared by the element parsers. Not part of the public API.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "protocol/digest.h"
 
 #include <openssl/evp.h>

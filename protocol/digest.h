@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The presence-state digest (spec: "Digest"): the sum modulo 2^256 of SHA-256 over
 // the canonical encoding of each available resource. Order independent and
 // incremental: add() and remove() are O(1).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "protocol/error.h"
 
 #include <array>

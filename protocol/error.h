@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Stanza errors as values (RFC 6120 §8.3) and the rpsync application conditions
 // (spec: "Error Handling"). Parsers return Result<T>: a value or the StanzaError
 // to answer with.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Size limits every parser enforces (spec: "Business Rules / Limits").
 #pragma once
 

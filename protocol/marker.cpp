@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "protocol/marker.h"
 
 #include "protocol/ns.h"

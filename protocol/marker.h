@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The synced marker (spec: "Skipping the Presence Flood"): an empty
 // <synced xmlns='urn:xmpp:rpsync:0'/> child of the client's initial presence, sent only
 // after a verified sync in the same session and only to a server advertising

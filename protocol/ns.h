@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // XML namespaces used on the wire.
 #pragma once
 

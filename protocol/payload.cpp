@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "protocol/payload.h"
 
 #include "protocol/ns.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Parses any rpsync request payload found in an IQ (the component's dispatch input).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Canonical presence fields of one contact resource (spec: "Presence Fields").
 // Every field has a default; a field is "set" when it differs from its default.
 // Pure values, standard library only (plus the XML bridge at the bottom).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // enable / enabled, checkpoint / checkpointed, disable (spec: "Enabling",
 // "Checkpoints", "Disabling").
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "protocol/state.h"
 
 namespace rpsync::proto {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A user's presence state as a client holds it, and the laws between states and deltas:
 //   apply(old, diff(old, new)) == new,   digest(apply(old, d)) == d.state when d is right.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "protocol/sync.h"
 
 #include "protocol/detail.h"

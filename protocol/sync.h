@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // sync and its key (spec: "Synchronising on Reconnect").
 #pragma once
 

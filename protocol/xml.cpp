@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "protocol/xml.h"
 
 #include <expat.h>

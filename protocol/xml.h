@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Minimal namespace-aware XML element tree and an expat-based streaming parser.
 //
 // This is the only XML layer of rpsync: the protocol elements (protocol/), the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Renders the rpsync XEP to HTML without CMake: sh xep_draft/render.sh [OUTPUT]
 # (default OUTPUT: rpsync.html in the current directory). Needs xsltproc.
 set -eu

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // rpsync_component_bench: the component against a real Prosody 0.12 on loopback.
 //
 // Part 1, ingest: `contacts` users each send `changes` presence changes as fast as one

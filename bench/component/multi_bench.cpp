@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // rpsync_multi_bench: presence ingest rate and sync latency of rpsync-component
 // on the embedded store (sqlite, one instance) beside the Redis store with the change
 // feed and 1, 2 and 4 instances, all attached to one real Prosody as separate component

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Engine benchmarks (no store): delta latency by roster size and change rate, how it
 // grows with the total number of tracked resources, in-memory ingest rate, and memory
 // per tracked resource. Run: build-*/bin/rpsync_engine_bench

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Synthetic workload shared by the engine and store benchmarks: contact resources with
 // realistic fields (a handful of client caps, short statuses), full JIDs ~35 bytes.
 #pragma once

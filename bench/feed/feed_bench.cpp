@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Change-feed throughput: one writer publishes E entries (each a commit of M
 // presence mutations, as a RedisStore commit hook would) while R = 1, 2, 4 instances read
 // them through their consumer groups and apply them to their own engine (observer group

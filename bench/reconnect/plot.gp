@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Plots the CSV of rpsync_reconnect_bench as a PNG: wire bytes, time to "presence state
 # complete" and time until the client holds every contact's presence, each as a ratio to
 # the plain gloox client of the same run, per N and share of changed contacts k.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // rpsync_reconnect_bench: the reconnect of alice (a gloox client) with N online contacts,
 // k of which changed status while she was away, against a real Prosody 0.12 on loopback
 // with rpsync-component attached and mod_rpsync_gate loaded on the host.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Durable ingest: presence updates per second through the engine into the SQLite store
 // (WAL, batched commits, fsync per commit), and on-disk bytes per resource.
 // Run: build-*/bin/rpsync_store_bench [--benchmark_filter=...]

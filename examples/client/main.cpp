@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // rpsync-client: a minimal XMPP client with the rpsync extension.
 //
 //   rpsync-client --jid alice@example.test/laptop --password secret

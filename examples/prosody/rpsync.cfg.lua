@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Prosody 0.12 configuration for rpsync (add to /etc/prosody/prosody.cfg.lua, or put it in
 -- /etc/prosody/conf.d/ and keep your own VirtualHost lines there). It is the configuration
 -- the tests run against: tests/harness/prosody_server.cpp writes the same global modules,

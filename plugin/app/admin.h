@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Operator commands on a group of instances sharing one Redis, run without an
 // XMPP connection: `rpsync-component --config FILE --purge-user JID` and
 // `--invalidate-keys JID|'*'`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/app/config.h"
 
 #include <toml++/toml.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The component's configuration: a TOML file (examples/rpsync.toml documents every key)
 // overridden by command-line flags, parsed once in main() into an immutable AppConfig.
 // The component secret is never taken from the command line alone: it comes from a

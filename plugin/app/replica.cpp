@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/app/replica.h"
 
 #include <utility>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The change feed of several instances on one Redis, wired into one running
 // rpsync-component exactly as plugin/feed/README.md "Wiring in the component" says:
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The presence state engine: turns the stream of presence the component observes into
 // versioned state, and a sync key into the exact, minimal delta — or an honest failure.
 // Pure: standard library + rpsync_protocol; no sockets, no clock (injected), no database

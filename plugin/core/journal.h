@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The durable side of the engine, as plain values: the mutations the engine emits
 // (a Batch, in order) and the image it is rebuilt from after a restart.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/feed/apply.h"
 
 #include <type_traits>

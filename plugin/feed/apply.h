@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Applying a feed entry to an instance's engine, with the observer-group rule:
 //  * presence mutations (PutResource, EraseResource) are applied only when the entry comes
 //    from ANOTHER observer group: peers attached to the same server saw the same presence

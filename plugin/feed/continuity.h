@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Group continuity for several instances: a key stays valid as long as at
 // least one instance observed its server without a gap; it is lost only when every
 // instance was cut off at once. Each instance still keeps its own engine epoch for its

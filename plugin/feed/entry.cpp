@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/feed/entry.h"
 
 #include <charconv>

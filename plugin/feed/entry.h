@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The change feed shared by several component instances over one Redis: what
 // one entry holds, how it is laid out in the Redis Stream, and the keys involved.
 //

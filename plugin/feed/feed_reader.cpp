@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/feed/feed_reader.h"
 
 #include <algorithm>

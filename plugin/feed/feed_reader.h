@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reads the change feed (entry.h) for one instance: one consumer group per instance
 // (group name = consumer name = instance id), so every instance sees every entry.
 //

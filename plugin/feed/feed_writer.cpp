@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/feed/feed_writer.h"
 
 #include <random>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Publishing to the change feed (entry.h): from a RedisStore commit (the normal path, so a
 // change and its entry land in one MULTI/EXEC) or directly (admin operations, tools,
 // tests, benchmarks).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/feed/redis_link.h"
 
 #include <hiredis/hiredis.h>

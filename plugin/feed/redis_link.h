@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One blocking hiredis connection for the feed's own traffic (reader, writer, heartbeat),
 // separate from the Store's: a reader blocks in XREADGROUP, which must not stall commits.
 // Internal to plugin/feed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/log/log.h"
 
 #include <chrono>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Structured logging shared by every layer of the component: level, component (the
 // layer: "xmpp", "service", "app", ...), message and key=value fields, one line each:
 //   2026-11-21T21:50:03.120Z INFO service: sync.delta user=alice@example.test items=3

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- mod_rpsync_gate: skip the presence probes of an initial presence that follows a
 -- successful rpsync (XEP "Roster Presence Synchronisation", section "Skipping the
 -- Presence Flood"). Prosody 0.12. Two roster-versioning features follow at the end of

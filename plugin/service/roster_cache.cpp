@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/service/roster_cache.h"
 
 namespace rpsync::service {

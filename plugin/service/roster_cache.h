@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the service last learned of each user's roster from a versioned privileged roster
 // get (mod_rpsync_gate, plugin/prosody): the contacts visible to the user (subscription
 // `to` or `both`) and the server's version string for that roster.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/service/service.h"
 
 #include <variant>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The component's service: stanzas in, engine and store, stanzas out.
 //
 // Every stanza from the server goes to on_stanza(), which finds its handler in one

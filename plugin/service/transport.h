@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the service needs from the XMPP connection (implemented over plugin/xmpp by the
 // app, and by a recording fake in unit tests).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/store/codec.h"
 
 #include <array>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Compact binary encodings of the values a backend stores as blobs. Versioned by their
 // first byte so a later format can still read old rows. Decoders return nullopt on any
 // malformed input (truncated, trailing bytes, unknown version or enum value).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/store/memory_store.h"
 
 #include <type_traits>

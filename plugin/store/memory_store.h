@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // In-memory Store: for unit tests and for running without persistence.
 // MemoryData outlives a MemoryStore so a test can "restart" by opening a new store over the
 // same data; only flushed mutations reach it (a crash loses what was never flushed).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/store/redis_store.h"
 
 #include <arpa/inet.h>

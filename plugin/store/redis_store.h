@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A Store on Redis (hiredis), for several component instances sharing one state.
 //
 // URI: redis://HOST:PORT[/DB][?password=SECRET&prefix=NAME&timeout_ms=N&tls=1]

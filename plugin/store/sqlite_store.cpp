@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/store/sqlite_store.h"
 
 #include <sqlite3.h>

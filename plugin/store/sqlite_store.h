@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The embedded default Store: one SQLite file in WAL mode.
 //
 // Layout: presence is log-structured, because ingest is a stream of upserts on random

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The narrow durable-storage interface behind the engine (plugin/core), its backends and
 // the factory that picks one from a URI.
 //

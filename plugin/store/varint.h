@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The byte-level primitives of rpsync's compact binary blobs (plugin/store/codec and the
 // feed's entry payloads, plugin/feed/entry): unsigned LEB128 varints, length-prefixed
 // strings, and a bounds-checked reader whose every call returns false on truncated input.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/xmpp/backoff.h"
 
 #include <algorithm>

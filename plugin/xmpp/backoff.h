@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reconnect delays: exponential from `min` doubling up to `max`, with "equal jitter"
 // (each delay is uniformly drawn from [d/2, d]) so that many components restarted
 // together do not reconnect in lockstep. Pure: the random source is injected.

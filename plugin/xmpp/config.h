@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Settings of the component's server connection. Filled once by the application
 // (from its config file / command line) and passed in by value; nothing here reads files.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/xmpp/connection.h"
 
 #include <algorithm>

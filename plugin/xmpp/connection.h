@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The component's XEP-0114 connection to its XMPP server, with everything needed to keep
 // it up unattended: handshake, XEP-0356 privilege advertisement, reconnect with backoff,
 // keepalive with dead-connection detection, a bounded write queue and a clean close.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/xmpp/iq_tracker.h"
 
 #include <asio/post.hpp>

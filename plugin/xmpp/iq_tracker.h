@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Outgoing IQ bookkeeping (RFC 6120 §8.2.3): each request gets a fresh id, a timeout and a
 // callback that receives exactly once either the <iq type='result'/> stanza or the error
 // as a value (proto::StanzaError). An answer is accepted only from the JID the request was

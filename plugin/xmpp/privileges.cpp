@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/xmpp/privileges.h"
 
 #include "protocol/ns.h"

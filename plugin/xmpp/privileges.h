@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // XEP-0356 (Privileged Entity) permissions as advertised by the server:
 // <message from='HOST'><privilege xmlns='urn:xmpp:privilege:2|:1'><perm access='roster'
 // type='get'/><perm access='presence' type='roster'/></privilege></message>.

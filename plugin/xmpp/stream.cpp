@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/xmpp/stream.h"
 
 #include <openssl/sha.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pure pieces of the XEP-0114 component protocol: the stream header, the handshake
 // digest, and stream errors (RFC 6120 §4.9) read and written as values.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // End-to-end: the rpsync-client library against the REAL rpsync-component (plugin/app)
 // on a real Prosody with privileges and mod_rpsync_gate. Skipped when the component
 // binary has not been built (it is not a dependency of this test target, to keep client

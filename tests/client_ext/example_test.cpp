@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Runs the rpsync-client example program (build/bin/rpsync-client) against a real
 // Prosody and the scripted stub component, and checks what it prints.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "client_ext/extensions.h"
 
 #include <gloox/tag.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Measures what the client receives on reconnect with 50 online contacts (status + caps
 // presence), on Prosody with mod_rpsync_gate and the stub component: a full login vs. a
 // synced reconnect with the <synced/> marker. Prints the figures; asserts only that the

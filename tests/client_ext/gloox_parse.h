@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test helper: parses an XML document with gloox's own parser, as gloox would see it.
 #pragma once
 

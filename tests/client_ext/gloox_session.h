@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test helper: one gloox client with the rpsync manager attached, driven by pump(),
 // recording what the manager reports and every stanza the client sends.
 #pragma once

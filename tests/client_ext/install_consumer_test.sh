@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs rpsync_client from the build tree into a temp prefix, then builds and runs a
 # consumer through the CMake package (find_package(rpsyncClient)) and through pkg-config.
 # usage: install_consumer_test.sh BUILD_DIR SOURCE_DIR

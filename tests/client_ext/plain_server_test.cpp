@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario tests against a real Prosody WITHOUT a connected rpsync component: the client
 // must behave like a plain gloox client, and the login-order and XEP-0198 hooks must work.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Roster versioning (RFC 6121 §2.6) of rpsync::client::Client against a real Prosody 0.12
 // (mod_roster versions rosters and advertises urn:xmpp:features:rosterver). Plain gloox
 // clients, no rpsync component, no RpsyncManager: versioning stands on its own.

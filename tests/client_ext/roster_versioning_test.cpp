@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of roster versioning's pure parts: the cache helpers, the request decision,
 // what RosterVersioning makes of results and pushes (gloox tags parsed by gloox), and the
 // SQLite roster table with its integrity check.

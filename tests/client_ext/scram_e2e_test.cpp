@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // rpsync::client::Client's own SCRAM-SHA-1 with cached keys (client.h, scram.h):
 //   - against a real Prosody 0.12 with internal_hashed (stored salt, so a second login
 //     finds the key): the first login derives, the second hits the cache, both log in;

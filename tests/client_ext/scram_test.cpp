@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // SCRAM-SHA-1 client computations against RFC 5802 §5's example exchange.
 #include "client_ext/scram.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "client_ext/store.h"
 
 #include <gtest/gtest.h>

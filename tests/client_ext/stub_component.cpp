@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "stub_component.h"
 
 #include <gloox/disco.h>

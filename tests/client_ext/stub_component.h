@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A scripted stand-in for the rpsync component, for client-side scenario tests while the
 // real component (plugin/) is being built. It is a gloox XEP-0114 component on the test's
 // Prosody with the harness's privileges, so it sees the users' real broadcast presence,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Client-side scenarios against a real Prosody and the scripted StubComponent (see
 // stub_component.h): first login -> enable, graceful logout and TCP abort, changes while
 // away, empty delta, key rejected, digest mismatch, restart with persisted state, resume.

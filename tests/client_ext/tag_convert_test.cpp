@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "client_ext/tag_convert.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test helpers shared by the client_ext tests: a temporary directory, and loading
 // mod_rpsync_gate (plugin/prosody, RPSYNC_GATE_PLUGIN_DIR) into a harness Prosody.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The harness itself: a Prosody comes up on its own ports, accepts users written as
 // storage files (before and after start), keeps ports and data across restart().
 #include <gtest/gtest.h>

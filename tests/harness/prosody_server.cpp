@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tests/harness/prosody_server.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A real Prosody 0.12 started for one test on loopback, with its own config, data
 // directory and ports (the configuration in examples/prosody/rpsync.cfg.lua).
 //

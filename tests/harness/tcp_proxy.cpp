@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tests/harness/tcp_proxy.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A loopback TCP proxy to 127.0.0.1:upstream for tests and benchmarks: one connection at a
 // time (one client, or one component), TCP_NODELAY on both legs so it adds no Nagle delay
 // of its own. Counts the bytes each way, and can cut the connection and refuse new ones:

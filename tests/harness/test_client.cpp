@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tests/harness/test_client.h"
 
 #include <openssl/evp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A tiny blocking XMPP c2s client for tests: plain TCP to 127.0.0.1, SASL PLAIN,
 // resource binding, then raw stanzas in and out (parsed with rpsync::xml::StreamParser).
 // It exists to make a real server generate presence; it is not a general client.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tests/harness/util.h"
 
 #include <arpa/inet.h>

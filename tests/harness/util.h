@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Small helpers shared by the server harnesses (Prosody here, ejabberd in
 // tests/harness_ejabberd): loopback ports and reading a server's log files.
 #pragma once

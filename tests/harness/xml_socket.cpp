@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tests/harness/xml_socket.h"
 
 #include <arpa/inet.h>

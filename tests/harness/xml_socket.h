@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One XML stream over a blocking loopback TCP connection, for test clients of any kind
 // (TestClient's c2s, a raw XEP-0114 component): connect to 127.0.0.1:port (TCP_NODELAY
 // when asked), send bytes, parse what arrives (rpsync::xml::StreamParser) into a queue of

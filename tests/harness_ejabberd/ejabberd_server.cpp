@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tests/harness_ejabberd/ejabberd_server.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A real ejabberd 23.01 started for one test on loopback, with its own config, spool
 // (Mnesia) and log directory and free ports. Same public shape as ProsodyServer
 // (tests/harness/prosody_server.h), so scenario tests can be typed over both servers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tests/harness_redis/redis_server.h"
 
 #include <hiredis/hiredis.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A real redis-server started for one test on loopback, with its own temp dir, config and
 // free port (same spirit as the Prosody and ejabberd harnesses).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Round-trip and rejection tests for every rpsync element.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The laws between states and deltas, on random states with fixed seeds.
 #include "protocol/state.h"
 

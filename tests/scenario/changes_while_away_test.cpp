@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 3: contacts change while alice is away; on reconnect (new stream id, sync sent
 // BEFORE initial presence) she receives exactly those changes, field by field, and her
 // model after applying them equals what a fresh full login shows.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 2: a checkpoint moves the key forward; the key that survives a graceful logout
 // is the checkpoint sent just before </stream:stream>, the key that survives a TCP abort
 // is the last transaction that completed (and, until proven seen, the one before it).

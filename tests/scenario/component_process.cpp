@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tests/scenario/component_process.h"
 
 #include <fcntl.h>

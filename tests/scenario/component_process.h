@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The real rpsync-component binary (plugin/app) run as a child process of a scenario test.
 //
 // Contract: start() launches RPSYNC_COMPONENT_BINARY (a compile definition pointing at the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 7: the component restarts between two of alice's sessions, cleanly (SIGTERM)
 // or by a crash (SIGKILL), on the same sqlite store. It cannot prove it saw every presence
 // while it was down, so alice's old key fails with continuity-lost, never a partial delta;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 6: keys the component does not hold for the sender fail with unknown-key, and
 // a key never opens another user's data. (Expiry is a clock matter, asserted without
 // sleeping in tests/plugin/core: EngineTest.KeysExpireAfterLifetime.)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 9: hostile input through a real server. Every bad request gets the spec's
 // stanza error, the component stays connected and keeps its data: after each attack,
 // alice's key from before it still syncs to an empty delta (no gap, nothing lost) and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 1: the component ingests contact presence from its own VirtualHost and from a
 // second one, and alice's <enable/> answers the count and digest of exactly the presence
 // her own login flood showed her.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 9b: a contact sets a long status while alice is away. 2000 bytes of status is
 // legal XMPP and Prosody relays it, but the protocol limits <status/> to 1024 bytes
 // (protocol/limits.h, protocol.md "Limits"). Whatever the component answers must be

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 11: two rpsync-component instances, A and B, attached to one Prosody
 // as two component JIDs (each privileged), sharing one real redis-server (AOF,
 // appendfsync always) through the change feed. Prosody only: the harness's ejabberd

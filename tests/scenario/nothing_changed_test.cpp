@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 4: nothing changed while alice was away: the answer is the empty ("null") delta,
 // whose digest is the state she already holds.
 //

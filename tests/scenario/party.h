@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One XMPP session of a user in a scenario ("alice", "carol/laptop"), with the verbs the
 // scenarios are written in: sends presence, collects the presence flood, sends rpsync
 // requests to the component and reads the answers through rpsync::proto.

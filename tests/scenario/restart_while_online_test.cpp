@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 7b: the component restarts while alice stays online. Her session survived the
 // gap, the server re-sends every current presence to the restarted component, so her next
 // checkpoint describes exactly the state she holds (including a change made while the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 10: the component's roster cache. Every request still makes the
 // component fetch alice's roster; with mod_rpsync_gate on Prosody the fetch quotes the
 // version it holds and an unchanged roster comes back empty, a changed one in full.

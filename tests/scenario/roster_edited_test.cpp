@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 5: alice's roster is edited while her phone is away, from her own desktop
 // client with roster sets and subscription handshakes (RFC 6121), not by the test writing
 // server files; on reconnect the phone receives the contact added with its resources and

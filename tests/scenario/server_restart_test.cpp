@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 8: the XMPP server restarts. The component notices, reconnects by itself
 // (backoff) and, since it saw nothing while disconnected, fails alice's old key with
 // continuity-lost; a new enable on the fresh server works.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario 3b: a contact's connection drops while alice is away and none of his contacts
 // is online to receive the broadcast. ejabberd then forwards nothing to the component
 // (docs/ejabberd.md); Prosody still does. Either way alice's delta must say he is gone:

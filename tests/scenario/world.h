@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The world a scenario runs in: a real XMPP server (Prosody now; any server harness with
 // ProsodyServer's public shape, e.g. tests/harness_ejabberd's EjabberdServer, later), its
 // users and rosters, and the real rpsync-component binary attached to it as a child

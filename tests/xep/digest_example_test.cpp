@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The digest worked example of the rpsync XEP ("Digest" / "Worked Example") against the
 // protocol library. The expected values are read from the spec's tables, so the spec and
 // the code cannot drift apart; the state is built twice, by hand from proto types and by

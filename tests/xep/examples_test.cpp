@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Every example of the rpsync XEP is a test vector (xep_draft/README.md):
 //  - it is well-formed XML for the protocol library's parser;
 //  - every rpsync element in it is valid against xep_draft/rpsync.xsd, except requests

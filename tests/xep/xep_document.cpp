@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tests/xep/xep_document.h"
 
 #include <libxml/parser.h>

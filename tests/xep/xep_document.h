@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reads the rpsync XEP (xep_draft/rpsync.xml) for the spec tests: its examples, tables
 // and schema text. The document is parsed with libxml2 so that its entities (xep.ent)
 // are expanded exactly as a renderer sees them. Test-only code.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Computes the numbers printed in rpsync.xml (digest worked example, the digests of the
 example states, the client's XEP-0115 caps hash) independently of the C++ library.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Builds against an installed rpsync-client (CMake package and pkg-config) and runs.
 #include <iostream>
 

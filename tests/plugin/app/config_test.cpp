@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "plugin/app/config.h"
 
 #include <gtest/gtest.h>

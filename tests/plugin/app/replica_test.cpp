@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Replica (plugin/app/replica.h) on a real redis-server: the feed's readiness reaches the
 // service as not-ready and back, continuity is decided, a peer's admin entry is applied on
 // the owner's thread. Entries are applied through a queue the test drains (the "event

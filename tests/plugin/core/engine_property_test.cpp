@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Property test: random sequences (fixed seeds) of presence changes, roster edits,
 // enables, checkpoints (some results lost), disconnects, disables, gaps, restarts through a
 // store, clock jumps, expiry sweeps and syncs (some results lost).

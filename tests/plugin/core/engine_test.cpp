@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests for the presence state engine, one rule each (see plugin/core/engine.h).
 #include "plugin/core/engine.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The engine's replication methods (plugin/core/engine.h, "replication"), one rule each:
 // two engines stand for two instances; what one journals is what the feed carries.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pure parts of plugin/feed: the entry payload codec, stream ids, the publisher's entry
 // building, the observer-group apply rule and the group-continuity rule.
 #include "plugin/feed/entry.h"

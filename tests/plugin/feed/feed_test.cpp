@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The change feed against a real redis-server (tests/harness_redis), one scenario each:
 // every instance gets every entry exactly once; a reader process SIGKILLed under load
 // loses and duplicates nothing (counted); Redis killed and restarted with its AOF loses

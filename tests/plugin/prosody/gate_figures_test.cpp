@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Measures what mod_rpsync_gate saves: stanzas and bytes an initial presence receives
 // (before the answer to a ping sent right after it) with 50 online contacts, each showing
 // show/status/priority/caps, once unmarked and once marked. Prints the figures and checks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mod_rpsync_gate against a real Prosody: alice has 5 online and 1 offline contacts,
 // all with subscription 'both'. "The flood" = the contacts' presence (5 available + 1
 // unavailable) that the server's probes make a session receive after initial presence.

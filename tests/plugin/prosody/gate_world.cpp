@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tests/plugin/prosody/gate_world.h"
 
 #include <atomic>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test world for mod_rpsync_gate (plugin/prosody): a real Prosody 0.12 from
 // tests/harness with the module loaded from the source tree through plugin_paths,
 // the user alice@example.test and contacts with mutual ('both') subscriptions.

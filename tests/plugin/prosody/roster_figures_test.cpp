@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Measures what the roster versioning of mod_rpsync_gate saves with 500 contacts
 // (none online, so nothing else is on the wire):
 //  * the component's privileged roster get: answer time (request sent -> answer parsed,

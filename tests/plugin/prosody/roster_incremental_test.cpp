@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mod_rpsync_gate's incremental roster for the user's own clients (plugin/prosody, README
 // "Incremental roster for clients") against a real Prosody: alice has 10 contacts
 // c0..c9 ('both'); her clients are raw TestClients that request the roster themselves.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mod_rpsync_gate's versioned privileged roster get (plugin/prosody, README "Versioned
 // roster for the component") against a real Prosody with mod_privilege: alice has 3
 // contacts; the component rpsync.example.test has roster 'get'; norights.example.test is a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tests/plugin/prosody/roster_world.h"
 
 #include <openssl/evp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test helpers for the roster-versioning features of mod_rpsync_gate (plugin/prosody):
 // a raw XEP-0114 component connection to a real Prosody, a Prosody whose config is
 // patched for those tests, and a roster model to compare wire answers with.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The roster cache: RosterCache on its own, and the service's versioned roster
 // gets played against the fake transport with the contract of mod_rpsync_gate: ver='' until
 // a full answer gave a version, then that version; an empty result means unchanged; a full

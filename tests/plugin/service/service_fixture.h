@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test fixture for the service: the real engine, an in-memory store and a recording fake
 // transport through which the test plays the server (answers roster fetches and pings).
 #pragma once

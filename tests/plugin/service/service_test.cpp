@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The service's dispatch and request pipeline with the real engine and an in-memory store.
 // The transport is a recording fake: the test plays the server, answering roster fetches.
 #include "tests/plugin/service/service_fixture.h"

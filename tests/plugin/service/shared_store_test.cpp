@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The service's behaviour for several instances sharing one store: resync on
 // reconnect instead of clearing presence, the app's not-ready reason (the change feed),
 // and a store that is down answered before the engine changes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Backends the store contract suite runs over. Each provides open(): a Store over the
 // same durable data every time it is called (a "restart"), and a name for messages.
 // Adding a backend = one struct here + one entry in StoreBackends.

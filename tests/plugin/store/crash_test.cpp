@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Crash safety of the SQLite store: a child process runs the engine over the store and
 // acknowledges checkpoints (after flush()) through a pipe; the parent SIGKILLs it at a
 // different moment each round, reopens the file and checks that the database is intact,

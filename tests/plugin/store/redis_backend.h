@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Redis backend of the store contract suite (tests/plugin/store/backends.h): one real
 // redis-server per test process (tests/harness_redis), started on first use with AOF
 // (appendfsync always); each backend instance gets its own key prefix, so instances never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Redis backend beyond the shared contract suite: durability across kill -9 of Redis
 // (AOF, appendfsync always), a Redis outage answered with kNotReady and survived by the
 // same Store object, the Cluster-ready key layout, URI options, and measured write+flush

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One contract suite over every Store backend (see plugin/store/store.h).
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The component connection against a fake server we control on a loopback acceptor:
 // it plays the server's side of XEP-0114 and then misbehaves (garbage, stream errors,
 // huge stanzas, silence, a full socket). The component must report, recover, never crash.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The component connection against a real Prosody 0.12 started by the test harness
 // (loopback, own config, data dir and ports). Skipped with a reason if prosody is missing.
 #include <gtest/gtest.h>

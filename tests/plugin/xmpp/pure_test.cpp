@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pure parts of the component stream: backoff schedule, handshake digest, stream errors,
 // privilege advertisements and the operator messages built from them.
 #include <gtest/gtest.h>

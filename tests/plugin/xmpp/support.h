@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared pieces of the xmpp tests: a Handler that records events, a Logger that keeps
 // lines, and a bounded io_context pump.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The same connection-level scenarios typed over both real servers (ProsodyServer and
 // EjabberdServer share one public shape), with each server's measured answer as data.
 // This is where the difference rpsync must handle shows up: a TCP abort with no contact

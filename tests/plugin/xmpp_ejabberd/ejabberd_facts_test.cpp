@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Connection-level facts about ejabberd 23.01 as a host for the rpsync component, measured
 // with the component's own connection layer (rpsync::xmpp::Connection) against a real
 // ejabberd started by the test harness (loopback, own config, spool and ports), and raw c2s
