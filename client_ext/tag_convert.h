@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "protocol/xml.h"
+#include "../protocol/xml.h"
 
 namespace gloox {
 class Tag;
