@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "protocol/delta.h"
-#include "protocol/presence.h"
-#include "protocol/state.h"
+#include "../protocol/delta.h"
+#include "../protocol/presence.h"
+#include "../protocol/state.h"
 
 namespace rpsync::client {
 

@@ -71,8 +71,8 @@
 #include <memory>
 #include <string>
 
-#include "client_ext/roster_versioning.h"
-#include "client_ext/scram.h"
+#include "roster_versioning.h"
+#include "scram.h"
 
 namespace rpsync::client {
 

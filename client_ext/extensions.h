@@ -10,10 +10,10 @@
 #include <string>
 #include <utility>
 
-#include "protocol/delta.h"
-#include "protocol/error.h"
-#include "protocol/session.h"
-#include "protocol/sync.h"
+#include "../protocol/delta.h"
+#include "../protocol/error.h"
+#include "../protocol/session.h"
+#include "../protocol/sync.h"
 
 namespace gloox {
 class ClientBase;

@@ -44,12 +44,12 @@
 #include <string>
 #include <vector>
 
-#include "client_ext/cache.h"
-#include "client_ext/client.h"
-#include "client_ext/extensions.h"
-#include "client_ext/store.h"
-#include "protocol/error.h"
-#include "protocol/sync.h"
+#include "cache.h"
+#include "client.h"
+#include "extensions.h"
+#include "store.h"
+#include "../protocol/error.h"
+#include "../protocol/sync.h"
 
 namespace rpsync::client {
 

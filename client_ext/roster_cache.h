@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "client_ext/store_status.h"
+#include "store_status.h"
 
 namespace rpsync::client {
 

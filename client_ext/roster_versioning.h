@@ -30,7 +30,7 @@
 #include <string_view>
 #include <vector>
 
-#include "client_ext/roster_cache.h"
+#include "roster_cache.h"
 
 namespace rpsync::client {
 

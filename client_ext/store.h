@@ -13,11 +13,11 @@
 #include <string>
 #include <string_view>
 
-#include "client_ext/roster_cache.h"
-#include "client_ext/scram.h"
-#include "client_ext/store_status.h"
-#include "protocol/state.h"
-#include "protocol/sync.h"
+#include "roster_cache.h"
+#include "scram.h"
+#include "store_status.h"
+#include "../protocol/state.h"
+#include "../protocol/sync.h"
 
 namespace rpsync::client {
 

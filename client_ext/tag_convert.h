@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "protocol/xml.h"
+#include "../protocol/xml.h"
 
 namespace gloox {
 class Tag;

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "protocol/digest.h"
-#include "protocol/error.h"
-#include "protocol/limits.h"
-#include "protocol/presence.h"
-#include "protocol/xml.h"
+#include "digest.h"
+#include "error.h"
+#include "limits.h"
+#include "presence.h"
+#include "xml.h"
 
 namespace rpsync::proto {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "protocol/presence.h"
+#include "presence.h"
 
 namespace rpsync::proto {
 

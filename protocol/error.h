@@ -10,7 +10,7 @@
 #include <utility>
 #include <variant>
 
-#include "protocol/xml.h"
+#include "xml.h"
 
 namespace rpsync::proto {
 

@@ -7,7 +7,7 @@
 
 #include <string_view>
 
-#include "protocol/xml.h"
+#include "xml.h"
 
 namespace rpsync::proto {
 

@@ -4,9 +4,9 @@
 
 #include <variant>
 
-#include "protocol/error.h"
-#include "protocol/session.h"
-#include "protocol/sync.h"
+#include "error.h"
+#include "session.h"
+#include "sync.h"
 
 namespace rpsync::proto {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "protocol/xml.h"
+#include "xml.h"
 
 namespace rpsync::proto {
 

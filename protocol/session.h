@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <string>
 
-#include "protocol/digest.h"
-#include "protocol/error.h"
-#include "protocol/limits.h"
-#include "protocol/xml.h"
+#include "digest.h"
+#include "error.h"
+#include "limits.h"
+#include "xml.h"
 
 namespace rpsync::proto {
 

@@ -6,9 +6,9 @@
 #include <map>
 #include <string>
 
-#include "protocol/delta.h"
-#include "protocol/digest.h"
-#include "protocol/presence.h"
+#include "delta.h"
+#include "digest.h"
+#include "presence.h"
 
 namespace rpsync::proto {
 

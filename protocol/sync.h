@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "protocol/error.h"
-#include "protocol/limits.h"
-#include "protocol/xml.h"
+#include "error.h"
+#include "limits.h"
+#include "xml.h"
 
 namespace rpsync::proto {
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Builds against an installed rpsync-client (CMake package and pkg-config) and runs.
-#include <iostream>
+#include <rpsync/client_ext/manager.h>
 
-#include "client_ext/manager.h"
+#include <iostream>
 int main() {
   rpsync::client::Client client(gloox::JID("a@example.test/r"), "pw");
   rpsync::client::MemorySessionStore store;
