@@ -371,6 +371,11 @@ class Periodic {
 };
 
 int run(const AppConfig& config, const Reparse& reparse) {
+  asio::io_context io;
+  // Signals first: SIGHUP's default action would end the process while the store loads;
+  // one that arrives before the loop runs is handled once it does.
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::signal_set hup(io, SIGHUP);
   log::StderrLogger out(log::Level::kDebug);
   LevelLogger logger(out, config.log_level);
   AppConfig running = config;
@@ -402,10 +407,6 @@ int run(const AppConfig& config, const Reparse& reparse) {
                {"epoch", image->epoch},
                {"note", "keys from before this start fail with continuity-lost"}});
 
-  asio::io_context io;
-  // Signals first: SIGHUP's default action would end the process.
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  asio::signal_set hup(io, SIGHUP);
   xmpp::Connection* conn = nullptr;
   ConnectionTransport transport(conn);
   service::Service service(service_config(config), engine, store, transport, logger, wall_ms);
