@@ -16,8 +16,9 @@ void Lifecycle::publish() {
   if (stopping_) return;
   if (!ready_sent_ && privileged()) {
     ready_sent_ = true;
-    notifier_.ready(status_);
+    // Logged first: whoever reads READY=1 finds the line already written.
     log_.info("app", "systemd.ready", {{"status", status_}});
+    notifier_.ready(status_);
     return;
   }
   notifier_.status(status_);

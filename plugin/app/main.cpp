@@ -407,6 +407,11 @@ int run(const AppConfig& config, const Reparse& reparse) {
                {"epoch", image->epoch},
                {"note", "keys from before this start fail with continuity-lost"}});
 
+  // Before anything starts a thread: a port already in use ends the start here.
+  metrics::Published published;
+  bool metrics_failed = false;
+  auto endpoint = start_metrics(config, published, logger, &metrics_failed);
+  if (metrics_failed) return 1;
   xmpp::Connection* conn = nullptr;
   ConnectionTransport transport(conn);
   service::Service service(service_config(config), engine, store, transport, logger, wall_ms);
@@ -429,11 +434,6 @@ int run(const AppConfig& config, const Reparse& reparse) {
     return LoopState{service.ready(), lifecycle.connected(), lifecycle.privileged(),
                      probe.gate_feature()};
   };
-  metrics::Published published;
-  bool metrics_failed = false;
-  auto endpoint = start_metrics(config, published, logger, &metrics_failed);
-  if (metrics_failed) return 1;
-
   Periodic tick(io, [] { return std::chrono::milliseconds(kTick); }, [&] {
     service.tick();
     if (replica) replica->tick(wall_ms());
