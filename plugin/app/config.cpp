@@ -3,6 +3,8 @@
 
 #include <toml++/toml.h>
 
+#include "plugin/metrics/listen.h"
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -170,6 +172,14 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          return std::nullopt;
        }},
       {"log.stats_interval", uint_setter(0, 86400, &AppConfig::stats_interval_s)},
+      {"metrics.listen",
+       [](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
+          Sources&) -> std::optional<ConfigError> {
+         auto parsed = metrics::parse_listen(v);
+         if (auto* why = std::get_if<std::string>(&parsed)) return error(o, k, "refused: " + *why);
+         c.metrics_listen = v;
+         return std::nullopt;
+       }},
       {"feed.instance_id", feed_name_setter(&AppConfig::instance_id)},
       {"feed.observer_group", feed_name_setter(&AppConfig::observer_group)},
       {"feed.retention_entries",
@@ -253,6 +263,7 @@ constexpr Flag kFlags[] = {
     {"--keepalive", "connection.keepalive"},
     {"--log-level", "log.level"},
     {"--stats-interval", "log.stats_interval"},
+    {"--metrics-listen", "metrics.listen"},
     {"--instance-id", "feed.instance_id"},
     {"--observer-group", "feed.observer_group"},
     {"--feed-retention-entries", "feed.retention_entries"},
@@ -485,12 +496,15 @@ Several instances on one Redis (needs a redis:// store; see docs/multi-instance.
 Operating:
   --log-level LEVEL          debug, info, warn, error                  [info]
   --stats-interval SECONDS   log counters every N seconds, 0 = never   [60]
+  --metrics-listen ADDR:PORT OpenMetrics at http://ADDR:PORT/metrics, loopback only
+                             (127.0.0.1:9577 or [::1]:9577; docs/monitoring.md)  [off]
   --help, --version
 
 Server side: Prosody needs mod_privilege on the VirtualHost and the component, with
   privileged_entities = { ["rpsync.example.test"] = { roster = "get"; presence = "roster"; } }
 ejabberd needs mod_privilege with roster: get and presence: roster access rules.
-See examples/ for working snippets. SIGTERM or SIGINT closes the stream and exits cleanly.
+See examples/ for working snippets. SIGTERM or SIGINT closes the stream and exits cleanly;
+SIGHUP re-reads the configuration (log level, stats interval, request limits apply live).
 )";
 }
 

@@ -55,6 +55,9 @@ struct AppConfig {
   // [log]
   log::Level log_level = log::Level::kInfo;
   std::uint32_t stats_interval_s = 60;  // 0 = never
+  // [metrics] OpenMetrics endpoint (docs/monitoring.md): "127.0.0.1:9577" or "[::1]:9577",
+  // loopback only; empty = off.
+  std::string metrics_listen;
 };
 
 struct ConfigError {

@@ -1,7 +1,8 @@
-// SPDX-License-Identifier: MIT
-// rpsync-component: wiring only. Parses the configuration once, opens the store,
-// restores the engine, connects to the server and runs the event loop until SIGTERM or
-// SIGINT, then closes the stream and makes the store durable. With [feed] (several
+// rpsync-component: wiring only. Parses the configuration, opens the store, restores the
+// engine, connects to the server and runs the event loop until SIGTERM or SIGINT, then
+// closes the stream and makes the store durable. SIGHUP re-reads the configuration
+// (reload.h); systemd is told READY=1 once connected and privileged (lifecycle.h); an
+// optional metrics endpoint runs on its own thread (plugin/metrics). With [feed] (several
 // instances on one Redis) the change feed is wired in by Replica (replica.h); the admin
 // commands (--purge-user, --invalidate-keys) run without a connection (admin.h).
 #include <algorithm>
@@ -13,12 +14,24 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "plugin/app/admin.h"
 #include "plugin/app/config.h"
+#include "plugin/app/level_logger.h"
+#include "plugin/app/lifecycle.h"
+#include "plugin/app/metrics_feed.h"
+#include "plugin/app/notify.h"
+#include "plugin/app/reload.h"
 #include "plugin/app/replica.h"
+#include "plugin/app/server_probe.h"
+#include "plugin/app/store_check.h"
+#include "plugin/app/timed_store.h"
+#include "plugin/metrics/endpoint.h"
+#include "plugin/metrics/render.h"
 #include "plugin/core/engine.h"
 #include "plugin/log/log.h"
 #include "plugin/service/service.h"
@@ -67,10 +80,28 @@ class ConnectionTransport final : public service::Transport {
 // Connection events into the service.
 class Bridge final : public xmpp::Handler {
  public:
-  Bridge(service::Service& service, xmpp::Connection*& conn, log::Logger& log, Replica* replica)
-      : service_(service), conn_(conn), log_(log), replica_(replica) {}
-  void on_connected(const xmpp::Privileges&) override { service_.on_connected(conn_->ready()); }
+  Bridge(service::Service& service, xmpp::Connection*& conn, log::Logger& log, Replica* replica,
+         Lifecycle& lifecycle, ServerProbe& probe)
+      : service_(service),
+        conn_(conn),
+        log_(log),
+        replica_(replica),
+        lifecycle_(lifecycle),
+        probe_(probe) {}
+  void on_connected(const xmpp::Privileges& privileges) override {
+    service_.on_connected(conn_->ready());
+    lifecycle_.connected(conn_->ready());
+    std::string ns;
+    if (!privileges.hosts.empty()) ns = privileges.hosts.begin()->second.ns;
+    probe_.connected(
+        [this](xml::Element iq, std::chrono::milliseconds timeout, ServerProbe::Reply done) {
+          conn_->send_iq(std::move(iq), timeout, std::move(done));
+        },
+        ns);
+  }
   void on_disconnected(const xmpp::DisconnectReason& reason) override {
+    probe_.disconnected();
+    lifecycle_.disconnected(describe(reason));
     if (!reason.was_authenticated) return;
     service_.on_disconnected();
     if (replica_) replica_->on_disconnected();
@@ -79,23 +110,39 @@ class Bridge final : public xmpp::Handler {
   void on_oversized(xml::Element head) override { service_.on_oversized(head); }
   void on_privileges_changed(const xmpp::Privileges&) override {
     service_.on_privileges(conn_->ready());
+    lifecycle_.privileges(conn_->ready());
     log_.info("app", "privileges changed", {{"ready", conn_->ready()}});
   }
 
  private:
+  static std::string describe(const xmpp::DisconnectReason& r) {
+    std::string s(xmpp::to_string(r.kind));
+    if (!r.condition.empty()) s += " " + r.condition;
+    if (!r.detail.empty()) s += ": " + r.detail;
+    return s;
+  }
+
   service::Service& service_;
   xmpp::Connection*& conn_;
   log::Logger& log_;
   Replica* replica_;
+  Lifecycle& lifecycle_;
+  ServerProbe& probe_;
 };
 
-void log_counters(log::Logger& log, const service::Service& service, const core::EngineStats& s) {
+void log_counters(log::Logger& log, const service::Service& service, const core::EngineStats& s,
+                  const LoopState& state, double uptime_s) {
   const service::Counters& c = service.counters();
   std::string failures;
   for (const auto& [reason, n] : c.failures)
     failures += (failures.empty() ? "" : ",") + reason + ":" + std::to_string(n);
   log.info("app", "stats",
-           {{"presence_in", c.presence_in},
+           {{"ready", state.ready},
+            {"connected", state.connected},
+            {"privileged", state.privileged},
+            {"gate", state.gate_feature < 0 ? "unknown" : state.gate_feature ? "yes" : "no"},
+            {"uptime_s", static_cast<std::uint64_t>(uptime_s)},
+            {"presence_in", c.presence_in},
             {"enables", c.enables},
             {"checkpoints", c.checkpoints},
             {"syncs", c.syncs},
@@ -139,67 +186,126 @@ void log_feed_counters(log::Logger& log, const Replica& replica) {
             {"keys_readopted", c.keys_readopted}});
 }
 
-int run(const AppConfig& config) {
-  log::StderrLogger logger(config.log_level);
-  core::EngineOptions eo;
-  eo.lifetime_s = config.lifetime_s;
-  eo.max_sessions_per_user = config.max_sessions_per_user;
-  eo.limits.max_delta_items = config.max_delta_items;
-  eo.clock = wall_ms;  // key lifetimes outlive restarts: wall clock, not steady
-  core::Engine engine(eo);
+using Reparse = std::function<std::variant<Invocation, ConfigError>()>;
 
-  std::unique_ptr<store::Store> store;
-  store::RedisStore* redis = nullptr;  // the feed's commit hook goes on it
-  std::unique_ptr<Replica> replica;
-  if (config.feed()) {
-    auto target = store::parse_redis_uri(config.store);
-    std::unique_ptr<store::RedisStore> opened;
-    if (target) {
-      if (auto r = store::RedisStore::open_redis(*target, {}))
-        opened = std::move(r).value();
-      else
-        target = r.error();
-    }
-    // The consumer group and baseline right BEFORE the image is read (plugin/feed/README.md).
-    if (target && opened) {
-      if (auto p = Replica::prepare(config, *target, logger))
-        replica = std::move(p).value();
-      else
-        target = p.error();
-    }
-    if (!target) {
-      logger.error("app", "cannot open store",
-                   {{"uri", redacted(config.store)}, {"error", target.error().text}});
-      return 1;
-    }
-    redis = opened.get();
-    store = std::move(opened);
-  } else {
+// Opens (and with [feed] prepares) the store; null after logging why.
+std::unique_ptr<store::Store> open_configured_store(const AppConfig& config, log::Logger& logger,
+                                                    std::unique_ptr<Replica>& replica,
+                                                    store::RedisStore*& redis) {
+  if (!config.feed()) {
     auto opened = store::open_store(config.store);
     if (!opened) {
       logger.error("app", "cannot open store",
                    {{"uri", redacted(config.store)}, {"error", opened.error().text}});
-      return 1;
+      return nullptr;
     }
-    store = std::move(opened).value();
+    return std::move(opened).value();
   }
-  auto image = store->load();
-  if (!image) {
-    logger.error("app", "cannot load store",
-                 {{"uri", redacted(config.store)}, {"error", image.error().text}});
-    return 1;
+  auto target = store::parse_redis_uri(config.store);
+  std::unique_ptr<store::RedisStore> opened;
+  if (target) {
+    if (auto r = store::RedisStore::open_redis(*target, {}))
+      opened = std::move(r).value();
+    else
+      target = r.error();
   }
-  engine.restore(*image);
-  logger.info("app", "store loaded",
-              {{"uri", redacted(config.store)},
-               {"resources", image->resources.size()},
-               {"sessions", image->sessions.size()},
-               {"epoch", image->epoch},
-               {"note", "keys from before this start fail with continuity-lost"}});
+  // The consumer group and baseline right BEFORE the image is read (plugin/feed/README.md).
+  if (target && opened) {
+    if (auto p = Replica::prepare(config, *target, logger))
+      replica = std::move(p).value();
+    else
+      target = p.error();
+  }
+  if (!target) {
+    logger.error("app", "cannot open store",
+                 {{"uri", redacted(config.store)}, {"error", target.error().text}});
+    return nullptr;
+  }
+  redis = opened.get();
+  return opened;
+}
 
-  asio::io_context io;
-  xmpp::Connection* conn = nullptr;
-  ConnectionTransport transport(conn);
+// SIGHUP: re-read the configuration, apply the live settings, name the others, flush the
+// store. An invalid file changes nothing.
+void reload(const Reparse& reparse, AppConfig& running, LevelLogger& logger,
+            service::Service& service, Lifecycle& lifecycle) {
+  lifecycle.reload_begin();
+  auto parsed = reparse();
+  if (const auto* err = std::get_if<ConfigError>(&parsed)) {
+    logger.error("app", "config.reload_failed",
+                 {{"reason", err->message}, {"effect", "the running configuration is kept"}});
+    lifecycle.reload_end(false);
+    return;
+  }
+  const AppConfig& loaded = std::get<Invocation>(parsed).config;
+  const ReloadPlan plan = plan_reload(running, loaded);
+  running = with_live_settings(running, loaded);
+  logger.set_level(running.log_level);
+  service.set_request_limits(running.requests_per_minute, running.max_stanza_bytes);
+  if (!plan.restart.empty())
+    logger.warn("app", "config.restart_needed",
+                {{"settings", joined(plan.restart)},
+                 {"effect", "kept at their running values until the component restarts"}});
+  const bool flushed = service.flush();
+  logger.info("app", "config.reloaded", {{"applied", joined(plan.live)},
+                                         {"restart_needed", joined(plan.restart)},
+                                         {"store_flushed", flushed}});
+  lifecycle.reload_end(true);
+}
+
+// The metrics endpoint when [metrics] listen is set; null when off or (logged) unusable.
+std::unique_ptr<metrics::Endpoint> start_metrics(const AppConfig& config,
+                                                 const metrics::Published& published,
+                                                 log::Logger& logger, bool* failed) {
+  *failed = false;
+  if (config.metrics_listen.empty()) return nullptr;
+  auto at = std::get<metrics::ListenAddress>(metrics::parse_listen(config.metrics_listen));
+  const auto start = std::chrono::steady_clock::now();
+  std::string why;
+  auto endpoint = metrics::Endpoint::start(
+      at,
+      [&published, start] {
+        const double up =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return metrics::render(published.latest(), up);
+      },
+      &why);
+  if (!endpoint) {
+    logger.error("app", "metrics.listen_failed", {{"listen", config.metrics_listen}, {"error", why}});
+    *failed = true;
+    return nullptr;
+  }
+  logger.info("app", "metrics.listening",
+              {{"url", "http://" + (at.v6 ? "[" + at.ip + "]" : at.ip) + ":" +
+                           std::to_string(at.port) + "/metrics"}});
+  return endpoint;
+}
+
+void apply_keepalive_bound(const AppConfig& config, xmpp::ComponentConfig& cc,
+                           log::Logger& logger) {
+  // Group continuity trusts a heartbeat to mean "observing": a dead server connection
+  // must be noticed (keepalive + ping timeout) well within the heartbeat ttl, or this
+  // instance would vouch for time it did not observe (plugin/feed/continuity.h).
+  // Not below 5 s each: a busy server (or this loop stuck in a slow Redis fsync) can be
+  // silent for seconds, and a false disconnect of every instance at once loses the
+  // group's continuity (measured: 1 s + 1 s did, under rpsync_multi_bench's ingest).
+  using Ms = std::chrono::milliseconds;
+  const Ms bound = std::max(Ms(config.heartbeat_ttl_ms / 3), Ms(5000));
+  cc.keepalive_interval = std::min<Ms>(cc.keepalive_interval, bound);
+  cc.ping_timeout = std::min<Ms>(cc.ping_timeout, bound);
+  const Ms detection = cc.keepalive_interval + cc.ping_timeout;
+  if (detection >= Ms(config.heartbeat_ttl_ms))
+    logger.warn("app", "heartbeat ttl below the dead-connection detection time",
+                {{"heartbeat_ttl_ms", config.heartbeat_ttl_ms},
+                 {"detection_ms", detection.count()},
+                 {"effect", "an instance may vouch for time it did not observe"}});
+  logger.info("app", "keepalive bounded by the heartbeat ttl",
+              {{"keepalive_ms", cc.keepalive_interval.count()},
+               {"ping_timeout_ms", cc.ping_timeout.count()},
+               {"heartbeat_ttl_ms", config.heartbeat_ttl_ms}});
+}
+
+service::ServiceConfig service_config(const AppConfig& config) {
   service::ServiceConfig sc;
   sc.component_jid = config.component;
   sc.domains.insert(config.domains.begin(), config.domains.end());
@@ -219,12 +325,10 @@ int run(const AppConfig& config) {
                            : service::ServiceConfig::OnConnect::kKeep;
     sc.gap_on_disconnect = !resync;
   }
-  service::Service service(sc, engine, *store, transport, logger, wall_ms);
-  if (!service.flush()) return 1;  // the restore's new epoch must be durable first
-  if (replica)
-    replica->start(engine, *redis, service,
-                   [&io](std::function<void()> f) { asio::post(io, std::move(f)); });
+  return sc;
+}
 
+xmpp::ComponentConfig component_config(const AppConfig& config) {
   xmpp::ComponentConfig cc;
   cc.host = config.host;
   cc.port = config.port;
@@ -235,58 +339,133 @@ int run(const AppConfig& config) {
   cc.backoff_max = std::chrono::milliseconds(config.backoff_max_ms);
   cc.keepalive_interval = std::chrono::seconds(config.keepalive_s);
   cc.write_queue_limit = config.write_queue_bytes;
-  if (replica) {
-    // Group continuity trusts a heartbeat to mean "observing": a dead server connection
-    // must be noticed (keepalive + ping timeout) well within the heartbeat ttl, or this
-    // instance would vouch for time it did not observe (plugin/feed/continuity.h).
-    // Not below 5 s each: a busy server (or this loop stuck in a slow Redis fsync) can be
-    // silent for seconds, and a false disconnect of every instance at once loses the
-    // group's continuity (measured: 1 s + 1 s did, under rpsync_multi_bench's ingest).
-    using Ms = std::chrono::milliseconds;
-    const Ms bound = std::max(Ms(config.heartbeat_ttl_ms / 3), Ms(5000));
-    cc.keepalive_interval = std::min<Ms>(cc.keepalive_interval, bound);
-    cc.ping_timeout = std::min<Ms>(cc.ping_timeout, bound);
-    const Ms detection = cc.keepalive_interval + cc.ping_timeout;
-    if (detection >= Ms(config.heartbeat_ttl_ms))
-      logger.warn("app", "heartbeat ttl below the dead-connection detection time",
-                  {{"heartbeat_ttl_ms", config.heartbeat_ttl_ms},
-                   {"detection_ms", detection.count()},
-                   {"effect", "an instance may vouch for time it did not observe"}});
-    logger.info("app", "keepalive bounded by the heartbeat ttl",
-                {{"keepalive_ms", cc.keepalive_interval.count()},
-                 {"ping_timeout_ms", cc.ping_timeout.count()},
-                 {"heartbeat_ttl_ms", config.heartbeat_ttl_ms}});
+  return cc;
+}
+
+// A timer that calls `work` every `every()` (re-read at each arm; zero stops it).
+class Periodic {
+ public:
+  Periodic(asio::io_context& io, std::function<std::chrono::milliseconds()> every,
+           std::function<void()> work)
+      : timer_(io), every_(std::move(every)), work_(std::move(work)) {}
+  void arm() {
+    const auto every = every_();
+    if (every.count() <= 0) return;
+    timer_.expires_after(every);
+    timer_.async_wait([this](std::error_code ec) {
+      if (ec) return;
+      work_();
+      arm();
+    });
   }
-  Bridge bridge(service, conn, logger, replica.get());
+  void rearm() {
+    timer_.cancel();
+    arm();
+  }
+  void cancel() { timer_.cancel(); }
+
+ private:
+  asio::steady_timer timer_;
+  std::function<std::chrono::milliseconds()> every_;
+  std::function<void()> work_;
+};
+
+int run(const AppConfig& config, const Reparse& reparse) {
+  asio::io_context io;
+  // Signals first: SIGHUP's default action would end the process while the store loads;
+  // one that arrives before the loop runs is handled once it does.
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::signal_set hup(io, SIGHUP);
+  log::StderrLogger out(log::Level::kDebug);
+  LevelLogger logger(out, config.log_level);
+  AppConfig running = config;
+  Notifier notifier;
+  Lifecycle lifecycle(notifier, logger);
+  core::EngineOptions eo;
+  eo.lifetime_s = config.lifetime_s;
+  eo.max_sessions_per_user = config.max_sessions_per_user;
+  eo.limits.max_delta_items = config.max_delta_items;
+  eo.clock = wall_ms;  // key lifetimes outlive restarts: wall clock, not steady
+  core::Engine engine(eo);
+
+  store::RedisStore* redis = nullptr;  // the feed's commit hook goes on it
+  std::unique_ptr<Replica> replica;
+  std::unique_ptr<store::Store> raw_store = open_configured_store(config, logger, replica, redis);
+  if (!raw_store) return 1;
+  TimedStore store(*raw_store);
+  auto image = store.load();
+  if (!image) {
+    logger.error("app", "cannot load store",
+                 {{"uri", redacted(config.store)}, {"error", image.error().text}});
+    return 1;
+  }
+  engine.restore(*image);
+  logger.info("app", "store loaded",
+              {{"uri", redacted(config.store)},
+               {"resources", image->resources.size()},
+               {"sessions", image->sessions.size()},
+               {"epoch", image->epoch},
+               {"note", "keys from before this start fail with continuity-lost"}});
+
+  // Before anything starts a thread: a port already in use ends the start here.
+  metrics::Published published;
+  bool metrics_failed = false;
+  auto endpoint = start_metrics(config, published, logger, &metrics_failed);
+  if (metrics_failed) return 1;
+  xmpp::Connection* conn = nullptr;
+  ConnectionTransport transport(conn);
+  service::Service service(service_config(config), engine, store, transport, logger, wall_ms);
+  if (!service.flush()) return 1;  // the restore's new epoch must be durable first
+  if (replica)
+    replica->start(engine, *redis, service,
+                   [&io](std::function<void()> f) { asio::post(io, std::move(f)); });
+
+  ServerProbe probe(config.component, config.domains, config.software, logger);
+  probe.on_detected([&](xmpp::Software sw) {
+    if (sw == xmpp::Software::kEjabberd) service.set_verify_available(true);
+  });
+  xmpp::ComponentConfig cc = component_config(config);
+  if (replica) apply_keepalive_bound(config, cc, logger);
+  Bridge bridge(service, conn, logger, replica.get(), lifecycle, probe);
   xmpp::Connection connection(io, cc, bridge, logger);
   conn = &connection;
 
-  asio::steady_timer tick(io);
-  std::function<void()> arm_tick = [&] {
-    tick.expires_after(kTick);
-    tick.async_wait([&](std::error_code ec) {
+  auto loop_state = [&] {
+    return LoopState{service.ready(), lifecycle.connected(), lifecycle.privileged(),
+                     probe.gate_feature()};
+  };
+  Periodic tick(io, [] { return std::chrono::milliseconds(kTick); }, [&] {
+    service.tick();
+    if (replica) replica->tick(wall_ms());
+    if (endpoint) published.publish(snapshot_of(service.counters(), loop_state(), store.commits()));
+  });
+  tick.arm();
+  Periodic stats(io, [&] { return std::chrono::milliseconds(running.stats_interval_s * 1000LL); },
+                 [&] {
+                   log_counters(logger, service, engine.stats(), loop_state(), lifecycle.uptime_s());
+                   if (replica) log_feed_counters(logger, *replica);
+                 });
+  stats.arm();
+  Periodic watchdog(io, [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(notifier.watchdog_interval());
+  }, [&] { notifier.watchdog(); });
+  watchdog.arm();
+  if (notifier.watchdog_interval().count() > 0)
+    logger.info("app", "systemd.watchdog",
+                {{"interval_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     notifier.watchdog_interval()).count()}});
+
+  std::function<void()> arm_hup = [&] {
+    hup.async_wait([&](std::error_code ec, int) {
       if (ec) return;
-      service.tick();
-      if (replica) replica->tick(wall_ms());
-      arm_tick();
+      const auto interval = running.stats_interval_s;
+      reload(reparse, running, logger, service, lifecycle);
+      if (interval != running.stats_interval_s) stats.rearm();
+      arm_hup();
     });
   };
-  arm_tick();
+  arm_hup();
 
-  asio::steady_timer stats(io);
-  std::function<void()> arm_stats = [&] {
-    if (config.stats_interval_s == 0) return;
-    stats.expires_after(std::chrono::seconds(config.stats_interval_s));
-    stats.async_wait([&](std::error_code ec) {
-      if (ec) return;
-      log_counters(logger, service, engine.stats());
-      if (replica) log_feed_counters(logger, *replica);
-      arm_stats();
-    });
-  };
-  arm_stats();
-
-  asio::signal_set signals(io, SIGINT, SIGTERM);
   bool stopping = false;
   std::function<void()> arm_signals = [&] {
     signals.async_wait([&](std::error_code ec, int signo) {
@@ -297,10 +476,13 @@ int run(const AppConfig& config) {
         return;
       }
       stopping = true;
+      lifecycle.stopping();
       logger.info("app", "stopping", {{"signal", signo}});
       connection.stop([&] {
         tick.cancel();
         stats.cancel();
+        watchdog.cancel();
+        hup.cancel();
         signals.cancel();
         io.stop();
       });
@@ -316,19 +498,21 @@ int run(const AppConfig& config) {
        {"server", config.host + ":" + std::to_string(config.port)},
        {"store", redacted(config.store)},
        {"feed", replica ? replica->config().instance + "@" + replica->config().observer_group
-                        : std::string("off")}});
+                        : std::string("off")},
+       {"systemd", Notifier::compiled_in() ? "yes" : "not compiled in"}});
+  lifecycle.connecting(config.host + ":" + std::to_string(config.port));
   connection.start();
   io.run();
 
   // The reader's thread posts into `io`: join it before anything it uses goes away.
   if (replica) replica->stop();
+  endpoint.reset();
   const bool flushed = service.flush();
-  log_counters(logger, service, engine.stats());
+  log_counters(logger, service, engine.stats(), loop_state(), lifecycle.uptime_s());
   if (replica) log_feed_counters(logger, *replica);
   logger.info("app", "stopped", {{"store_flushed", flushed}});
   return flushed ? 0 : 1;
 }
-
 }  // namespace
 }  // namespace rpsync::app
 
@@ -348,6 +532,10 @@ int main(int argc, char** argv) {
       std::printf("rpsync-component %s\n", std::string(rpsync::app::kVersion).c_str());
       return 0;
     case Invocation::Action::kCheck:
+      if (auto bad = rpsync::app::check_store(inv.config.store)) {
+        std::fprintf(stderr, "rpsync-component: %s\n", bad->c_str());
+        return 1;
+      }
       std::printf("configuration OK: component %s on %s:%u, %zu domain(s), store %s\n",
                   inv.config.component.c_str(), inv.config.host.c_str(), inv.config.port,
                   inv.config.domains.size(), rpsync::app::redacted(inv.config.store).c_str());
@@ -365,5 +553,8 @@ int main(int argc, char** argv) {
     case Invocation::Action::kRun:
       break;
   }
-  return rpsync::app::run(inv.config);
+  // SIGHUP re-parses the same command line (and the config file it names).
+  return rpsync::app::run(inv.config, [argc, argv] {
+    return rpsync::app::parse_command_line(argc, argv, rpsync::app::env);
+  });
 }

@@ -460,3 +460,71 @@ local function on_client_roster_get(event)
 end
 
 module:hook("iq/self/jabber:iq:roster:query", on_client_roster_get, ROSTER_PRIORITY);
+
+-- ---------------------------------------------------------------------------------------
+-- Metrics (Prosody 0.12's module:metric, OpenMetrics through mod_http_openmetrics).
+--
+-- Counters, each labelled with the host like every host-scoped Prosody metric:
+--   prosody_mod_rpsync_gate/marked_presences          presences carrying the synced marker
+--   prosody_mod_rpsync_gate/probes_skipped            probes the gate set out to drop
+--   prosody_mod_rpsync_gate/versioned_rosters_served  versioned privileged roster gets the
+--                                                     gate answered (unchanged or full)
+-- They only observe: separate hooks around the gate's own (above), which decide nothing
+-- here. marked: before the marker is stripped (priority above the gate's). probes: after
+-- the gate's "presence/initial" handler, the size of the probe set it keeps for the
+-- session. rosters: an event wrapper sees whether the gate answered (a hook below the
+-- gate's priority runs only when it did not). Where module:metric is missing (before
+-- 0.12) the counters are no-ops and the module loads as before.
+-- ---------------------------------------------------------------------------------------
+local noop_counter = { add = function() end };
+local function counter(name, description, labels)
+	if type(module.metric) ~= "function" then return function() return noop_counter; end; end
+	local ok, family = pcall(module.metric, module, "counter", name, "", description, labels or {});
+	if not ok or not family then
+		module:log("warn", "metric %s unavailable: %s", name, tostring(family));
+		return function() return noop_counter; end;
+	end
+	return function(...) return family:with_labels(...); end;
+end
+
+local marked_presences = counter("marked_presences",
+	"Presences from local clients carrying the rpsync synced marker");
+local probes_skipped = counter("probes_skipped",
+	"Presence probes skipped for clients that had just synchronised");
+local rosters_served = counter("versioned_rosters_served",
+	"Versioned privileged roster gets answered by the gate");
+
+local function count_marked(event)
+	local origin, stanza = event.origin, event.stanza;
+	if origin.type == "c2s" and stanza.attr.type ~= "probe" and stanza:get_child(MARKER, NS) then
+		marked_presences():add(1);
+	end
+	return nil;
+end
+module:hook("pre-presence/bare", count_marked, PRIORITY + 1);
+module:hook("pre-presence/full", count_marked, PRIORITY + 1);
+module:hook("pre-presence/host", count_marked, PRIORITY + 1);
+
+module:hook("presence/initial", function(event)
+	local pending = event.origin.rpsync_gate_probes;
+	if type(pending) ~= "table" then return nil; end
+	local n = 0;
+	for _ in pairs(pending) do n = n + 1; end
+	if n > 0 then probes_skipped():add(n); end
+	return nil;
+end, PRIORITY - 1);
+
+local ROSTER_GET_EVENT = "iq-get/bare/jabber:iq:roster:query";
+module:hook(ROSTER_GET_EVENT, function(event)
+	event.rpsync_gate_passed = true; -- the gate (priority ROSTER_PRIORITY) did not answer
+	return nil;
+end, ROSTER_PRIORITY - 1);
+module:wrap_event(ROSTER_GET_EVENT, function(handlers, event_name, event)
+	local ret = handlers(event_name, event);
+	local query = event.stanza.tags[1];
+	if ret and not event.rpsync_gate_passed and event.origin.type == "component"
+		and query and query.attr.ver ~= nil then
+		rosters_served():add(1);
+	end
+	return ret;
+end);

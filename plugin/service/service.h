@@ -134,6 +134,13 @@ class Service {
   using ResyncWitness = std::function<std::optional<std::vector<core::ResourceRecord>>()>;
   void set_resync_witness(ResyncWitness w) { witness_ = std::move(w); }
   const ServiceConfig& config() const { return config_; }
+  // Settings a SIGHUP reload changes in place (plugin/app/reload.h).
+  void set_request_limits(std::uint32_t requests_per_minute, std::size_t max_request_bytes) {
+    config_.requests_per_minute = requests_per_minute;
+    config_.max_request_bytes = max_request_bytes;
+  }
+  // The app detected ejabberd at connect (plugin/app/server_probe.h).
+  void set_verify_available(bool on) { config_.verify_available = on; }
 
   const Counters& counters() const { return counters_; }
   bool ready() const {

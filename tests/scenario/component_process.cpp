@@ -54,6 +54,7 @@ bool ComponentProcess::start(std::string* why) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::string secret_env = "RPSYNC_SECRET=" + spec_.secret;
+  std::vector<std::string> extra_env = spec_.env;
 
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
@@ -71,6 +72,7 @@ bool ComponentProcess::start(std::string* why) {
     }
     ::close_range(3, ~0u, 0);
     ::putenv(secret_env.data());
+    for (auto& e : extra_env) ::putenv(e.data());
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

@@ -24,6 +24,7 @@ struct ComponentSpec {
   std::vector<std::string> domains{"example.test"};  // --domain, repeated
   std::vector<std::string> extra_args;               // e.g. {"--requests-per-minute", "30"}
   std::string binary;  // empty: the rpsync-component this target was built with
+  std::vector<std::string> env;  // extra NAME=VALUE for the child (e.g. NOTIFY_SOCKET=...)
 };
 
 class ComponentProcess {
@@ -46,6 +47,8 @@ class ComponentProcess {
   // Everything the child wrote so far (all runs).
   std::string log() const;
   const std::string& store_path() const { return store_path_; }
+  // The running child's pid (-1 when none), e.g. to send it SIGHUP.
+  pid_t pid() const { return pid_; }
 
  private:
   int reap(int timeout_ms);

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+// At every connect, asks each served domain's disco#info and learns from the answers
+// (and from the privilege advertisement's namespace) whether mod_rpsync_gate runs there
+// (feature urn:xmpp:rpsync:0#synced) and which server software it is. A missing gate is
+// logged loudly (server.gate_missing) because it costs what rpsync is meant to save; a
+// detected software that disagrees with server.software is logged too
+// (server.software_mismatch), and ejabberd detected makes the service verify resources
+// before a sync as server.software = "ejabberd" would. Event loop thread only.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "plugin/log/log.h"
+#include "plugin/xmpp/server_info.h"
+#include "protocol/error.h"
+#include "protocol/xml.h"
+
+namespace rpsync::app {
+
+class ServerProbe {
+ public:
+  using Reply = std::function<void(proto::Result<xml::Element>)>;
+  using Request = std::function<void(xml::Element, std::chrono::milliseconds, Reply)>;
+
+  ServerProbe(std::string component, std::vector<std::string> domains, std::string configured,
+              log::Logger& log);
+  // Called once every domain answered (or failed), with the software detected.
+  void on_detected(std::function<void(xmpp::Software)> f) { detected_ = std::move(f); }
+
+  void connected(const Request& request, std::string privilege_ns);
+  void disconnected() { ++generation_; }
+
+  // 1: every served domain advertises the gate; 0: one does not; -1: not known yet.
+  int gate_feature() const { return gate_; }
+  xmpp::Software software() const { return software_; }
+
+ private:
+  void answered(const std::string& domain, const proto::Result<xml::Element>& r);
+  void conclude();
+
+  std::string component_;
+  std::vector<std::string> domains_;
+  std::string configured_;
+  log::Logger& log_;
+  std::function<void(xmpp::Software)> detected_;
+  std::uint64_t generation_ = 0;
+  std::string privilege_ns_;
+  std::map<std::string, xmpp::DiscoInfo> infos_;
+  std::size_t pending_ = 0;
+  int gate_ = -1;
+  xmpp::Software software_ = xmpp::Software::kUnknown;
+};
+
+}  // namespace rpsync::app
