@@ -246,8 +246,9 @@ TEST_F(ServiceTest, DisconnectIsAGapAndDropsLateRosterReplies) {
 }
 
 TEST_F(ServiceTest, OversizedRequestGetsPolicyViolation) {
-  service->on_oversized(stanza("<iq type='set' id='big' from='alice@example.test/phone' "
-                               "to='rpsync.example.test'/>"));
+  service->on_skipped(stanza("<iq type='set' id='big' from='alice@example.test/phone' "
+                             "to='rpsync.example.test'/>"),
+                      xml::SkipReason::kBytes);
   auto err = error_of(transport.take());
   EXPECT_EQ(err.condition, Condition::kPolicyViolation);
   EXPECT_EQ(err.app, AppCondition::kStanzaTooBig);
@@ -264,12 +265,22 @@ TEST_F(ServiceTest, RequestsOverTheByteLimitGetStanzaTooBig) {
   EXPECT_TRUE(transport.requests.empty());
 }
 
-TEST_F(ServiceTest, UnreadableOversizedPresenceIsAGap) {
+TEST_F(ServiceTest, SkippedIqResultIsNotAnswered) {
+  for (auto why : {xml::SkipReason::kBytes, xml::SkipReason::kDepth, xml::SkipReason::kAttributes})
+    service->on_skipped(stanza("<iq type='result' id='r' from='alice@example.test/phone'/>"), why);
+  service->on_skipped(stanza("<message from='alice@example.test/phone'/>"),
+                      xml::SkipReason::kDepth);
+  EXPECT_TRUE(transport.sent.empty());
+  EXPECT_EQ(service->counters().oversized, 4u);
+}
+
+TEST_F(ServiceTest, UnreadablePresenceMakesOnlyItsSenderUnknown) {
   presence("bob@example.test/laptop");
   iq("alice@example.test/phone", "en1", "<enable xmlns='urn:xmpp:rpsync:0' stream='s1'/>");
   transport.answer_roster(roster);
   transport.take();
-  service->on_oversized(stanza("<presence from='bob@example.test/laptop'/>"));
+  service->on_skipped(stanza("<presence from='bob@example.test/laptop'/>"),
+                      xml::SkipReason::kAttributes);
   EXPECT_TRUE(transport.sent.empty()) << "nothing to answer for a presence";
   iq("alice@example.test/phone", "sy",
      "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
@@ -277,6 +288,10 @@ TEST_F(ServiceTest, UnreadableOversizedPresenceIsAGap) {
   transport.answer_roster(roster);
   EXPECT_EQ(error_of(transport.take()).app, AppCondition::kContinuityLost)
       << "a presence change we could not read must not yield a delta";
+  EXPECT_EQ(engine->unknown_contacts(), 1u);
+  // The next readable presence of that resource makes it known again: a new key syncs.
+  presence("bob@example.test/laptop", "<show>dnd</show>");
+  EXPECT_EQ(engine->unknown_contacts(), 0u);
 }
 
 TEST_F(ServiceTest, PresenceIngestIsDurableAfterFlush) {
