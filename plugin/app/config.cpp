@@ -255,6 +255,8 @@ constexpr Flag kFlags[] = {
     {"--max-stanza-bytes", "limits.max_stanza_bytes"},
     {"--requests-per-minute", "limits.requests_per_minute"},
     {"--max-delta-items", "limits.max_delta_items"},
+    {"--max-incoming-stanza-bytes", "limits.max_incoming_stanza_bytes"},
+    {"--max-outgoing-stanza-bytes", "limits.max_outgoing_stanza_bytes"},
     {"--roster-cache", "roster.cache_contacts"},
     {"--keepalive", "connection.keepalive"},
     {"--log-level", "log.level"},
@@ -474,6 +476,8 @@ Limits:
   --max-stanza-bytes N       larger requests get policy-violation      [16384]
   --requests-per-minute N    per user; more get resource-constraint    [30]
   --max-delta-items N        larger deltas fail with too-large         [10000]
+  --max-incoming-stanza-bytes N  larger stanzas from the server are skipped [3145728]
+  --max-outgoing-stanza-bytes N  never send a larger stanza (too-large)   [524288]
   --keepalive SECONDS        whitespace keepalive and dead-peer check  [60]
   --roster-cache CONTACTS    contacts held by the roster cache, 0 = off [200000]
                              (with mod_rpsync_gate an unchanged roster is not re-sent)

@@ -45,6 +45,7 @@ class ComponentProcess {
   // Everything the child wrote so far (all runs).
   std::string log() const;
   const std::string& store_path() const { return store_path_; }
+  pid_t pid() const { return pid_; }
 
  private:
   int reap(int timeout_ms);
