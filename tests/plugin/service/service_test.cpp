@@ -294,6 +294,37 @@ TEST_F(ServiceTest, UnreadablePresenceMakesOnlyItsSenderUnknown) {
   EXPECT_EQ(engine->unknown_contacts(), 0u);
 }
 
+TEST_F(ServiceTest, DeltaOverTheServersStanzaLimitIsTooLargeAndTheKeyStaysValid) {
+  ServiceConfig config = service->config();
+  config.max_answer_bytes = 1024;  // as if the server accepted 1 KiB from the component
+  service = std::make_unique<Service>(config, *engine, *store, transport, logger,
+                                      [this] { return now_ms; });
+  service->on_connected(true);
+  presence("bob@example.test/laptop");
+  iq("alice@example.test/phone", "en1", "<enable xmlns='urn:xmpp:rpsync:0' stream='s1'/>");
+  transport.answer_roster(roster);
+  transport.take();
+  presence("bob@example.test/laptop", "<status>" + std::string(1000, 'z') + "</status>");
+  const std::string sync =
+      "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
+      "last='en1'/></sync>";
+  iq("alice@example.test/phone", "sy1", sync);
+  transport.answer_roster(roster);
+  auto err = error_of(transport.take());
+  EXPECT_EQ(err.app, AppCondition::kTooLarge);
+  EXPECT_NE(err.text.find("1024 bytes"), std::string::npos) << err.text;
+  // The key did not move: once the change is small again, the same key answers it.
+  presence("bob@example.test/laptop", "<status>back</status>");
+  iq("alice@example.test/phone", "sy2", sync);
+  transport.answer_roster(roster);
+  auto r = transport.take();
+  ASSERT_EQ(r.attr("type"), "result") << xml::to_string(r);
+  auto delta = proto::parse_delta(*rpsync_child(r));
+  ASSERT_TRUE(delta.ok());
+  ASSERT_EQ(delta->changed.size(), 1u);
+  EXPECT_EQ(delta->changed[0].values.status, "back");
+}
+
 TEST_F(ServiceTest, PresenceIngestIsDurableAfterFlush) {
   presence("bob@example.test/laptop", "<status>x</status>");
   presence("bob@example.test/laptop", "", "unavailable");
