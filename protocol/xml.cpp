@@ -165,6 +165,15 @@ bool equivalent(const Element& a, const Element& b) {
 
 // ---- Parsing ---------------------------------------------------------------
 
+std::string_view to_string(SkipReason r) {
+  switch (r) {
+    case SkipReason::kBytes: return "bytes";
+    case SkipReason::kDepth: return "depth";
+    case SkipReason::kAttributes: return "attributes";
+  }
+  return "unknown";
+}
+
 // Shared expat driver. In stream mode the root is reported on open and each
 // depth-1 element when it closes; in document mode the root itself is the result.
 struct StreamParser::Impl {
@@ -198,6 +207,7 @@ struct StreamParser::Impl {
     fed = 0;
     last_event = 0;
     element_start = 0;
+    element_limit = limits.max_element_bytes;
     skipping = false;
     error.reset();
     done_root.reset();
@@ -209,16 +219,61 @@ struct StreamParser::Impl {
     XML_StopParser(parser, XML_FALSE);
   }
 
-  std::size_t top_depth() const { return stream ? 1 : 0; }
+  // Starts skipping the current depth-1 element; `head` is what on_skipped gets.
+  void skip(SkipReason why, Element head) {
+    skipping = true;
+    skip_reason = why;
+    skipped_head = std::move(head);
+    stack.clear();
+  }
 
-  // Bytes of the current depth-1 element so far; past the limit it is skipped.
+  // A head without children: the depth-1 element's name, namespace and attributes.
+  static Element head_of(const Element& e) {
+    Element head(e.name(), e.ns());
+    for (const auto& a : e.attrs()) head.set_attr(a.ns, a.name, a.value);
+    return head;
+  }
+
+  // Bytes of the current depth-1 element so far; past its limit it is skipped.
   void check_element_size() {
     if (!stream || skipping || stack.empty()) return;
-    if (position() - element_start <= limits.max_element_bytes) return;
-    skipping = true;
-    skipped_head = xml::Element(stack.front().name(), stack.front().ns());
-    for (const auto& a : stack.front().attrs()) skipped_head.set_attr(a.ns, a.name, a.value);
-    stack.clear();
+    if (event_end() - element_start <= element_limit) return;
+    skip(SkipReason::kBytes, head_of(stack.front()));
+  }
+
+  // Byte limit of a depth-1 element, from its start tag: results may be larger.
+  std::size_t limit_for(const Element& e) const {
+    auto type = e.attr("type");
+    if (e.name() == "iq" && type && (*type == "result" || *type == "error"))
+      return limits.result_bytes();
+    return limits.max_element_bytes;
+  }
+
+  // The element of a start tag, or nullopt after fail()/skip() for too many attributes.
+  std::optional<Element> build(const char* name, const char** atts) {
+    auto [ns, local] = split_name(name);
+    Element e(std::move(local), std::move(ns));
+    std::size_t count = 0;
+    for (const char** a = atts; *a; a += 2) ++count;
+    const bool keep_all = count <= limits.max_attributes;
+    for (const char** a = atts; *a; a += 2) {
+      auto [ans, alocal] = split_name(a[0]);
+      if (keep_all || is_routing_attr(ans, alocal)) e.set_attr(ans, alocal, a[1]);
+    }
+    if (keep_all) return e;
+    if (!stream || depth == 0) {
+      fail("too many attributes");
+    } else if (depth == 1) {
+      skip(SkipReason::kAttributes, std::move(e));
+    } else {
+      skip(SkipReason::kAttributes, head_of(stack.front()));
+    }
+    return std::nullopt;
+  }
+
+  static bool is_routing_attr(std::string_view ns, std::string_view name) {
+    if (ns == kXmlNs) return name == "lang";
+    return ns.empty() && (name == "from" || name == "to" || name == "id" || name == "type");
   }
 
   static void on_start(void* ud, const char* name, const char** atts) {
@@ -229,24 +284,31 @@ struct StreamParser::Impl {
       ++self->depth;
       return;
     }
-    if (self->depth > self->limits.max_depth) return self->fail("element nesting too deep");
-    auto [ns, local] = split_name(name);
-    Element e(std::move(local), std::move(ns));
-    std::size_t count = 0;
-    for (const char** a = atts; *a; a += 2) {
-      if (++count > self->limits.max_attributes) return self->fail("too many attributes");
-      auto [ans, alocal] = split_name(a[0]);
-      e.set_attr(ans, alocal, a[1]);
-    }
-    if (self->stream && self->depth == 0) {
-      ++self->depth;
-      if (self->callbacks.on_open) self->callbacks.on_open(e);
+    self->start(name, atts);
+  }
+
+  void start(const char* name, const char** atts) {
+    if (depth > limits.max_depth) {
+      if (!stream || stack.empty()) return fail("element nesting too deep");
+      skip(SkipReason::kDepth, head_of(stack.front()));
+      ++depth;
       return;
     }
-    if (self->stream && self->depth == 1) self->element_start = self->position();
-    self->stack.push_back(std::move(e));
-    ++self->depth;
-    self->check_element_size();
+    if (stream && depth == 1) element_start = position();
+    std::optional<Element> e = build(name, atts);
+    if (!e) {
+      if (skipping) ++depth;
+      return;
+    }
+    if (stream && depth == 0) {
+      ++depth;
+      if (callbacks.on_open) callbacks.on_open(*e);
+      return;
+    }
+    if (stream && depth == 1) element_limit = limit_for(*e);
+    stack.push_back(std::move(*e));
+    ++depth;
+    check_element_size();
   }
 
   static void on_end(void* ud, const char*) {
@@ -261,8 +323,9 @@ struct StreamParser::Impl {
     if (self->skipping) {
       if (self->depth == 1) {
         self->skipping = false;
-        if (self->callbacks.on_oversized)
-          self->callbacks.on_oversized(std::move(self->skipped_head));
+        Element head = std::move(self->skipped_head);
+        self->skipped_head = Element();
+        if (self->callbacks.on_skipped) self->callbacks.on_skipped(std::move(head), self->skip_reason);
       }
       return;
     }
@@ -302,6 +365,12 @@ struct StreamParser::Impl {
     static_cast<Impl*>(ud)->fail("comments are not allowed");
   }
 
+  // Byte index just past the current event (e.g. the end of a start tag).
+  std::size_t event_end() const {
+    int n = XML_GetCurrentByteCount(parser);
+    return position() + (n > 0 ? static_cast<std::size_t>(n) : 0);
+  }
+
   std::size_t position() const {
     auto idx = XML_GetCurrentByteIndex(parser);
     return idx < 0 ? fed : static_cast<std::size_t>(idx);
@@ -327,9 +396,9 @@ struct StreamParser::Impl {
       }
       off += n;
       // Bytes expat holds without having reported them form one unfinished token.
-      if (fed - last_event > limits.max_element_bytes + kSlice) {
+      if (fed - last_event > limits.token_bytes() + kSlice) {
         error = ParseError{"a single XML token is larger than " +
-                           std::to_string(limits.max_element_bytes) + " bytes"};
+                           std::to_string(limits.token_bytes()) + " bytes"};
         break;
       }
     } while (off < bytes.size());
@@ -349,7 +418,9 @@ struct StreamParser::Impl {
   std::size_t fed = 0;       // bytes handed to expat so far
   std::size_t last_event = 0;     // byte index of the last parse event
   std::size_t element_start = 0;  // byte index where the current depth-1 element began
-  bool skipping = false;          // the current depth-1 element is over the size limit
+  std::size_t element_limit = 0;  // byte limit of the current depth-1 element
+  bool skipping = false;          // the current depth-1 element is over a limit
+  SkipReason skip_reason = SkipReason::kBytes;
   Element skipped_head;
   std::optional<ParseError> error;
   std::optional<Element> done_root;

@@ -7,6 +7,7 @@
 // string and its child elements as a list, which is all XMPP needs.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -92,12 +93,37 @@ struct ParseError {
   std::string message;
 };
 
-// Limits applied while parsing; a violation is a parse error, never a crash.
+// Limits applied while parsing. For parse() a violation is a parse error, never a
+// crash. For a StreamParser every limit is per depth-1 element (stanza): an element
+// over any of them is skipped at its depth-1 boundary (see StreamParser), only
+// malformed XML or a single token over max_token_bytes ends the stream.
 struct ParseLimits {
   std::size_t max_element_bytes = 64 * 1024;  // raw bytes of one top-level element
+  // Stream only: the byte limit of a depth-1 <iq type='result|error'/> (answers such as a
+  // privileged roster result); 0 = max_element_bytes.
+  std::size_t max_result_bytes = 0;
   std::size_t max_depth = 32;                 // nesting below the document/stream root
   std::size_t max_attributes = 64;            // per element
+  // Stream only: bytes expat may hold for one unfinished token (a start tag with its
+  // attribute values; character data is reported as it arrives). Over it the stream
+  // fails: no peer relays such a token. 0 = the larger of the two byte limits above.
+  std::size_t max_token_bytes = 0;
+
+  std::size_t result_bytes() const {
+    return max_result_bytes ? max_result_bytes : max_element_bytes;
+  }
+  std::size_t token_bytes() const {
+    return max_token_bytes ? max_token_bytes : std::max(max_element_bytes, result_bytes());
+  }
 };
+
+// Why a StreamParser skipped a depth-1 element.
+enum class SkipReason {
+  kBytes,       // more raw bytes than max_element_bytes (max_result_bytes for results)
+  kDepth,       // nesting deeper than max_depth
+  kAttributes,  // an element with more than max_attributes attributes
+};
+std::string_view to_string(SkipReason r);
 
 // Parses one complete document whose root is returned. Rejects DTDs, entity
 // declarations, processing instructions and comments (RFC 6120 §11.1).
@@ -105,11 +131,13 @@ std::variant<Element, ParseError> parse(std::string_view document, const ParseLi
 
 // Incremental parser for an XMPP stream: the root (<stream:stream>) is reported on
 // open, each depth-1 element when complete, and the root's end on close.
-// A depth-1 element larger than max_element_bytes does not break the stream: its
-// content is discarded as it arrives and, when it closes, on_oversized receives its
-// head (name, namespace, attributes; no children) so the caller can answer it with a
-// stanza error. Only a single token (tag or unbroken run) larger than
-// max_element_bytes, or malformed XML, is a stream error.
+// A depth-1 element over any limit (bytes, depth, attributes) does not break the stream:
+// expat keeps parsing it, the tree is no longer built, and when its depth-1 end tag
+// arrives on_skipped receives its head (name, namespace, attributes; no children) and
+// the reason, so the caller can answer it with a stanza error or account for a lost
+// presence. When the head itself has more than max_attributes attributes, only
+// from/to/id/type/xml:lang are kept. Only a single token larger than max_token_bytes,
+// or malformed XML, is a stream error.
 // Not thread-safe; callbacks run inside feed() and must not call reset(). After an
 // error, feed() does nothing until reset().
 class StreamParser {
@@ -119,7 +147,8 @@ class StreamParser {
     std::function<void(Element stanza)> on_element;
     std::function<void()> on_close;
     std::function<void(const ParseError&)> on_error;
-    std::function<void(Element head)> on_oversized;  // optional; dropped silently if unset
+    // Optional; a skipped element is dropped silently when unset.
+    std::function<void(Element head, SkipReason why)> on_skipped;
   };
 
   StreamParser(Callbacks callbacks, ParseLimits limits = {});

@@ -157,6 +157,13 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"limits.max_stanza_bytes", uint_setter(1024, 1 << 20, &AppConfig::max_stanza_bytes)},
       {"limits.requests_per_minute", uint_setter(1, 100000, &AppConfig::requests_per_minute)},
       {"limits.max_delta_items", uint_setter(1, 1000000, &AppConfig::max_delta_items)},
+      {"limits.max_incoming_stanza_bytes",
+       uint_setter(16 * 1024, 1 << 30, &AppConfig::max_incoming_stanza_bytes)},
+      {"limits.max_result_bytes", uint_setter(16 * 1024, 1 << 30, &AppConfig::max_result_bytes)},
+      {"limits.max_depth", uint_setter(4, 10000, &AppConfig::max_depth)},
+      {"limits.max_attributes", uint_setter(8, 100000, &AppConfig::max_attributes)},
+      {"limits.max_outgoing_stanza_bytes",
+       uint_setter(16 * 1024, 1 << 30, &AppConfig::max_outgoing_stanza_bytes)},
       {"roster.cache_contacts", uint_setter(0, 100000000, &AppConfig::roster_cache_contacts)},
       {"connection.backoff_min_ms", uint_setter(10, 600000, &AppConfig::backoff_min_ms)},
       {"connection.backoff_max_ms", uint_setter(10, 3600000, &AppConfig::backoff_max_ms)},
@@ -259,6 +266,8 @@ constexpr Flag kFlags[] = {
     {"--max-stanza-bytes", "limits.max_stanza_bytes"},
     {"--requests-per-minute", "limits.requests_per_minute"},
     {"--max-delta-items", "limits.max_delta_items"},
+    {"--max-incoming-stanza-bytes", "limits.max_incoming_stanza_bytes"},
+    {"--max-outgoing-stanza-bytes", "limits.max_outgoing_stanza_bytes"},
     {"--roster-cache", "roster.cache_contacts"},
     {"--keepalive", "connection.keepalive"},
     {"--log-level", "log.level"},
@@ -479,6 +488,8 @@ Limits:
   --max-stanza-bytes N       larger requests get policy-violation      [16384]
   --requests-per-minute N    per user; more get resource-constraint    [30]
   --max-delta-items N        larger deltas fail with too-large         [10000]
+  --max-incoming-stanza-bytes N  larger stanzas from the server are skipped [3145728]
+  --max-outgoing-stanza-bytes N  never send a larger stanza (too-large)   [524288]
   --keepalive SECONDS        whitespace keepalive and dead-peer check  [60]
   --roster-cache CONTACTS    contacts held by the roster cache, 0 = off [200000]
                              (with mod_rpsync_gate an unchanged roster is not re-sent)

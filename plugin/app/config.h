@@ -36,6 +36,15 @@ struct AppConfig {
   std::uint32_t max_stanza_bytes = 16384;
   std::uint32_t requests_per_minute = 30;
   std::uint32_t max_delta_items = 10000;
+  // Stanzas from the server (xmpp::ComponentConfig): over any of these a stanza is
+  // skipped and answered/accounted for, the stream goes on. Defaults take everything
+  // Prosody 0.12 / ejabberd 23.01 relay (spec "Limits").
+  std::uint32_t max_incoming_stanza_bytes = 3u << 20;
+  std::uint32_t max_result_bytes = 64u << 20;  // IQ results: privileged roster answers
+  std::uint32_t max_depth = 32;
+  std::uint32_t max_attributes = 64;
+  // Stanzas to the server: Prosody's component_stanza_size_limit default.
+  std::uint32_t max_outgoing_stanza_bytes = 512u << 10;
   // [roster] contacts kept in the component's roster cache (versioned privileged roster
   // gets, plugin/service/roster_cache.h); 0 = off, every get is a plain full fetch.
   std::uint32_t roster_cache_contacts = 200000;

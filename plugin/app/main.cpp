@@ -107,7 +107,9 @@ class Bridge final : public xmpp::Handler {
     if (replica_) replica_->on_disconnected();
   }
   void on_stanza(xml::Element stanza) override { service_.on_stanza(stanza); }
-  void on_oversized(xml::Element head) override { service_.on_oversized(head); }
+  void on_skipped(xml::Element head, xml::SkipReason why) override {
+    service_.on_skipped(head, why);
+  }
   void on_privileges_changed(const xmpp::Privileges&) override {
     service_.on_privileges(conn_->ready());
     lifecycle_.privileges(conn_->ready());
@@ -314,6 +316,7 @@ service::ServiceConfig service_config(const AppConfig& config) {
   sc.verify_available = config.software == "ejabberd";
   sc.version = std::string(kVersion);
   sc.limits.max_delta_items = config.max_delta_items;
+  sc.max_answer_bytes = config.max_outgoing_stanza_bytes;
   sc.roster_cache_contacts = config.roster_cache_contacts;
   // With the feed the store is shared: clear_presence() on a reconnect would publish an
   // erase of every resource to every peer (plugin/feed/README.md).
@@ -339,6 +342,11 @@ xmpp::ComponentConfig component_config(const AppConfig& config) {
   cc.backoff_max = std::chrono::milliseconds(config.backoff_max_ms);
   cc.keepalive_interval = std::chrono::seconds(config.keepalive_s);
   cc.write_queue_limit = config.write_queue_bytes;
+  cc.max_stanza_size = config.max_incoming_stanza_bytes;
+  cc.max_result_size = config.max_result_bytes;
+  cc.max_depth = config.max_depth;
+  cc.max_attributes = config.max_attributes;
+  cc.max_outgoing_stanza_size = config.max_outgoing_stanza_bytes;
   return cc;
 }
 

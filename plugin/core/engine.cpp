@@ -294,6 +294,7 @@ struct Engine::Impl {
   std::deque<std::pair<std::uint64_t, std::uint32_t>> hist_q;  // (history entry ends at, rid)
 
   Batch journal;
+  UnknownPresence unknown;  // resources whose presence could not be read
 
   explicit Impl(EngineOptions o) : opt(std::move(o)) {}
 
@@ -744,6 +745,43 @@ struct Engine::Impl {
     if (it->second.roster == kNone && it->second.sessions.empty()) users.erase(it);
   }
 
+  // ---------- unreadable presence ----------
+  bool in_roster(std::uint32_t roster, std::uint32_t cid) const {
+    const auto& members = members_of(roster);
+    return std::binary_search(members.begin(), members.end(), cid);
+  }
+  // Whether a contact with an unknown resource is in either roster.
+  bool touches_unknown(std::uint32_t a, std::uint32_t b) const {
+    if (unknown.empty()) return false;
+    bool hit = false;
+    unknown.for_each([&](std::string_view bare) {
+      std::uint32_t cid = contact_index.find(bare, contact_key);
+      if (!hit && cid != kNone) hit = in_roster(a, cid) || in_roster(b, cid);
+    });
+    return hit;
+  }
+  // A readable presence of `jid`: when its contact is fully known again, every key moment
+  // taken while it was not, whose view holds it, recorded a state the engine never held.
+  void known_again(std::string_view jid) {
+    auto since = unknown.close(jid);
+    if (!since) return;
+    std::uint32_t cid = contact_index.find(split_jid(jid).first, contact_key);
+    if (cid == kNone) return;
+    for (auto& [key, s] : sessions) {
+      bool changed = false;
+      auto drop = [&](Moment& mo) {
+        if (!mo.valid || mo.version < *since || !in_roster(mo.roster, cid)) return;
+        release(mo);
+        mo.digest.reset();
+        mo.restored = false;
+        changed = true;
+      };
+      drop(s.newest);
+      if (s.previous) drop(*s.previous);
+      if (changed) journal_put(s);
+    }
+  }
+
   void gap() {
     ++epoch;
     live.clear();
@@ -961,12 +999,27 @@ Engine::~Engine() = default;
 void Engine::observe_available(std::string_view full_jid, const proto::PresenceFields& fields) {
   if (impl_->resyncing) impl_->touched.emplace(full_jid);
   impl_->observe_available(full_jid, fields);
+  impl_->known_again(full_jid);
 }
 
 void Engine::observe_unavailable(std::string_view full_jid) {
   if (impl_->resyncing) impl_->touched.emplace(full_jid);
   impl_->observe_unavailable(full_jid);
+  impl_->known_again(full_jid);
 }
+
+void Engine::observe_unknown(std::string_view full_jid) {
+  // Mentioned, so a resync does not take it offline for silence; its state stays as held
+  // (and unanswerable) until a readable presence.
+  if (impl_->resyncing) impl_->touched.emplace(full_jid);
+  if (std::uint32_t id = impl_->res_index.find(full_jid, impl_->res_key); id != kNone)
+    impl_->unconfirmed.erase(id);
+  // A version of its own: moments taken before it saw a known state, moments at or after
+  // it may not have.
+  impl_->unknown.open(full_jid, ++impl_->version);
+}
+
+std::size_t Engine::unknown_contacts() const { return impl_->unknown.size(); }
 
 void Engine::set_roster(std::string_view user, const std::vector<std::string>& visible) {
   impl_->set_roster(user, visible, true);
@@ -1073,7 +1126,7 @@ proto::Result<std::monostate> Engine::disable(std::string_view user, std::string
 
 proto::Result<proto::Delta> Engine::sync(std::string_view user, std::string_view new_stream,
                                          std::string_view new_resource, std::string_view iq_id,
-                                         const proto::SyncKey& old_key) {
+                                         const proto::SyncKey& old_key, const Fits& fits) {
   Impl& m = *impl_;
   auto it = m.sessions.find(session_key(user, old_key.stream, old_key.resource));
   if (it == m.sessions.end()) return proto::make_error(proto::AppCondition::kUnknownKey);
@@ -1093,15 +1146,22 @@ proto::Result<proto::Delta> Engine::sync(std::string_view user, std::string_view
   if (!moment->valid || moment->epoch != m.epoch || moment->version < m.horizon)
     return fail(proto::AppCondition::kContinuityLost, "component had a gap since the key");
   std::uint32_t now = m.users.find(user)->second.roster;
+  if (m.touches_unknown(moment->roster, now))
+    return fail(proto::AppCondition::kContinuityLost,
+                "a contact's presence could not be read; its state is unknown");
   std::uint64_t cost = 0, full = 0;
   proto::Delta d = m.compute(*moment, now, cost, full);
   if (d.items() > m.opt.limits.max_delta_items || (!d.empty() && cost > full))
     return fail(proto::AppCondition::kTooLarge, "a normal login is cheaper");
+  d.lifetime = m.opt.lifetime_s;
+  d.state = m.digest_of_user(user);
+  // Before the key moves: an answer the transport cannot carry leaves the key valid.
+  if (fits && !fits(d))
+    return proto::make_error(proto::AppCondition::kTooLarge,
+                             "the delta is larger than the server accepts in one stanza");
   m.erase_session(it);
   m.open_session(user, new_stream, new_resource, iq_id);
   m.compact();
-  d.lifetime = m.opt.lifetime_s;
-  d.state = m.digest_of_user(user);
   return d;
 }
 
@@ -1176,6 +1236,7 @@ std::optional<proto::StateDigest> Engine::digest_at(std::string_view user, std::
     moment = &*s.previous;
   if (!moment || !moment->valid || moment->epoch != m.epoch || moment->version < m.horizon)
     return std::nullopt;
+  if (m.touches_unknown(moment->roster, m.users.find(user)->second.roster)) return std::nullopt;
   const auto& members = m.members_of(moment->roster);
   const std::uint64_t v = moment->version;
   bool unchanged = m.users.find(user)->second.roster == moment->roster;

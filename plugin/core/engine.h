@@ -82,6 +82,7 @@
 #include <vector>
 
 #include "plugin/core/journal.h"
+#include "plugin/core/unknown.h"
 #include "protocol/delta.h"
 #include "protocol/digest.h"
 #include "protocol/error.h"
@@ -132,6 +133,15 @@ class Engine {
   // without a resource of its own takes every resource of that contact offline (servers
   // answer probes for a contact without sessions with a bare unavailable).
   void observe_unavailable(std::string_view full_jid);
+  // A presence of `full_jid` arrived that could not be read (skipped for a limit): its
+  // state is unknown until its next readable presence (observe_available/unavailable;
+  // a bare JID's covers every resource). Meanwhile a sync whose view (at the key's moment
+  // or now) holds that contact fails with continuity-lost; once known again, every key
+  // moment taken meanwhile whose view holds it is invalidated (it may record a state the
+  // engine never held). Nothing else is affected: no gap for other users.
+  void observe_unknown(std::string_view full_jid);
+  // Contacts with a resource in that unknown state.
+  std::size_t unknown_contacts() const;
   // The user's current visible roster: bare JIDs of contacts with subscription to/both
   // (duplicates allowed). Presence of contacts on no roster is kept as well.
   void set_roster(std::string_view user, const std::vector<std::string>& visible);
@@ -187,9 +197,13 @@ class Engine {
   // Answers the old key with the delta to the current view, retires the old session and
   // enables (user, new_stream, new_resource) with key `iq_id`. Errors: unknown-key,
   // expired, continuity-lost, too-large (the last three also retire the old session).
+  // `fits`, when set, is asked about the finished delta before anything moves: false
+  // answers too-large and leaves the old key valid (the answer would not fit in one
+  // stanza the server accepts, spec "Limits").
+  using Fits = std::function<bool(const proto::Delta&)>;
   proto::Result<proto::Delta> sync(std::string_view user, std::string_view new_stream,
                                    std::string_view new_resource, std::string_view iq_id,
-                                   const proto::SyncKey& old_key);
+                                   const proto::SyncKey& old_key, const Fits& fits = {});
   // Drops sessions whose lifetime has passed; returns how many. Also sweeps every record
   // with history (O(resources)): past states and tombstones no live key moment needs are
   // dropped. Call it periodically (e.g. once a minute).

@@ -173,21 +173,6 @@ void Service::on_stanza(const xml::Element& stanza) {
   log_.debug("service", "stanza.dropped", {{"kind", r.kind}, {"from", r.from}});
 }
 
-void Service::on_oversized(const xml::Element& head) {
-  ++counters_.oversized;
-  auto type = head.attr("type").value_or("");
-  log_.warn("service", "stanza.oversized", {{"kind", head.name()},
-                                            {"from", head.attr("from").value_or("")}});
-  if (head.name() == "iq" && (type == "get" || type == "set")) {
-    reply_error_to(head, proto::make_error(proto::AppCondition::kStanzaTooBig,
-                                           "the request is larger than this service accepts"));
-  } else if (head.name() == "presence") {
-    // A presence change we could not read: answering from what we hold could be wrong.
-    engine_.gap();
-    log_.warn("service", "gap", {{"reason", "unreadable oversized presence"}});
-  }
-}
-
 void Service::tick() {
   const std::int64_t now = clock_();
   if (std::size_t n = engine_.expire()) log_.info("service", "sessions.expired", {{"count", n}});
@@ -462,16 +447,10 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
     take(engine_.disable(r.user, d->stream, r.resource), counters_.disables);
   } else if (const auto* s = std::get_if<proto::Sync>(&request)) {
     ++counters_.syncs;
-    auto res = engine_.sync(r.user, s->stream, r.resource, r.id, s->key);
-    if (res) {
-      if (auto why = proto::exceeds_limits(*res, config_.limits)) {
-        // Legal XMPP the server relayed, but not representable here: the client must
-        // log in normally rather than receive a delta it would refuse.
-        res = proto::make_error(proto::AppCondition::kTooLarge,
-                                "the delta would carry " + *why +
-                                    ", over this protocol's limits");
-      }
-    }
+    std::string unfit;
+    auto res = engine_.sync(r.user, s->stream, r.resource, r.id, s->key,
+                            delta_fit(r.stanza, &unfit));
+    if (!res && !unfit.empty()) res = proto::make_error(proto::AppCondition::kTooLarge, unfit);
     if (res) {
       payload = proto::to_xml(*res);
       ++counters_.deltas;

@@ -52,6 +52,10 @@ struct ServiceConfig {
   std::set<std::string, std::less<>> domains;    // users of these domains may use it
   std::uint32_t requests_per_minute = 30;        // per user, all rpsync requests
   std::size_t max_request_bytes = 16384;         // serialised rpsync request, else too-big
+  // Largest answer the server accepts from the component (Prosody's
+  // component_stanza_size_limit, 512 KiB by default): a delta that would not fit is
+  // answered too-large before its key moves (skipped.cpp, delta_fit()).
+  std::size_t max_answer_bytes = 512 * 1024;
   // Ping every resource a sync answer would show as available before answering (for
   // servers that do not forward every unavailable: ejabberd). See verify_then_run().
   bool verify_available = false;
@@ -94,7 +98,7 @@ struct Counters {
   std::uint64_t full_bytes = 0;       // estimated bytes a full login would have cost instead
   std::uint64_t errors = 0;           // stanza errors sent (any condition)
   std::uint64_t rate_limited = 0;
-  std::uint64_t oversized = 0;
+  std::uint64_t oversized = 0;       // stanzas skipped by the stream parser for a limit
   // Privileged roster gets (every enable/checkpoint/sync does one, see fetch_roster()):
   std::uint64_t roster_cache_hits = 0;    // answered "unchanged": the cached list was used
   std::uint64_t roster_cache_misses = 0;  // answered with the full roster
@@ -117,9 +121,10 @@ class Service {
   void on_disconnected();
   // A stanza from the server (namespace jabber:component:accept).
   void on_stanza(const xml::Element& stanza);
-  // The head of a stanza the stream parser skipped for its size: a request is answered
-  // with stanza-too-big; a presence we could not read is a continuity gap.
-  void on_oversized(const xml::Element& head);
+  // The head of a stanza the stream parser skipped for a limit (skipped.cpp): a request
+  // is answered with stanza-too-big; an unreadable available presence makes only its
+  // sender's resource unknown (Engine::observe_unknown), an unavailable one is applied.
+  void on_skipped(const xml::Element& head, xml::SkipReason why);
   // Periodic work (call every ~50-1000 ms): expire sessions, hand changes to the store,
   // and flush it on the first tick without new changes (an idle instance's last changes
   // are durable, and in a shared store visible to peers, within two ticks).
@@ -195,6 +200,12 @@ class Service {
   void fetch_roster(const std::string& user, RosterDone done, bool versioned = true);
   void drop_roster_cache(std::string_view why);
   bool persist(bool durable);
+
+  // sizes (skipped.cpp)
+  void skipped_presence(const std::string& from, std::string_view type);
+  // Whether a finished delta fits the answer to `request` (protocol limits and
+  // max_answer_bytes); on false, `why` (if set) says what did not fit.
+  core::Engine::Fits delta_fit(const xml::Element& request, std::string* why) const;
 
   // replies
   void reply(const Request& r, std::optional<xml::Element> payload);

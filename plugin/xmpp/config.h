@@ -35,7 +35,20 @@ struct ComponentConfig {
   Millis ping_timeout{10'000};        // no data for interval + this => connection dead
   Millis close_timeout{2'000};        // wait for the server's </stream:stream> on stop()
   std::size_t write_queue_limit = 4 * 1024 * 1024;  // bytes of stanzas queued for writing
-  std::size_t max_stanza_size = 256 * 1024;          // one incoming stanza, bytes
+  // Incoming stanzas (spec "Limits"): a stanza over any of these is skipped at its end
+  // tag and reported to Handler::on_skipped; the stream goes on. The byte defaults take
+  // everything a server relays: Prosody 0.12 accepts 256 KiB on c2s and 512 KiB on s2s
+  // and component streams (ejabberd 23.01: unbounded unless max_stanza_size is set;
+  // Debian's config sets 256 KiB / 512 KiB), and re-escaping can grow a stanza up to 6x
+  // (' -> &apos;), so 3 MiB. IQ results (privileged roster answers of 20,000+ contacts)
+  // have their own, larger bound.
+  std::size_t max_stanza_size = 3 * 1024 * 1024;     // one incoming stanza, bytes
+  std::size_t max_result_size = 64 * 1024 * 1024;    // one incoming <iq type=result|error/>
+  std::size_t max_depth = 32;                        // element nesting inside a stanza
+  std::size_t max_attributes = 64;                   // attributes of one element
+  // Outgoing: send() refuses a stanza larger than this (kTooLarge) instead of letting the
+  // server close the stream for it. Prosody's component_stanza_size_limit default.
+  std::size_t max_outgoing_stanza_size = 512 * 1024;
   // Target of keepalive XEP-0199 pings; empty = first served host, else the component
   // JID's parent domain (rpsync.example.test -> example.test).
   std::string ping_target;

@@ -138,13 +138,18 @@ void Connection::on_tcp_connected() {
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   xml::ParseLimits limits;
   limits.max_element_bytes = config_.max_stanza_size;
+  limits.max_result_bytes = config_.max_result_size;
+  limits.max_depth = config_.max_depth;
+  limits.max_attributes = config_.max_attributes;
   parser_ = std::make_unique<xml::StreamParser>(
       xml::StreamParser::Callbacks{
           .on_open = [this](const xml::Element& root) { on_stream_open(root); },
           .on_element = [this](xml::Element e) { on_element(std::move(e)); },
           .on_close = [this] { on_stream_close(); },
           .on_error = [this](const xml::ParseError& err) { on_parse_error(err); },
-          .on_oversized = [this](xml::Element head) { on_oversized(std::move(head)); },
+          .on_skipped = [this](xml::Element head, xml::SkipReason why) {
+            on_skipped(std::move(head), why);
+          },
       },
       limits);
   last_read_ = last_write_ = Clock::now();
@@ -360,6 +365,13 @@ SendResult Connection::send(const xml::Element& stanza) {
     return SendResult::kNotConnected;
   // An element built without a namespace takes the stream's default (no xmlns='' written).
   std::string bytes = xml::to_string(stanza, stanza.ns().empty() ? "" : ns::kComponent);
+  if (bytes.size() > config_.max_outgoing_stanza_size) {
+    log(log::Level::kWarn, "stanza over max_outgoing_stanza_size refused",
+        {{"element", stanza.name()},
+         {"stanza_bytes", std::to_string(bytes.size())},
+         {"limit", std::to_string(config_.max_outgoing_stanza_size)}});
+    return SendResult::kTooLarge;
+  }
   if (queued_bytes() + bytes.size() > config_.write_queue_limit) {
     log(log::Level::kWarn, "write queue full, stanza refused",
         {{"queued_bytes", std::to_string(queued_bytes())},
@@ -433,14 +445,14 @@ void Connection::on_parse_error(const xml::ParseError& err) {
         err.message, session_up()});
 }
 
-void Connection::on_oversized(xml::Element head) {
+void Connection::on_skipped(xml::Element head, xml::SkipReason why) {
   if (!session_up()) return;
-  log(log::Level::kWarn, "dropped stanza over max_stanza_size",
+  log(log::Level::kWarn, "skipped stanza over an incoming limit",
       {{"element", head.name()},
        {"from", std::string(head.attr("from").value_or(""))},
-       {"id", std::string(head.attr("id").value_or(""))},
-       {"limit", std::to_string(config_.max_stanza_size)}});
-  handler_.on_oversized(std::move(head));
+       {"id", std::string(head.attr("id").value_or("")).substr(0, 256)},
+       {"limit", std::string(xml::to_string(why))}});
+  handler_.on_skipped(std::move(head), why);
 }
 
 void Connection::on_stream_close() {

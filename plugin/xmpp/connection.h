@@ -76,10 +76,11 @@ class Handler {
   virtual void on_stanza(xml::Element stanza) = 0;
   // A privilege advertisement that arrived after on_connected().
   virtual void on_privileges_changed(const Privileges&) {}
-  // A stanza over max_stanza_size was skipped (the stream goes on); `head` is its
-  // top element without children (name, namespace, attributes), so the layer above can
-  // answer an IQ with an error or treat a lost presence as a gap.
-  virtual void on_oversized(xml::Element /*head*/) {}
+  // A stanza over an incoming limit (bytes, depth, attributes; ComponentConfig) was
+  // skipped (the stream goes on); `head` is its top element without children (name,
+  // namespace, attributes), so the layer above can answer an IQ with an error or account
+  // for a presence it could not read.
+  virtual void on_skipped(xml::Element /*head*/, xml::SkipReason /*why*/) {}
 };
 
 class Connection {
@@ -100,6 +101,7 @@ class Connection {
   // Queues a stanza in jabber:component:accept (an element with an empty namespace is
   // written without xmlns and so gets the stream's default). Never blocks, never grows
   // past write_queue_limit bytes: kQueueFull means the caller must drop or refuse.
+  // Never writes a stanza over max_outgoing_stanza_size: kTooLarge.
   SendResult send(const xml::Element& stanza);
   // Sends an IQ and tracks its answer; see IqTracker. Pending requests fail with
   // the not-ready error (service-unavailable, wait) when the connection drops.
@@ -110,6 +112,8 @@ class Connection {
   // least one) granted roster get + presence roster.
   bool ready() const;
   const Privileges& privileges() const { return privileges_; }
+  // Largest stanza send() accepts, bytes (ComponentConfig::max_outgoing_stanza_size).
+  std::size_t max_outgoing() const { return config_.max_outgoing_stanza_size; }
   // Stanza bytes accepted by send() and not yet written to the socket.
   std::size_t queued_bytes() const { return writing_stanza_bytes_ + pending_stanza_bytes_; }
   // Delay chosen for the most recent reconnect (for logs and tests).
@@ -132,7 +136,7 @@ class Connection {
   void on_element(xml::Element e);
   void on_stream_close();
   void on_parse_error(const xml::ParseError& err);
-  void on_oversized(xml::Element head);
+  void on_skipped(xml::Element head, xml::SkipReason why);
   void on_advertisement(Advertisement ad);
   void become_connected();
   void keepalive_tick();

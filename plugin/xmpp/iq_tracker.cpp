@@ -24,7 +24,9 @@ std::string IqTracker::request(xml::Element iq, std::chrono::milliseconds timeou
   if (sent != SendResult::kQueued) {
     StanzaError err = proto::make_error(
         proto::AppCondition::kNotReady,
-        sent == SendResult::kQueueFull ? "write queue full" : "not connected");
+        sent == SendResult::kQueueFull   ? "write queue full"
+        : sent == SendResult::kTooLarge ? "request larger than the server accepts"
+                                        : "not connected");
     asio::post(io_, [cb = std::move(cb), err = std::move(err)] { cb(err); });
     return id;
   }

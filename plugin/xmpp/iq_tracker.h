@@ -25,6 +25,7 @@ enum class SendResult {
   kQueued,        // accepted into the write queue
   kQueueFull,     // backpressure: the write queue is at its byte limit; nothing was queued
   kNotConnected,  // no authenticated stream right now
+  kTooLarge,      // larger than max_outgoing_stanza_size: the server would close the stream
 };
 
 class IqTracker {

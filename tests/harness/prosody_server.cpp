@@ -155,6 +155,19 @@ void ProsodyServer::add_roster_item(const std::string& owner_bare, const std::st
   auto& items = rosters_[owner_bare];
   std::erase_if(items, [&](const auto& i) { return i.first == contact_bare; });
   items.emplace_back(contact_bare, subscription);
+  write_roster(owner_bare);
+}
+
+void ProsodyServer::add_roster_items(const std::string& owner_bare,
+                                     const std::vector<std::string>& contacts,
+                                     const std::string& subscription) {
+  auto& items = rosters_[owner_bare];
+  for (const auto& c : contacts) items.emplace_back(c, subscription);
+  write_roster(owner_bare);
+}
+
+void ProsodyServer::write_roster(const std::string& owner_bare) {
+  const auto& items = rosters_[owner_bare];
   auto [user, host] = split_bare(owner_bare);
   fs::path d = fs::path(dir_) / "data" / prosody_escape(host) / "roster";
   fs::create_directories(d);

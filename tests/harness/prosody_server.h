@@ -61,6 +61,9 @@ class ProsodyServer {
   // subscription: "both", "to", "from" or "none" (as seen from owner_bare's roster).
   void add_roster_item(const std::string& owner_bare, const std::string& contact_bare,
                        const std::string& subscription);
+  // Many new items at once (one file write; add_roster_item rewrites the file per item).
+  void add_roster_items(const std::string& owner_bare, const std::vector<std::string>& contacts,
+                        const std::string& subscription);
 
   uint16_t c2s_port() const { return c2s_port_; }
   uint16_t component_port() const { return component_port_; }
@@ -74,6 +77,7 @@ class ProsodyServer {
   const std::string& dir() const { return dir_; }
 
  private:
+  void write_roster(const std::string& owner_bare);
   ProsodyServer(ProsodyOptions options, std::string executable);
   void write_config() const;
   void reap(int timeout_ms);

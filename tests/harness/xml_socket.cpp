@@ -39,7 +39,7 @@ XmlSocket::XmlSocket(int fd) : fd_(fd) {
       .on_element = [this](xml::Element e) { inbox_.push_back(std::move(e)); },
       .on_close = [this] { closed_ = true; },
       .on_error = [this](const xml::ParseError&) { closed_ = true; },
-      .on_oversized = {},
+      .on_skipped = {},
   });
 }
 

@@ -100,11 +100,15 @@ struct Collected {
   int closed = 0;
   std::vector<std::string> errors;
   std::vector<Element> oversized;
+  std::vector<SkipReason> reasons;
   StreamParser::Callbacks callbacks() {
     return {[this](const Element& root) { opened.push_back(root); },
             [this](Element e) { stanzas.push_back(std::move(e)); }, [this] { ++closed; },
             [this](const ParseError& e) { errors.push_back(e.message); },
-            [this](Element head) { oversized.push_back(std::move(head)); }};
+            [this](Element head, SkipReason why) {
+              oversized.push_back(std::move(head));
+              reasons.push_back(why);
+            }};
   }
 };
 
@@ -200,6 +204,151 @@ TEST(StreamParser, GarbageIsReportedAndResetStartsAgain) {
                      "xmlns:stream='http://etherx.jabber.org/streams'><handshake/>"));
   EXPECT_EQ(c.opened.size(), 2u);
   EXPECT_EQ(c.stanzas.size(), 1u);
+}
+
+
+namespace {
+
+constexpr std::string_view kOpen =
+    "<stream:stream xmlns='jabber:component:accept' "
+    "xmlns:stream='http://etherx.jabber.org/streams'>";
+
+// Feeds `stanzas` between two small presences in chunks of `chunk` bytes; the stream must
+// survive and deliver both presences.
+void expect_skipped(const std::string& bad, const ParseLimits& limits, SkipReason why,
+                    std::string_view what) {
+  // Byte-by-byte only for small input: expat rescans an unfinished token on every feed.
+  std::vector<std::size_t> chunks{4096, std::size_t{1} << 24};
+  if (bad.size() < 20000) chunks.insert(chunks.end(), {1, 7});
+  for (std::size_t chunk : chunks) {
+    SCOPED_TRACE(std::string(what) + ", chunk " + std::to_string(chunk));
+    Collected c;
+    StreamParser p(c.callbacks(), limits);
+    const std::string in = std::string(kOpen) + "<presence from='a@h/1'/>" + bad +
+                           "<presence from='a@h/2'><show>dnd</show></presence>";
+    for (std::size_t off = 0; off < in.size(); off += chunk)
+      ASSERT_TRUE(p.feed(std::string_view(in).substr(off, chunk))) << c.errors.at(0);
+    ASSERT_EQ(c.oversized.size(), 1u);
+    EXPECT_EQ(c.reasons.at(0), why);
+    EXPECT_EQ(c.oversized[0].attr("id"), "bad");
+    EXPECT_EQ(c.oversized[0].attr("from"), "eve@h/x");
+    EXPECT_EQ(c.oversized[0].attr("type"), "set");
+    EXPECT_TRUE(c.oversized[0].children().empty());
+    ASSERT_EQ(c.stanzas.size(), 2u);
+    EXPECT_EQ(c.stanzas[1].child("show")->text(), "dnd");
+    EXPECT_TRUE(c.errors.empty());
+  }
+}
+
+std::string nested(int depth) {
+  std::string s = "<iq type='set' id='bad' from='eve@h/x'>";
+  for (int i = 0; i < depth; ++i) s += "<x xmlns='urn:n'>";
+  for (int i = 0; i < depth; ++i) s += "</x>";
+  return s + "</iq>";
+}
+
+}  // namespace
+
+TEST(StreamParserSkip, DeepNestingIsSkippedNotFatal) {
+  ParseLimits limits;
+  limits.max_depth = 8;
+  expect_skipped(nested(100), limits, SkipReason::kDepth, "deep");
+  expect_skipped(nested(10000), limits, SkipReason::kDepth, "very deep");
+}
+
+TEST(StreamParserSkip, NestingAtTheLimitIsKept) {
+  ParseLimits limits;
+  limits.max_depth = 8;
+  Collected c;
+  StreamParser p(c.callbacks(), limits);
+  ASSERT_TRUE(p.feed(std::string(kOpen) + nested(7)));
+  EXPECT_EQ(c.stanzas.size(), 1u);
+  EXPECT_TRUE(c.oversized.empty());
+  ASSERT_TRUE(p.feed(nested(8)));
+  EXPECT_EQ(c.oversized.size(), 1u) << "stanza + 8 levels is 9 deep";
+}
+
+TEST(StreamParserSkip, TooManyAttributesOnTheStanzaKeepsItsRoutingAttributes) {
+  ParseLimits limits;
+  limits.max_attributes = 8;
+  std::string bad = "<iq type='set' id='bad' from='eve@h/x' to='c.h'";
+  for (int i = 0; i < 500; ++i) bad += " a" + std::to_string(i) + "='v'";
+  bad += "><q xmlns='urn:q'/></iq>";
+  expect_skipped(bad, limits, SkipReason::kAttributes, "attributes on the stanza");
+}
+
+TEST(StreamParserSkip, TooManyAttributesOnAChild) {
+  ParseLimits limits;
+  limits.max_attributes = 8;
+  std::string bad = "<iq type='set' id='bad' from='eve@h/x'><q xmlns='urn:q'><c";
+  for (int i = 0; i < 100; ++i) bad += " a" + std::to_string(i) + "='v'";
+  bad += "/></q></iq>";
+  expect_skipped(bad, limits, SkipReason::kAttributes, "attributes on a child");
+}
+
+TEST(StreamParserSkip, HugeEscapedTextIsSkippedNotFatal) {
+  // 70 KB of "'" re-escaped by the server: 420 KB of &apos; in one text node.
+  ParseLimits limits;
+  limits.max_element_bytes = 64 * 1024;
+  limits.max_token_bytes = 64 * 1024;
+  std::string text;
+  for (int i = 0; i < 70000; ++i) text += "&apos;";
+  expect_skipped("<iq type='set' id='bad' from='eve@h/x'><q xmlns='urn:q'>" + text + "</q></iq>",
+                 limits, SkipReason::kBytes, "escaped text");
+  // One unbroken run of text is reported as it arrives, not held as one token.
+  expect_skipped("<iq type='set' id='bad' from='eve@h/x'>" + std::string(500000, 'x') + "</iq>",
+                 limits, SkipReason::kBytes, "plain text");
+}
+
+TEST(StreamParserSkip, LargeAttributeValueUnderTheTokenLimitIsSkipped) {
+  ParseLimits limits;
+  limits.max_element_bytes = 64 * 1024;
+  limits.max_token_bytes = 1 << 20;
+  std::string value;
+  for (int i = 0; i < 50000; ++i) value += "&apos;";  // 300 KB start tag
+  expect_skipped("<iq type='set' id='bad' from='eve@h/x'><q xmlns='urn:q' v='" + value +
+                     "'/></iq>",
+                 limits, SkipReason::kBytes, "attribute value");
+}
+
+TEST(StreamParserSkip, ResultsHaveTheirOwnByteLimit) {
+  ParseLimits limits;
+  limits.max_element_bytes = 1024;
+  limits.max_result_bytes = 1 << 20;
+  Collected c;
+  StreamParser p(c.callbacks(), limits);
+  std::string items;
+  for (int i = 0; i < 5000; ++i)
+    items += "<item jid='c" + std::to_string(i) + "@h' subscription='both'/>";
+  ASSERT_TRUE(p.feed(std::string(kOpen) + "<iq type='result' id='r1'><query xmlns='jabber:iq:roster'>" +
+                     items + "</query></iq>"));
+  ASSERT_EQ(c.stanzas.size(), 1u);
+  EXPECT_EQ(c.stanzas[0].child("query", "jabber:iq:roster")->children().size(), 5000u);
+  ASSERT_TRUE(p.feed("<iq type='set' id='s1'><query xmlns='jabber:iq:roster'>" + items +
+                     "</query></iq>"));
+  EXPECT_EQ(c.oversized.size(), 1u) << "a set is held to max_element_bytes";
+}
+
+TEST(StreamParserSkip, ATokenOverTheTokenLimitStillEndsTheStream) {
+  ParseLimits limits;
+  limits.max_element_bytes = 1024;
+  limits.max_token_bytes = 64 * 1024;
+  Collected c;
+  StreamParser p(c.callbacks(), limits);
+  ASSERT_TRUE(p.feed(std::string(kOpen) + "<message a='"));
+  bool ok = true;
+  for (int i = 0; i < 100 && ok; ++i) ok = p.feed(std::string(4096, 'x'));
+  EXPECT_FALSE(ok);
+  EXPECT_EQ(c.errors.size(), 1u);
+}
+
+TEST(StreamParserSkip, MalformedXmlInsideASkippedStanzaEndsTheStream) {
+  ParseLimits limits;
+  limits.max_depth = 4;
+  Collected c;
+  StreamParser p(c.callbacks(), limits);
+  EXPECT_FALSE(p.feed(std::string(kOpen) + "<iq><a><b><c><d><e></d></iq>"));
+  EXPECT_EQ(c.errors.size(), 1u);
 }
 
 }  // namespace

@@ -270,6 +270,62 @@ TEST_F(EngineTest, GapBreaksContinuityUntilNextCheckpoint) {
   EXPECT_EQ(r->added.size(), 1u);
 }
 
+// An unreadable presence is a local loss: only keys whose view holds the contact fail,
+// only while its state is unknown, plus keys taken while it was unknown.
+TEST_F(EngineTest, UnknownResourceFailsOnlyViewsHoldingItWhileUnknown) {
+  e_.set_roster("dave@x", {"carol@x"});
+  e_.observe_available("bob@x/a", fields(Show::kAway, "out"));
+  e_.observe_available("carol@x/c", fields(Show::kNone));
+  ASSERT_TRUE(e_.enable("alice@x", "s1", "phone", "e1").ok());
+  ASSERT_TRUE(e_.enable("alice@x", "t1", "laptop", "f1").ok());
+  ASSERT_TRUE(e_.enable("dave@x", "d1", "pc", "g1").ok());
+  e_.observe_unknown("bob@x/a");
+  EXPECT_EQ(e_.unknown_contacts(), 1u);
+  // alice's view holds bob: no delta while his state is unknown.
+  EXPECT_EQ(sync_err(key("s1", "phone", "e1")), AppCondition::kContinuityLost);
+  // dave does not see bob: not affected.
+  auto d = e_.sync("dave@x", "d2", "pc", "g2", key("d1", "pc", "g1"));
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->empty());
+  // A key taken while bob is unknown records a state the engine never held.
+  ASSERT_TRUE(e_.enable("alice@x", "u1", "tablet", "h1").ok());
+  // bob's next readable presence: known again.
+  e_.observe_available("bob@x/a", fields(Show::kDnd, "busy"));
+  EXPECT_EQ(e_.unknown_contacts(), 0u);
+  EXPECT_EQ(sync_err(key("u1", "tablet", "h1")), AppCondition::kContinuityLost);
+  // A key from before the unknown state answers the exact change.
+  auto r = e_.sync("alice@x", "t2", "laptop", "f2", key("t1", "laptop", "f1"));
+  ASSERT_TRUE(r.ok()) << proto::to_string(r.error().app);
+  ASSERT_EQ(r->changed.size(), 1u);
+  EXPECT_EQ(r->state, e_.digest("alice@x"));
+}
+
+TEST_F(EngineTest, UnknownResourceIsKnownAgainByItsUnavailable) {
+  e_.observe_available("bob@x/a", fields(Show::kAway));
+  e_.observe_available("bob@x/b", fields(Show::kAway));
+  enable_alice();
+  e_.observe_unknown("bob@x/a");
+  e_.observe_unknown("bob@x/b");
+  e_.observe_unavailable("bob@x/a");
+  EXPECT_EQ(e_.unknown_contacts(), 1u) << "bob/b is still unknown";
+  e_.observe_unavailable("bob@x");  // a bare unavailable covers every resource
+  EXPECT_EQ(e_.unknown_contacts(), 0u);
+  auto d = sync_ok(key("s1", "phone", "e1"));
+  EXPECT_EQ(d.unavailable.size(), 2u);
+}
+
+TEST_F(EngineTest, DeltaThatDoesNotFitLeavesTheKeyValid) {
+  e_.observe_available("bob@x/a", fields(Show::kAway));
+  enable_alice();
+  e_.observe_available("bob@x/a", fields(Show::kDnd));
+  auto r = e_.sync("alice@x", "s2", "phone", "y1", key("s1", "phone", "e1"),
+                   [](const proto::Delta&) { return false; });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().app, AppCondition::kTooLarge);
+  auto d = sync_ok(key("s1", "phone", "e1"));
+  EXPECT_EQ(d.changed.size(), 1u) << "the key did not move";
+}
+
 TEST_F(EngineTest, SessionsPerUserAreBounded) {
   for (int i = 0; i < 5; ++i) {
     std::string s = "s" + std::to_string(i);

@@ -247,8 +247,9 @@ TEST_F(ServiceTest, DisconnectIsAGapAndDropsLateRosterReplies) {
 }
 
 TEST_F(ServiceTest, OversizedRequestGetsPolicyViolation) {
-  service->on_oversized(stanza("<iq type='set' id='big' from='alice@example.test/phone' "
-                               "to='rpsync.example.test'/>"));
+  service->on_skipped(stanza("<iq type='set' id='big' from='alice@example.test/phone' "
+                             "to='rpsync.example.test'/>"),
+                      xml::SkipReason::kBytes);
   auto err = error_of(transport.take());
   EXPECT_EQ(err.condition, Condition::kPolicyViolation);
   EXPECT_EQ(err.app, AppCondition::kStanzaTooBig);
@@ -265,12 +266,22 @@ TEST_F(ServiceTest, RequestsOverTheByteLimitGetStanzaTooBig) {
   EXPECT_TRUE(transport.requests.empty());
 }
 
-TEST_F(ServiceTest, UnreadableOversizedPresenceIsAGap) {
+TEST_F(ServiceTest, SkippedIqResultIsNotAnswered) {
+  for (auto why : {xml::SkipReason::kBytes, xml::SkipReason::kDepth, xml::SkipReason::kAttributes})
+    service->on_skipped(stanza("<iq type='result' id='r' from='alice@example.test/phone'/>"), why);
+  service->on_skipped(stanza("<message from='alice@example.test/phone'/>"),
+                      xml::SkipReason::kDepth);
+  EXPECT_TRUE(transport.sent.empty());
+  EXPECT_EQ(service->counters().oversized, 4u);
+}
+
+TEST_F(ServiceTest, UnreadablePresenceMakesOnlyItsSenderUnknown) {
   presence("bob@example.test/laptop");
   iq("alice@example.test/phone", "en1", "<enable xmlns='urn:xmpp:rpsync:0' stream='s1'/>");
   transport.answer_roster(roster);
   transport.take();
-  service->on_oversized(stanza("<presence from='bob@example.test/laptop'/>"));
+  service->on_skipped(stanza("<presence from='bob@example.test/laptop'/>"),
+                      xml::SkipReason::kAttributes);
   EXPECT_TRUE(transport.sent.empty()) << "nothing to answer for a presence";
   iq("alice@example.test/phone", "sy",
      "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
@@ -278,6 +289,41 @@ TEST_F(ServiceTest, UnreadableOversizedPresenceIsAGap) {
   transport.answer_roster(roster);
   EXPECT_EQ(error_of(transport.take()).app, AppCondition::kContinuityLost)
       << "a presence change we could not read must not yield a delta";
+  EXPECT_EQ(engine->unknown_contacts(), 1u);
+  // The next readable presence of that resource makes it known again: a new key syncs.
+  presence("bob@example.test/laptop", "<show>dnd</show>");
+  EXPECT_EQ(engine->unknown_contacts(), 0u);
+}
+
+TEST_F(ServiceTest, DeltaOverTheServersStanzaLimitIsTooLargeAndTheKeyStaysValid) {
+  ServiceConfig config = service->config();
+  config.max_answer_bytes = 1024;  // as if the server accepted 1 KiB from the component
+  service = std::make_unique<Service>(config, *engine, *store, transport, logger,
+                                      [this] { return now_ms; });
+  service->on_connected(true);
+  presence("bob@example.test/laptop");
+  iq("alice@example.test/phone", "en1", "<enable xmlns='urn:xmpp:rpsync:0' stream='s1'/>");
+  transport.answer_roster(roster);
+  transport.take();
+  presence("bob@example.test/laptop", "<status>" + std::string(1000, 'z') + "</status>");
+  const std::string sync =
+      "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
+      "last='en1'/></sync>";
+  iq("alice@example.test/phone", "sy1", sync);
+  transport.answer_roster(roster);
+  auto err = error_of(transport.take());
+  EXPECT_EQ(err.app, AppCondition::kTooLarge);
+  EXPECT_NE(err.text.find("1024 bytes"), std::string::npos) << err.text;
+  // The key did not move: once the change is small again, the same key answers it.
+  presence("bob@example.test/laptop", "<status>back</status>");
+  iq("alice@example.test/phone", "sy2", sync);
+  transport.answer_roster(roster);
+  auto r = transport.take();
+  ASSERT_EQ(r.attr("type"), "result") << xml::to_string(r);
+  auto delta = proto::parse_delta(*rpsync_child(r));
+  ASSERT_TRUE(delta.ok());
+  ASSERT_EQ(delta->changed.size(), 1u);
+  EXPECT_EQ(delta->changed[0].values.status, "back");
 }
 
 TEST_F(ServiceTest, PresenceIngestIsDurableAfterFlush) {

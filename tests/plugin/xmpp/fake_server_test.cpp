@@ -239,6 +239,7 @@ TEST_F(FakeServerTest, OversizedStanzaIsSkippedAndTheStreamGoesOn) {
 TEST_F(FakeServerTest, HugeSingleTokenIsAPolicyViolationAndItReconnects) {
   auto c = fast_config(server.port());
   c.max_stanza_size = 4096;
+  c.max_result_size = 4096;  // a single token over the larger stanza bound ends the stream
   server.after_handshake = [](Peer& p) {
     p.send("<handshake/>" + std::string(kPrivileges) + "<presence from='" +
            std::string(200'000, 'a'));
@@ -249,6 +250,52 @@ TEST_F(FakeServerTest, HugeSingleTokenIsAPolicyViolationAndItReconnects) {
   EXPECT_EQ(handler.disconnected[0].kind, Kind::kProtocolError);
   EXPECT_EQ(handler.disconnected[0].condition, "policy-violation");
   EXPECT_TRUE(handler.disconnected[0].was_authenticated);
+}
+
+// Every class of stanza a server relays but the component will not hold, with the
+// default bounds: each is skipped, the stream stays up, and what follows is read.
+TEST_F(FakeServerTest, EveryLimitSkipsTheStanzaWithDefaultBounds) {
+  std::string deep = "<iq type='set' id='deep' from='eve@example.test/x'>";
+  for (int i = 0; i < 5000; ++i) deep += "<x xmlns='urn:n'>";
+  for (int i = 0; i < 5000; ++i) deep += "</x>";
+  deep += "</iq>";
+  std::string attrs = "<message id='attrs' from='eve@example.test/x'";
+  for (int i = 0; i < 3000; ++i) attrs += " a" + std::to_string(i) + "='v'";
+  attrs += "/>";
+  // Prosody's largest relayed stanza, re-escaped: 512 KiB of ' as &apos; is 3 MiB.
+  std::string text;
+  text.reserve(6 * 600'000);
+  for (int i = 0; i < 600'000; ++i) text += "&apos;";
+  const std::string big = "<presence id='big' from='eve@example.test/x'><status>" + text +
+                          "</status></presence>";
+  server.after_handshake = [=](Peer& p) {
+    p.send("<handshake/>" + std::string(kPrivileges) + deep + attrs + big +
+           "<presence from='small@example.test/r'/>");
+  };
+  auto conn = connect(fast_config(server.port()));
+  ASSERT_TRUE(run_until(io, [&] { return !handler.stanzas.empty(); }, 10s)) << logger.all();
+  ASSERT_EQ(handler.oversized.size(), 3u);
+  EXPECT_EQ(handler.oversized[0].attr("id"), "deep");
+  EXPECT_EQ(handler.oversized[1].attr("id"), "attrs");
+  EXPECT_EQ(handler.oversized[2].attr("id"), "big");
+  EXPECT_EQ(handler.stanzas[0].attr("from"), "small@example.test/r");
+  EXPECT_TRUE(handler.disconnected.empty());
+  EXPECT_EQ(conn->state(), State::kConnected);
+}
+
+TEST_F(FakeServerTest, StanzaOverTheOutgoingLimitIsRefusedNotSent) {
+  auto c = fast_config(server.port());
+  c.max_outgoing_stanza_size = 16 * 1024;
+  auto conn = connect(c);
+  ASSERT_TRUE(run_until(io, [&] { return !handler.connected.empty(); }, 3s)) << logger.all();
+  xml::Element big("message");
+  big.set_attr("to", "a@example.test");
+  big.add(xml::Element("body")).set_text(std::string(20'000, 'x'));
+  EXPECT_EQ(conn->send(big), SendResult::kTooLarge);
+  xml::Element small("message");
+  small.set_attr("to", "a@example.test");
+  EXPECT_EQ(conn->send(small), SendResult::kQueued);
+  EXPECT_EQ(conn->state(), State::kConnected);
 }
 
 TEST_F(FakeServerTest, RandomBytesNeverCrashAndEveryFailureIsReported) {

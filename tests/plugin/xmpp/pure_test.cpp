@@ -74,7 +74,7 @@ TEST(Stream, ErrorBytesParseBackInsideAStream) {
                        .on_element = [&](xml::Element e) { got.push_back(std::move(e)); },
                        .on_close = [&] { closed = true; },
                        .on_error = {},
-                       .on_oversized = {}});
+                       .on_skipped = {}});
   ASSERT_TRUE(p.feed(doc));
   ASSERT_EQ(got.size(), 1u);
   EXPECT_TRUE(closed);
@@ -90,7 +90,7 @@ xml::Element component_stanza(std::string_view s) {
                        .on_element = [&](xml::Element e) { got.push_back(std::move(e)); },
                        .on_close = {},
                        .on_error = {},
-                       .on_oversized = {}});
+                       .on_skipped = {}});
   p.feed(stream_header("rpsync.example.test"));
   p.feed(s);
   EXPECT_EQ(got.size(), 1u);

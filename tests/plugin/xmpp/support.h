@@ -28,7 +28,9 @@ struct RecordingHandler : Handler {
     if (on_each_stanza) on_each_stanza(s);
     stanzas.push_back(std::move(s));
   }
-  void on_oversized(xml::Element head) override { oversized.push_back(std::move(head)); }
+  void on_skipped(xml::Element head, xml::SkipReason) override {
+    oversized.push_back(std::move(head));
+  }
 };
 
 class CapturingLogger : public log::Logger {
