@@ -38,6 +38,7 @@
 
 #include "plugin/core/engine.h"
 #include "plugin/log/log.h"
+#include "plugin/service/pending_writes.h"
 #include "plugin/service/roster_cache.h"
 #include "plugin/service/transport.h"
 #include "plugin/store/store.h"
@@ -51,6 +52,9 @@ struct ServiceConfig {
   std::set<std::string, std::less<>> domains;    // users of these domains may use it
   std::uint32_t requests_per_minute = 30;        // per user, all rpsync requests
   std::size_t max_request_bytes = 16384;         // serialised rpsync request, else too-big
+  // rpsync requests received and not yet answered, all users together (queued or running);
+  // above it a request gets resource-constraint / <busy/> at once and is not queued.
+  std::size_t max_in_flight = 1024;
   // Ping every resource a sync answer would show as available before answering (for
   // servers that do not forward every unavailable: ejabberd). See verify_then_run().
   bool verify_available = false;
@@ -93,6 +97,7 @@ struct Counters {
   std::uint64_t full_bytes = 0;       // estimated bytes a full login would have cost instead
   std::uint64_t errors = 0;           // stanza errors sent (any condition)
   std::uint64_t rate_limited = 0;
+  std::uint64_t busy = 0;             // refused: max_in_flight requests already in flight
   std::uint64_t oversized = 0;
   // Privileged roster gets (every enable/checkpoint/sync does one, see fetch_roster()):
   std::uint64_t roster_cache_hits = 0;    // answered "unchanged": the cached list was used
@@ -178,6 +183,8 @@ class Service {
   // rpsync request pipeline
   // Checks a request and, when it passes, stores its parsed payload in r.parsed.
   std::optional<proto::StanzaError> admit(Request& r);
+  // The spec's bounds on the IQ itself (id, from's resource, from): bad-request.
+  std::optional<proto::StanzaError> check_bounds(const Request& r) const;
   void start_next(const std::string& user);
   void run(const Request& r, const std::vector<std::string>& visible);
   void verify_then_run(const std::string& user, RosterCache::Visible visible);
@@ -208,6 +215,8 @@ class Service {
   std::int64_t store_retry_ms_ = 0;  // last retry of a failed store
   ResyncWitness witness_;
   bool unflushed_ = false;  // written to the store since its last successful flush
+  PendingWrites since_flush_;  // what was handed to the store since its last good flush
+  bool rewrite_ = false;       // a write or flush failed: hand it all of since_flush_ again
   bool resyncing_ = false;           // OnConnect::kResync between connect and settle
   std::int64_t resync_start_ms_ = 0;
   std::int64_t last_presence_ms_ = 0;
@@ -226,6 +235,8 @@ class Service {
   std::map<std::string, RateWindow, std::less<>> rates_;
   // Requests waiting per user; the front one is running.
   std::map<std::string, std::deque<std::unique_ptr<Request>>, std::less<>> queues_;
+  std::size_t in_flight_ = 0;  // requests in queues_, all users
+
 };
 
 }  // namespace rpsync::service
