@@ -6,7 +6,13 @@
 // per user, completed with a privileged roster fetch, run on the engine, made durable in
 // the store, then answered; disco#info/items, ping and version are answered directly.
 // Every malformed, oversized, unauthorised or out-of-order request gets the spec's stanza
-// error; the connection is never closed for bad input.
+// error; the connection is never closed for bad input. At most max_in_flight requests of
+// all users together are queued or running; more get <busy/> at once.
+//
+// Storage failures: a request whose changes the store cannot make durable is answered
+// not-ready and moves nothing (the engine's sessions are rolled back, Engine::
+// save_sessions), and everything handed to the store since its last good flush is written
+// again once it works (PendingWrites), so the client's retry is answered like the first.
 //
 // Roster fetches (issue 7): servers push no roster changes to a component, so every
 // enable/checkpoint/sync still asks the server for the user's roster. With the cache on,
