@@ -10,7 +10,8 @@ std::string redact_uri(std::string_view uri) {
   if (auto scheme = rest.find("://"); scheme != std::string_view::npos) {
     const std::size_t start = scheme + 3;
     const std::size_t end = rest.find('/', start);
-    std::string_view authority = rest.substr(start, end == std::string_view::npos ? end : end - start);
+    std::string_view authority =
+        rest.substr(start, end == std::string_view::npos ? end : end - start);
     // The last '@' ends the userinfo (a password may itself contain '@').
     if (auto at = authority.rfind('@'); at != std::string_view::npos) {
       std::string_view userinfo = authority.substr(0, at);

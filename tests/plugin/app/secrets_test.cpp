@@ -16,17 +16,18 @@ namespace rpsync::app {
 namespace {
 
 TEST(Redaction, NoFormOfStoreUriShowsItsPassword) {
-  for (const char* uri : {"redis://:PW@127.0.0.1:6379/0", "redis://user:PW@127.0.0.1:6379",
-                          "redis://PW@127.0.0.1:6379", "redis://127.0.0.1:6379/0?password=PW",
-                          "redis://u:P@W@127.0.0.1:6379?prefix=x&password=PW",
-                          "rediss://:PW@127.0.0.1:6379/0"}) {
+  for (const char* uri :
+       {"redis://:PW@127.0.0.1:6379/0", "redis://user:PW@127.0.0.1:6379",
+        "redis://PW@127.0.0.1:6379", "redis://127.0.0.1:6379/0?password=PW",
+        "redis://u:P@W@127.0.0.1:6379?prefix=x&password=PW", "rediss://:PW@127.0.0.1:6379/0"}) {
     const std::string shown = store::redact_uri(uri);
     EXPECT_EQ(shown.find("PW"), std::string::npos) << uri << " -> " << shown;
     EXPECT_EQ(shown.find("P@W"), std::string::npos) << uri << " -> " << shown;
     EXPECT_NE(shown.find("127.0.0.1:6379"), std::string::npos) << shown;
   }
   EXPECT_EQ(store::redact_uri("redis://user:PW@h:1/2"), "redis://user:***@h:1/2");
-  EXPECT_EQ(store::redact_uri("sqlite:/var/lib/rpsync/rpsync.db"), "sqlite:/var/lib/rpsync/rpsync.db");
+  EXPECT_EQ(store::redact_uri("sqlite:/var/lib/rpsync/rpsync.db"),
+            "sqlite:/var/lib/rpsync/rpsync.db");
   EXPECT_EQ(store::redact_uri("memory:"), "memory:");
 }
 
@@ -50,7 +51,9 @@ TEST(Redaction, RedisUserinfoIsParsedAndNeverEchoedInErrors) {
   }
 }
 
-std::optional<std::string> no_env(const char*) { return std::nullopt; }
+std::optional<std::string> no_env(const char*) {
+  return std::nullopt;
+}
 
 std::vector<std::string> warnings_for_mode(mode_t mode) {
   auto p = std::filesystem::temp_directory_path() /
@@ -58,8 +61,8 @@ std::vector<std::string> warnings_for_mode(mode_t mode) {
   std::ofstream(p) << "s3cret\n";
   ::chmod(p.c_str(), mode);
   std::string path = p.string();
-  std::vector<const char*> argv{"rpsync-component", "--component", "c.example", "--domain",
-                                "example", "--secret-file", path.c_str(), "--check"};
+  std::vector<const char*> argv{"rpsync-component", "--component",   "c.example",  "--domain",
+                                "example",          "--secret-file", path.c_str(), "--check"};
   auto r = parse_command_line(static_cast<int>(argv.size()), argv.data(), no_env);
   std::filesystem::remove(p);
   if (auto* e = std::get_if<ConfigError>(&r)) return {"error: " + e->message};

@@ -55,9 +55,10 @@ TEST_F(RequestBounds, IqIdLongerThanTheLimitIsRefused) {
 }
 
 TEST_F(RequestBounds, EmptyIqIdIsRefused) {
-  service->on_stanza(stanza("<iq type='set' from='alice@example.test/phone' "
-                            "to='rpsync.example.test'><enable xmlns='urn:xmpp:rpsync:0' "
-                            "stream='s1'/></iq>"));
+  service->on_stanza(
+      stanza("<iq type='set' from='alice@example.test/phone' "
+             "to='rpsync.example.test'><enable xmlns='urn:xmpp:rpsync:0' "
+             "stream='s1'/></iq>"));
   EXPECT_EQ(error_of(transport.take()).condition, Condition::kBadRequest);
   EXPECT_TRUE(transport.requests.empty());
 }

@@ -33,7 +33,8 @@ class StorageFull : public ::testing::Test {
       GTEST_SKIP() << "cannot mount a tmpfs here (not root?)";
     }
     open_all();
-    service->on_stanza(stanza("<presence from='bob@example.test/laptop' to='rpsync.example.test'/>"));
+    service->on_stanza(
+        stanza("<presence from='bob@example.test/laptop' to='rpsync.example.test'/>"));
     request("e1", "<enable xmlns='urn:xmpp:rpsync:0' stream='s1'/>");
     ASSERT_EQ(reply_type(), "result");
     request("c1", "<checkpoint xmlns='urn:xmpp:rpsync:0' stream='s1' prev='e1'/>");
@@ -127,8 +128,9 @@ TEST_F(StorageFull, FailedCheckpointMovesNothingAndItsRetrySucceeds) {
 }
 
 TEST_F(StorageFull, FailedSyncKeepsTheKeyAndItsRetryAnswersTheDelta) {
-  service->on_stanza(stanza("<presence from='bob@example.test/laptop' to='rpsync.example.test'>"
-                            "<show>away</show></presence>"));
+  service->on_stanza(
+      stanza("<presence from='bob@example.test/laptop' to='rpsync.example.test'>"
+             "<show>away</show></presence>"));
   ASSERT_TRUE(service->flush());
   fill_disk();
   const std::string sync =
