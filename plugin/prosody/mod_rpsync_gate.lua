@@ -262,16 +262,47 @@ end
 -- hash of the set, so blocking or unblocking makes the cached version stale. Only local
 -- blocklists are known: a remote server's decisions are not (XEP "Privacy").
 local sha1_hex = function(s) return require "util.hashes".sha1(s, true); end
+-- Blocklists are read from mod_blocklist's storage and kept in an LRU of
+-- rpsync_blocklist_cache_users (10000) users, including "has none"; an entry is dropped
+-- when its user sends a block or unblock (before mod_blocklist saves the edit, in the same
+-- event) and when the account is deleted.
+local blocklist_cache = require "util.cache".new(
+	module:get_option_number("rpsync_blocklist_cache_users", 10000));
 local blocklist_stores = {};
+
+local function forget_blocklist(event)
+	local origin = event.origin;
+	if origin and origin.username then blocklist_cache:set(origin.username.."@"..origin.host, nil); end
+end
+
+local function blocklist_store(host)
+	local store = blocklist_stores[host];
+	if store then return store; end
+	local there = module:context(host);
+	store = there:open_store("blocklist");
+	blocklist_stores[host] = store;
+	there:hook("iq-set/self/urn:xmpp:blocking:block", forget_blocklist, 10);
+	there:hook("iq-set/self/urn:xmpp:blocking:unblock", forget_blocklist, 10);
+	return store;
+end
+
+module:hook_global("user-deleted", function(event)
+	blocklist_cache:set(event.username.."@"..event.host, nil);
+end);
+
 local function blocklist_of(username, host)
 	local h = prosody.hosts[host];
 	if not (h and h.modules and h.modules.blocklist) then return nil; end
-	local store = blocklist_stores[host];
-	if not store then
-		store = module:context(host):open_store("blocklist");
-		blocklist_stores[host] = store;
+	local key = username.."@"..host;
+	local cached = blocklist_cache:get(key);
+	if cached ~= nil then return cached or nil; end
+	local list, err = blocklist_store(host):get(username);
+	if err then
+		module:log("warn", "Cannot read the blocklist of %s: %s", key, tostring(err));
+		return nil;
 	end
-	return store:get(username);
+	blocklist_cache:set(key, list or false);
+	return list;
 end
 
 -- mod_blocklist's rule: the full JID, the domain or the bare JID is on the list.
