@@ -44,7 +44,7 @@ struct AppRule {
 };
 
 // The spec's error table ("Error Handling").
-constexpr std::array<AppRule, 9> kAppRules{{
+constexpr std::array<AppRule, 10> kAppRules{{
     {AppCondition::kUnknownKey, "unknown-key", ErrorType::kCancel, Condition::kItemNotFound},
     {AppCondition::kExpired, "expired", ErrorType::kCancel, Condition::kItemNotFound},
     {AppCondition::kContinuityLost, "continuity-lost", ErrorType::kCancel,
@@ -56,6 +56,7 @@ constexpr std::array<AppRule, 9> kAppRules{{
     {AppCondition::kRateLimited, "rate-limited", ErrorType::kWait, Condition::kResourceConstraint},
     {AppCondition::kStanzaTooBig, "stanza-too-big", ErrorType::kModify,
      Condition::kPolicyViolation},
+    {AppCondition::kBusy, "busy", ErrorType::kWait, Condition::kResourceConstraint},
 }};
 
 template <class E, std::size_t N>

@@ -48,6 +48,7 @@ enum class AppCondition {
   kNotReady,
   kRateLimited,
   kStanzaTooBig,
+  kBusy,  // too many requests in flight across all users
 };
 
 struct StanzaError {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "protocol/presence.h"
 
-#include <charconv>
+#include <algorithm>
 
 #include "protocol/ns.h"
 
@@ -69,28 +69,95 @@ void copy_fields(PresenceFields& to, const PresenceFields& from, FieldMask mask)
 
 void reset_fields(PresenceFields& p, FieldMask mask) { copy_fields(p, PresenceFields{}, mask); }
 
+namespace {
+
+constexpr std::string_view kXmlSpace = " \t\r\n";
+
+std::string_view trim_xml_space(std::string_view t) {
+  const auto first = t.find_first_not_of(kXmlSpace);
+  if (first == std::string_view::npos) return {};
+  return t.substr(first, t.find_last_not_of(kXmlSpace) - first + 1);
+}
+
+// Spec "Presence Fields": XML whitespace around the value is ignored, then an optional
+// sign and one or more decimal digits, nothing else; anything else is 0; out of range is
+// clamped to -128..127.
+std::int8_t priority_from(std::string_view text) {
+  std::string_view t = trim_xml_space(text);
+  bool negative = false;
+  if (!t.empty() && (t.front() == '+' || t.front() == '-')) {
+    negative = t.front() == '-';
+    t.remove_prefix(1);
+  }
+  if (t.empty() || t.find_first_not_of("0123456789") != std::string_view::npos) return 0;
+  long v = 0;
+  for (char c : t) {
+    v = v * 10 + (c - '0');
+    if (v > 128) break;  // clamped below either way
+  }
+  if (negative) v = -v;
+  return static_cast<std::int8_t>(std::clamp<long>(v, -128, 127));
+}
+
+bool digits(std::string_view s, std::size_t n, int lo, int hi) {
+  if (s.size() < n) return false;
+  int v = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v >= lo && v <= hi;
+}
+
+}  // namespace
+
+// The lexical form of xs:dateTime: -?YYYY-MM-DDThh:mm:ss(.s+)?(Z|(+|-)hh:mm)?, year of 4+
+// digits (not 0000), fields in range (24:00:00 allowed as end of day).
+bool is_xs_datetime(std::string_view s) {
+  if (!s.empty() && s.front() == '-') s.remove_prefix(1);
+  std::size_t y = 0;
+  while (y < s.size() && s[y] >= '0' && s[y] <= '9') ++y;
+  if (y < 4 || (y > 4 && s.front() == '0') || s.substr(0, y).find_first_not_of('0') == std::string_view::npos)
+    return false;
+  s.remove_prefix(y);
+  if (s.size() < 15 || s[0] != '-' || !digits(s.substr(1), 2, 1, 12) || s[3] != '-' ||
+      !digits(s.substr(4), 2, 1, 31) || s[6] != 'T' || !digits(s.substr(7), 2, 0, 24) ||
+      s[9] != ':' || !digits(s.substr(10), 2, 0, 59) || s[12] != ':' ||
+      !digits(s.substr(13), 2, 0, 59))
+    return false;
+  const bool end_of_day = s.substr(7, 2) == "24";
+  if (end_of_day && s.substr(7, 8) != "24:00:00") return false;
+  s.remove_prefix(15);
+  if (!s.empty() && s.front() == '.') {
+    std::size_t n = 1;
+    while (n < s.size() && s[n] >= '0' && s[n] <= '9') ++n;
+    if (n == 1) return false;
+    if (end_of_day && s.substr(1, n - 1).find_first_not_of('0') != std::string_view::npos)
+      return false;
+    s.remove_prefix(n);
+  }
+  if (s.empty() || s == "Z") return true;
+  return s.size() == 6 && (s[0] == '+' || s[0] == '-') && digits(s.substr(1), 2, 0, 14) &&
+         s[3] == ':' && digits(s.substr(4), 2, 0, 59) &&
+         (s.substr(1, 2) != "14" || s.substr(4, 2) == "00");
+}
+
 PresenceFields fields_from_presence(const xml::Element& presence) {
   PresenceFields p;
   const std::string& stanza_ns = presence.ns();
-  bool have_status = false;
+  bool have_show = false, have_status = false, have_priority = false;
   for (const auto& c : presence.children()) {
     if (c.ns() == stanza_ns) {
-      if (c.name() == "show") {
+      // The first of each counts (RFC 6121 allows one; a repeated one is ignored).
+      if (c.name() == "show" && !have_show) {
         p.show = show_from(c.text()).value_or(Show::kNone);
+        have_show = true;
       } else if (c.name() == "status" && !have_status) {
         p.status = c.text();
         have_status = true;
-      } else if (c.name() == "priority") {
-        long v = 0;
-        std::string_view t = c.text();
-        while (!t.empty() && (t.front() == ' ' || t.front() == '\n' || t.front() == '\t'))
-          t.remove_prefix(1);
-        if (!t.empty() && t.front() == '+') t.remove_prefix(1);
-        auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-        if (ec != std::errc()) v = 0;
-        if (v > 127) v = 127;
-        if (v < -128) v = -128;
-        p.priority = static_cast<std::int8_t>(v);
+      } else if (c.name() == "priority" && !have_priority) {
+        p.priority = priority_from(c.text());
+        have_priority = true;
       }
     } else if (c.is("c", ns::kCaps)) {
       auto node = c.attr("node");
@@ -101,7 +168,9 @@ PresenceFields fields_from_presence(const xml::Element& presence) {
     } else if (c.is("x", ns::kVcardUpdate)) {
       if (auto photo = c.child_text("photo")) p.photo = std::string(*photo);
     } else if (c.is("idle", ns::kIdle)) {
-      if (auto since = c.attr("since")) p.idle_since = std::string(*since);
+      // Only a valid xs:dateTime (XEP-0319); '' or anything else counts as no idle.
+      if (auto since = c.attr("since"); since && is_xs_datetime(*since))
+        p.idle_since = std::string(*since);
     }
   }
   return p;

@@ -62,10 +62,14 @@ void copy_fields(PresenceFields& to, const PresenceFields& from, FieldMask mask)
 // Resets the fields in `mask` of p to their defaults.
 void reset_fields(PresenceFields& p, FieldMask mask);
 
-// Canonicalises the fields of an XMPP <presence/> (available; any stanza namespace).
-// Malformed parts are canonicalised leniently: unknown show -> none, bad priority -> 0
-// (clamped to -128..127), since this reads what the server already accepted.
+// Canonicalises the fields of an XMPP <presence/> (available; any stanza namespace), by
+// the spec's rules ("Presence Fields"): the first show/status/priority counts; unknown
+// show -> none; priority is [XML space][+|-]digits[XML space], anything else 0, clamped to
+// -128..127; idle only with a valid xs:dateTime 'since'. Lenient: it reads what the server
+// already accepted, and client and component must agree on it.
 PresenceFields fields_from_presence(const xml::Element& presence);
+// Whether `s` has the lexical form of xs:dateTime (XML Schema 1.0).
+bool is_xs_datetime(std::string_view s);
 // Adds the standard XMPP children for `p` to a <presence/> element.
 void add_presence_children(xml::Element& presence, const PresenceFields& p);
 

@@ -12,6 +12,10 @@
 #include <map>
 #include <sstream>
 
+#include <sys/stat.h>
+
+#include "plugin/store/redact.h"
+
 namespace rpsync::app {
 namespace {
 
@@ -156,6 +160,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"sessions.max_per_user", uint_setter(1, 1000, &AppConfig::max_sessions_per_user)},
       {"limits.max_stanza_bytes", uint_setter(1024, 1 << 20, &AppConfig::max_stanza_bytes)},
       {"limits.requests_per_minute", uint_setter(1, 100000, &AppConfig::requests_per_minute)},
+      {"limits.max_requests_in_flight",
+       uint_setter(1, 1000000, &AppConfig::max_requests_in_flight)},
       {"limits.max_delta_items", uint_setter(1, 1000000, &AppConfig::max_delta_items)},
       {"limits.max_incoming_stanza_bytes",
        uint_setter(16 * 1024, 1 << 30, &AppConfig::max_incoming_stanza_bytes)},
@@ -265,6 +271,7 @@ constexpr Flag kFlags[] = {
     {"--max-sessions", "sessions.max_per_user"},
     {"--max-stanza-bytes", "limits.max_stanza_bytes"},
     {"--requests-per-minute", "limits.requests_per_minute"},
+    {"--max-in-flight", "limits.max_requests_in_flight"},
     {"--max-delta-items", "limits.max_delta_items"},
     {"--max-incoming-stanza-bytes", "limits.max_incoming_stanza_bytes"},
     {"--max-outgoing-stanza-bytes", "limits.max_outgoing_stanza_bytes"},
@@ -293,6 +300,16 @@ bool admin_jid(std::string_view v, bool star_ok) {
 }  // namespace
 
 namespace {
+
+// A file holding the component secret that any local account may read: said at start.
+void warn_if_others_read(const std::string& path, const char* what, AppConfig& c) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & S_IROTH) == 0) return;
+  c.warnings.push_back(std::string(what) + " '" + path +
+                       "' is readable by every local user (mode " +
+                       std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
+                       std::to_string(st.st_mode & 7) + "); make it 0600 or 0640");
+}
 
 std::optional<ConfigError> apply_toml_to(std::string_view text, std::string_view origin,
                                          AppConfig& config, Sources& s) {
@@ -397,6 +414,10 @@ std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* c
   }
 
   // Secret: file, then named variable, then the config file's value, then RPSYNC_SECRET.
+  const bool secret_in_config_file = s.secret_file.empty() && s.secret_env.empty() &&
+                                     !c.secret.empty() && !config_path.empty();
+  if (!s.secret_file.empty()) warn_if_others_read(s.secret_file, "secret file", c);
+  if (secret_in_config_file) warn_if_others_read(config_path, "config file (it holds the secret)", c);
   if (!s.secret_file.empty()) {
     auto text = read_file(s.secret_file);
     if (!text) return ConfigError{"cannot read secret file '" + s.secret_file + "'"};
@@ -438,7 +459,7 @@ std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* c
     return ConfigError{
         "the [feed] section needs a shared store: store.uri must be "
         "redis://HOST:PORT[/DB] (now '" +
-        c.store.substr(0, c.store.find('?')) + "'); several instances cannot share " +
+        store::redact_uri(c.store) + "'); several instances cannot share " +
         (c.store.rfind("sqlite:", 0) == 0 ? "an embedded sqlite file" : "it")};
   if (c.feed() && c.observer_group.empty()) c.observer_group = c.host;
   if (c.feed() && !feed_name(c.observer_group))
@@ -487,6 +508,7 @@ Storage and sessions:
 Limits:
   --max-stanza-bytes N       larger requests get policy-violation      [16384]
   --requests-per-minute N    per user; more get resource-constraint    [30]
+  --max-in-flight N          requests in progress, all users; more: busy [1024]
   --max-delta-items N        larger deltas fail with too-large         [10000]
   --max-incoming-stanza-bytes N  larger stanzas from the server are skipped [3145728]
   --max-outgoing-stanza-bytes N  never send a larger stanza (too-large)   [524288]

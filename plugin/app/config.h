@@ -35,6 +35,7 @@ struct AppConfig {
   // [limits]
   std::uint32_t max_stanza_bytes = 16384;
   std::uint32_t requests_per_minute = 30;
+  std::uint32_t max_requests_in_flight = 1024;  // all users together; more: busy
   std::uint32_t max_delta_items = 10000;
   // Stanzas from the server (xmpp::ComponentConfig): over any of these a stanza is
   // skipped and answered/accounted for, the stream goes on. Defaults take everything
@@ -61,6 +62,8 @@ struct AppConfig {
   std::uint64_t retention_ms = 0;             // age bound of feed entries; 0 = none
   std::uint32_t heartbeat_ttl_ms = 15000;     // group continuity; above the ping timeout
   bool feed() const { return !instance_id.empty(); }
+  // Found while parsing (e.g. a secret file others can read); logged as warnings at start.
+  std::vector<std::string> warnings;
   // [log]
   log::Level log_level = log::Level::kInfo;
   std::uint32_t stats_interval_s = 60;  // 0 = never

@@ -35,6 +35,7 @@
 #include "plugin/core/engine.h"
 #include "plugin/log/log.h"
 #include "plugin/service/service.h"
+#include "plugin/store/redact.h"
 #include "plugin/store/redis_store.h"
 #include "plugin/store/store.h"
 #include "plugin/xmpp/connection.h"
@@ -51,11 +52,8 @@ std::optional<std::string> env(const char* name) {
   return std::string(v);
 }
 
-// A store URI for logs: the query (which may hold a Redis password) is left out.
-std::string redacted(std::string_view uri) {
-  auto q = uri.find('?');
-  return std::string(uri.substr(0, q)) + (q == std::string_view::npos ? "" : "?...");
-}
+// A store URI for logs and --check: its secrets replaced (store::redact_uri()).
+std::string redacted(std::string_view uri) { return store::redact_uri(uri); }
 
 std::int64_t wall_ms() {
   using namespace std::chrono;
@@ -312,6 +310,7 @@ service::ServiceConfig service_config(const AppConfig& config) {
   sc.component_jid = config.component;
   sc.domains.insert(config.domains.begin(), config.domains.end());
   sc.requests_per_minute = config.requests_per_minute;
+  sc.max_in_flight = config.max_requests_in_flight;
   sc.max_request_bytes = config.max_stanza_bytes;
   sc.verify_available = config.software == "ejabberd";
   sc.version = std::string(kVersion);
@@ -386,6 +385,7 @@ int run(const AppConfig& config, const Reparse& reparse) {
   asio::signal_set hup(io, SIGHUP);
   log::StderrLogger out(log::Level::kDebug);
   LevelLogger logger(out, config.log_level);
+  for (const auto& w : config.warnings) logger.warn("app", "insecure file", {{"warning", w}});
   AppConfig running = config;
   Notifier notifier;
   Lifecycle lifecycle(notifier, logger);
@@ -547,6 +547,7 @@ int main(int argc, char** argv) {
       std::printf("configuration OK: component %s on %s:%u, %zu domain(s), store %s\n",
                   inv.config.component.c_str(), inv.config.host.c_str(), inv.config.port,
                   inv.config.domains.size(), rpsync::app::redacted(inv.config.store).c_str());
+      for (const auto& w : inv.config.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
       if (inv.config.feed())
         std::printf(
             "change feed on: instance %s, observer group %s, retention %llu entries / "

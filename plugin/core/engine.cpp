@@ -856,6 +856,59 @@ struct Engine::Impl {
     return sit->second;
   }
 
+  // ---------- savepoint (undo a request the store could not make durable) ----------
+  struct Savepoint {
+    bool active = false;
+    std::string user;
+    std::vector<std::string> order;  // the user's session keys, in order
+    std::vector<Session> sessions;   // copies; their moments hold roster refs and `live`
+  } savepoint;
+  // A copy of a moment keeps what the original kept alive (roster, history via `live`).
+  void hold(const Moment& m) {
+    ref_roster(m.roster);
+    if (m.valid) live.insert(m.version);
+  }
+  void save_sessions(std::string_view user) {
+    drop_savepoint();
+    savepoint.active = true;
+    savepoint.user = std::string(user);
+    auto uit = users.find(user);
+    if (uit == users.end()) return;
+    savepoint.order = uit->second.sessions;
+    for (const auto& key : savepoint.order) {
+      const Session& s = sessions.find(key)->second;
+      hold(s.newest);
+      if (s.previous) hold(*s.previous);
+      savepoint.sessions.push_back(s);
+    }
+  }
+  void drop_savepoint() {
+    for (Session& s : savepoint.sessions) {
+      release(s.newest);
+      if (s.previous) release(*s.previous);
+    }
+    savepoint = Savepoint{};
+  }
+  void rollback_sessions() {
+    if (!savepoint.active) return;
+    if (auto uit = users.find(savepoint.user); uit != users.end()) {
+      const std::vector<std::string> keys = uit->second.sessions;
+      for (const auto& key : keys) erase_session(sessions.find(key));
+    }
+    if (!savepoint.sessions.empty()) {
+      auto uit = users.find(savepoint.user);
+      if (uit == users.end()) uit = users.emplace(savepoint.user, User{}).first;
+      uit->second.sessions = savepoint.order;
+      for (Session& s : savepoint.sessions) {
+        journal_put(s);
+        std::string key = session_key(s.user, s.stream, s.resource);
+        sessions.emplace(std::move(key), std::move(s));  // takes over the copy's holds
+      }
+    }
+    savepoint = Savepoint{};
+    compact();
+  }
+
   // Hashes are computed on demand: ingest only marks them stale, so a resource that
   // changes many times between two digests is hashed once.
   const Sum256& sum_of_contact(std::uint32_t cid) const {
@@ -1253,6 +1306,15 @@ std::optional<proto::StateDigest> Engine::digest_at(std::string_view user, std::
       }
   return sum.digest(count);
 }
+
+void Engine::save_sessions(std::string_view user) { impl_->save_sessions(user); }
+
+void Engine::commit_sessions() {
+  impl_->drop_savepoint();
+  impl_->compact();
+}
+
+void Engine::rollback_sessions() { impl_->rollback_sessions(); }
 
 std::size_t Engine::purge_user(std::string_view user, Source source) {
   Impl& m = *impl_;

@@ -209,6 +209,15 @@ class Engine {
   // dropped. Call it periodically (e.g. once a minute).
   std::size_t expire();
 
+  // --- undo (a request whose changes the store could not make durable moves nothing) ---
+  // save_sessions(user) records the user's sessions and keeps what their key moments need
+  // (history, rosters) alive; rollback_sessions() then puts them back exactly as they were
+  // (journaling the sessions it erases and restores), commit_sessions() forgets the record.
+  // One savepoint at a time; a new save_sessions() commits the previous one.
+  void save_sessions(std::string_view user);
+  void commit_sessions();
+  void rollback_sessions();
+
   // --- replication (several instances over one Redis; plugin/feed delivers the entries) ---
   // Changes taken at another instance were already stored by that instance: none of the
   // calls below journals anything, except purge_user(kLocal).

@@ -103,7 +103,10 @@ proto::Result<std::monostate> Link::ensure() {
   redisSetTimeout(ctx_, to_tv(target_.timeout_ms));
   redisEnableKeepAlive(ctx_);
   std::vector<std::vector<std::string>> hello;
-  if (!target_.password.empty()) hello.push_back({"AUTH", target_.password});
+  if (!target_.password.empty()) {
+    if (target_.username.empty()) hello.push_back({"AUTH", target_.password});
+    else hello.push_back({"AUTH", target_.username, target_.password});
+  }
   hello.push_back({"SELECT", std::to_string(target_.db)});
   for (const auto& cmd : hello) {
     append(ctx_, cmd);

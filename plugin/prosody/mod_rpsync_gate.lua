@@ -22,7 +22,8 @@
 --     the same account still send their presence to the new session, pending
 --     subscription requests are re-sent, offline messages are delivered, and later
 --     presence of the contacts arrives as usual.
---   * The marker is removed from every presence a local client sends (initial or not,
+--   * The marker is removed from every presence a local client sends (of every type,
+--     probes included; initial or not,
 --     broadcast or directed) before any other module sees it, so it never reaches a
 --     contact, the session's stored presence or a privileged component. A marked
 --     presence that is not the session's initial available presence is only stripped.
@@ -91,9 +92,11 @@ end
 local function on_outbound_presence(event)
 	local origin, stanza = event.origin, event.stanza;
 	if origin.type ~= "c2s" or not origin.full_jid then return nil; end
+	-- Stripped from every type (probe, subscription, error included) before anything else.
+	local marked = stanza:get_child(MARKER, NS) ~= nil;
+	if marked then stanza:remove_children(MARKER, NS); end
 	if stanza.attr.type == "probe" then return gate_probe(event); end
-	if not stanza:get_child(MARKER, NS) then return nil; end
-	stanza:remove_children(MARKER, NS);
+	if not marked then return nil; end
 	origin.rpsync_gate_marked = nil;
 	if stanza.attr.type == nil and stanza.attr.to == nil and origin.presence == nil then
 		origin.rpsync_gate_marked = stanza;
@@ -123,6 +126,61 @@ module:hook("presence/initial", function(event)
 end, PRIORITY);
 
 -- ---------------------------------------------------------------------------------------
+-- Directed presence to a privileged component is withheld (XEP "Security Considerations").
+--
+-- mod_privilege forwards a user's broadcast (and a remote contact's presence to a local
+-- user) as a clone whose 'to' is the component's JID, posted by the server itself
+-- (module:send: origin = the host session, type "local"). A contact's directed presence
+-- <presence to='rpsync.example.test'/> arrives at the component with the very same
+-- from/to: the component cannot tell them apart from its stream. On the component's host
+-- the two differ only by origin, so here, for every privileged entity of this host that
+-- has a presence permission, available and unavailable presence addressed to it (or to
+-- any JID at its domain) whose origin is a client, server-to-server or component session
+-- is dropped.
+-- What the server forwards under the privilege (origin "local", and mod_privilege's
+-- session.send of current presence at connect, which fires no event) passes untouched.
+-- ---------------------------------------------------------------------------------------
+local STATE_TYPES = { available = true, unavailable = true };
+
+local function withhold_directed(event)
+	local origin, stanza = event.origin, event.stanza;
+	if not STATE_TYPES[stanza.attr.type or "available"] then return nil; end
+	if origin == nil or origin.type == "local" then return nil; end
+	module:log("debug", "Withheld directed presence from %s to %s (not a forwarded broadcast)",
+		tostring(stanza.attr.from), tostring(stanza.attr.to));
+	return true;
+end
+
+local guarded_components = {};
+local function guard_component(component)
+	if guarded_components[component] or not prosody.hosts[component] then return; end
+	guarded_components[component] = true;
+	local there = module:context(component);
+	for _, kind in ipairs({ "host", "bare", "full" }) do
+		there:hook("presence/"..kind, withhold_directed, PRIORITY);
+	end
+	module:log("info", "Withholding directed presence to the privileged component %s", component);
+end
+
+local function presence_privileged_components()
+	local list = {};
+	for entity, perms in pairs(module:get_option("privileged_entities", {}) or {}) do
+		if type(entity) == "string" and type(perms) == "table" and perms.presence
+			and not entity:find("@", 1, true) then
+			list[#list + 1] = entity;
+		end
+	end
+	return list;
+end
+
+for _, component in ipairs(presence_privileged_components()) do guard_component(component); end
+module:hook_global("host-activated", function(activated)
+	for _, component in ipairs(presence_privileged_components()) do
+		if component == activated then guard_component(component); end
+	end
+end);
+
+-- ---------------------------------------------------------------------------------------
 -- Versioned privileged roster get (for the rpsync component).
 --
 -- Contract (component side): send <query xmlns='jabber:iq:roster' ver='V'/> with the ver
@@ -141,7 +199,11 @@ end, PRIORITY);
 --   * the iq is addressed to a bare JID of this host with a node, its only child is the
 --     roster <query/> with a ver attribute,
 --   * the stored roster loaded without error and its version is a number.
--- The items are built exactly as mod_privilege builds them.
+-- The items are built exactly as mod_privilege builds them, less the contacts whose
+-- presence the server withholds from the user (blocking, below). When some are withheld,
+-- a get without ver (or for an unversioned roster) is answered here too, without ver and
+-- without them, so no privileged component with roster access learns a presence
+-- relation the user would not see; when none are, it is mod_privilege's as before.
 -- ---------------------------------------------------------------------------------------
 local st = require "util.stanza";
 local jid_split = require "util.jid".split;
@@ -167,9 +229,9 @@ local function roster_version(roster)
 end
 
 -- mod_privilege's rendering of a roster (its iq-get/bare/jabber:iq:roster:query hook).
-local function add_items(query_builder, roster)
+local function add_items(query_builder, roster, withheld)
 	for entity_jid, item in pairs(roster) do
-		if entity_jid and entity_jid ~= "pending" then
+		if entity_jid and entity_jid ~= "pending" and not (withheld and withheld[entity_jid]) then
 			query_builder:tag("item", {
 				jid = entity_jid,
 				subscription = item.subscription,
@@ -193,19 +255,110 @@ local function component_may_get_roster(session)
 	return type(granted) == "table" and ROSTER_GET[granted.roster] == true;
 end
 
+-- Presence the server withholds per recipient (XEP-0191 blocking, mod_blocklist): a
+-- contact the user blocks (mod_blocklist drops what he sends her) or who blocks the user
+-- (his broadcasts and the answers to her probes are dropped) shows her nothing at login,
+-- so the component must not show him either. These contacts are left out of the roster
+-- the component is given (both answers below); the versioned answer's version ends with a
+-- hash of the set, so blocking or unblocking makes the cached version stale. Only local
+-- blocklists are known: a remote server's decisions are not (XEP "Privacy").
+local sha1_hex = function(s) return require "util.hashes".sha1(s, true); end
+-- Blocklists are read from mod_blocklist's storage and kept in an LRU of
+-- rpsync_blocklist_cache_users (10000) users, including "has none"; an entry is dropped
+-- when its user sends a block or unblock (before mod_blocklist saves the edit, in the same
+-- event) and when the account is deleted.
+local blocklist_cache = require "util.cache".new(
+	module:get_option_number("rpsync_blocklist_cache_users", 10000));
+local blocklist_stores = {};
+
+local function forget_blocklist(event)
+	local origin = event.origin;
+	if origin and origin.username then blocklist_cache:set(origin.username.."@"..origin.host, nil); end
+end
+
+local function blocklist_store(host)
+	local store = blocklist_stores[host];
+	if store then return store; end
+	local there = module:context(host);
+	store = there:open_store("blocklist");
+	blocklist_stores[host] = store;
+	there:hook("iq-set/self/urn:xmpp:blocking:block", forget_blocklist, 10);
+	there:hook("iq-set/self/urn:xmpp:blocking:unblock", forget_blocklist, 10);
+	return store;
+end
+
+module:hook_global("user-deleted", function(event)
+	blocklist_cache:set(event.username.."@"..event.host, nil);
+end);
+
+local function blocklist_of(username, host)
+	local h = prosody.hosts[host];
+	if not (h and h.modules and h.modules.blocklist) then return nil; end
+	local key = username.."@"..host;
+	local cached = blocklist_cache:get(key);
+	if cached ~= nil then return cached or nil; end
+	local list, err = blocklist_store(host):get(username);
+	if err then
+		module:log("warn", "Cannot read the blocklist of %s: %s", key, tostring(err));
+		return nil;
+	end
+	blocklist_cache:set(key, list or false);
+	return list;
+end
+
+-- mod_blocklist's rule: the full JID, the domain or the bare JID is on the list.
+local function blocks(list, jid)
+	if type(list) ~= "table" then return false; end
+	if list[jid] then return true; end
+	local node, host = jid_split(jid);
+	return (list[host] or (node and list[node.."@"..host])) and true or false;
+end
+
+-- The set of visible contacts whose presence the server withholds from node@HOST, and a
+-- token naming that set (nil when it is empty).
+local function withheld_contacts(node, roster)
+	local user = node.."@"..HOST;
+	local own = blocklist_of(node, HOST);
+	local set, list = {}, {};
+	for contact, item in pairs(roster or {}) do
+		if contact and (item.subscription == "both" or item.subscription == "to") then
+			local c_node, c_host = jid_split(contact);
+			if blocks(own, contact) or (c_node and blocks(blocklist_of(c_node, c_host), user)) then
+				set[contact] = true;
+				list[#list + 1] = contact;
+			end
+		end
+	end
+	if #list == 0 then return nil, nil; end
+	table.sort(list);
+	return set, sha1_hex(table.concat(list, "\0")):sub(1, 16);
+end
+
+-- The roster without version (the server's roster is unversioned, or the get quoted none),
+-- answered here only when something is withheld; otherwise mod_privilege answers.
+local function answer_unversioned(origin, stanza, roster, withheld)
+	if not withheld then return nil; end
+	origin.send(add_items(st.reply(stanza):query(ROSTER_NS), roster, withheld));
+	return true;
+end
+
 local function on_privileged_roster_get(event)
 	local origin, stanza = event.origin, event.stanza;
-	if not versioned_privileged_get or event.to_self or stanza.attr.type ~= "get" then return nil; end
+	if event.to_self or stanza.attr.type ~= "get" then return nil; end
 	local query = stanza.tags[1];
 	if #stanza.tags ~= 1 or query.name ~= "query" or query.attr.xmlns ~= ROSTER_NS then return nil; end
 	local client_ver = query.attr.ver;
-	if client_ver == nil or not stanza.attr.to then return nil; end
+	if not stanza.attr.to then return nil; end
 	local node, host, resource = jid_split(stanza.attr.to);
 	if not node or host ~= HOST or resource then return nil; end
 	if not component_may_get_roster(origin) then return nil; end
 	local roster = rm_load_roster(node, host);
+	local withheld, token = withheld_contacts(node, roster);
+	if client_ver == nil or not versioned_privileged_get then
+		return answer_unversioned(origin, stanza, roster, withheld);
+	end
 	local version = roster_version(roster);
-	if not version then return nil; end
+	if not version then return answer_unversioned(origin, stanza, roster, withheld); end
 	-- Prosody restarts a roster's versions at 1 when an account is deleted and created
 	-- again, so a component still holding "7" from the old account would be told
 	-- "unchanged" and use the old account's contacts. The version we hand out is therefore
@@ -216,12 +369,12 @@ local function on_privileged_roster_get(event)
 		meta.rpsync_incarnation = new_token();
 		if not rm_save_roster(node, host, roster) then
 			meta.rpsync_incarnation = nil;
-			return nil;
+			return answer_unversioned(origin, stanza, roster, withheld);
 		end
 		version = roster_version(roster); -- saving raised it
-		if not version then return nil; end
+		if not version then return answer_unversioned(origin, stanza, roster, withheld); end
 	end
-	version = meta.rpsync_incarnation.."-"..version;
+	version = meta.rpsync_incarnation.."-"..version..(token and ("-w"..token) or "");
 	if client_ver == version then
 		module:log("debug", "Privileged roster get from %s for %s@%s: unchanged at %s",
 			origin.host, node, host, version);
@@ -229,7 +382,7 @@ local function on_privileged_roster_get(event)
 		return true;
 	end
 	local reply = st.reply(stanza):query(ROSTER_NS);
-	add_items(reply, roster);
+	add_items(reply, roster, withheld);
 	reply.tags[1].attr.ver = version;
 	module:log("debug", "Privileged roster get from %s for %s@%s: full at %s (had %q)",
 		origin.host, node, host, version, client_ver);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "plugin/service/service.h"
 
+#include <algorithm>
 #include <variant>
 
 #include "protocol/ns.h"
@@ -146,6 +147,7 @@ void Service::on_disconnected() {
   ++generation_;
   if (config_.gap_on_disconnect) engine_.gap();
   queues_.clear();
+  in_flight_ = 0;
   drop_roster_cache("disconnected");
   persist(true);
   log_.warn("service", "gap",
@@ -286,9 +288,30 @@ void Service::on_rpsync(const Request& r) {
                                   {"app", proto::to_string(err->app)}});
     return reply_error(r, *err);
   }
+  if (in_flight_ >= config_.max_in_flight) {
+    ++counters_.busy;
+    log_.warn("service", "request.busy", {{"from", r.from}, {"in_flight", in_flight_}});
+    return reply_error(r, proto::make_error(proto::AppCondition::kBusy,
+                                            std::to_string(in_flight_) +
+                                                " requests are in progress; try again later"));
+  }
   auto& queue = queues_[r.user];
   queue.push_back(std::move(request));
+  ++in_flight_;
   if (queue.size() == 1) start_next(r.user);
+}
+
+std::optional<proto::StanzaError> Service::check_bounds(const Request& r) const {
+  const proto::Limits& l = config_.limits;
+  if (r.id.empty() || r.id.size() > l.max_stanza_id)
+    return proto::bad_request("the IQ 'id' must have 1 to " + std::to_string(l.max_stanza_id) +
+                              " bytes");
+  if (r.resource.size() > l.max_resource)
+    return proto::bad_request("the resource must have 1 to " + std::to_string(l.max_resource) +
+                              " bytes");
+  if (r.from.size() > l.max_jid)
+    return proto::bad_request("the 'from' JID exceeds " + std::to_string(l.max_jid) + " bytes");
+  return std::nullopt;
 }
 
 std::optional<proto::StanzaError> Service::admit(Request& r) {
@@ -304,6 +327,7 @@ std::optional<proto::StanzaError> Service::admit(Request& r) {
     return proto::make_error(proto::AppCondition::kRateLimited,
                              "more than " + std::to_string(config_.requests_per_minute) +
                                  " requests in a minute");
+  if (auto bad = check_bounds(r)) return bad;
   auto parsed = proto::parse_request(r.stanza, config_.limits);
   if (!parsed) return parsed.error();
   r.parsed = std::move(parsed).value();
@@ -421,13 +445,14 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
   // The store must be reachable BEFORE the engine changes: a sync retires its key, and a
   // not-ready answer after that would strand the client (it may retry, and with a shared
   // store the retirement reaches every instance). A store that fails only during the
-  // final flush below still leaves that window.
+  // final flush below is undone by rolling the user's sessions back (save_sessions()).
   if (!persist(true)) {
     reply_error(r, not_ready("the store is unavailable"));
     return finish(r.user);
   }
 
   if (!std::holds_alternative<proto::Disable>(request)) engine_.set_roster(r.user, visible);
+  engine_.save_sessions(r.user);
 
   // Answer payload or error of an engine call, counting successes in `counter`.
   auto take = [&](auto res, std::uint64_t& counter) {
@@ -468,8 +493,15 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
     }
   }
 
-  // Acknowledged means durable: a failed flush turns the answer into not-ready.
-  if (!persist(true)) error = not_ready("the store could not make the change durable");
+  // Acknowledged means durable: a failed flush turns the answer into not-ready, and a
+  // request answered not-ready moves nothing (its key stays where it was), so the client's
+  // retry works once the store does.
+  if (!persist(true)) {
+    engine_.rollback_sessions();
+    error = not_ready("the store could not make the change durable");
+  } else {
+    engine_.commit_sessions();
+  }
   if (error) reply_error(r, *error);
   else reply(r, std::move(payload));
   finish(r.user);
@@ -478,7 +510,10 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
 void Service::finish(std::string user) {
   auto it = queues_.find(user);
   if (it == queues_.end()) return;
-  if (!it->second.empty()) it->second.pop_front();
+  if (!it->second.empty()) {
+    it->second.pop_front();
+    --in_flight_;
+  }
   if (it->second.empty()) {
     queues_.erase(it);
     return;
@@ -566,22 +601,30 @@ void Service::drop_roster_cache(std::string_view why) {
 bool Service::persist(bool durable) {
   core::Batch batch = engine_.take_changes();
   unwritten_ = 0;
+  since_flush_.add(batch);
+  // Bounded replay memory: a long run of writes without a request still gets flushed.
+  if (since_flush_.size() >= 16 * std::max<std::size_t>(config_.write_every, 1)) durable = true;
+  // After a failure the store may hold part of what it was given: write it all again.
+  const core::Batch out = rewrite_ ? since_flush_.all() : std::move(batch);
   bool ok = true;
-  if (!batch.empty()) {
-    if (auto w = store_.write(batch); !w) {
+  if (!out.empty()) {
+    if (auto w = store_.write(out); !w) {
       log_.error("service", "store.write_failed", {{"error", w.error().text}});
       ok = false;
     }
   }
-  if (ok && !batch.empty()) unflushed_ = true;
+  if (ok) rewrite_ = false;
+  if (ok && !out.empty()) unflushed_ = true;
   if (ok && durable) {
     if (auto f = store_.flush(); !f) {
       log_.error("service", "store.flush_failed", {{"error", f.error().text}});
       ok = false;
     } else {
       unflushed_ = false;
+      since_flush_.clear();
     }
   }
+  if (!ok) rewrite_ = true;
   if (ok != store_ok_) log_.warn("service", "store.state", {{"ok", ok ? "yes" : "no"}});
   store_ok_ = ok;
   return ok;

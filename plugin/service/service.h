@@ -7,7 +7,13 @@
 // per user, completed with a privileged roster fetch, run on the engine, made durable in
 // the store, then answered; disco#info/items, ping and version are answered directly.
 // Every malformed, oversized, unauthorised or out-of-order request gets the spec's stanza
-// error; the connection is never closed for bad input.
+// error; the connection is never closed for bad input. At most max_in_flight requests of
+// all users together are queued or running; more get <busy/> at once.
+//
+// Storage failures: a request whose changes the store cannot make durable is answered
+// not-ready and moves nothing (the engine's sessions are rolled back, Engine::
+// save_sessions), and everything handed to the store since its last good flush is written
+// again once it works (PendingWrites), so the client's retry is answered like the first.
 //
 // Roster fetches: servers push no roster changes to a component, so every
 // enable/checkpoint/sync still asks the server for the user's roster. With the cache on,
@@ -39,6 +45,7 @@
 
 #include "plugin/core/engine.h"
 #include "plugin/log/log.h"
+#include "plugin/service/pending_writes.h"
 #include "plugin/service/roster_cache.h"
 #include "plugin/service/transport.h"
 #include "plugin/store/store.h"
@@ -56,6 +63,9 @@ struct ServiceConfig {
   // component_stanza_size_limit, 512 KiB by default): a delta that would not fit is
   // answered too-large before its key moves (skipped.cpp, delta_fit()).
   std::size_t max_answer_bytes = 512 * 1024;
+  // rpsync requests received and not yet answered, all users together (queued or running);
+  // above it a request gets resource-constraint / <busy/> at once and is not queued.
+  std::size_t max_in_flight = 1024;
   // Ping every resource a sync answer would show as available before answering (for
   // servers that do not forward every unavailable: ejabberd). See verify_then_run().
   bool verify_available = false;
@@ -98,6 +108,7 @@ struct Counters {
   std::uint64_t full_bytes = 0;       // estimated bytes a full login would have cost instead
   std::uint64_t errors = 0;           // stanza errors sent (any condition)
   std::uint64_t rate_limited = 0;
+  std::uint64_t busy = 0;             // refused: max_in_flight requests already in flight
   std::uint64_t oversized = 0;       // stanzas skipped by the stream parser for a limit
   // Privileged roster gets (every enable/checkpoint/sync does one, see fetch_roster()):
   std::uint64_t roster_cache_hits = 0;    // answered "unchanged": the cached list was used
@@ -191,6 +202,8 @@ class Service {
   // rpsync request pipeline
   // Checks a request and, when it passes, stores its parsed payload in r.parsed.
   std::optional<proto::StanzaError> admit(Request& r);
+  // The spec's bounds on the IQ itself (id, from's resource, from): bad-request.
+  std::optional<proto::StanzaError> check_bounds(const Request& r) const;
   void start_next(const std::string& user);
   void run(const Request& r, const std::vector<std::string>& visible);
   void verify_then_run(const std::string& user, RosterCache::Visible visible);
@@ -227,6 +240,8 @@ class Service {
   std::int64_t store_retry_ms_ = 0;  // last retry of a failed store
   ResyncWitness witness_;
   bool unflushed_ = false;  // written to the store since its last successful flush
+  PendingWrites since_flush_;  // what was handed to the store since its last good flush
+  bool rewrite_ = false;       // a write or flush failed: hand it all of since_flush_ again
   bool resyncing_ = false;           // OnConnect::kResync between connect and settle
   std::int64_t resync_start_ms_ = 0;
   std::int64_t last_presence_ms_ = 0;
@@ -245,6 +260,8 @@ class Service {
   std::map<std::string, RateWindow, std::less<>> rates_;
   // Requests waiting per user; the front one is running.
   std::map<std::string, std::deque<std::unique_ptr<Request>>, std::less<>> queues_;
+  std::size_t in_flight_ = 0;  // requests in queues_, all users
+
 };
 
 }  // namespace rpsync::service

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "plugin/store/redis_store.h"
 
+#include "plugin/store/redact.h"
+
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -114,9 +116,8 @@ SigpipeGuard::~SigpipeGuard() {
 
 proto::Result<RedisTarget> parse_redis_uri(std::string_view uri) {
   constexpr std::string_view kScheme = "redis://";
-  // Never echo the query: it may hold the password.
-  const std::string shown = std::string(uri.substr(0, uri.find('?'))) +
-                            (uri.find('?') == std::string_view::npos ? "" : "?...");
+  // Never echo a secret: the userinfo or the query may hold the password.
+  const std::string shown = redact_uri(uri);
   auto bad = [&](const std::string& why) {
     return not_ready("bad redis URI '" + shown + "': " + why +
                      " (use redis://HOST:PORT[/DB][?password=..&prefix=..&timeout_ms=..])");
@@ -129,6 +130,18 @@ proto::Result<RedisTarget> parse_redis_uri(std::string_view uri) {
     rest = rest.substr(0, q);
   }
   RedisTarget t;
+  // redis://[[USER]:PASSWORD@]HOST:PORT: the last '@' before the path ends the userinfo.
+  if (auto at = rest.substr(0, rest.find('/')).rfind('@'); at != std::string_view::npos) {
+    std::string_view userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    auto colon = userinfo.find(':');
+    if (colon == std::string_view::npos) {
+      t.password = std::string(userinfo);
+    } else {
+      t.username = std::string(userinfo.substr(0, colon));
+      t.password = std::string(userinfo.substr(colon + 1));
+    }
+  }
   std::string_view hostport = rest;
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
     hostport = rest.substr(0, slash);
@@ -247,8 +260,11 @@ Done RedisStore::connect() {
       return io_error(args[0] + " failed: " + std::string(str(r.get())));
     return std::monostate{};
   };
-  if (!target_.password.empty())
-    if (auto a = run({"AUTH", target_.password}); !a.ok()) return a;
+  if (!target_.password.empty()) {
+    auto a = target_.username.empty() ? run({"AUTH", target_.password})
+                                      : run({"AUTH", target_.username, target_.password});
+    if (!a.ok()) return a;
+  }
   if (auto s = run({"SELECT", std::to_string(target_.db)}); !s.ok()) return s;
   // A server still loading its AOF answers LOADING to data commands: say so now.
   if (auto p = run({"PING"}); !p.ok()) return p;

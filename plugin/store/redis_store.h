@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A Store on Redis (hiredis), for several component instances sharing one state.
 //
-// URI: redis://HOST:PORT[/DB][?password=SECRET&prefix=NAME&timeout_ms=N&tls=1]
+// URI: redis://[[USER]:PASSWORD@]HOST:PORT[/DB][?password=SECRET&prefix=NAME&timeout_ms=N&tls=1]
 //   DB defaults to 0, prefix (key namespace, [A-Za-z0-9_-]+) to "rpsync", timeout_ms (connect
 //   and per-reply) to 5000. The port is required. tls=1 is refused with kNotReady: Debian 12's
 //   libhiredis 0.14 has no TLS (hiredis_ssl arrived in 1.0); use a loopback stunnel or a
@@ -84,6 +84,7 @@ struct RedisTarget {
   std::string host;
   int port = 0;
   int db = 0;
+  std::string username;  // Redis 6 ACL user (AUTH USER PASSWORD); empty: AUTH PASSWORD
   std::string password;
   std::string prefix = "rpsync";
   int timeout_ms = 5000;

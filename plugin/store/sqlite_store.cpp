@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "plugin/store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <deque>
@@ -64,6 +66,10 @@ struct SqliteStore::Stmts {
 
 proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
                                                         const StoreOptions& options) {
+  // A new database is created 0600 whatever the umask: it holds who talks to whom. SQLite
+  // gives its -wal, -shm and -journal files the database file's permissions.
+  if (int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600); fd >= 0)
+    ::close(fd);
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -229,6 +229,7 @@ TEST(Elements, StanzaErrorsFollowTheSpecTable) {
            Row{AppCondition::kNotReady, ErrorType::kWait, Condition::kServiceUnavailable},
            Row{AppCondition::kRateLimited, ErrorType::kWait, Condition::kResourceConstraint},
            Row{AppCondition::kStanzaTooBig, ErrorType::kModify, Condition::kPolicyViolation},
+           Row{AppCondition::kBusy, ErrorType::kWait, Condition::kResourceConstraint},
        }) {
     auto e = make_error(app, "why");
     EXPECT_EQ(e.type, type) << to_string(app);

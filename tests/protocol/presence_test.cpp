@@ -49,6 +49,54 @@ TEST(Presence, LenientOnWhatTheServerAlreadyAccepted) {
             0);
 }
 
+PresenceFields of(std::string_view children) {
+  return fields_from_presence(
+      parse_ok("<presence xmlns='jabber:client'>" + std::string(children) + "</presence>"));
+}
+
+TEST(Presence, PriorityIsSignedDigitsBetweenXmlSpaceElseZero) {
+  EXPECT_EQ(of("<priority> 5</priority>").priority, 5);
+  EXPECT_EQ(of("<priority>\n\t-5 \r</priority>").priority, -5);
+  EXPECT_EQ(of("<priority>+5</priority>").priority, 5);
+  EXPECT_EQ(of("<priority>abc</priority>").priority, 0);
+  EXPECT_EQ(of("<priority>5abc</priority>").priority, 0);
+  EXPECT_EQ(of("<priority>5 5</priority>").priority, 0);
+  EXPECT_EQ(of("<priority>--5</priority>").priority, 0);
+  EXPECT_EQ(of("<priority>-</priority>").priority, 0);
+  EXPECT_EQ(of("<priority></priority>").priority, 0);
+  EXPECT_EQ(of("<priority>\u00a05</priority>").priority, 0) << "only XML space is trimmed";
+  EXPECT_EQ(of("<priority>128</priority>").priority, 127);
+  EXPECT_EQ(of("<priority>-129</priority>").priority, -128);
+  EXPECT_EQ(of("<priority>99999999999999999999999</priority>").priority, 127);
+  EXPECT_EQ(of("<priority>-0007</priority>").priority, -7);
+}
+
+TEST(Presence, TheFirstShowStatusAndPriorityCount) {
+  auto p = of("<show>away</show><show>dnd</show><status>a</status><status>b</status>"
+              "<priority>3</priority><priority>9</priority>");
+  EXPECT_EQ(p.show, Show::kAway);
+  EXPECT_EQ(p.status, "a");
+  EXPECT_EQ(p.priority, 3);
+  EXPECT_EQ(of("<show>bogus</show><show>dnd</show>").show, Show::kNone)
+      << "an unknown first show still counts (as none)";
+}
+
+TEST(Presence, IdleNeedsAnXsDateTime) {
+  auto idle = [](std::string since) {
+    return of("<idle xmlns='urn:xmpp:idle:1' since='" + since + "'/>").idle_since;
+  };
+  for (const char* ok : {"2026-11-21T20:15:00Z", "2026-11-21T20:15:00.123+02:00",
+                         "2026-11-21T20:15:00", "-0044-03-15T12:00:00Z", "12026-01-01T00:00:00Z",
+                         "2026-12-31T24:00:00Z", "2026-01-01T00:00:00-14:00"})
+    EXPECT_EQ(idle(ok), ok);
+  for (const char* bad : {"", "yesterday", "2026-11-21", "2026-11-21 20:15:00Z",
+                          "2026-13-01T00:00:00Z", "2026-11-21T25:00:00Z", "2026-11-21T24:00:01Z",
+                          "0000-01-01T00:00:00Z", "02026-01-01T00:00:00Z", "2026-11-21T20:15:00.Z",
+                          "2026-11-21T20:15:00+15:00", "2026-11-21T20:15:00z", "2026-11-21T20:15"})
+    EXPECT_EQ(idle(bad), "") << bad;
+  EXPECT_EQ(of("<idle xmlns='urn:xmpp:idle:1'/>").idle_since, "");
+}
+
 TEST(Presence, ChildrenRoundTrip) {
   PresenceFields p;
   p.show = Show::kXa;

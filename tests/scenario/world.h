@@ -54,8 +54,8 @@ struct ServerTraits<ProsodyServer> {
   // mod_rpsync_gate (plugin/prosody) versions the component's privileged roster gets.
   static constexpr bool kVersionsComponentRoster = true;
 
-  // Loads mod_rpsync_gate from the source tree (plugin_paths) on every VirtualHost of the
-  // created, not yet launched server's config; false (with `why`) if the config is not the
+  // Loads mod_rpsync_gate (and mod_blocklist) from the source tree (plugin_paths) on every
+  // VirtualHost of the created, not yet launched server's config; false (with `why`) if the config is not the
   // harness's.
   static bool load_gate(ProsodyServer& server, std::string* why) {
     const std::filesystem::path cfg = std::filesystem::path(server.dir()) / "prosody.cfg.lua";
@@ -72,7 +72,9 @@ struct ServerTraits<ProsodyServer> {
     std::istringstream lines(before.substr(first_host + 1));
     for (std::string line; std::getline(lines, line);) {
       after += line + "\n";
-      if (line.rfind("VirtualHost ", 0) == 0) after += "  modules_enabled = { \"rpsync_gate\" }\n";
+      // mod_blocklist as in Debian's default config: the gate hides what it withholds.
+      if (line.rfind("VirtualHost ", 0) == 0)
+        after += "  modules_enabled = { \"rpsync_gate\"; \"blocklist\" }\n";
     }
     std::ofstream(cfg, std::ios::trunc) << after;
     return true;

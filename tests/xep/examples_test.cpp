@@ -233,6 +233,26 @@ TEST(XepExamples, MarkerOnlyAsEmptyChildOfInitialPresence) {
   EXPECT_GE(markers, 1u);
 }
 
+TEST(XepExamples, IrregularPresenceFieldsFollowTheFieldRules) {
+  auto ex = document().example("Presence with irregular fields (test vector)");
+  ASSERT_TRUE(ex) << "no example captioned 'Presence with irregular fields (test vector)'";
+  std::map<std::string, proto::PresenceFields> got;
+  for (const auto& [e, root] : parsed_examples()) {
+    if (e.caption != ex->caption) continue;
+    for (const auto& p : root.children())
+      got[std::string(p.attr("from").value_or(""))] = proto::fields_from_presence(p);
+  }
+  ASSERT_EQ(got.size(), 3u);
+  const auto& street = got["mercutio@example.test/street"];
+  EXPECT_EQ(street.show, proto::Show::kAway);
+  EXPECT_EQ(street.status, "first");
+  EXPECT_EQ(street.priority, 7);
+  EXPECT_EQ(street.idle_since, "");
+  EXPECT_EQ(got["mercutio@example.test/tavern"].priority, 0);
+  EXPECT_EQ(got["mercutio@example.test/tavern"].idle_since, "");
+  EXPECT_EQ(got["mercutio@example.test/garden"].priority, 127);
+}
+
 TEST(XepExamples, ResultsRoundTripThroughTheirParsers) {
   std::size_t n = 0;
   for (const auto& [ex, root] : parsed_examples()) {
