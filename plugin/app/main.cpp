@@ -377,6 +377,34 @@ class Periodic {
   std::function<void()> work_;
 };
 
+// The engine restored from the store's image; false after logging why not.
+bool restore(const AppConfig& config, store::Store& store, core::Engine& engine,
+             log::Logger& logger) {
+  auto image = store.load();
+  if (!image) {
+    logger.error("app", "cannot load store",
+                 {{"uri", redacted(config.store)}, {"error", image.error().text}});
+    return false;
+  }
+  engine.restore(*image);
+  logger.info("app", "store loaded",
+              {{"uri", redacted(config.store)},
+               {"resources", image->resources.size()},
+               {"sessions", image->sessions.size()},
+               {"epoch", image->epoch},
+               {"note", "keys from before this start fail with continuity-lost"}});
+  return true;
+}
+
+core::EngineOptions engine_options(const AppConfig& config) {
+  core::EngineOptions eo;
+  eo.lifetime_s = config.lifetime_s;
+  eo.max_sessions_per_user = config.max_sessions_per_user;
+  eo.limits.max_delta_items = config.max_delta_items;
+  eo.clock = wall_ms;  // key lifetimes outlive restarts: wall clock, not steady
+  return eo;
+}
+
 int run(const AppConfig& config, const Reparse& reparse) {
   asio::io_context io;
   // Signals first: SIGHUP's default action would end the process while the store loads;
@@ -389,31 +417,14 @@ int run(const AppConfig& config, const Reparse& reparse) {
   AppConfig running = config;
   Notifier notifier;
   Lifecycle lifecycle(notifier, logger);
-  core::EngineOptions eo;
-  eo.lifetime_s = config.lifetime_s;
-  eo.max_sessions_per_user = config.max_sessions_per_user;
-  eo.limits.max_delta_items = config.max_delta_items;
-  eo.clock = wall_ms;  // key lifetimes outlive restarts: wall clock, not steady
-  core::Engine engine(eo);
+  core::Engine engine(engine_options(config));
 
   store::RedisStore* redis = nullptr;  // the feed's commit hook goes on it
   std::unique_ptr<Replica> replica;
   std::unique_ptr<store::Store> raw_store = open_configured_store(config, logger, replica, redis);
   if (!raw_store) return 1;
   TimedStore store(*raw_store);
-  auto image = store.load();
-  if (!image) {
-    logger.error("app", "cannot load store",
-                 {{"uri", redacted(config.store)}, {"error", image.error().text}});
-    return 1;
-  }
-  engine.restore(*image);
-  logger.info("app", "store loaded",
-              {{"uri", redacted(config.store)},
-               {"resources", image->resources.size()},
-               {"sessions", image->sessions.size()},
-               {"epoch", image->epoch},
-               {"note", "keys from before this start fail with continuity-lost"}});
+  if (!restore(config, store, engine, logger)) return 1;
 
   // Before anything starts a thread: a port already in use ends the start here.
   metrics::Published published;
@@ -454,14 +465,12 @@ int run(const AppConfig& config, const Reparse& reparse) {
                    if (replica) log_feed_counters(logger, *replica);
                  });
   stats.arm();
-  Periodic watchdog(io, [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(notifier.watchdog_interval());
-  }, [&] { notifier.watchdog(); });
+  const auto watchdog_every =
+      std::chrono::duration_cast<std::chrono::milliseconds>(notifier.watchdog_interval());
+  Periodic watchdog(io, [watchdog_every] { return watchdog_every; }, [&] { notifier.watchdog(); });
   watchdog.arm();
-  if (notifier.watchdog_interval().count() > 0)
-    logger.info("app", "systemd.watchdog",
-                {{"interval_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     notifier.watchdog_interval()).count()}});
+  if (watchdog_every.count() > 0)
+    logger.info("app", "systemd.watchdog", {{"interval_ms", watchdog_every.count()}});
 
   std::function<void()> arm_hup = [&] {
     hup.async_wait([&](std::error_code ec, int) {
