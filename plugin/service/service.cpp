@@ -624,7 +624,8 @@ bool Service::persist(bool durable) {
   since_flush_.add(batch);
   // Bounded replay memory: a long run of writes without a request still gets flushed.
   if (since_flush_.size() >= 16 * std::max<std::size_t>(config_.write_every, 1)) durable = true;
-  // After a failure the store may hold part of what it was given: write it all again.
+  // After a failure the store may hold part of what it was given: write again what the
+  // answers and a restart depend on (PendingWrites says what).
   const core::Batch out = rewrite_ ? since_flush_.all() : std::move(batch);
   bool ok = true;
   if (!out.empty()) {
