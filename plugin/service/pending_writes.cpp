@@ -14,7 +14,7 @@ std::string row_of(const core::Mutation& m) {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, core::PutResource> ||
                       std::is_same_v<T, core::EraseResource>) {
-          return "r" + x.jid;
+          return "r" + x.jid;  // not kept (add()), named for completeness
         } else if constexpr (std::is_same_v<T, core::PutRoster>) {
           return "o" + x.user;
         } else if constexpr (std::is_same_v<T, core::PutSession>) {
@@ -32,6 +32,9 @@ std::string row_of(const core::Mutation& m) {
 
 void PendingWrites::add(const core::Batch& batch) {
   for (const auto& m : batch) {
+    if (std::holds_alternative<core::PutResource>(m) ||
+        std::holds_alternative<core::EraseResource>(m))
+      continue;
     auto [it, fresh] = index_.try_emplace(row_of(m), items_.size());
     if (!fresh) {
       items_[it->second].reset();

@@ -5,10 +5,12 @@
 // A failed write or flush may leave the store with part of a batch, or (SQLite: a failed
 // COMMIT rolls the whole transaction back) without batches whose write() had succeeded.
 // The store's contract makes rewriting safe: later mutations override earlier ones for the
-// same row, so writing every mutation since the last good flush again, in order, leaves
-// the store exactly as if nothing had failed. Only the newest mutation per row is kept
-// (a row: a resource's JID, a user's roster, a session, the epoch), so the memory is
-// bounded by the number of rows touched, not by the number of changes.
+// same row, so writing them again, in order, leaves those rows as if nothing had failed.
+// Kept: sessions, rosters and the epoch (what an acknowledged answer and a restart depend
+// on), only the newest mutation per row, so the memory is bounded by the rows touched.
+// Not kept: contact presence (resource rows). A restart re-learns presence from the server
+// anyway, and in a shared store a late rewrite of a resource row (published again on the
+// change feed) could undo a newer change another instance made.
 #pragma once
 
 #include <cstddef>

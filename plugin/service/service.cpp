@@ -2,6 +2,7 @@
 #include "plugin/service/service.h"
 
 #include <algorithm>
+#include <iterator>
 #include <variant>
 
 #include "protocol/ns.h"
@@ -604,8 +605,16 @@ bool Service::persist(bool durable) {
   since_flush_.add(batch);
   // Bounded replay memory: a long run of writes without a request still gets flushed.
   if (since_flush_.size() >= 16 * std::max<std::size_t>(config_.write_every, 1)) durable = true;
-  // After a failure the store may hold part of what it was given: write it all again.
-  const core::Batch out = rewrite_ ? since_flush_.all() : std::move(batch);
+  // After a failure the store may hold part of what it was given: write again what the
+  // answers and a restart depend on (PendingWrites says what).
+  core::Batch out;
+  if (rewrite_) {
+    out = since_flush_.all();
+    out.insert(out.end(), std::make_move_iterator(batch.begin()),
+               std::make_move_iterator(batch.end()));
+  } else {
+    out = std::move(batch);
+  }
   bool ok = true;
   if (!out.empty()) {
     if (auto w = store_.write(out); !w) {

@@ -12,8 +12,9 @@
 //
 // Storage failures: a request whose changes the store cannot make durable is answered
 // not-ready and moves nothing (the engine's sessions are rolled back, Engine::
-// save_sessions), and everything handed to the store since its last good flush is written
-// again once it works (PendingWrites), so the client's retry is answered like the first.
+// save_sessions), and the sessions, rosters and epoch handed to the store since its last
+// good flush are written again once it works (PendingWrites), so the client's retry is
+// answered like the first.
 //
 // Roster fetches: servers push no roster changes to a component, so every
 // enable/checkpoint/sync still asks the server for the user's roster. With the cache on,
@@ -240,7 +241,7 @@ class Service {
   std::int64_t store_retry_ms_ = 0;  // last retry of a failed store
   ResyncWitness witness_;
   bool unflushed_ = false;  // written to the store since its last successful flush
-  PendingWrites since_flush_;  // what was handed to the store since its last good flush
+  PendingWrites since_flush_;  // sessions/rosters/epoch handed over since the last good flush
   bool rewrite_ = false;       // a write or flush failed: hand it all of since_flush_ again
   bool resyncing_ = false;           // OnConnect::kResync between connect and settle
   std::int64_t resync_start_ms_ = 0;

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "plugin/store/memory_store.h"
+#include "plugin/store/redact.h"
 #include "plugin/store/redis_store.h"
 #include "plugin/store/sqlite_store.h"
 #include "plugin/store/store.h"
@@ -20,7 +21,7 @@ proto::Result<std::unique_ptr<Store>> open_store(std::string_view uri,
     return RedisStore::open(target.value(), options);
   }
   return proto::make_error(proto::AppCondition::kNotReady,
-                           "store: unknown store URI '" + std::string(uri) +
+                           "store: unknown store URI '" + redact_uri(uri) +
                                "' (use memory:, sqlite:/path/file.db or redis://host:port/db)");
 }
 

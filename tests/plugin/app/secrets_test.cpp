@@ -11,6 +11,7 @@
 #include "plugin/app/config.h"
 #include "plugin/store/redact.h"
 #include "plugin/store/redis_store.h"
+#include "plugin/store/store.h"
 
 namespace rpsync::app {
 namespace {
@@ -29,6 +30,14 @@ TEST(Redaction, NoFormOfStoreUriShowsItsPassword) {
   EXPECT_EQ(store::redact_uri("sqlite:/var/lib/rpsync/rpsync.db"),
             "sqlite:/var/lib/rpsync/rpsync.db");
   EXPECT_EQ(store::redact_uri("memory:"), "memory:");
+}
+
+TEST(Redaction, AnUnknownStoreSchemeIsNotEchoedWithItsSecret) {
+  auto r = store::open_store("rediss://:PW@127.0.0.1:6379/0");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().text.find("PW"), std::string::npos) << r.error().text;
+  EXPECT_NE(r.error().text.find("rediss://:***@127.0.0.1:6379/0"), std::string::npos)
+      << r.error().text;
 }
 
 TEST(Redaction, RedisUserinfoIsParsedAndNeverEchoedInErrors) {
