@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // rpsync-component: wiring only. Parses the configuration, opens the store, restores the
 // engine, connects to the server and runs the event loop until SIGTERM or SIGINT, then
 // closes the stream and makes the store durable. SIGHUP re-reads the configuration
