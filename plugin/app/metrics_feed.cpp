@@ -18,6 +18,7 @@ metrics::Snapshot snapshot_of(const service::Counters& c, const LoopState& state
   s.presence_ingested = c.presence_in;
   s.rejected["requests_per_minute"] = c.rate_limited;
   s.rejected["max_stanza_bytes"] = c.oversized;
+  s.rejected["max_requests_in_flight"] = c.busy;
   auto too_large = c.failures.find(std::string_view("too-large"));
   s.rejected["max_delta_items"] = too_large == c.failures.end() ? 0 : too_large->second;
   s.store_commit = commits;

@@ -90,6 +90,7 @@ TEST_F(Metrics, CountersMoveByWhatTheScenarioDid) {
   EXPECT_EQ(big.app(), proto::AppCondition::kStanzaTooBig) << big.describe();
   EXPECT_EQ(settled("rpsync_requests_rejected_total{limit=\"max_stanza_bytes\"}", 1), 1);
   EXPECT_EQ(value("rpsync_requests_rejected_total{limit=\"requests_per_minute\"}"), 0);
+  EXPECT_EQ(value("rpsync_requests_rejected_total{limit=\"max_requests_in_flight\"}"), 0);
 }
 
 TEST_F(Metrics, GateFeatureSeenWhenTheServerRunsTheGate) {
