@@ -6,6 +6,7 @@
 // and reconnects of three synced users, each syncing with its stored key and comparing the
 // resulting model with a fresh full login's view at that moment.
 //
+//   exactly: one stanza.skipped in the component's log per hostile stanza sent
 //   never: a component reconnect to the server, a sync that succeeds with a model other
 //   than the fresh login's ("wrong delta"), a sync failure that nothing explains
 //   explained: continuity-lost for a user who sees eve after eve's presence was
@@ -324,6 +325,10 @@ TYPED_TEST(HostileSoak, RandomMixKeepsTheStreamAndEverySyncMatchesAFreshLogin) {
   const std::string log = this->world->component().log();
   this->expect_component_alive();
   EXPECT_EQ(count_of(log, "handshake accepted"), 1u) << "the component never reconnected";
+  int sent = 0;
+  for (const auto& [route, n] : this->tally.hostile) sent += n;
+  EXPECT_EQ(count_of(log, "stanza.skipped"), static_cast<std::size_t>(sent))
+      << "every hostile stanza reached the component and was skipped, nothing else was";
   EXPECT_EQ(this->tally.wrong, 0);
   EXPECT_EQ(this->tally.unexplained, 0);
   EXPECT_GT(this->tally.syncs, 0);
