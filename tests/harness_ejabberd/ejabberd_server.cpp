@@ -22,9 +22,35 @@
 #include <stdexcept>
 #include <thread>
 
+#include "protocol/ns.h"
+#include "tests/harness/xml_socket.h"
+
 namespace rpsync::test {
 namespace fs = std::filesystem;
 namespace {
+
+// ejabberd accepts on its c2s port before its virtual hosts answer streams (seen on a loaded
+// machine: a login right after relaunch got no <stream:features/> within 5 s). Ready means
+// a stream to `host` gets its features; false when `deadline` passes first.
+bool c2s_serves(std::uint16_t port, const std::string& host,
+                std::chrono::steady_clock::time_point deadline) {
+  using Ms = std::chrono::milliseconds;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string why;
+    if (auto s = XmlSocket::connect(port, /*nodelay=*/true, &why)) {
+      const bool sent = s->send("<?xml version='1.0'?><stream:stream to='" + host +
+                                "' xmlns='jabber:client' "
+                                "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>");
+      const bool served =
+          sent && s->wait_for([](const xml::Element& e) { return e.is("features", ns::kStreams); },
+                              Ms(1000));
+      s->abort();
+      if (served) return true;
+    }
+    std::this_thread::sleep_for(Ms(100));
+  }
+  return false;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -339,7 +365,7 @@ bool EjabberdServer::launch() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (!up) {
+  if (!up || !c2s_serves(c2s_port_, options_.hosts.front(), deadline)) {
     kill();
     return false;
   }
