@@ -8,39 +8,18 @@
 namespace rpsync::service::test {
 namespace {
 
-class RequestBounds : public ::testing::Test {
+class RequestBounds : public ServiceTest {
  protected:
-  explicit RequestBounds(std::size_t max_in_flight = 3) {
-    core::EngineOptions options;
-    options.clock = [this] { return now_ms; };
-    engine = std::make_unique<core::Engine>(options);
-    store = std::move(store::open_store("memory:")).value();
-    ServiceConfig config;
-    config.component_jid = "rpsync.example.test";
-    config.domains = {"example.test"};
+  explicit RequestBounds(std::size_t max_in_flight = 3) : ServiceTest(bounded(max_in_flight)) {}
+  static ServiceConfig bounded(std::size_t max_in_flight) {
+    ServiceConfig config = configured();
     config.requests_per_minute = 1000;
     config.max_in_flight = max_in_flight;
-    service = std::make_unique<Service>(config, *engine, *store, transport, logger,
-                                        [this] { return now_ms; });
-    service->on_connected(true);
+    return config;
   }
   void enable(const std::string& from, const std::string& id) {
-    service->on_stanza(stanza("<iq type='set' id='" + id + "' from='" + from +
-                              "' to='rpsync.example.test'><enable xmlns='urn:xmpp:rpsync:0' "
-                              "stream='s1'/></iq>"));
+    iq(from, id, "<enable xmlns='urn:xmpp:rpsync:0' stream='s1'/>");
   }
-  proto::StanzaError error_of(const xml::Element& reply) {
-    EXPECT_EQ(reply.attr("type"), "error") << xml::to_string(reply);
-    const xml::Element* e = reply.child("error");
-    return e ? proto::parse_stanza_error(*e).value_or(proto::StanzaError{}) : proto::StanzaError{};
-  }
-
-  std::int64_t now_ms = 1'000'000;
-  log::NullLogger logger;
-  FakeTransport transport;
-  std::unique_ptr<core::Engine> engine;
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<Service> service;
 };
 
 TEST_F(RequestBounds, IqIdLongerThanTheLimitIsRefused) {

@@ -128,20 +128,28 @@ inline xml::Element stanza(std::string_view text) {
 class ServiceTest : public ::testing::Test {
  protected:
   explicit ServiceTest(bool verify_available = false,
-                       std::size_t roster_cache_contacts = ServiceConfig{}.roster_cache_contacts) {
+                       std::size_t roster_cache_contacts = ServiceConfig{}.roster_cache_contacts)
+      : ServiceTest(configured(verify_available, roster_cache_contacts)) {}
+  // The real engine and an in-memory store under `config`, connected and privileged.
+  explicit ServiceTest(const ServiceConfig& config) {
     core::EngineOptions options;
     options.clock = [this] { return now_ms; };
     engine = std::make_unique<core::Engine>(options);
     store = std::move(store::open_store("memory:")).value();
+    service = std::make_unique<Service>(config, *engine, *store, transport, logger,
+                                        [this] { return now_ms; });
+    service->on_connected(true);
+  }
+  static ServiceConfig configured(bool verify_available = false,
+                                  std::size_t roster_cache_contacts =
+                                      ServiceConfig{}.roster_cache_contacts) {
     ServiceConfig config;
     config.component_jid = "rpsync.example.test";
     config.domains = {"example.test"};
     config.requests_per_minute = 5;
     config.verify_available = verify_available;
     config.roster_cache_contacts = roster_cache_contacts;
-    service = std::make_unique<Service>(config, *engine, *store, transport, logger,
-                                        [this] { return now_ms; });
-    service->on_connected(true);
+    return config;
   }
 
   void presence(std::string from, std::string children = "", std::string type = "") {
