@@ -4,26 +4,26 @@
 namespace rpsync::store {
 
 std::string redact_uri(std::string_view uri) {
+  // The last '@' after "scheme://" ends the userinfo: a password typed unencoded may itself
+  // hold '@', '/' or '?', so the userinfo is found before the path and the query are cut.
+  const std::size_t scheme = uri.find("://");
+  const std::size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const std::size_t at = scheme == std::string_view::npos ? std::string_view::npos : uri.rfind('@');
+  const bool has_userinfo = at != std::string_view::npos && at >= start;
+  const std::size_t q = uri.find('?', has_userinfo ? at : 0);
+  const std::string_view rest = uri.substr(0, q);
   std::string out;
-  std::string_view rest = uri;
-  if (auto q = rest.find('?'); q != std::string_view::npos) rest = rest.substr(0, q);
-  if (auto scheme = rest.find("://"); scheme != std::string_view::npos) {
-    const std::size_t start = scheme + 3;
-    const std::size_t end = rest.find('/', start);
-    std::string_view authority =
-        rest.substr(start, end == std::string_view::npos ? end : end - start);
-    // The last '@' ends the userinfo (a password may itself contain '@').
-    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
-      std::string_view userinfo = authority.substr(0, at);
-      auto colon = userinfo.find(':');
-      out = std::string(rest.substr(0, start)) +
-            (colon == std::string_view::npos ? std::string("***")
-                                             : std::string(userinfo.substr(0, colon)) + ":***") +
-            std::string(rest.substr(start + at));
-    }
+  if (has_userinfo) {
+    const std::string_view userinfo = uri.substr(start, at - start);
+    const auto colon = userinfo.find(':');
+    out = std::string(uri.substr(0, start)) +
+          (colon == std::string_view::npos ? std::string("***")
+                                           : std::string(userinfo.substr(0, colon)) + ":***") +
+          std::string(rest.substr(at));
+  } else {
+    out = std::string(rest);
   }
-  if (out.empty()) out = std::string(rest);
-  if (rest.size() < uri.size()) out += "?...";
+  if (q != std::string_view::npos) out += "?...";
   return out;
 }
 

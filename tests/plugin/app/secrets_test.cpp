@@ -20,13 +20,17 @@ TEST(Redaction, NoFormOfStoreUriShowsItsPassword) {
   for (const char* uri :
        {"redis://:PW@127.0.0.1:6379/0", "redis://user:PW@127.0.0.1:6379",
         "redis://PW@127.0.0.1:6379", "redis://127.0.0.1:6379/0?password=PW",
-        "redis://u:P@W@127.0.0.1:6379?prefix=x&password=PW", "rediss://:PW@127.0.0.1:6379/0"}) {
+        "redis://u:P@W@127.0.0.1:6379?prefix=x&password=PW", "rediss://:PW@127.0.0.1:6379/0",
+        "redis://:a/PW@127.0.0.1:6379/0", "redis://u:PW/x@127.0.0.1:6379",
+        "redis://:P?W@127.0.0.1:6379/0"}) {
     const std::string shown = store::redact_uri(uri);
     EXPECT_EQ(shown.find("PW"), std::string::npos) << uri << " -> " << shown;
     EXPECT_EQ(shown.find("P@W"), std::string::npos) << uri << " -> " << shown;
     EXPECT_NE(shown.find("127.0.0.1:6379"), std::string::npos) << shown;
   }
   EXPECT_EQ(store::redact_uri("redis://user:PW@h:1/2"), "redis://user:***@h:1/2");
+  EXPECT_EQ(store::redact_uri("redis://:P?W@h:1/2"), "redis://:***@h:1/2");
+  EXPECT_EQ(store::redact_uri("redis://:a/PW@h:1/2?db=3"), "redis://:***@h:1/2?...");
   EXPECT_EQ(store::redact_uri("sqlite:/var/lib/rpsync/rpsync.db"),
             "sqlite:/var/lib/rpsync/rpsync.db");
   EXPECT_EQ(store::redact_uri("memory:"), "memory:");
