@@ -82,6 +82,10 @@ StanzaError make_error(AppCondition app, std::string text) {
   return StanzaError{ErrorType::kCancel, Condition::kUndefinedCondition, app, std::move(text)};
 }
 
+StanzaError to_stanza_error(const Status& status) {
+  return make_error(AppCondition::kNotReady, status.message());
+}
+
 StanzaError bad_request(std::string text) {
   return StanzaError{ErrorType::kModify, Condition::kBadRequest, AppCondition::kNone,
                      std::move(text)};

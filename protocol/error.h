@@ -10,6 +10,7 @@
 #include <utility>
 #include <variant>
 
+#include "status.h"
 #include "xml.h"
 
 namespace rpsync::proto {
@@ -63,6 +64,9 @@ struct StanzaError {
 // condition fixed by the spec's table).
 StanzaError make_error(AppCondition app, std::string text = {});
 StanzaError bad_request(std::string text);
+// Where the component answers a stanza after an I/O failure (store, feed): every failed
+// Status is the spec's not-ready (wait, retry later), its message the error's text.
+StanzaError to_stanza_error(const Status& status);
 
 std::string_view to_string(ErrorType t);
 std::string_view to_string(Condition c);

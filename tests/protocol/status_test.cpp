@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+#include "protocol/status.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "protocol/error.h"
+
+namespace rpsync {
+namespace {
+
+TEST(Status, DefaultIsOkAndPrintsOk) {
+  Status s;
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kOk);
+  EXPECT_EQ(s.to_string(), "ok");
+}
+
+TEST(Status, FactoriesCarryCodeAndMessage) {
+  EXPECT_EQ(Status::io_error("disk full").code(), StatusCode::kIoError);
+  EXPECT_EQ(Status::corrupt("bad crc").code(), StatusCode::kCorrupt);
+  EXPECT_EQ(Status::unavailable("down").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(Status::timeout("slow").code(), StatusCode::kTimeout);
+  EXPECT_EQ(Status::not_found("x").code(), StatusCode::kNotFound);
+  EXPECT_EQ(Status::invalid_argument("x").code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(Status::io_error("disk full").ok());
+  EXPECT_EQ(Status::io_error("disk full").to_string(), "io-error: disk full");
+}
+
+TEST(Status, ContextGoesInFrontAndOkStaysOk) {
+  EXPECT_EQ(Status::corrupt("bad crc").with_context("load").message(), "load: bad crc");
+  EXPECT_TRUE(Status{}.with_context("load").ok());
+  EXPECT_EQ(Status{}.with_context("load").message(), "");
+}
+
+TEST(StatusOr, HoldsValueOrStatus) {
+  StatusOr<std::string> v(std::string("abc"));
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, "abc");
+  EXPECT_EQ(v->size(), 3u);
+  EXPECT_TRUE(v.status().ok());
+  StatusOr<std::string> e(Status::timeout("redis"));
+  EXPECT_FALSE(e.ok());
+  EXPECT_EQ(e.status(), Status::timeout("redis"));
+}
+
+TEST(StatusOr, MovesOutMoveOnlyValues) {
+  StatusOr<std::unique_ptr<int>> v(std::make_unique<int>(7));
+  std::unique_ptr<int> p = std::move(v).value();
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(*p, 7);
+}
+
+TEST(Status, BecomesNotReadyOnlyWhereAStanzaIsAnswered) {
+  proto::StanzaError e = proto::to_stanza_error(Status::io_error("store: disk full"));
+  EXPECT_EQ(e.app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(e.type, proto::ErrorType::kWait);
+  EXPECT_EQ(e.text, "store: disk full");
+}
+
+}  // namespace
+}  // namespace rpsync
