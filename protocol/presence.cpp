@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "protocol/limits.h"
 #include "protocol/ns.h"
 
 namespace rpsync::proto {
@@ -142,6 +143,30 @@ bool is_xs_datetime(std::string_view s) {
          (s.substr(1, 2) != "14" || s.substr(4, 2) == "00");
 }
 
+std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  std::size_t n = max_bytes;
+  // s[n] is the first byte left out: while it continues a character, that character
+  // started inside the prefix and goes too.
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
+namespace {
+
+bool fits(std::string_view v) { return v.size() <= kDefaultLimits.max_field; }
+
+std::optional<Caps> caps_from(const xml::Element& c) {
+  auto node = c.attr("node");
+  auto ver = c.attr("ver");
+  auto hash = c.attr("hash").value_or("");
+  if (!node || !ver || node->empty() || ver->empty()) return std::nullopt;
+  if (!fits(*node) || !fits(*ver) || !fits(hash)) return std::nullopt;
+  return Caps{std::string(hash), std::string(*node), std::string(*ver)};
+}
+
+}  // namespace
+
 PresenceFields fields_from_presence(const xml::Element& presence) {
   PresenceFields p;
   const std::string& stanza_ns = presence.ns();
@@ -153,23 +178,19 @@ PresenceFields fields_from_presence(const xml::Element& presence) {
         p.show = show_from(c.text()).value_or(Show::kNone);
         have_show = true;
       } else if (c.name() == "status" && !have_status) {
-        p.status = c.text();
+        p.status = std::string(utf8_prefix(c.text(), kDefaultLimits.max_status));
         have_status = true;
       } else if (c.name() == "priority" && !have_priority) {
         p.priority = priority_from(c.text());
         have_priority = true;
       }
     } else if (c.is("c", ns::kCaps)) {
-      auto node = c.attr("node");
-      auto ver = c.attr("ver");
-      if (node && ver && !node->empty() && !ver->empty())
-        p.caps = Caps{std::string(c.attr("hash").value_or("")), std::string(*node),
-                      std::string(*ver)};
+      p.caps = caps_from(c);
     } else if (c.is("x", ns::kVcardUpdate)) {
-      if (auto photo = c.child_text("photo")) p.photo = std::string(*photo);
+      if (auto photo = c.child_text("photo"); photo && fits(*photo)) p.photo = std::string(*photo);
     } else if (c.is("idle", ns::kIdle)) {
       // Only a valid xs:dateTime (XEP-0319); '' or anything else counts as no idle.
-      if (auto since = c.attr("since"); since && is_xs_datetime(*since))
+      if (auto since = c.attr("since"); since && fits(*since) && is_xs_datetime(*since))
         p.idle_since = std::string(*since);
     }
   }

@@ -65,9 +65,15 @@ void reset_fields(PresenceFields& p, FieldMask mask);
 // Canonicalises the fields of an XMPP <presence/> (available; any stanza namespace), by
 // the spec's rules ("Presence Fields"): the first show/status/priority counts; unknown
 // show -> none; priority is [XML space][+|-]digits[XML space], anything else 0, clamped to
-// -128..127; idle only with a valid xs:dateTime 'since'. Lenient: it reads what the server
-// already accepted, and client and component must agree on it.
+// -128..127; idle only with a valid xs:dateTime 'since'. Bounded: the status is cut to
+// Limits::max_status bytes on a character boundary (utf8_prefix); a caps, photo or idle
+// value over Limits::max_field bytes counts as absent, so no canonical presence exceeds
+// what a delta may carry. Lenient: it reads what the server already accepted, and client
+// and component must agree on it.
 PresenceFields fields_from_presence(const xml::Element& presence);
+// The longest prefix of UTF-8 text `s` of at most `max_bytes` bytes that does not split a
+// character.
+std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes);
 // Whether `s` has the lexical form of xs:dateTime (XML Schema 1.0).
 bool is_xs_datetime(std::string_view s);
 // Adds the standard XMPP children for `p` to a <presence/> element.

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "protocol/limits.h"
 #include "protocol/ns.h"
 
 namespace rpsync::proto {
@@ -95,6 +96,63 @@ TEST(Presence, IdleNeedsAnXsDateTime) {
                           "2026-11-21T20:15:00+15:00", "2026-11-21T20:15:00z", "2026-11-21T20:15"})
     EXPECT_EQ(idle(bad), "") << bad;
   EXPECT_EQ(of("<idle xmlns='urn:xmpp:idle:1'/>").idle_since, "");
+}
+
+TEST(Presence, Utf8PrefixNeverSplitsACharacter) {
+  EXPECT_EQ(utf8_prefix("abc", 3), "abc");
+  EXPECT_EQ(utf8_prefix("abc", 2), "ab");
+  EXPECT_EQ(utf8_prefix("a\xC3\xA9", 2), "a") << "U+00E9 is two bytes";
+  EXPECT_EQ(utf8_prefix("a\xC3\xA9", 3), "a\xC3\xA9");
+  EXPECT_EQ(utf8_prefix("\xF0\x9F\x98\x80x", 3), "") << "a four-byte character goes whole";
+  EXPECT_EQ(utf8_prefix("\xF0\x9F\x98\x80x", 4), "\xF0\x9F\x98\x80");
+  EXPECT_EQ(utf8_prefix("\xE2\x82\xAC\xE2\x82\xAC", 5), "\xE2\x82\xAC");
+  EXPECT_EQ(utf8_prefix("", 0), "");
+}
+
+std::string presence_with(std::string_view children) {
+  return "<presence xmlns='jabber:client'>" + std::string(children) + "</presence>";
+}
+
+TEST(Presence, StatusOverTheLimitIsCutOnACharacterBoundary) {
+  const std::size_t max = kDefaultLimits.max_status;
+  const std::string exact(max, 's');
+  EXPECT_EQ(fields_from_presence(parse_ok(presence_with("<status>" + exact + "</status>"))).status,
+            exact);
+  // max-1 ASCII bytes, then a two-byte character that would end one byte past the limit.
+  const std::string head(max - 1, 'a');
+  auto p = fields_from_presence(
+      parse_ok(presence_with("<status>" + head + "\xC3\xA9" + "b</status>")));
+  EXPECT_EQ(p.status, head);
+  // Escaped text counts by what it stands for: 2000 apostrophes are 2000 bytes of status.
+  std::string escaped;
+  for (int i = 0; i < 2000; ++i) escaped += "&apos;";
+  p = fields_from_presence(parse_ok(presence_with("<status>" + escaped + "</status>")));
+  EXPECT_EQ(p.status, std::string(max, '\''));
+}
+
+TEST(Presence, CapsPhotoIdleOverTheLimitCountAsAbsent) {
+  const std::string big(kDefaultLimits.max_field + 1, 'v');
+  auto p = fields_from_presence(parse_ok(presence_with(
+      "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='" + big + "'/>"
+      "<x xmlns='vcard-temp:x:update'><photo>" + big + "</photo></x>"
+      "<idle xmlns='urn:xmpp:idle:1' since='2026-11-21T10:00:00." +
+      std::string(kDefaultLimits.max_field, '1') + "Z'/>")));
+  EXPECT_FALSE(p.caps);
+  EXPECT_EQ(p.photo, "");
+  EXPECT_EQ(p.idle_since, "");
+  const std::string fits(kDefaultLimits.max_field, 'v');
+  p = fields_from_presence(parse_ok(presence_with(
+      "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='" + fits + "'/>"
+      "<x xmlns='vcard-temp:x:update'><photo>" + fits + "</photo></x>")));
+  ASSERT_TRUE(p.caps);
+  EXPECT_EQ(p.caps->ver, fits);
+  EXPECT_EQ(p.photo, fits);
+  // A valid xs:dateTime of a long fraction stays while it fits.
+  const std::string since = "2026-11-21T10:00:00." + std::string(1000, '1') + "Z";
+  ASSERT_TRUE(is_xs_datetime(since));
+  p = fields_from_presence(
+      parse_ok(presence_with("<idle xmlns='urn:xmpp:idle:1' since='" + since + "'/>")));
+  EXPECT_EQ(p.idle_since, since);
 }
 
 TEST(Presence, ChildrenRoundTrip) {

@@ -253,6 +253,21 @@ TEST(XepExamples, IrregularPresenceFieldsFollowTheFieldRules) {
   EXPECT_EQ(got["mercutio@example.test/garden"].priority, 127);
 }
 
+TEST(XepExamples, LongStatusIsCutOnACharacterBoundary) {
+  auto ex = document().example("Presence with a long status (test vector)");
+  ASSERT_TRUE(ex) << "no example captioned 'Presence with a long status (test vector)'";
+  std::size_t seen = 0;
+  for (const auto& [e, root] : parsed_examples()) {
+    if (e.caption != ex->caption) continue;
+    for (const auto& p : root.children()) {
+      ASSERT_EQ(p.child_text("status").value_or("").size(), 1026u) << "the vector changed";
+      EXPECT_EQ(proto::fields_from_presence(p).status, std::string(1023, 'a'));
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, 1u);
+}
+
 TEST(XepExamples, ResultsRoundTripThroughTheirParsers) {
   std::size_t n = 0;
   for (const auto& [ex, root] : parsed_examples()) {
