@@ -24,7 +24,7 @@ struct Counters {
   std::uint64_t rate_limited = 0;
   std::uint64_t busy = 0;             // refused: max_in_flight requests already in flight
   std::uint64_t oversized = 0;       // stanzas skipped by the stream parser for a limit
-  // Privileged roster gets (every enable/checkpoint/sync does one, see fetch_roster()):
+  // Privileged roster gets (every enable/checkpoint/sync does one, roster_fetch.h):
   std::uint64_t roster_cache_hits = 0;    // answered "unchanged": the cached list was used
   std::uint64_t roster_cache_misses = 0;  // answered with the full roster
   std::uint64_t roster_refetches = 0;     // a versioned get failed or surprised: fetched again

@@ -18,7 +18,7 @@ struct Service::Request {
   std::string user;                           // bare JID of `from`
   std::string resource;                       // resource of `from` ("" if bare)
   std::optional<proto::Request> parsed;       // set by admit() for rpsync requests
-  std::string_view roster_source = "none";    // FetchedRoster::source once fetched
+  std::string_view roster_source = "none";    // RosterFetch::Fetched::source once fetched
 
   explicit Request(const xml::Element& s) : stanza(s) { index(); }
   Request(const Request& o) : stanza(o.stanza), parsed(o.parsed) { index(); }
@@ -57,38 +57,6 @@ proto::StanzaError not_ready(std::string text) {
   return proto::make_error(proto::AppCondition::kNotReady, std::move(text));
 }
 
-// Longer versions are not quoted back (a server's version is a counter or a hash).
-constexpr std::size_t kMaxRosterVersion = 1024;
-
-// A privileged roster get's result, read by the versioning contract of mod_rpsync_gate
-// (RFC 6121 §2.6 shapes): no child = unchanged since the quoted version; a <query/> = the
-// full roster, versioned if it carries a non-empty `ver`.
-struct RosterAnswer {
-  bool unchanged = false;
-  std::optional<std::string> ver;
-  std::vector<std::string> visible;
-};
-
-proto::Result<RosterAnswer> read_roster_answer(const xml::Element& result) {
-  RosterAnswer a;
-  if (result.children().empty()) {
-    a.unchanged = true;
-    return a;
-  }
-  const xml::Element* query = result.child("query", ns::kRoster);
-  if (!query) return not_ready("roster result without a query");
-  if (auto ver = query->attr("ver"); ver && !ver->empty() && ver->size() <= kMaxRosterVersion)
-    a.ver = std::string(*ver);
-  for (const auto& item : query->children()) {
-    if (item.name() != "item") continue;
-    auto sub = item.attr("subscription").value_or("none");
-    auto jid = item.attr("jid");
-    // Only contacts whose presence the user receives are ever visible (spec: Privacy).
-    if (jid && (sub == "to" || sub == "both")) a.visible.emplace_back(*jid);
-  }
-  return a;
-}
-
 }  // namespace
 
 const std::vector<Service::Route>& Service::routes() {
@@ -115,7 +83,8 @@ Service::Service(ServiceConfig config, core::Engine& engine, store::Store& store
       transport_(transport),
       log_(logger),
       clock_(std::move(clock)),
-      roster_cache_(config_.roster_cache_contacts) {}
+      roster_({config_.component_jid, config_.roster_timeout, config_.roster_cache_contacts},
+              transport_, log_, counters_) {}
 
 Service::~Service() = default;
 
@@ -138,7 +107,7 @@ void Service::on_connected(bool privileged) {
     case ServiceConfig::OnConnect::kKeep:
       break;
   }
-  drop_roster_cache("connected");
+  roster_.drop_cache("connected");
   log_.info("service", "connected", {{"privileged", privileged ? "yes" : "no"}});
 }
 
@@ -149,7 +118,7 @@ void Service::on_disconnected() {
   if (config_.gap_on_disconnect) engine_.gap();
   queues_.clear();
   in_flight_ = 0;
-  drop_roster_cache("disconnected");
+  roster_.drop_cache("disconnected");
   persist(true);
   log_.warn("service", "gap",
             {{"reason", "disconnected from server"},
@@ -160,7 +129,7 @@ void Service::on_disconnected() {
 
 void Service::on_privileges(bool privileged) {
   privileged_ = privileged;
-  drop_roster_cache("privileges changed");
+  roster_.drop_cache("privileges changed");
 }
 
 void Service::on_stanza(const xml::Element& stanza) {
@@ -349,7 +318,7 @@ void Service::start_next(const std::string& user) {
   const bool needs_roster = r.payload->name() != "disable";
   if (!needs_roster) return run(r, {});
   const std::uint64_t generation = generation_;
-  fetch_roster(user, [this, user, generation](proto::Result<FetchedRoster> roster) {
+  roster_.fetch(user, [this, user, generation](proto::Result<RosterFetch::Fetched> roster) {
     if (generation != generation_) return;  // disconnected meanwhile; queues are gone
     auto q = queues_.find(user);
     if (q == queues_.end() || q->second.empty()) return;
@@ -359,7 +328,7 @@ void Service::start_next(const std::string& user) {
       // sharing a component name): presence may have stopped arriving, so it is a gap.
       privileged_ = false;
       engine_.gap();
-      drop_roster_cache("privileges lost");
+      roster_.drop_cache("privileges lost");
       log_.error("service", "privileges lost",
                  {{"effect", "keys invalidated; answering not-ready until reconnected"},
                   {"likely_cause", "another connection uses the same component name"}});
@@ -520,83 +489,6 @@ void Service::finish(std::string user) {
     return;
   }
   start_next(user);
-}
-
-void Service::fetch_roster(const std::string& user, RosterDone done, bool versioned) {
-  // Quoting ver='' (RFC 6121 §2.6.2: "I version, and hold nothing") is what asks
-  // mod_rpsync_gate for a versioned answer; without ver the get is mod_privilege's.
-  versioned = versioned && roster_cache_.enabled();
-  std::optional<RosterCache::Entry> cached;
-  if (versioned) cached = roster_cache_.find(user);
-  // XEP-0356 privileged roster get: addressed to the user's bare JID.
-  xml::Element iq("iq", std::string(ns::kComponent));
-  iq.set_attr("type", "get");
-  iq.set_attr("from", config_.component_jid);
-  iq.set_attr("to", user);
-  auto& query = iq.add(xml::Element("query", std::string(ns::kRoster)));
-  if (versioned) query.set_attr("ver", cached ? cached->ver : "");
-  const std::uint64_t epoch = cache_epoch_;
-  transport_.request(std::move(iq), config_.roster_timeout,
-                     [this, user, versioned, cached = std::move(cached), epoch,
-                      done = std::move(done)](proto::Result<xml::Element> res) mutable {
-    // What a versioned get gets when its answer cannot be used: one plain (unversioned)
-    // get, which is exactly the request of a component without a cache.
-    auto refetch = [&](std::string_view why) {
-      ++counters_.roster_refetches;
-      log_.warn("service", "roster.refetch", {{"user", user}, {"reason", why}});
-      fetch_roster(user, std::move(done), false);
-    };
-    proto::Result<RosterAnswer> answer =
-        res ? read_roster_answer(*res) : proto::Result<RosterAnswer>(res.error());
-    // "Unchanged" is an answer only to a version we quoted and hold.
-    if (answer && answer->unchanged && !cached)
-      answer = not_ready("roster result without a query");
-    if (!answer) {
-      roster_cache_.erase(user);
-      const proto::StanzaError& e = answer.error();
-      // A server error or a result of a shape we do not expect may be the version's
-      // fault: try once unversioned. Forbidden is the privileges' business, and after a
-      // timeout or a drop a second try would only make the client wait twice as long.
-      const bool worth_a_plain_get =
-          res || (e.app == proto::AppCondition::kNone &&
-                  e.condition != proto::Condition::kForbidden &&
-                  e.condition != proto::Condition::kRemoteServerTimeout);
-      if (versioned && epoch == cache_epoch_ && worth_a_plain_get)
-        return refetch(e.text.empty() ? proto::to_string(e.condition) : e.text);
-      return done(e);
-    }
-    if (answer->unchanged) {
-      // Unchanged since the version we quoted; the list we quoted it for is `cached`, and
-      // nothing dropped the cache since we asked.
-      if (epoch != cache_epoch_) return refetch("cache dropped while the get was in flight");
-      ++counters_.roster_cache_hits;
-      roster_cache_.put(user, *cached);
-      log_.debug("service", "roster.fetched", {{"user", user}, {"answer", "unchanged"},
-                                               {"ver", cached->ver},
-                                               {"contacts", cached->visible->size()}});
-      return done(FetchedRoster{cached->visible, "cached"});
-    }
-    ++counters_.roster_cache_misses;
-    auto visible = std::make_shared<const std::vector<std::string>>(std::move(answer->visible));
-    bool kept = false;
-    if (answer->ver && epoch == cache_epoch_)
-      kept = roster_cache_.put(user, {*answer->ver, visible});
-    else
-      roster_cache_.erase(user);
-    log_.debug("service", "roster.fetched", {{"user", user}, {"answer", "full"},
-                                             {"ver", answer->ver.value_or("-")},
-                                             {"contacts", visible->size()},
-                                             {"cached", kept}});
-    done(FetchedRoster{std::move(visible), answer->ver ? "full" : "unversioned"});
-  });
-}
-
-void Service::drop_roster_cache(std::string_view why) {
-  ++cache_epoch_;
-  if (roster_cache_.users() > 0)
-    log_.info("service", "roster.cache_dropped",
-              {{"reason", why}, {"users", roster_cache_.users()}});
-  roster_cache_.clear();
 }
 
 bool Service::persist(bool durable) {

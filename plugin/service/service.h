@@ -17,15 +17,8 @@
 // answered like the first.
 //
 // Roster fetches: servers push no roster changes to a component, so every
-// enable/checkpoint/sync still asks the server for the user's roster. With the cache on,
-// the get quotes the version of the user's last versioned answer, or ver='' when there is
-// none (RFC 6121 §2.6.2); mod_rpsync_gate (plugin/prosody) answers a versioned get with an
-// empty result when the roster is unchanged since that version, and the cached visible
-// list is then used: exactly as fresh as a full answer. A full answer with a version
-// replaces the entry, one without (mod_privilege alone, ejabberd) is used and not cached.
-// A failed or unexpected answer to a versioned get drops the user's entry and fetches
-// once more without ver; a disconnect or a privileges change drops every entry. With the
-// cache off (roster_cache_contacts = 0) the get never carries ver, as before the cache.
+// enable/checkpoint/sync asks the server for the user's roster (roster_fetch.h, with the
+// versioned roster cache).
 //
 // Threading: single-threaded; the app calls everything from its event loop.
 // Lifetime: engine, store, transport and logger must outlive the Service.
@@ -49,6 +42,7 @@
 #include "plugin/service/counters.h"
 #include "plugin/service/pending_writes.h"
 #include "plugin/service/roster_cache.h"
+#include "plugin/service/roster_fetch.h"
 #include "plugin/service/transport.h"
 #include "plugin/store/store.h"
 #include "protocol/error.h"
@@ -145,7 +139,7 @@ class Service {
   // Connected and privileged: presence is arriving (what group continuity vouches for).
   bool observing() const { return connected_ && privileged_; }
   bool resyncing() const { return resyncing_; }
-  const RosterCache& roster_cache() const { return roster_cache_; }
+  const RosterCache& roster_cache() const { return roster_.cache(); }
 
   struct Request;  // a parsed IQ (service.cpp)
 
@@ -170,15 +164,6 @@ class Service {
   void on_unsupported_iq(const Request& r);
   void on_ignored(const Request& r);
 
-  // A user's visible contacts as a privileged roster get gave them; `source` says how:
-  // "full" (a versioned answer, now cached), "cached" (the server said unchanged since the
-  // cached version) or "unversioned" (a full answer without a version: not cached).
-  struct FetchedRoster {
-    RosterCache::Visible visible;
-    std::string_view source;
-  };
-  using RosterDone = std::function<void(proto::Result<FetchedRoster>)>;
-
   // rpsync request pipeline
   // Checks a request and, when it passes, stores its parsed payload in r.parsed.
   std::optional<proto::StanzaError> admit(Request& r);
@@ -188,10 +173,6 @@ class Service {
   void run(const Request& r, const std::vector<std::string>& visible);
   void verify_then_run(const std::string& user, RosterCache::Visible visible);
   void finish(std::string user);  // by value: it destroys the request that owns r.user
-  // XEP-0356 privileged roster get; versioned (quoting the cached version, or '') when
-  // `versioned` and the cache is on. Calls `done` once (unless the service is destroyed).
-  void fetch_roster(const std::string& user, RosterDone done, bool versioned = true);
-  void drop_roster_cache(std::string_view why);
   bool persist(bool durable);
 
   // sizes (skipped.cpp)
@@ -228,10 +209,7 @@ class Service {
   std::string blocked_;
   std::size_t unwritten_ = 0;  // engine changes not yet handed to the store
   std::uint64_t generation_ = 0;  // bumped on disconnect: late roster replies are dropped
-  RosterCache roster_cache_;
-  // Bumped whenever the whole cache is dropped (connection or privileges changed): an
-  // "unchanged" answer to a get sent before then is not trusted.
-  std::uint64_t cache_epoch_ = 0;
+  RosterFetch roster_;
 
   struct RateWindow {
     std::int64_t start_ms = 0;
