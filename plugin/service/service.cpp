@@ -315,8 +315,7 @@ void Service::start_next(const std::string& user) {
   auto it = queues_.find(user);
   if (it == queues_.end() || it->second.empty()) return;
   const Request& r = *it->second.front();
-  const bool needs_roster = r.payload->name() != "disable";
-  if (!needs_roster) return run(r, {});
+  if (std::holds_alternative<proto::Disable>(*r.parsed)) return run(r, {});
   const std::uint64_t generation = generation_;
   roster_.fetch(user, [this, user, generation](proto::Result<RosterFetch::Fetched> roster) {
     if (generation != generation_) return;  // disconnected meanwhile; queues are gone
@@ -339,7 +338,7 @@ void Service::start_next(const std::string& user) {
       return finish(user);
     }
     front.roster_source = roster->source;
-    if (config_.verify_available && front.payload->name() == "sync")
+    if (config_.verify_available && std::holds_alternative<proto::Sync>(*front.parsed))
       return verify_then_run(user, std::move(roster->visible));
     run(front, *roster->visible);
   });
@@ -409,8 +408,6 @@ void Service::verify_then_run(const std::string& user, RosterCache::Visible visi
 
 void Service::run(const Request& r, const std::vector<std::string>& visible) {
   const proto::Request& request = *r.parsed;  // queued requests were parsed by admit()
-  std::optional<proto::StanzaError> error;
-  std::optional<xml::Element> payload;
 
   // The store must be reachable BEFORE the engine changes: a sync retires its key, and a
   // not-ready answer after that would strand the client (it may retry, and with a shared
@@ -423,58 +420,84 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
 
   if (!std::holds_alternative<proto::Disable>(request)) engine_.set_roster(r.user, visible);
   engine_.save_sessions(r.user);
-
-  // Answer payload or error of an engine call, counting successes in `counter`.
-  auto take = [&](auto res, std::uint64_t& counter) {
-    if (!res) {
-      error = res.error();
-      return;
-    }
-    ++counter;
-    if constexpr (!std::is_same_v<std::decay_t<decltype(*res)>, std::monostate>)
-      payload = proto::to_xml(*res);
-  };
-  if (const auto* e = std::get_if<proto::Enable>(&request)) {
-    take(engine_.enable(r.user, e->stream, r.resource, r.id), counters_.enables);
-  } else if (const auto* c = std::get_if<proto::Checkpoint>(&request)) {
-    take(engine_.checkpoint(r.user, c->stream, r.resource, c->prev, r.id), counters_.checkpoints);
-  } else if (const auto* d = std::get_if<proto::Disable>(&request)) {
-    take(engine_.disable(r.user, d->stream, r.resource), counters_.disables);
-  } else if (const auto* s = std::get_if<proto::Sync>(&request)) {
-    ++counters_.syncs;
-    std::string unfit;
-    auto res = engine_.sync(r.user, s->stream, r.resource, r.id, s->key,
-                            delta_fit(r.stanza, &unfit));
-    if (!res && !unfit.empty()) res = proto::make_error(proto::AppCondition::kTooLarge, unfit);
-    if (res) {
-      payload = proto::to_xml(*res);
-      ++counters_.deltas;
-      if (res->empty()) ++counters_.empty_deltas;
-      const auto bytes = xml::to_string(*payload).size();
-      const auto full = full_state_bytes(r.user, visible);
-      counters_.delta_bytes += bytes;
-      counters_.full_bytes += full;
-      log_.info("service", "sync.delta", {{"user", r.user}, {"items", res->items()}, {"bytes", bytes},
-                               {"full_bytes_estimate", full}, {"roster", r.roster_source}});
-    } else {
-      error = res.error();
-      ++counters_.failures[std::string(proto::to_string(res.error().app))];
-      log_.info("service", "sync.failed", {{"user", r.user}, {"reason", proto::to_string(res.error().app)}});
-    }
-  }
+  Answer answer = std::visit([&](const auto& req) { return execute(r, req, visible); }, request);
 
   // Acknowledged means durable: a failed flush turns the answer into not-ready, and a
   // request answered not-ready moves nothing (its key stays where it was), so the client's
   // retry works once the store does.
   if (!persist(true)) {
     engine_.rollback_sessions();
-    error = not_ready("the store could not make the change durable");
+    answer.error = not_ready("the store could not make the change durable");
   } else {
     engine_.commit_sessions();
   }
-  if (error) reply_error(r, *error);
-  else reply(r, std::move(payload));
+  if (answer.error) reply_error(r, *answer.error);
+  else reply(r, std::move(answer.payload));
   finish(r.user);
+}
+
+namespace {
+
+// The answer payload or error of an engine call, counting a success in `counter`.
+template <class R>
+Service::Answer answer_of(R res, std::uint64_t& counter) {
+  Service::Answer a;
+  if (!res) {
+    a.error = res.error();
+    return a;
+  }
+  ++counter;
+  if constexpr (!std::is_same_v<std::decay_t<decltype(*res)>, std::monostate>)
+    a.payload = proto::to_xml(*res);
+  return a;
+}
+
+}  // namespace
+
+Service::Answer Service::execute(const Request& r, const proto::Enable& e,
+                                 const std::vector<std::string>&) {
+  return answer_of(engine_.enable(r.user, e.stream, r.resource, r.id), counters_.enables);
+}
+
+Service::Answer Service::execute(const Request& r, const proto::Checkpoint& c,
+                                 const std::vector<std::string>&) {
+  return answer_of(engine_.checkpoint(r.user, c.stream, r.resource, c.prev, r.id),
+                   counters_.checkpoints);
+}
+
+Service::Answer Service::execute(const Request& r, const proto::Disable& d,
+                                 const std::vector<std::string>&) {
+  return answer_of(engine_.disable(r.user, d.stream, r.resource), counters_.disables);
+}
+
+Service::Answer Service::execute(const Request& r, const proto::Sync& s,
+                                 const std::vector<std::string>& visible) {
+  ++counters_.syncs;
+  std::string unfit;
+  auto res = engine_.sync(r.user, s.stream, r.resource, r.id, s.key, delta_fit(r.stanza, &unfit));
+  if (!res && !unfit.empty()) res = proto::make_error(proto::AppCondition::kTooLarge, unfit);
+  Answer a;
+  if (!res) {
+    a.error = res.error();
+    ++counters_.failures[std::string(proto::to_string(res.error().app))];
+    log_.info("service", "sync.failed",
+              {{"user", r.user}, {"reason", proto::to_string(res.error().app)}});
+    return a;
+  }
+  a.payload = proto::to_xml(*res);
+  ++counters_.deltas;
+  if (res->empty()) ++counters_.empty_deltas;
+  const auto bytes = xml::to_string(*a.payload).size();
+  const auto full = full_state_bytes(r.user, visible);
+  counters_.delta_bytes += bytes;
+  counters_.full_bytes += full;
+  log_.info("service", "sync.delta",
+            {{"user", r.user},
+             {"items", res->items()},
+             {"bytes", bytes},
+             {"full_bytes_estimate", full},
+             {"roster", r.roster_source}});
+  return a;
 }
 
 void Service::finish(std::string user) {

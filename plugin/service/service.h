@@ -142,6 +142,12 @@ class Service {
   const RosterCache& roster_cache() const { return roster_.cache(); }
 
   struct Request;  // a parsed IQ (service.cpp)
+  // What an rpsync request is answered with: a payload (none for an empty result) or an
+  // error.
+  struct Answer {
+    std::optional<proto::StanzaError> error;
+    std::optional<xml::Element> payload;
+  };
 
  private:
   using Handler = void (Service::*)(const Request&);
@@ -170,7 +176,13 @@ class Service {
   // The spec's bounds on the IQ itself (id, from's resource, from): bad-request.
   std::optional<proto::StanzaError> check_bounds(const Request& r) const;
   void start_next(const std::string& user);
+  // Runs an admitted request on the engine (the one dispatch on its kind: execute()),
+  // makes the change durable and answers.
   void run(const Request& r, const std::vector<std::string>& visible);
+  Answer execute(const Request& r, const proto::Enable& e, const std::vector<std::string>&);
+  Answer execute(const Request& r, const proto::Checkpoint& c, const std::vector<std::string>&);
+  Answer execute(const Request& r, const proto::Disable& d, const std::vector<std::string>&);
+  Answer execute(const Request& r, const proto::Sync& s, const std::vector<std::string>& visible);
   void verify_then_run(const std::string& user, RosterCache::Visible visible);
   void finish(std::string user);  // by value: it destroys the request that owns r.user
   bool persist(bool durable);
