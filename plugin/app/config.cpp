@@ -124,8 +124,9 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"server.software",
        [](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
           Sources&) -> std::optional<ConfigError> {
-         if (v != "prosody" && v != "ejabberd") return error(o, k, "must be prosody or ejabberd");
-         c.software = v;
+         auto software = xmpp::software_from(v);
+         if (!software) return error(o, k, "must be prosody or ejabberd");
+         c.software = *software;
          return std::nullopt;
        }},
       {"server.domains",  // one domain per call; the caller clears the list first

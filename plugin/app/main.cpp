@@ -313,7 +313,7 @@ service::ServiceConfig service_config(const AppConfig& config) {
   sc.requests_per_minute = config.requests_per_minute;
   sc.max_in_flight = config.max_requests_in_flight;
   sc.max_request_bytes = config.max_stanza_bytes;
-  sc.verify_available = config.software == "ejabberd";
+  sc.verify_available = config.software == xmpp::Software::kEjabberd;
   sc.version = std::string(kVersion);
   sc.limits.max_delta_items = config.max_delta_items;
   sc.max_answer_bytes = config.max_outgoing_stanza_bytes;
@@ -323,7 +323,7 @@ service::ServiceConfig service_config(const AppConfig& config) {
   // With Prosody (which re-sends every presence on connect) a disconnect's gap is left
   // to the Replica: keys survive it when a peer observed throughout (replica.h).
   if (config.feed()) {
-    const bool resync = config.software == "prosody";
+    const bool resync = config.software == xmpp::Software::kProsody;
     sc.on_connect = resync ? service::ServiceConfig::OnConnect::kResync
                            : service::ServiceConfig::OnConnect::kKeep;
     sc.gap_on_disconnect = !resync;
