@@ -220,7 +220,7 @@ class Component {
   // Number of stats lines so far and the value of counter `key` in the last one.
   std::pair<std::size_t, std::uint64_t> stats(std::string_view key = "presence_in") const {
     std::string text = log();
-    constexpr std::string_view head = " stats presence_in=";
+    constexpr std::string_view head = "app: stats.service ";
     std::size_t lines = 0;
     std::uint64_t last = 0;
     const std::string field = " " + std::string(key) + "=";

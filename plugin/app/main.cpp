@@ -112,7 +112,7 @@ class Bridge final : public xmpp::Handler {
   void on_privileges_changed(const xmpp::Privileges&) override {
     service_.on_privileges(conn_->ready());
     lifecycle_.privileges(conn_->ready());
-    log_.info("app", "privileges changed", {{"ready", conn_->ready()}});
+    log_.info("app", "privileges.changed", {{"ready", conn_->ready()}});
   }
 
  private:
@@ -137,7 +137,7 @@ void log_counters(log::Logger& log, const service::Service& service, const core:
   std::string failures;
   for (const auto& [reason, n] : c.failures)
     failures += (failures.empty() ? "" : ",") + reason + ":" + std::to_string(n);
-  log.info("app", "stats",
+  log.info("app", "stats.service",
            {{"ready", state.ready},
             {"connected", state.connected},
             {"privileged", state.privileged},
@@ -167,7 +167,7 @@ void log_counters(log::Logger& log, const service::Service& service, const core:
 
 void log_feed_counters(log::Logger& log, const Replica& replica) {
   const ReplicaCounters c = replica.counters();
-  log.info("app", "feed stats",
+  log.info("app", "stats.feed",
            {{"ready", c.ready},
             {"applied", c.reader.applied},
             {"own", c.reader.own},
@@ -196,7 +196,7 @@ std::unique_ptr<store::Store> open_configured_store(const AppConfig& config, log
   if (!config.feed()) {
     auto opened = store::open_store(config.store);
     if (!opened) {
-      logger.error("app", "cannot open store",
+      logger.error("app", "store.open_failed",
                    {{"uri", redacted(config.store)}, {"error", opened.error().text}});
       return nullptr;
     }
@@ -218,7 +218,7 @@ std::unique_ptr<store::Store> open_configured_store(const AppConfig& config, log
       target = p.error();
   }
   if (!target) {
-    logger.error("app", "cannot open store",
+    logger.error("app", "store.open_failed",
                  {{"uri", redacted(config.store)}, {"error", target.error().text}});
     return nullptr;
   }
@@ -296,11 +296,11 @@ void apply_keepalive_bound(const AppConfig& config, xmpp::ComponentConfig& cc,
   cc.ping_timeout = std::min<Ms>(cc.ping_timeout, bound);
   const Ms detection = cc.keepalive_interval + cc.ping_timeout;
   if (detection >= Ms(config.heartbeat_ttl_ms))
-    logger.warn("app", "heartbeat ttl below the dead-connection detection time",
+    logger.warn("app", "keepalive.slower_than_heartbeat_ttl",
                 {{"heartbeat_ttl_ms", config.heartbeat_ttl_ms},
                  {"detection_ms", detection.count()},
                  {"effect", "an instance may vouch for time it did not observe"}});
-  logger.info("app", "keepalive bounded by the heartbeat ttl",
+  logger.info("app", "keepalive.bounded",
               {{"keepalive_ms", cc.keepalive_interval.count()},
                {"ping_timeout_ms", cc.ping_timeout.count()},
                {"heartbeat_ttl_ms", config.heartbeat_ttl_ms}});
@@ -383,12 +383,12 @@ bool restore(const AppConfig& config, store::Store& store, core::Engine& engine,
              log::Logger& logger) {
   auto image = store.load();
   if (!image) {
-    logger.error("app", "cannot load store",
+    logger.error("app", "store.load_failed",
                  {{"uri", redacted(config.store)}, {"error", image.error().text}});
     return false;
   }
   engine.restore(*image);
-  logger.info("app", "store loaded",
+  logger.info("app", "store.loaded",
               {{"uri", redacted(config.store)},
                {"resources", image->resources.size()},
                {"sessions", image->sessions.size()},
@@ -422,7 +422,7 @@ class Component {
         transport_(conn_) {
     // Signals first (above): SIGHUP's default action would end the process while the store
     // loads; one that arrives before the loop runs is handled once it does.
-    for (const auto& w : config.warnings) logger_.warn("app", "insecure file", {{"warning", w}});
+    for (const auto& w : config.warnings) logger_.warn("app", "config.insecure_file", {{"warning", w}});
   }
 
   // Open store and service, connect, serve until a signal, shut down: the exit code.
@@ -520,13 +520,14 @@ class Component {
     signals_.async_wait([this](std::error_code ec, int signo) {
       if (ec) return;
       if (stopping_) {
-        logger_.warn("app", "second signal: exiting without a clean close");
+        logger_.warn("app", "stop.forced",
+                     {{"reason", "second signal"}, {"effect", "exiting without a clean close"}});
         io_.stop();
         return;
       }
       stopping_ = true;
       lifecycle_.stopping();
-      logger_.info("app", "stopping", {{"signal", signo}});
+      logger_.info("app", "stop.requested", {{"signal", signo}});
       connection_->stop([this] {
         tick_->cancel();
         stats_->cancel();
@@ -542,7 +543,7 @@ class Component {
   // Starts the connection and runs the event loop until it is stopped.
   void serve() {
     logger_.info(
-        "app", "starting",
+        "app", "component.starting",
         {{"version", kVersion},
          {"component", config_.component},
          {"server", config_.host + ":" + std::to_string(config_.port)},
@@ -562,7 +563,7 @@ class Component {
     endpoint_.reset();
     const bool flushed = service_->flush();
     log_stats();
-    logger_.info("app", "stopped", {{"store_flushed", flushed}});
+    logger_.info("app", "component.stopped", {{"store_flushed", flushed}});
     return flushed ? 0 : 1;
   }
 

@@ -108,7 +108,7 @@ void Service::on_connected(bool privileged) {
       break;
   }
   roster_.drop_cache("connected");
-  log_.info("service", "connected", {{"privileged", privileged ? "yes" : "no"}});
+  log_.info("service", "server.connected", {{"privileged", privileged ? "yes" : "no"}});
 }
 
 void Service::on_disconnected() {
@@ -120,7 +120,7 @@ void Service::on_disconnected() {
   in_flight_ = 0;
   roster_.drop_cache("disconnected");
   persist(true);
-  log_.warn("service", "gap",
+  log_.warn("service", "continuity.gap",
             {{"reason", "disconnected from server"},
              {"effect", config_.gap_on_disconnect
                             ? "older keys now fail with continuity-lost"
@@ -328,7 +328,7 @@ void Service::start_next(const std::string& user) {
       privileged_ = false;
       engine_.gap();
       roster_.drop_cache("privileges lost");
-      log_.error("service", "privileges lost",
+      log_.error("service", "privileges.lost",
                  {{"effect", "keys invalidated; answering not-ready until reconnected"},
                   {"likely_cause", "another connection uses the same component name"}});
     }
@@ -391,7 +391,7 @@ void Service::verify_then_run(const std::string& user, RosterCache::Visible visi
       auto q = queues_.find(user);
       if (q == queues_.end() || q->second.empty()) return;
       const Request& front = *q->second.front();
-      log_.info("service", "verified", {{"user", user}, {"gone", round->gone.size()},
+      log_.info("service", "sync.verified", {{"user", user}, {"gone", round->gone.size()},
                                         {"unprovable", round->unprovable}});
       if (round->unprovable) {
         ++counters_.syncs;
