@@ -6,8 +6,9 @@
 // count what Prosody delivers. Run once on a Prosody without privileged entities (pure
 // routing) and once with rpsync-component attached (Prosody forwards one copy of every
 // broadcast to it; docs/architecture.md). The component's progress is timed with a ping sent after
-// the watchers saw everything (the component answers in stream order) and checked with its
-// `stats presence_in=` log counter; CPU time of every process comes from /proc.
+// the watchers saw everything (the component answers in stream order) and checked with the
+// `presence_in=` counter of its `app: stats.service` log line; CPU time of every process
+// comes from /proc.
 // Part 2, sync: alice with every contact online (caps + status) does a full login (the
 // presence flood), enables rpsync, then for k changed contacts (0, 1 %, 10 %) drops her
 // connection, reconnects and times <sync/> -> <delta/> at the client. Part 2 runs once per
@@ -220,7 +221,7 @@ class Component {
   // Number of stats lines so far and the value of counter `key` in the last one.
   std::pair<std::size_t, std::uint64_t> stats(std::string_view key = "presence_in") const {
     std::string text = log();
-    constexpr std::string_view head = " stats presence_in=";
+    constexpr std::string_view head = "app: stats.service ";
     std::size_t lines = 0;
     std::uint64_t last = 0;
     const std::string field = " " + std::string(key) + "=";

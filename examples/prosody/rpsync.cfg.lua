@@ -54,7 +54,7 @@ component_interfaces = { "127.0.0.1" }
 VirtualHost "example.test"
   -- What rpsync needs and nothing more (XEP-0356): read any user's roster, and receive the
   -- presence broadcasts of the host's users and of their contacts. Without both,
-  -- rpsync-component logs "insufficient privileges" or "no privilege advertisement" with
+  -- rpsync-component logs "privileges.insufficient" or "privileges.missing" with
   -- the missing line and answers every client request with not-ready.
   privileged_entities = {
     ["rpsync.example.test"] = { roster = "get"; presence = "roster"; };

@@ -124,8 +124,9 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"server.software",
        [](std::string_view o, std::string_view k, const std::string& v, AppConfig& c,
           Sources&) -> std::optional<ConfigError> {
-         if (v != "prosody" && v != "ejabberd") return error(o, k, "must be prosody or ejabberd");
-         c.software = v;
+         auto software = xmpp::software_from(v);
+         if (!software) return error(o, k, "must be prosody or ejabberd");
+         c.software = *software;
          return std::nullopt;
        }},
       {"server.domains",  // one domain per call; the caller clears the list first
@@ -337,23 +338,67 @@ std::optional<ConfigError> apply_toml(std::string_view text, std::string_view or
   return std::nullopt;
 }
 
-std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* const* argv,
-                                                         GetEnv getenv) {
-  Invocation inv;
-  AppConfig& c = inv.config;
-  Sources s;
-  std::vector<std::pair<std::string, std::string>> flags;  // applied after the file
-  std::string config_path;
+namespace {
 
+// What the command line says besides its action: flags are applied after the file.
+struct Arguments {
+  std::vector<std::pair<std::string, std::string>> flags;
+  std::string config_path;
+  bool done = false;  // --help or --version: nothing more is read
+};
+
+bool is_admin(Invocation::Action a) {
+  return a == Invocation::Action::kPurgeUser || a == Invocation::Action::kInvalidateKeys;
+}
+
+// --purge-user / --invalidate-keys VALUE into `inv`.
+std::optional<ConfigError> take_admin(const std::string& name, const std::string& value,
+                                      Invocation& inv) {
+  const bool purge = name == "--purge-user";
+  if (is_admin(inv.action)) return ConfigError{"give one of --purge-user and --invalidate-keys, once"};
+  if (!admin_jid(value, !purge))
+    return ConfigError{name + " needs a user's bare JID (user@domain)" +
+                       (purge ? "" : " or '*' for every user") + ", got '" + value + "'"};
+  inv.action = purge ? Invocation::Action::kPurgeUser : Invocation::Action::kInvalidateKeys;
+  inv.admin_user = value;
+  return std::nullopt;
+}
+
+// One option (`name`, with an inline value if `has_value`) at argv[i]; i moves past a
+// separate value.
+std::optional<ConfigError> take_option(std::string name, std::string value, bool has_value,
+                                       int argc, const char* const* argv, int& i,
+                                       Invocation& inv, Arguments& args) {
+  if (name == "--secret")
+    return ConfigError{
+        "--secret is not accepted: a secret on the command line is visible to "
+        "every user of the machine. Use --secret-file FILE or the "
+        "RPSYNC_SECRET environment variable."};
+  const bool known =
+      name == "--config" || std::any_of(std::begin(kFlags), std::end(kFlags),
+                                        [&](const Flag& f) { return f.name == name; });
+  if (!known) return ConfigError{"unknown option '" + name + "' (see --help)"};
+  if (!has_value) {
+    if (i + 1 >= argc) return ConfigError{"option '" + name + "' needs a value"};
+    value = argv[++i];
+  }
+  if (name == "--config")
+    args.config_path = value;
+  else if (name == "--purge-user" || name == "--invalidate-keys")
+    return take_admin(name, value, inv);
+  else
+    args.flags.emplace_back(name, value);
+  return std::nullopt;
+}
+
+std::optional<ConfigError> read_arguments(int argc, const char* const* argv, Invocation& inv,
+                                          Arguments& args) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      inv.action = Invocation::Action::kHelp;
-      return inv;
-    }
-    if (arg == "--version") {
-      inv.action = Invocation::Action::kVersion;
-      return inv;
+    if (arg == "--help" || arg == "-h" || arg == "--version") {
+      inv.action = arg == "--version" ? Invocation::Action::kVersion : Invocation::Action::kHelp;
+      args.done = true;
+      return std::nullopt;
     }
     if (arg == "--check") {
       inv.action = Invocation::Action::kCheck;
@@ -366,43 +411,20 @@ std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* c
       value = std::string(arg.substr(eq + 1));
       has_value = true;
     }
-    if (name == "--secret")
-      return ConfigError{
-          "--secret is not accepted: a secret on the command line is visible to "
-          "every user of the machine. Use --secret-file FILE or the "
-          "RPSYNC_SECRET environment variable."};
-    const bool known =
-        name == "--config" || std::any_of(std::begin(kFlags), std::end(kFlags),
-                                          [&](const Flag& f) { return f.name == name; });
-    if (!known) return ConfigError{"unknown option '" + name + "' (see --help)"};
-    if (!has_value) {
-      if (i + 1 >= argc) return ConfigError{"option '" + name + "' needs a value"};
-      value = argv[++i];
-    }
-    if (name == "--config") {
-      config_path = value;
-    } else if (name == "--purge-user" || name == "--invalidate-keys") {
-      const bool purge = name == "--purge-user";
-      if (inv.action == Invocation::Action::kPurgeUser ||
-          inv.action == Invocation::Action::kInvalidateKeys)
-        return ConfigError{"give one of --purge-user and --invalidate-keys, once"};
-      if (!admin_jid(value, !purge))
-        return ConfigError{name + " needs a user's bare JID (user@domain)" +
-                           (purge ? "" : " or '*' for every user") + ", got '" + value + "'"};
-      inv.action = purge ? Invocation::Action::kPurgeUser : Invocation::Action::kInvalidateKeys;
-      inv.admin_user = value;
-    } else {
-      flags.emplace_back(name, value);
-    }
+    if (auto e = take_option(name, value, has_value, argc, argv, i, inv, args)) return e;
   }
+  return std::nullopt;
+}
 
-  if (!config_path.empty()) {
-    auto text = read_file(config_path);
-    if (!text) return ConfigError{"cannot read config file '" + config_path + "'"};
-    if (auto e = apply_toml_to(*text, config_path, c, s)) return *e;
+// The config file, then the flags over it.
+std::optional<ConfigError> apply_sources(const Arguments& args, AppConfig& c, Sources& s) {
+  if (!args.config_path.empty()) {
+    auto text = read_file(args.config_path);
+    if (!text) return ConfigError{"cannot read config file '" + args.config_path + "'"};
+    if (auto e = apply_toml_to(*text, args.config_path, c, s)) return *e;
   }
   bool domains_from_flags = false;
-  for (const auto& [name, value] : flags) {
+  for (const auto& [name, value] : args.flags) {
     const Flag* f = nullptr;
     for (const auto& candidate : kFlags)
       if (candidate.name == name) f = &candidate;
@@ -412,8 +434,12 @@ std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* c
     }
     if (auto e = set(name, f->key, value, c, s)) return *e;
   }
+  return std::nullopt;
+}
 
-  // Secret: file, then named variable, then the config file's value, then RPSYNC_SECRET.
+// Secret: file, then named variable, then the config file's value, then RPSYNC_SECRET.
+std::optional<ConfigError> resolve_secret(const std::string& config_path, const Sources& s,
+                                          const GetEnv& getenv, AppConfig& c) {
   const bool secret_in_config_file = s.secret_file.empty() && s.secret_env.empty() &&
                                      !c.secret.empty() && !config_path.empty();
   if (!s.secret_file.empty()) warn_if_others_read(s.secret_file, "secret file", c);
@@ -432,10 +458,11 @@ std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* c
   } else if (c.secret.empty()) {
     if (auto v = getenv("RPSYNC_SECRET"); v && !v->empty()) c.secret = *v;
   }
+  return std::nullopt;
+}
 
-  // The admin commands talk to Redis only: no server settings needed.
-  const bool admin = inv.action == Invocation::Action::kPurgeUser ||
-                     inv.action == Invocation::Action::kInvalidateKeys;
+// What a run needs from the server settings (the admin commands talk to Redis only).
+std::optional<ConfigError> check_server(const AppConfig& c, bool admin) {
   if (!admin && c.component.empty())
     return ConfigError{
         "no component JID: set server.component or --component "
@@ -450,6 +477,11 @@ std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* c
         "--secret-env, or the RPSYNC_SECRET environment variable"};
   if (c.backoff_min_ms > c.backoff_max_ms)
     return ConfigError{"connection.backoff_min_ms is larger than connection.backoff_max_ms"};
+  return std::nullopt;
+}
+
+// [feed] needs an instance id and a redis:// store; its observer group defaults to the host.
+std::optional<ConfigError> check_feed(AppConfig& c, const Sources& s, bool admin) {
   const bool redis = c.store.rfind("redis://", 0) == 0;
   if (!s.feed_key.empty() && c.instance_id.empty())
     return ConfigError{s.feed_key +
@@ -470,6 +502,23 @@ std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* c
         "--purge-user and --invalidate-keys publish to the change feed of "
         "running instances: they need a redis:// store and feed.instance_id "
         "(use an id of its own, e.g. 'admin')"};
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* const* argv,
+                                                         GetEnv getenv) {
+  Invocation inv;
+  Sources s;
+  Arguments args;
+  if (auto e = read_arguments(argc, argv, inv, args)) return *e;
+  if (args.done) return inv;
+  if (auto e = apply_sources(args, inv.config, s)) return *e;
+  if (auto e = resolve_secret(args.config_path, s, getenv, inv.config)) return *e;
+  const bool admin = is_admin(inv.action);
+  if (auto e = check_server(inv.config, admin)) return *e;
+  if (auto e = check_feed(inv.config, s, admin)) return *e;
   return inv;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "plugin/log/log.h"
+#include "plugin/xmpp/server_info.h"
 
 namespace rpsync::app {
 
@@ -24,9 +25,9 @@ struct AppConfig {
   std::string component;             // component JID, required
   std::vector<std::string> domains;  // served domains, required
   std::string secret;                // resolved; required
-  // "prosody" or "ejabberd": ejabberd does not forward every unavailable, so the
+  // Prosody or ejabberd: ejabberd does not forward every unavailable, so the
   // component verifies (pings) what a sync answer would claim is available.
-  std::string software = "prosody";
+  xmpp::Software software = xmpp::Software::kProsody;
   // [store]
   std::string store = "sqlite:rpsync.db";
   // [sessions]

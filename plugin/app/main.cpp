@@ -112,7 +112,7 @@ class Bridge final : public xmpp::Handler {
   void on_privileges_changed(const xmpp::Privileges&) override {
     service_.on_privileges(conn_->ready());
     lifecycle_.privileges(conn_->ready());
-    log_.info("app", "privileges changed", {{"ready", conn_->ready()}});
+    log_.info("app", "privileges.changed", {{"ready", conn_->ready()}});
   }
 
  private:
@@ -137,7 +137,7 @@ void log_counters(log::Logger& log, const service::Service& service, const core:
   std::string failures;
   for (const auto& [reason, n] : c.failures)
     failures += (failures.empty() ? "" : ",") + reason + ":" + std::to_string(n);
-  log.info("app", "stats",
+  log.info("app", "stats.service",
            {{"ready", state.ready},
             {"connected", state.connected},
             {"privileged", state.privileged},
@@ -167,7 +167,7 @@ void log_counters(log::Logger& log, const service::Service& service, const core:
 
 void log_feed_counters(log::Logger& log, const Replica& replica) {
   const ReplicaCounters c = replica.counters();
-  log.info("app", "feed stats",
+  log.info("app", "stats.feed",
            {{"ready", c.ready},
             {"applied", c.reader.applied},
             {"own", c.reader.own},
@@ -196,7 +196,7 @@ std::unique_ptr<store::Store> open_configured_store(const AppConfig& config, log
   if (!config.feed()) {
     auto opened = store::open_store(config.store);
     if (!opened) {
-      logger.error("app", "cannot open store",
+      logger.error("app", "store.open_failed",
                    {{"uri", redacted(config.store)}, {"error", opened.error().text}});
       return nullptr;
     }
@@ -218,7 +218,7 @@ std::unique_ptr<store::Store> open_configured_store(const AppConfig& config, log
       target = p.error();
   }
   if (!target) {
-    logger.error("app", "cannot open store",
+    logger.error("app", "store.open_failed",
                  {{"uri", redacted(config.store)}, {"error", target.error().text}});
     return nullptr;
   }
@@ -296,11 +296,11 @@ void apply_keepalive_bound(const AppConfig& config, xmpp::ComponentConfig& cc,
   cc.ping_timeout = std::min<Ms>(cc.ping_timeout, bound);
   const Ms detection = cc.keepalive_interval + cc.ping_timeout;
   if (detection >= Ms(config.heartbeat_ttl_ms))
-    logger.warn("app", "heartbeat ttl below the dead-connection detection time",
+    logger.warn("app", "keepalive.slower_than_heartbeat_ttl",
                 {{"heartbeat_ttl_ms", config.heartbeat_ttl_ms},
                  {"detection_ms", detection.count()},
                  {"effect", "an instance may vouch for time it did not observe"}});
-  logger.info("app", "keepalive bounded by the heartbeat ttl",
+  logger.info("app", "keepalive.bounded",
               {{"keepalive_ms", cc.keepalive_interval.count()},
                {"ping_timeout_ms", cc.ping_timeout.count()},
                {"heartbeat_ttl_ms", config.heartbeat_ttl_ms}});
@@ -313,7 +313,7 @@ service::ServiceConfig service_config(const AppConfig& config) {
   sc.requests_per_minute = config.requests_per_minute;
   sc.max_in_flight = config.max_requests_in_flight;
   sc.max_request_bytes = config.max_stanza_bytes;
-  sc.verify_available = config.software == "ejabberd";
+  sc.verify_available = config.software == xmpp::Software::kEjabberd;
   sc.version = std::string(kVersion);
   sc.limits.max_delta_items = config.max_delta_items;
   sc.max_answer_bytes = config.max_outgoing_stanza_bytes;
@@ -323,7 +323,7 @@ service::ServiceConfig service_config(const AppConfig& config) {
   // With Prosody (which re-sends every presence on connect) a disconnect's gap is left
   // to the Replica: keys survive it when a peer observed throughout (replica.h).
   if (config.feed()) {
-    const bool resync = config.software == "prosody";
+    const bool resync = config.software == xmpp::Software::kProsody;
     sc.on_connect = resync ? service::ServiceConfig::OnConnect::kResync
                            : service::ServiceConfig::OnConnect::kKeep;
     sc.gap_on_disconnect = !resync;
@@ -383,12 +383,12 @@ bool restore(const AppConfig& config, store::Store& store, core::Engine& engine,
              log::Logger& logger) {
   auto image = store.load();
   if (!image) {
-    logger.error("app", "cannot load store",
+    logger.error("app", "store.load_failed",
                  {{"uri", redacted(config.store)}, {"error", image.error().text}});
     return false;
   }
   engine.restore(*image);
-  logger.info("app", "store loaded",
+  logger.info("app", "store.loaded",
               {{"uri", redacted(config.store)},
                {"resources", image->resources.size()},
                {"sessions", image->sessions.size()},
@@ -406,130 +406,199 @@ core::EngineOptions engine_options(const AppConfig& config) {
   return eo;
 }
 
-int run(const AppConfig& config, const Reparse& reparse) {
-  asio::io_context io;
-  // Signals first: SIGHUP's default action would end the process while the store loads;
-  // one that arrives before the loop runs is handled once it does.
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  asio::signal_set hup(io, SIGHUP);
-  log::StderrLogger out(log::Level::kDebug);
-  LevelLogger logger(out, config.log_level);
-  for (const auto& w : config.warnings) logger.warn("app", "insecure file", {{"warning", w}});
-  AppConfig running = config;
-  Notifier notifier;
-  Lifecycle lifecycle(notifier, logger);
-  core::Engine engine(engine_options(config));
+// The running component: every part run() wires together, as members in the order they
+// are built (so they are destroyed in the reverse order), and the steps of a run.
+class Component {
+ public:
+  Component(const AppConfig& config, const Reparse& reparse)
+      : config_(config),
+        reparse_(reparse),
+        signals_(io_, SIGINT, SIGTERM),
+        hup_(io_, SIGHUP),
+        logger_(out_, config.log_level),
+        running_(config),
+        lifecycle_(notifier_, logger_),
+        engine_(engine_options(config)),
+        transport_(conn_) {
+    // Signals first (above): SIGHUP's default action would end the process while the store
+    // loads; one that arrives before the loop runs is handled once it does.
+    for (const auto& w : config.warnings) logger_.warn("app", "config.insecure_file", {{"warning", w}});
+  }
 
-  store::RedisStore* redis = nullptr;  // the feed's commit hook goes on it
-  std::unique_ptr<Replica> replica;
-  std::unique_ptr<store::Store> raw_store = open_configured_store(config, logger, replica, redis);
-  if (!raw_store) return 1;
-  TimedStore store(*raw_store);
-  if (!restore(config, store, engine, logger)) return 1;
+  // Open store and service, connect, serve until a signal, shut down: the exit code.
+  int run() {
+    if (!open_store() || !start_service()) return 1;
+    connect();
+    arm_timers();
+    arm_hup();
+    arm_signals();
+    serve();
+    return shut_down();
+  }
 
-  // Before anything starts a thread: a port already in use ends the start here.
-  metrics::Published published;
-  bool metrics_failed = false;
-  auto endpoint = start_metrics(config, published, logger, &metrics_failed);
-  if (metrics_failed) return 1;
-  xmpp::Connection* conn = nullptr;
-  ConnectionTransport transport(conn);
-  service::Service service(service_config(config), engine, store, transport, logger, wall_ms);
-  if (!service.flush()) return 1;  // the restore's new epoch must be durable first
-  if (replica)
-    replica->start(engine, *redis, service,
-                   [&io](std::function<void()> f) { asio::post(io, std::move(f)); });
+ private:
+  // The store opened (with [feed] prepared) and the engine restored from it.
+  bool open_store() {
+    raw_store_ = open_configured_store(config_, logger_, replica_, redis_);
+    if (!raw_store_) return false;
+    store_.emplace(*raw_store_);
+    return restore(config_, *store_, engine_, logger_);
+  }
 
-  ServerProbe probe(config.component, config.domains, config.software, logger);
-  probe.on_detected([&](xmpp::Software sw) {
-    if (sw == xmpp::Software::kEjabberd) service.set_verify_available(true);
-  });
-  xmpp::ComponentConfig cc = component_config(config);
-  if (replica) apply_keepalive_bound(config, cc, logger);
-  Bridge bridge(service, conn, logger, replica.get(), lifecycle, probe);
-  xmpp::Connection connection(io, cc, bridge, logger);
-  conn = &connection;
+  // The metrics endpoint and the service; the restore's new epoch made durable first.
+  bool start_service() {
+    // Before anything starts a thread: a port already in use ends the start here.
+    bool metrics_failed = false;
+    endpoint_ = start_metrics(config_, published_, logger_, &metrics_failed);
+    if (metrics_failed) return false;
+    service_.emplace(service_config(config_), engine_, *store_, transport_, logger_, wall_ms);
+    if (!service_->flush()) return false;
+    if (replica_)
+      replica_->start(engine_, *redis_, *service_,
+                      [this](std::function<void()> f) { asio::post(io_, std::move(f)); });
+    return true;
+  }
 
-  auto loop_state = [&] {
-    return LoopState{service.ready(), lifecycle.connected(), lifecycle.privileged(),
-                     probe.gate_feature()};
-  };
-  Periodic tick(io, [] { return std::chrono::milliseconds(kTick); }, [&] {
-    service.tick();
-    if (replica) replica->tick(wall_ms());
-    if (endpoint) published.publish(snapshot_of(service.counters(), loop_state(), store.commits()));
-  });
-  tick.arm();
-  Periodic stats(io, [&] { return std::chrono::milliseconds(running.stats_interval_s * 1000LL); },
-                 [&] {
-                   log_counters(logger, service, engine.stats(), loop_state(), lifecycle.uptime_s());
-                   if (replica) log_feed_counters(logger, *replica);
-                 });
-  stats.arm();
-  const auto watchdog_every =
-      std::chrono::duration_cast<std::chrono::milliseconds>(notifier.watchdog_interval());
-  Periodic watchdog(io, [watchdog_every] { return watchdog_every; }, [&] { notifier.watchdog(); });
-  watchdog.arm();
-  if (watchdog_every.count() > 0)
-    logger.info("app", "systemd.watchdog", {{"interval_ms", watchdog_every.count()}});
+  // The server probe and the connection (not started yet).
+  void connect() {
+    probe_.emplace(config_.component, config_.domains, config_.software, logger_);
+    probe_->on_detected([this](xmpp::Software sw) {
+      if (sw == xmpp::Software::kEjabberd) service_->set_verify_available(true);
+    });
+    xmpp::ComponentConfig cc = component_config(config_);
+    if (replica_) apply_keepalive_bound(config_, cc, logger_);
+    bridge_.emplace(*service_, conn_, logger_, replica_.get(), lifecycle_, *probe_);
+    connection_.emplace(io_, cc, *bridge_, logger_);
+    conn_ = &*connection_;
+  }
 
-  std::function<void()> arm_hup = [&] {
-    hup.async_wait([&](std::error_code ec, int) {
+  LoopState loop_state() const {
+    return LoopState{service_->ready(), lifecycle_.connected(), lifecycle_.privileged(),
+                     probe_->gate_feature()};
+  }
+
+  void log_stats() {
+    log_counters(logger_, *service_, engine_.stats(), loop_state(), lifecycle_.uptime_s());
+    if (replica_) log_feed_counters(logger_, *replica_);
+  }
+
+  // The service tick, the stats line and the systemd watchdog.
+  void arm_timers() {
+    tick_.emplace(io_, [] { return std::chrono::milliseconds(kTick); }, [this] {
+      service_->tick();
+      if (replica_) replica_->tick(wall_ms());
+      if (endpoint_)
+        published_.publish(snapshot_of(service_->counters(), loop_state(), store_->commits()));
+    });
+    tick_->arm();
+    stats_.emplace(
+        io_, [this] { return std::chrono::milliseconds(running_.stats_interval_s * 1000LL); },
+        [this] { log_stats(); });
+    stats_->arm();
+    const auto watchdog_every =
+        std::chrono::duration_cast<std::chrono::milliseconds>(notifier_.watchdog_interval());
+    watchdog_.emplace(io_, [watchdog_every] { return watchdog_every; },
+                      [this] { notifier_.watchdog(); });
+    watchdog_->arm();
+    if (watchdog_every.count() > 0)
+      logger_.info("app", "systemd.watchdog", {{"interval_ms", watchdog_every.count()}});
+  }
+
+  // SIGHUP: reload the configuration (reload()).
+  void arm_hup() {
+    hup_.async_wait([this](std::error_code ec, int) {
       if (ec) return;
-      const auto interval = running.stats_interval_s;
-      reload(reparse, running, logger, service, lifecycle);
-      if (interval != running.stats_interval_s) stats.rearm();
+      const auto interval = running_.stats_interval_s;
+      reload(reparse_, running_, logger_, *service_, lifecycle_);
+      if (interval != running_.stats_interval_s) stats_->rearm();
       arm_hup();
     });
-  };
-  arm_hup();
+  }
 
-  bool stopping = false;
-  std::function<void()> arm_signals = [&] {
-    signals.async_wait([&](std::error_code ec, int signo) {
+  // SIGINT/SIGTERM: close the stream, then stop the loop; a second one stops it at once.
+  void arm_signals() {
+    signals_.async_wait([this](std::error_code ec, int signo) {
       if (ec) return;
-      if (stopping) {
-        logger.warn("app", "second signal: exiting without a clean close");
-        io.stop();
+      if (stopping_) {
+        logger_.warn("app", "stop.forced",
+                     {{"reason", "second signal"}, {"effect", "exiting without a clean close"}});
+        io_.stop();
         return;
       }
-      stopping = true;
-      lifecycle.stopping();
-      logger.info("app", "stopping", {{"signal", signo}});
-      connection.stop([&] {
-        tick.cancel();
-        stats.cancel();
-        watchdog.cancel();
-        hup.cancel();
-        signals.cancel();
-        io.stop();
+      stopping_ = true;
+      lifecycle_.stopping();
+      logger_.info("app", "stop.requested", {{"signal", signo}});
+      connection_->stop([this] {
+        tick_->cancel();
+        stats_->cancel();
+        watchdog_->cancel();
+        hup_.cancel();
+        signals_.cancel();
+        io_.stop();
       });
       arm_signals();
     });
-  };
-  arm_signals();
+  }
 
-  logger.info(
-      "app", "starting",
-      {{"version", kVersion},
-       {"component", config.component},
-       {"server", config.host + ":" + std::to_string(config.port)},
-       {"store", redacted(config.store)},
-       {"feed", replica ? replica->config().instance + "@" + replica->config().observer_group
-                        : std::string("off")},
-       {"systemd", Notifier::compiled_in() ? "yes" : "not compiled in"}});
-  lifecycle.connecting(config.host + ":" + std::to_string(config.port));
-  connection.start();
-  io.run();
+  // Starts the connection and runs the event loop until it is stopped.
+  void serve() {
+    logger_.info(
+        "app", "component.starting",
+        {{"version", kVersion},
+         {"component", config_.component},
+         {"server", config_.host + ":" + std::to_string(config_.port)},
+         {"store", redacted(config_.store)},
+         {"feed", replica_ ? replica_->config().instance + "@" + replica_->config().observer_group
+                           : std::string("off")},
+         {"systemd", Notifier::compiled_in() ? "yes" : "not compiled in"}});
+    lifecycle_.connecting(config_.host + ":" + std::to_string(config_.port));
+    connection_->start();
+    io_.run();
+  }
 
-  // The reader's thread posts into `io`: join it before anything it uses goes away.
-  if (replica) replica->stop();
-  endpoint.reset();
-  const bool flushed = service.flush();
-  log_counters(logger, service, engine.stats(), loop_state(), lifecycle.uptime_s());
-  if (replica) log_feed_counters(logger, *replica);
-  logger.info("app", "stopped", {{"store_flushed", flushed}});
-  return flushed ? 0 : 1;
+  // After the loop: the store made durable and the last counters logged; the exit code.
+  int shut_down() {
+    // The reader's thread posts into `io`: join it before anything it uses goes away.
+    if (replica_) replica_->stop();
+    endpoint_.reset();
+    const bool flushed = service_->flush();
+    log_stats();
+    logger_.info("app", "component.stopped", {{"store_flushed", flushed}});
+    return flushed ? 0 : 1;
+  }
+
+  const AppConfig& config_;
+  const Reparse& reparse_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::signal_set hup_;
+  log::StderrLogger out_{log::Level::kDebug};
+  LevelLogger logger_;
+  AppConfig running_;
+  Notifier notifier_;
+  Lifecycle lifecycle_;
+  core::Engine engine_;
+  store::RedisStore* redis_ = nullptr;  // the feed's commit hook goes on it
+  std::unique_ptr<Replica> replica_;
+  std::unique_ptr<store::Store> raw_store_;
+  std::optional<TimedStore> store_;
+  metrics::Published published_;
+  std::unique_ptr<metrics::Endpoint> endpoint_;
+  xmpp::Connection* conn_ = nullptr;
+  ConnectionTransport transport_;
+  std::optional<service::Service> service_;
+  std::optional<ServerProbe> probe_;
+  std::optional<Bridge> bridge_;
+  std::optional<xmpp::Connection> connection_;
+  std::optional<Periodic> tick_;
+  std::optional<Periodic> stats_;
+  std::optional<Periodic> watchdog_;
+  bool stopping_ = false;
+};
+
+int run(const AppConfig& config, const Reparse& reparse) {
+  Component component(config, reparse);
+  return component.run();
 }
 }  // namespace
 }  // namespace rpsync::app

@@ -4,10 +4,10 @@
 namespace rpsync::app {
 
 ServerProbe::ServerProbe(std::string component, std::vector<std::string> domains,
-                         std::string configured, log::Logger& log)
+                         xmpp::Software configured, log::Logger& log)
     : component_(std::move(component)),
       domains_(std::move(domains)),
-      configured_(std::move(configured)),
+      configured_(configured),
       log_(log) {}
 
 void ServerProbe::connected(const Request& request, std::string privilege_ns) {
@@ -54,9 +54,9 @@ void ServerProbe::conclude() {
     log_.info("app", "server.gate_present", {{"domains", domains_.size()}});
   log_.info("app", "server.detected",
             {{"software", xmpp::to_string(sw)}, {"privilege_ns", privilege_ns_}});
-  if (sw != xmpp::Software::kUnknown && xmpp::to_string(sw) != configured_)
+  if (sw != xmpp::Software::kUnknown && sw != configured_)
     log_.warn("app", "server.software_mismatch",
-              {{"configured", configured_},
+              {{"configured", xmpp::to_string(configured_)},
                {"detected", xmpp::to_string(sw)},
                {"effect", sw == xmpp::Software::kEjabberd
                               ? "resources are verified before a sync, as for ejabberd"

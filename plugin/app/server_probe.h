@@ -26,8 +26,8 @@ class ServerProbe {
   using Reply = std::function<void(proto::Result<xml::Element>)>;
   using Request = std::function<void(xml::Element, std::chrono::milliseconds, Reply)>;
 
-  ServerProbe(std::string component, std::vector<std::string> domains, std::string configured,
-              log::Logger& log);
+  ServerProbe(std::string component, std::vector<std::string> domains,
+              xmpp::Software configured, log::Logger& log);
   // Called once every domain answered (or failed), with the software detected.
   void on_detected(std::function<void(xmpp::Software)> f) { detected_ = std::move(f); }
 
@@ -44,7 +44,7 @@ class ServerProbe {
 
   std::string component_;
   std::vector<std::string> domains_;
-  std::string configured_;
+  xmpp::Software configured_;
   log::Logger& log_;
   std::function<void(xmpp::Software)> detected_;
   std::uint64_t generation_ = 0;

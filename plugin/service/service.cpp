@@ -18,7 +18,7 @@ struct Service::Request {
   std::string user;                           // bare JID of `from`
   std::string resource;                       // resource of `from` ("" if bare)
   std::optional<proto::Request> parsed;       // set by admit() for rpsync requests
-  std::string_view roster_source = "none";    // FetchedRoster::source once fetched
+  std::string_view roster_source = "none";    // RosterFetch::Fetched::source once fetched
 
   explicit Request(const xml::Element& s) : stanza(s) { index(); }
   Request(const Request& o) : stanza(o.stanza), parsed(o.parsed) { index(); }
@@ -57,38 +57,6 @@ proto::StanzaError not_ready(std::string text) {
   return proto::make_error(proto::AppCondition::kNotReady, std::move(text));
 }
 
-// Longer versions are not quoted back (a server's version is a counter or a hash).
-constexpr std::size_t kMaxRosterVersion = 1024;
-
-// A privileged roster get's result, read by the versioning contract of mod_rpsync_gate
-// (RFC 6121 §2.6 shapes): no child = unchanged since the quoted version; a <query/> = the
-// full roster, versioned if it carries a non-empty `ver`.
-struct RosterAnswer {
-  bool unchanged = false;
-  std::optional<std::string> ver;
-  std::vector<std::string> visible;
-};
-
-proto::Result<RosterAnswer> read_roster_answer(const xml::Element& result) {
-  RosterAnswer a;
-  if (result.children().empty()) {
-    a.unchanged = true;
-    return a;
-  }
-  const xml::Element* query = result.child("query", ns::kRoster);
-  if (!query) return not_ready("roster result without a query");
-  if (auto ver = query->attr("ver"); ver && !ver->empty() && ver->size() <= kMaxRosterVersion)
-    a.ver = std::string(*ver);
-  for (const auto& item : query->children()) {
-    if (item.name() != "item") continue;
-    auto sub = item.attr("subscription").value_or("none");
-    auto jid = item.attr("jid");
-    // Only contacts whose presence the user receives are ever visible (spec: Privacy).
-    if (jid && (sub == "to" || sub == "both")) a.visible.emplace_back(*jid);
-  }
-  return a;
-}
-
 }  // namespace
 
 const std::vector<Service::Route>& Service::routes() {
@@ -115,7 +83,8 @@ Service::Service(ServiceConfig config, core::Engine& engine, store::Store& store
       transport_(transport),
       log_(logger),
       clock_(std::move(clock)),
-      roster_cache_(config_.roster_cache_contacts) {}
+      roster_({config_.component_jid, config_.roster_timeout, config_.roster_cache_contacts},
+              transport_, log_, counters_) {}
 
 Service::~Service() = default;
 
@@ -138,8 +107,8 @@ void Service::on_connected(bool privileged) {
     case ServiceConfig::OnConnect::kKeep:
       break;
   }
-  drop_roster_cache("connected");
-  log_.info("service", "connected", {{"privileged", privileged ? "yes" : "no"}});
+  roster_.drop_cache("connected");
+  log_.info("service", "server.connected", {{"privileged", privileged ? "yes" : "no"}});
 }
 
 void Service::on_disconnected() {
@@ -149,9 +118,9 @@ void Service::on_disconnected() {
   if (config_.gap_on_disconnect) engine_.gap();
   queues_.clear();
   in_flight_ = 0;
-  drop_roster_cache("disconnected");
+  roster_.drop_cache("disconnected");
   persist(true);
-  log_.warn("service", "gap",
+  log_.warn("service", "continuity.gap",
             {{"reason", "disconnected from server"},
              {"effect", config_.gap_on_disconnect
                             ? "older keys now fail with continuity-lost"
@@ -160,7 +129,7 @@ void Service::on_disconnected() {
 
 void Service::on_privileges(bool privileged) {
   privileged_ = privileged;
-  drop_roster_cache("privileges changed");
+  roster_.drop_cache("privileges changed");
 }
 
 void Service::on_stanza(const xml::Element& stanza) {
@@ -346,10 +315,9 @@ void Service::start_next(const std::string& user) {
   auto it = queues_.find(user);
   if (it == queues_.end() || it->second.empty()) return;
   const Request& r = *it->second.front();
-  const bool needs_roster = r.payload->name() != "disable";
-  if (!needs_roster) return run(r, {});
+  if (std::holds_alternative<proto::Disable>(*r.parsed)) return run(r, {});
   const std::uint64_t generation = generation_;
-  fetch_roster(user, [this, user, generation](proto::Result<FetchedRoster> roster) {
+  roster_.fetch(user, [this, user, generation](proto::Result<RosterFetch::Fetched> roster) {
     if (generation != generation_) return;  // disconnected meanwhile; queues are gone
     auto q = queues_.find(user);
     if (q == queues_.end() || q->second.empty()) return;
@@ -359,8 +327,8 @@ void Service::start_next(const std::string& user) {
       // sharing a component name): presence may have stopped arriving, so it is a gap.
       privileged_ = false;
       engine_.gap();
-      drop_roster_cache("privileges lost");
-      log_.error("service", "privileges lost",
+      roster_.drop_cache("privileges lost");
+      log_.error("service", "privileges.lost",
                  {{"effect", "keys invalidated; answering not-ready until reconnected"},
                   {"likely_cause", "another connection uses the same component name"}});
     }
@@ -370,7 +338,7 @@ void Service::start_next(const std::string& user) {
       return finish(user);
     }
     front.roster_source = roster->source;
-    if (config_.verify_available && front.payload->name() == "sync")
+    if (config_.verify_available && std::holds_alternative<proto::Sync>(*front.parsed))
       return verify_then_run(user, std::move(roster->visible));
     run(front, *roster->visible);
   });
@@ -423,7 +391,7 @@ void Service::verify_then_run(const std::string& user, RosterCache::Visible visi
       auto q = queues_.find(user);
       if (q == queues_.end() || q->second.empty()) return;
       const Request& front = *q->second.front();
-      log_.info("service", "verified", {{"user", user}, {"gone", round->gone.size()},
+      log_.info("service", "sync.verified", {{"user", user}, {"gone", round->gone.size()},
                                         {"unprovable", round->unprovable}});
       if (round->unprovable) {
         ++counters_.syncs;
@@ -440,8 +408,6 @@ void Service::verify_then_run(const std::string& user, RosterCache::Visible visi
 
 void Service::run(const Request& r, const std::vector<std::string>& visible) {
   const proto::Request& request = *r.parsed;  // queued requests were parsed by admit()
-  std::optional<proto::StanzaError> error;
-  std::optional<xml::Element> payload;
 
   // The store must be reachable BEFORE the engine changes: a sync retires its key, and a
   // not-ready answer after that would strand the client (it may retry, and with a shared
@@ -454,58 +420,84 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
 
   if (!std::holds_alternative<proto::Disable>(request)) engine_.set_roster(r.user, visible);
   engine_.save_sessions(r.user);
-
-  // Answer payload or error of an engine call, counting successes in `counter`.
-  auto take = [&](auto res, std::uint64_t& counter) {
-    if (!res) {
-      error = res.error();
-      return;
-    }
-    ++counter;
-    if constexpr (!std::is_same_v<std::decay_t<decltype(*res)>, std::monostate>)
-      payload = proto::to_xml(*res);
-  };
-  if (const auto* e = std::get_if<proto::Enable>(&request)) {
-    take(engine_.enable(r.user, e->stream, r.resource, r.id), counters_.enables);
-  } else if (const auto* c = std::get_if<proto::Checkpoint>(&request)) {
-    take(engine_.checkpoint(r.user, c->stream, r.resource, c->prev, r.id), counters_.checkpoints);
-  } else if (const auto* d = std::get_if<proto::Disable>(&request)) {
-    take(engine_.disable(r.user, d->stream, r.resource), counters_.disables);
-  } else if (const auto* s = std::get_if<proto::Sync>(&request)) {
-    ++counters_.syncs;
-    std::string unfit;
-    auto res = engine_.sync(r.user, s->stream, r.resource, r.id, s->key,
-                            delta_fit(r.stanza, &unfit));
-    if (!res && !unfit.empty()) res = proto::make_error(proto::AppCondition::kTooLarge, unfit);
-    if (res) {
-      payload = proto::to_xml(*res);
-      ++counters_.deltas;
-      if (res->empty()) ++counters_.empty_deltas;
-      const auto bytes = xml::to_string(*payload).size();
-      const auto full = full_state_bytes(r.user, visible);
-      counters_.delta_bytes += bytes;
-      counters_.full_bytes += full;
-      log_.info("service", "sync.delta", {{"user", r.user}, {"items", res->items()}, {"bytes", bytes},
-                               {"full_bytes_estimate", full}, {"roster", r.roster_source}});
-    } else {
-      error = res.error();
-      ++counters_.failures[std::string(proto::to_string(res.error().app))];
-      log_.info("service", "sync.failed", {{"user", r.user}, {"reason", proto::to_string(res.error().app)}});
-    }
-  }
+  Answer answer = std::visit([&](const auto& req) { return execute(r, req, visible); }, request);
 
   // Acknowledged means durable: a failed flush turns the answer into not-ready, and a
   // request answered not-ready moves nothing (its key stays where it was), so the client's
   // retry works once the store does.
   if (!persist(true)) {
     engine_.rollback_sessions();
-    error = not_ready("the store could not make the change durable");
+    answer.error = not_ready("the store could not make the change durable");
   } else {
     engine_.commit_sessions();
   }
-  if (error) reply_error(r, *error);
-  else reply(r, std::move(payload));
+  if (answer.error) reply_error(r, *answer.error);
+  else reply(r, std::move(answer.payload));
   finish(r.user);
+}
+
+namespace {
+
+// The answer payload or error of an engine call, counting a success in `counter`.
+template <class R>
+Service::Answer answer_of(R res, std::uint64_t& counter) {
+  Service::Answer a;
+  if (!res) {
+    a.error = res.error();
+    return a;
+  }
+  ++counter;
+  if constexpr (!std::is_same_v<std::decay_t<decltype(*res)>, std::monostate>)
+    a.payload = proto::to_xml(*res);
+  return a;
+}
+
+}  // namespace
+
+Service::Answer Service::execute(const Request& r, const proto::Enable& e,
+                                 const std::vector<std::string>&) {
+  return answer_of(engine_.enable(r.user, e.stream, r.resource, r.id), counters_.enables);
+}
+
+Service::Answer Service::execute(const Request& r, const proto::Checkpoint& c,
+                                 const std::vector<std::string>&) {
+  return answer_of(engine_.checkpoint(r.user, c.stream, r.resource, c.prev, r.id),
+                   counters_.checkpoints);
+}
+
+Service::Answer Service::execute(const Request& r, const proto::Disable& d,
+                                 const std::vector<std::string>&) {
+  return answer_of(engine_.disable(r.user, d.stream, r.resource), counters_.disables);
+}
+
+Service::Answer Service::execute(const Request& r, const proto::Sync& s,
+                                 const std::vector<std::string>& visible) {
+  ++counters_.syncs;
+  std::string unfit;
+  auto res = engine_.sync(r.user, s.stream, r.resource, r.id, s.key, delta_fit(r.stanza, &unfit));
+  if (!res && !unfit.empty()) res = proto::make_error(proto::AppCondition::kTooLarge, unfit);
+  Answer a;
+  if (!res) {
+    a.error = res.error();
+    ++counters_.failures[std::string(proto::to_string(res.error().app))];
+    log_.info("service", "sync.failed",
+              {{"user", r.user}, {"reason", proto::to_string(res.error().app)}});
+    return a;
+  }
+  a.payload = proto::to_xml(*res);
+  ++counters_.deltas;
+  if (res->empty()) ++counters_.empty_deltas;
+  const auto bytes = xml::to_string(*a.payload).size();
+  const auto full = full_state_bytes(r.user, visible);
+  counters_.delta_bytes += bytes;
+  counters_.full_bytes += full;
+  log_.info("service", "sync.delta",
+            {{"user", r.user},
+             {"items", res->items()},
+             {"bytes", bytes},
+             {"full_bytes_estimate", full},
+             {"roster", r.roster_source}});
+  return a;
 }
 
 void Service::finish(std::string user) {
@@ -520,83 +512,6 @@ void Service::finish(std::string user) {
     return;
   }
   start_next(user);
-}
-
-void Service::fetch_roster(const std::string& user, RosterDone done, bool versioned) {
-  // Quoting ver='' (RFC 6121 §2.6.2: "I version, and hold nothing") is what asks
-  // mod_rpsync_gate for a versioned answer; without ver the get is mod_privilege's.
-  versioned = versioned && roster_cache_.enabled();
-  std::optional<RosterCache::Entry> cached;
-  if (versioned) cached = roster_cache_.find(user);
-  // XEP-0356 privileged roster get: addressed to the user's bare JID.
-  xml::Element iq("iq", std::string(ns::kComponent));
-  iq.set_attr("type", "get");
-  iq.set_attr("from", config_.component_jid);
-  iq.set_attr("to", user);
-  auto& query = iq.add(xml::Element("query", std::string(ns::kRoster)));
-  if (versioned) query.set_attr("ver", cached ? cached->ver : "");
-  const std::uint64_t epoch = cache_epoch_;
-  transport_.request(std::move(iq), config_.roster_timeout,
-                     [this, user, versioned, cached = std::move(cached), epoch,
-                      done = std::move(done)](proto::Result<xml::Element> res) mutable {
-    // What a versioned get gets when its answer cannot be used: one plain (unversioned)
-    // get, which is exactly the request of a component without a cache.
-    auto refetch = [&](std::string_view why) {
-      ++counters_.roster_refetches;
-      log_.warn("service", "roster.refetch", {{"user", user}, {"reason", why}});
-      fetch_roster(user, std::move(done), false);
-    };
-    proto::Result<RosterAnswer> answer =
-        res ? read_roster_answer(*res) : proto::Result<RosterAnswer>(res.error());
-    // "Unchanged" is an answer only to a version we quoted and hold.
-    if (answer && answer->unchanged && !cached)
-      answer = not_ready("roster result without a query");
-    if (!answer) {
-      roster_cache_.erase(user);
-      const proto::StanzaError& e = answer.error();
-      // A server error or a result of a shape we do not expect may be the version's
-      // fault: try once unversioned. Forbidden is the privileges' business, and after a
-      // timeout or a drop a second try would only make the client wait twice as long.
-      const bool worth_a_plain_get =
-          res || (e.app == proto::AppCondition::kNone &&
-                  e.condition != proto::Condition::kForbidden &&
-                  e.condition != proto::Condition::kRemoteServerTimeout);
-      if (versioned && epoch == cache_epoch_ && worth_a_plain_get)
-        return refetch(e.text.empty() ? proto::to_string(e.condition) : e.text);
-      return done(e);
-    }
-    if (answer->unchanged) {
-      // Unchanged since the version we quoted; the list we quoted it for is `cached`, and
-      // nothing dropped the cache since we asked.
-      if (epoch != cache_epoch_) return refetch("cache dropped while the get was in flight");
-      ++counters_.roster_cache_hits;
-      roster_cache_.put(user, *cached);
-      log_.debug("service", "roster.fetched", {{"user", user}, {"answer", "unchanged"},
-                                               {"ver", cached->ver},
-                                               {"contacts", cached->visible->size()}});
-      return done(FetchedRoster{cached->visible, "cached"});
-    }
-    ++counters_.roster_cache_misses;
-    auto visible = std::make_shared<const std::vector<std::string>>(std::move(answer->visible));
-    bool kept = false;
-    if (answer->ver && epoch == cache_epoch_)
-      kept = roster_cache_.put(user, {*answer->ver, visible});
-    else
-      roster_cache_.erase(user);
-    log_.debug("service", "roster.fetched", {{"user", user}, {"answer", "full"},
-                                             {"ver", answer->ver.value_or("-")},
-                                             {"contacts", visible->size()},
-                                             {"cached", kept}});
-    done(FetchedRoster{std::move(visible), answer->ver ? "full" : "unversioned"});
-  });
-}
-
-void Service::drop_roster_cache(std::string_view why) {
-  ++cache_epoch_;
-  if (roster_cache_.users() > 0)
-    log_.info("service", "roster.cache_dropped",
-              {{"reason", why}, {"users", roster_cache_.users()}});
-  roster_cache_.clear();
 }
 
 bool Service::persist(bool durable) {

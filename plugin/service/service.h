@@ -17,15 +17,8 @@
 // answered like the first.
 //
 // Roster fetches: servers push no roster changes to a component, so every
-// enable/checkpoint/sync still asks the server for the user's roster. With the cache on,
-// the get quotes the version of the user's last versioned answer, or ver='' when there is
-// none (RFC 6121 §2.6.2); mod_rpsync_gate (plugin/prosody) answers a versioned get with an
-// empty result when the roster is unchanged since that version, and the cached visible
-// list is then used: exactly as fresh as a full answer. A full answer with a version
-// replaces the entry, one without (mod_privilege alone, ejabberd) is used and not cached.
-// A failed or unexpected answer to a versioned get drops the user's entry and fetches
-// once more without ver; a disconnect or a privileges change drops every entry. With the
-// cache off (roster_cache_contacts = 0) the get never carries ver, as before the cache.
+// enable/checkpoint/sync asks the server for the user's roster (roster_fetch.h, with the
+// versioned roster cache).
 //
 // Threading: single-threaded; the app calls everything from its event loop.
 // Lifetime: engine, store, transport and logger must outlive the Service.
@@ -46,8 +39,10 @@
 
 #include "plugin/core/engine.h"
 #include "plugin/log/log.h"
+#include "plugin/service/counters.h"
 #include "plugin/service/pending_writes.h"
 #include "plugin/service/roster_cache.h"
+#include "plugin/service/roster_fetch.h"
 #include "plugin/service/transport.h"
 #include "plugin/store/store.h"
 #include "protocol/error.h"
@@ -94,28 +89,6 @@ struct ServiceConfig {
   std::string name = "rpsync";
   std::string version = "0.1.0";
   proto::Limits limits = proto::kDefaultLimits;
-};
-
-// Operator-facing counters (logged on an interval by the app).
-struct Counters {
-  std::uint64_t presence_in = 0;      // presence stanzas ingested
-  std::uint64_t enables = 0;
-  std::uint64_t checkpoints = 0;
-  std::uint64_t disables = 0;
-  std::uint64_t syncs = 0;            // sync requests answered (delta or failure)
-  std::uint64_t deltas = 0;           // syncs answered with a delta
-  std::uint64_t empty_deltas = 0;     // ... of which nothing had changed
-  std::uint64_t delta_bytes = 0;      // bytes of the delta payloads sent
-  std::uint64_t full_bytes = 0;       // estimated bytes a full login would have cost instead
-  std::uint64_t errors = 0;           // stanza errors sent (any condition)
-  std::uint64_t rate_limited = 0;
-  std::uint64_t busy = 0;             // refused: max_in_flight requests already in flight
-  std::uint64_t oversized = 0;       // stanzas skipped by the stream parser for a limit
-  // Privileged roster gets (every enable/checkpoint/sync does one, see fetch_roster()):
-  std::uint64_t roster_cache_hits = 0;    // answered "unchanged": the cached list was used
-  std::uint64_t roster_cache_misses = 0;  // answered with the full roster
-  std::uint64_t roster_refetches = 0;     // a versioned get failed or surprised: fetched again
-  std::map<std::string, std::uint64_t, std::less<>> failures;  // sync failures by condition
 };
 
 class Service {
@@ -166,9 +139,15 @@ class Service {
   // Connected and privileged: presence is arriving (what group continuity vouches for).
   bool observing() const { return connected_ && privileged_; }
   bool resyncing() const { return resyncing_; }
-  const RosterCache& roster_cache() const { return roster_cache_; }
+  const RosterCache& roster_cache() const { return roster_.cache(); }
 
   struct Request;  // a parsed IQ (service.cpp)
+  // What an rpsync request is answered with: a payload (none for an empty result) or an
+  // error.
+  struct Answer {
+    std::optional<proto::StanzaError> error;
+    std::optional<xml::Element> payload;
+  };
 
  private:
   using Handler = void (Service::*)(const Request&);
@@ -191,28 +170,21 @@ class Service {
   void on_unsupported_iq(const Request& r);
   void on_ignored(const Request& r);
 
-  // A user's visible contacts as a privileged roster get gave them; `source` says how:
-  // "full" (a versioned answer, now cached), "cached" (the server said unchanged since the
-  // cached version) or "unversioned" (a full answer without a version: not cached).
-  struct FetchedRoster {
-    RosterCache::Visible visible;
-    std::string_view source;
-  };
-  using RosterDone = std::function<void(proto::Result<FetchedRoster>)>;
-
   // rpsync request pipeline
   // Checks a request and, when it passes, stores its parsed payload in r.parsed.
   std::optional<proto::StanzaError> admit(Request& r);
   // The spec's bounds on the IQ itself (id, from's resource, from): bad-request.
   std::optional<proto::StanzaError> check_bounds(const Request& r) const;
   void start_next(const std::string& user);
+  // Runs an admitted request on the engine (the one dispatch on its kind: execute()),
+  // makes the change durable and answers.
   void run(const Request& r, const std::vector<std::string>& visible);
+  Answer execute(const Request& r, const proto::Enable& e, const std::vector<std::string>&);
+  Answer execute(const Request& r, const proto::Checkpoint& c, const std::vector<std::string>&);
+  Answer execute(const Request& r, const proto::Disable& d, const std::vector<std::string>&);
+  Answer execute(const Request& r, const proto::Sync& s, const std::vector<std::string>& visible);
   void verify_then_run(const std::string& user, RosterCache::Visible visible);
   void finish(std::string user);  // by value: it destroys the request that owns r.user
-  // XEP-0356 privileged roster get; versioned (quoting the cached version, or '') when
-  // `versioned` and the cache is on. Calls `done` once (unless the service is destroyed).
-  void fetch_roster(const std::string& user, RosterDone done, bool versioned = true);
-  void drop_roster_cache(std::string_view why);
   bool persist(bool durable);
 
   // sizes (skipped.cpp)
@@ -249,10 +221,7 @@ class Service {
   std::string blocked_;
   std::size_t unwritten_ = 0;  // engine changes not yet handed to the store
   std::uint64_t generation_ = 0;  // bumped on disconnect: late roster replies are dropped
-  RosterCache roster_cache_;
-  // Bumped whenever the whole cache is dropped (connection or privileges changed): an
-  // "unchanged" answer to a get sent before then is not trusted.
-  std::uint64_t cache_epoch_ = 0;
+  RosterFetch roster_;
 
   struct RateWindow {
     std::int64_t start_ms = 0;

@@ -97,7 +97,7 @@ void Connection::arm_phase(Millis after, void (Connection::*what)()) {
 void Connection::connect() {
   state_ = State::kConnecting;
   privileges_ = {};
-  log(log::Level::kInfo, "connecting",
+  log(log::Level::kInfo, "connection.connecting",
       {{"host", config_.host}, {"port", std::to_string(config_.port)},
        {"component", config_.component_jid}});
   arm_phase(config_.connect_timeout, &Connection::on_connect_timeout);
@@ -208,7 +208,7 @@ void Connection::on_stream_open(const xml::Element& root) {
   if (!id || id->empty()) {
     // Prosody refusing a stream (e.g. host-unknown) sends a header without id and then
     // the <stream:error/>: wait for it (bounded by handshake_timeout) to report the cause.
-    log(log::Level::kWarn, "server's stream header has no id", {});
+    log(log::Level::kWarn, "stream.header_without_id", {});
     return;
   }
   xml::Element hs("handshake", std::string(ns::kComponent));
@@ -221,7 +221,7 @@ void Connection::on_element(xml::Element e) {
   if (e.is("error", ns::kStreams)) {
     StreamError err = parse_stream_error(e);
     std::string why = explain(err, config_.component_jid);
-    log(log::Level::kError, "stream error from server",
+    log(log::Level::kError, "stream.error_received",
         {{"condition", err.condition}, {"text", err.text}, {"meaning", why}});
     fail({DisconnectReason::Kind::kStreamError, err.condition, why, session_up()});
     return;
@@ -235,7 +235,7 @@ void Connection::on_element(xml::Element e) {
     }
     backoff_.reset();
     state_ = State::kAwaitingPrivileges;
-    log(log::Level::kInfo, "handshake accepted", {{"component", config_.component_jid}});
+    log(log::Level::kInfo, "handshake.accepted", {{"component", config_.component_jid}});
     arm_phase(config_.privilege_timeout, &Connection::on_privilege_timeout);
     keepalive_tick();
     return;
@@ -249,7 +249,7 @@ void Connection::on_element(xml::Element e) {
     return;  // keepalive answer; any data already counted as liveness
   if (iq_.handle(e)) return;
   if (e.ns() != ns::kComponent) {
-    log(log::Level::kWarn, "ignoring non-stanza element", {{"element", e.name()}, {"ns", e.ns()}});
+    log(log::Level::kWarn, "stream.non_stanza_ignored", {{"element", e.name()}, {"ns", e.ns()}});
     return;
   }
   handler_.on_stanza(std::move(e));
@@ -261,18 +261,18 @@ void Connection::on_advertisement(Advertisement ad) {
   if (!config_.served_hosts.empty() &&
       std::find(config_.served_hosts.begin(), config_.served_hosts.end(), ad.host) ==
           config_.served_hosts.end()) {
-    log(log::Level::kWarn, "ignoring privilege advertisement from a host not served",
+    log(log::Level::kWarn, "privileges.foreign_host_ignored",
         {{"host", ad.host}});
     return;
   }
   const HostPrivileges& p = privileges_.hosts[ad.host] = ad.privileges;
-  log(log::Level::kInfo, "privileges advertised",
+  log(log::Level::kInfo, "privileges.advertised",
       {{"host", ad.host},
        {"ns", p.ns},
        {"roster", std::string(to_string(p.roster))},
        {"presence", std::string(to_string(p.presence))}});
   if (!p.sufficient())
-    log(log::Level::kError, "insufficient privileges",
+    log(log::Level::kError, "privileges.insufficient",
         {{"host", ad.host}, {"fix", missing_config(config_.component_jid, ad.host, &p)}});
   if (state_ == State::kAwaitingPrivileges) {
     for (const auto& h : config_.served_hosts)
@@ -286,13 +286,13 @@ void Connection::on_advertisement(Advertisement ad) {
 void Connection::on_privilege_timeout() {
   if (state_ != State::kAwaitingPrivileges) return;
   if (privileges_.hosts.empty() && config_.served_hosts.empty()) {
-    log(log::Level::kError, "no privilege advertisement",
+    log(log::Level::kError, "privileges.missing",
         {{"waited_ms", ms(config_.privilege_timeout)},
          {"fix", missing_config(config_.component_jid, "<each served host>", nullptr)}});
   }
   for (const auto& h : config_.served_hosts)
     if (!privileges_.has(h))
-      log(log::Level::kError, "no privilege advertisement",
+      log(log::Level::kError, "privileges.missing",
           {{"host", h},
            {"waited_ms", ms(config_.privilege_timeout)},
            {"fix", missing_config(config_.component_jid, h, nullptr)}});
@@ -303,7 +303,7 @@ void Connection::become_connected() {
   ++phase_token_;
   phase_timer_.cancel();
   state_ = State::kConnected;
-  log(ready() ? log::Level::kInfo : log::Level::kWarn, "connected",
+  log(ready() ? log::Level::kInfo : log::Level::kWarn, "connection.established",
       {{"component", config_.component_jid}, {"ready", ready() ? "true" : "false"}});
   handler_.on_connected(privileges_);
 }
@@ -366,14 +366,14 @@ SendResult Connection::send(const xml::Element& stanza) {
   // An element built without a namespace takes the stream's default (no xmlns='' written).
   std::string bytes = xml::to_string(stanza, stanza.ns().empty() ? "" : ns::kComponent);
   if (bytes.size() > config_.max_outgoing_stanza_size) {
-    log(log::Level::kWarn, "stanza over max_outgoing_stanza_size refused",
+    log(log::Level::kWarn, "send.too_big",
         {{"element", stanza.name()},
          {"stanza_bytes", std::to_string(bytes.size())},
          {"limit", std::to_string(config_.max_outgoing_stanza_size)}});
     return SendResult::kTooLarge;
   }
   if (queued_bytes() + bytes.size() > config_.write_queue_limit) {
-    log(log::Level::kWarn, "write queue full, stanza refused",
+    log(log::Level::kWarn, "send.queue_full",
         {{"queued_bytes", std::to_string(queued_bytes())},
          {"stanza_bytes", std::to_string(bytes.size())}});
     return SendResult::kQueueFull;
@@ -436,7 +436,7 @@ void Connection::on_parse_error(const xml::ParseError& err) {
   if (!stream_active()) return;
   bool too_big = err.message.find("larger than") != std::string::npos;
   best_effort_write(stream_error_bytes(too_big ? "policy-violation" : "not-well-formed"));
-  log(log::Level::kError, "invalid data from server", {{"error", err.message}});
+  log(log::Level::kError, "stream.invalid_data", {{"error", err.message}});
   if (state_ == State::kStopping) {
     finish_stop();
     return;
@@ -447,7 +447,7 @@ void Connection::on_parse_error(const xml::ParseError& err) {
 
 void Connection::on_skipped(xml::Element head, xml::SkipReason why) {
   if (!session_up()) return;
-  log(log::Level::kWarn, "skipped stanza over an incoming limit",
+  log(log::Level::kWarn, "stream.stanza_skipped",
       {{"element", head.name()},
        {"from", std::string(head.attr("from").value_or(""))},
        {"id", std::string(head.attr("id").value_or("")).substr(0, 256)},
@@ -510,7 +510,7 @@ void Connection::stop(std::function<void()> done) {
     case State::kAwaitingPrivileges:
     case State::kConnected:
       state_ = State::kStopping;
-      log(log::Level::kInfo, "closing stream", {{"wait_ms", ms(config_.close_timeout)}});
+      log(log::Level::kInfo, "stream.closing", {{"wait_ms", ms(config_.close_timeout)}});
       enqueue(std::string(kStreamClose), true);
       arm_phase(config_.close_timeout, &Connection::on_close_timeout);
       return;
@@ -525,7 +525,7 @@ void Connection::stop(std::function<void()> done) {
 }
 
 void Connection::on_close_timeout() {
-  log(log::Level::kWarn, "server did not close the stream in time",
+  log(log::Level::kWarn, "stream.close_timeout",
       {{"waited_ms", ms(config_.close_timeout)}});
   finish_stop();
 }
@@ -533,7 +533,7 @@ void Connection::on_close_timeout() {
 void Connection::finish_stop() {
   close_socket();
   state_ = State::kStopped;
-  log(log::Level::kInfo, "stopped", {});
+  log(log::Level::kInfo, "connection.stopped", {});
   iq_.fail_all(proto::make_error(proto::AppCondition::kNotReady, "component stopped"));
   handler_.on_disconnected({DisconnectReason::Kind::kStopped, "", "stopped", true});
   if (stop_done_) std::exchange(stop_done_, {})();

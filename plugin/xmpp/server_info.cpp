@@ -53,6 +53,12 @@ std::string_view to_string(Software s) {
   return "unknown";
 }
 
+std::optional<Software> software_from(std::string_view name) {
+  if (name == to_string(Software::kProsody)) return Software::kProsody;
+  if (name == to_string(Software::kEjabberd)) return Software::kEjabberd;
+  return std::nullopt;
+}
+
 Software detect_software(const DiscoInfo& info, std::string_view privilege_ns) {
   for (const auto& id : info.identities) {
     if (id.category != "server") continue;

@@ -4,6 +4,7 @@
 // urn:xmpp:rpsync:0#synced) and which server software it is. Pure functions over stanzas.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -31,7 +32,9 @@ xml::Element disco_info_request(std::string_view from, std::string_view domain);
 DiscoInfo parse_disco_info(const xml::Element& iq_result);
 
 enum class Software { kUnknown, kProsody, kEjabberd };
-std::string_view to_string(Software s);
+std::string_view to_string(Software s);  // "unknown", "prosody", "ejabberd"
+// The configured name of a known server software (server.software): prosody or ejabberd.
+std::optional<Software> software_from(std::string_view name);
 
 // From the server identity's name (Prosody's mod_disco says "Prosody", ejabberd
 // "ejabberd"), else from the XEP-0356 namespace it advertised privileges in (Prosody 0.12

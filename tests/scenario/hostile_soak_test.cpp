@@ -324,7 +324,7 @@ TYPED_TEST(HostileSoak, RandomMixKeepsTheStreamAndEverySyncMatchesAFreshLogin) {
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
   const std::string log = this->world->component().log();
   this->expect_component_alive();
-  EXPECT_EQ(count_of(log, "handshake accepted"), 1u) << "the component never reconnected";
+  EXPECT_EQ(count_of(log, "handshake.accepted"), 1u) << "the component never reconnected";
   int sent = 0;
   for (const auto& [route, n] : this->tally.hostile) sent += n;
   EXPECT_EQ(count_of(log, "stanza.skipped"), static_cast<std::size_t>(sent))
@@ -334,7 +334,7 @@ TYPED_TEST(HostileSoak, RandomMixKeepsTheStreamAndEverySyncMatchesAFreshLogin) {
   EXPECT_GT(this->tally.syncs, 0);
   this->report("9e hostile soak",
                "seed " + std::to_string(seed) + ", " + std::to_string(took) + " ms, reconnects " +
-                   std::to_string(count_of(log, "handshake accepted") - 1) + ", stanza.skipped " +
+                   std::to_string(count_of(log, "handshake.accepted") - 1) + ", stanza.skipped " +
                    std::to_string(count_of(log, "stanza.skipped")) + "; " + this->figures());
 }
 

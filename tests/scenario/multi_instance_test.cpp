@@ -389,7 +389,7 @@ TEST_F(MultiInstance, RedisDownMeansNotReadyAtBothThenRecoveryWithoutRestart) {
   EXPECT_TRUE(checkpoint.ok()) << checkpoint.describe() << logs();
   EXPECT_TRUE(a->alive() && b->alive());
   for (auto* c : {a.get(), b.get()})
-    EXPECT_EQ(c->log().find("service: gap"), std::string::npos)
+    EXPECT_EQ(c->log().find("service: continuity.gap"), std::string::npos)
         << "the XMPP connection was never lost\n"
         << c->log();
 }

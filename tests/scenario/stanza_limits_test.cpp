@@ -78,7 +78,7 @@ class StanzaLimits : public Scenario<Server> {
   }
 
   std::size_t handshakes() {
-    return count_of(this->world->component().log(), "handshake accepted");
+    return count_of(this->world->component().log(), "handshake.accepted");
   }
 };
 TYPED_TEST_SUITE(StanzaLimits, ::testing::Types<ProsodyServer>, ServerNames);

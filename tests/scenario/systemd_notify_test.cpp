@@ -60,7 +60,7 @@ TEST(SystemdNotify, ReadyOnlyOnceTheServerIsReachedAndGrantsPrivileges) {
   ASSERT_TRUE(sock.wait_for("READY=1", 15s)) << sock.all() << component.log();
   EXPECT_TRUE(sock.seen("READY=1\nSTATUS=connected, privileged")) << sock.all();
   const std::string log = component.log();
-  const auto privileged = log.find("service: connected privileged=yes");
+  const auto privileged = log.find("service: server.connected privileged=yes");
   const auto ready = log.find("app: systemd.ready");
   ASSERT_NE(privileged, std::string::npos) << log;
   ASSERT_NE(ready, std::string::npos) << log;

@@ -278,7 +278,7 @@ TEST_F(ProsodyTest, StopClosesTheStreamGracefully) {
   conn->stop([&] { done = true; });
   ASSERT_TRUE(wait([&] { return done; }, 3s));
   EXPECT_EQ(conn->state(), State::kStopped);
-  EXPECT_FALSE(logger.contains("did not close the stream in time")) << logger.all();
+  EXPECT_FALSE(logger.contains("stream.close_timeout")) << logger.all();
   ASSERT_EQ(handler.disconnected.size(), 1u);
   EXPECT_EQ(handler.disconnected[0].kind, Kind::kStopped);
 }
