@@ -108,12 +108,12 @@ RpsyncManager::RpsyncManager(Client& client, SessionStore* store, RpsyncHandler*
 
   if (store_ != nullptr) {
     LoadResult loaded = store_->load(account_);
-    if (!loaded.status.ok()) {
+    if (!loaded.ok()) {
       load_failure_ =
-          FullResync{FullResyncReason::kStoreError, std::nullopt, loaded.status.message};
-      if (loaded.status.code == StoreStatus::Code::kCorrupt) store_->erase(account_);
-    } else if (loaded.session) {
-      saved_ = std::move(loaded.session);
+          FullResync{FullResyncReason::kStoreError, std::nullopt, loaded.status().message()};
+      if (loaded.status().code() == StatusCode::kCorrupt) (void)store_->erase(account_);
+    } else if (*loaded) {
+      saved_ = std::move(*loaded);
       cache_.reset(saved_->state);
       if (component_.empty()) component_ = saved_->component;
     }
@@ -203,7 +203,7 @@ void RpsyncManager::full_resync(FullResync info) {
 void RpsyncManager::drop_key() {
   saved_.reset();
   key_.reset();
-  if (store_ != nullptr) store_->erase(account_);
+  if (store_ != nullptr) (void)store_->erase(account_);  // best effort, as the save
 }
 
 void RpsyncManager::drop_state() {
@@ -533,7 +533,7 @@ void RpsyncManager::persist() {
   s.key = *key_;
   s.expires_at = options_.unix_now() + static_cast<std::int64_t>(lifetime_);
   s.state = cache_.snapshot();
-  if (store_ != nullptr) store_->save(account_, s);
+  if (store_ != nullptr) (void)store_->save(account_, s);  // a failed save: a full login later
   saved_ = std::move(s);
 }
 

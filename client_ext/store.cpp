@@ -14,16 +14,16 @@ namespace rpsync::client {
 
 LoadResult MemorySessionStore::load(std::string_view account) {
   auto it = sessions_.find(account);
-  if (it == sessions_.end()) return {};
-  return {{}, it->second};
+  if (it == sessions_.end()) return std::optional<SavedSession>{};
+  return std::optional<SavedSession>{it->second};
 }
 
-StoreStatus MemorySessionStore::save(std::string_view account, const SavedSession& session) {
+Status MemorySessionStore::save(std::string_view account, const SavedSession& session) {
   sessions_.insert_or_assign(std::string(account), session);
   return {};
 }
 
-StoreStatus MemorySessionStore::erase(std::string_view account) {
+Status MemorySessionStore::erase(std::string_view account) {
   if (auto it = sessions_.find(account); it != sessions_.end()) sessions_.erase(it);
   return {};
 }
@@ -148,28 +148,27 @@ SqliteSessionStore::SqliteSessionStore(std::string path) : path_(std::move(path)
 
 SqliteSessionStore::~SqliteSessionStore() = default;
 
-StoreStatus SqliteSessionStore::ensure_open() {
+Status SqliteSessionStore::ensure_open() {
   if (db_) return {};
   auto db = std::make_unique<Db>();
   if (sqlite3_open_v2(path_.c_str(), &db->handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                       nullptr) != SQLITE_OK) {
-    return StoreStatus::io_error("open " + path_ + ": " + db->error());
+    return Status::io_error("open " + path_ + ": " + db->error());
   }
   sqlite3_busy_timeout(db->handle, 2000);
   // synchronous=FULL: a committed save survives power loss (rollback journal + fsync).
   if (!db->exec("PRAGMA synchronous=FULL;") || !db->exec(kSchema)) {
     const int code = sqlite3_errcode(db->handle);
     std::string msg = path_ + ": " + db->error();
-    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) return StoreStatus::corrupt(msg);
-    return StoreStatus::io_error(msg);
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) return Status::corrupt(msg);
+    return Status::io_error(msg);
   }
   db_ = std::move(db);
   return {};
 }
 
 LoadResult SqliteSessionStore::load_session(std::string_view account) {
-  if (!db_) return {open_status_, std::nullopt};
-  LoadResult out;
+  if (!db_) return open_status_;
   SavedSession s;
   std::uint32_t count = 0;
   std::string digest;
@@ -177,16 +176,16 @@ LoadResult SqliteSessionStore::load_session(std::string_view account) {
     Stmt q(db_->handle,
            "SELECT component, stream, resource, last, expires_at, count, digest"
            " FROM rpsync_session WHERE account = ?1");
-    if (!q.ok()) return {StoreStatus::io_error(db_->error()), std::nullopt};
+    if (!q.ok()) return Status::io_error(db_->error());
     q.text(1, account);
     const int rc = q.step();
-    if (rc == SQLITE_DONE) return {};
-    if (rc != SQLITE_ROW) return {StoreStatus::corrupt(db_->error()), std::nullopt};
+    if (rc == SQLITE_DONE) return std::optional<SavedSession>{};
+    if (rc != SQLITE_ROW) return Status::corrupt(db_->error());
     s.component = q.col_text(0);
     s.key = {q.col_text(1), q.col_text(2), q.col_text(3)};
     s.expires_at = q.col_int(4);
     const std::int64_t c = q.col_int(5);
-    if (c < 0 || c > 0xffffffffLL) return {StoreStatus::corrupt("bad count"), std::nullopt};
+    if (c < 0 || c > 0xffffffffLL) return Status::corrupt("bad count");
     count = static_cast<std::uint32_t>(c);
     digest = q.col_text(6);
   }
@@ -194,7 +193,7 @@ LoadResult SqliteSessionStore::load_session(std::string_view account) {
     Stmt q(db_->handle,
            "SELECT jid, show, status, priority, caps_hash, caps_node, caps_ver, photo, idle"
            " FROM rpsync_presence WHERE account = ?1");
-    if (!q.ok()) return {StoreStatus::io_error(db_->error()), std::nullopt};
+    if (!q.ok()) return Status::io_error(db_->error());
     q.text(1, account);
     int rc = SQLITE_ROW;
     while ((rc = q.step()) == SQLITE_ROW) {
@@ -202,7 +201,7 @@ LoadResult SqliteSessionStore::load_session(std::string_view account) {
       const std::int64_t show = q.col_int(1);
       const std::int64_t prio = q.col_int(3);
       if (show < 0 || show > 4 || prio < -128 || prio > 127) {
-        return {StoreStatus::corrupt("bad presence row"), std::nullopt};
+        return Status::corrupt("bad presence row");
       }
       f.show = static_cast<proto::Show>(show);
       f.status = q.col_text(2);
@@ -212,21 +211,20 @@ LoadResult SqliteSessionStore::load_session(std::string_view account) {
       f.idle_since = q.col_text(8);
       s.state.insert_or_assign(q.col_text(0), std::move(f));
     }
-    if (rc != SQLITE_DONE) return {StoreStatus::corrupt(db_->error()), std::nullopt};
+    if (rc != SQLITE_DONE) return Status::corrupt(db_->error());
   }
   const auto expected = proto::StateDigest::from_hex(digest, count);
   if (!expected || !(proto::digest_of(s.state) == *expected)) {
-    return {StoreStatus::corrupt("stored presence state does not match its digest"), std::nullopt};
+    return Status::corrupt("stored presence state does not match its digest");
   }
-  out.session = std::move(s);
-  return out;
+  return std::optional<SavedSession>{std::move(s)};
 }
 
-StoreStatus SqliteSessionStore::save_session(std::string_view account, const SavedSession& s) {
+Status SqliteSessionStore::save_session(std::string_view account, const SavedSession& s) {
   if (!db_) return open_status_;
-  if (!db_->exec("BEGIN IMMEDIATE;")) return StoreStatus::io_error(db_->error());
+  if (!db_->exec("BEGIN IMMEDIATE;")) return Status::io_error(db_->error());
   auto fail = [&]() {
-    StoreStatus st = StoreStatus::io_error(db_->error());
+    Status st = Status::io_error(db_->error());
     db_->exec("ROLLBACK;");
     return st;
   };
@@ -275,11 +273,11 @@ StoreStatus SqliteSessionStore::save_session(std::string_view account, const Sav
   return {};
 }
 
-StoreStatus SqliteSessionStore::erase_session(std::string_view account) {
+Status SqliteSessionStore::erase_session(std::string_view account) {
   if (!db_) return open_status_;
-  if (!db_->exec("BEGIN IMMEDIATE;")) return StoreStatus::io_error(db_->error());
+  if (!db_->exec("BEGIN IMMEDIATE;")) return Status::io_error(db_->error());
   if (delete_account(db_->handle, account, kSessionDeletes) && db_->exec("COMMIT;")) return {};
-  StoreStatus st = StoreStatus::io_error(db_->error());
+  Status st = Status::io_error(db_->error());
   db_->exec("ROLLBACK;");
   return st;
 }
@@ -287,17 +285,17 @@ StoreStatus SqliteSessionStore::erase_session(std::string_view account) {
 // ---- RosterCache ----
 
 RosterLoadResult SqliteSessionStore::load_roster(std::string_view account) {
-  if (!db_) return {open_status_, std::nullopt};
+  if (!db_) return open_status_;
   CachedRoster r;
   std::int64_t count = 0;
   std::string checksum;
   {
     Stmt q(db_->handle, "SELECT ver, count, checksum FROM rpsync_roster WHERE account = ?1");
-    if (!q.ok()) return {StoreStatus::io_error(db_->error()), std::nullopt};
+    if (!q.ok()) return Status::io_error(db_->error());
     q.text(1, account);
     const int rc = q.step();
-    if (rc == SQLITE_DONE) return {};
-    if (rc != SQLITE_ROW) return {StoreStatus::corrupt(db_->error()), std::nullopt};
+    if (rc == SQLITE_DONE) return std::optional<CachedRoster>{};
+    if (rc != SQLITE_ROW) return Status::corrupt(db_->error());
     r.ver = q.col_text(0);
     count = q.col_int(1);
     checksum = q.col_text(2);
@@ -306,32 +304,32 @@ RosterLoadResult SqliteSessionStore::load_roster(std::string_view account) {
     Stmt q(db_->handle,
            "SELECT jid, name, subscription, ask, groups FROM rpsync_roster_item"
            " WHERE account = ?1 ORDER BY jid");
-    if (!q.ok()) return {StoreStatus::io_error(db_->error()), std::nullopt};
+    if (!q.ok()) return Status::io_error(db_->error());
     q.text(1, account);
     int rc = SQLITE_ROW;
     while ((rc = q.step()) == SQLITE_ROW) {
       auto groups = decode_groups(q.col_blob(4));
-      if (!groups) return {StoreStatus::corrupt("bad roster item groups"), std::nullopt};
+      if (!groups) return Status::corrupt("bad roster item groups");
       r.items.push_back(
           {q.col_text(0), q.col_text(1), q.col_text(2), q.col_text(3), std::move(*groups)});
     }
-    if (rc != SQLITE_DONE) return {StoreStatus::corrupt(db_->error()), std::nullopt};
+    if (rc != SQLITE_DONE) return Status::corrupt(db_->error());
   }
   // SQLite's ORDER BY compares TEXT with memcmp, the same order as std::string's <.
   if (count != static_cast<std::int64_t>(r.items.size())) {
-    return {StoreStatus::corrupt("cached roster: item count does not match"), std::nullopt};
+    return Status::corrupt("cached roster: item count does not match");
   }
   if (roster_checksum(r) != checksum) {
-    return {StoreStatus::corrupt("cached roster: checksum does not match"), std::nullopt};
+    return Status::corrupt("cached roster: checksum does not match");
   }
-  return {{}, std::move(r)};
+  return std::optional<CachedRoster>{std::move(r)};
 }
 
-StoreStatus SqliteSessionStore::save_roster(std::string_view account, const CachedRoster& r) {
+Status SqliteSessionStore::save_roster(std::string_view account, const CachedRoster& r) {
   if (!db_) return open_status_;
-  if (!db_->exec("BEGIN IMMEDIATE;")) return StoreStatus::io_error(db_->error());
+  if (!db_->exec("BEGIN IMMEDIATE;")) return Status::io_error(db_->error());
   auto fail = [&]() {
-    StoreStatus st = StoreStatus::io_error(db_->error());
+    Status st = Status::io_error(db_->error());
     db_->exec("ROLLBACK;");
     return st;
   };
@@ -364,11 +362,11 @@ StoreStatus SqliteSessionStore::save_roster(std::string_view account, const Cach
   return {};
 }
 
-StoreStatus SqliteSessionStore::erase_roster(std::string_view account) {
+Status SqliteSessionStore::erase_roster(std::string_view account) {
   if (!db_) return open_status_;
-  if (!db_->exec("BEGIN IMMEDIATE;")) return StoreStatus::io_error(db_->error());
+  if (!db_->exec("BEGIN IMMEDIATE;")) return Status::io_error(db_->error());
   if (delete_account(db_->handle, account, kRosterDeletes) && db_->exec("COMMIT;")) return {};
-  StoreStatus st = StoreStatus::io_error(db_->error());
+  Status st = Status::io_error(db_->error());
   db_->exec("ROLLBACK;");
   return st;
 }

@@ -15,8 +15,8 @@
 
 #include "roster_cache.h"
 #include "scram.h"
-#include "store_status.h"
 #include "../protocol/state.h"
+#include "../protocol/status.h"
 #include "../protocol/sync.h"
 
 namespace rpsync::client {
@@ -31,10 +31,9 @@ struct SavedSession {
   friend bool operator==(const SavedSession&, const SavedSession&) = default;
 };
 
-struct LoadResult {
-  StoreStatus status;                   // kCorrupt: a record exists but cannot be trusted
-  std::optional<SavedSession> session;  // set only when status is ok and a record exists
-};
+// The account's record (an empty optional when there is none), or the error: kCorrupt
+// when a record exists but cannot be trusted, kIoError when it cannot be read.
+using LoadResult = StatusOr<std::optional<SavedSession>>;
 
 class SessionStore {
  public:
@@ -42,15 +41,15 @@ class SessionStore {
   virtual LoadResult load(std::string_view account) = 0;
   // Replaces the account's record atomically: after a crash either the old or the new
   // record is found, never a mix.
-  virtual StoreStatus save(std::string_view account, const SavedSession& session) = 0;
-  virtual StoreStatus erase(std::string_view account) = 0;
+  virtual Status save(std::string_view account, const SavedSession& session) = 0;
+  virtual Status erase(std::string_view account) = 0;
 };
 
 class MemorySessionStore final : public SessionStore {
  public:
   LoadResult load(std::string_view account) override;
-  StoreStatus save(std::string_view account, const SavedSession& session) override;
-  StoreStatus erase(std::string_view account) override;
+  Status save(std::string_view account, const SavedSession& session) override;
+  Status erase(std::string_view account) override;
 
  private:
   std::map<std::string, SavedSession, std::less<>> sessions_;
@@ -63,24 +62,24 @@ namespace detail {
 class SessionStoreBridge : public SessionStore {
  public:
   LoadResult load(std::string_view account) final { return load_session(account); }
-  StoreStatus save(std::string_view account, const SavedSession& s) final {
+  Status save(std::string_view account, const SavedSession& s) final {
     return save_session(account, s);
   }
-  StoreStatus erase(std::string_view account) final { return erase_session(account); }
+  Status erase(std::string_view account) final { return erase_session(account); }
   virtual LoadResult load_session(std::string_view account) = 0;
-  virtual StoreStatus save_session(std::string_view account, const SavedSession& s) = 0;
-  virtual StoreStatus erase_session(std::string_view account) = 0;
+  virtual Status save_session(std::string_view account, const SavedSession& s) = 0;
+  virtual Status erase_session(std::string_view account) = 0;
 };
 class RosterCacheBridge : public RosterCache {
  public:
   RosterLoadResult load(std::string_view account) final { return load_roster(account); }
-  StoreStatus save(std::string_view account, const CachedRoster& r) final {
+  Status save(std::string_view account, const CachedRoster& r) final {
     return save_roster(account, r);
   }
-  StoreStatus erase(std::string_view account) final { return erase_roster(account); }
+  Status erase(std::string_view account) final { return erase_roster(account); }
   virtual RosterLoadResult load_roster(std::string_view account) = 0;
-  virtual StoreStatus save_roster(std::string_view account, const CachedRoster& r) = 0;
-  virtual StoreStatus erase_roster(std::string_view account) = 0;
+  virtual Status save_roster(std::string_view account, const CachedRoster& r) = 0;
+  virtual Status erase_roster(std::string_view account) = 0;
 };
 }  // namespace detail
 
@@ -113,15 +112,15 @@ class SqliteSessionStore final : public detail::SessionStoreBridge,
   SqliteSessionStore(const SqliteSessionStore&) = delete;
   SqliteSessionStore& operator=(const SqliteSessionStore&) = delete;
 
-  const StoreStatus& open_status() const { return open_status_; }
+  const Status& open_status() const { return open_status_; }
 
   LoadResult load_session(std::string_view account) override;
-  StoreStatus save_session(std::string_view account, const SavedSession& session) override;
-  StoreStatus erase_session(std::string_view account) override;
+  Status save_session(std::string_view account, const SavedSession& session) override;
+  Status erase_session(std::string_view account) override;
 
   RosterLoadResult load_roster(std::string_view account) override;
-  StoreStatus save_roster(std::string_view account, const CachedRoster& roster) override;
-  StoreStatus erase_roster(std::string_view account) override;
+  Status save_roster(std::string_view account, const CachedRoster& roster) override;
+  Status erase_roster(std::string_view account) override;
 
   std::optional<std::string> load_salted_password(const std::string& account,
                                                   const std::string& salt,
@@ -132,10 +131,10 @@ class SqliteSessionStore final : public detail::SessionStoreBridge,
 
  private:
   struct Db;
-  StoreStatus ensure_open();
+  Status ensure_open();
   std::string path_;
   std::unique_ptr<Db> db_;
-  StoreStatus open_status_;
+  Status open_status_;
 };
 
 }  // namespace rpsync::client

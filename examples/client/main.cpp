@@ -192,7 +192,7 @@ class Printer final : public rpsync::client::RpsyncHandler,
     std::cout << "roster: request=" << rpsync::client::to_string(r.last_request)
               << " from_cache=" << (r.from_cache ? 1 : 0) << " result_bytes=" << r.result_bytes
               << " items=" << (rm != nullptr ? rm->roster()->size() : 0);
-    if (!r.load_status.ok()) std::cout << " cache_discarded=" << r.load_status.message;
+    if (!r.load_status.ok()) std::cout << " cache_discarded=" << r.load_status.message();
     std::cout << "\n";
   }
   void onDisconnect(gloox::ConnectionError e) override {
@@ -295,7 +295,7 @@ int main(int argc, char** argv) {
   if (!opt->state.empty()) {
     auto sqlite = std::make_unique<rpsync::client::SqliteSessionStore>(opt->state);
     if (!sqlite->open_status().ok()) {
-      std::cout << "state: " << sqlite->open_status().message << " (continuing without)\n";
+      std::cout << "state: " << sqlite->open_status().message() << " (continuing without)\n";
     }
     roster_cache = sqlite.get();
     store = std::move(sqlite);

@@ -22,6 +22,7 @@
 #include "test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
+#include "tests/client_ext/record_of.h"
 
 namespace rpsync::client {
 namespace {
@@ -174,7 +175,7 @@ TEST_F(RealComponent, EnableLogoutChangesSyncAndMarkedPresence) {
   EXPECT_TRUE(a->manager().presence_marked());
   EXPECT_EQ(a->manager().presence_stanzas(), 0u);
   EXPECT_EQ(r.full_resyncs.size(), 1u) << r.full_resyncs.back().detail;
-  EXPECT_EQ(store.load(kAlice).session->key.last, a->manager().key()->last);
+  EXPECT_EQ(record_of(store.load(kAlice))->key.last, a->manager().key()->last);
 
   // The synced cache equals what a fresh full login (without rpsync state) shows.
   MemorySessionStore other;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "client_ext/store.h"
+#include "tests/client_ext/record_of.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -76,17 +77,17 @@ TYPED_TEST_SUITE(StoreContract, Backends);
 TYPED_TEST(StoreContract, AbsentAccountLoadsNothing) {
   auto store = this->backend.make();
   LoadResult r = store->load("nobody@example.test");
-  EXPECT_TRUE(r.status.ok());
-  EXPECT_FALSE(r.session);
+  EXPECT_TRUE(r.ok());
+  EXPECT_FALSE(record_of(r));
 }
 
 TYPED_TEST(StoreContract, SaveLoadRoundTrip) {
   auto store = this->backend.make();
   ASSERT_TRUE(store->save("me@example.test", sample("iq-1")).ok());
   LoadResult r = store->load("me@example.test");
-  ASSERT_TRUE(r.status.ok()) << r.status.message;
-  ASSERT_TRUE(r.session);
-  EXPECT_EQ(*r.session, sample("iq-1"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(record_of(r));
+  EXPECT_EQ(*record_of(r), sample("iq-1"));
 }
 
 TYPED_TEST(StoreContract, SaveReplacesWholeRecord) {
@@ -96,8 +97,8 @@ TYPED_TEST(StoreContract, SaveReplacesWholeRecord) {
   smaller.state.erase("alice@example.test/phone");
   ASSERT_TRUE(store->save("me@example.test", smaller).ok());
   LoadResult r = store->load("me@example.test");
-  ASSERT_TRUE(r.session);
-  EXPECT_EQ(*r.session, smaller);
+  ASSERT_TRUE(record_of(r));
+  EXPECT_EQ(*record_of(r), smaller);
 }
 
 TYPED_TEST(StoreContract, AccountsAreSeparate) {
@@ -106,11 +107,11 @@ TYPED_TEST(StoreContract, AccountsAreSeparate) {
   other.state.clear();
   ASSERT_TRUE(store->save("me@example.test", sample("iq-1")).ok());
   ASSERT_TRUE(store->save("you@example.test", other).ok());
-  EXPECT_EQ(*store->load("me@example.test").session, sample("iq-1"));
-  EXPECT_EQ(*store->load("you@example.test").session, other);
+  EXPECT_EQ(*record_of(store->load("me@example.test")), sample("iq-1"));
+  EXPECT_EQ(*record_of(store->load("you@example.test")), other);
   ASSERT_TRUE(store->erase("me@example.test").ok());
-  EXPECT_FALSE(store->load("me@example.test").session);
-  EXPECT_EQ(*store->load("you@example.test").session, other);
+  EXPECT_FALSE(record_of(store->load("me@example.test")));
+  EXPECT_EQ(*record_of(store->load("you@example.test")), other);
 }
 
 TEST(SqliteStore, SurvivesReopen) {
@@ -122,8 +123,8 @@ TEST(SqliteStore, SurvivesReopen) {
   }
   SqliteSessionStore s(dir.file("state.db"));
   LoadResult r = s.load("me@example.test");
-  ASSERT_TRUE(r.session);
-  EXPECT_EQ(*r.session, sample("iq-1"));
+  ASSERT_TRUE(record_of(r));
+  EXPECT_EQ(*record_of(r), sample("iq-1"));
 }
 
 // The SCRAM key cache (scram.h) persists across reopen, is keyed by salt and count, and
@@ -148,7 +149,7 @@ TEST(SqliteStore, ScramKeySurvivesReopenAndIsKeyedBySalt) {
   EXPECT_EQ(s.load_salted_password("me@example.test", salt, 4096), key);
   s.erase_salted_password("me@example.test");
   EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 4096));
-  ASSERT_TRUE(s.load("me@example.test").status.ok());
+  ASSERT_TRUE(s.load("me@example.test").ok());
   // A key of the wrong size is not handed out.
   s.save_salted_password("me@example.test", salt, 4096, "short");
   EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 4096));
@@ -163,9 +164,9 @@ TEST(SqliteStore, GarbageFileIsReportedCorruptNotCrash) {
   }
   SqliteSessionStore s(path);
   LoadResult r = s.load("me@example.test");
-  EXPECT_FALSE(r.status.ok());
-  EXPECT_EQ(r.status.code, StoreStatus::Code::kCorrupt) << r.status.message;
-  EXPECT_FALSE(r.session);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorrupt) << r.status().message();
+  EXPECT_FALSE(record_of(r));
   EXPECT_FALSE(s.save("me@example.test", sample("iq-1")).ok());
 }
 
@@ -186,8 +187,8 @@ TEST(SqliteStore, TamperedPresenceRowFailsDigestCheck) {
   exec(path, "UPDATE rpsync_presence SET status = 'edited' WHERE jid = 'alice@example.test/phone'");
   SqliteSessionStore s(path);
   LoadResult r = s.load("me@example.test");
-  EXPECT_EQ(r.status.code, StoreStatus::Code::kCorrupt);
-  EXPECT_FALSE(r.session);
+  EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
+  EXPECT_FALSE(record_of(r));
 }
 
 TEST(SqliteStore, MissingPresenceRowFailsDigestCheck) {
@@ -199,7 +200,7 @@ TEST(SqliteStore, MissingPresenceRowFailsDigestCheck) {
   }
   exec(path, "DELETE FROM rpsync_presence WHERE jid = 'bob@example.test/desk'");
   SqliteSessionStore s(path);
-  EXPECT_EQ(s.load("me@example.test").status.code, StoreStatus::Code::kCorrupt);
+  EXPECT_EQ(s.load("me@example.test").status().code(), StatusCode::kCorrupt);
 }
 
 TEST(SqliteStore, OutOfRangeValuesAreCorrupt) {
@@ -211,13 +212,13 @@ TEST(SqliteStore, OutOfRangeValuesAreCorrupt) {
   }
   exec(path, "UPDATE rpsync_presence SET priority = 1000");
   SqliteSessionStore s(path);
-  EXPECT_EQ(s.load("me@example.test").status.code, StoreStatus::Code::kCorrupt);
+  EXPECT_EQ(s.load("me@example.test").status().code(), StatusCode::kCorrupt);
 }
 
 TEST(SqliteStore, UnwritableLocationIsAnIoError) {
   SqliteSessionStore s("/nonexistent-dir-rpsync/state.db");
-  EXPECT_EQ(s.open_status().code, StoreStatus::Code::kIoError);
-  EXPECT_EQ(s.load("me@example.test").status.code, StoreStatus::Code::kIoError);
+  EXPECT_EQ(s.open_status().code(), StatusCode::kIoError);
+  EXPECT_EQ(s.load("me@example.test").status().code(), StatusCode::kIoError);
 }
 
 }  // namespace
@@ -252,7 +253,7 @@ TEST(SqliteStore, KillDuringSaveLeavesOldOrNewRecord) {
     ASSERT_GE(child, 0);
     if (child == 0) {
       SqliteSessionStore s(path);
-      for (int i = 0; i < 1000; ++i) s.save("me@example.test", (i % 2) ? a : b);
+      for (int i = 0; i < 1000; ++i) (void)s.save("me@example.test", (i % 2) ? a : b);
       ::_exit(0);
     }
     ::usleep(static_cast<useconds_t>(150'000 + 70'000 * round));
@@ -261,9 +262,9 @@ TEST(SqliteStore, KillDuringSaveLeavesOldOrNewRecord) {
     ::waitpid(child, &status, 0);
     SqliteSessionStore s(path);
     LoadResult r = s.load("me@example.test");
-    ASSERT_TRUE(r.status.ok()) << r.status.message;
-    ASSERT_TRUE(r.session);
-    EXPECT_TRUE(*r.session == a || *r.session == b);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_TRUE(record_of(r));
+    EXPECT_TRUE(*record_of(r) == a || *record_of(r) == b);
   }
 }
 
