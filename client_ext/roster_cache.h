@@ -5,8 +5,9 @@
 // change answers with an empty result and the client uses this copy instead.
 //
 // Backends implement RosterCache per account (bare JID). MemoryRosterCache serves tests
-// and applications that do not persist; SqliteSessionStore (store.h) keeps the roster in
-// its own table next to the rpsync session, checksummed, one transaction per save.
+// and applications that do not persist; SqliteRosterCache (sqlite_roster_cache.h) keeps
+// the roster in the client's SQLite file next to the rpsync session, checksummed, one
+// transaction per save.
 // Not thread-safe.
 #pragma once
 

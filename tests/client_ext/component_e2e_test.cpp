@@ -22,6 +22,7 @@
 #include "test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
+#include "client_ext/sqlite_session_store.h"
 #include "tests/client_ext/record_of.h"
 
 namespace rpsync::client {
@@ -240,14 +241,16 @@ TEST_F(RealComponent, ComponentLostItsKeysGivesFullLogin) {
 TEST_F(RealComponent, ApplicationRestartWithPersistedState) {
   const std::string path = server_->dir() + "/alice-state.db";
   {
-    SqliteSessionStore store(path);
+    SqliteDatabase database(path);
+    SqliteSessionStore store(database);
     auto a = alice(&store);
     login_and_enable(*a);
     logout(*a);
   }
   ASSERT_TRUE(bob_->send_presence("xa", "while restarting"));
   ::usleep(300'000);
-  SqliteSessionStore store(path);
+  SqliteDatabase database(path);
+  SqliteSessionStore store(database);
   auto a = alice(&store);
   reconnect(*a);
   const auto& r = a->recorder();

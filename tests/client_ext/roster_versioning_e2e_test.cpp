@@ -26,6 +26,7 @@
 
 #include "client_ext/client.h"
 #include "client_ext/roster_cache.h"
+#include "client_ext/sqlite_roster_cache.h"
 #include "client_ext/store.h"
 #include "protocol/ns.h"
 #include "protocol/xml.h"
@@ -300,7 +301,8 @@ TEST(RosterVersioningE2E, UnchangedRosterComesFromTheCache) {
   ASSERT_TRUE(bob->send_presence("away", "lunch"));
 
   TempDir dir;
-  SqliteSessionStore store(dir.file("state.db"));
+  SqliteDatabase database(dir.file("state.db"));
+  SqliteRosterCache store(database);
   std::size_t first_result_bytes = 0;
   {
     RosterClient alice("alice@example.test/laptop", server->c2s_port(), &store);
@@ -310,7 +312,7 @@ TEST(RosterVersioningE2E, UnchangedRosterComesFromTheCache) {
     EXPECT_NE(alice.roster_get().find("ver=''"), std::string::npos) << alice.roster_get();
     EXPECT_FALSE(alice.client().roster_from_cache());
     first_result_bytes = alice.client().roster_stats().result_bytes;
-    const RosterLoadResult saved = store.load_roster(kAlice);
+    const RosterLoadResult saved = store.load(kAlice);
     ASSERT_TRUE(record_of(saved)) << saved.status().message();
     EXPECT_EQ(record_of(saved)->items.size(), static_cast<std::size_t>(kContacts + 1));
     EXPECT_FALSE(record_of(saved)->ver.empty());
@@ -324,7 +326,7 @@ TEST(RosterVersioningE2E, UnchangedRosterComesFromTheCache) {
       << "contacts' presence must still arrive";
   EXPECT_TRUE(alice.client().roster_versioned_get());
   const std::string get = alice.roster_get();
-  EXPECT_NE(get.find("ver='" + record_of(store.load_roster(kAlice))->ver + "'"), std::string::npos)
+  EXPECT_NE(get.find("ver='" + record_of(store.load(kAlice))->ver + "'"), std::string::npos)
       << get;
   // On the wire: an empty result, no items.
   const std::string result = alice.roster_result();
@@ -337,7 +339,7 @@ TEST(RosterVersioningE2E, UnchangedRosterComesFromTheCache) {
   // gloox's roster is the cached one, complete.
   const RosterView gloox_roster = view_of(*alice.client().rosterManager());
   EXPECT_EQ(gloox_roster.size(), static_cast<std::size_t>(kContacts + 1));
-  EXPECT_EQ(gloox_roster, view_of(*record_of(store.load_roster(kAlice))));
+  EXPECT_EQ(gloox_roster, view_of(*record_of(store.load(kAlice))));
   EXPECT_EQ(gloox_roster, server_roster(*server));
   EXPECT_TRUE(alice.sent_presence_after_roster());
   gloox::RosterItem* b =
@@ -423,7 +425,8 @@ TEST(RosterVersioningE2E, CorruptCacheIsDiscardedAndRewritten) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
-    SqliteSessionStore store(path);
+    SqliteDatabase database(path);
+    SqliteRosterCache store(database);
     RosterClient alice("alice@example.test/laptop", server->c2s_port(), &store);
     ASSERT_TRUE(alice.login());
     alice.logout();
@@ -439,15 +442,16 @@ TEST(RosterVersioningE2E, CorruptCacheIsDiscardedAndRewritten) {
     ASSERT_EQ(sqlite3_changes(db), 1);
     sqlite3_close(db);
   }
-  SqliteSessionStore store(path);
-  ASSERT_EQ(store.load_roster(kAlice).status().code(), StatusCode::kCorrupt);
+  SqliteDatabase database(path);
+  SqliteRosterCache store(database);
+  ASSERT_EQ(store.load(kAlice).status().code(), StatusCode::kCorrupt);
   RosterClient alice("alice@example.test/laptop", server->c2s_port(), &store);
   ASSERT_TRUE(alice.login());
   EXPECT_EQ(alice.client().roster_stats().load_status.code(), StatusCode::kCorrupt);
   EXPECT_EQ(alice.client().roster_request_kind(), RosterRequestKind::kBootstrap);
   EXPECT_NE(alice.roster_get().find("ver=''"), std::string::npos) << alice.roster_get();
   EXPECT_FALSE(alice.client().roster_from_cache());
-  const RosterLoadResult rewritten = store.load_roster(kAlice);
+  const RosterLoadResult rewritten = store.load(kAlice);
   ASSERT_TRUE(rewritten.ok()) << rewritten.status().message();
   ASSERT_TRUE(record_of(rewritten));
   const RosterView truth = server_roster(*server);
@@ -495,10 +499,11 @@ TEST(RosterVersioningE2E, WithCacheNoDelimiterGet) {
 TEST(RosterVersioningE2E, PushesWhileOnlineUpdateTheCache) {
   SERVER_OR_SKIP(server, kContacts, false);
   TempDir dir;
-  SqliteSessionStore store(dir.file("state.db"));
+  SqliteDatabase database(dir.file("state.db"));
+  SqliteRosterCache store(database);
   RosterClient alice("alice@example.test/laptop", server->c2s_port(), &store);
   ASSERT_TRUE(alice.login());
-  const std::string ver0 = record_of(store.load_roster(kAlice))->ver;
+  const std::string ver0 = record_of(store.load(kAlice))->ver;
 
   // alice/other changes the roster while alice is online: alice gets the pushes.
   {
@@ -516,7 +521,7 @@ TEST(RosterVersioningE2E, PushesWhileOnlineUpdateTheCache) {
     other.logout();
   }
   const RosterView truth = server_roster(*server);
-  const RosterLoadResult stored = store.load_roster(kAlice);
+  const RosterLoadResult stored = store.load(kAlice);
   ASSERT_TRUE(record_of(stored));
   EXPECT_NE(record_of(stored)->ver, ver0);
   EXPECT_EQ(view_of(*record_of(stored)), truth);

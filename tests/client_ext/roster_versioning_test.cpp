@@ -17,6 +17,8 @@
 #include <string>
 
 #include "client_ext/roster_cache.h"
+#include "client_ext/sqlite_roster_cache.h"
+#include "client_ext/sqlite_session_store.h"
 #include "client_ext/store.h"
 #include "test_env.h"
 
@@ -313,30 +315,44 @@ void exec(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
 }
 
+// One save or load with the database opened for it alone (as a new process would).
+Status save_roster(const std::string& path, std::string_view account, const CachedRoster& r) {
+  SqliteDatabase db(path);
+  return SqliteRosterCache(db).save(account, r);
+}
+RosterLoadResult load_roster(const std::string& path, std::string_view account) {
+  SqliteDatabase db(path);
+  return SqliteRosterCache(db).load(account);
+}
+
 TEST(SqliteRosterCache, RoundTripSurvivesReopen) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
-    SqliteSessionStore s(path);
+    SqliteDatabase s_db(path);
+    SqliteRosterCache s(s_db);
     RosterCache& cache = s;
     ASSERT_TRUE(cache.save(kAccount, sample()).ok());
     CachedRoster other{"1", {item("x@example.test", "none", "weird\nname", {"a:b", "3:c", ""})}};
     ASSERT_TRUE(cache.save("other@example.test", other).ok());
   }
-  SqliteSessionStore s(path);
-  const RosterLoadResult loaded = s.load_roster(kAccount);
+  SqliteDatabase s_db(path);
+  SqliteRosterCache s(s_db);
+  const RosterLoadResult loaded = s.load(kAccount);
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   EXPECT_EQ(record_of(loaded), sample());
-  const RosterLoadResult other = s.load_roster("other@example.test");
+  const RosterLoadResult other = s.load("other@example.test");
   ASSERT_TRUE(record_of(other));
   EXPECT_EQ(record_of(other)->items[0].groups, (std::vector<std::string>{"a:b", "3:c", ""}));
-  EXPECT_FALSE(record_of(s.load_roster("nobody@example.test")));
+  EXPECT_FALSE(record_of(s.load("nobody@example.test")));
 }
 
 TEST(SqliteRosterCache, SessionAndRosterAreSeparateRecords) {
   TempDir dir;
-  SqliteSessionStore s(dir.file("state.db"));
-  ASSERT_TRUE(s.save_roster(kAccount, sample()).ok());
+  SqliteDatabase s_db(dir.file("state.db"));
+  SqliteSessionStore s(s_db);
+  SqliteRosterCache s_rosters(s_db);
+  ASSERT_TRUE(s_rosters.save(kAccount, sample()).ok());
   SavedSession session;
   session.component = "rpsync.example.test";
   session.key = {"s", "r", "l"};
@@ -344,21 +360,22 @@ TEST(SqliteRosterCache, SessionAndRosterAreSeparateRecords) {
   SessionStore& sessions = s;
   ASSERT_TRUE(sessions.erase(kAccount).ok());
   EXPECT_FALSE(record_of(s.load(kAccount)));
-  EXPECT_EQ(record_of(s.load_roster(kAccount)), sample()) << "erasing the session keeps the roster";
+  EXPECT_EQ(record_of(s_rosters.load(kAccount)), sample()) << "erasing the session keeps the roster";
   ASSERT_TRUE(s.save(kAccount, session).ok());
-  RosterCache& rosters = s;
+  RosterCache& rosters = s_rosters;
   ASSERT_TRUE(rosters.erase(kAccount).ok());
-  EXPECT_FALSE(record_of(s.load_roster(kAccount)));
+  EXPECT_FALSE(record_of(s_rosters.load(kAccount)));
   EXPECT_TRUE(record_of(s.load(kAccount))) << "erasing the roster keeps the session";
 }
 
 TEST(SqliteRosterCache, EditedItemIsReportedCorrupt) {
   TempDir dir;
   const std::string path = dir.file("state.db");
-  { ASSERT_TRUE(SqliteSessionStore(path).save_roster(kAccount, sample()).ok()); }
+  { ASSERT_TRUE(save_roster(path, kAccount, sample()).ok()); }
   exec(path, "UPDATE rpsync_roster_item SET subscription='none' WHERE jid='carol@example.test'");
-  SqliteSessionStore s(path);
-  const RosterLoadResult loaded = s.load_roster(kAccount);
+  SqliteDatabase s_db(path);
+  SqliteRosterCache s(s_db);
+  const RosterLoadResult loaded = s.load(kAccount);
   EXPECT_EQ(loaded.status().code(), StatusCode::kCorrupt) << loaded.status().message();
   EXPECT_FALSE(record_of(loaded));
 }
@@ -366,17 +383,17 @@ TEST(SqliteRosterCache, EditedItemIsReportedCorrupt) {
 TEST(SqliteRosterCache, MissingRowOrWrongCountIsReportedCorrupt) {
   TempDir dir;
   const std::string path = dir.file("state.db");
-  { ASSERT_TRUE(SqliteSessionStore(path).save_roster(kAccount, sample()).ok()); }
+  { ASSERT_TRUE(save_roster(path, kAccount, sample()).ok()); }
   exec(path, "UPDATE rpsync_roster SET count = count + 1");
-  EXPECT_EQ(SqliteSessionStore(path).load_roster(kAccount).status().code(),
+  EXPECT_EQ(load_roster(path, kAccount).status().code(),
             StatusCode::kCorrupt);
-  { ASSERT_TRUE(SqliteSessionStore(path).save_roster(kAccount, sample()).ok()); }
+  { ASSERT_TRUE(save_roster(path, kAccount, sample()).ok()); }
   exec(path, "DELETE FROM rpsync_roster_item WHERE jid='bob@example.test'");
-  EXPECT_EQ(SqliteSessionStore(path).load_roster(kAccount).status().code(),
+  EXPECT_EQ(load_roster(path, kAccount).status().code(),
             StatusCode::kCorrupt);
-  { ASSERT_TRUE(SqliteSessionStore(path).save_roster(kAccount, sample()).ok()); }
+  { ASSERT_TRUE(save_roster(path, kAccount, sample()).ok()); }
   exec(path, "UPDATE rpsync_roster_item SET groups = X'393A' WHERE jid='bob@example.test'");
-  EXPECT_EQ(SqliteSessionStore(path).load_roster(kAccount).status().code(),
+  EXPECT_EQ(load_roster(path, kAccount).status().code(),
             StatusCode::kCorrupt);
 }
 

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "client_ext/store.h"
+#include "client_ext/sqlite_scram_cache.h"
+#include "client_ext/sqlite_session_store.h"
 #include "tests/client_ext/record_of.h"
 
 #include <gtest/gtest.h>
@@ -61,8 +63,10 @@ struct Backend<MemorySessionStore> {
 template <>
 struct Backend<SqliteSessionStore> {
   TempDir dir;
+  std::unique_ptr<SqliteDatabase> db;
   std::unique_ptr<SessionStore> make() {
-    return std::make_unique<SqliteSessionStore>(dir.file("state.db"));
+    db = std::make_unique<SqliteDatabase>(dir.file("state.db"));
+    return std::make_unique<SqliteSessionStore>(*db);
   }
 };
 
@@ -117,11 +121,13 @@ TYPED_TEST(StoreContract, AccountsAreSeparate) {
 TEST(SqliteStore, SurvivesReopen) {
   TempDir dir;
   {
-    SqliteSessionStore s(dir.file("state.db"));
-    ASSERT_TRUE(s.open_status().ok());
+    SqliteDatabase s_db(dir.file("state.db"));
+    SqliteSessionStore s(s_db);
+    ASSERT_TRUE(s_db.open_status().ok());
     ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
   }
-  SqliteSessionStore s(dir.file("state.db"));
+  SqliteDatabase s_db(dir.file("state.db"));
+  SqliteSessionStore s(s_db);
   LoadResult r = s.load("me@example.test");
   ASSERT_TRUE(record_of(r));
   EXPECT_EQ(*record_of(r), sample("iq-1"));
@@ -134,25 +140,29 @@ TEST(SqliteStore, ScramKeySurvivesReopenAndIsKeyedBySalt) {
   const std::string key(20, '\x07');
   const std::string salt("s\0alt", 5);  // salts are raw bytes
   {
-    SqliteSessionStore s(dir.file("state.db"));
-    ASSERT_TRUE(s.open_status().ok());
-    EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 4096));
-    s.save_salted_password("me@example.test", salt, 4096, key);
+    SqliteDatabase s_db(dir.file("state.db"));
+    SqliteSessionStore s(s_db);
+    SqliteScramCache s_scram(s_db);
+    ASSERT_TRUE(s_db.open_status().ok());
+    EXPECT_FALSE(s_scram.load_salted_password("me@example.test", salt, 4096));
+    s_scram.save_salted_password("me@example.test", salt, 4096, key);
     ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
   }
-  SqliteSessionStore s(dir.file("state.db"));
-  EXPECT_EQ(s.load_salted_password("me@example.test", salt, 4096), key);
-  EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 10000));
-  EXPECT_FALSE(s.load_salted_password("me@example.test", "salt2", 4096));
-  EXPECT_FALSE(s.load_salted_password("other@example.test", salt, 4096));
+  SqliteDatabase s_db(dir.file("state.db"));
+  SqliteSessionStore s(s_db);
+  SqliteScramCache s_scram(s_db);
+  EXPECT_EQ(s_scram.load_salted_password("me@example.test", salt, 4096), key);
+  EXPECT_FALSE(s_scram.load_salted_password("me@example.test", salt, 10000));
+  EXPECT_FALSE(s_scram.load_salted_password("me@example.test", "salt2", 4096));
+  EXPECT_FALSE(s_scram.load_salted_password("other@example.test", salt, 4096));
   ASSERT_TRUE(s.erase("me@example.test").ok());  // the session record only
-  EXPECT_EQ(s.load_salted_password("me@example.test", salt, 4096), key);
-  s.erase_salted_password("me@example.test");
-  EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 4096));
+  EXPECT_EQ(s_scram.load_salted_password("me@example.test", salt, 4096), key);
+  s_scram.erase_salted_password("me@example.test");
+  EXPECT_FALSE(s_scram.load_salted_password("me@example.test", salt, 4096));
   ASSERT_TRUE(s.load("me@example.test").ok());
   // A key of the wrong size is not handed out.
-  s.save_salted_password("me@example.test", salt, 4096, "short");
-  EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 4096));
+  s_scram.save_salted_password("me@example.test", salt, 4096, "short");
+  EXPECT_FALSE(s_scram.load_salted_password("me@example.test", salt, 4096));
 }
 
 TEST(SqliteStore, GarbageFileIsReportedCorruptNotCrash) {
@@ -162,7 +172,8 @@ TEST(SqliteStore, GarbageFileIsReportedCorruptNotCrash) {
     std::ofstream f(path, std::ios::binary);
     for (int i = 0; i < 512; ++i) f << "this is not a database ";
   }
-  SqliteSessionStore s(path);
+  SqliteDatabase s_db(path);
+  SqliteSessionStore s(s_db);
   LoadResult r = s.load("me@example.test");
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorrupt) << r.status().message();
@@ -181,11 +192,13 @@ TEST(SqliteStore, TamperedPresenceRowFailsDigestCheck) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
-    SqliteSessionStore s(path);
+    SqliteDatabase s_db(path);
+    SqliteSessionStore s(s_db);
     ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
   }
   exec(path, "UPDATE rpsync_presence SET status = 'edited' WHERE jid = 'alice@example.test/phone'");
-  SqliteSessionStore s(path);
+  SqliteDatabase s_db(path);
+  SqliteSessionStore s(s_db);
   LoadResult r = s.load("me@example.test");
   EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
   EXPECT_FALSE(record_of(r));
@@ -195,11 +208,13 @@ TEST(SqliteStore, MissingPresenceRowFailsDigestCheck) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
-    SqliteSessionStore s(path);
+    SqliteDatabase s_db(path);
+    SqliteSessionStore s(s_db);
     ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
   }
   exec(path, "DELETE FROM rpsync_presence WHERE jid = 'bob@example.test/desk'");
-  SqliteSessionStore s(path);
+  SqliteDatabase s_db(path);
+  SqliteSessionStore s(s_db);
   EXPECT_EQ(s.load("me@example.test").status().code(), StatusCode::kCorrupt);
 }
 
@@ -207,17 +222,20 @@ TEST(SqliteStore, OutOfRangeValuesAreCorrupt) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
-    SqliteSessionStore s(path);
+    SqliteDatabase s_db(path);
+    SqliteSessionStore s(s_db);
     ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
   }
   exec(path, "UPDATE rpsync_presence SET priority = 1000");
-  SqliteSessionStore s(path);
+  SqliteDatabase s_db(path);
+  SqliteSessionStore s(s_db);
   EXPECT_EQ(s.load("me@example.test").status().code(), StatusCode::kCorrupt);
 }
 
 TEST(SqliteStore, UnwritableLocationIsAnIoError) {
-  SqliteSessionStore s("/nonexistent-dir-rpsync/state.db");
-  EXPECT_EQ(s.open_status().code(), StatusCode::kIoError);
+  SqliteDatabase s_db("/nonexistent-dir-rpsync/state.db");
+  SqliteSessionStore s(s_db);
+  EXPECT_EQ(s_db.open_status().code(), StatusCode::kIoError);
   EXPECT_EQ(s.load("me@example.test").status().code(), StatusCode::kIoError);
 }
 
@@ -245,14 +263,16 @@ TEST(SqliteStore, KillDuringSaveLeavesOldOrNewRecord) {
   const SavedSession a = big("A", 2000);
   const SavedSession b = big("B", 1500);
   {
-    SqliteSessionStore s(path);
+    SqliteDatabase s_db(path);
+    SqliteSessionStore s(s_db);
     ASSERT_TRUE(s.save("me@example.test", a).ok());
   }
   for (int round = 0; round < 3; ++round) {
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
-      SqliteSessionStore s(path);
+      SqliteDatabase s_db(path);
+      SqliteSessionStore s(s_db);
       for (int i = 0; i < 1000; ++i) (void)s.save("me@example.test", (i % 2) ? a : b);
       ::_exit(0);
     }
@@ -260,7 +280,8 @@ TEST(SqliteStore, KillDuringSaveLeavesOldOrNewRecord) {
     ::kill(child, SIGKILL);
     int status = 0;
     ::waitpid(child, &status, 0);
-    SqliteSessionStore s(path);
+    SqliteDatabase s_db(path);
+    SqliteSessionStore s(s_db);
     LoadResult r = s.load("me@example.test");
     ASSERT_TRUE(r.ok()) << r.status().message();
     ASSERT_TRUE(record_of(r));

@@ -5,6 +5,7 @@
 //
 // alice (gloox + RpsyncManager) has bob and carol (harness TestClients) in her roster.
 #include "stub_component.h"
+#include "client_ext/sqlite_session_store.h"
 #include "tests/client_ext/record_of.h"
 
 #include <gtest/gtest.h>
@@ -359,7 +360,8 @@ TEST_F(StubScenario, ApplicationRestartUsesPersistedState) {
   auto bob = login("bob", "phone");
   ASSERT_TRUE(bob->send_presence("chat", "before"));
   {
-    SqliteSessionStore store(path);
+    SqliteDatabase database(path);
+    SqliteSessionStore store(database);
     auto a = alice(&store);
     login_and_enable(*a);
     a->manager().logout();
@@ -368,7 +370,8 @@ TEST_F(StubScenario, ApplicationRestartUsesPersistedState) {
   ASSERT_TRUE(bob->send_presence("chat", "after"));
   for (int i = 0; i < 20; ++i) stub_->recv(10'000);
 
-  SqliteSessionStore store(path);  // a new process would do exactly this
+  SqliteDatabase database(path);  // a new process would do exactly this
+  SqliteSessionStore store(database);
   auto a = alice(&store);
   EXPECT_EQ(a->manager().cache().live().at("bob@example.test/phone").status, "before");
   ASSERT_TRUE(a->connect());
