@@ -19,7 +19,7 @@
 
 #include "gloox_session.h"
 #include "protocol/ns.h"
-#include "test_env.h"
+#include "tests/client_ext/test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 #include "client_ext/sqlite_session_store.h"

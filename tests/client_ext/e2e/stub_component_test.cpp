@@ -21,7 +21,7 @@
 #include "gloox_session.h"
 #include "protocol/ns.h"
 #include "protocol/state.h"
-#include "test_env.h"
+#include "tests/client_ext/test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 

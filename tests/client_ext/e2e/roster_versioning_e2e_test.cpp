@@ -30,7 +30,7 @@
 #include "client_ext/store.h"
 #include "protocol/ns.h"
 #include "protocol/xml.h"
-#include "test_env.h"
+#include "tests/client_ext/test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 #include "tests/client_ext/record_of.h"
