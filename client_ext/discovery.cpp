@@ -14,10 +14,9 @@ namespace {
 constexpr std::size_t kMaxDiscoItems = 64;
 }  // namespace
 
-ComponentDiscovery::ComponentDiscovery(
-    Client& client, std::string configured,
-    std::function<std::chrono::steady_clock::time_point()> now,
-    std::function<void(const std::string&)> on_done)
+ComponentDiscovery::ComponentDiscovery(Client& client, std::string configured,
+                                       std::function<std::chrono::steady_clock::time_point()> now,
+                                       std::function<void(const std::string&)> on_done)
     : client_(client),
       now_(std::move(now)),
       on_done_(std::move(on_done)),
@@ -72,8 +71,8 @@ void ComponentDiscovery::handleDiscoInfo(const gloox::JID& from, const gloox::Di
   finish_item();
 }
 
-void ComponentDiscovery::handleDiscoError(const gloox::JID& /*from*/,
-                                          const gloox::Error* /*error*/, int context) {
+void ComponentDiscovery::handleDiscoError(const gloox::JID& /*from*/, const gloox::Error* /*error*/,
+                                          int context) {
   if ((context != kCtxItems && context != kCtxInfo) || state_ != State::kRunning) return;
   finish_item();
 }

@@ -114,8 +114,7 @@ void RpsyncManager::session_started() {
   discovery_.expire_empty(t, options_.rediscover_after);
   if (options_.synced_marker && server_info_ == ServerInfo::kUnknown) request_server_info();
 
-  LoginStart start =
-      plan_login(load_failure_, saved_, options_.unix_now(), discovery_.component());
+  LoginStart start = plan_login(load_failure_, saved_, options_.unix_now(), discovery_.component());
   switch (start.kind) {
     case LoginStart::Kind::kSync:
       start_sync();
@@ -187,7 +186,8 @@ void RpsyncManager::request_server_info() {
 
 void RpsyncManager::handleDiscoInfo(const gloox::JID& /*from*/, const gloox::Disco::Info& info,
                                     int context) {
-  if (context == kCtxServerInfo) server_info_done(info.hasFeature(std::string(proto::kSyncedFeature)));
+  if (context == kCtxServerInfo)
+    server_info_done(info.hasFeature(std::string(proto::kSyncedFeature)));
 }
 
 void RpsyncManager::handleDiscoItems(const gloox::JID& /*from*/,
@@ -262,8 +262,8 @@ void RpsyncManager::send_enable() {
 
 void RpsyncManager::send_checkpoint() {
   if (!state_.key) return;
-  send_request(Request::kCheckpoint, std::make_unique<CheckpointExtension>(proto::Checkpoint{
-                                         state_.key->stream, state_.key->last}));
+  send_request(Request::kCheckpoint, std::make_unique<CheckpointExtension>(
+                                         proto::Checkpoint{state_.key->stream, state_.key->last}));
   ++checkpoints_sent_;
   checkpoints_.sent(now());
 }

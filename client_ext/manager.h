@@ -44,14 +44,14 @@
 #include <string>
 #include <vector>
 
+#include "../protocol/error.h"
+#include "../protocol/sync.h"
 #include "cache.h"
 #include "checkpoint_schedule.h"
 #include "client.h"
 #include "discovery.h"
 #include "extensions.h"
 #include "store.h"
-#include "../protocol/error.h"
-#include "../protocol/sync.h"
 
 namespace rpsync::client {
 

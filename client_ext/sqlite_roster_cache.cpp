@@ -47,7 +47,8 @@ struct RosterHeader {
 
 // The account's header row; an empty optional when there is none.
 StatusOr<std::optional<RosterHeader>> load_header(SqliteDatabase& db, std::string_view account) {
-  SqliteStatement q(db.handle(), "SELECT ver, count, checksum FROM rpsync_roster WHERE account = ?1");
+  SqliteStatement q(db.handle(),
+                    "SELECT ver, count, checksum FROM rpsync_roster WHERE account = ?1");
   if (!q.ok()) return Status::io_error(db.error());
   q.text(1, account);
   const int rc = q.step();

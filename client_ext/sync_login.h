@@ -17,9 +17,9 @@ namespace rpsync::client {
 
 struct LoginStart {
   enum class Kind : std::uint8_t {
-    kSync,            // send <sync/> with the stored key, hold initial presence
-    kNoStoredState,   // nothing stored: a full login (not an error)
-    kFullResync,      // stored state unusable: drop it, report `failure`, full login
+    kSync,           // send <sync/> with the stored key, hold initial presence
+    kNoStoredState,  // nothing stored: a full login (not an error)
+    kFullResync,     // stored state unusable: drop it, report `failure`, full login
   };
   Kind kind = Kind::kNoStoredState;
   FullResync failure;  // kFullResync

@@ -3,7 +3,6 @@
 // what RosterVersioning makes of results and pushes (gloox tags parsed by gloox), and the
 // SQLite roster table with its integrity check.
 #include "client_ext/roster_versioning.h"
-#include "tests/client_ext/record_of.h"
 
 #include <gloox/parser.h>
 #include <gloox/tag.h>
@@ -21,6 +20,7 @@
 #include "client_ext/sqlite_session_store.h"
 #include "client_ext/store.h"
 #include "test_env.h"
+#include "tests/client_ext/record_of.h"
 
 namespace rpsync::client {
 namespace {
@@ -98,7 +98,8 @@ TEST(RosterRequestPlan, VersionedWithAValidCache) {
 }
 
 TEST(RosterRequestPlan, BootstrapWhenNothingUsableIsCached) {
-  EXPECT_EQ(plan_roster_request(true, true, std::optional<CachedRoster>{}).kind, RosterRequestKind::kBootstrap);
+  EXPECT_EQ(plan_roster_request(true, true, std::optional<CachedRoster>{}).kind,
+            RosterRequestKind::kBootstrap);
   EXPECT_EQ(plan_roster_request(true, true, Status::corrupt("x")).kind,
             RosterRequestKind::kBootstrap);
   EXPECT_EQ(plan_roster_request(true, true, Status::io_error("x")).kind,
@@ -265,9 +266,7 @@ TEST_F(RosterVersioningCached, PushWithoutVerMakesTheNextLoginBootstrap) {
 
 TEST(RosterVersioning, CorruptCacheIsErasedAndTheRosterFetchedInFull) {
   struct Corrupt final : RosterCache {
-    RosterLoadResult load(std::string_view) override {
-      return Status::corrupt("checksum");
-    }
+    RosterLoadResult load(std::string_view) override { return Status::corrupt("checksum"); }
     Status save(std::string_view, const CachedRoster& r) override {
       saved = r;
       return {};
@@ -360,7 +359,8 @@ TEST(SqliteRosterCache, SessionAndRosterAreSeparateRecords) {
   SessionStore& sessions = s;
   ASSERT_TRUE(sessions.erase(kAccount).ok());
   EXPECT_FALSE(record_of(s.load(kAccount)));
-  EXPECT_EQ(record_of(s_rosters.load(kAccount)), sample()) << "erasing the session keeps the roster";
+  EXPECT_EQ(record_of(s_rosters.load(kAccount)), sample())
+      << "erasing the session keeps the roster";
   ASSERT_TRUE(s.save(kAccount, session).ok());
   RosterCache& rosters = s_rosters;
   ASSERT_TRUE(rosters.erase(kAccount).ok());
@@ -385,16 +385,13 @@ TEST(SqliteRosterCache, MissingRowOrWrongCountIsReportedCorrupt) {
   const std::string path = dir.file("state.db");
   { ASSERT_TRUE(save_roster(path, kAccount, sample()).ok()); }
   exec(path, "UPDATE rpsync_roster SET count = count + 1");
-  EXPECT_EQ(load_roster(path, kAccount).status().code(),
-            StatusCode::kCorrupt);
+  EXPECT_EQ(load_roster(path, kAccount).status().code(), StatusCode::kCorrupt);
   { ASSERT_TRUE(save_roster(path, kAccount, sample()).ok()); }
   exec(path, "DELETE FROM rpsync_roster_item WHERE jid='bob@example.test'");
-  EXPECT_EQ(load_roster(path, kAccount).status().code(),
-            StatusCode::kCorrupt);
+  EXPECT_EQ(load_roster(path, kAccount).status().code(), StatusCode::kCorrupt);
   { ASSERT_TRUE(save_roster(path, kAccount, sample()).ok()); }
   exec(path, "UPDATE rpsync_roster_item SET groups = X'393A' WHERE jid='bob@example.test'");
-  EXPECT_EQ(load_roster(path, kAccount).status().code(),
-            StatusCode::kCorrupt);
+  EXPECT_EQ(load_roster(path, kAccount).status().code(), StatusCode::kCorrupt);
 }
 
 }  // namespace

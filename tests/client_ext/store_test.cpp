@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: MIT
 #include "client_ext/store.h"
-#include "client_ext/sqlite_scram_cache.h"
-#include "client_ext/sqlite_session_store.h"
-#include "tests/client_ext/record_of.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -14,6 +11,10 @@
 #include <fstream>
 #include <memory>
 #include <string>
+
+#include "client_ext/sqlite_scram_cache.h"
+#include "client_ext/sqlite_session_store.h"
+#include "tests/client_ext/record_of.h"
 
 namespace rpsync::client {
 namespace {

@@ -17,13 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "client_ext/sqlite_session_store.h"
 #include "gloox_session.h"
 #include "protocol/ns.h"
+#include "tests/client_ext/record_of.h"
 #include "tests/client_ext/test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
-#include "client_ext/sqlite_session_store.h"
-#include "tests/client_ext/record_of.h"
 
 namespace rpsync::client {
 namespace {

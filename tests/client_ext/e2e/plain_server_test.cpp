@@ -13,9 +13,9 @@
 
 #include "gloox_session.h"
 #include "protocol/ns.h"
+#include "tests/client_ext/record_of.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
-#include "tests/client_ext/record_of.h"
 
 namespace rpsync::client {
 namespace {

@@ -30,10 +30,10 @@
 #include "client_ext/store.h"
 #include "protocol/ns.h"
 #include "protocol/xml.h"
+#include "tests/client_ext/record_of.h"
 #include "tests/client_ext/test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
-#include "tests/client_ext/record_of.h"
 
 namespace rpsync::client {
 namespace {
@@ -326,8 +326,7 @@ TEST(RosterVersioningE2E, UnchangedRosterComesFromTheCache) {
       << "contacts' presence must still arrive";
   EXPECT_TRUE(alice.client().roster_versioned_get());
   const std::string get = alice.roster_get();
-  EXPECT_NE(get.find("ver='" + record_of(store.load(kAlice))->ver + "'"), std::string::npos)
-      << get;
+  EXPECT_NE(get.find("ver='" + record_of(store.load(kAlice))->ver + "'"), std::string::npos) << get;
   // On the wire: an empty result, no items.
   const std::string result = alice.roster_result();
   ASSERT_FALSE(result.empty());

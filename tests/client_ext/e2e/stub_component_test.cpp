@@ -5,8 +5,6 @@
 //
 // alice (gloox + RpsyncManager) has bob and carol (harness TestClients) in her roster.
 #include "stub_component.h"
-#include "client_ext/sqlite_session_store.h"
-#include "tests/client_ext/record_of.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -18,9 +16,11 @@
 #include <sstream>
 #include <string>
 
+#include "client_ext/sqlite_session_store.h"
 #include "gloox_session.h"
 #include "protocol/ns.h"
 #include "protocol/state.h"
+#include "tests/client_ext/record_of.h"
 #include "tests/client_ext/test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
@@ -516,7 +516,8 @@ TEST_F(GatedScenario, ChangeBetweenSyncAndPresenceIsCaughtAndFlooded) {
     auto it = a->manager().cache().live().find("bob@example.test/phone");
     return it != a->manager().cache().live().end() && it->second.show == proto::Show::kXa &&
            record_of(store.load(kAlice)) &&
-           record_of(store.load(kAlice))->state.at("bob@example.test/phone").show == proto::Show::kXa;
+           record_of(store.load(kAlice))->state.at("bob@example.test/phone").show ==
+               proto::Show::kXa;
   })) << "events: "
       << r.events.size();
   ASSERT_EQ(r.synced.size(), 1u);
