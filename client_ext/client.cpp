@@ -174,88 +174,96 @@ void Client::scram_fail() {
 bool Client::scram_handle(const gloox::Tag& tag) {
   using Step = ScramLogin::Step;
   if (scram_.step == Step::kNone || tag.xmlns() != gloox::XMLNS_STREAM_SASL) return false;
+  const bool cached_key_rejected = tag.name() == "failure" && scram_.step == Step::kResponseSent &&
+                                   scram_.from_cache && !scram_.retried;
   // What gloox::ClientBase::handleTag logs for every element; a failure handed on to
   // gloox (return false) is logged there.
-  const bool ours = tag.name() == "challenge" || tag.name() == "success" ||
-                    (tag.name() == "failure" && scram_.step == Step::kResponseSent &&
-                     scram_.from_cache && !scram_.retried);
+  const bool ours = tag.name() == "challenge" || tag.name() == "success" || cached_key_rejected;
   if (ours) logInstance().dbg(gloox::LogAreaXmlIncoming, tag.xml());
   const std::string payload = gloox::Base64::decode64(tag.cdata());
   if (tag.name() == "challenge" && scram_.step == Step::kAuthSent) {
-    auto first = scram::parse_server_first(payload, scram_.nonce);
-    if (!first) {
-      scram_fail();
-      return true;
-    }
-    scram_.salt = first->salt;
-    scram_.iterations = first->iterations;
-    std::optional<std::string> cached;
-    if (!scram_.retried) {
-      cached = scram_cache_->load_salted_password(scram_.account, first->salt, first->iterations);
-    }
-    scram_.from_cache = cached.has_value();
-    if (cached) {
-      scram_.salted = std::move(*cached);
-      ++scram_stats_.cache_hits;
-    } else {
-      scram_.salted = scram::salted_password(m_password, first->salt, first->iterations);
-      ++scram_stats_.derivations;
-    }
-    scram::Final f = scram::client_final(scram_.salted, scram_.gs2_header, scram_.client_first_bare,
-                                         payload, first->nonce);
-    scram_.server_signature = std::move(f.server_signature);
-    scram_.step = Step::kResponseSent;
-    send(sasl_tag("response", f.client_final_message));
-    return true;
-  }
-  if (tag.name() == "challenge" && scram_.step == Step::kResponseSent) {
-    // The server-final-message as a last challenge (RFC 6120 §6.4.6 allows it); the
-    // <success/> that follows then carries no data.
-    if (!scram::verify_server_final(payload, scram_.server_signature)) {
-      ++scram_stats_.bad_server_signature;
-      scram_fail();
-      return true;
-    }
-    scram_.step = Step::kVerified;
-    send(sasl_tag("response", ""));
-    return true;
-  }
-  if (tag.name() == "success" &&
-      (scram_.step == Step::kResponseSent || scram_.step == Step::kVerified)) {
-    const bool verified = scram_.step == Step::kVerified
-                              ? payload.empty()
-                              : scram::verify_server_final(payload, scram_.server_signature);
-    if (!verified) {
-      ++scram_stats_.bad_server_signature;
-      scram_fail();
-      return true;
-    }
-    if (!scram_.from_cache) {
-      scram_cache_->save_salted_password(scram_.account, scram_.salt, scram_.iterations,
-                                         scram_.salted);
-    }
-    scram_ = ScramLogin{};
-    // What gloox does on a verified <success/>.
-    setAuthed(true);
-    header();
-    return true;
-  }
-  if (tag.name() == "failure" && scram_.step == Step::kResponseSent && scram_.from_cache &&
-      !scram_.retried) {
-    // The cached key no longer fits the password (the server kept the salt).
-    scram_cache_->erase_salted_password(scram_.account);
-    ++scram_stats_.retries;
-    scram_start(true);
-    return true;
-  }
-  if (ours) {
+    scram_server_first(payload);
+  } else if (tag.name() == "challenge" && scram_.step == Step::kResponseSent) {
+    scram_server_final(payload);
+  } else if (tag.name() == "success" &&
+             (scram_.step == Step::kResponseSent || scram_.step == Step::kVerified)) {
+    scram_success(payload);
+  } else if (cached_key_rejected) {
+    scram_retry_derived();
+  } else if (ours) {
     // A challenge or success out of turn: the server broke the exchange.
     scram_fail();
-    return true;
+  } else {
+    // Any other failure ends our exchange; gloox reports it.
+    scram_.step = Step::kNone;
+    return false;
   }
-  // Any other failure ends our exchange; gloox reports it.
-  scram_.step = Step::kNone;
-  return false;
+  return true;
+}
+
+void Client::scram_server_first(const std::string& payload) {
+  auto first = scram::parse_server_first(payload, scram_.nonce);
+  if (!first) {
+    scram_fail();
+    return;
+  }
+  scram_.salt = first->salt;
+  scram_.iterations = first->iterations;
+  std::optional<std::string> cached;
+  if (!scram_.retried) {
+    cached = scram_cache_->load_salted_password(scram_.account, first->salt, first->iterations);
+  }
+  scram_.from_cache = cached.has_value();
+  if (cached) {
+    scram_.salted = std::move(*cached);
+    ++scram_stats_.cache_hits;
+  } else {
+    scram_.salted = scram::salted_password(m_password, first->salt, first->iterations);
+    ++scram_stats_.derivations;
+  }
+  scram::Final f = scram::client_final(scram_.salted, scram_.gs2_header, scram_.client_first_bare,
+                                       payload, first->nonce);
+  scram_.server_signature = std::move(f.server_signature);
+  scram_.step = ScramLogin::Step::kResponseSent;
+  send(sasl_tag("response", f.client_final_message));
+}
+
+void Client::scram_server_final(const std::string& payload) {
+  // The server-final-message as a last challenge (RFC 6120 §6.4.6 allows it); the
+  // <success/> that follows then carries no data.
+  if (!scram::verify_server_final(payload, scram_.server_signature)) {
+    ++scram_stats_.bad_server_signature;
+    scram_fail();
+    return;
+  }
+  scram_.step = ScramLogin::Step::kVerified;
+  send(sasl_tag("response", ""));
+}
+
+void Client::scram_success(const std::string& payload) {
+  const bool verified = scram_.step == ScramLogin::Step::kVerified
+                            ? payload.empty()
+                            : scram::verify_server_final(payload, scram_.server_signature);
+  if (!verified) {
+    ++scram_stats_.bad_server_signature;
+    scram_fail();
+    return;
+  }
+  if (!scram_.from_cache) {
+    scram_cache_->save_salted_password(scram_.account, scram_.salt, scram_.iterations,
+                                       scram_.salted);
+  }
+  scram_ = ScramLogin{};
+  // What gloox does on a verified <success/>.
+  setAuthed(true);
+  header();
+}
+
+void Client::scram_retry_derived() {
+  // The cached key no longer fits the password (the server kept the salt).
+  scram_cache_->erase_salted_password(scram_.account);
+  ++scram_stats_.retries;
+  scram_start(true);
 }
 
 // ---- incoming elements --------------------------------------------------------------

@@ -180,6 +180,11 @@ class Client : public gloox::Client {
   void scram_start(bool retry);
   // Handles a SASL element of an exchange this class runs; false = not ours (gloox's).
   bool scram_handle(const gloox::Tag& tag);
+  // One SASL step each (`payload`: the element's decoded text).
+  void scram_server_first(const std::string& payload);  // challenge: server-first-message
+  void scram_server_final(const std::string& payload);  // challenge: server-final-message
+  void scram_success(const std::string& payload);       // <success/>, verified
+  void scram_retry_derived();  // the cached key was rejected: again with a derived one
   void scram_fail();
   void rosterFilled() override;
   void request_roster();

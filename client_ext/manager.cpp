@@ -2,7 +2,6 @@
 #include "client_ext/manager.h"
 
 #include <gloox/disco.h>
-#include <gloox/error.h>
 #include <gloox/iq.h>
 #include <gloox/jid.h>
 #include <gloox/rosteritem.h>
@@ -12,7 +11,9 @@
 #include <memory>
 #include <utility>
 
+#include "client_ext/answer_error.h"
 #include "client_ext/extensions.h"
+#include "client_ext/sync_login.h"
 #include "client_ext/tag_convert.h"
 #include "protocol/marker.h"
 #include "protocol/ns.h"
@@ -44,45 +45,6 @@ std::string_view to_string(FullResyncReason r) {
   return "?";
 }
 
-namespace {
-
-constexpr std::size_t kMaxDiscoItems = 64;
-
-proto::StanzaError error_of(const gloox::IQ& iq) {
-  if (const gloox::Error* e = iq.error()) {
-    std::unique_ptr<gloox::Tag> t(e->tag());
-    if (t) {
-      if (auto parsed = proto::parse_stanza_error(to_element(*t))) return *parsed;
-    }
-  }
-  return proto::StanzaError{proto::ErrorType::kCancel, proto::Condition::kUndefinedCondition,
-                            proto::AppCondition::kNone, "unparsable error"};
-}
-
-// Errors that say the component itself is not there (as opposed to rpsync answers).
-bool component_missing(const proto::StanzaError& e) {
-  if (e.app != proto::AppCondition::kNone) return false;
-  switch (e.condition) {
-    case proto::Condition::kServiceUnavailable:
-    case proto::Condition::kRemoteServerNotFound:
-    case proto::Condition::kRemoteServerTimeout:
-    case proto::Condition::kRecipientUnavailable:
-    case proto::Condition::kFeatureNotImplemented:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::string describe(const proto::StanzaError& e) {
-  std::string s(proto::to_string(e.condition));
-  if (e.app != proto::AppCondition::kNone) s += "/" + std::string(proto::to_string(e.app));
-  if (!e.text.empty()) s += " (" + e.text + ")";
-  return s;
-}
-
-}  // namespace
-
 RpsyncManager::RpsyncManager(Client& client, SessionStore* store, RpsyncHandler* handler,
                              RpsyncOptions options)
     : client_(client),
@@ -90,7 +52,10 @@ RpsyncManager::RpsyncManager(Client& client, SessionStore* store, RpsyncHandler*
       handler_(handler),
       options_(std::move(options)),
       account_(client.jid().bare()),
-      component_(options_.component) {
+      discovery_(
+          client, options_.component, [this] { return now(); },
+          [this](const std::string& component) { discovery_finished(component); }),
+      checkpoints_(options_.checkpoint_quiet, options_.checkpoint_interval) {
   if (!options_.now) options_.now = [] { return std::chrono::steady_clock::now(); };
   if (!options_.unix_now) {
     options_.unix_now = [] {
@@ -99,25 +64,12 @@ RpsyncManager::RpsyncManager(Client& client, SessionStore* store, RpsyncHandler*
           .count();
     };
   }
-  if (!component_.empty()) discovery_ = Discovery::kDone;
   client_.disco()->addFeature(std::string(ns::kRpsync));
   register_extensions(client_);
   client_.registerConnectionListener(this);
   client_.set_presence_gate(this);
   client_.set_tag_observer(this);
-
-  if (store_ != nullptr) {
-    LoadResult loaded = store_->load(account_);
-    if (!loaded.status.ok()) {
-      load_failure_ =
-          FullResync{FullResyncReason::kStoreError, std::nullopt, loaded.status.message};
-      if (loaded.status.code == StoreStatus::Code::kCorrupt) store_->erase(account_);
-    } else if (loaded.session) {
-      saved_ = std::move(loaded.session);
-      cache_.reset(saved_->state);
-      if (component_.empty()) component_ = saved_->component;
-    }
-  }
+  load_stored_state();
 }
 
 RpsyncManager::~RpsyncManager() {
@@ -129,7 +81,21 @@ RpsyncManager::~RpsyncManager() {
   client_.disco()->removeFeature(std::string(ns::kRpsync));
 }
 
-std::chrono::steady_clock::time_point RpsyncManager::now() const {
+void RpsyncManager::load_stored_state() {
+  if (store_ == nullptr) return;
+  LoadResult loaded = store_->load(account_);
+  if (!loaded.ok()) {
+    load_failure_ =
+        FullResync{FullResyncReason::kStoreError, std::nullopt, loaded.status().message()};
+    if (loaded.status().code() == StatusCode::kCorrupt) (void)store_->erase(account_);
+  } else if (*loaded) {
+    saved_ = std::move(*loaded);
+    cache_.reset(saved_->state);
+    discovery_.adopt(saved_->component);
+  }
+}
+
+RpsyncManager::TimePoint RpsyncManager::now() const {
   return options_.now();
 }
 
@@ -139,56 +105,45 @@ std::chrono::steady_clock::time_point RpsyncManager::now() const {
 // client's roster (the component reads it itself), so the two round trips overlap.
 void RpsyncManager::session_started() {
   // A new (not resumed) session: the previous session's key is history now.
-  roster_arrived_ = false;
-  release_on_roster_ = false;
-  pending_ = {};
-  key_.reset();
-  session_stream_.clear();
-  dirty_ = false;
-  presence_stanzas_ = 0;
-  presence_bytes_ = 0;
+  state_ = {};
+  checkpoints_.settle();
   const auto t = now();
-  last_presence_at_ = t;
-  presence_sent_at_ = t;
-  not_before_ = t;
-  if (discovery_ == Discovery::kDone && component_.empty() &&
-      t - discovered_at_ >= options_.rediscover_after) {
-    discovery_ = Discovery::kIdle;
-  }
-  release_waiting_ = false;
-  presence_marked_ = false;
-  await_reflection_ = false;
-  verifying_marker_ = false;
+  state_.last_presence_at = t;
+  state_.presence_sent_at = t;
+  state_.not_before = t;
+  discovery_.expire_empty(t, options_.rediscover_after);
   if (options_.synced_marker && server_info_ == ServerInfo::kUnknown) request_server_info();
 
-  if (load_failure_) {
-    FullResync f = std::move(*load_failure_);
-    load_failure_.reset();
-    full_resync(std::move(f));
-  } else if (!saved_) {
-    // Whatever an earlier session in this process saw is stale: the flood rebuilds it.
-    cache_.clear();
-    if (handler_ != nullptr)
-      handler_->handleRpsyncFullResync({FullResyncReason::kNoStoredState, {}, {}});
-  } else if (saved_->expires_at <= options_.unix_now()) {
-    full_resync({FullResyncReason::kKeyExpired, std::nullopt, {}});
-  } else if (component_.empty()) {
-    full_resync({FullResyncReason::kComponentUnavailable, std::nullopt, {}});
-  } else {
-    proto::Sync sync{client_.stream_id(), saved_->key};
-    send_request(Request::kSync, std::make_unique<SyncExtension>(std::move(sync)));
-    ++syncs_sent_;
-    phase_ = Phase::kSyncing;
-    return;
+  LoginStart start = plan_login(load_failure_, saved_, options_.unix_now(), discovery_.component());
+  switch (start.kind) {
+    case LoginStart::Kind::kSync:
+      start_sync();
+      return;
+    case LoginStart::Kind::kFullResync:
+      full_resync(std::move(start.failure));
+      break;
+    case LoginStart::Kind::kNoStoredState:
+      // Whatever an earlier session in this process saw is stale: the flood rebuilds it.
+      cache_.clear();
+      if (handler_ != nullptr)
+        handler_->handleRpsyncFullResync({FullResyncReason::kNoStoredState, {}, {}});
+      break;
   }
-  phase_ = Phase::kSettling;
-  if (discovery_ == Discovery::kIdle) start_discovery();
+  state_.phase = Phase::kSettling;
+  discovery_.start_if_idle();
+}
+
+void RpsyncManager::start_sync() {
+  proto::Sync sync{client_.stream_id(), saved_->key};
+  send_request(Request::kSync, std::make_unique<SyncExtension>(std::move(sync)));
+  ++syncs_sent_;
+  state_.phase = Phase::kSyncing;
 }
 
 bool RpsyncManager::hold_initial_presence() {
-  roster_arrived_ = true;
-  if (phase_ == Phase::kSyncing) return true;  // the sync's answer (or timeout) releases
-  if (std::exchange(release_on_roster_, false)) {
+  state_.roster_arrived = true;
+  if (state_.phase == Phase::kSyncing) return true;  // the sync's answer (or timeout) releases
+  if (std::exchange(state_.release_on_roster, false)) {
     release_after_sync();  // the delta arrived first and was verified
     return true;
   }
@@ -202,8 +157,8 @@ void RpsyncManager::full_resync(FullResync info) {
 
 void RpsyncManager::drop_key() {
   saved_.reset();
-  key_.reset();
-  if (store_ != nullptr) store_->erase(account_);
+  state_.key.reset();
+  if (store_ != nullptr) (void)store_->erase(account_);  // best effort, as the save
 }
 
 void RpsyncManager::drop_state() {
@@ -212,68 +167,12 @@ void RpsyncManager::drop_state() {
 }
 
 void RpsyncManager::after_answer(bool matched) {
-  dirty_ = false;
-  if (matched) {
-    retries_left_ = kMismatchRetries;
-    persist();
-  } else if (retries_left_ > 0) {
-    // Presence still in flight to one side; ask again once things are quiet.
-    --retries_left_;
-    dirty_ = true;
-  }
+  if (checkpoints_.answered(matched)) persist();
 }
 
-// ---- discovery ----------------------------------------------------------------------
-
-void RpsyncManager::start_discovery() {
-  discovery_ = Discovery::kRunning;
-  disco_outstanding_ = 1;
-  client_.disco()->getDiscoItems(gloox::JID(client_.jid().server()), std::string(), this,
-                                 kCtxDiscoItems);
-}
-
-void RpsyncManager::handleDiscoItems(const gloox::JID& /*from*/, const gloox::Disco::Items& items,
-                                     int context) {
-  if (context != kCtxDiscoItems || discovery_ != Discovery::kRunning) return;
-  std::size_t n = 0;
-  for (const gloox::Disco::Item* item : items.items()) {
-    if (item == nullptr || !item->jid() || n++ == kMaxDiscoItems) break;
-    ++disco_outstanding_;
-    client_.disco()->getDiscoInfo(item->jid(), std::string(), this, kCtxDiscoInfo);
-  }
-  finish_discovery_item();
-}
-
-void RpsyncManager::handleDiscoInfo(const gloox::JID& from, const gloox::Disco::Info& info,
-                                    int context) {
-  if (context == kCtxServerInfo) {
-    server_info_done(info.hasFeature(std::string(proto::kSyncedFeature)));
-    return;
-  }
-  if (context != kCtxDiscoInfo || discovery_ != Discovery::kRunning) return;
-  if (component_.empty() && info.hasFeature(std::string(ns::kRpsync))) component_ = from.full();
-  finish_discovery_item();
-}
-
-void RpsyncManager::handleDiscoError(const gloox::JID& /*from*/, const gloox::Error* /*error*/,
-                                     int context) {
-  if (context == kCtxServerInfo) {
-    server_info_done(false);
-    return;
-  }
-  if ((context != kCtxDiscoItems && context != kCtxDiscoInfo) ||
-      discovery_ != Discovery::kRunning) {
-    return;
-  }
-  finish_discovery_item();
-}
-
-void RpsyncManager::finish_discovery_item() {
-  if (--disco_outstanding_ > 0) return;
-  discovery_ = Discovery::kDone;
-  discovered_at_ = now();
-  if (handler_ != nullptr) handler_->handleRpsyncComponent(component_);
-  if (component_.empty() && phase_ == Phase::kSettling) phase_ = Phase::kPlain;
+void RpsyncManager::discovery_finished(const std::string& component) {
+  if (handler_ != nullptr) handler_->handleRpsyncComponent(component);
+  if (component.empty() && state_.phase == Phase::kSettling) state_.phase = Phase::kPlain;
 }
 
 // ---- the <synced/> marker ----------------------------------------------------------
@@ -285,28 +184,42 @@ void RpsyncManager::request_server_info() {
                                 kCtxServerInfo);
 }
 
+void RpsyncManager::handleDiscoInfo(const gloox::JID& /*from*/, const gloox::Disco::Info& info,
+                                    int context) {
+  if (context == kCtxServerInfo)
+    server_info_done(info.hasFeature(std::string(proto::kSyncedFeature)));
+}
+
+void RpsyncManager::handleDiscoItems(const gloox::JID& /*from*/,
+                                     const gloox::Disco::Items& /*items*/, int /*context*/) {}
+
+void RpsyncManager::handleDiscoError(const gloox::JID& /*from*/, const gloox::Error* /*error*/,
+                                     int context) {
+  if (context == kCtxServerInfo) server_info_done(false);
+}
+
 void RpsyncManager::server_info_done(bool synced_feature) {
   if (server_info_ != ServerInfo::kPending) return;
   server_info_ = ServerInfo::kDone;
   server_synced_ = synced_feature;
-  if (release_waiting_) release_now();
+  if (state_.release_waiting) release_now();
 }
 
 void RpsyncManager::release_after_sync() {
   if (options_.synced_marker && server_info_ == ServerInfo::kPending) {
-    release_waiting_ = true;  // server_info_done() or tick() releases
+    state_.release_waiting = true;  // server_info_done() or tick() releases
     return;
   }
   release_now();
 }
 
 void RpsyncManager::release_now() {
-  release_waiting_ = false;
-  presence_marked_ = options_.synced_marker && server_synced_;
-  await_reflection_ = presence_marked_;
-  presence_sent_at_ = now();
-  last_presence_at_ = presence_sent_at_;
-  client_.release_initial_presence(presence_marked_ ? &marker_ : nullptr);
+  state_.release_waiting = false;
+  state_.presence_marked = options_.synced_marker && server_synced_;
+  state_.await_reflection = state_.presence_marked;
+  state_.presence_sent_at = now();
+  state_.last_presence_at = state_.presence_sent_at;
+  client_.release_initial_presence(state_.presence_marked ? &marker_ : nullptr);
 }
 
 // The checkpoint after a marked presence disagreed: a contact changed between the sync
@@ -322,9 +235,9 @@ void RpsyncManager::reflood() {
   gloox::Presence unavailable(gloox::Presence::Unavailable, gloox::JID());
   client_.send(unavailable);
   client_.setPresence();
-  presence_marked_ = false;
-  presence_sent_at_ = now();
-  last_presence_at_ = presence_sent_at_;
+  state_.presence_marked = false;
+  state_.presence_sent_at = now();
+  state_.last_presence_at = state_.presence_sent_at;
 }
 
 // ---- requests -----------------------------------------------------------------------
@@ -332,26 +245,27 @@ void RpsyncManager::reflood() {
 std::string RpsyncManager::send_request(Request kind,
                                         std::unique_ptr<gloox::StanzaExtension> payload) {
   const std::string id = client_.getID();
-  gloox::IQ iq(gloox::IQ::Set, gloox::JID(component_), id);
+  gloox::IQ iq(gloox::IQ::Set, gloox::JID(discovery_.component()), id);
   iq.addExtension(payload.release());
-  pending_ = Pending{kind, id, now(), 0};
+  state_.pending = Pending{kind, id, now(), 0};
   client_.send(iq, this, kCtxRequest);
   return id;
 }
 
 void RpsyncManager::send_enable() {
-  session_stream_ = client_.stream_id();
-  send_request(Request::kEnable, std::make_unique<EnableExtension>(proto::Enable{session_stream_}));
+  state_.session_stream = client_.stream_id();
+  send_request(Request::kEnable,
+               std::make_unique<EnableExtension>(proto::Enable{state_.session_stream}));
   ++enables_sent_;
-  phase_ = Phase::kEnabling;
+  state_.phase = Phase::kEnabling;
 }
 
 void RpsyncManager::send_checkpoint() {
-  if (!key_) return;
-  send_request(Request::kCheckpoint,
-               std::make_unique<CheckpointExtension>(proto::Checkpoint{key_->stream, key_->last}));
+  if (!state_.key) return;
+  send_request(Request::kCheckpoint, std::make_unique<CheckpointExtension>(
+                                         proto::Checkpoint{state_.key->stream, state_.key->last}));
   ++checkpoints_sent_;
-  last_checkpoint_at_ = now();
+  checkpoints_.sent(now());
 }
 
 bool RpsyncManager::handleIq(const gloox::IQ& /*iq*/) {
@@ -359,12 +273,15 @@ bool RpsyncManager::handleIq(const gloox::IQ& /*iq*/) {
 }
 
 void RpsyncManager::handleIqID(const gloox::IQ& iq, int context) {
-  if (context != kCtxRequest || pending_.kind == Request::kNone || iq.id() != pending_.id) return;
+  if (context != kCtxRequest || state_.pending.kind == Request::kNone ||
+      iq.id() != state_.pending.id) {
+    return;
+  }
   on_answer(iq);
 }
 
 void RpsyncManager::on_answer(const gloox::IQ& iq) {
-  const Pending p = std::exchange(pending_, Pending{});
+  const Pending p = std::exchange(state_.pending, Pending{});
   switch (p.kind) {
     case Request::kEnable:
       on_enable_answer(iq, p);
@@ -382,143 +299,130 @@ void RpsyncManager::on_answer(const gloox::IQ& iq) {
 }
 
 void RpsyncManager::on_enable_answer(const gloox::IQ& iq, const Pending& p) {
-  if (iq.subtype() == gloox::IQ::Result) {
-    const auto* ext = iq.findExtension<EnabledExtension>(EnabledExtension::type_id());
-    const proto::Enabled* enabled = ext != nullptr ? ext->value() : nullptr;
-    if (enabled != nullptr) {
-      key_ = proto::SyncKey{session_stream_, client_.resource(), p.id};
-      lifetime_ = enabled->lifetime;
-      last_checkpoint_at_ = now();
-      phase_ = Phase::kOnline;
-      retries_left_ = kMismatchRetries;
-      const bool matched = cache_.adopt_if_matches(enabled->state);
-      after_answer(matched);
-      if (handler_ != nullptr) handler_->handleRpsyncEnabled(matched);
-      return;
-    }
+  const auto* ext = iq.subtype() == gloox::IQ::Result
+                        ? iq.findExtension<EnabledExtension>(EnabledExtension::type_id())
+                        : nullptr;
+  const proto::Enabled* enabled = ext != nullptr ? ext->value() : nullptr;
+  if (enabled == nullptr) {
+    on_enable_failure(iq);
+    return;
   }
+  state_.key = proto::SyncKey{state_.session_stream, client_.resource(), p.id};
+  state_.lifetime = enabled->lifetime;
+  checkpoints_.key_received(now());
+  state_.phase = Phase::kOnline;
+  checkpoints_.reset_retries();
+  const bool matched = cache_.adopt_if_matches(enabled->state);
+  after_answer(matched);
+  if (handler_ != nullptr) handler_->handleRpsyncEnabled(matched);
+}
+
+void RpsyncManager::on_enable_failure(const gloox::IQ& iq) {
   const proto::StanzaError e =
       iq.subtype() == gloox::IQ::Error ? error_of(iq) : proto::bad_request("no <enabled/>");
-  if (component_missing(e)) {
-    component_.clear();
-    discovery_ = Discovery::kIdle;
-  }
+  if (component_missing(e)) discovery_.forget();
   if (e.type == proto::ErrorType::kWait) {
-    phase_ = Phase::kSettling;
-    not_before_ = now() + options_.retry_after_wait;
+    state_.phase = Phase::kSettling;
+    state_.not_before = now() + options_.retry_after_wait;
   } else {
-    phase_ = Phase::kPlain;
+    state_.phase = Phase::kPlain;
   }
 }
 
 void RpsyncManager::on_checkpoint_answer(const gloox::IQ& iq, const Pending& p) {
-  const bool logging_out = phase_ == Phase::kLoggingOut;
+  const bool logging_out = state_.phase == Phase::kLoggingOut;
   const auto* ext = iq.subtype() == gloox::IQ::Result
                         ? iq.findExtension<CheckpointedExtension>(CheckpointedExtension::type_id())
                         : nullptr;
   const proto::Checkpointed* answer = ext != nullptr ? ext->value() : nullptr;
-  const bool verifying = std::exchange(verifying_marker_, false);
-  if (answer != nullptr && key_) {
-    key_->last = p.id;
+  const bool verifying = std::exchange(state_.verifying_marker, false);
+  if (answer != nullptr && state_.key) {
+    state_.key->last = p.id;
     const bool matched = cache_.adopt_if_matches(answer->state);
     if (!matched && verifying && !logging_out) {
       reflood();
-      dirty_ = false;  // the flood's presence marks it dirty again; checkpoint after it
+      checkpoints_.settle();  // the flood's presence marks it dirty again; checkpoint after it
       return;
     }
     after_answer(matched);
-  } else if (iq.subtype() == gloox::IQ::Error && error_of(iq).type == proto::ErrorType::kWait) {
-    // The component is busy; the key did not move. Try again later.
-    last_checkpoint_at_ = now();
   } else {
-    // The component lost track of this session: start over with a fresh enable.
-    const proto::StanzaError e = error_of(iq);
-    if (component_missing(e)) {
-      component_.clear();
-      discovery_ = Discovery::kIdle;
-    }
-    drop_key();  // the live cache is still right; only the key is gone
-    if (!logging_out) {
-      phase_ = component_.empty() ? Phase::kPlain : Phase::kSettling;
-      not_before_ = now();
-    }
+    on_checkpoint_failure(iq, logging_out);
   }
   if (logging_out) client_.disconnect();
 }
 
-void RpsyncManager::on_sync_answer(const gloox::IQ& iq, const Pending& p) {
-  FullResync failure;
-  if (iq.subtype() == gloox::IQ::Result) {
-    const auto* ext = iq.findExtension<DeltaExtension>(DeltaExtension::type_id());
-    const proto::Delta* delta = ext != nullptr ? ext->value() : nullptr;
-    if (delta == nullptr) {
-      failure = {FullResyncReason::kMalformedAnswer, std::nullopt,
-                 ext != nullptr && ext->error() ? ext->error()->text : "no <delta/>"};
-    } else {
-      const proto::Delta& d = *delta;
-      std::vector<PresenceChange> changes;
-      const DeltaFailure f = cache_.apply_delta(d, &changes);
-      if (f == DeltaFailure::kNone) {
-        session_stream_ = client_.stream_id();
-        key_ = proto::SyncKey{session_stream_, client_.resource(), p.id};
-        lifetime_ = d.lifetime;
-        last_checkpoint_at_ = now();
-        dirty_ = false;
-        phase_ = Phase::kOnline;
-        SyncStats stats;
-        stats.items = d.items();
-        stats.bytes = p.answer_bytes;
-        stats.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(now() - p.sent_at);
-        stats.count = d.state.count();
-        if (handler_ != nullptr) handler_->handleRpsyncSynced(stats, changes);
-        if (roster_arrived_) {
-          release_after_sync();
-        } else {
-          release_on_roster_ = true;
-        }
-        // Saved after the presence left, in this same callback (nothing arrives in
-        // between, so the snapshot is still the key's). A crash before the save leaves
-        // the old key and snapshot on disk: the component retired that key with this
-        // sync, so the next login gets unknown-key and a full login. Consistent either
-        // way; saving first would only move the same window before the presence.
-        persist();
-        return;
-      }
-      failure = {f == DeltaFailure::kDigestMismatch ? FullResyncReason::kDigestMismatch
-                                                    : FullResyncReason::kDeltaDoesNotApply,
-                 std::nullopt,
-                 {}};
-    }
-  } else {
-    const proto::StanzaError e = error_of(iq);
-    failure = {FullResyncReason::kKeyRejected, e, describe(e)};
-    if (component_missing(e)) {
-      component_.clear();
-      discovery_ = Discovery::kIdle;
-    }
+void RpsyncManager::on_checkpoint_failure(const gloox::IQ& iq, bool logging_out) {
+  if (iq.subtype() == gloox::IQ::Error && error_of(iq).type == proto::ErrorType::kWait) {
+    // The component is busy; the key did not move. Try again later.
+    checkpoints_.sent(now());
+    return;
   }
+  // The component lost track of this session: start over with a fresh enable.
+  if (component_missing(error_of(iq))) discovery_.forget();
+  drop_key();  // the live cache is still right; only the key is gone
+  if (!logging_out) {
+    state_.phase = discovery_.component().empty() ? Phase::kPlain : Phase::kSettling;
+    state_.not_before = now();
+  }
+}
+
+void RpsyncManager::on_sync_answer(const gloox::IQ& iq, const Pending& p) {
+  SyncAnswer answer = read_sync_answer(iq, cache_, p.answer_bytes);
+  if (!answer.failure) {
+    on_synced(answer, p);
+    return;
+  }
+  if (answer.component_missing) discovery_.forget();
+  fall_back_to_full_login(std::move(*answer.failure));
+}
+
+void RpsyncManager::on_synced(SyncAnswer& answer, const Pending& p) {
+  state_.session_stream = client_.stream_id();
+  state_.key = proto::SyncKey{state_.session_stream, client_.resource(), p.id};
+  state_.lifetime = answer.lifetime;
+  checkpoints_.key_received(now());
+  checkpoints_.settle();
+  state_.phase = Phase::kOnline;
+  answer.stats.round_trip =
+      std::chrono::duration_cast<std::chrono::microseconds>(now() - p.sent_at);
+  if (handler_ != nullptr) handler_->handleRpsyncSynced(answer.stats, answer.changes);
+  if (state_.roster_arrived) {
+    release_after_sync();
+  } else {
+    state_.release_on_roster = true;
+  }
+  // Saved after the presence left, in this same callback (nothing arrives in
+  // between, so the snapshot is still the key's). A crash before the save leaves
+  // the old key and snapshot on disk: the component retired that key with this
+  // sync, so the next login gets unknown-key and a full login. Consistent either
+  // way; saving first would only move the same window before the presence.
+  persist();
+}
+
+// The sync failed or timed out: a full login, with the presence held so far released.
+void RpsyncManager::fall_back_to_full_login(FullResync failure) {
   full_resync(std::move(failure));
-  phase_ = Phase::kSettling;
-  presence_sent_at_ = now();
-  last_presence_at_ = presence_sent_at_;
-  if (discovery_ == Discovery::kIdle) start_discovery();
+  state_.phase = Phase::kSettling;
+  state_.presence_sent_at = now();
+  state_.last_presence_at = state_.presence_sent_at;
+  discovery_.start_if_idle();
   client_.release_initial_presence();
 }
 
 void RpsyncManager::on_timeout() {
-  const Pending p = std::exchange(pending_, Pending{});
+  const Pending p = std::exchange(state_.pending, Pending{});
   switch (p.kind) {
     case Request::kSync:
       full_resync({FullResyncReason::kTimeout, std::nullopt, "no answer to <sync/>"});
-      phase_ = Phase::kSettling;
-      presence_sent_at_ = last_presence_at_ = now();
+      state_.phase = Phase::kSettling;
+      state_.presence_sent_at = state_.last_presence_at = now();
       client_.release_initial_presence();
       break;
     case Request::kEnable:
-      phase_ = Phase::kPlain;
+      state_.phase = Phase::kPlain;
       break;
     case Request::kCheckpoint:
-      if (phase_ == Phase::kLoggingOut) client_.disconnect();
+      if (state_.phase == Phase::kLoggingOut) client_.disconnect();
       break;
     case Request::kDisable:
     case Request::kNone:
@@ -527,13 +431,13 @@ void RpsyncManager::on_timeout() {
 }
 
 void RpsyncManager::persist() {
-  if (!key_) return;
+  if (!state_.key) return;
   SavedSession s;
-  s.component = component_;
-  s.key = *key_;
-  s.expires_at = options_.unix_now() + static_cast<std::int64_t>(lifetime_);
+  s.component = discovery_.component();
+  s.key = *state_.key;
+  s.expires_at = options_.unix_now() + static_cast<std::int64_t>(state_.lifetime);
   s.state = cache_.snapshot();
-  if (store_ != nullptr) store_->save(account_, s);
+  if (store_ != nullptr) (void)store_->save(account_, s);  // a failed save: a full login later
   saved_ = std::move(s);
 }
 
@@ -544,28 +448,23 @@ void RpsyncManager::tick() {
   if (server_info_ == ServerInfo::kPending && t - server_info_sent_ >= options_.request_timeout) {
     server_info_done(false);
   }
-  if (pending_.kind != Request::kNone) {
-    if (t - pending_.sent_at >= options_.request_timeout) on_timeout();
+  if (state_.pending.kind != Request::kNone) {
+    if (t - state_.pending.sent_at >= options_.request_timeout) on_timeout();
     return;
   }
-  switch (phase_) {
+  switch (state_.phase) {
     case Phase::kSettling: {
-      if (component_.empty() || t < not_before_) break;
-      const bool quiet = t - last_presence_at_ >= options_.settle_quiet;
-      const bool waited = t - presence_sent_at_ >= options_.settle_max;
+      if (discovery_.component().empty() || t < state_.not_before) break;
+      const bool quiet = t - state_.last_presence_at >= options_.settle_quiet;
+      const bool waited = t - state_.presence_sent_at >= options_.settle_max;
       if (quiet || waited) send_enable();
       break;
     }
-    case Phase::kOnline: {
-      const bool quiet = t - last_presence_at_ >= options_.checkpoint_quiet &&
-                         t - last_checkpoint_at_ >= options_.checkpoint_quiet;
-      if ((dirty_ && quiet) || t - last_checkpoint_at_ >= options_.checkpoint_interval) {
-        send_checkpoint();
-      }
+    case Phase::kOnline:
+      if (checkpoints_.due(t, state_.last_presence_at)) send_checkpoint();
       break;
-    }
     case Phase::kLoggingOut:
-      if (t >= logout_deadline_) client_.disconnect();
+      if (t >= state_.logout_deadline) client_.disconnect();
       break;
     default:
       break;
@@ -573,25 +472,25 @@ void RpsyncManager::tick() {
 }
 
 void RpsyncManager::disable() {
-  if (key_ && !component_.empty() && phase_ == Phase::kOnline) {
+  if (state_.key && !discovery_.component().empty() && state_.phase == Phase::kOnline) {
     send_request(Request::kDisable,
-                 std::make_unique<DisableExtension>(proto::Disable{key_->stream}));
+                 std::make_unique<DisableExtension>(proto::Disable{state_.key->stream}));
   }
   drop_key();
-  phase_ = Phase::kPlain;
+  state_.phase = Phase::kPlain;
 }
 
 void RpsyncManager::logout() {
-  if (phase_ == Phase::kOnline && key_ && pending_.kind == Request::kNone) {
-    phase_ = Phase::kLoggingOut;
-    logout_deadline_ = now() + options_.logout_timeout;
+  if (state_.phase == Phase::kOnline && state_.key && state_.pending.kind == Request::kNone) {
+    state_.phase = Phase::kLoggingOut;
+    state_.logout_deadline = now() + options_.logout_timeout;
     send_checkpoint();
     return;
   }
-  if (phase_ == Phase::kOnline && pending_.kind == Request::kCheckpoint) {
+  if (state_.phase == Phase::kOnline && state_.pending.kind == Request::kCheckpoint) {
     // A checkpoint is already in flight: its answer is the last one.
-    phase_ = Phase::kLoggingOut;
-    logout_deadline_ = now() + options_.logout_timeout;
+    state_.phase = Phase::kLoggingOut;
+    state_.logout_deadline = now() + options_.logout_timeout;
     return;
   }
   client_.disconnect();
@@ -602,13 +501,13 @@ void RpsyncManager::logout() {
 void RpsyncManager::onDisconnect(gloox::ConnectionError /*e*/) {
   // An answer still in flight is lost; the component keeps the previous key for this
   // case (spec: "Key"), which is what the store holds.
-  pending_ = {};
-  phase_ = Phase::kOffline;
-  release_waiting_ = false;
-  release_on_roster_ = false;
-  roster_arrived_ = false;
-  await_reflection_ = false;
-  verifying_marker_ = false;
+  state_.pending = {};
+  state_.phase = Phase::kOffline;
+  state_.release_waiting = false;
+  state_.release_on_roster = false;
+  state_.roster_arrived = false;
+  state_.await_reflection = false;
+  state_.verifying_marker = false;
   if (server_info_ == ServerInfo::kPending) server_info_ = ServerInfo::kUnknown;
   client_.drop_initial_presence();
 }
@@ -620,7 +519,7 @@ bool RpsyncManager::onTLSConnect(const gloox::CertInfo& /*info*/) {
 void RpsyncManager::onStreamEvent(gloox::StreamEvent event) {
   if (event == gloox::StreamEventSMResumed) {
     // The old session continues: its key and the component's view are still valid.
-    if (key_) phase_ = Phase::kOnline;
+    if (state_.key) state_.phase = Phase::kOnline;
     if (handler_ != nullptr) handler_->handleRpsyncResumed();
   }
 }
@@ -644,9 +543,9 @@ bool RpsyncManager::is_contact(const std::string& bare) const {
 }
 
 void RpsyncManager::observe_incoming(const gloox::Tag& tag) {
-  if (tag.name() == "iq" && pending_.kind != Request::kNone &&
-      tag.findAttribute("id") == pending_.id) {
-    pending_.answer_bytes = tag.xml().size();
+  if (tag.name() == "iq" && state_.pending.kind != Request::kNone &&
+      tag.findAttribute("id") == state_.pending.id) {
+    state_.pending.answer_bytes = tag.xml().size();
     return;
   }
   if (tag.name() != "presence") return;
@@ -654,25 +553,32 @@ void RpsyncManager::observe_incoming(const gloox::Tag& tag) {
   const std::string& type = tag.findAttribute("type");
   if (from.empty() || (!type.empty() && type != "unavailable")) return;
   const gloox::JID jid(from);
-  if (await_reflection_ && type.empty() && jid.full() == client_.jid().full()) {
-    // The server processed the marked initial presence: verify the state now.
-    await_reflection_ = false;
-    if (pending_.kind == Request::kNone && key_ && phase_ == Phase::kOnline) {
-      verifying_marker_ = true;
-      send_checkpoint();
-    }
+  if (state_.await_reflection && type.empty() && jid.full() == client_.jid().full()) {
+    verify_reflected_presence();
     return;
   }
   if (!jid || jid.resource().empty() || !is_contact(jid.bare())) return;
+  on_contact_presence(tag, jid, type);
+}
 
-  ++presence_stanzas_;
-  presence_bytes_ += tag.xml().size();
-  last_presence_at_ = now();
+// The server processed the marked initial presence: verify the state now.
+void RpsyncManager::verify_reflected_presence() {
+  state_.await_reflection = false;
+  if (state_.pending.kind == Request::kNone && state_.key && state_.phase == Phase::kOnline) {
+    state_.verifying_marker = true;
+    send_checkpoint();
+  }
+}
+
+void RpsyncManager::on_contact_presence(const gloox::Tag& tag, const gloox::JID& jid,
+                                        const std::string& type) {
+  ++state_.presence_stanzas;
+  state_.presence_bytes += tag.xml().size();
+  state_.last_presence_at = now();
   std::optional<proto::PresenceFields> fields;
   if (type.empty()) fields = proto::fields_from_presence(to_element(tag));
   if (auto change = cache_.on_presence(jid.full(), fields)) {
-    dirty_ = true;
-    retries_left_ = kMismatchRetries;
+    checkpoints_.presence_changed();
     if (handler_ != nullptr) handler_->handleRpsyncPresence(*change);
   }
 }

@@ -44,12 +44,14 @@
 #include <string>
 #include <vector>
 
-#include "cache.h"
-#include "client.h"
-#include "extensions.h"
-#include "store.h"
 #include "../protocol/error.h"
 #include "../protocol/sync.h"
+#include "cache.h"
+#include "checkpoint_schedule.h"
+#include "client.h"
+#include "discovery.h"
+#include "extensions.h"
+#include "store.h"
 
 namespace rpsync::client {
 
@@ -97,6 +99,8 @@ struct FullResync {
   std::optional<proto::StanzaError> error;  // kKeyRejected
   std::string detail;
 };
+
+struct SyncAnswer;  // sync_login.h
 
 class RpsyncHandler {
  public:
@@ -155,41 +159,65 @@ class RpsyncManager : private gloox::IqHandler,
   // the next login, which starts over with a full login and enable.
   void disable();
 
-  Phase phase() const { return phase_; }
-  const std::string& component() const { return component_; }
-  bool discovery_done() const { return discovery_ == Discovery::kDone; }
+  Phase phase() const { return state_.phase; }
+  const std::string& component() const { return discovery_.component(); }
+  bool discovery_done() const { return discovery_.done(); }
   // The component's current key for this session (may not be verified yet).
-  const std::optional<proto::SyncKey>& key() const { return key_; }
+  const std::optional<proto::SyncKey>& key() const { return state_.key; }
   const PresenceCache& cache() const { return cache_; }
   // rpsync requests sent since construction, by element name.
   std::size_t enables_sent() const { return enables_sent_; }
   std::size_t syncs_sent() const { return syncs_sent_; }
   std::size_t checkpoints_sent() const { return checkpoints_sent_; }
   // Contact presence stanzas and their bytes received since the last (re)login.
-  std::size_t presence_stanzas() const { return presence_stanzas_; }
-  std::size_t presence_bytes() const { return presence_bytes_; }
+  std::size_t presence_stanzas() const { return state_.presence_stanzas; }
+  std::size_t presence_bytes() const { return state_.presence_bytes; }
   // Whether the server advertised urn:xmpp:rpsync:0#synced (false until known).
   bool server_skips_flood() const { return server_synced_; }
   // Whether this session's initial presence carried the <synced/> marker.
-  bool presence_marked() const { return presence_marked_; }
+  bool presence_marked() const { return state_.presence_marked; }
 
  private:
+  using TimePoint = std::chrono::steady_clock::time_point;
   enum class Request : std::uint8_t { kNone, kEnable, kCheckpoint, kSync, kDisable };
-  enum class Discovery : std::uint8_t { kIdle, kRunning, kDone };
   enum class ServerInfo : std::uint8_t { kUnknown, kPending, kDone };
-  enum Context : int { kCtxRequest = 1, kCtxDiscoItems = 2, kCtxDiscoInfo = 3, kCtxServerInfo = 4 };
+  enum Context : int { kCtxRequest = 1, kCtxServerInfo = 4 };
 
   struct Pending {
     Request kind = Request::kNone;
     std::string id;
-    std::chrono::steady_clock::time_point sent_at{};
+    TimePoint sent_at{};
     std::size_t answer_bytes = 0;
+  };
+
+  // Everything that belongs to one (not resumed) login: session_started() starts from a
+  // fresh value. A disconnect ends the connection's request and waits but keeps the key
+  // (a XEP-0198 resume continues the session).
+  struct LoginState {
+    Phase phase = Phase::kOffline;
+    Pending pending;
+    std::optional<proto::SyncKey> key;
+    std::string session_stream;
+    std::uint32_t lifetime = 0;
+    bool roster_arrived = false;     // this session's roster result was handled
+    bool release_on_roster = false;  // sync verified before the roster arrived
+    bool release_waiting = false;    // sync verified; waiting for the server's disco#info
+    bool presence_marked = false;
+    bool await_reflection = false;  // marked presence sent; verify once it is reflected
+    bool verifying_marker = false;  // the checkpoint in flight verifies the marked presence
+    TimePoint presence_sent_at{};
+    TimePoint last_presence_at{};
+    TimePoint not_before{};
+    TimePoint logout_deadline{};
+    std::size_t presence_stanzas = 0;  // contact presence since the login, and its bytes
+    std::size_t presence_bytes = 0;
   };
 
   // gloox::IqHandler
   bool handleIq(const gloox::IQ& iq) override;
   void handleIqID(const gloox::IQ& iq, int context) override;
-  // gloox::DiscoHandler
+  // gloox::DiscoHandler: the server's disco#info (the <synced/> feature); the component
+  // walk answers ComponentDiscovery.
   void handleDiscoInfo(const gloox::JID& from, const gloox::Disco::Info& info,
                        int context) override;
   void handleDiscoItems(const gloox::JID& from, const gloox::Disco::Items& items,
@@ -206,16 +234,21 @@ class RpsyncManager : private gloox::IqHandler,
   // TagObserver
   void observe_incoming(const gloox::Tag& tag) override;
 
-  std::chrono::steady_clock::time_point now() const;
+  TimePoint now() const;
+  void load_stored_state();
+  void start_sync();
   std::string send_request(Request kind, std::unique_ptr<gloox::StanzaExtension> payload);
   void on_answer(const gloox::IQ& iq);
   void on_enable_answer(const gloox::IQ& iq, const Pending& p);
+  void on_enable_failure(const gloox::IQ& iq);
   void on_checkpoint_answer(const gloox::IQ& iq, const Pending& p);
+  void on_checkpoint_failure(const gloox::IQ& iq, bool logging_out);
   void on_sync_answer(const gloox::IQ& iq, const Pending& p);
+  void on_synced(SyncAnswer& answer, const Pending& p);
+  void fall_back_to_full_login(FullResync failure);
   void on_timeout();
   void full_resync(FullResync info);
-  void start_discovery();
-  void finish_discovery_item();
+  void discovery_finished(const std::string& component);
   void send_enable();
   void send_checkpoint();
   void persist();
@@ -227,6 +260,8 @@ class RpsyncManager : private gloox::IqHandler,
   void after_answer(bool digest_matched);
   void drop_key();
   void drop_state();
+  void verify_reflected_presence();
+  void on_contact_presence(const gloox::Tag& tag, const gloox::JID& jid, const std::string& type);
   bool is_contact(const std::string& bare) const;
 
   Client& client_;
@@ -235,48 +270,23 @@ class RpsyncManager : private gloox::IqHandler,
   RpsyncOptions options_;
   std::string account_;
 
-  Phase phase_ = Phase::kOffline;
-  std::string component_;
-  Discovery discovery_ = Discovery::kIdle;
-  std::chrono::steady_clock::time_point discovered_at_{};
-  int disco_outstanding_ = 0;
-
+  ComponentDiscovery discovery_;
   PresenceCache cache_;
   std::optional<SavedSession> saved_;       // what the store holds
   std::optional<FullResync> load_failure_;  // reported at the next login
-  std::optional<proto::SyncKey> key_;
-  std::string session_stream_;
-  std::uint32_t lifetime_ = 0;
-  // A checkpoint is due once presence is quiet: the live view changed since the last
-  // answer, or the last answer's digest differed (retried a few times, then only on the
-  // next change or the interval, so a lasting disagreement cannot cause a request storm).
-  bool dirty_ = false;
-  static constexpr int kMismatchRetries = 3;
-  int retries_left_ = kMismatchRetries;
+  CheckpointSchedule checkpoints_;
+  LoginState state_;
 
+  // Whether the server skips the presence flood for a marked initial presence; asked
+  // once per process (again after a disconnect while the question was open).
   ServerInfo server_info_ = ServerInfo::kUnknown;
   bool server_synced_ = false;
-  std::chrono::steady_clock::time_point server_info_sent_{};
-  bool release_waiting_ = false;    // sync verified; waiting for the server's disco#info
-  bool roster_arrived_ = false;     // this session's roster result was handled
-  bool release_on_roster_ = false;  // sync verified before the roster arrived
-  bool presence_marked_ = false;
-  bool await_reflection_ = false;  // marked presence sent; verify once it is reflected
-  bool verifying_marker_ = false;  // the checkpoint in flight verifies the marked presence
+  TimePoint server_info_sent_{};
   SyncedMarkerExtension marker_;
-
-  Pending pending_;
-  std::chrono::steady_clock::time_point presence_sent_at_{};
-  std::chrono::steady_clock::time_point last_presence_at_{};
-  std::chrono::steady_clock::time_point last_checkpoint_at_{};
-  std::chrono::steady_clock::time_point not_before_{};
-  std::chrono::steady_clock::time_point logout_deadline_{};
 
   std::size_t enables_sent_ = 0;
   std::size_t syncs_sent_ = 0;
   std::size_t checkpoints_sent_ = 0;
-  std::size_t presence_stanzas_ = 0;
-  std::size_t presence_bytes_ = 0;
 };
 
 }  // namespace rpsync::client

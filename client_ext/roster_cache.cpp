@@ -72,17 +72,17 @@ std::string roster_checksum(const CachedRoster& roster) {
 
 RosterLoadResult MemoryRosterCache::load(std::string_view account) {
   auto it = rosters_.find(account);
-  if (it == rosters_.end()) return {};
-  return {{}, it->second};
+  if (it == rosters_.end()) return std::optional<CachedRoster>{};
+  return std::optional<CachedRoster>{it->second};
 }
 
-StoreStatus MemoryRosterCache::save(std::string_view account, const CachedRoster& roster) {
+Status MemoryRosterCache::save(std::string_view account, const CachedRoster& roster) {
   rosters_.insert_or_assign(std::string(account), roster);
   ++saves_;
   return {};
 }
 
-StoreStatus MemoryRosterCache::erase(std::string_view account) {
+Status MemoryRosterCache::erase(std::string_view account) {
   if (auto it = rosters_.find(account); it != rosters_.end()) rosters_.erase(it);
   return {};
 }

@@ -5,8 +5,9 @@
 // change answers with an empty result and the client uses this copy instead.
 //
 // Backends implement RosterCache per account (bare JID). MemoryRosterCache serves tests
-// and applications that do not persist; SqliteSessionStore (store.h) keeps the roster in
-// its own table next to the rpsync session, checksummed, one transaction per save.
+// and applications that do not persist; SqliteRosterCache (sqlite_roster_cache.h) keeps
+// the roster in the client's SQLite file next to the rpsync session, checksummed, one
+// transaction per save.
 // Not thread-safe.
 #pragma once
 
@@ -16,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store_status.h"
+#include "../protocol/status.h"
 
 namespace rpsync::client {
 
@@ -48,25 +49,24 @@ void apply_push(CachedRoster& roster, const CachedRosterItem& item);
 // edited record; it is not a security measure.
 std::string roster_checksum(const CachedRoster& roster);
 
-struct RosterLoadResult {
-  StoreStatus status;                  // kCorrupt: a record exists but failed its check
-  std::optional<CachedRoster> roster;  // set only when status is ok and a record exists
-};
+// The account's roster (an empty optional when there is none), or the error: kCorrupt
+// when a record exists but failed its check, kIoError when it cannot be read.
+using RosterLoadResult = StatusOr<std::optional<CachedRoster>>;
 
 class RosterCache {
  public:
   virtual ~RosterCache();
   virtual RosterLoadResult load(std::string_view account) = 0;
   // Replaces the account's roster atomically (after a crash: old or new, never a mix).
-  virtual StoreStatus save(std::string_view account, const CachedRoster& roster) = 0;
-  virtual StoreStatus erase(std::string_view account) = 0;
+  virtual Status save(std::string_view account, const CachedRoster& roster) = 0;
+  virtual Status erase(std::string_view account) = 0;
 };
 
 class MemoryRosterCache final : public RosterCache {
  public:
   RosterLoadResult load(std::string_view account) override;
-  StoreStatus save(std::string_view account, const CachedRoster& roster) override;
-  StoreStatus erase(std::string_view account) override;
+  Status save(std::string_view account, const CachedRoster& roster) override;
+  Status erase(std::string_view account) override;
 
   std::size_t saves() const { return saves_; }  // number of successful save() calls
 

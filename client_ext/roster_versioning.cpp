@@ -38,10 +38,10 @@ std::string_view to_string(RosterRequestKind kind) {
 RosterRequest plan_roster_request(bool have_cache, bool server_rosterver,
                                   const RosterLoadResult& loaded) {
   if (!have_cache || !server_rosterver) return {RosterRequestKind::kPlain, {}};
-  if (!loaded.status.ok() || !loaded.roster || loaded.roster->ver.empty()) {
+  if (!loaded.ok() || !*loaded || (*loaded)->ver.empty()) {
     return {RosterRequestKind::kBootstrap, {}};
   }
-  return {RosterRequestKind::kVersioned, loaded.roster->ver};
+  return {RosterRequestKind::kVersioned, (*loaded)->ver};
 }
 
 const gloox::Tag* roster_query(const gloox::Tag& iq) {
@@ -83,16 +83,16 @@ RosterRequest RosterVersioning::begin(std::string account, bool server_rosterver
   live_ = false;
   loaded_.reset();
   pending_id_.clear();
-  RosterLoadResult loaded;
+  RosterLoadResult loaded = std::optional<CachedRoster>{};
   if (cache_ != nullptr && server_rosterver) {
     loaded = cache_->load(account_);
-    stats_.load_status = loaded.status;
+    stats_.load_status = loaded.status();
     // A record that failed its check must not be offered again; the full roster that the
     // bootstrap get brings back rewrites it.
-    if (loaded.status.code == StoreStatus::Code::kCorrupt) erase();
+    if (loaded.status().code() == StatusCode::kCorrupt) erase();
   }
   RosterRequest plan = plan_roster_request(cache_ != nullptr, server_rosterver, loaded);
-  if (plan.kind == RosterRequestKind::kVersioned) loaded_ = std::move(loaded.roster);
+  if (plan.kind == RosterRequestKind::kVersioned) loaded_ = std::move(*loaded);
   pending_kind_ = plan.kind;
   stats_.last_request = plan.kind;
   return plan;

@@ -69,8 +69,8 @@ struct RosterStats {
   std::size_t pushes = 0;        // roster pushes received since the last request
   std::size_t push_bytes = 0;    // their size
   std::size_t saves = 0;         // successful cache writes since the last request
-  StoreStatus load_status;       // of the last load (kCorrupt: it was discarded)
-  StoreStatus save_status;       // of the last save or erase
+  Status load_status;            // of the last load (kCorrupt: it was discarded)
+  Status save_status;            // of the last save or erase
 };
 
 class RosterVersioning {

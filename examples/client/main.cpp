@@ -35,6 +35,8 @@
 #include "client_ext/client.h"
 #include "client_ext/manager.h"
 #include "client_ext/roster_cache.h"
+#include "client_ext/sqlite_roster_cache.h"
+#include "client_ext/sqlite_session_store.h"
 #include "client_ext/store.h"
 
 namespace {
@@ -192,7 +194,7 @@ class Printer final : public rpsync::client::RpsyncHandler,
     std::cout << "roster: request=" << rpsync::client::to_string(r.last_request)
               << " from_cache=" << (r.from_cache ? 1 : 0) << " result_bytes=" << r.result_bytes
               << " items=" << (rm != nullptr ? rm->roster()->size() : 0);
-    if (!r.load_status.ok()) std::cout << " cache_discarded=" << r.load_status.message;
+    if (!r.load_status.ok()) std::cout << " cache_discarded=" << r.load_status.message();
     std::cout << "\n";
   }
   void onDisconnect(gloox::ConnectionError e) override {
@@ -289,22 +291,21 @@ int main(int argc, char** argv) {
   if (opt->stream_management) client.setStreamManagement(true, true);
   client.setPresence(presence_type(opt->show), opt->priority, opt->status);
 
+  std::unique_ptr<rpsync::client::SqliteDatabase> database;  // outlives the stores in it
   std::unique_ptr<rpsync::client::SessionStore> store;
-  std::unique_ptr<rpsync::client::RosterCache> memory_roster;
-  rpsync::client::RosterCache* roster_cache = nullptr;
+  std::unique_ptr<rpsync::client::RosterCache> roster_cache;
   if (!opt->state.empty()) {
-    auto sqlite = std::make_unique<rpsync::client::SqliteSessionStore>(opt->state);
-    if (!sqlite->open_status().ok()) {
-      std::cout << "state: " << sqlite->open_status().message << " (continuing without)\n";
+    database = std::make_unique<rpsync::client::SqliteDatabase>(opt->state);
+    if (!database->open_status().ok()) {
+      std::cout << "state: " << database->open_status().message() << " (continuing without)\n";
     }
-    roster_cache = sqlite.get();
-    store = std::move(sqlite);
+    store = std::make_unique<rpsync::client::SqliteSessionStore>(*database);
+    roster_cache = std::make_unique<rpsync::client::SqliteRosterCache>(*database);
   } else {
     store = std::make_unique<rpsync::client::MemorySessionStore>();
-    memory_roster = std::make_unique<rpsync::client::MemoryRosterCache>();
-    roster_cache = memory_roster.get();
+    roster_cache = std::make_unique<rpsync::client::MemoryRosterCache>();
   }
-  if (opt->roster_ver) client.set_roster_cache(roster_cache);
+  if (opt->roster_ver) client.set_roster_cache(roster_cache.get());
 
   Printer printer(client);
   client.registerConnectionListener(&printer);

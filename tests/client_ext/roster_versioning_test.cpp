@@ -16,8 +16,11 @@
 #include <string>
 
 #include "client_ext/roster_cache.h"
+#include "client_ext/sqlite_roster_cache.h"
+#include "client_ext/sqlite_session_store.h"
 #include "client_ext/store.h"
 #include "test_env.h"
+#include "tests/client_ext/record_of.h"
 
 namespace rpsync::client {
 namespace {
@@ -81,7 +84,7 @@ TEST(RosterCacheHelpers, ChecksumCoversEveryField) {
 // ---- the decision (RFC 6121 §2.6.2/2.6.3) -------------------------------------------
 
 TEST(RosterRequestPlan, PlainWithoutCacheOrWithoutServerFeature) {
-  RosterLoadResult loaded{{}, sample()};
+  RosterLoadResult loaded = std::optional<CachedRoster>{sample()};
   EXPECT_EQ(plan_roster_request(false, true, loaded).kind, RosterRequestKind::kPlain);
   EXPECT_EQ(plan_roster_request(true, false, loaded).kind, RosterRequestKind::kPlain)
       << "no ver unless the server advertised urn:xmpp:features:rosterver";
@@ -89,20 +92,21 @@ TEST(RosterRequestPlan, PlainWithoutCacheOrWithoutServerFeature) {
 }
 
 TEST(RosterRequestPlan, VersionedWithAValidCache) {
-  const RosterRequest r = plan_roster_request(true, true, {{}, sample()});
+  const RosterRequest r = plan_roster_request(true, true, std::optional<CachedRoster>{sample()});
   EXPECT_EQ(r.kind, RosterRequestKind::kVersioned);
   EXPECT_EQ(r.ver, "7");
 }
 
 TEST(RosterRequestPlan, BootstrapWhenNothingUsableIsCached) {
-  EXPECT_EQ(plan_roster_request(true, true, {}).kind, RosterRequestKind::kBootstrap);
-  EXPECT_EQ(plan_roster_request(true, true, {StoreStatus::corrupt("x"), std::nullopt}).kind,
+  EXPECT_EQ(plan_roster_request(true, true, std::optional<CachedRoster>{}).kind,
             RosterRequestKind::kBootstrap);
-  EXPECT_EQ(plan_roster_request(true, true, {StoreStatus::io_error("x"), std::nullopt}).kind,
+  EXPECT_EQ(plan_roster_request(true, true, Status::corrupt("x")).kind,
+            RosterRequestKind::kBootstrap);
+  EXPECT_EQ(plan_roster_request(true, true, Status::io_error("x")).kind,
             RosterRequestKind::kBootstrap);
   CachedRoster unversioned = sample();
   unversioned.ver.clear();
-  const RosterRequest r = plan_roster_request(true, true, {{}, unversioned});
+  const RosterRequest r = plan_roster_request(true, true, std::optional<CachedRoster>{unversioned});
   EXPECT_EQ(r.kind, RosterRequestKind::kBootstrap);
   EXPECT_EQ(r.ver, "");
 }
@@ -154,7 +158,7 @@ TEST(RosterVersioning, ServerWithoutFeatureGetsNoVerAndNoCacheWrite) {
       "<item jid='eve@example.test' subscription='both'/></query></iq>");
   EXPECT_EQ(v.incoming(*result), nullptr);
   EXPECT_EQ(cache.saves(), 1u);
-  EXPECT_EQ(cache.load(kAccount).roster, sample());
+  EXPECT_EQ(record_of(cache.load(kAccount)), sample());
 }
 
 TEST(RosterVersioning, BootstrapStoresTheFullRoster) {
@@ -172,8 +176,8 @@ TEST(RosterVersioning, BootstrapStoresTheFullRoster) {
       "<item jid='carol@example.test' subscription='to'/></query></iq>");
   EXPECT_EQ(v.incoming(*result), nullptr) << "a full result goes to gloox unchanged";
   const RosterLoadResult stored = cache.load(kAccount);
-  ASSERT_TRUE(stored.roster);
-  EXPECT_EQ(*stored.roster, sample());
+  ASSERT_TRUE(record_of(stored));
+  EXPECT_EQ(*record_of(stored), sample());
   ASSERT_NE(v.live(), nullptr);
   EXPECT_EQ(*v.live(), sample());
 }
@@ -221,7 +225,7 @@ TEST_F(RosterVersioningCached, StaleVersionAnsweredInFullReplacesTheCache) {
   EXPECT_EQ(v.incoming(*result), nullptr);
   EXPECT_FALSE(v.stats().from_cache);
   const CachedRoster expected{"9", {item("eve@example.test")}};
-  EXPECT_EQ(cache.load(kAccount).roster, expected);
+  EXPECT_EQ(record_of(cache.load(kAccount)), expected);
 }
 
 TEST_F(RosterVersioningCached, PushesUpdateTheCacheAndItsVersion) {
@@ -231,7 +235,7 @@ TEST_F(RosterVersioningCached, PushesUpdateTheCacheAndItsVersion) {
                                "ver='8a'><item jid='carol@example.test' subscription='remove'/>"
                                "</query></iq>")),
             nullptr);
-  EXPECT_EQ(cache.load(kAccount).roster->ver, "8a");
+  EXPECT_EQ(record_of(cache.load(kAccount))->ver, "8a");
   v.incoming(
       *stanza("<iq type='set' id='p2' from='alice@example.test'><query "
               "xmlns='jabber:iq:roster' ver='9'><item jid='eve@example.test' name='Eve' "
@@ -242,13 +246,13 @@ TEST_F(RosterVersioningCached, PushesUpdateTheCacheAndItsVersion) {
               "xmlns='jabber:iq:roster' ver='10'><item jid='bob@example.test' "
               "subscription='remove'/></query></iq>"));
   const RosterLoadResult stored = cache.load(kAccount);
-  ASSERT_TRUE(stored.roster);
-  EXPECT_EQ(stored.roster->ver, "9");
+  ASSERT_TRUE(record_of(stored));
+  EXPECT_EQ(record_of(stored)->ver, "9");
   CachedRoster expected = sample();
   expected.ver = "9";
   expected.items.erase(expected.items.begin() + 1);  // carol
   expected.items.push_back({"eve@example.test", "Eve", "none", "subscribe", {}});
-  EXPECT_EQ(*stored.roster, expected);
+  EXPECT_EQ(*record_of(stored), expected);
   EXPECT_EQ(v.stats().pushes, 2u);
 }
 
@@ -262,14 +266,12 @@ TEST_F(RosterVersioningCached, PushWithoutVerMakesTheNextLoginBootstrap) {
 
 TEST(RosterVersioning, CorruptCacheIsErasedAndTheRosterFetchedInFull) {
   struct Corrupt final : RosterCache {
-    RosterLoadResult load(std::string_view) override {
-      return {StoreStatus::corrupt("checksum"), std::nullopt};
-    }
-    StoreStatus save(std::string_view, const CachedRoster& r) override {
+    RosterLoadResult load(std::string_view) override { return Status::corrupt("checksum"); }
+    Status save(std::string_view, const CachedRoster& r) override {
       saved = r;
       return {};
     }
-    StoreStatus erase(std::string_view) override {
+    Status erase(std::string_view) override {
       ++erased;
       return {};
     }
@@ -280,7 +282,7 @@ TEST(RosterVersioning, CorruptCacheIsErasedAndTheRosterFetchedInFull) {
   v.set_cache(&cache);
   const RosterRequest r = v.begin(kAccount, true);
   EXPECT_EQ(r.kind, RosterRequestKind::kBootstrap);
-  EXPECT_EQ(v.stats().load_status.code, StoreStatus::Code::kCorrupt);
+  EXPECT_EQ(v.stats().load_status.code(), StatusCode::kCorrupt);
   EXPECT_EQ(cache.erased, 1);
   v.sent("r1");
   v.incoming(
@@ -312,71 +314,84 @@ void exec(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
 }
 
+// One save or load with the database opened for it alone (as a new process would).
+Status save_roster(const std::string& path, std::string_view account, const CachedRoster& r) {
+  SqliteDatabase db(path);
+  return SqliteRosterCache(db).save(account, r);
+}
+RosterLoadResult load_roster(const std::string& path, std::string_view account) {
+  SqliteDatabase db(path);
+  return SqliteRosterCache(db).load(account);
+}
+
 TEST(SqliteRosterCache, RoundTripSurvivesReopen) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
-    SqliteSessionStore s(path);
+    SqliteDatabase s_db(path);
+    SqliteRosterCache s(s_db);
     RosterCache& cache = s;
     ASSERT_TRUE(cache.save(kAccount, sample()).ok());
     CachedRoster other{"1", {item("x@example.test", "none", "weird\nname", {"a:b", "3:c", ""})}};
     ASSERT_TRUE(cache.save("other@example.test", other).ok());
   }
-  SqliteSessionStore s(path);
-  const RosterLoadResult loaded = s.load_roster(kAccount);
-  ASSERT_TRUE(loaded.status.ok()) << loaded.status.message;
-  EXPECT_EQ(loaded.roster, sample());
-  const RosterLoadResult other = s.load_roster("other@example.test");
-  ASSERT_TRUE(other.roster);
-  EXPECT_EQ(other.roster->items[0].groups, (std::vector<std::string>{"a:b", "3:c", ""}));
-  EXPECT_FALSE(s.load_roster("nobody@example.test").roster);
+  SqliteDatabase s_db(path);
+  SqliteRosterCache s(s_db);
+  const RosterLoadResult loaded = s.load(kAccount);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(record_of(loaded), sample());
+  const RosterLoadResult other = s.load("other@example.test");
+  ASSERT_TRUE(record_of(other));
+  EXPECT_EQ(record_of(other)->items[0].groups, (std::vector<std::string>{"a:b", "3:c", ""}));
+  EXPECT_FALSE(record_of(s.load("nobody@example.test")));
 }
 
 TEST(SqliteRosterCache, SessionAndRosterAreSeparateRecords) {
   TempDir dir;
-  SqliteSessionStore s(dir.file("state.db"));
-  ASSERT_TRUE(s.save_roster(kAccount, sample()).ok());
+  SqliteDatabase s_db(dir.file("state.db"));
+  SqliteSessionStore s(s_db);
+  SqliteRosterCache s_rosters(s_db);
+  ASSERT_TRUE(s_rosters.save(kAccount, sample()).ok());
   SavedSession session;
   session.component = "rpsync.example.test";
   session.key = {"s", "r", "l"};
   ASSERT_TRUE(s.save(kAccount, session).ok());
   SessionStore& sessions = s;
   ASSERT_TRUE(sessions.erase(kAccount).ok());
-  EXPECT_FALSE(s.load(kAccount).session);
-  EXPECT_EQ(s.load_roster(kAccount).roster, sample()) << "erasing the session keeps the roster";
+  EXPECT_FALSE(record_of(s.load(kAccount)));
+  EXPECT_EQ(record_of(s_rosters.load(kAccount)), sample())
+      << "erasing the session keeps the roster";
   ASSERT_TRUE(s.save(kAccount, session).ok());
-  RosterCache& rosters = s;
+  RosterCache& rosters = s_rosters;
   ASSERT_TRUE(rosters.erase(kAccount).ok());
-  EXPECT_FALSE(s.load_roster(kAccount).roster);
-  EXPECT_TRUE(s.load(kAccount).session) << "erasing the roster keeps the session";
+  EXPECT_FALSE(record_of(s_rosters.load(kAccount)));
+  EXPECT_TRUE(record_of(s.load(kAccount))) << "erasing the roster keeps the session";
 }
 
 TEST(SqliteRosterCache, EditedItemIsReportedCorrupt) {
   TempDir dir;
   const std::string path = dir.file("state.db");
-  { ASSERT_TRUE(SqliteSessionStore(path).save_roster(kAccount, sample()).ok()); }
+  { ASSERT_TRUE(save_roster(path, kAccount, sample()).ok()); }
   exec(path, "UPDATE rpsync_roster_item SET subscription='none' WHERE jid='carol@example.test'");
-  SqliteSessionStore s(path);
-  const RosterLoadResult loaded = s.load_roster(kAccount);
-  EXPECT_EQ(loaded.status.code, StoreStatus::Code::kCorrupt) << loaded.status.message;
-  EXPECT_FALSE(loaded.roster);
+  SqliteDatabase s_db(path);
+  SqliteRosterCache s(s_db);
+  const RosterLoadResult loaded = s.load(kAccount);
+  EXPECT_EQ(loaded.status().code(), StatusCode::kCorrupt) << loaded.status().message();
+  EXPECT_FALSE(record_of(loaded));
 }
 
 TEST(SqliteRosterCache, MissingRowOrWrongCountIsReportedCorrupt) {
   TempDir dir;
   const std::string path = dir.file("state.db");
-  { ASSERT_TRUE(SqliteSessionStore(path).save_roster(kAccount, sample()).ok()); }
+  { ASSERT_TRUE(save_roster(path, kAccount, sample()).ok()); }
   exec(path, "UPDATE rpsync_roster SET count = count + 1");
-  EXPECT_EQ(SqliteSessionStore(path).load_roster(kAccount).status.code,
-            StoreStatus::Code::kCorrupt);
-  { ASSERT_TRUE(SqliteSessionStore(path).save_roster(kAccount, sample()).ok()); }
+  EXPECT_EQ(load_roster(path, kAccount).status().code(), StatusCode::kCorrupt);
+  { ASSERT_TRUE(save_roster(path, kAccount, sample()).ok()); }
   exec(path, "DELETE FROM rpsync_roster_item WHERE jid='bob@example.test'");
-  EXPECT_EQ(SqliteSessionStore(path).load_roster(kAccount).status.code,
-            StoreStatus::Code::kCorrupt);
-  { ASSERT_TRUE(SqliteSessionStore(path).save_roster(kAccount, sample()).ok()); }
+  EXPECT_EQ(load_roster(path, kAccount).status().code(), StatusCode::kCorrupt);
+  { ASSERT_TRUE(save_roster(path, kAccount, sample()).ok()); }
   exec(path, "UPDATE rpsync_roster_item SET groups = X'393A' WHERE jid='bob@example.test'");
-  EXPECT_EQ(SqliteSessionStore(path).load_roster(kAccount).status.code,
-            StoreStatus::Code::kCorrupt);
+  EXPECT_EQ(load_roster(path, kAccount).status().code(), StatusCode::kCorrupt);
 }
 
 }  // namespace

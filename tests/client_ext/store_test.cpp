@@ -12,6 +12,10 @@
 #include <memory>
 #include <string>
 
+#include "client_ext/sqlite_scram_cache.h"
+#include "client_ext/sqlite_session_store.h"
+#include "tests/client_ext/record_of.h"
+
 namespace rpsync::client {
 namespace {
 
@@ -60,8 +64,10 @@ struct Backend<MemorySessionStore> {
 template <>
 struct Backend<SqliteSessionStore> {
   TempDir dir;
+  std::unique_ptr<SqliteDatabase> db;
   std::unique_ptr<SessionStore> make() {
-    return std::make_unique<SqliteSessionStore>(dir.file("state.db"));
+    db = std::make_unique<SqliteDatabase>(dir.file("state.db"));
+    return std::make_unique<SqliteSessionStore>(*db);
   }
 };
 
@@ -76,17 +82,17 @@ TYPED_TEST_SUITE(StoreContract, Backends);
 TYPED_TEST(StoreContract, AbsentAccountLoadsNothing) {
   auto store = this->backend.make();
   LoadResult r = store->load("nobody@example.test");
-  EXPECT_TRUE(r.status.ok());
-  EXPECT_FALSE(r.session);
+  EXPECT_TRUE(r.ok());
+  EXPECT_FALSE(record_of(r));
 }
 
 TYPED_TEST(StoreContract, SaveLoadRoundTrip) {
   auto store = this->backend.make();
   ASSERT_TRUE(store->save("me@example.test", sample("iq-1")).ok());
   LoadResult r = store->load("me@example.test");
-  ASSERT_TRUE(r.status.ok()) << r.status.message;
-  ASSERT_TRUE(r.session);
-  EXPECT_EQ(*r.session, sample("iq-1"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(record_of(r));
+  EXPECT_EQ(*record_of(r), sample("iq-1"));
 }
 
 TYPED_TEST(StoreContract, SaveReplacesWholeRecord) {
@@ -96,8 +102,8 @@ TYPED_TEST(StoreContract, SaveReplacesWholeRecord) {
   smaller.state.erase("alice@example.test/phone");
   ASSERT_TRUE(store->save("me@example.test", smaller).ok());
   LoadResult r = store->load("me@example.test");
-  ASSERT_TRUE(r.session);
-  EXPECT_EQ(*r.session, smaller);
+  ASSERT_TRUE(record_of(r));
+  EXPECT_EQ(*record_of(r), smaller);
 }
 
 TYPED_TEST(StoreContract, AccountsAreSeparate) {
@@ -106,24 +112,26 @@ TYPED_TEST(StoreContract, AccountsAreSeparate) {
   other.state.clear();
   ASSERT_TRUE(store->save("me@example.test", sample("iq-1")).ok());
   ASSERT_TRUE(store->save("you@example.test", other).ok());
-  EXPECT_EQ(*store->load("me@example.test").session, sample("iq-1"));
-  EXPECT_EQ(*store->load("you@example.test").session, other);
+  EXPECT_EQ(*record_of(store->load("me@example.test")), sample("iq-1"));
+  EXPECT_EQ(*record_of(store->load("you@example.test")), other);
   ASSERT_TRUE(store->erase("me@example.test").ok());
-  EXPECT_FALSE(store->load("me@example.test").session);
-  EXPECT_EQ(*store->load("you@example.test").session, other);
+  EXPECT_FALSE(record_of(store->load("me@example.test")));
+  EXPECT_EQ(*record_of(store->load("you@example.test")), other);
 }
 
 TEST(SqliteStore, SurvivesReopen) {
   TempDir dir;
   {
-    SqliteSessionStore s(dir.file("state.db"));
-    ASSERT_TRUE(s.open_status().ok());
+    SqliteDatabase s_db(dir.file("state.db"));
+    SqliteSessionStore s(s_db);
+    ASSERT_TRUE(s_db.open_status().ok());
     ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
   }
-  SqliteSessionStore s(dir.file("state.db"));
+  SqliteDatabase s_db(dir.file("state.db"));
+  SqliteSessionStore s(s_db);
   LoadResult r = s.load("me@example.test");
-  ASSERT_TRUE(r.session);
-  EXPECT_EQ(*r.session, sample("iq-1"));
+  ASSERT_TRUE(record_of(r));
+  EXPECT_EQ(*record_of(r), sample("iq-1"));
 }
 
 // The SCRAM key cache (scram.h) persists across reopen, is keyed by salt and count, and
@@ -133,25 +141,29 @@ TEST(SqliteStore, ScramKeySurvivesReopenAndIsKeyedBySalt) {
   const std::string key(20, '\x07');
   const std::string salt("s\0alt", 5);  // salts are raw bytes
   {
-    SqliteSessionStore s(dir.file("state.db"));
-    ASSERT_TRUE(s.open_status().ok());
-    EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 4096));
-    s.save_salted_password("me@example.test", salt, 4096, key);
+    SqliteDatabase s_db(dir.file("state.db"));
+    SqliteSessionStore s(s_db);
+    SqliteScramCache s_scram(s_db);
+    ASSERT_TRUE(s_db.open_status().ok());
+    EXPECT_FALSE(s_scram.load_salted_password("me@example.test", salt, 4096));
+    s_scram.save_salted_password("me@example.test", salt, 4096, key);
     ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
   }
-  SqliteSessionStore s(dir.file("state.db"));
-  EXPECT_EQ(s.load_salted_password("me@example.test", salt, 4096), key);
-  EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 10000));
-  EXPECT_FALSE(s.load_salted_password("me@example.test", "salt2", 4096));
-  EXPECT_FALSE(s.load_salted_password("other@example.test", salt, 4096));
+  SqliteDatabase s_db(dir.file("state.db"));
+  SqliteSessionStore s(s_db);
+  SqliteScramCache s_scram(s_db);
+  EXPECT_EQ(s_scram.load_salted_password("me@example.test", salt, 4096), key);
+  EXPECT_FALSE(s_scram.load_salted_password("me@example.test", salt, 10000));
+  EXPECT_FALSE(s_scram.load_salted_password("me@example.test", "salt2", 4096));
+  EXPECT_FALSE(s_scram.load_salted_password("other@example.test", salt, 4096));
   ASSERT_TRUE(s.erase("me@example.test").ok());  // the session record only
-  EXPECT_EQ(s.load_salted_password("me@example.test", salt, 4096), key);
-  s.erase_salted_password("me@example.test");
-  EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 4096));
-  ASSERT_TRUE(s.load("me@example.test").status.ok());
+  EXPECT_EQ(s_scram.load_salted_password("me@example.test", salt, 4096), key);
+  s_scram.erase_salted_password("me@example.test");
+  EXPECT_FALSE(s_scram.load_salted_password("me@example.test", salt, 4096));
+  ASSERT_TRUE(s.load("me@example.test").ok());
   // A key of the wrong size is not handed out.
-  s.save_salted_password("me@example.test", salt, 4096, "short");
-  EXPECT_FALSE(s.load_salted_password("me@example.test", salt, 4096));
+  s_scram.save_salted_password("me@example.test", salt, 4096, "short");
+  EXPECT_FALSE(s_scram.load_salted_password("me@example.test", salt, 4096));
 }
 
 TEST(SqliteStore, GarbageFileIsReportedCorruptNotCrash) {
@@ -161,11 +173,12 @@ TEST(SqliteStore, GarbageFileIsReportedCorruptNotCrash) {
     std::ofstream f(path, std::ios::binary);
     for (int i = 0; i < 512; ++i) f << "this is not a database ";
   }
-  SqliteSessionStore s(path);
+  SqliteDatabase s_db(path);
+  SqliteSessionStore s(s_db);
   LoadResult r = s.load("me@example.test");
-  EXPECT_FALSE(r.status.ok());
-  EXPECT_EQ(r.status.code, StoreStatus::Code::kCorrupt) << r.status.message;
-  EXPECT_FALSE(r.session);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorrupt) << r.status().message();
+  EXPECT_FALSE(record_of(r));
   EXPECT_FALSE(s.save("me@example.test", sample("iq-1")).ok());
 }
 
@@ -180,44 +193,51 @@ TEST(SqliteStore, TamperedPresenceRowFailsDigestCheck) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
-    SqliteSessionStore s(path);
+    SqliteDatabase s_db(path);
+    SqliteSessionStore s(s_db);
     ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
   }
   exec(path, "UPDATE rpsync_presence SET status = 'edited' WHERE jid = 'alice@example.test/phone'");
-  SqliteSessionStore s(path);
+  SqliteDatabase s_db(path);
+  SqliteSessionStore s(s_db);
   LoadResult r = s.load("me@example.test");
-  EXPECT_EQ(r.status.code, StoreStatus::Code::kCorrupt);
-  EXPECT_FALSE(r.session);
+  EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
+  EXPECT_FALSE(record_of(r));
 }
 
 TEST(SqliteStore, MissingPresenceRowFailsDigestCheck) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
-    SqliteSessionStore s(path);
+    SqliteDatabase s_db(path);
+    SqliteSessionStore s(s_db);
     ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
   }
   exec(path, "DELETE FROM rpsync_presence WHERE jid = 'bob@example.test/desk'");
-  SqliteSessionStore s(path);
-  EXPECT_EQ(s.load("me@example.test").status.code, StoreStatus::Code::kCorrupt);
+  SqliteDatabase s_db(path);
+  SqliteSessionStore s(s_db);
+  EXPECT_EQ(s.load("me@example.test").status().code(), StatusCode::kCorrupt);
 }
 
 TEST(SqliteStore, OutOfRangeValuesAreCorrupt) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
-    SqliteSessionStore s(path);
+    SqliteDatabase s_db(path);
+    SqliteSessionStore s(s_db);
     ASSERT_TRUE(s.save("me@example.test", sample("iq-1")).ok());
   }
   exec(path, "UPDATE rpsync_presence SET priority = 1000");
-  SqliteSessionStore s(path);
-  EXPECT_EQ(s.load("me@example.test").status.code, StoreStatus::Code::kCorrupt);
+  SqliteDatabase s_db(path);
+  SqliteSessionStore s(s_db);
+  EXPECT_EQ(s.load("me@example.test").status().code(), StatusCode::kCorrupt);
 }
 
 TEST(SqliteStore, UnwritableLocationIsAnIoError) {
-  SqliteSessionStore s("/nonexistent-dir-rpsync/state.db");
-  EXPECT_EQ(s.open_status().code, StoreStatus::Code::kIoError);
-  EXPECT_EQ(s.load("me@example.test").status.code, StoreStatus::Code::kIoError);
+  SqliteDatabase s_db("/nonexistent-dir-rpsync/state.db");
+  SqliteSessionStore s(s_db);
+  EXPECT_EQ(s_db.open_status().code(), StatusCode::kIoError);
+  EXPECT_EQ(s.load("me@example.test").status().code(), StatusCode::kIoError);
 }
 
 }  // namespace
@@ -244,26 +264,29 @@ TEST(SqliteStore, KillDuringSaveLeavesOldOrNewRecord) {
   const SavedSession a = big("A", 2000);
   const SavedSession b = big("B", 1500);
   {
-    SqliteSessionStore s(path);
+    SqliteDatabase s_db(path);
+    SqliteSessionStore s(s_db);
     ASSERT_TRUE(s.save("me@example.test", a).ok());
   }
   for (int round = 0; round < 3; ++round) {
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
-      SqliteSessionStore s(path);
-      for (int i = 0; i < 1000; ++i) s.save("me@example.test", (i % 2) ? a : b);
+      SqliteDatabase s_db(path);
+      SqliteSessionStore s(s_db);
+      for (int i = 0; i < 1000; ++i) (void)s.save("me@example.test", (i % 2) ? a : b);
       ::_exit(0);
     }
     ::usleep(static_cast<useconds_t>(150'000 + 70'000 * round));
     ::kill(child, SIGKILL);
     int status = 0;
     ::waitpid(child, &status, 0);
-    SqliteSessionStore s(path);
+    SqliteDatabase s_db(path);
+    SqliteSessionStore s(s_db);
     LoadResult r = s.load("me@example.test");
-    ASSERT_TRUE(r.status.ok()) << r.status.message;
-    ASSERT_TRUE(r.session);
-    EXPECT_TRUE(*r.session == a || *r.session == b);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_TRUE(record_of(r));
+    EXPECT_TRUE(*record_of(r) == a || *record_of(r) == b);
   }
 }
 

@@ -16,7 +16,7 @@
 #include "gloox_session.h"
 #include "protocol/ns.h"
 #include "stub_component.h"
-#include "test_env.h"
+#include "tests/client_ext/test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 

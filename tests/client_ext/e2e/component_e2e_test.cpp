@@ -17,9 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "client_ext/sqlite_session_store.h"
 #include "gloox_session.h"
 #include "protocol/ns.h"
-#include "test_env.h"
+#include "tests/client_ext/record_of.h"
+#include "tests/client_ext/test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 
@@ -174,7 +176,7 @@ TEST_F(RealComponent, EnableLogoutChangesSyncAndMarkedPresence) {
   EXPECT_TRUE(a->manager().presence_marked());
   EXPECT_EQ(a->manager().presence_stanzas(), 0u);
   EXPECT_EQ(r.full_resyncs.size(), 1u) << r.full_resyncs.back().detail;
-  EXPECT_EQ(store.load(kAlice).session->key.last, a->manager().key()->last);
+  EXPECT_EQ(record_of(store.load(kAlice))->key.last, a->manager().key()->last);
 
   // The synced cache equals what a fresh full login (without rpsync state) shows.
   MemorySessionStore other;
@@ -239,14 +241,16 @@ TEST_F(RealComponent, ComponentLostItsKeysGivesFullLogin) {
 TEST_F(RealComponent, ApplicationRestartWithPersistedState) {
   const std::string path = server_->dir() + "/alice-state.db";
   {
-    SqliteSessionStore store(path);
+    SqliteDatabase database(path);
+    SqliteSessionStore store(database);
     auto a = alice(&store);
     login_and_enable(*a);
     logout(*a);
   }
   ASSERT_TRUE(bob_->send_presence("xa", "while restarting"));
   ::usleep(300'000);
-  SqliteSessionStore store(path);
+  SqliteDatabase database(path);
+  SqliteSessionStore store(database);
   auto a = alice(&store);
   reconnect(*a);
   const auto& r = a->recorder();

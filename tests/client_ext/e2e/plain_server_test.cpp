@@ -13,6 +13,7 @@
 
 #include "gloox_session.h"
 #include "protocol/ns.h"
+#include "tests/client_ext/record_of.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 
@@ -87,7 +88,7 @@ TEST(PlainServer, LoginWithoutComponentSendsNoRpsyncRequest) {
   EXPECT_EQ(alice.recorder().full_resyncs[0].reason, FullResyncReason::kNoStoredState);
   ASSERT_EQ(alice.recorder().components.size(), 1u);
   EXPECT_EQ(alice.recorder().components[0], "");
-  EXPECT_FALSE(store.load("alice@example.test").session);
+  EXPECT_FALSE(record_of(store.load("alice@example.test")));
 
   const proto::PresenceFields& f = alice.manager().cache().live().at("bob@example.test/phone");
   EXPECT_EQ(f.show, proto::Show::kAway);
@@ -222,7 +223,7 @@ TEST(PlainServer, StoredKeyIsSentBeforeInitialPresenceAndFailureFallsBack) {
   ASSERT_EQ(r.full_resyncs.size(), 1u);
   EXPECT_EQ(r.full_resyncs[0].reason, FullResyncReason::kKeyRejected);
   ASSERT_TRUE(r.full_resyncs[0].error);
-  EXPECT_FALSE(store.load("alice@example.test").session) << "key and cache must be dropped";
+  EXPECT_FALSE(record_of(store.load("alice@example.test"))) << "key and cache must be dropped";
   EXPECT_EQ(alice.manager().cache().live().count("bob@example.test/old"), 0u);
 
   // The failure told us the component is gone: discovery runs and finds none.

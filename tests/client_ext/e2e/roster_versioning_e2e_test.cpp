@@ -26,10 +26,12 @@
 
 #include "client_ext/client.h"
 #include "client_ext/roster_cache.h"
+#include "client_ext/sqlite_roster_cache.h"
 #include "client_ext/store.h"
 #include "protocol/ns.h"
 #include "protocol/xml.h"
-#include "test_env.h"
+#include "tests/client_ext/record_of.h"
+#include "tests/client_ext/test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 
@@ -299,7 +301,8 @@ TEST(RosterVersioningE2E, UnchangedRosterComesFromTheCache) {
   ASSERT_TRUE(bob->send_presence("away", "lunch"));
 
   TempDir dir;
-  SqliteSessionStore store(dir.file("state.db"));
+  SqliteDatabase database(dir.file("state.db"));
+  SqliteRosterCache store(database);
   std::size_t first_result_bytes = 0;
   {
     RosterClient alice("alice@example.test/laptop", server->c2s_port(), &store);
@@ -309,10 +312,10 @@ TEST(RosterVersioningE2E, UnchangedRosterComesFromTheCache) {
     EXPECT_NE(alice.roster_get().find("ver=''"), std::string::npos) << alice.roster_get();
     EXPECT_FALSE(alice.client().roster_from_cache());
     first_result_bytes = alice.client().roster_stats().result_bytes;
-    const RosterLoadResult saved = store.load_roster(kAlice);
-    ASSERT_TRUE(saved.roster) << saved.status.message;
-    EXPECT_EQ(saved.roster->items.size(), static_cast<std::size_t>(kContacts + 1));
-    EXPECT_FALSE(saved.roster->ver.empty());
+    const RosterLoadResult saved = store.load(kAlice);
+    ASSERT_TRUE(record_of(saved)) << saved.status().message();
+    EXPECT_EQ(record_of(saved)->items.size(), static_cast<std::size_t>(kContacts + 1));
+    EXPECT_FALSE(record_of(saved)->ver.empty());
     alice.logout();
   }
 
@@ -323,8 +326,7 @@ TEST(RosterVersioningE2E, UnchangedRosterComesFromTheCache) {
       << "contacts' presence must still arrive";
   EXPECT_TRUE(alice.client().roster_versioned_get());
   const std::string get = alice.roster_get();
-  EXPECT_NE(get.find("ver='" + store.load_roster(kAlice).roster->ver + "'"), std::string::npos)
-      << get;
+  EXPECT_NE(get.find("ver='" + record_of(store.load(kAlice))->ver + "'"), std::string::npos) << get;
   // On the wire: an empty result, no items.
   const std::string result = alice.roster_result();
   ASSERT_FALSE(result.empty());
@@ -336,7 +338,7 @@ TEST(RosterVersioningE2E, UnchangedRosterComesFromTheCache) {
   // gloox's roster is the cached one, complete.
   const RosterView gloox_roster = view_of(*alice.client().rosterManager());
   EXPECT_EQ(gloox_roster.size(), static_cast<std::size_t>(kContacts + 1));
-  EXPECT_EQ(gloox_roster, view_of(*store.load_roster(kAlice).roster));
+  EXPECT_EQ(gloox_roster, view_of(*record_of(store.load(kAlice))));
   EXPECT_EQ(gloox_roster, server_roster(*server));
   EXPECT_TRUE(alice.sent_presence_after_roster());
   gloox::RosterItem* b =
@@ -352,7 +354,7 @@ TEST(RosterVersioningE2E, RosterChangedWhileAwayIsFetchedInFull) {
   MemoryRosterCache cache;
   RosterClient alice("alice@example.test/laptop", server->c2s_port(), &cache);
   ASSERT_TRUE(alice.login());
-  const std::string old_ver = cache.load(kAlice).roster->ver;
+  const std::string old_ver = record_of(cache.load(kAlice))->ver;
   alice.logout();
 
   change_roster_elsewhere(*server);
@@ -363,10 +365,10 @@ TEST(RosterVersioningE2E, RosterChangedWhileAwayIsFetchedInFull) {
   EXPECT_FALSE(alice.client().roster_from_cache());
   EXPECT_NE(alice.roster_result().find("<item"), std::string::npos) << "a stale ver: full roster";
   const RosterLoadResult cached = cache.load(kAlice);
-  ASSERT_TRUE(cached.roster);
-  EXPECT_NE(cached.roster->ver, old_ver);
+  ASSERT_TRUE(record_of(cached));
+  EXPECT_NE(record_of(cached)->ver, old_ver);
   const RosterView truth = server_roster(*server);
-  EXPECT_EQ(view_of(*cached.roster), truth);
+  EXPECT_EQ(view_of(*record_of(cached)), truth);
   EXPECT_EQ(view_of(*alice.client().rosterManager()), truth);
   EXPECT_EQ(truth.count(contact(1)), 0u);
   EXPECT_EQ(std::get<0>(truth.at("new@example.test")), "Newcomer");
@@ -403,8 +405,8 @@ TEST(RosterVersioningE2E, RosterChangedWhileAwayArrivesAsPushesFromTheGate) {
       << "only the changes";
   const RosterView truth = server_roster(*server);
   const RosterLoadResult cached = cache.load(kAlice);
-  ASSERT_TRUE(cached.roster);
-  EXPECT_EQ(view_of(*cached.roster), truth);
+  ASSERT_TRUE(record_of(cached));
+  EXPECT_EQ(view_of(*record_of(cached)), truth);
   EXPECT_EQ(view_of(*alice.client().rosterManager()), truth);
   alice.logout();
 
@@ -422,7 +424,8 @@ TEST(RosterVersioningE2E, CorruptCacheIsDiscardedAndRewritten) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
-    SqliteSessionStore store(path);
+    SqliteDatabase database(path);
+    SqliteRosterCache store(database);
     RosterClient alice("alice@example.test/laptop", server->c2s_port(), &store);
     ASSERT_TRUE(alice.login());
     alice.logout();
@@ -438,19 +441,20 @@ TEST(RosterVersioningE2E, CorruptCacheIsDiscardedAndRewritten) {
     ASSERT_EQ(sqlite3_changes(db), 1);
     sqlite3_close(db);
   }
-  SqliteSessionStore store(path);
-  ASSERT_EQ(store.load_roster(kAlice).status.code, StoreStatus::Code::kCorrupt);
+  SqliteDatabase database(path);
+  SqliteRosterCache store(database);
+  ASSERT_EQ(store.load(kAlice).status().code(), StatusCode::kCorrupt);
   RosterClient alice("alice@example.test/laptop", server->c2s_port(), &store);
   ASSERT_TRUE(alice.login());
-  EXPECT_EQ(alice.client().roster_stats().load_status.code, StoreStatus::Code::kCorrupt);
+  EXPECT_EQ(alice.client().roster_stats().load_status.code(), StatusCode::kCorrupt);
   EXPECT_EQ(alice.client().roster_request_kind(), RosterRequestKind::kBootstrap);
   EXPECT_NE(alice.roster_get().find("ver=''"), std::string::npos) << alice.roster_get();
   EXPECT_FALSE(alice.client().roster_from_cache());
-  const RosterLoadResult rewritten = store.load_roster(kAlice);
-  ASSERT_TRUE(rewritten.status.ok()) << rewritten.status.message;
-  ASSERT_TRUE(rewritten.roster);
+  const RosterLoadResult rewritten = store.load(kAlice);
+  ASSERT_TRUE(rewritten.ok()) << rewritten.status().message();
+  ASSERT_TRUE(record_of(rewritten));
   const RosterView truth = server_roster(*server);
-  EXPECT_EQ(view_of(*rewritten.roster), truth);
+  EXPECT_EQ(view_of(*record_of(rewritten)), truth);
   EXPECT_EQ(std::get<0>(truth.at(contact(5))), "");
   EXPECT_EQ(view_of(*alice.client().rosterManager()), truth);
 }
@@ -494,10 +498,11 @@ TEST(RosterVersioningE2E, WithCacheNoDelimiterGet) {
 TEST(RosterVersioningE2E, PushesWhileOnlineUpdateTheCache) {
   SERVER_OR_SKIP(server, kContacts, false);
   TempDir dir;
-  SqliteSessionStore store(dir.file("state.db"));
+  SqliteDatabase database(dir.file("state.db"));
+  SqliteRosterCache store(database);
   RosterClient alice("alice@example.test/laptop", server->c2s_port(), &store);
   ASSERT_TRUE(alice.login());
-  const std::string ver0 = store.load_roster(kAlice).roster->ver;
+  const std::string ver0 = record_of(store.load(kAlice))->ver;
 
   // alice/other changes the roster while alice is online: alice gets the pushes.
   {
@@ -515,10 +520,10 @@ TEST(RosterVersioningE2E, PushesWhileOnlineUpdateTheCache) {
     other.logout();
   }
   const RosterView truth = server_roster(*server);
-  const RosterLoadResult stored = store.load_roster(kAlice);
-  ASSERT_TRUE(stored.roster);
-  EXPECT_NE(stored.roster->ver, ver0);
-  EXPECT_EQ(view_of(*stored.roster), truth);
+  const RosterLoadResult stored = store.load(kAlice);
+  ASSERT_TRUE(record_of(stored));
+  EXPECT_NE(record_of(stored)->ver, ver0);
+  EXPECT_EQ(view_of(*record_of(stored)), truth);
   EXPECT_EQ(view_of(*alice.client().rosterManager()), truth);
   alice.logout();
 

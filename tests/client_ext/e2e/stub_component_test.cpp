@@ -16,10 +16,12 @@
 #include <sstream>
 #include <string>
 
+#include "client_ext/sqlite_session_store.h"
 #include "gloox_session.h"
 #include "protocol/ns.h"
 #include "protocol/state.h"
-#include "test_env.h"
+#include "tests/client_ext/record_of.h"
+#include "tests/client_ext/test_env.h"
 #include "tests/harness/prosody_server.h"
 #include "tests/harness/test_client.h"
 
@@ -111,12 +113,12 @@ TEST_F(StubScenario, FirstLoginEnablesOnceFloodSettled) {
   EXPECT_LT(presence_at, enable_at) << "enable follows the full login";
 
   LoadResult saved = store.load(kAlice);
-  ASSERT_TRUE(saved.session);
-  EXPECT_EQ(saved.session->key.stream, a->client().stream_id());
-  EXPECT_EQ(saved.session->key.resource, "laptop");
-  EXPECT_EQ(saved.session->component, "rpsync.example.test");
-  EXPECT_EQ(saved.session->state, stub_->view_of(kAlice));
-  EXPECT_EQ(saved.session->state.count("bob@example.test/phone"), 1u);
+  ASSERT_TRUE(record_of(saved));
+  EXPECT_EQ(record_of(saved)->key.stream, a->client().stream_id());
+  EXPECT_EQ(record_of(saved)->key.resource, "laptop");
+  EXPECT_EQ(record_of(saved)->component, "rpsync.example.test");
+  EXPECT_EQ(record_of(saved)->state, stub_->view_of(kAlice));
+  EXPECT_EQ(record_of(saved)->state.count("bob@example.test/phone"), 1u);
 }
 
 TEST_F(StubScenario, ChangesWhileAwayArriveAsExactlyThoseChanges) {
@@ -212,12 +214,12 @@ long find_wire_from(const std::vector<std::string>& wire, std::size_t from, cons
 class PresenceAwareStore final : public SessionStore {
  public:
   LoadResult load(std::string_view account) override { return inner.load(account); }
-  StoreStatus save(std::string_view account, const SavedSession& s) override {
+  Status save(std::string_view account, const SavedSession& s) override {
     saved_after_presence.push_back(session != nullptr &&
                                    session->recorder().find_outgoing("<presence", from) >= 0);
     return inner.save(account, s);
   }
-  StoreStatus erase(std::string_view account) override { return inner.erase(account); }
+  Status erase(std::string_view account) override { return inner.erase(account); }
   MemorySessionStore inner;
   GlooxSession* session = nullptr;
   std::size_t from = 0;  // outgoing index where the login of interest starts
@@ -274,8 +276,8 @@ TEST_F(StubScenario, SyncIsPipelinedWithTheRosterGet) {
   ASSERT_FALSE(store.saved_after_presence.empty());
   EXPECT_EQ(store.saved_after_presence.front(), delta_in > roster_in);
   LoadResult saved = store.load(kAlice);
-  ASSERT_TRUE(saved.session);
-  EXPECT_EQ(saved.session->key.stream, a->client().stream_id());
+  ASSERT_TRUE(record_of(saved));
+  EXPECT_EQ(record_of(saved)->key.stream, a->client().stream_id());
 }
 
 TEST_F(StubScenario, RejectedKeyFallsBackToFullLoginAndEnables) {
@@ -297,8 +299,8 @@ TEST_F(StubScenario, RejectedKeyFallsBackToFullLoginAndEnables) {
   EXPECT_EQ(r.full_resyncs[1].error->app, proto::AppCondition::kUnknownKey);
   EXPECT_EQ(stub_->enables, 2);
   EXPECT_TRUE(r.synced.empty());
-  ASSERT_TRUE(store.load(kAlice).session);
-  EXPECT_EQ(store.load(kAlice).session->key.stream, a->client().stream_id());
+  ASSERT_TRUE(record_of(store.load(kAlice)));
+  EXPECT_EQ(record_of(store.load(kAlice))->key.stream, a->client().stream_id());
 }
 
 TEST_F(StubScenario, DigestMismatchFallsBack) {
@@ -335,7 +337,7 @@ TEST_F(StubScenario, TcpAbortThenReconnectSyncsFromLastCheckpoint) {
   ASSERT_TRUE(bob->send_presence("", "two"));
   ASSERT_TRUE(a->pump([&] {
     return stub_->checkpoints == 1 && !a->manager().key()->last.empty() &&
-           store.load(kAlice).session->key.last == a->manager().key()->last;
+           record_of(store.load(kAlice))->key.last == a->manager().key()->last;
   }));
   a->client().abort_connection();
   ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == 1; }));
@@ -358,7 +360,8 @@ TEST_F(StubScenario, ApplicationRestartUsesPersistedState) {
   auto bob = login("bob", "phone");
   ASSERT_TRUE(bob->send_presence("chat", "before"));
   {
-    SqliteSessionStore store(path);
+    SqliteDatabase database(path);
+    SqliteSessionStore store(database);
     auto a = alice(&store);
     login_and_enable(*a);
     a->manager().logout();
@@ -367,7 +370,8 @@ TEST_F(StubScenario, ApplicationRestartUsesPersistedState) {
   ASSERT_TRUE(bob->send_presence("chat", "after"));
   for (int i = 0; i < 20; ++i) stub_->recv(10'000);
 
-  SqliteSessionStore store(path);  // a new process would do exactly this
+  SqliteDatabase database(path);  // a new process would do exactly this
+  SqliteSessionStore store(database);
   auto a = alice(&store);
   EXPECT_EQ(a->manager().cache().live().at("bob@example.test/phone").status, "before");
   ASSERT_TRUE(a->connect());
@@ -408,9 +412,9 @@ TEST_F(StubScenario, RejectedCheckpointStartsOverWithEnable) {
     return stub_->enables == 2 && a->manager().phase() == RpsyncManager::Phase::kOnline;
   }));
   EXPECT_EQ(stub_->checkpoints, 1);
-  ASSERT_TRUE(store.load(kAlice).session);
-  EXPECT_EQ(store.load(kAlice).session->key.last, a->manager().key()->last);
-  EXPECT_EQ(store.load(kAlice).session->state.at("bob@example.test/phone").show,
+  ASSERT_TRUE(record_of(store.load(kAlice)));
+  EXPECT_EQ(record_of(store.load(kAlice))->key.last, a->manager().key()->last);
+  EXPECT_EQ(record_of(store.load(kAlice))->state.at("bob@example.test/phone").show,
             proto::Show::kAway);
 }
 
@@ -422,7 +426,7 @@ TEST_F(StubScenario, DisableDropsStateAndNextLoginStartsOver) {
   login_and_enable(*a);
   a->manager().disable();
   ASSERT_TRUE(a->pump([&] { return stub_->disables == 1; }));
-  EXPECT_FALSE(store.load(kAlice).session);
+  EXPECT_FALSE(record_of(store.load(kAlice)));
   EXPECT_EQ(a->manager().phase(), RpsyncManager::Phase::kPlain);
   a->pump_for(milliseconds(500));
   EXPECT_EQ(stub_->enables, 1) << "no re-enable in the same session";
@@ -478,8 +482,8 @@ TEST_F(GatedScenario, MarkedPresenceSkipsTheFloodAndIsVerified) {
   EXPECT_EQ(a->manager().presence_stanzas(), 0u) << "the server must not flood a marked session";
   EXPECT_EQ(stub_->checkpoints, checkpoints_before + 1) << "one verification checkpoint";
   EXPECT_EQ(r.full_resyncs.size(), 1u) << "only the first login";
-  ASSERT_TRUE(store.load(kAlice).session);
-  EXPECT_EQ(store.load(kAlice).session->key.last, a->manager().key()->last);
+  ASSERT_TRUE(record_of(store.load(kAlice)));
+  EXPECT_EQ(record_of(store.load(kAlice))->key.last, a->manager().key()->last);
   EXPECT_EQ(a->manager().cache().live(), stub_->view_of(kAlice));
 }
 
@@ -511,8 +515,9 @@ TEST_F(GatedScenario, ChangeBetweenSyncAndPresenceIsCaughtAndFlooded) {
   ASSERT_TRUE(a->pump([&] {
     auto it = a->manager().cache().live().find("bob@example.test/phone");
     return it != a->manager().cache().live().end() && it->second.show == proto::Show::kXa &&
-           store.load(kAlice).session &&
-           store.load(kAlice).session->state.at("bob@example.test/phone").show == proto::Show::kXa;
+           record_of(store.load(kAlice)) &&
+           record_of(store.load(kAlice))->state.at("bob@example.test/phone").show ==
+               proto::Show::kXa;
   })) << "events: "
       << r.events.size();
   ASSERT_EQ(r.synced.size(), 1u);

@@ -29,6 +29,7 @@
 
 #include "client_ext/client.h"
 #include "client_ext/scram.h"
+#include "client_ext/sqlite_scram_cache.h"
 #include "client_ext/store.h"
 #include "tests/harness/prosody_server.h"
 
@@ -159,16 +160,18 @@ TEST(ScramCacheE2E, SqliteStoreKeepsTheKeyAcrossRestarts) {
   HASHED_SERVER_OR_SKIP(server);
   const std::string path = server->dir() + "/client-state.db";
   {
-    SqliteSessionStore store(path);
+    SqliteDatabase database(path);
+    SqliteScramCache scram_cache(database);
     LoginClient alice("alice@example.test/a", server->c2s_port());
-    alice.client().set_scram_cache(&store);
+    alice.client().set_scram_cache(&scram_cache);
     ASSERT_TRUE(alice.login()) << server->log();
     EXPECT_EQ(alice.client().scram_stats().derivations, 1u);
     alice.logout();
   }
-  SqliteSessionStore store(path);
+  SqliteDatabase database(path);
+  SqliteScramCache scram_cache(database);
   LoginClient alice("alice@example.test/a", server->c2s_port());
-  alice.client().set_scram_cache(&store);
+  alice.client().set_scram_cache(&scram_cache);
   ASSERT_TRUE(alice.login()) << server->log();
   EXPECT_EQ(alice.client().scram_stats().derivations, 0u);
   EXPECT_EQ(alice.client().scram_stats().cache_hits, 1u);
