@@ -15,6 +15,8 @@
 #include <utility>
 #include <variant>
 
+#include "plugin/core/slot_pool.h"
+
 namespace rpsync::core {
 namespace {
 
@@ -255,15 +257,13 @@ struct Engine::Impl {
   std::uint64_t horizon = 0;  // history is complete for moments >= horizon
   std::uint64_t seq = 0;
 
-  std::vector<CapsEntry> caps;
-  std::vector<std::uint32_t> caps_free;
+  SlotPool<CapsEntry> caps;
   StrMap<std::uint32_t> caps_index;
 
-  std::deque<Resource> res;
-  std::vector<std::uint32_t> res_free;
+  SlotPool<Resource, std::deque<Resource>> res;
   FlatIndex res_index;
   struct ResKey {
-    const std::deque<Resource>* res;
+    const SlotPool<Resource, std::deque<Resource>>* res;
     std::string_view operator()(std::uint32_t id) const { return (*res)[id].jid.view(); }
   } res_key{&res};
   std::size_t available = 0;
@@ -274,16 +274,14 @@ struct Engine::Impl {
   bool resyncing = false;
   std::unordered_set<std::string> touched;
 
-  std::deque<Contact> contacts;
-  std::vector<std::uint32_t> contacts_free;
+  SlotPool<Contact, std::deque<Contact>> contacts;
   FlatIndex contact_index;
   struct ContactKey {
-    const std::deque<Contact>* contacts;
+    const SlotPool<Contact, std::deque<Contact>>* contacts;
     std::string_view operator()(std::uint32_t id) const { return (*contacts)[id].jid.view(); }
   } contact_key{&contacts};
 
-  std::vector<Roster> rosters;
-  std::vector<std::uint32_t> rosters_free;
+  SlotPool<Roster> rosters;
   std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> roster_index;
 
   StrMap<User> users;
@@ -313,14 +311,7 @@ struct Engine::Impl {
       ++caps[it->second].refs;
       return it->second;
     }
-    std::uint32_t id;
-    if (!caps_free.empty()) {
-      id = caps_free.back();
-      caps_free.pop_back();
-    } else {
-      id = static_cast<std::uint32_t>(caps.size());
-      caps.emplace_back();
-    }
+    const std::uint32_t id = caps.acquire();
     caps[id] = CapsEntry{c, k, 1};
     caps_index.emplace(std::move(k), id);
     return id;
@@ -332,8 +323,7 @@ struct Engine::Impl {
     if (id == kNone) return;
     if (--caps[id].refs == 0) {
       caps_index.erase(caps[id].key);
-      caps[id] = CapsEntry{};
-      caps_free.push_back(id);
+      caps.release(id);
     }
   }
 
@@ -431,15 +421,7 @@ struct Engine::Impl {
   // ---------- contacts ----------
   std::uint32_t contact_of(std::string_view bare) {
     if (std::uint32_t id = contact_index.find(bare, contact_key); id != kNone) return id;
-    std::uint32_t id;
-    if (!contacts_free.empty()) {
-      id = contacts_free.back();
-      contacts_free.pop_back();
-    } else {
-      id = static_cast<std::uint32_t>(contacts.size());
-      contacts.emplace_back();
-    }
-    contacts[id] = Contact{};
+    const std::uint32_t id = contacts.acquire();
     contacts[id].jid = Text(bare);
     contacts[id].used = true;
     contact_index.insert(bare, id, contact_key);
@@ -449,8 +431,7 @@ struct Engine::Impl {
     Contact& c = contacts[id];
     if (c.roster_refs != 0 || c.first != kNone) return;
     contact_index.erase(c.jid.view(), contact_key);
-    c = Contact{};
-    contacts_free.push_back(id);
+    contacts.release(id);
   }
 
   // ---------- rosters ----------
@@ -470,8 +451,7 @@ struct Engine::Impl {
     bucket.erase(std::find(bucket.begin(), bucket.end(), id));
     if (bucket.empty()) roster_index.erase(r.hash);
     std::vector<std::uint32_t> members = std::move(r.members);
-    r = Roster{};
-    rosters_free.push_back(id);
+    rosters.release(id);
     for (std::uint32_t c : members) {
       --contacts[c].roster_refs;
       maybe_free_contact(c);
@@ -483,14 +463,7 @@ struct Engine::Impl {
     auto& bucket = roster_index[h];
     for (std::uint32_t id : bucket)
       if (rosters[id].members == members) return id;
-    std::uint32_t id;
-    if (!rosters_free.empty()) {
-      id = rosters_free.back();
-      rosters_free.pop_back();
-    } else {
-      id = static_cast<std::uint32_t>(rosters.size());
-      rosters.emplace_back();
-    }
+    const std::uint32_t id = rosters.acquire();
     for (std::uint32_t c : members) ++contacts[c].roster_refs;
     rosters[id] = Roster{std::move(members), h, 0, true};
     bucket.push_back(id);
@@ -504,16 +477,8 @@ struct Engine::Impl {
   // ---------- resources ----------
   std::uint32_t new_resource(std::string_view full) {
     std::uint32_t contact = contact_of(proto::bare_of(full));
-    std::uint32_t id;
-    if (!res_free.empty()) {
-      id = res_free.back();
-      res_free.pop_back();
-    } else {
-      id = static_cast<std::uint32_t>(res.size());
-      res.emplace_back();
-    }
+    const std::uint32_t id = res.acquire();
     Resource& r = res[id];
-    r = Resource{};
     r.jid = Text(full);
     r.contact = contact;
     r.used = true;
@@ -540,8 +505,7 @@ struct Engine::Impl {
     }
     std::uint32_t contact = r.contact;
     res_index.erase(r.jid.view(), res_key);
-    r = Resource{};
-    res_free.push_back(id);
+    res.release(id);
     maybe_free_contact(contact);
   }
   // Before changing r at version `version`: keep its current state if a live moment
@@ -588,7 +552,7 @@ struct Engine::Impl {
   }
   // Full pass (from expire()): precise pruning of history and tombstones.
   void sweep() {
-    for (std::size_t i = 0; i < res.size(); ++i) {
+    for (std::size_t i = 0; i < res.slots(); ++i) {
       const auto id = static_cast<std::uint32_t>(i);
       if (!res[id].used || !res[id].history) continue;
       drop_unneeded(id);
@@ -712,8 +676,8 @@ struct Engine::Impl {
   }
 
   void clear_presence() {
-    for (std::size_t id = 0; id < res.size(); ++id)
-      if (res[id].used && res[id].avail) go_offline(static_cast<std::uint32_t>(id));
+    for (std::uint32_t id = 0; id < res.slots(); ++id)
+      if (res[id].used && res[id].avail) go_offline(id);
     compact();
   }
 
@@ -1091,8 +1055,8 @@ void Engine::begin_resync() {
   m.unconfirmed.clear();
   m.touched.clear();
   m.resyncing = true;
-  for (std::size_t id = 0; id < m.res.size(); ++id)
-    if (m.res[id].used && m.res[id].avail) m.unconfirmed.insert(static_cast<std::uint32_t>(id));
+  for (std::uint32_t id = 0; id < m.res.slots(); ++id)
+    if (m.res[id].used && m.res[id].avail) m.unconfirmed.insert(id);
 }
 
 std::size_t Engine::end_resync() {
@@ -1376,7 +1340,7 @@ EngineStats Engine::stats() const {
   s.tombstones = s.resources - s.available;
   s.history_entries = m.history_entries;
   s.contacts = m.contact_index.size();
-  s.rosters = m.rosters.size() - m.rosters_free.size();
+  s.rosters = m.rosters.in_use();
   s.users = m.users.size();
   s.sessions = m.sessions.size();
   s.live_moments = m.live.size();
