@@ -15,20 +15,10 @@
 #include <variant>
 
 #include "plugin/core/slot_pool.h"
+#include "plugin/core/text_index.h"
 
 namespace rpsync::core {
 namespace {
-
-constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
-
-struct StrHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
-template <class V>
-using StrMap = std::unordered_map<std::string, V, StrHash, std::equal_to<>>;
 
 // Rough wire sizes (bytes) for the too-large rule; see engine.h.
 constexpr std::uint64_t kPresenceOverhead = 60;  // <presence from to id> + </presence>
@@ -49,93 +39,6 @@ std::string session_key(std::string_view user, std::string_view stream, std::str
   k.append(resource);
   return k;
 }
-
-// A heap string without capacity: 16 bytes instead of std::string's 32 (+ no spare room).
-class Text {
- public:
-  Text() = default;
-  Text(std::string_view a, std::string_view b = {}, std::string_view c = {})
-      : n_(static_cast<std::uint32_t>(a.size() + b.size() + c.size())) {
-    if (n_ == 0) return;
-    p_ = std::make_unique<char[]>(n_);
-    char* out = p_.get();
-    for (std::string_view part : {a, b, c}) {
-      if (!part.empty()) std::memcpy(out, part.data(), part.size());
-      out += part.size();
-    }
-  }
-  std::string_view view() const { return {p_.get(), n_}; }
-  std::size_t size() const { return n_; }
-
- private:
-  std::unique_ptr<char[]> p_;
-  std::uint32_t n_ = 0;
-};
-
-// Ids keyed by a string the owner stores (open addressing, linear probing,
-// backward-shift deletion): 8 bytes per slot instead of a node per entry.
-class FlatIndex {
- public:
-  template <class KeyOf>
-  std::uint32_t find(std::string_view key, const KeyOf& key_of) const {
-    if (slots_.empty()) return kNone;
-    const std::uint32_t h = hash(key);
-    for (std::size_t i = h & mask();; i = (i + 1) & mask()) {
-      const Slot& s = slots_[i];
-      if (s.id == kNone) return kNone;
-      if (s.tag == h && key_of(s.id) == key) return s.id;
-    }
-  }
-  // `key` must not be present.
-  template <class KeyOf>
-  void insert(std::string_view key, std::uint32_t id, const KeyOf& key_of) {
-    if ((size_ + 1) * 10 > slots_.size() * 7) grow();
-    place(Slot{hash(key), id});
-    ++size_;
-    (void)key_of;
-  }
-  template <class KeyOf>
-  void erase(std::string_view key, const KeyOf& key_of) {
-    const std::uint32_t h = hash(key);
-    std::size_t i = h & mask();
-    while (!(slots_[i].tag == h && key_of(slots_[i].id) == key)) i = (i + 1) & mask();
-    for (std::size_t j = i;;) {
-      j = (j + 1) & mask();
-      if (slots_[j].id == kNone) break;
-      const std::size_t home = slots_[j].tag & mask();
-      if (((j - home) & mask()) >= ((j - i) & mask())) {
-        slots_[i] = slots_[j];
-        i = j;
-      }
-    }
-    slots_[i] = Slot{};
-    --size_;
-  }
-  std::size_t size() const { return size_; }
-
- private:
-  struct Slot {
-    std::uint32_t tag = 0;
-    std::uint32_t id = kNone;
-  };
-  static std::uint32_t hash(std::string_view k) {
-    return static_cast<std::uint32_t>(std::hash<std::string_view>{}(k));
-  }
-  std::size_t mask() const { return slots_.size() - 1; }
-  void place(Slot s) {
-    std::size_t i = s.tag & mask();
-    while (slots_[i].id != kNone) i = (i + 1) & mask();
-    slots_[i] = s;
-  }
-  void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
-    for (const Slot& s : old)
-      if (s.id != kNone) place(s);
-  }
-  std::vector<Slot> slots_;  // size is a power of two
-  std::size_t size_ = 0;
-};
 
 }  // namespace
 
@@ -392,7 +295,7 @@ struct Engine::Impl {
     const std::uint32_t id = contacts.acquire();
     contacts[id].jid = Text(bare);
     contacts[id].used = true;
-    contact_index.insert(bare, id, contact_key);
+    contact_index.insert(bare, id);
     return id;
   }
   void maybe_free_contact(std::uint32_t id) {
@@ -452,7 +355,7 @@ struct Engine::Impl {
     r.used = true;
     r.next = contacts[contact].first;
     contacts[contact].first = id;
-    res_index.insert(full, id, res_key);
+    res_index.insert(full, id);
     return id;
   }
   void erase_resource(std::uint32_t id) {
