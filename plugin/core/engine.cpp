@@ -14,6 +14,7 @@
 #include <utility>
 #include <variant>
 
+#include "plugin/core/packed_fields.h"
 #include "plugin/core/slot_pool.h"
 #include "plugin/core/text_index.h"
 
@@ -43,22 +44,6 @@ std::string session_key(std::string_view user, std::string_view stream, std::str
 }  // namespace
 
 struct Engine::Impl {
-  // Fields of a resource, packed: the three free-text fields share one string, caps are
-  // interned (client software repeats them across thousands of resources).
-  struct Packed {
-    Text text;  // status | photo | idle_since
-    std::uint32_t status_len = 0;
-    std::uint32_t photo_len = 0;
-    std::uint32_t caps = kNone;
-    proto::Show show = proto::Show::kNone;
-    std::int8_t priority = 0;
-
-    std::string_view status() const { return text.view().substr(0, status_len); }
-    std::string_view photo() const { return text.view().substr(status_len, photo_len); }
-    std::string_view idle() const {
-      return text.view().substr(std::size_t{status_len} + photo_len);
-    }
-  };
   struct Past {
     std::uint64_t since = 0;  // valid over [since, next state's since)
     bool avail = false;
@@ -117,20 +102,13 @@ struct Engine::Impl {
     std::uint32_t roster = kNone;
     std::vector<std::string> sessions;  // session keys
   };
-  struct CapsEntry {
-    proto::Caps caps;
-    std::string key;
-    std::uint32_t refs = 0;
-  };
-
   EngineOptions opt;
   std::uint64_t version = 0;
   std::uint64_t epoch = 1;
   std::uint64_t horizon = 0;  // history is complete for moments >= horizon
   std::uint64_t seq = 0;
 
-  SlotPool<CapsEntry> caps;
-  StrMap<std::uint32_t> caps_index;
+  FieldTable packer;  // packs resource fields, interns their caps
 
   SlotPool<Resource, std::deque<Resource>> res;
   FlatIndex res_index;
@@ -168,81 +146,12 @@ struct Engine::Impl {
 
   explicit Impl(EngineOptions o) : opt(std::move(o)) {}
 
-  // ---------- caps ----------
-  static std::string caps_key(const proto::Caps& c) {
-    std::string k;
-    k.reserve(c.hash.size() + c.node.size() + c.ver.size() + 2);
-    k.append(c.hash).push_back('\0');
-    k.append(c.node).push_back('\0');
-    k.append(c.ver);
-    return k;
-  }
-  std::uint32_t intern_caps(const proto::Caps& c) {
-    std::string k = caps_key(c);
-    if (auto it = caps_index.find(k); it != caps_index.end()) {
-      ++caps[it->second].refs;
-      return it->second;
-    }
-    const std::uint32_t id = caps.acquire();
-    caps[id] = CapsEntry{c, k, 1};
-    caps_index.emplace(std::move(k), id);
-    return id;
-  }
-  void ref_caps(std::uint32_t id) {
-    if (id != kNone) ++caps[id].refs;
-  }
-  void unref_caps(std::uint32_t id) {
-    if (id == kNone) return;
-    if (--caps[id].refs == 0) {
-      caps_index.erase(caps[id].key);
-      caps.release(id);
-    }
-  }
-
   // ---------- packed fields ----------
-  // `hint`: a caps id the caller holds; reused (no lookup) when the caps are the same.
-  Packed pack(const proto::PresenceFields& f, std::uint32_t hint = kNone) {
-    Packed p;
-    p.text = Text(f.status, f.photo, f.idle_since);
-    p.status_len = static_cast<std::uint32_t>(f.status.size());
-    p.photo_len = static_cast<std::uint32_t>(f.photo.size());
-    if (f.caps && hint != kNone && caps[hint].caps == *f.caps) {
-      p.caps = hint;
-      ++caps[hint].refs;
-    } else {
-      p.caps = f.caps ? intern_caps(*f.caps) : kNone;
-    }
-    p.show = f.show;
-    p.priority = f.priority;
-    return p;
-  }
-  proto::PresenceFields unpack(const Packed& p) const {
-    proto::PresenceFields f;
-    f.show = p.show;
-    f.status = std::string(p.status());
-    f.priority = p.priority;
-    if (p.caps != kNone) f.caps = caps[p.caps].caps;
-    f.photo = std::string(p.photo());
-    f.idle_since = std::string(p.idle());
-    return f;
-  }
-  bool same(const Packed& p, const proto::PresenceFields& f) const {
-    if (p.show != f.show || p.priority != f.priority || p.status() != f.status ||
-        p.photo() != f.photo || p.idle() != f.idle_since)
-      return false;
-    if (p.caps == kNone) return !f.caps.has_value();
-    return f.caps.has_value() && caps[p.caps].caps == *f.caps;
-  }
-  static bool same(const Packed& a, const Packed& b) {
-    return a.show == b.show && a.priority == b.priority && a.caps == b.caps &&
-           a.status_len == b.status_len && a.photo_len == b.photo_len &&
-           a.text.view() == b.text.view();
-  }
   std::uint64_t field_bytes(const Packed& p) const {
     std::uint64_t n = p.text.size() + 4;  // priority digits
     if (p.show != proto::Show::kNone) n += 4 + kFieldOverhead;
     if (p.caps != kNone) {
-      const auto& c = caps[p.caps].caps;
+      const auto& c = packer.caps(p.caps);
       n += kCapsOverhead + c.hash.size() + c.node.size() + c.ver.size();
     }
     return n;
@@ -250,11 +159,6 @@ struct Engine::Impl {
   std::uint64_t presence_cost(const Resource& r) const {
     return kPresenceOverhead + 2 * r.jid.size() + field_bytes(r.fields);
   }
-  void release(Packed& p) {
-    unref_caps(p.caps);
-    p.caps = kNone;
-  }
-
   // ---------- key moments ----------
   // Is there a live key moment v with lo <= v < hi?
   bool live_in(std::uint64_t lo, std::uint64_t hi) const {
@@ -361,9 +265,9 @@ struct Engine::Impl {
   void erase_resource(std::uint32_t id) {
     if (!unconfirmed.empty()) unconfirmed.erase(id);  // the id may be reused
     Resource& r = res[id];
-    release(r.fields);
+    packer.release(r.fields);
     if (r.history) {
-      for (Past& p : *r.history) release(p.fields);
+      for (Past& p : *r.history) packer.release(p.fields);
       history_entries -= r.history->size();
     }
     Contact& c = contacts[r.contact];
@@ -385,7 +289,7 @@ struct Engine::Impl {
     Resource& r = res[id];
     drop_unneeded(id);
     if (!live_in(r.since, version)) {
-      release(r.fields);
+      packer.release(r.fields);
       return;
     }
     if (!r.history) r.history = std::make_unique<std::vector<Past>>();
@@ -407,7 +311,7 @@ struct Engine::Impl {
         if (kept != i) h[kept] = std::move(h[i]);
         ++kept;
       } else {
-        release(h[i].fields);
+        packer.release(h[i].fields);
       }
     }
     history_entries -= h.size() - kept;
@@ -438,7 +342,7 @@ struct Engine::Impl {
     while (drop < h.size()) {
       std::uint64_t end = drop + 1 < h.size() ? h[drop + 1].since : r.since;
       if (end > min) break;
-      release(h[drop].fields);
+      packer.release(h[drop].fields);
       ++drop;
     }
     h.erase(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(drop));
@@ -497,13 +401,13 @@ struct Engine::Impl {
     Packed fields;
     if (id != kNone) {
       Resource& r = res[id];
-      if (r.avail && same(r.fields, f)) return;
-      fields = pack(f, r.fields.caps);  // before push_history may release the old caps
+      if (r.avail && packer.same(r.fields, f)) return;
+      fields = packer.pack(f, r.fields.caps);  // before push_history may release the old caps
       ++version;
       if (r.avail) unaccount(r);
       push_history(id);
     } else {
-      fields = pack(f);
+      fields = packer.pack(f);
       ++version;
       id = new_resource(full);
     }
@@ -754,7 +658,7 @@ struct Engine::Impl {
         const Resource& r = res[rid];
         if (!r.avail) continue;
         if (!r.hashed) {
-          r.hash = proto::resource_hash(r.jid.view(), unpack(r.fields));
+          r.hash = proto::resource_hash(r.jid.view(), packer.unpack(r.fields));
           r.hashed = true;
         }
         c.sum.add(r.hash);
@@ -803,7 +707,7 @@ struct Engine::Impl {
       for (std::uint32_t rid = c.first; rid != kNone; rid = res[rid].next) {
         const Resource& r = res[rid];
         if (!r.avail) continue;
-        d.added.push_back({std::string(r.jid.view()), unpack(r.fields)});
+        d.added.push_back({std::string(r.jid.view()), packer.unpack(r.fields)});
         cost += kDeltaNewOverhead + r.jid.size() + field_bytes(r.fields);
       }
     };
@@ -815,13 +719,13 @@ struct Engine::Impl {
         if (r.since <= v) continue;
         const Packed* old = state_at(r, v);
         if (!old && r.avail) {
-          d.added.push_back({std::string(r.jid.view()), unpack(r.fields)});
+          d.added.push_back({std::string(r.jid.view()), packer.unpack(r.fields)});
           cost += kDeltaNewOverhead + r.jid.size() + field_bytes(r.fields);
         } else if (old && !r.avail) {
           d.unavailable.push_back(std::string(r.jid.view()));
           cost += kDeltaUnavailableOverhead + r.jid.size();
-        } else if (old && r.avail && !same(*old, r.fields)) {
-          auto ch = proto::make_change(std::string(r.jid.view()), unpack(*old), unpack(r.fields));
+        } else if (old && r.avail && !Packed::same(*old, r.fields)) {
+          auto ch = proto::make_change(std::string(r.jid.view()), packer.unpack(*old), packer.unpack(r.fields));
           if ((ch.set | ch.unset) == 0) continue;
           cost += kDeltaChangedOverhead + r.jid.size() + changed_bytes(ch) +
                   kDeltaUnsetOverhead * static_cast<std::uint64_t>(__builtin_popcount(ch.unset));
@@ -954,7 +858,7 @@ Engine::ResyncEnd Engine::end_resync(const std::vector<ResourceRecord>& rows) {
     const std::string_view bare = jid.substr(0, jid.find('/'));
     if (m.touched.contains(r.jid) || m.touched.contains(std::string(bare))) continue;
     const std::uint32_t id = m.res_index.find(jid, m.res_key);
-    if (id != kNone && m.res[id].avail && m.same(m.res[id].fields, r.fields)) {
+    if (id != kNone && m.res[id].avail && m.packer.same(m.res[id].fields, r.fields)) {
       m.unconfirmed.erase(id);
       ++out.kept;
       continue;
@@ -1130,8 +1034,8 @@ std::optional<proto::StateDigest> Engine::digest_at(std::string_view user, std::
   proto::StateDigest sum;
   for (std::uint32_t c : members)
     for (std::uint32_t rid = m.contacts[c].first; rid != kNone; rid = m.res[rid].next)
-      if (const Impl::Packed* p = m.state_at(m.res[rid], v))
-        sum.add(proto::resource_hash(m.res[rid].jid.view(), m.unpack(*p)));
+      if (const Packed* p = m.state_at(m.res[rid], v))
+        sum.add(proto::resource_hash(m.res[rid].jid.view(), m.packer.unpack(*p)));
   return sum;
 }
 
@@ -1188,7 +1092,7 @@ proto::PresenceState Engine::view(std::string_view user) const {
   if (it == m.users.end()) return out;
   for (std::uint32_t c : m.members_of(it->second.roster))
     for (std::uint32_t rid = m.contacts[c].first; rid != kNone; rid = m.res[rid].next)
-      if (m.res[rid].avail) out.emplace(m.res[rid].jid.view(), m.unpack(m.res[rid].fields));
+      if (m.res[rid].avail) out.emplace(m.res[rid].jid.view(), m.packer.unpack(m.res[rid].fields));
   return out;
 }
 
@@ -1227,11 +1131,11 @@ void Engine::restore(const Image& image) {
     std::uint32_t id = m.res_index.find(r.jid, m.res_key);
     if (id != kNone) {
       if (m.res[id].avail) m.unaccount(m.res[id]);
-      m.release(m.res[id].fields);
+      m.packer.release(m.res[id].fields);
     } else {
       id = m.new_resource(r.jid);
     }
-    m.set_available(id, m.pack(r.fields));
+    m.set_available(id, m.packer.pack(r.fields));
   }
   for (const auto& r : image.rosters) m.set_roster(r.user, r.contacts, false);
   for (const auto& rec : image.sessions) {
