@@ -285,92 +285,6 @@ struct Engine::Impl {
     if (it == users.end()) return {};
     return table.digest_of_roster(it->second.roster);
   }
-
-  // The delta for moment m to the user's current roster `now`; `cost`/`full` receive the
-  // estimated wire sizes of the delta and of a normal login.
-  proto::Delta compute(const Moment& m, std::uint32_t now, std::uint64_t& cost,
-                       std::uint64_t& full) const {
-    proto::Delta d;
-    const auto& r0 = table.members_of(m.roster);
-    const auto& r1 = table.members_of(now);
-    const std::uint64_t v = m.version;
-    cost = 0;
-    full = 0;
-    auto removed = [&](std::uint32_t cid) {
-      const PresenceTable::Contact& c = table.contacts[cid];
-      d.contacts.push_back({std::string(c.jid.view()), proto::ContactChange::Kind::kRemoved});
-      cost += kDeltaContactOverhead + c.jid.size();
-      for (std::uint32_t rid = c.first; rid != kNone; rid = table.res[rid].next)
-        if (table.state_at(table.res[rid], v)) {
-          d.unavailable.push_back(std::string(table.res[rid].jid.view()));
-          cost += kDeltaUnavailableOverhead + table.res[rid].jid.size();
-        }
-    };
-    auto added = [&](std::uint32_t cid) {
-      const PresenceTable::Contact& c = table.contacts[cid];
-      d.contacts.push_back({std::string(c.jid.view()), proto::ContactChange::Kind::kAdded});
-      cost += kDeltaContactOverhead + c.jid.size();
-      for (std::uint32_t rid = c.first; rid != kNone; rid = table.res[rid].next) {
-        const PresenceTable::Resource& r = table.res[rid];
-        if (!r.avail) continue;
-        d.added.push_back({std::string(r.jid.view()), table.packer.unpack(r.fields)});
-        cost += kDeltaNewOverhead + r.jid.size() + table.field_bytes(r.fields);
-      }
-    };
-    auto kept = [&](std::uint32_t cid) {
-      const PresenceTable::Contact& c = table.contacts[cid];
-      if (c.changed <= v) return;
-      for (std::uint32_t rid = c.first; rid != kNone; rid = table.res[rid].next) {
-        const PresenceTable::Resource& r = table.res[rid];
-        if (r.since <= v) continue;
-        const Packed* old = table.state_at(r, v);
-        if (!old && r.avail) {
-          d.added.push_back({std::string(r.jid.view()), table.packer.unpack(r.fields)});
-          cost += kDeltaNewOverhead + r.jid.size() + table.field_bytes(r.fields);
-        } else if (old && !r.avail) {
-          d.unavailable.push_back(std::string(r.jid.view()));
-          cost += kDeltaUnavailableOverhead + r.jid.size();
-        } else if (old && r.avail && !Packed::same(*old, r.fields)) {
-          auto ch = proto::make_change(std::string(r.jid.view()), table.packer.unpack(*old),
-                                       table.packer.unpack(r.fields));
-          if ((ch.set | ch.unset) == 0) continue;
-          cost += kDeltaChangedOverhead + r.jid.size() + changed_bytes(ch) +
-                  kDeltaUnsetOverhead * static_cast<std::uint64_t>(__builtin_popcount(ch.unset));
-          d.changed.push_back(std::move(ch));
-        }
-      }
-    };
-    std::size_t i = 0, j = 0;
-    while (i < r0.size() || j < r1.size()) {
-      if (j == r1.size() || (i < r0.size() && r0[i] < r1[j])) {
-        removed(r0[i++]);
-        continue;
-      }
-      const PresenceTable::Contact& c = table.contacts[r1[j]];
-      full += c.count ? c.cost : kUnavailableOverhead + 2 * c.jid.size();
-      if (i == r0.size() || r1[j] < r0[i]) {
-        added(r1[j++]);
-      } else {
-        kept(r1[j]);
-        ++i;
-        ++j;
-      }
-    }
-    return d;
-  }
-  static std::uint64_t changed_bytes(const proto::ChangedResource& ch) {
-    const auto& f = ch.values;
-    auto has = [&](proto::Field x) { return (ch.set & proto::bit(x)) != 0; };
-    std::uint64_t n = 0;
-    if (has(proto::Field::kShow)) n += 4 + kFieldOverhead;
-    if (has(proto::Field::kStatus)) n += f.status.size() + kFieldOverhead;
-    if (has(proto::Field::kPriority)) n += 4 + kFieldOverhead;
-    if (has(proto::Field::kCaps) && f.caps)
-      n += kCapsOverhead + f.caps->hash.size() + f.caps->node.size() + f.caps->ver.size();
-    if (has(proto::Field::kPhoto)) n += f.photo.size() + kFieldOverhead;
-    if (has(proto::Field::kIdle)) n += f.idle_since.size() + kFieldOverhead;
-    return n;
-  }
 };
 
 Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -532,9 +446,9 @@ proto::Result<proto::Delta> Engine::sync(std::string_view user, std::string_view
   if (m.touches_unknown(moment->roster, now))
     return fail(proto::AppCondition::kContinuityLost,
                 "a contact's presence could not be read; its state is unknown");
-  std::uint64_t cost = 0, full = 0;
-  proto::Delta d = m.compute(*moment, now, cost, full);
-  if (d.items() > m.opt.limits.max_delta_items || (!d.empty() && cost > full))
+  DeltaCost cost;
+  proto::Delta d = build_delta(m.table, moment->roster, moment->version, now, cost);
+  if (d.items() > m.opt.limits.max_delta_items || (!d.empty() && cost.delta > cost.full))
     return fail(proto::AppCondition::kTooLarge, "a normal login is cheaper");
   d.lifetime = m.opt.lifetime_s;
   d.state = m.digest_of_user(user);

@@ -6,19 +6,6 @@
 #include "plugin/core/delta_builder.h"
 
 namespace rpsync::core {
-std::uint64_t PresenceTable::field_bytes(const Packed& p) const {
-  std::uint64_t n = p.text.size() + 4;  // priority digits
-  if (p.show != proto::Show::kNone) n += 4 + kFieldOverhead;
-  if (p.caps != kNone) {
-    const auto& c = packer.caps(p.caps);
-    n += kCapsOverhead + c.hash.size() + c.node.size() + c.ver.size();
-  }
-  return n;
-}
-
-std::uint64_t PresenceTable::presence_cost(const Resource& r) const {
-  return kPresenceOverhead + 2 * r.jid.size() + field_bytes(r.fields);
-}
 
 // Is there a live key moment v with lo <= v < hi?
 bool PresenceTable::live_in(std::uint64_t lo, std::uint64_t hi) const {
@@ -233,7 +220,7 @@ void PresenceTable::set_available(std::uint32_t id, Packed fields) {
   Contact& c = contacts[r.contact];
   c.summed = false;
   ++c.count;
-  c.cost += presence_cost(r);
+  c.cost += presence_bytes(r.jid.size(), r.fields, packer);
   c.changed = version;
   ++available;
 }
@@ -243,7 +230,7 @@ void PresenceTable::unaccount(const Resource& r) {
   Contact& c = contacts[r.contact];
   c.summed = false;
   --c.count;
-  c.cost -= presence_cost(r);
+  c.cost -= presence_bytes(r.jid.size(), r.fields, packer);
   --available;
 }
 

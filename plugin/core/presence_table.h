@@ -73,9 +73,6 @@ struct PresenceTable {
   PresenceTable(const PresenceTable&) = delete;  // res_key and contact_key point inside
   PresenceTable& operator=(const PresenceTable&) = delete;
 
-  // ---------- wire size estimates (too-large rule) ----------
-  std::uint64_t field_bytes(const Packed& p) const;
-  std::uint64_t presence_cost(const Resource& r) const;
   // ---------- live key moments ----------
   // Is there a live key moment v with lo <= v < hi?
   bool live_in(std::uint64_t lo, std::uint64_t hi) const;
