@@ -2,15 +2,8 @@
 #include "plugin/core/engine.h"
 
 #include <algorithm>
-#include <cstring>
-#include <deque>
-#include <limits>
-#include <map>
 #include <optional>
-#include <set>
 #include <type_traits>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <variant>
 
@@ -106,29 +99,11 @@ void Engine::clear_presence() {
 }
 
 void Engine::begin_resync() {
-  Impl& m = *impl_;
-  m.table.unconfirmed.clear();
-  m.table.touched.clear();
-  m.table.resyncing = true;
-  for (std::uint32_t id = 0; id < m.table.res.slots(); ++id)
-    if (m.table.res[id].used && m.table.res[id].avail) m.table.unconfirmed.insert(id);
+  impl_->table.begin_resync();
 }
 
 std::size_t Engine::end_resync() {
-  Impl& m = *impl_;
-  std::vector<std::uint32_t> gone(m.table.unconfirmed.begin(), m.table.unconfirmed.end());
-  std::sort(gone.begin(), gone.end());  // deterministic journal order
-  m.table.unconfirmed.clear();
-  std::size_t n = 0;
-  for (std::uint32_t id : gone)
-    if (m.table.res[id].used && m.table.res[id].avail) {
-      m.table.go_offline(id);
-      ++n;
-    }
-  m.table.compact();
-  m.table.resyncing = false;
-  m.table.touched.clear();
-  return n;
+  return impl_->table.end_resync();
 }
 
 Engine::ResyncEnd Engine::end_resync(const std::vector<ResourceRecord>& rows) {
@@ -301,20 +276,9 @@ std::optional<proto::StateDigest> Engine::digest_at(std::string_view user, std::
   const SessionTable::Session& s = it->second;
   const SessionTable::Moment* moment = SessionTable::moment_named(s, last);
   if (!moment || !m.sessions.answerable(*moment)) return std::nullopt;
-  if (m.touches_unknown(moment->roster, m.sessions.users.find(user)->second.roster))
-    return std::nullopt;
-  const auto& members = m.table.members_of(moment->roster);
-  const std::uint64_t v = moment->version;
-  bool unchanged = m.sessions.users.find(user)->second.roster == moment->roster;
-  for (std::size_t i = 0; unchanged && i < members.size(); ++i)
-    unchanged = m.table.contacts[members[i]].changed <= v;
-  if (unchanged) return m.sessions.digest_of_user(user);
-  proto::StateDigest sum;
-  for (std::uint32_t c : members)
-    for (std::uint32_t rid = m.table.contacts[c].first; rid != kNone; rid = m.table.res[rid].next)
-      if (const Packed* p = m.table.state_at(m.table.res[rid], v))
-        sum.add(proto::resource_hash(m.table.res[rid].jid.view(), m.table.packer.unpack(*p)));
-  return sum;
+  const std::uint32_t now = m.sessions.users.find(user)->second.roster;
+  if (m.touches_unknown(moment->roster, now)) return std::nullopt;
+  return m.table.digest_at(moment->roster, moment->version, now);
 }
 
 void Engine::save_sessions(std::string_view user) {
@@ -369,14 +333,9 @@ std::size_t Engine::invalidate_keys(std::string_view user) {
 
 proto::PresenceState Engine::view(std::string_view user) const {
   const Impl& m = *impl_;
-  proto::PresenceState out;
   auto it = m.sessions.users.find(user);
-  if (it == m.sessions.users.end()) return out;
-  for (std::uint32_t c : m.table.members_of(it->second.roster))
-    for (std::uint32_t rid = m.table.contacts[c].first; rid != kNone; rid = m.table.res[rid].next)
-      if (m.table.res[rid].avail)
-        out.emplace(m.table.res[rid].jid.view(), m.table.packer.unpack(m.table.res[rid].fields));
-  return out;
+  if (it == m.sessions.users.end()) return {};
+  return m.table.view_of(it->second.roster);
 }
 
 proto::StateDigest Engine::digest(std::string_view user) const {
@@ -410,42 +369,9 @@ void Engine::restore(const Image& image) {
   Impl& m = *impl_;
   m.sessions.epoch = std::max(image.epoch, m.sessions.epoch) + 1;
   ++m.table.version;
-  for (const auto& r : image.resources) {
-    std::uint32_t id = m.table.res_index.find(r.jid, m.table.res_key);
-    if (id != kNone) {
-      if (m.table.res[id].avail) m.table.unaccount(m.table.res[id]);
-      m.table.packer.release(m.table.res[id].fields);
-    } else {
-      id = m.table.new_resource(r.jid);
-    }
-    m.table.set_available(id, m.table.packer.pack(r.fields));
-  }
+  m.table.load(image.resources);
   for (const auto& r : image.rosters) m.sessions.set_roster(r.user, r.contacts, false);
-  for (const auto& rec : image.sessions) {
-    auto uit = m.sessions.users.find(rec.user);
-    if (uit == m.sessions.users.end())
-      uit = m.sessions.users.emplace(rec.user, SessionTable::User{}).first;
-    std::string key = session_key(rec.user, rec.stream, rec.resource);
-    if (m.sessions.by_key.count(key)) continue;
-    SessionTable::Session s;
-    s.user = rec.user;
-    s.stream = rec.stream;
-    s.resource = rec.resource;
-    auto restored = [](const TxnRecord& t) {
-      SessionTable::Moment mo;
-      mo.id = t.id;
-      mo.epoch = t.epoch;
-      mo.at_ms = t.at_ms;
-      mo.digest = t.digest;
-      mo.restored = true;
-      return mo;
-    };
-    s.newest = restored(rec.newest);
-    if (rec.previous) s.previous = restored(*rec.previous);
-    s.seq = ++m.sessions.seq;
-    uit->second.sessions.push_back(key);
-    m.sessions.by_key.emplace(std::move(key), std::move(s));
-  }
+  m.sessions.restore(image.sessions);
   m.sessions.horizon = m.table.version;
   if (m.journal.on) m.journal.batch.emplace_back(PutEpoch{m.sessions.epoch});
 }

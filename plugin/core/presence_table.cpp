@@ -323,4 +323,64 @@ proto::StateDigest PresenceTable::digest_of_roster(std::uint32_t roster) const {
   return s;
 }
 
+void PresenceTable::begin_resync() {
+  unconfirmed.clear();
+  touched.clear();
+  resyncing = true;
+  for (std::uint32_t id = 0; id < res.slots(); ++id)
+    if (res[id].used && res[id].avail) unconfirmed.insert(id);
+}
+
+std::size_t PresenceTable::end_resync() {
+  std::vector<std::uint32_t> gone(unconfirmed.begin(), unconfirmed.end());
+  std::sort(gone.begin(), gone.end());  // deterministic journal order
+  unconfirmed.clear();
+  std::size_t n = 0;
+  for (std::uint32_t id : gone)
+    if (res[id].used && res[id].avail) {
+      go_offline(id);
+      ++n;
+    }
+  compact();
+  resyncing = false;
+  touched.clear();
+  return n;
+}
+
+void PresenceTable::load(const std::vector<ResourceRecord>& rows) {
+  for (const auto& r : rows) {
+    std::uint32_t id = res_index.find(r.jid, res_key);
+    if (id != kNone) {
+      if (res[id].avail) unaccount(res[id]);
+      packer.release(res[id].fields);
+    } else {
+      id = new_resource(r.jid);
+    }
+    set_available(id, packer.pack(r.fields));
+  }
+}
+
+proto::PresenceState PresenceTable::view_of(std::uint32_t roster) const {
+  proto::PresenceState out;
+  for (std::uint32_t c : members_of(roster))
+    for (std::uint32_t rid = contacts[c].first; rid != kNone; rid = res[rid].next)
+      if (res[rid].avail) out.emplace(res[rid].jid.view(), packer.unpack(res[rid].fields));
+  return out;
+}
+
+proto::StateDigest PresenceTable::digest_at(std::uint32_t roster, std::uint64_t v,
+                                            std::uint32_t now) const {
+  const auto& members = members_of(roster);
+  bool unchanged = now == roster;
+  for (std::size_t i = 0; unchanged && i < members.size(); ++i)
+    unchanged = contacts[members[i]].changed <= v;
+  if (unchanged) return digest_of_roster(roster);
+  proto::StateDigest sum;
+  for (std::uint32_t c : members)
+    for (std::uint32_t rid = contacts[c].first; rid != kNone; rid = res[rid].next)
+      if (const Packed* p = state_at(res[rid], v))
+        sum.add(proto::resource_hash(res[rid].jid.view(), packer.unpack(*p)));
+  return sum;
+}
+
 }  // namespace rpsync::core

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "plugin/core/journal.h"
 #include "plugin/core/packed_fields.h"
 #include "plugin/core/recorder.h"
 #include "plugin/core/slot_pool.h"
@@ -121,6 +122,19 @@ struct PresenceTable {
   // The sum's count is the contacts' `count`: a summed contact holds one term per
   // available resource.
   proto::StateDigest digest_of_roster(std::uint32_t roster) const;
+  // The digest of roster `roster` as it was at version v (one SHA-256 per resource), or
+  // from the cached sums when the user's roster is still `now` == `roster` and no member
+  // changed since v.
+  proto::StateDigest digest_at(std::uint32_t roster, std::uint64_t v, std::uint32_t now) const;
+  // Available resources of the roster's contacts.
+  proto::PresenceState view_of(std::uint32_t roster) const;
+  // ---------- restart and resync ----------
+  // Takes in a store image's resources (each available with the row's fields).
+  void load(const std::vector<ResourceRecord>& rows);
+  // Marks every available resource unconfirmed (Engine::begin_resync()).
+  void begin_resync();
+  // Takes every resource still unconfirmed offline; returns how many.
+  std::size_t end_resync();
 
   Recorder& journal;  // PutResource / EraseResource of every observed change
   std::uint64_t version = 0;

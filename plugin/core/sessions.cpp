@@ -228,4 +228,36 @@ bool SessionTable::answerable(const Moment& m) const {
   return m.valid && m.epoch == epoch && m.version >= horizon;
 }
 
+namespace {
+
+SessionTable::Moment restored_moment(const TxnRecord& t) {
+  SessionTable::Moment mo;
+  mo.id = t.id;
+  mo.epoch = t.epoch;
+  mo.at_ms = t.at_ms;
+  mo.digest = t.digest;
+  mo.restored = true;
+  return mo;
+}
+
+}  // namespace
+
+void SessionTable::restore(const std::vector<SessionRecord>& records) {
+  for (const auto& rec : records) {
+    auto uit = users.find(rec.user);
+    if (uit == users.end()) uit = users.emplace(rec.user, User{}).first;
+    std::string key = session_key(rec.user, rec.stream, rec.resource);
+    if (by_key.count(key)) continue;
+    Session s;
+    s.user = rec.user;
+    s.stream = rec.stream;
+    s.resource = rec.resource;
+    s.newest = restored_moment(rec.newest);
+    if (rec.previous) s.previous = restored_moment(*rec.previous);
+    s.seq = ++seq;
+    uit->second.sessions.push_back(key);
+    by_key.emplace(std::move(key), std::move(s));
+  }
+}
+
 }  // namespace rpsync::core

@@ -86,6 +86,10 @@ struct SessionTable {
   void save_sessions(std::string_view user);
   void drop_savepoint();
   void rollback_sessions();
+  // ---------- restart ----------
+  // Takes in a store image's sessions; their moments are kept as restored (not answerable
+  // until taken again). A session already present is kept.
+  void restore(const std::vector<SessionRecord>& records);
   proto::StateDigest digest_of_user(std::string_view user) const;
 
   const EngineOptions& opt;
