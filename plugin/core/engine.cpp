@@ -13,6 +13,9 @@
 #include "plugin/core/sessions.h"
 
 namespace rpsync::core {
+
+// The engine's state: the presence table, the sessions over it, the record of mutations
+// both append to, and the contacts whose presence could not be read (which span both).
 struct Engine::Impl {
   EngineOptions opt;
 
