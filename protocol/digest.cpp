@@ -23,6 +23,34 @@ std::array<std::uint64_t, 4> to_words(const ResourceHash& h) {
   return w;
 }
 
+using Words = std::array<std::uint64_t, 4>;  // [0] most significant
+
+// sum += w modulo 2^256.
+void add_words(Words& sum, const Words& w) {
+  std::uint64_t carry = 0;
+  for (std::size_t i = 4; i-- > 0;) {
+    std::uint64_t s = sum[i] + w[i];
+    std::uint64_t c1 = s < sum[i] ? 1 : 0;
+    std::uint64_t s2 = s + carry;
+    std::uint64_t c2 = s2 < s ? 1 : 0;
+    sum[i] = s2;
+    carry = c1 | c2;
+  }
+}
+
+// sum -= w modulo 2^256.
+void subtract_words(Words& sum, const Words& w) {
+  std::uint64_t borrow = 0;
+  for (std::size_t i = 4; i-- > 0;) {
+    std::uint64_t d = sum[i] - w[i];
+    std::uint64_t b1 = sum[i] < w[i] ? 1 : 0;
+    std::uint64_t d2 = d - borrow;
+    std::uint64_t b2 = d < borrow ? 1 : 0;
+    sum[i] = d2;
+    borrow = b1 | b2;
+  }
+}
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -60,31 +88,23 @@ ResourceHash resource_hash(std::string_view full_jid, const PresenceFields& p) {
 }
 
 void StateDigest::add(const ResourceHash& h) {
-  auto w = to_words(h);
-  std::uint64_t carry = 0;
-  for (std::size_t i = 4; i-- > 0;) {
-    std::uint64_t s = sum_[i] + w[i];
-    std::uint64_t c1 = s < sum_[i] ? 1 : 0;
-    std::uint64_t s2 = s + carry;
-    std::uint64_t c2 = s2 < s ? 1 : 0;
-    sum_[i] = s2;
-    carry = c1 | c2;
-  }
+  add_words(sum_, to_words(h));
   ++count_;
 }
 
 void StateDigest::remove(const ResourceHash& h) {
-  auto w = to_words(h);
-  std::uint64_t borrow = 0;
-  for (std::size_t i = 4; i-- > 0;) {
-    std::uint64_t d = sum_[i] - w[i];
-    std::uint64_t b1 = sum_[i] < w[i] ? 1 : 0;
-    std::uint64_t d2 = d - borrow;
-    std::uint64_t b2 = d < borrow ? 1 : 0;
-    sum_[i] = d2;
-    borrow = b1 | b2;
-  }
+  subtract_words(sum_, to_words(h));
   --count_;
+}
+
+void StateDigest::add(const StateDigest& part) {
+  add_words(sum_, part.sum_);
+  count_ += part.count_;
+}
+
+void StateDigest::remove(const StateDigest& part) {
+  subtract_words(sum_, part.sum_);
+  count_ -= part.count_;
 }
 
 std::string StateDigest::hex() const {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The presence-state digest (spec: "Digest"): the sum modulo 2^256 of SHA-256 over
 // the canonical encoding of each available resource. Order independent and
-// incremental: add() and remove() are O(1).
+// incremental: add() and remove() are O(1), also for a whole part (a sum of its own).
 #pragma once
 
 #include <array>
@@ -25,6 +25,10 @@ class StateDigest {
  public:
   void add(const ResourceHash& h);
   void remove(const ResourceHash& h);
+  // The digest of the union / difference of two disjoint resource sets: sums and counts
+  // add (subtract) modulo 2^256. remove(d) must only take away a part that was added.
+  void add(const StateDigest& part);
+  void remove(const StateDigest& part);
   std::uint32_t count() const { return count_; }
   const std::array<std::uint64_t, 4>& words() const { return sum_; }
   std::string hex() const;  // 64 lowercase hex digits, big-endian

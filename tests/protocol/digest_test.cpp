@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace rpsync::proto {
@@ -79,6 +80,50 @@ TEST(Digest, CarriesAcrossWordsAndWrapsModulo2To256) {
   e.add(low_ones);
   e.add(one);
   EXPECT_EQ(e.hex(), std::string(47, '0') + "1" + std::string(16, '0'));
+}
+
+TEST(Digest, AddingAPartEqualsAddingItsResources) {
+  std::vector<ResourceHash> hs;
+  for (int i = 0; i < 60; ++i) {
+    PresenceFields p;
+    p.status = "s" + std::to_string(i);
+    hs.push_back(resource_hash("c" + std::to_string(i % 7) + "@h/r" + std::to_string(i), p));
+  }
+  StateDigest whole, first, second;
+  for (std::size_t i = 0; i < hs.size(); ++i) {
+    whole.add(hs[i]);
+    (i < 25 ? first : second).add(hs[i]);
+  }
+  StateDigest joined;
+  joined.add(first);
+  joined.add(second);
+  EXPECT_EQ(joined, whole);
+  EXPECT_EQ(joined.count(), 60u);
+  joined.remove(first);
+  EXPECT_EQ(joined, second);
+  EXPECT_EQ(joined.count(), 35u);
+  joined.remove(second);
+  EXPECT_EQ(joined, StateDigest{});
+}
+
+TEST(Digest, AddingAPartCarriesAndWrapsModulo2To256) {
+  ResourceHash all_ones;
+  all_ones.fill(0xff);
+  ResourceHash one{};
+  one[31] = 1;
+  StateDigest max, unit;
+  max.add(all_ones);
+  unit.add(one);
+  StateDigest d = max;
+  d.add(unit);  // 2^256 - 1 + 1 == 0 mod 2^256, with a carry through every word
+  EXPECT_EQ(d.hex(), std::string(64, '0'));
+  EXPECT_EQ(d.count(), 2u);
+  d.remove(max);  // 0 - (2^256 - 1) == 1 mod 2^256
+  EXPECT_EQ(d, unit);
+  StateDigest e = unit;
+  e.remove(max);  // 1 - (2^256 - 1) == 2 mod 2^256, with a borrow through every word
+  EXPECT_EQ(e.hex(), std::string(63, '0') + "2");
+  EXPECT_EQ(e.count(), 0u);
 }
 
 TEST(Digest, HexRoundTripAndRejection) {
