@@ -12,14 +12,13 @@ feed::FeedConfig feed_config(const AppConfig& config) {
                           static_cast<std::int64_t>(config.retention_ms)};
 }
 
-proto::Result<std::unique_ptr<Replica>> Replica::prepare(const AppConfig& config,
-                                                         const store::RedisTarget& target,
-                                                         log::Logger& log) {
+StatusOr<std::unique_ptr<Replica>> Replica::prepare(const AppConfig& config,
+                                                    const store::RedisTarget& target,
+                                                    log::Logger& log) {
   feed::FeedConfig fc = feed_config(config);
-  if (auto why = feed::check_config(fc); !why.empty())
-    return proto::make_error(proto::AppCondition::kNotReady, why);
+  if (auto why = feed::check_config(fc); !why.empty()) return Status::invalid_argument(why);
   auto prepared = feed::FeedReader::prepare(target, fc.instance);
-  if (!prepared) return prepared.error();
+  if (!prepared) return prepared.status();
   log.info("feed", "prepared",
            {{"instance", fc.instance},
             {"observer_group", fc.observer_group},
@@ -117,7 +116,7 @@ std::optional<std::vector<core::ResourceRecord>> Replica::witness() {
   if (!own_gap_open_) return std::nullopt;
   auto image = store_->load_presence();
   if (!image) {
-    close_own_gap(false, "could not read the shared presence: " + image.error().text);
+    close_own_gap(false, "could not read the shared presence: " + image.status().message());
     return std::nullopt;
   }
   // Closed (when kept) on the next tick, after the service has applied the rows: a restart's
@@ -174,7 +173,7 @@ void Replica::on_disconnected() {
     // end_run() ended the run locally anyway; the heartbeat key it could not delete is
     // deleted before the next beat, so peers stop counting on this instance meanwhile.
     end_run_owed_ = true;
-    log_.warn("feed", "continuity.end_run_failed", {{"error", r.error().text}});
+    log_.warn("feed", "continuity.end_run_failed", {{"error", r.message()}});
   }
   last_beat_ms_ = 0;
   update_readiness();  // blocked from now, not from the next tick
@@ -219,7 +218,7 @@ void Replica::beat() {
   auto b = continuity_.beat();
   if (!b) {
     ++counters_.beat_failures;
-    if (!beat_failing_) log_.warn("feed", "continuity.beat_failed", {{"error", b.error().text}});
+    if (!beat_failing_) log_.warn("feed", "continuity.beat_failed", {{"error", b.status().message()}});
     beat_failing_ = true;
     return;
   }
@@ -249,7 +248,7 @@ void Replica::beat() {
   continuity_undecided_ = true;
   auto d = continuity_.decide();
   if (!d) {
-    log_.warn("feed", "continuity.decide_failed", {{"error", d.error().text}});
+    log_.warn("feed", "continuity.decide_failed", {{"error", d.status().message()}});
     return;
   }
   switch (d->verdict) {

@@ -75,10 +75,11 @@ struct ReplicaCounters {
 
 class Replica {
  public:
-  // kNotReady when Redis is unreachable or the config is unusable.
-  static proto::Result<std::unique_ptr<Replica>> prepare(const AppConfig& config,
-                                                         const store::RedisTarget& target,
-                                                         log::Logger& log);
+  // kUnavailable or kTimeout when Redis is unreachable, kInvalidArgument when the config
+  // is unusable.
+  static StatusOr<std::unique_ptr<Replica>> prepare(const AppConfig& config,
+                                                    const store::RedisTarget& target,
+                                                    log::Logger& log);
   ~Replica();
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;

@@ -169,7 +169,7 @@ class Worker {
   bool recover(std::string& why) {
     auto created = FeedReader::prepare(s_.target, s_.options.instance);
     if (!created.ok()) {
-      why = created.error().text;
+      why = created.status().message();
       return false;
     }
     if (created.value().created && started_)
@@ -178,7 +178,7 @@ class Worker {
     started_ = true;
     auto pos = link_.run({"HGET", keys_.read(), s_.options.instance});
     if (!pos.ok()) {
-      why = pos.error().text;
+      why = pos.status().message();
       return false;
     }
     expect_ = std::max<std::uint64_t>(
@@ -188,7 +188,7 @@ class Worker {
       auto r = link_.run({"XREADGROUP", "GROUP", s_.options.instance, s_.options.instance, "COUNT",
                           std::to_string(s_.options.batch), "STREAMS", keys_.stream(), from});
       if (!r.ok()) {
-        why = r.error().text;
+        why = r.status().message();
         return false;
       }
       if (r.value().error()) {
@@ -210,7 +210,7 @@ class Worker {
                         std::to_string(s_.options.block_ms), "STREAMS", keys_.stream(), ">"},
                        s_.options.block_ms);
     if (!r.ok()) {
-      why = r.error().text;
+      why = r.status().message();
       return false;
     }
     if (r.value().error()) {
@@ -234,7 +234,7 @@ class Worker {
                           std::to_string(s_.options.redeliver_after_ms), from, "COUNT",
                           std::to_string(s_.options.batch)});
       if (!r.ok()) {
-        why = r.error().text;
+        why = r.status().message();
         return false;
       }
       const Value& v = r.value();
@@ -390,7 +390,7 @@ class Worker {
     }
     auto r = link_.run(ack);
     if (!r.ok()) {
-      why = r.error().text;
+      why = r.status().message();
       return false;
     }
     if (r.value().error()) {
@@ -433,20 +433,18 @@ class Worker {
 
 }  // namespace
 
-proto::Result<FeedReader::Prepared> FeedReader::prepare(const store::RedisTarget& target,
-                                                        std::string_view instance) {
+StatusOr<FeedReader::Prepared> FeedReader::prepare(const store::RedisTarget& target,
+                                                   std::string_view instance) {
   Link link(target);
   FeedKeys keys(target.prefix);
   auto r = link.run({"EVAL", std::string(kPrepare), "3", keys.stream(), keys.read(), keys.seq(),
                      std::string(instance)});
-  if (!r.ok()) return r.error();
+  if (!r.ok()) return r.status();
   if (r.value().error())
-    return proto::make_error(proto::AppCondition::kNotReady,
-                             "feed: creating the consumer group: " + r.value().str);
+    return Status::io_error("feed: creating the consumer group: " + r.value().str);
   const Value& v = r.value();
   if (!v.array() || v.elements.size() != 2)
-    return proto::make_error(proto::AppCondition::kNotReady,
-                             "feed: creating the consumer group: unexpected reply");
+    return Status::io_error("feed: creating the consumer group: unexpected reply");
   return Prepared{v.elements[0].integer == 1, v.elements[1].str};
 }
 

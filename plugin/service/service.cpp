@@ -618,7 +618,7 @@ bool Service::persist(bool durable) {
   bool ok = true;
   if (!out.empty()) {
     if (auto w = store_.write(out); !w) {
-      log_.error("service", "store.write_failed", {{"error", w.error().text}});
+      log_.error("service", "store.write_failed", {{"error", w.message()}});
       ok = false;
     }
   }
@@ -626,7 +626,7 @@ bool Service::persist(bool durable) {
   if (ok && !out.empty()) unflushed_ = true;
   if (ok && durable) {
     if (auto f = store_.flush(); !f) {
-      log_.error("service", "store.flush_failed", {{"error", f.error().text}});
+      log_.error("service", "store.flush_failed", {{"error", f.message()}});
       ok = false;
     } else {
       unflushed_ = false;

@@ -26,8 +26,9 @@
 namespace rpsync::store {
 namespace {
 
-proto::StanzaError not_ready(std::string text) {
-  return proto::make_error(proto::AppCondition::kNotReady, "store: " + std::move(text));
+// Every message starts "store: " (the texts a client gets in not-ready).
+Status failure(StatusCode code, std::string text) {
+  return Status(code, "store: " + std::move(text));
 }
 
 struct ReplyDeleter {
@@ -114,12 +115,12 @@ SigpipeGuard::~SigpipeGuard() {
   pthread_sigmask(SIG_SETMASK, &old_, nullptr);
 }
 
-proto::Result<RedisTarget> parse_redis_uri(std::string_view uri) {
+StatusOr<RedisTarget> parse_redis_uri(std::string_view uri) {
   constexpr std::string_view kScheme = "redis://";
   // Never echo a secret: the userinfo or the query may hold the password.
   const std::string shown = redact_uri(uri);
   auto bad = [&](const std::string& why) {
-    return not_ready("bad redis URI '" + shown + "': " + why +
+    return failure(StatusCode::kInvalidArgument, "bad redis URI '" + shown + "': " + why +
                      " (use redis://HOST:PORT[/DB][?password=..&prefix=..&timeout_ms=..])");
   };
   if (uri.substr(0, kScheme.size()) != kScheme) return bad("not redis://");
@@ -171,7 +172,8 @@ proto::Result<RedisTarget> parse_redis_uri(std::string_view uri) {
       if (!parse_int(v, t.timeout_ms) || t.timeout_ms <= 0) return bad("timeout_ms");
     } else if (k == "tls") {
       if (v != "0")
-        return not_ready(
+        return failure(
+            StatusCode::kInvalidArgument,
             "redis TLS is not supported by this build: libhiredis 0.14 (Debian 12) has no "
             "TLS; reach Redis over loopback or a TLS tunnel");
     } else {
@@ -188,17 +190,17 @@ RedisStore::~RedisStore() {
   if (ctx_) redisFree(ctx_);
 }
 
-proto::Result<std::unique_ptr<Store>> RedisStore::open(const RedisTarget& target,
-                                                       const StoreOptions& options) {
+StatusOr<std::unique_ptr<Store>> RedisStore::open(const RedisTarget& target,
+                                                  const StoreOptions& options) {
   auto s = open_redis(target, options);
-  if (!s.ok()) return s.error();
+  if (!s.ok()) return s.status();
   return std::unique_ptr<Store>(std::move(s.value()));
 }
 
-proto::Result<std::unique_ptr<RedisStore>> RedisStore::open_redis(const RedisTarget& target,
-                                                                  const StoreOptions& options) {
+StatusOr<std::unique_ptr<RedisStore>> RedisStore::open_redis(const RedisTarget& target,
+                                                             const StoreOptions& options) {
   std::unique_ptr<RedisStore> s(new RedisStore(target, options));
-  if (auto c = s->connect(); !c.ok()) return c.error();
+  if (auto c = s->connect(); !c.ok()) return c;
   return s;
 }
 
@@ -215,14 +217,17 @@ std::string RedisStore::epoch_key() const {
   return target_.prefix + ":{meta}:epoch";
 }
 
-proto::StanzaError RedisStore::io_error(std::string_view what) {
+Status RedisStore::lost(std::string_view what) {
   std::string text =
       "redis " + target_.host + ":" + std::to_string(target_.port) + " " + std::string(what);
+  StatusCode code = StatusCode::kUnavailable;
   if (ctx_) {
-    if (ctx_->err == REDIS_ERR_IO && std::string_view(ctx_->errstr) == std::strerror(EAGAIN))
+    if (ctx_->err == REDIS_ERR_IO && std::string_view(ctx_->errstr) == std::strerror(EAGAIN)) {
       text += ": no reply within " + std::to_string(target_.timeout_ms) + " ms";
-    else if (ctx_->err)
+      code = StatusCode::kTimeout;
+    } else if (ctx_->err) {
       text += ": " + std::string(ctx_->errstr);
+    }
     redisFree(ctx_);
     ctx_ = nullptr;  // state unknown: the next call starts on a fresh connection
   }
@@ -231,7 +236,7 @@ proto::StanzaError RedisStore::io_error(std::string_view what) {
     stale_addr_ = client_addr_;
     client_id_ = 0;
   }
-  return not_ready(std::move(text));
+  return failure(code, std::move(text));
 }
 
 Done RedisStore::connect() {
@@ -241,8 +246,8 @@ Done RedisStore::connect() {
   }
   const timeval tv{target_.timeout_ms / 1000, (target_.timeout_ms % 1000) * 1000};
   ctx_ = redisConnectWithTimeout(target_.host.c_str(), target_.port, tv);
-  if (!ctx_) return not_ready("redis: out of memory for a connection");
-  if (ctx_->err) return io_error("unreachable");
+  if (!ctx_) return failure(StatusCode::kUnavailable, "redis: out of memory for a connection");
+  if (ctx_->err) return lost("unreachable");
   redisSetTimeout(ctx_, tv);
   redisEnableKeepAlive(ctx_);
   SigpipeGuard guard;
@@ -255,10 +260,10 @@ Done RedisStore::connect() {
     }
     Reply r(static_cast<redisReply*>(
         redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data())));
-    if (!r) return io_error("did not answer " + args[0]);
+    if (!r) return lost("did not answer " + args[0]);
     if (r->type == REDIS_REPLY_ERROR)
-      return io_error(args[0] + " failed: " + std::string(str(r.get())));
-    return std::monostate{};
+      return lost(args[0] + " failed: " + std::string(str(r.get())));
+    return Status{};
   };
   if (!target_.password.empty()) {
     auto a = target_.username.empty() ? run({"AUTH", target_.password})
@@ -275,11 +280,11 @@ Done RedisStore::connect() {
     // ADDR guards against an id reused after a server restart.
     Reply k(static_cast<redisReply*>(
         redisCommand(ctx_, "CLIENT KILL ID %lld ADDR %s", stale_id_, stale_addr_.c_str())));
-    if (!k) return io_error("did not answer CLIENT KILL");
+    if (!k) return lost("did not answer CLIENT KILL");
     stale_id_ = 0;  // killed, already gone, or not permitted (ACL): nothing more to do
   }
   Reply id(static_cast<redisReply*>(redisCommand(ctx_, "CLIENT ID")));
-  if (!id) return io_error("did not answer CLIENT ID");
+  if (!id) return lost("did not answer CLIENT ID");
   if (id->type == REDIS_REPLY_INTEGER) {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
@@ -300,7 +305,7 @@ Done RedisStore::connect() {
       client_id_ = port != 0 ? id->integer : 0;
     }
   }
-  return std::monostate{};
+  return Status{};
 }
 
 Done RedisStore::ensure_connected() {
@@ -308,13 +313,13 @@ Done RedisStore::ensure_connected() {
     // Between our requests the connection is idle: anything readable (EOF, RST) means the
     // server went away, which a zero-timeout poll sees without a round trip.
     pollfd p{ctx_->fd, POLLIN | POLLRDHUP, 0};
-    if (::poll(&p, 1, 0) == 0) return std::monostate{};
+    if (::poll(&p, 1, 0) == 0) return Status{};
   }
   return connect();
 }
 
 Done RedisStore::write(const core::Batch& batch) {
-  if (batch.empty()) return std::monostate{};
+  if (batch.empty()) return Status{};
   if (pending_.empty()) first_pending_ = std::chrono::steady_clock::now();
   pending_.insert(pending_.end(), batch.begin(), batch.end());
   const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -407,32 +412,34 @@ Done RedisStore::commit() {
       }
     }
     if (io_failed) {
-      auto e = io_error("lost during commit");
+      auto e = lost("lost during commit");
       if (reused) continue;
       return e;
     }
-    if (!first_error.empty()) return not_ready("redis commit failed: " + first_error);
+    if (!first_error.empty())
+      return failure(StatusCode::kIoError, "redis commit failed: " + first_error);
     pending_.clear();
     hook_cmds_.clear();
     hooked_ = 0;
-    return std::monostate{};
+    return Status{};
   }
-  return not_ready("redis " + target_.host + ":" + std::to_string(target_.port) +
-                   " unavailable during commit");
+  return failure(StatusCode::kUnavailable, "redis " + target_.host + ":" +
+                                             std::to_string(target_.port) +
+                                             " unavailable during commit");
 }
 
-proto::Result<core::Image> RedisStore::load() {
+StatusOr<core::Image> RedisStore::load() {
   return scan_image(target_.prefix + ":*");
 }
 
-proto::Result<core::Image> RedisStore::load_presence() {
+StatusOr<core::Image> RedisStore::load_presence() {
   return scan_image(target_.prefix + ":{c:*");  // braces are literal in SCAN's glob
 }
 
-proto::Result<core::Image> RedisStore::scan_image(const std::string& match) {
+StatusOr<core::Image> RedisStore::scan_image(const std::string& match) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = ctx_ && !ctx_->err;
-    if (auto c = ensure_connected(); !c.ok()) return c.error();
+    if (auto c = ensure_connected(); !c.ok()) return c;
     SigpipeGuard guard;
     core::Image img;
     std::unordered_set<std::string> seen;  // SCAN may return a key twice
@@ -442,6 +449,7 @@ proto::Result<core::Image> RedisStore::scan_image(const std::string& match) {
     std::string cursor = "0";
     bool io_failed = false;
     std::string error;
+    StatusCode error_code = StatusCode::kIoError;  // kCorrupt when a value cannot be decoded
     for (int pages = 0; pages < 100000000; ++pages) {
       const char* argv[] = {"SCAN", cursor.c_str(), "MATCH", match.c_str(), "COUNT", "1000"};
       Reply r(static_cast<redisReply*>(redisCommandArgv(ctx_, 6, argv, nullptr)));
@@ -495,7 +503,10 @@ proto::Result<core::Image> RedisStore::scan_image(const std::string& match) {
         }
         Reply v(static_cast<redisReply*>(raw));
         std::string_view key = keys[i];
-        auto corrupt = [&] { error = "corrupt value at key " + std::string(key); };
+        auto corrupt = [&] {
+          error = "corrupt value at key " + std::string(key);
+          error_code = StatusCode::kCorrupt;
+        };
         if (v->type == REDIS_REPLY_ERROR) {
           error = "reading " + std::string(key) + ": " + std::string(str(v.get()));
           continue;
@@ -553,7 +564,7 @@ proto::Result<core::Image> RedisStore::scan_image(const std::string& match) {
       if (cursor == "0") break;
     }
     if (io_failed) {
-      auto e = io_error("lost during load");
+      auto e = lost("lost during load");
       if (reused) continue;
       return e;
     }
@@ -561,12 +572,13 @@ proto::Result<core::Image> RedisStore::scan_image(const std::string& match) {
       // Unread pipelined replies would desynchronise the connection: start afresh.
       redisFree(ctx_);
       ctx_ = nullptr;
-      return not_ready("redis load failed: " + error);
+      return failure(error_code, "redis load failed: " + error);
     }
     return img;
   }
-  return not_ready("redis " + target_.host + ":" + std::to_string(target_.port) +
-                   " unavailable during load");
+  return failure(StatusCode::kUnavailable, "redis " + target_.host + ":" +
+                                             std::to_string(target_.port) +
+                                             " unavailable during load");
 }
 
 }  // namespace rpsync::store

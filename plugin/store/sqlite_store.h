@@ -36,14 +36,14 @@ namespace rpsync::store {
 
 class SqliteStore final : public Store {
  public:
-  // Opens or creates `path`; nullptr-free: errors come back as kNotReady.
-  static proto::Result<std::unique_ptr<Store>> open(const std::string& path,
-                                                    const StoreOptions& options);
+  // Opens or creates `path`; nullptr-free: errors come back as kIoError.
+  static StatusOr<std::unique_ptr<Store>> open(const std::string& path,
+                                               const StoreOptions& options);
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  proto::Result<core::Image> load() override;
+  StatusOr<core::Image> load() override;
   Done write(const core::Batch& batch) override;
   Done flush() override;
 

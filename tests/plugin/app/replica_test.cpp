@@ -49,7 +49,7 @@ class ReplicaTest : public ::testing::Test {
     eo.clock = wall_ms;
     engine = std::make_unique<core::Engine>(eo);
     auto replica_or = Replica::prepare(config, target, logger);
-    ASSERT_TRUE(replica_or.ok()) << replica_or.error().text;
+    ASSERT_TRUE(replica_or.ok()) << replica_or.status().message();
     replica = std::move(replica_or).value();
     store = std::move(store::RedisStore::open_redis(target, {})).value();
     engine->restore(store->load().value());
@@ -175,11 +175,13 @@ TEST(ReplicaPrepare, RefusesAnUnreachableRedisAndABadConfig) {
   nowhere.timeout_ms = 500;
   auto r = Replica::prepare(config, nowhere, logger);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(proto::to_stanza_error(r.status()).app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
   config.instance_id = "";
   r = Replica::prepare(config, nowhere, logger);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().text, "");
+  EXPECT_NE(r.status().message(), "");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
 }
 
 // The component's wiring on Prosody (main.cpp): presence re-sent on connect (kResync), the

@@ -622,7 +622,7 @@ void redis_restart_scenario(bool hard) {
       auto r = w->publish(presence_of(i));
       EXPECT_FALSE(r.ok());
       if (!r.ok()) {
-        EXPECT_EQ(r.error().app, proto::AppCondition::kNotReady);
+        EXPECT_EQ(proto::to_stanza_error(r.status()).app, proto::AppCondition::kNotReady);
       }
       unsure.push_back("n" + std::to_string(i) + "@x/r");
       ASSERT_TRUE(redis->restart());
@@ -691,14 +691,16 @@ TEST(Feed, RedisDownGivesNotReadyThenEverythingRecoversByItself) {
   redis->stop();
   auto p = w->publish(presence_of(1));
   ASSERT_FALSE(p.ok());
-  EXPECT_EQ(p.error().app, proto::AppCondition::kNotReady);
-  EXPECT_NE(p.error().text.find("feed: redis 127.0.0.1"), std::string::npos) << p.error().text;
+  EXPECT_EQ(proto::to_stanza_error(p.status()).app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(p.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(p.status().message().find("feed: redis 127.0.0.1"), std::string::npos)
+      << p.status().message();
   auto prep = FeedReader::prepare(t, "z");
   ASSERT_FALSE(prep.ok());
-  EXPECT_EQ(prep.error().app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(proto::to_stanza_error(prep.status()).app, proto::AppCondition::kNotReady);
   auto beat = hb.beat();
   ASSERT_FALSE(beat.ok());
-  EXPECT_EQ(beat.error().app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(proto::to_stanza_error(beat.status()).app, proto::AppCondition::kNotReady);
   ASSERT_TRUE(wait_until([&] { return !ra.ready(); }, 5s));
   EXPECT_NE(ra.last_error().find("feed:"), std::string::npos) << ra.last_error();
 
@@ -929,7 +931,7 @@ TEST(Feed, GroupContinuityKeptWhileAPeerBeatsLostWhenAllWereCutOff) {
   EXPECT_TRUE(back->new_run);
   EXPECT_TRUE(back->decide);
   auto d = q.decide();
-  ASSERT_TRUE(d.ok()) << d.error().text;
+  ASSERT_TRUE(d.ok()) << d.status().message();
   EXPECT_EQ(d->verdict, Verdict::kPending) << "p has not beaten since q came back";
   tick();
   ASSERT_TRUE(p.beat().ok());
@@ -1000,7 +1002,7 @@ TEST(Feed, GroupContinuityRunEndsEvenWhenRedisIsDownAtTheGap) {
   EXPECT_FALSE(q.end_run().ok());
   ASSERT_TRUE(redis->restart());
   auto back = q.beat();
-  ASSERT_TRUE(back.ok()) << back.error().text;
+  ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_TRUE(back->new_run) << "the gap is not part of the old run";
   EXPECT_TRUE(back->decide) << "the own gap is judged";
 }
