@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <variant>
 
-#include "plugin/app/replica.h"
+#include "plugin/feed/replica.h"
 #include "plugin/core/engine.h"
 #include "plugin/feed/feed_writer.h"
 #include "plugin/store/redis_store.h"

@@ -27,7 +27,7 @@
 #include "plugin/app/metrics_feed.h"
 #include "plugin/app/notify.h"
 #include "plugin/app/reload.h"
-#include "plugin/app/replica.h"
+#include "plugin/feed/replica.h"
 #include "plugin/app/server_probe.h"
 #include "plugin/app/store_check.h"
 #include "plugin/app/timed_store.h"

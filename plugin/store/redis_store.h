@@ -134,7 +134,7 @@ class RedisStore final : public Store {
   // Only the presence rows (Image::resources; epoch 0, no rosters or sessions): what the
   // instances sharing this store committed of every contact. Per contact one atomic read
   // (HGETALL); not a snapshot across contacts. For an instance re-learning presence after
-  // its own gap (app/replica.h); as costly as the rows are many (SCAN + one read each).
+  // its own gap (feed/replica.h); as costly as the rows are many (SCAN + one read each).
   StatusOr<core::Image> load_presence();
   // Buffers the batch; on a failed automatic commit the batch stays buffered (do not
   // write it again) and the error is returned.

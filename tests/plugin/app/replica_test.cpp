@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Replica (plugin/app/replica.h) on a real redis-server: the feed's readiness reaches the
+// Replica (plugin/feed/replica.h) on a real redis-server: the feed's readiness reaches the
 // service as not-ready and back, continuity is decided, a peer's admin entry is applied on
 // the owner's thread. Entries are applied through a queue the test drains (the "event
 // loop"), as main() does with asio::post.
-#include "plugin/app/replica.h"
+#include "plugin/feed/replica.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "plugin/app/replica.h"
+#include "plugin/feed/replica.h"
 
 #include <utility>
 
