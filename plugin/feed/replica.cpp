@@ -19,7 +19,7 @@ StatusOr<std::unique_ptr<Replica>> Replica::prepare(const AppConfig& config,
   if (auto why = feed::check_config(fc); !why.empty()) return Status::invalid_argument(why);
   auto prepared = feed::FeedReader::prepare(target, fc.instance);
   if (!prepared) return prepared.status();
-  log.info("feed", "prepared",
+  log.info("feed", "consumer_group.prepared",
            {{"instance", fc.instance},
             {"observer_group", fc.observer_group},
             {"group_created", prepared->created},
@@ -101,7 +101,7 @@ void Replica::start(core::Engine& engine, store::RedisStore& store, service::Ser
       [this](const std::string& why) {
         engine_->gap();
         service_->flush();
-        log_.warn("feed", "gap",
+        log_.warn("feed", "gap.detected",
                   {{"reason", why}, {"effect", "older keys now fail with continuity-lost"}});
       });
   service.set_blocked(blocked_);
@@ -198,9 +198,9 @@ void Replica::update_readiness() {
   }
   if (state != blocked_state_) {
     if (state == 0)
-      log_.info("feed", "ready", {{"instance", fc_.instance}});
+      log_.info("feed", "feed.ready", {{"instance", fc_.instance}});
     else
-      log_.warn("feed", "not ready", {{"reason", why}});
+      log_.warn("feed", "feed.not_ready", {{"reason", why}});
     blocked_state_ = state;
   }
   if (why != blocked_) {
@@ -222,7 +222,7 @@ void Replica::beat() {
     beat_failing_ = true;
     return;
   }
-  if (beat_failing_) log_.info("feed", "continuity.beating again");
+  if (beat_failing_) log_.info("feed", "continuity.beating_again");
   beat_failing_ = false;
   ++counters_.beats;
   auto raised = [&](std::uint64_t epoch, std::string_view why) {
@@ -230,7 +230,7 @@ void Replica::beat() {
       engine_->gap();
       service_->flush();
       ++counters_.group_gaps;
-      log_.warn("feed", "continuity lost",
+      log_.warn("feed", "continuity.lost",
                 {{"scope", "group"},
                  {"group_epoch", epoch},
                  {"reason", why},
@@ -256,13 +256,13 @@ void Replica::beat() {
       ++counters_.decisions_kept;
       continuity_undecided_ = false;
       pending_logged_ = false;
-      log_.info("feed", "continuity kept",
+      log_.info("feed", "continuity.kept",
                 {{"covered_by", d->covered_by}, {"group_epoch", d->group_epoch}});
       kept_ = true;  // the own gap closes on this tick if the rows were applied already
       break;
     case feed::Verdict::kPending:
       if (!pending_logged_)
-        log_.info("feed", "continuity pending", {{"reason", "a live peer has not beaten since"}});
+        log_.info("feed", "continuity.pending", {{"reason", "a live peer has not beaten since"}});
       pending_logged_ = true;
       break;
     case feed::Verdict::kLost:
@@ -272,7 +272,7 @@ void Replica::beat() {
       // The raise is for every peer's keys; ours go with close_own_gap() below.
       if (!group_epoch_ || d->group_epoch > *group_epoch_) group_epoch_ = d->group_epoch;
       counters_.group_epoch = *group_epoch_;
-      log_.warn("feed", "continuity lost",
+      log_.warn("feed", "continuity.lost",
                 {{"scope", "this instance's gap, covered by no peer"},
                  {"group_epoch", d->group_epoch},
                  {"effect", "group epoch raised: every instance invalidates its keys"}});

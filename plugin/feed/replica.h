@@ -30,8 +30,8 @@
 // still invalidate at once.
 //   stop()      joins the reader; call it on the loop's thread before the loop is destroyed
 //
-// Every state change is logged once (feed ready / not ready, feed gap, continuity kept /
-// pending / lost, group epoch raised). A feed gap is engine.gap() + flush.
+// Every state change is logged once (feed.ready / feed.not_ready, gap.detected,
+// continuity.kept / .pending / .lost, the last also when the group epoch rose). A feed gap is engine.gap() + flush.
 //
 // Threading: everything on the component's event loop thread. Heartbeats and decisions are
 // blocking Redis round trips (bounded by the store URI's timeout_ms).
