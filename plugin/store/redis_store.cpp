@@ -87,6 +87,140 @@ struct Cmd {
   std::vector<std::string> args;
 };
 
+
+// ---- load(): SCAN pages, one pipelined read per key, values decoded into an Image ----
+
+enum class KeyKind { kEpoch, kRoster, kSess, kRes, kOther };
+
+// The fixed parts of the key names (redis_store.h): user and contact prefixes, the epoch.
+struct ScanKeys {
+  std::string upfx, cpfx, ekey;
+};
+
+bool ends_with(std::string_view s, std::string_view suf) {
+  return s.size() >= suf.size() && s.substr(s.size() - suf.size()) == suf;
+}
+
+KeyKind classify(std::string_view k, const ScanKeys& n) {
+  if (k == n.ekey) return KeyKind::kEpoch;
+  if (k.substr(0, n.upfx.size()) == n.upfx && ends_with(k, "}:roster")) return KeyKind::kRoster;
+  if (k.substr(0, n.upfx.size()) == n.upfx && ends_with(k, "}:sess")) return KeyKind::kSess;
+  if (k.substr(0, n.cpfx.size()) == n.cpfx && ends_with(k, "}:res")) return KeyKind::kRes;
+  return KeyKind::kOther;
+}
+
+// Decodes the value read at `key` into `img`; false when it cannot be decoded.
+bool take_value(KeyKind kind, std::string_view key, const redisReply* v, const ScanKeys& n,
+                core::Image& img) {
+  switch (kind) {
+    case KeyKind::kEpoch: {
+      std::uint64_t e = 0;
+      auto s = str(v);
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), e);
+      img.epoch = e;
+      return ec == std::errc() && p == s.data() + s.size();
+    }
+    case KeyKind::kRoster: {
+      auto contacts = decode_contacts(str(v));
+      if (!contacts) return false;
+      std::string user(key.substr(n.upfx.size(), key.size() - n.upfx.size() - 8));
+      img.rosters.push_back({std::move(user), std::move(*contacts)});
+      return true;
+    }
+    case KeyKind::kSess: {
+      std::string user(key.substr(n.upfx.size(), key.size() - n.upfx.size() - 6));
+      for (std::size_t f = 0; f + 1 < v->elements; f += 2) {
+        core::SessionRecord s;
+        s.user = user;
+        if (!parse_session_field(str(v->element[f]), s.stream, s.resource) ||
+            !decode_txns(str(v->element[f + 1]), s.newest, s.previous))
+          return false;
+        img.sessions.push_back(std::move(s));
+      }
+      return true;
+    }
+    case KeyKind::kRes:
+      for (std::size_t f = 0; f + 1 < v->elements; f += 2) {
+        auto fields = decode_fields(str(v->element[f + 1]));
+        if (!fields) return false;
+        img.resources.push_back({std::string(str(v->element[f])), std::move(*fields)});
+      }
+      return true;
+    case KeyKind::kOther:
+      break;
+  }
+  return true;
+}
+
+// How one page went: the connection failed, or an error (kCorrupt: a value cannot be
+// decoded; kIoError: Redis refused a read).
+struct PageOutcome {
+  bool io_failed = false;
+  std::string error;
+  StatusCode code = StatusCode::kIoError;
+};
+
+// Pipelines one read per key of the page (skipping keys of no kind) and takes the replies.
+void read_keys(redisContext* ctx, const std::vector<std::string>& keys, const ScanKeys& n,
+               core::Image& img, PageOutcome& out) {
+  std::vector<KeyKind> kinds;
+  for (const auto& key : keys) {
+    const KeyKind kind = classify(key, n);
+    kinds.push_back(kind);
+    const char* cmd = (kind == KeyKind::kEpoch || kind == KeyKind::kRoster) ? "GET" : "HGETALL";
+    const char* a[] = {cmd, key.c_str()};
+    const std::size_t l[] = {std::string_view(cmd).size(), key.size()};
+    if (kind != KeyKind::kOther) redisAppendCommandArgv(ctx, 2, a, l);
+  }
+  for (std::size_t i = 0; i < keys.size() && !out.io_failed && out.error.empty(); ++i) {
+    if (kinds[i] == KeyKind::kOther) continue;
+    void* raw = nullptr;
+    if (redisGetReply(ctx, &raw) != REDIS_OK) {
+      out.io_failed = true;
+      break;
+    }
+    Reply v(static_cast<redisReply*>(raw));
+    if (v->type == REDIS_REPLY_ERROR) {
+      out.error = "reading " + keys[i] + ": " + std::string(str(v.get()));
+      continue;
+    }
+    if (v->type == REDIS_REPLY_NIL) continue;  // deleted since SCAN listed it
+    if (!take_value(kinds[i], keys[i], v.get(), n, img)) {
+      out.error = "corrupt value at key " + keys[i];
+      out.code = StatusCode::kCorrupt;
+    }
+  }
+}
+
+// One SCAN page from `cursor` (advanced), its new keys read into `img`.
+PageOutcome scan_page(redisContext* ctx, const std::string& match, const ScanKeys& n,
+                      std::string& cursor, std::unordered_set<std::string>& seen,
+                      core::Image& img) {
+  PageOutcome out;
+  const char* argv[] = {"SCAN", cursor.c_str(), "MATCH", match.c_str(), "COUNT", "1000"};
+  Reply r(static_cast<redisReply*>(redisCommandArgv(ctx, 6, argv, nullptr)));
+  if (!r) {
+    out.io_failed = true;
+    return out;
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    out.error = "SCAN failed: " + std::string(str(r.get()));
+    return out;
+  }
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+    out.error = "SCAN: unexpected reply";
+    return out;
+  }
+  cursor = std::string(str(r->element[0]));
+  std::vector<std::string> keys;
+  for (std::size_t k = 0; k < r->element[1]->elements; ++k) {
+    std::string key(str(r->element[1]->element[k]));
+    if (seen.insert(key).second) keys.push_back(std::move(key));
+  }
+  read_keys(ctx, keys, n, img, out);
+  return out;
+}
+
 }  // namespace
 
 SigpipeGuard::SigpipeGuard() {
@@ -437,142 +571,30 @@ StatusOr<core::Image> RedisStore::load_presence() {
 }
 
 StatusOr<core::Image> RedisStore::scan_image(const std::string& match) {
+  const ScanKeys names{target_.prefix + ":{u:", target_.prefix + ":{c:", epoch_key()};
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = ctx_ && !ctx_->err;
     if (auto c = ensure_connected(); !c.ok()) return c;
     SigpipeGuard guard;
     core::Image img;
     std::unordered_set<std::string> seen;  // SCAN may return a key twice
-    const std::string upfx = target_.prefix + ":{u:";
-    const std::string cpfx = target_.prefix + ":{c:";
-    const std::string ekey = epoch_key();
     std::string cursor = "0";
-    bool io_failed = false;
-    std::string error;
-    StatusCode error_code = StatusCode::kIoError;  // kCorrupt when a value cannot be decoded
+    PageOutcome out;
     for (int pages = 0; pages < 100000000; ++pages) {
-      const char* argv[] = {"SCAN", cursor.c_str(), "MATCH", match.c_str(), "COUNT", "1000"};
-      Reply r(static_cast<redisReply*>(redisCommandArgv(ctx_, 6, argv, nullptr)));
-      if (!r) {
-        io_failed = true;
-        break;
-      }
-      if (r->type == REDIS_REPLY_ERROR) {
-        error = "SCAN failed: " + std::string(str(r.get()));
-        break;
-      }
-      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-        error = "SCAN: unexpected reply";
-        break;
-      }
-      cursor = std::string(str(r->element[0]));
-      // Pipeline one read per new key of this page.
-      std::vector<std::string> keys;
-      for (std::size_t k = 0; k < r->element[1]->elements; ++k) {
-        std::string key(str(r->element[1]->element[k]));
-        if (seen.insert(key).second) keys.push_back(std::move(key));
-      }
-      enum Kind { kEpoch, kRoster, kSess, kRes, kOther };
-      auto ends = [](std::string_view s, std::string_view suf) {
-        return s.size() >= suf.size() && s.substr(s.size() - suf.size()) == suf;
-      };
-      std::vector<Kind> kinds;
-      for (const auto& key : keys) {
-        std::string_view k = key;
-        Kind kind = kOther;
-        if (k == ekey)
-          kind = kEpoch;
-        else if (k.substr(0, upfx.size()) == upfx && ends(k, "}:roster"))
-          kind = kRoster;
-        else if (k.substr(0, upfx.size()) == upfx && ends(k, "}:sess"))
-          kind = kSess;
-        else if (k.substr(0, cpfx.size()) == cpfx && ends(k, "}:res"))
-          kind = kRes;
-        kinds.push_back(kind);
-        const char* cmd = (kind == kEpoch || kind == kRoster) ? "GET" : "HGETALL";
-        const char* a[] = {cmd, key.c_str()};
-        const std::size_t l[] = {std::string_view(cmd).size(), key.size()};
-        if (kind != kOther) redisAppendCommandArgv(ctx_, 2, a, l);
-      }
-      for (std::size_t i = 0; i < keys.size() && !io_failed && error.empty(); ++i) {
-        if (kinds[i] == kOther) continue;
-        void* raw = nullptr;
-        if (redisGetReply(ctx_, &raw) != REDIS_OK) {
-          io_failed = true;
-          break;
-        }
-        Reply v(static_cast<redisReply*>(raw));
-        std::string_view key = keys[i];
-        auto corrupt = [&] {
-          error = "corrupt value at key " + std::string(key);
-          error_code = StatusCode::kCorrupt;
-        };
-        if (v->type == REDIS_REPLY_ERROR) {
-          error = "reading " + std::string(key) + ": " + std::string(str(v.get()));
-          continue;
-        }
-        if (v->type == REDIS_REPLY_NIL) continue;  // deleted since SCAN listed it
-        switch (kinds[i]) {
-          case kEpoch: {
-            std::uint64_t e = 0;
-            auto s = str(v.get());
-            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), e);
-            if (ec != std::errc() || p != s.data() + s.size()) corrupt();
-            img.epoch = e;
-            break;
-          }
-          case kRoster: {
-            auto contacts = decode_contacts(str(v.get()));
-            if (!contacts) {
-              corrupt();
-              break;
-            }
-            std::string user(key.substr(upfx.size(), key.size() - upfx.size() - 8));
-            img.rosters.push_back({std::move(user), std::move(*contacts)});
-            break;
-          }
-          case kSess: {
-            std::string user(key.substr(upfx.size(), key.size() - upfx.size() - 6));
-            for (std::size_t f = 0; f + 1 < v->elements; f += 2) {
-              core::SessionRecord s;
-              s.user = user;
-              if (!parse_session_field(str(v->element[f]), s.stream, s.resource) ||
-                  !decode_txns(str(v->element[f + 1]), s.newest, s.previous)) {
-                corrupt();
-                break;
-              }
-              img.sessions.push_back(std::move(s));
-            }
-            break;
-          }
-          case kRes: {
-            for (std::size_t f = 0; f + 1 < v->elements; f += 2) {
-              auto fields = decode_fields(str(v->element[f + 1]));
-              if (!fields) {
-                corrupt();
-                break;
-              }
-              img.resources.push_back({std::string(str(v->element[f])), std::move(*fields)});
-            }
-            break;
-          }
-          case kOther:
-            break;
-        }
-      }
-      if (io_failed || !error.empty()) break;
+      out = scan_page(ctx_, match, names, cursor, seen, img);
+      if (out.io_failed || !out.error.empty()) break;
       if (cursor == "0") break;
     }
-    if (io_failed) {
+    if (out.io_failed) {
       auto e = lost("lost during load");
       if (reused) continue;
       return e;
     }
-    if (!error.empty()) {
+    if (!out.error.empty()) {
       // Unread pipelined replies would desynchronise the connection: start afresh.
       redisFree(ctx_);
       ctx_ = nullptr;
-      return failure(error_code, "redis load failed: " + error);
+      return failure(out.code, "redis load failed: " + out.error);
     }
     return img;
   }
