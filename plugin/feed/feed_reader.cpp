@@ -269,13 +269,25 @@ class Worker {
     });
   }
 
+  // Per origin: the incarnation and highest counter of the writer ids applied.
+  using Writers = std::map<std::string, std::pair<std::string, std::uint64_t>>;
+
+  struct Item {
+    const Raw* raw;
+    Entry entry;
+    bool apply = false;
+  };
+
   // Handles a run of delivered entries in order: skips, applies, acknowledges.
   bool process(const std::vector<Raw>& raws, bool again, std::string& why) {
-    struct Item {
-      const Raw* raw;
-      Entry entry;
-      bool apply = false;
-    };
+    std::vector<Item> items = sort_out(raws, again);
+    std::size_t applied = 0;
+    if (!apply_on_owner(items, applied, why)) return false;
+    return acknowledge(items, applied, why);
+  }
+
+  // Decodes the entries and decides which to apply; reports what was lost (feed gaps).
+  std::vector<Item> sort_out(const std::vector<Raw>& raws, bool again) {
     std::vector<Item> items;
     items.reserve(raws.size());
     std::uint64_t lost_from = 0, lost_to = 0;
@@ -298,7 +310,6 @@ class Worker {
       e.observer_group = field("g");
       e.writer = field("w");
       auto kind = kind_from(field("k"));
-      const auto id = StreamId::parse(raw.id).value_or(StreamId{});
       if (!again && e.seq > expect_ + 1 && lost_from == 0) {
         lost_from = expect_ + 1;
         lost_to = e.seq - 1;
@@ -309,60 +320,72 @@ class Worker {
         items.push_back(std::move(it));
         continue;
       }
-      std::lock_guard lock(s_.mu);
-      if (again) ++s_.stats.redelivered;
-      if (e.origin == s_.options.instance) {
-        ++s_.stats.own;
-        last_applied_ = std::max(last_applied_, id);
-      } else if (id <= last_applied_) {
-        ++s_.stats.duplicates_by_id;
-      } else if (duplicate_writer(writers_, e) || duplicate_writer(batch_writers, e)) {
-        ++s_.stats.duplicates_by_writer;
-      } else {
-        it.apply = true;
-        remember_writer(batch_writers, e);  // a second copy in this same batch
-      }
+      it.apply = decide(e, again, batch_writers);
       items.push_back(std::move(it));
     }
     if (lost_from != 0)
       gap("feed entries " + std::to_string(lost_from) + ".." + std::to_string(lost_to) +
           " were trimmed before this instance read them");
+    return items;
+  }
 
-    // Apply on the owner's thread, in order, and wait for the outcome.
+  // Whether a decoded entry is applied (else it is counted as own or a duplicate).
+  bool decide(const Entry& e, bool again, Writers& batch_writers) {
+    const auto id = StreamId::parse(e.id).value_or(StreamId{});
+    std::lock_guard lock(s_.mu);
+    if (again) ++s_.stats.redelivered;
+    if (e.origin == s_.options.instance) {
+      ++s_.stats.own;
+      last_applied_ = std::max(last_applied_, id);
+    } else if (id <= last_applied_) {
+      ++s_.stats.duplicates_by_id;
+    } else if (duplicate_writer(writers_, e) || duplicate_writer(batch_writers, e)) {
+      ++s_.stats.duplicates_by_writer;
+    } else {
+      remember_writer(batch_writers, e);  // a second copy in this same batch
+      return true;
+    }
+    return false;
+  }
+
+  // Applies the entries to apply on the owner's thread, in order, and waits for the
+  // outcome: `applied` is the length of the prefix apply() accepted. False when stopping.
+  bool apply_on_owner(const std::vector<Item>& items, std::size_t& applied, std::string& why) {
     auto todo = std::make_shared<std::vector<Entry>>();
     for (const auto& it : items)
       if (it.apply) todo->push_back(it.entry);
-    std::size_t applied = 0;
-    if (!todo->empty()) {
-      auto job = std::make_shared<Job>();
-      auto alive = s_.alive;
-      auto fn = s_.apply;
-      s_.executor([job, todo, alive, fn] {
-        {
-          std::lock_guard lock(job->mu);
-          if (job->cancelled || !*alive) return;
-          job->started = true;
-        }
-        std::size_t n = 0;
-        while (n < todo->size() && fn((*todo)[n])) ++n;
+    if (todo->empty()) return true;
+    auto job = std::make_shared<Job>();
+    auto alive = s_.alive;
+    auto fn = s_.apply;
+    s_.executor([job, todo, alive, fn] {
+      {
         std::lock_guard lock(job->mu);
-        job->applied = n;
-        job->done = true;
-        job->cv.notify_all();
-      });
-      std::unique_lock lock(job->mu);
-      for (int waits = 0; !job->done; ++waits) {
-        if (s_.stopping && !job->started) {
-          job->cancelled = true;
-          why = "stopping";
-          return false;
-        }
-        job->cv.wait_for(lock, std::chrono::milliseconds(50));
+        if (job->cancelled || !*alive) return;
+        job->started = true;
       }
-      applied = job->applied;
+      std::size_t n = 0;
+      while (n < todo->size() && fn((*todo)[n])) ++n;
+      std::lock_guard lock(job->mu);
+      job->applied = n;
+      job->done = true;
+      job->cv.notify_all();
+    });
+    std::unique_lock lock(job->mu);
+    for (int waits = 0; !job->done; ++waits) {
+      if (s_.stopping && !job->started) {
+        job->cancelled = true;
+        why = "stopping";
+        return false;
+      }
+      job->cv.wait_for(lock, std::chrono::milliseconds(50));
     }
+    applied = job->applied;
+    return true;
+  }
 
-    // Acknowledge everything handled: skipped ones and the applied prefix.
+  // Acknowledges everything handled: skipped ones and the applied prefix.
+  bool acknowledge(const std::vector<Item>& items, std::size_t applied, std::string& why) {
     std::vector<std::string> ack = {"EVAL",       std::string(kAck),   "2", keys_.stream(),
                                     keys_.read(), s_.options.instance, "0"};
     std::uint64_t top = 0;
@@ -405,8 +428,6 @@ class Worker {
     return true;
   }
 
-  // Per origin: the incarnation and highest counter of the writer ids applied.
-  using Writers = std::map<std::string, std::pair<std::string, std::uint64_t>>;
   // A writer id "INCARNATION:COUNTER" not newer than the last one applied from that origin.
   static bool duplicate_writer(const Writers& known, const Entry& e) {
     auto colon = e.writer.rfind(':');
