@@ -88,6 +88,71 @@ struct Cmd {
 };
 
 
+// The command that applies one mutation (key layout in redis_store.h).
+Cmd mutation_command(const RedisStore& st, const core::Mutation& m) {
+  return std::visit(
+      [&](const auto& x) -> Cmd {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, core::PutResource>) {
+          return {{"HSET", st.resources_key(bare_of(x.jid)), x.jid, encode_fields(x.fields)}};
+        } else if constexpr (std::is_same_v<T, core::EraseResource>) {
+          return {{"HDEL", st.resources_key(bare_of(x.jid)), x.jid}};
+        } else if constexpr (std::is_same_v<T, core::PutRoster>) {
+          if (x.contacts.empty()) return {{"DEL", st.roster_key(x.user)}};
+          return {{"SET", st.roster_key(x.user), encode_contacts(x.contacts)}};
+        } else if constexpr (std::is_same_v<T, core::PutSession>) {
+          const auto& s = x.session;
+          return {{"HSET", st.sessions_key(s.user), session_field(s.stream, s.resource),
+                   encode_txns(s.newest, s.previous)}};
+        } else if constexpr (std::is_same_v<T, core::EraseSession>) {
+          return {{"HDEL", st.sessions_key(x.user), session_field(x.stream, x.resource)}};
+        } else {
+          return {{"EVAL", std::string(kRaiseEpoch), "1", st.epoch_key(), std::to_string(x.epoch)}};
+        }
+      },
+      m);
+}
+
+// How a pipelined MULTI ... EXEC went: the connection failed, or the first error reply
+// (of a command, inside EXEC's results, or EXEC itself not returning them).
+struct Sent {
+  bool io_failed = false;
+  std::string first_error;
+};
+
+Sent send_transaction(redisContext* ctx, const std::vector<Cmd>& cmds) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const auto& c : cmds) {
+    argv.clear();
+    lens.clear();
+    for (const auto& a : c.args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data());
+  }
+  Sent out;
+  for (std::size_t i = 0; i < cmds.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(ctx, &raw) != REDIS_OK) {
+      out.io_failed = true;
+      break;
+    }
+    Reply r(static_cast<redisReply*>(raw));
+    if (r->type == REDIS_REPLY_ERROR && out.first_error.empty())
+      out.first_error = std::string(str(r.get()));
+    if (i + 1 == cmds.size() && r->type == REDIS_REPLY_ARRAY) {
+      for (std::size_t k = 0; k < r->elements; ++k)
+        if (r->element[k]->type == REDIS_REPLY_ERROR && out.first_error.empty())
+          out.first_error = std::string(str(r->element[k]));
+    } else if (i + 1 == cmds.size() && out.first_error.empty()) {
+      out.first_error = "EXEC did not return results";
+    }
+  }
+  return out;
+}
+
 // ---- load(): SCAN pages, one pipelined read per key, values decoded into an Image ----
 
 enum class KeyKind { kEpoch, kRoster, kSess, kRes, kOther };
@@ -473,33 +538,7 @@ Done RedisStore::commit() {
   std::vector<Cmd> cmds;
   cmds.reserve(pending_.size() + 2);
   cmds.push_back({{"MULTI"}});
-  for (const auto& m : pending_) {
-    std::visit(
-        [&](const auto& x) {
-          using T = std::decay_t<decltype(x)>;
-          if constexpr (std::is_same_v<T, core::PutResource>) {
-            cmds.push_back(
-                {{"HSET", resources_key(bare_of(x.jid)), x.jid, encode_fields(x.fields)}});
-          } else if constexpr (std::is_same_v<T, core::EraseResource>) {
-            cmds.push_back({{"HDEL", resources_key(bare_of(x.jid)), x.jid}});
-          } else if constexpr (std::is_same_v<T, core::PutRoster>) {
-            if (x.contacts.empty())
-              cmds.push_back({{"DEL", roster_key(x.user)}});
-            else
-              cmds.push_back({{"SET", roster_key(x.user), encode_contacts(x.contacts)}});
-          } else if constexpr (std::is_same_v<T, core::PutSession>) {
-            const auto& s = x.session;
-            cmds.push_back({{"HSET", sessions_key(s.user), session_field(s.stream, s.resource),
-                             encode_txns(s.newest, s.previous)}});
-          } else if constexpr (std::is_same_v<T, core::EraseSession>) {
-            cmds.push_back({{"HDEL", sessions_key(x.user), session_field(x.stream, x.resource)}});
-          } else {
-            cmds.push_back(
-                {{"EVAL", std::string(kRaiseEpoch), "1", epoch_key(), std::to_string(x.epoch)}});
-          }
-        },
-        m);
-  }
+  for (const auto& m : pending_) cmds.push_back(mutation_command(*this, m));
   if (hook_ && hooked_ < pending_.size()) {
     // Once per mutation: a retried commit re-sends the same extra commands.
     core::Batch fresh(pending_.begin() + static_cast<std::ptrdiff_t>(hooked_), pending_.end());
@@ -515,43 +554,14 @@ Done RedisStore::commit() {
     const bool reused = ctx_ && !ctx_->err;
     if (auto c = ensure_connected(); !c.ok()) return c;
     SigpipeGuard guard;
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (const auto& c : cmds) {
-      argv.clear();
-      lens.clear();
-      for (const auto& a : c.args) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
-      }
-      redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data());
-    }
-    std::string first_error;
-    bool io_failed = false;
-    for (std::size_t i = 0; i < cmds.size(); ++i) {
-      void* raw = nullptr;
-      if (redisGetReply(ctx_, &raw) != REDIS_OK) {
-        io_failed = true;
-        break;
-      }
-      Reply r(static_cast<redisReply*>(raw));
-      if (r->type == REDIS_REPLY_ERROR && first_error.empty())
-        first_error = std::string(str(r.get()));
-      if (i + 1 == cmds.size() && r->type == REDIS_REPLY_ARRAY) {
-        for (std::size_t k = 0; k < r->elements; ++k)
-          if (r->element[k]->type == REDIS_REPLY_ERROR && first_error.empty())
-            first_error = std::string(str(r->element[k]));
-      } else if (i + 1 == cmds.size() && first_error.empty()) {
-        first_error = "EXEC did not return results";
-      }
-    }
-    if (io_failed) {
+    const Sent sent = send_transaction(ctx_, cmds);
+    if (sent.io_failed) {
       auto e = lost("lost during commit");
       if (reused) continue;
       return e;
     }
-    if (!first_error.empty())
-      return failure(StatusCode::kIoError, "redis commit failed: " + first_error);
+    if (!sent.first_error.empty())
+      return failure(StatusCode::kIoError, "redis commit failed: " + sent.first_error);
     pending_.clear();
     hook_cmds_.clear();
     hooked_ = 0;
