@@ -225,21 +225,7 @@ void Replica::beat() {
   if (beat_failing_) log_.info("feed", "continuity.beating_again");
   beat_failing_ = false;
   ++counters_.beats;
-  auto raised = [&](std::uint64_t epoch, std::string_view why) {
-    if (group_epoch_ && epoch > *group_epoch_) {
-      engine_->gap();
-      service_->flush();
-      ++counters_.group_gaps;
-      log_.warn("feed", "continuity.lost",
-                {{"scope", "group"},
-                 {"group_epoch", epoch},
-                 {"reason", why},
-                 {"effect", "every key now fails with continuity-lost"}});
-    }
-    if (!group_epoch_ || epoch > *group_epoch_) group_epoch_ = epoch;
-    counters_.group_epoch = *group_epoch_;
-  };
-  raised(b->group_epoch, "the group epoch rose: every instance was cut off at once");
+  note_group_epoch(b->group_epoch, "the group epoch rose: every instance was cut off at once");
   if (b->new_run) log_.info("feed", "continuity.run_started", {{"since_ms", b->since_ms}});
   if (!b->decide) {
     continuity_undecided_ = false;
@@ -251,13 +237,32 @@ void Replica::beat() {
     log_.warn("feed", "continuity.decide_failed", {{"error", d.status().message()}});
     return;
   }
-  switch (d->verdict) {
+  on_decision(*d);
+}
+
+void Replica::note_group_epoch(std::uint64_t epoch, std::string_view why) {
+  if (group_epoch_ && epoch > *group_epoch_) {
+    engine_->gap();
+    service_->flush();
+    ++counters_.group_gaps;
+    log_.warn("feed", "continuity.lost",
+              {{"scope", "group"},
+               {"group_epoch", epoch},
+               {"reason", why},
+               {"effect", "every key now fails with continuity-lost"}});
+  }
+  if (!group_epoch_ || epoch > *group_epoch_) group_epoch_ = epoch;
+  counters_.group_epoch = *group_epoch_;
+}
+
+void Replica::on_decision(const feed::Decision& d) {
+  switch (d.verdict) {
     case feed::Verdict::kKept:
       ++counters_.decisions_kept;
       continuity_undecided_ = false;
       pending_logged_ = false;
       log_.info("feed", "continuity.kept",
-                {{"covered_by", d->covered_by}, {"group_epoch", d->group_epoch}});
+                {{"covered_by", d.covered_by}, {"group_epoch", d.group_epoch}});
       kept_ = true;  // the own gap closes on this tick if the rows were applied already
       break;
     case feed::Verdict::kPending:
@@ -270,11 +275,11 @@ void Replica::beat() {
       continuity_undecided_ = false;
       pending_logged_ = false;
       // The raise is for every peer's keys; ours go with close_own_gap() below.
-      if (!group_epoch_ || d->group_epoch > *group_epoch_) group_epoch_ = d->group_epoch;
+      if (!group_epoch_ || d.group_epoch > *group_epoch_) group_epoch_ = d.group_epoch;
       counters_.group_epoch = *group_epoch_;
       log_.warn("feed", "continuity.lost",
                 {{"scope", "this instance's gap, covered by no peer"},
-                 {"group_epoch", d->group_epoch},
+                 {"group_epoch", d.group_epoch},
                  {"effect", "group epoch raised: every instance invalidates its keys"}});
       close_own_gap(false, "no peer of the observer group observed throughout");
       break;

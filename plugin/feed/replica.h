@@ -97,6 +97,9 @@ class Replica {
           log::Logger& log);
   void update_readiness();
   void beat();
+  // A group epoch seen on a beat: engine.gap() when it rose (every instance was cut off).
+  void note_group_epoch(std::uint64_t epoch, std::string_view why);
+  void on_decision(const feed::Decision& d);
   std::optional<std::vector<core::ResourceRecord>> witness();
   void close_own_gap(bool kept, std::string_view why);
 
