@@ -82,11 +82,66 @@ bool parse_int(std::string_view s, int& out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+Status bad_uri(const std::string& shown, const std::string& why) {
+  return failure(StatusCode::kInvalidArgument,
+                 "bad redis URI '" + shown + "': " + why +
+                     " (use redis://HOST:PORT[/DB][?password=..&prefix=..&timeout_ms=..])");
+}
+
+// The URI's query: password, prefix, timeout_ms, tls (refused unless 0). `shown` is the
+// redacted URI for the error text.
+Status parse_options(std::string_view query, const std::string& shown, RedisTarget& t) {
+  while (!query.empty()) {
+    std::string_view kv = query.substr(0, query.find('&'));
+    query = kv.size() < query.size() ? query.substr(kv.size() + 1) : std::string_view();
+    auto eq = kv.find('=');
+    std::string_view k = kv.substr(0, eq);
+    std::string_view v = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
+    if (k == "password") {
+      t.password = std::string(v);
+    } else if (k == "prefix") {
+      if (!valid_prefix(v)) return bad_uri(shown, "prefix must be [A-Za-z0-9_-]+");
+      t.prefix = std::string(v);
+    } else if (k == "timeout_ms") {
+      if (!parse_int(v, t.timeout_ms) || t.timeout_ms <= 0) return bad_uri(shown, "timeout_ms");
+    } else if (k == "tls") {
+      if (v != "0")
+        return failure(
+            StatusCode::kInvalidArgument,
+            "redis TLS is not supported by this build: libhiredis 0.14 (Debian 12) has no "
+            "TLS; reach Redis over loopback or a TLS tunnel");
+    } else {
+      return bad_uri(shown, "unknown option '" + std::string(k) + "'");
+    }
+  }
+  return Status{};
+}
+
 // A pipelined command: arguments kept alive until appended.
 struct Cmd {
   std::vector<std::string> args;
 };
 
+
+// "IP:PORT" or "[IPv6]:PORT" (as CLIENT LIST prints it) and the port; port 0 for any
+// other address family.
+std::string address_as_redis_prints_it(const sockaddr_storage& addr, int& port) {
+  char ip[INET6_ADDRSTRLEN] = {};
+  port = 0;
+  if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+    port = ntohs(a->sin_port);
+    return std::string(ip) + ":" + std::to_string(port);
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+    port = ntohs(a->sin6_port);
+    return "[" + std::string(ip) + "]:" + std::to_string(port);
+  }
+  return {};
+}
 
 // The command that applies one mutation (key layout in redis_store.h).
 Cmd mutation_command(const RedisStore& st, const core::Mutation& m) {
@@ -318,10 +373,7 @@ StatusOr<RedisTarget> parse_redis_uri(std::string_view uri) {
   constexpr std::string_view kScheme = "redis://";
   // Never echo a secret: the userinfo or the query may hold the password.
   const std::string shown = redact_uri(uri);
-  auto bad = [&](const std::string& why) {
-    return failure(StatusCode::kInvalidArgument, "bad redis URI '" + shown + "': " + why +
-                     " (use redis://HOST:PORT[/DB][?password=..&prefix=..&timeout_ms=..])");
-  };
+  auto bad = [&](const std::string& why) { return bad_uri(shown, why); };
   if (uri.substr(0, kScheme.size()) != kScheme) return bad("not redis://");
   std::string_view rest = uri.substr(kScheme.size());
   std::string_view query;
@@ -356,29 +408,7 @@ StatusOr<RedisTarget> parse_redis_uri(std::string_view uri) {
   t.host = std::string(host);
   if (!parse_int(hostport.substr(colon + 1), t.port) || t.port <= 0 || t.port > 65535)
     return bad("port is not a number in 1..65535");
-  while (!query.empty()) {
-    std::string_view kv = query.substr(0, query.find('&'));
-    query = kv.size() < query.size() ? query.substr(kv.size() + 1) : std::string_view();
-    auto eq = kv.find('=');
-    std::string_view k = kv.substr(0, eq);
-    std::string_view v = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
-    if (k == "password") {
-      t.password = std::string(v);
-    } else if (k == "prefix") {
-      if (!valid_prefix(v)) return bad("prefix must be [A-Za-z0-9_-]+");
-      t.prefix = std::string(v);
-    } else if (k == "timeout_ms") {
-      if (!parse_int(v, t.timeout_ms) || t.timeout_ms <= 0) return bad("timeout_ms");
-    } else if (k == "tls") {
-      if (v != "0")
-        return failure(
-            StatusCode::kInvalidArgument,
-            "redis TLS is not supported by this build: libhiredis 0.14 (Debian 12) has no "
-            "TLS; reach Redis over loopback or a TLS tunnel");
-    } else {
-      return bad("unknown option '" + std::string(k) + "'");
-    }
-  }
+  if (auto q = parse_options(query, shown, t); !q.ok()) return q;
   return t;
 }
 
@@ -487,20 +517,10 @@ Done RedisStore::connect() {
   if (id->type == REDIS_REPLY_INTEGER) {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
-    char ip[INET6_ADDRSTRLEN] = {};
     if (::getsockname(ctx_->fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
       int port = 0;
-      if (addr.ss_family == AF_INET) {
-        const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
-        ::inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
-        port = ntohs(a->sin_port);
-        client_addr_ = std::string(ip) + ":" + std::to_string(port);
-      } else if (addr.ss_family == AF_INET6) {
-        const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-        ::inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-        port = ntohs(a->sin6_port);
-        client_addr_ = "[" + std::string(ip) + "]:" + std::to_string(port);
-      }
+      if (std::string shown = address_as_redis_prints_it(addr, port); port != 0)
+        client_addr_ = std::move(shown);
       client_id_ = port != 0 ? id->integer : 0;
     }
   }
