@@ -277,6 +277,51 @@ StatusOr<core::Image> SqliteStore::load() {
   return img;
 }
 
+// Binds the statement that applies one mutation (nullptr for presence: appended to `log`
+// instead, one log row per write()); `blob` keeps an encoded value alive until the step.
+sqlite3_stmt* SqliteStore::bind_mutation(const core::Mutation& m, std::string& blob,
+                                         std::string& log, std::uint64_t& log_records) {
+  return std::visit(
+      [&](const auto& x) -> sqlite3_stmt* {
+        using T = std::decay_t<decltype(x)>;
+        sqlite3_stmt* s = nullptr;
+        if constexpr (std::is_same_v<T, core::PutResource>) {
+          append_log_record(log, x.jid, &x.fields);
+          ++log_records;
+        } else if constexpr (std::is_same_v<T, core::EraseResource>) {
+          append_log_record(log, x.jid, nullptr);
+          ++log_records;
+        } else if constexpr (std::is_same_v<T, core::PutRoster>) {
+          if (x.contacts.empty()) {
+            s = stmts_->del_roster.s;
+            bind_text(s, 1, x.user);
+          } else {
+            s = stmts_->put_roster.s;
+            blob = encode_contacts(x.contacts);
+            bind_text(s, 1, x.user);
+            bind_blob(s, 2, blob);
+          }
+        } else if constexpr (std::is_same_v<T, core::PutSession>) {
+          s = stmts_->put_session.s;
+          blob = encode_txns(x.session.newest, x.session.previous);
+          bind_text(s, 1, x.session.user);
+          bind_text(s, 2, x.session.stream);
+          bind_text(s, 3, x.session.resource);
+          bind_blob(s, 4, blob);
+        } else if constexpr (std::is_same_v<T, core::EraseSession>) {
+          s = stmts_->del_session.s;
+          bind_text(s, 1, x.user);
+          bind_text(s, 2, x.stream);
+          bind_text(s, 3, x.resource);
+        } else {
+          s = stmts_->put_epoch.s;
+          sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(x.epoch));
+        }
+        return s;
+      },
+      m);
+}
+
 Done SqliteStore::write(const core::Batch& batch) {
   if (batch.empty()) return Status{};
   if (!in_tx_) {
@@ -288,45 +333,7 @@ Done SqliteStore::write(const core::Batch& batch) {
   std::string log;  // this batch's presence mutations: one log row
   std::uint64_t log_records = 0;
   for (const auto& m : batch) {
-    sqlite3_stmt* st = std::visit(
-        [&](const auto& x) -> sqlite3_stmt* {
-          using T = std::decay_t<decltype(x)>;
-          sqlite3_stmt* s = nullptr;
-          if constexpr (std::is_same_v<T, core::PutResource>) {
-            append_log_record(log, x.jid, &x.fields);
-            ++log_records;
-          } else if constexpr (std::is_same_v<T, core::EraseResource>) {
-            append_log_record(log, x.jid, nullptr);
-            ++log_records;
-          } else if constexpr (std::is_same_v<T, core::PutRoster>) {
-            if (x.contacts.empty()) {
-              s = stmts_->del_roster.s;
-              bind_text(s, 1, x.user);
-            } else {
-              s = stmts_->put_roster.s;
-              blob = encode_contacts(x.contacts);
-              bind_text(s, 1, x.user);
-              bind_blob(s, 2, blob);
-            }
-          } else if constexpr (std::is_same_v<T, core::PutSession>) {
-            s = stmts_->put_session.s;
-            blob = encode_txns(x.session.newest, x.session.previous);
-            bind_text(s, 1, x.session.user);
-            bind_text(s, 2, x.session.stream);
-            bind_text(s, 3, x.session.resource);
-            bind_blob(s, 4, blob);
-          } else if constexpr (std::is_same_v<T, core::EraseSession>) {
-            s = stmts_->del_session.s;
-            bind_text(s, 1, x.user);
-            bind_text(s, 2, x.stream);
-            bind_text(s, 3, x.resource);
-          } else {
-            s = stmts_->put_epoch.s;
-            sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(x.epoch));
-          }
-          return s;
-        },
-        m);
+    sqlite3_stmt* st = bind_mutation(m, blob, log, log_records);
     if (st && !step_done(st)) return fail("write");
   }
   if (log_records > 0) {

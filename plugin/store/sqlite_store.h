@@ -55,6 +55,8 @@ class SqliteStore final : public Store {
   Done commit();
   Done compact();
   std::uint64_t count_rows(const char* table, const char* what = "count(*)");
+  sqlite3_stmt* bind_mutation(const core::Mutation& m, std::string& blob, std::string& log,
+                              std::uint64_t& log_records);
 
   sqlite3* db_;
   StoreOptions options_;
