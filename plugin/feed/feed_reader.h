@@ -93,8 +93,7 @@ class FeedReader {
   // every entry up to the baseline is already in the image (acknowledged without
   // applying, including those left pending by a crash), and every later one is delivered.
   // kUnavailable or kTimeout when Redis is unavailable, kIoError when it refuses.
-  static StatusOr<Prepared> prepare(const store::RedisTarget& target,
-                                         std::string_view instance);
+  static StatusOr<Prepared> prepare(const store::RedisTarget& target, std::string_view instance);
 
   FeedReader(store::RedisTarget target, ReaderOptions options, Executor executor, ApplyFn apply,
              GapFn on_gap);

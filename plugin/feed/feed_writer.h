@@ -52,10 +52,11 @@ class Publisher {
 store::RedisStore::CommitHook commit_hook(std::shared_ptr<Publisher> publisher, DigestFn digests);
 
 // Direct publishing on its own connection. Every call returns kUnavailable or kTimeout
-// with the reason when Redis is unavailable (kIoError when it refuses the commit) (and reconnects on the next call). Entries of a failed call
-// are kept and sent again, first, by the next call with the same writer ids (so a call
-// that did land although its reply was lost is not applied twice); the outcome of the
-// last failed call is therefore only known once a later call succeeds.
+// with the reason when Redis is unavailable, kIoError when it refuses the commit (and
+// reconnects on the next call). Entries of a failed call are kept and sent again, first,
+// by the next call with the same writer ids (so a call that did land although its reply
+// was lost is not applied twice); the outcome of the last failed call is therefore only
+// known once a later call succeeds.
 class FeedWriter {
  public:
   // Checks the config (kInvalidArgument with the reason) and connects lazily.

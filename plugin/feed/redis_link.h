@@ -52,8 +52,7 @@ class Link {
 
  private:
   Status ensure();
-  StatusOr<std::vector<Value>> exec(const std::vector<std::vector<std::string>>& cmds,
-                                    int wait_ms);
+  StatusOr<std::vector<Value>> exec(const std::vector<std::vector<std::string>>& cmds, int wait_ms);
   // Drops the connection and says what failed (kTimeout or kUnavailable).
   Status fail(const std::string& what);
 

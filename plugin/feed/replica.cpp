@@ -218,7 +218,8 @@ void Replica::beat() {
   auto b = continuity_.beat();
   if (!b) {
     ++counters_.beat_failures;
-    if (!beat_failing_) log_.warn("feed", "continuity.beat_failed", {{"error", b.status().message()}});
+    if (!beat_failing_)
+      log_.warn("feed", "continuity.beat_failed", {{"error", b.status().message()}});
     beat_failing_ = true;
     return;
   }

@@ -31,7 +31,8 @@
 //   stop()      joins the reader; call it on the loop's thread before the loop is destroyed
 //
 // Every state change is logged once (feed.ready / feed.not_ready, gap.detected,
-// continuity.kept / .pending / .lost, the last also when the group epoch rose). A feed gap is engine.gap() + flush.
+// continuity.kept / .pending / .lost, the last also when the group epoch rose). A feed
+// gap is engine.gap() + flush.
 //
 // Threading: everything on the component's event loop thread. Heartbeats and decisions are
 // blocking Redis round trips (bounded by the store URI's timeout_ms).

@@ -9,8 +9,7 @@
 
 namespace rpsync::store {
 
-StatusOr<std::unique_ptr<Store>> open_store(std::string_view uri,
-                                            const StoreOptions& options) {
+StatusOr<std::unique_ptr<Store>> open_store(std::string_view uri, const StoreOptions& options) {
   if (uri == "memory:") return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
   constexpr std::string_view kSqlite = "sqlite:";
   if (uri.substr(0, kSqlite.size()) == kSqlite && uri.size() > kSqlite.size())
@@ -20,9 +19,8 @@ StatusOr<std::unique_ptr<Store>> open_store(std::string_view uri,
     if (!target.ok()) return target.status();
     return RedisStore::open(target.value(), options);
   }
-  return Status::invalid_argument(
-      "store: unknown store URI '" + redact_uri(uri) +
-      "' (use memory:, sqlite:/path/file.db or redis://host:port/db)");
+  return Status::invalid_argument("store: unknown store URI '" + redact_uri(uri) +
+                                  "' (use memory:, sqlite:/path/file.db or redis://host:port/db)");
 }
 
 }  // namespace rpsync::store

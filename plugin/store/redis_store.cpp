@@ -122,7 +122,6 @@ struct Cmd {
   std::vector<std::string> args;
 };
 
-
 // "IP:PORT" or "[IPv6]:PORT" (as CLIENT LIST prints it) and the port; port 0 for any
 // other address family.
 std::string address_as_redis_prints_it(const sockaddr_storage& addr, int& port) {
@@ -587,9 +586,9 @@ Done RedisStore::commit() {
     hooked_ = 0;
     return Status{};
   }
-  return failure(StatusCode::kUnavailable, "redis " + target_.host + ":" +
-                                             std::to_string(target_.port) +
-                                             " unavailable during commit");
+  return failure(
+      StatusCode::kUnavailable,
+      "redis " + target_.host + ":" + std::to_string(target_.port) + " unavailable during commit");
 }
 
 StatusOr<core::Image> RedisStore::load() {
@@ -628,9 +627,9 @@ StatusOr<core::Image> RedisStore::scan_image(const std::string& match) {
     }
     return img;
   }
-  return failure(StatusCode::kUnavailable, "redis " + target_.host + ":" +
-                                             std::to_string(target_.port) +
-                                             " unavailable during load");
+  return failure(
+      StatusCode::kUnavailable,
+      "redis " + target_.host + ":" + std::to_string(target_.port) + " unavailable during load");
 }
 
 }  // namespace rpsync::store

@@ -58,7 +58,6 @@ struct StoreOptions {
 // WAL mode), or "redis://..." (redis_store.h). Unknown schemes or malformed URIs ->
 // kInvalidArgument; unopenable files -> kIoError; an unreachable Redis -> kUnavailable or
 // kTimeout; each with the reason.
-StatusOr<std::unique_ptr<Store>> open_store(std::string_view uri,
-                                            const StoreOptions& options = {});
+StatusOr<std::unique_ptr<Store>> open_store(std::string_view uri, const StoreOptions& options = {});
 
 }  // namespace rpsync::store

@@ -120,6 +120,5 @@ TEST(Feed, GroupContinuityRunEndsEvenWhenRedisIsDownAtTheGap) {
   EXPECT_TRUE(back->decide) << "the own gap is judged";
 }
 
-
 }  // namespace
 }  // namespace rpsync::feed

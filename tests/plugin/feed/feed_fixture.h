@@ -158,7 +158,8 @@ class Loop {
 };
 
 inline std::unique_ptr<FeedWriter> writer(const store::RedisTarget& t, std::string origin = "w",
-                                   std::string group = "gw", std::uint64_t retention = 1000000) {
+                                          std::string group = "gw",
+                                          std::uint64_t retention = 1000000) {
   auto w = FeedWriter::open(t, {std::move(origin), std::move(group), retention, 0});
   EXPECT_TRUE(w.ok());
   return std::move(w.value());

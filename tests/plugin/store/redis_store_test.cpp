@@ -5,7 +5,6 @@
 // figures next to SQLite on the same machine. Every test runs a real redis-server
 // (tests/harness_redis) on a free loopback port.
 #include "plugin/store/redis_store.h"
-#include "protocol/error.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -19,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "protocol/error.h"
 #include "tests/harness/util.h"
 #include "tests/harness_redis/redis_server.h"
 #include "tests/plugin/store/backends.h"
@@ -75,10 +75,12 @@ TEST(RedisUri, ParsesOptionsAndRefusesWhatItCannotDo) {
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_FALSE(r.status().message().empty());
   }
-  EXPECT_NE(parse_redis_uri("redis://h:1/0?tls=1").status().message().find("TLS"), std::string::npos);
+  EXPECT_NE(parse_redis_uri("redis://h:1/0?tls=1").status().message().find("TLS"),
+            std::string::npos);
   auto leaky = parse_redis_uri("redis://h:1/x?password=hunter2");
   ASSERT_FALSE(leaky.ok());
-  EXPECT_EQ(leaky.status().message().find("hunter2"), std::string::npos) << leaky.status().message();
+  EXPECT_EQ(leaky.status().message().find("hunter2"), std::string::npos)
+      << leaky.status().message();
 }
 
 TEST(RedisStore, OpenFailsClearlyWhenNothingListens) {
@@ -99,7 +101,8 @@ TEST(RedisStore, PasswordAndDatabaseAreUsed) {
   auto denied = open_store(no_pw);
   ASSERT_FALSE(denied.ok());
   EXPECT_EQ(proto::to_stanza_error(denied.status()).app, proto::AppCondition::kNotReady);
-  EXPECT_NE(denied.status().message().find("NOAUTH"), std::string::npos) << denied.status().message();
+  EXPECT_NE(denied.status().message().find("NOAUTH"), std::string::npos)
+      << denied.status().message();
   auto s = open_or_fail(no_pw + "?password=sekrit");
   ASSERT_TRUE(s);
   ASSERT_TRUE(s->write({core::PutEpoch{7}}).ok());
@@ -282,8 +285,7 @@ TEST(RedisStore, OutageIsNotReadyAndTheSameStoreRecovers) {
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(proto::to_stanza_error(w).app, proto::AppCondition::kNotReady);
   EXPECT_EQ(w.code(), StatusCode::kUnavailable);
-  EXPECT_NE(w.message().find("redis 127.0.0.1:" + std::to_string(redis->port())),
-            std::string::npos)
+  EXPECT_NE(w.message().find("redis 127.0.0.1:" + std::to_string(redis->port())), std::string::npos)
       << w.message();
   EXPECT_NE(w.message().find("unreachable"), std::string::npos) << w.message();
   auto f = s->flush();
