@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The Redis backend beyond the shared contract suite: durability across kill -9 of Redis
-// (AOF, appendfsync always), a Redis outage answered with kNotReady and survived by the
-// same Store object, the Cluster-ready key layout, URI options, and measured write+flush
-// figures next to SQLite on the same machine. Every test runs a real redis-server
-// (tests/harness_redis) on a free loopback port.
+// (AOF, appendfsync always), a Redis outage answered with kUnavailable (not-ready to a
+// client) and survived by the same Store object, the Cluster-ready key layout, URI
+// options, and measured write+flush figures next to SQLite on the same machine. Every
+// test runs a real redis-server (tests/harness_redis) on a free loopback port.
 #include "plugin/store/redis_store.h"
 
 #include <gtest/gtest.h>
@@ -269,7 +269,7 @@ TEST(RedisStore, KilledWriterProcessLeavesAcknowledgedPrefix) {
   }
 }
 
-// Redis stops: write, flush and load answer kNotReady saying so; nothing buffered is lost,
+// Redis stops: write, flush and load fail (not-ready to a client) saying so; nothing buffered is lost,
 // and once Redis is back the very same Store object works again.
 TEST(RedisStore, OutageIsNotReadyAndTheSameStoreRecovers) {
   REQUIRE_REDIS_SERVER();
@@ -314,7 +314,7 @@ TEST(RedisStore, OutageIsNotReadyAndTheSameStoreRecovers) {
   EXPECT_EQ(again->resources.size(), 3u);
 }
 
-// A hung Redis (SIGSTOP): flush gives up after timeout_ms with kNotReady instead of
+// A hung Redis (SIGSTOP): flush gives up after timeout_ms with kTimeout instead of
 // blocking forever, and after the server resumes the same Store commits what it holds.
 // The abandoned connection's MULTI (still in the frozen server's input buffer) must not
 // land after the re-sent commit: the final value is the last one written.
