@@ -96,7 +96,7 @@ int row(int readers, int entries, int per_entry, const std::string& fsync) {
       b.push_back(core::PutResource{"c" + std::to_string((e * per_entry + m) % 5000) + "@x/r", f});
     }
     if (auto r = (*writer)->publish(b); !r.ok()) {
-      std::fprintf(stderr, "publish: %s\n", r.error().text.c_str());
+      std::fprintf(stderr, "publish: %s\n", r.status().message().c_str());
       return 1;
     }
   }

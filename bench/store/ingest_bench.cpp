@@ -46,7 +46,7 @@ void BM_IngestSqlite(benchmark::State& state) {
   so.synchronous_full = full_sync;
   auto opened = store::open_store("sqlite:" + db.string(), so);
   if (!opened.ok()) {
-    state.SkipWithError(opened.error().text.c_str());
+    state.SkipWithError(opened.status().message().c_str());
     return;
   }
   auto& s = *opened.value();
@@ -105,7 +105,7 @@ void BM_DiskPerResource(benchmark::State& state) {
     {
       auto opened = store::open_store("sqlite:" + db.string(), so);
       if (!opened.ok()) {
-        state.SkipWithError(opened.error().text.c_str());
+        state.SkipWithError(opened.status().message().c_str());
         return;
       }
       core::EngineOptions eo;
@@ -135,7 +135,7 @@ void BM_CheckpointFlush(benchmark::State& state) {
   so.synchronous_full = full_sync;
   auto opened = store::open_store("sqlite:" + db.string(), so);
   if (!opened.ok()) {
-    state.SkipWithError(opened.error().text.c_str());
+    state.SkipWithError(opened.status().message().c_str());
     return;
   }
   auto& s = *opened.value();

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <variant>
 
-#include "plugin/app/replica.h"
+#include "plugin/feed/replica.h"
 #include "plugin/core/engine.h"
 #include "plugin/feed/feed_writer.h"
 #include "plugin/store/redis_store.h"
@@ -27,9 +27,9 @@ std::int64_t wall_ms() {
 proto::Result<std::size_t> delete_rows(const AppConfig& config, const store::RedisTarget& target,
                                        const std::string& user) {
   auto store = store::RedisStore::open_redis(target, {});
-  if (!store) return store.error();
+  if (!store) return proto::to_stanza_error(store.status());
   auto image = (*store)->load();
-  if (!image) return image.error();
+  if (!image) return proto::to_stanza_error(image.status());
   core::EngineOptions eo;
   eo.lifetime_s = config.lifetime_s;
   eo.max_sessions_per_user = config.max_sessions_per_user;
@@ -41,8 +41,8 @@ proto::Result<std::size_t> delete_rows(const AppConfig& config, const store::Red
   core::Batch batch;
   for (auto& m : engine.take_changes())
     if (!std::holds_alternative<core::PutEpoch>(m)) batch.push_back(std::move(m));
-  if (auto w = (*store)->write(batch); !w) return w.error();
-  if (auto f = (*store)->flush(); !f) return f.error();
+  if (auto w = (*store)->write(batch); !w) return proto::to_stanza_error(w);
+  if (auto f = (*store)->flush(); !f) return proto::to_stanza_error(f);
   return n;
 }
 
@@ -51,16 +51,16 @@ proto::Result<std::size_t> delete_rows(const AppConfig& config, const store::Red
 int run_admin(const Invocation& inv) {
   const AppConfig& config = inv.config;
   auto target = store::parse_redis_uri(config.store);
-  if (!target) return fail("store", target.error());
+  if (!target) return fail("store", proto::to_stanza_error(target.status()));
   auto writer = feed::FeedWriter::open(*target, feed_config(config));
-  if (!writer) return fail("feed", writer.error());
+  if (!writer) return fail("feed", proto::to_stanza_error(writer.status()));
   const std::string& user = inv.admin_user;
   if (inv.action == Invocation::Action::kPurgeUser) {
     auto rows = delete_rows(config, *target, user);
     if (!rows) return fail("purging " + user + "'s rows", rows.error());
     std::printf("deleted %s's roster and %zu session(s) from the store\n", user.c_str(), *rows);
     auto id = (*writer)->purge_user(user);
-    if (!id) return fail("publishing purge-user", id.error());
+    if (!id) return fail("publishing purge-user", proto::to_stanza_error(id.status()));
     std::printf(
         "published purge-user %s as feed entry %s: every running instance forgets "
         "the user's sessions and roster\n",
@@ -68,7 +68,7 @@ int run_admin(const Invocation& inv) {
     return 0;
   }
   auto id = (*writer)->invalidate_keys(user);
-  if (!id) return fail("publishing invalidate-keys", id.error());
+  if (!id) return fail("publishing invalidate-keys", proto::to_stanza_error(id.status()));
   std::printf(
       "published invalidate-keys %s as feed entry %s: every running instance now "
       "answers continuity-lost for %s\n",

@@ -27,7 +27,7 @@
 #include "plugin/app/metrics_feed.h"
 #include "plugin/app/notify.h"
 #include "plugin/app/reload.h"
-#include "plugin/app/replica.h"
+#include "plugin/feed/replica.h"
 #include "plugin/app/server_probe.h"
 #include "plugin/app/store_check.h"
 #include "plugin/app/timed_store.h"
@@ -197,7 +197,7 @@ std::unique_ptr<store::Store> open_configured_store(const AppConfig& config, log
     auto opened = store::open_store(config.store);
     if (!opened) {
       logger.error("app", "store.open_failed",
-                   {{"uri", redacted(config.store)}, {"error", opened.error().text}});
+                   {{"uri", redacted(config.store)}, {"error", opened.status().message()}});
       return nullptr;
     }
     return std::move(opened).value();
@@ -208,18 +208,18 @@ std::unique_ptr<store::Store> open_configured_store(const AppConfig& config, log
     if (auto r = store::RedisStore::open_redis(*target, {}))
       opened = std::move(r).value();
     else
-      target = r.error();
+      target = r.status();
   }
   // The consumer group and baseline right BEFORE the image is read (plugin/feed/README.md).
   if (target && opened) {
     if (auto p = Replica::prepare(config, *target, logger))
       replica = std::move(p).value();
     else
-      target = p.error();
+      target = p.status();
   }
   if (!target) {
     logger.error("app", "store.open_failed",
-                 {{"uri", redacted(config.store)}, {"error", target.error().text}});
+                 {{"uri", redacted(config.store)}, {"error", target.status().message()}});
     return nullptr;
   }
   redis = opened.get();
@@ -384,7 +384,7 @@ bool restore(const AppConfig& config, store::Store& store, core::Engine& engine,
   auto image = store.load();
   if (!image) {
     logger.error("app", "store.load_failed",
-                 {{"uri", redacted(config.store)}, {"error", image.error().text}});
+                 {{"uri", redacted(config.store)}, {"error", image.status().message()}});
     return false;
   }
   engine.restore(*image);

@@ -35,11 +35,11 @@ std::optional<std::string> check_sqlite(const std::string& path) {
 
 std::optional<std::string> check_redis(const std::string& uri) {
   auto target = store::parse_redis_uri(uri);
-  if (!target) return "store: " + target.error().text;
+  if (!target) return "store: " + target.status().message();
   auto opened = store::RedisStore::open_redis(*target, {});
   if (!opened)
     return "Redis at " + target->host + ":" + std::to_string(target->port) +
-           " is not usable: " + opened.error().text;
+           " is not usable: " + opened.status().message();
   return std::nullopt;
 }
 

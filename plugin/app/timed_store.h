@@ -14,7 +14,7 @@ namespace rpsync::app {
 class TimedStore final : public store::Store {
  public:
   explicit TimedStore(store::Store& inner) : inner_(inner) {}
-  proto::Result<core::Image> load() override { return inner_.load(); }
+  StatusOr<core::Image> load() override { return inner_.load(); }
   store::Done write(const core::Batch& batch) override { return inner_.write(batch); }
   store::Done flush() override {
     const auto t0 = std::chrono::steady_clock::now();

@@ -270,7 +270,7 @@ class Engine {
   // readopt_restored() takes it again). Records a PutEpoch mutation for the new epoch.
   void restore(const Image& image);
   // After a restart that a peer of the observer group covered (it observed throughout,
-  // app/replica.h), once this engine's view is re-learned: every restored key moment whose
+  // feed/replica.h), once this engine's view is re-learned: every restored key moment whose
   // recorded digest (TxnRecord::digest, the client's state) equals the user's digest now
   // is taken again now, in the current epoch, keeping its time (the lifetime still counts
   // from it): the client holds exactly this view, so a delta from now is exact (the rule

@@ -26,8 +26,8 @@ std::int64_t to_ms(const std::string& s) {
   return std::strtoll(s.c_str(), nullptr, 10);
 }
 
-proto::StanzaError bad(const std::string& what) {
-  return proto::make_error(proto::AppCondition::kNotReady, "continuity: " + what);
+Status bad(const std::string& what) {
+  return Status::io_error("continuity: " + what);
 }
 
 }  // namespace
@@ -58,11 +58,11 @@ std::string GroupContinuity::key(std::string_view what) const {
   return link_.target().prefix + ":{meta}:" + std::string(what);
 }
 
-proto::Result<Beat> GroupContinuity::beat() {
+StatusOr<Beat> GroupContinuity::beat() {
   auto r = link_.run({"EVAL", std::string(kBeat), "6", key("inst:" + instance_), key("since"),
                       key("last"), key("gapfrom"), key("grp"), key("gepoch"), instance_,
                       std::to_string(ttl_ms_), first_ ? "1" : "0", group_});
-  if (!r.ok()) return r.error();
+  if (!r.ok()) return r.status();
   const Value& v = r.value();
   if (v.error() || !v.array() || v.elements.size() != 4) return bad("beat failed: " + v.str);
   first_ = false;
@@ -75,30 +75,30 @@ proto::Result<Beat> GroupContinuity::beat() {
   return b;
 }
 
-proto::Result<std::monostate> GroupContinuity::end_run() {
+Status GroupContinuity::end_run() {
   // Set before the DEL: when Redis is unreachable the run must still end here (else a
   // beat within the ttl would continue it across the gap and ask for no decision).
   first_ = true;
   undecided_ = true;
   auto r = link_.run({"DEL", key("inst:" + instance_)});
-  if (!r.ok()) return r.error();
-  return std::monostate{};
+  if (!r.ok()) return r.status();
+  return Status{};
 }
 
-proto::Result<std::uint64_t> GroupContinuity::group_epoch() {
+StatusOr<std::uint64_t> GroupContinuity::group_epoch() {
   auto r = link_.run({"GET", key("gepoch")});
-  if (!r.ok()) return r.error();
+  if (!r.ok()) return r.status();
   if (r.value().error()) return bad(r.value().str);
   return std::strtoull(r.value().str.c_str(), nullptr, 10);
 }
 
-proto::Result<Decision> GroupContinuity::decide() {
+StatusOr<Decision> GroupContinuity::decide() {
   auto r = link_.run_all({{"HGETALL", key("since")},
                           {"HGETALL", key("last")},
                           {"HGETALL", key("grp")},
                           {"HGET", key("gapfrom"), instance_},
                           {"GET", key("gepoch")}});
-  if (!r.ok()) return r.error();
+  if (!r.ok()) return r.status();
   const auto& v = r.value();
   for (const auto& x : v)
     if (x.error()) return bad(x.str);
@@ -125,7 +125,7 @@ proto::Result<Decision> GroupContinuity::decide() {
     exists.push_back({"EXISTS", key("inst:" + id)});
   }
   auto alive = link_.run_all(exists);
-  if (!alive.ok()) return alive.error();
+  if (!alive.ok()) return alive.status();
   for (std::size_t i = 0; i < runs.size(); ++i) runs[i].alive = alive.value()[i].integer == 1;
 
   Decision d;
@@ -139,7 +139,7 @@ proto::Result<Decision> GroupContinuity::decide() {
         d.covered_by = run.instance;
   } else if (d.verdict == Verdict::kLost) {
     auto inc = link_.run({"INCR", key("gepoch")});
-    if (!inc.ok()) return inc.error();
+    if (!inc.ok()) return inc.status();
     if (inc.value().error()) return bad(inc.value().str);
     d.group_epoch = static_cast<std::uint64_t>(inc.value().integer);
   }

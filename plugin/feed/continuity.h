@@ -46,7 +46,8 @@
 // gaps are reported by its reader.
 //
 // Threading: one thread at a time (the owner's); every call is a blocking Redis round
-// trip on its own connection, kNotReady when Redis is unavailable.
+// trip on its own connection: kUnavailable or kTimeout when Redis is unavailable, kIoError
+// when it refuses a command.
 #pragma once
 
 #include <cstdint>
@@ -95,12 +96,12 @@ class GroupContinuity {
  public:
   GroupContinuity(store::RedisTarget target, std::string instance, std::string observer_group,
                   std::int64_t ttl_ms = 15000);
-  proto::Result<Beat> beat();
+  StatusOr<Beat> beat();
   // This instance lost its view (its own gap starts): ends its run.
-  proto::Result<std::monostate> end_run();
+  Status end_run();
   // After beat() asked for it (Beat::decide). kKept and kLost settle the decision.
-  proto::Result<Decision> decide();
-  proto::Result<std::uint64_t> group_epoch();
+  StatusOr<Decision> decide();
+  StatusOr<std::uint64_t> group_epoch();
   std::int64_t ttl_ms() const { return ttl_ms_; }
 
  private:

@@ -77,7 +77,7 @@ struct FeedConfig {
   std::uint64_t retention_entries = 1000000;  // [feed_retention_entries] 0 = unbounded
   std::int64_t retention_ms = 0;              // [feed_retention_ms] 0 = no age bound
 };
-// kNotReady-style text when the config is unusable, empty when fine.
+// A text saying why the config is unusable (a kInvalidArgument message), empty when fine.
 std::string check_config(const FeedConfig& config);
 
 struct FeedKeys {

@@ -169,7 +169,7 @@ class Worker {
   bool recover(std::string& why) {
     auto created = FeedReader::prepare(s_.target, s_.options.instance);
     if (!created.ok()) {
-      why = created.error().text;
+      why = created.status().message();
       return false;
     }
     if (created.value().created && started_)
@@ -178,7 +178,7 @@ class Worker {
     started_ = true;
     auto pos = link_.run({"HGET", keys_.read(), s_.options.instance});
     if (!pos.ok()) {
-      why = pos.error().text;
+      why = pos.status().message();
       return false;
     }
     expect_ = std::max<std::uint64_t>(
@@ -188,7 +188,7 @@ class Worker {
       auto r = link_.run({"XREADGROUP", "GROUP", s_.options.instance, s_.options.instance, "COUNT",
                           std::to_string(s_.options.batch), "STREAMS", keys_.stream(), from});
       if (!r.ok()) {
-        why = r.error().text;
+        why = r.status().message();
         return false;
       }
       if (r.value().error()) {
@@ -210,7 +210,7 @@ class Worker {
                         std::to_string(s_.options.block_ms), "STREAMS", keys_.stream(), ">"},
                        s_.options.block_ms);
     if (!r.ok()) {
-      why = r.error().text;
+      why = r.status().message();
       return false;
     }
     if (r.value().error()) {
@@ -234,7 +234,7 @@ class Worker {
                           std::to_string(s_.options.redeliver_after_ms), from, "COUNT",
                           std::to_string(s_.options.batch)});
       if (!r.ok()) {
-        why = r.error().text;
+        why = r.status().message();
         return false;
       }
       const Value& v = r.value();
@@ -269,13 +269,25 @@ class Worker {
     });
   }
 
+  // Per origin: the incarnation and highest counter of the writer ids applied.
+  using Writers = std::map<std::string, std::pair<std::string, std::uint64_t>>;
+
+  struct Item {
+    const Raw* raw;
+    Entry entry;
+    bool apply = false;
+  };
+
   // Handles a run of delivered entries in order: skips, applies, acknowledges.
   bool process(const std::vector<Raw>& raws, bool again, std::string& why) {
-    struct Item {
-      const Raw* raw;
-      Entry entry;
-      bool apply = false;
-    };
+    std::vector<Item> items = sort_out(raws, again);
+    std::size_t applied = 0;
+    if (!apply_on_owner(items, applied, why)) return false;
+    return acknowledge(items, applied, why);
+  }
+
+  // Decodes the entries and decides which to apply; reports what was lost (feed gaps).
+  std::vector<Item> sort_out(const std::vector<Raw>& raws, bool again) {
     std::vector<Item> items;
     items.reserve(raws.size());
     std::uint64_t lost_from = 0, lost_to = 0;
@@ -298,7 +310,6 @@ class Worker {
       e.observer_group = field("g");
       e.writer = field("w");
       auto kind = kind_from(field("k"));
-      const auto id = StreamId::parse(raw.id).value_or(StreamId{});
       if (!again && e.seq > expect_ + 1 && lost_from == 0) {
         lost_from = expect_ + 1;
         lost_to = e.seq - 1;
@@ -309,60 +320,72 @@ class Worker {
         items.push_back(std::move(it));
         continue;
       }
-      std::lock_guard lock(s_.mu);
-      if (again) ++s_.stats.redelivered;
-      if (e.origin == s_.options.instance) {
-        ++s_.stats.own;
-        last_applied_ = std::max(last_applied_, id);
-      } else if (id <= last_applied_) {
-        ++s_.stats.duplicates_by_id;
-      } else if (duplicate_writer(writers_, e) || duplicate_writer(batch_writers, e)) {
-        ++s_.stats.duplicates_by_writer;
-      } else {
-        it.apply = true;
-        remember_writer(batch_writers, e);  // a second copy in this same batch
-      }
+      it.apply = decide(e, again, batch_writers);
       items.push_back(std::move(it));
     }
     if (lost_from != 0)
       gap("feed entries " + std::to_string(lost_from) + ".." + std::to_string(lost_to) +
           " were trimmed before this instance read them");
+    return items;
+  }
 
-    // Apply on the owner's thread, in order, and wait for the outcome.
+  // Whether a decoded entry is applied (else it is counted as own or a duplicate).
+  bool decide(const Entry& e, bool again, Writers& batch_writers) {
+    const auto id = StreamId::parse(e.id).value_or(StreamId{});
+    std::lock_guard lock(s_.mu);
+    if (again) ++s_.stats.redelivered;
+    if (e.origin == s_.options.instance) {
+      ++s_.stats.own;
+      last_applied_ = std::max(last_applied_, id);
+    } else if (id <= last_applied_) {
+      ++s_.stats.duplicates_by_id;
+    } else if (duplicate_writer(writers_, e) || duplicate_writer(batch_writers, e)) {
+      ++s_.stats.duplicates_by_writer;
+    } else {
+      remember_writer(batch_writers, e);  // a second copy in this same batch
+      return true;
+    }
+    return false;
+  }
+
+  // Applies the entries to apply on the owner's thread, in order, and waits for the
+  // outcome: `applied` is the length of the prefix apply() accepted. False when stopping.
+  bool apply_on_owner(const std::vector<Item>& items, std::size_t& applied, std::string& why) {
     auto todo = std::make_shared<std::vector<Entry>>();
     for (const auto& it : items)
       if (it.apply) todo->push_back(it.entry);
-    std::size_t applied = 0;
-    if (!todo->empty()) {
-      auto job = std::make_shared<Job>();
-      auto alive = s_.alive;
-      auto fn = s_.apply;
-      s_.executor([job, todo, alive, fn] {
-        {
-          std::lock_guard lock(job->mu);
-          if (job->cancelled || !*alive) return;
-          job->started = true;
-        }
-        std::size_t n = 0;
-        while (n < todo->size() && fn((*todo)[n])) ++n;
+    if (todo->empty()) return true;
+    auto job = std::make_shared<Job>();
+    auto alive = s_.alive;
+    auto fn = s_.apply;
+    s_.executor([job, todo, alive, fn] {
+      {
         std::lock_guard lock(job->mu);
-        job->applied = n;
-        job->done = true;
-        job->cv.notify_all();
-      });
-      std::unique_lock lock(job->mu);
-      for (int waits = 0; !job->done; ++waits) {
-        if (s_.stopping && !job->started) {
-          job->cancelled = true;
-          why = "stopping";
-          return false;
-        }
-        job->cv.wait_for(lock, std::chrono::milliseconds(50));
+        if (job->cancelled || !*alive) return;
+        job->started = true;
       }
-      applied = job->applied;
+      std::size_t n = 0;
+      while (n < todo->size() && fn((*todo)[n])) ++n;
+      std::lock_guard lock(job->mu);
+      job->applied = n;
+      job->done = true;
+      job->cv.notify_all();
+    });
+    std::unique_lock lock(job->mu);
+    for (int waits = 0; !job->done; ++waits) {
+      if (s_.stopping && !job->started) {
+        job->cancelled = true;
+        why = "stopping";
+        return false;
+      }
+      job->cv.wait_for(lock, std::chrono::milliseconds(50));
     }
+    applied = job->applied;
+    return true;
+  }
 
-    // Acknowledge everything handled: skipped ones and the applied prefix.
+  // Acknowledges everything handled: skipped ones and the applied prefix.
+  bool acknowledge(const std::vector<Item>& items, std::size_t applied, std::string& why) {
     std::vector<std::string> ack = {"EVAL",       std::string(kAck),   "2", keys_.stream(),
                                     keys_.read(), s_.options.instance, "0"};
     std::uint64_t top = 0;
@@ -390,7 +413,7 @@ class Worker {
     }
     auto r = link_.run(ack);
     if (!r.ok()) {
-      why = r.error().text;
+      why = r.status().message();
       return false;
     }
     if (r.value().error()) {
@@ -405,8 +428,6 @@ class Worker {
     return true;
   }
 
-  // Per origin: the incarnation and highest counter of the writer ids applied.
-  using Writers = std::map<std::string, std::pair<std::string, std::uint64_t>>;
   // A writer id "INCARNATION:COUNTER" not newer than the last one applied from that origin.
   static bool duplicate_writer(const Writers& known, const Entry& e) {
     auto colon = e.writer.rfind(':');
@@ -433,20 +454,18 @@ class Worker {
 
 }  // namespace
 
-proto::Result<FeedReader::Prepared> FeedReader::prepare(const store::RedisTarget& target,
-                                                        std::string_view instance) {
+StatusOr<FeedReader::Prepared> FeedReader::prepare(const store::RedisTarget& target,
+                                                   std::string_view instance) {
   Link link(target);
   FeedKeys keys(target.prefix);
   auto r = link.run({"EVAL", std::string(kPrepare), "3", keys.stream(), keys.read(), keys.seq(),
                      std::string(instance)});
-  if (!r.ok()) return r.error();
+  if (!r.ok()) return r.status();
   if (r.value().error())
-    return proto::make_error(proto::AppCondition::kNotReady,
-                             "feed: creating the consumer group: " + r.value().str);
+    return Status::io_error("feed: creating the consumer group: " + r.value().str);
   const Value& v = r.value();
   if (!v.array() || v.elements.size() != 2)
-    return proto::make_error(proto::AppCondition::kNotReady,
-                             "feed: creating the consumer group: unexpected reply");
+    return Status::io_error("feed: creating the consumer group: unexpected reply");
   return Prepared{v.elements[0].integer == 1, v.elements[1].str};
 }
 

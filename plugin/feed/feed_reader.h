@@ -51,7 +51,7 @@
 
 #include "plugin/feed/entry.h"
 #include "plugin/store/redis_store.h"
-#include "protocol/error.h"
+#include "protocol/status.h"
 
 namespace rpsync::feed {
 
@@ -92,9 +92,8 @@ class FeedReader {
   // ReaderOptions::last_applied: an entry lands in the same MULTI/EXEC as its data, so
   // every entry up to the baseline is already in the image (acknowledged without
   // applying, including those left pending by a crash), and every later one is delivered.
-  // kNotReady when Redis is unavailable.
-  static proto::Result<Prepared> prepare(const store::RedisTarget& target,
-                                         std::string_view instance);
+  // kUnavailable or kTimeout when Redis is unavailable, kIoError when it refuses.
+  static StatusOr<Prepared> prepare(const store::RedisTarget& target, std::string_view instance);
 
   FeedReader(store::RedisTarget target, ReaderOptions options, Executor executor, ApplyFn apply,
              GapFn on_gap);

@@ -61,14 +61,13 @@ store::RedisStore::CommitHook commit_hook(std::shared_ptr<Publisher> publisher, 
 FeedWriter::FeedWriter(const store::RedisTarget& target, const FeedConfig& config)
     : link_(target), publisher_(config, target.prefix) {}
 
-proto::Result<std::unique_ptr<FeedWriter>> FeedWriter::open(const store::RedisTarget& target,
-                                                            const FeedConfig& config) {
-  if (auto why = check_config(config); !why.empty())
-    return proto::make_error(proto::AppCondition::kNotReady, why);
+StatusOr<std::unique_ptr<FeedWriter>> FeedWriter::open(const store::RedisTarget& target,
+                                                       const FeedConfig& config) {
+  if (auto why = check_config(config); !why.empty()) return Status::invalid_argument(why);
   return std::unique_ptr<FeedWriter>(new FeedWriter(target, config));
 }
 
-proto::Result<std::string> FeedWriter::exec(std::vector<std::vector<std::string>> fresh) {
+StatusOr<std::string> FeedWriter::exec(std::vector<std::vector<std::string>> fresh) {
   // Entries of a failed call go first, with their writer ids: if that call did land after
   // all, readers drop the second copy.
   for (auto& c : fresh) unsent_.push_back(std::move(c));
@@ -78,10 +77,10 @@ proto::Result<std::string> FeedWriter::exec(std::vector<std::vector<std::string>
   cmds.insert(cmds.begin(), {"MULTI"});
   cmds.push_back({"EXEC"});
   auto r = link_.run_all(cmds);
-  if (!r.ok()) return r.error();
+  if (!r.ok()) return r.status();
   const Value& exec = r.value().back();
   auto fail = [](const std::string& why) {
-    return proto::make_error(proto::AppCondition::kNotReady, "feed: publish failed: " + why);
+    return Status::io_error("feed: publish failed: " + why);
   };
   for (const auto& v : r.value())
     if (v.error()) return fail(v.str);
@@ -92,15 +91,15 @@ proto::Result<std::string> FeedWriter::exec(std::vector<std::vector<std::string>
   return exec.elements.back().str;
 }
 
-proto::Result<std::string> FeedWriter::publish(const core::Batch& batch, const DigestFn& digests) {
+StatusOr<std::string> FeedWriter::publish(const core::Batch& batch, const DigestFn& digests) {
   return exec(publisher_.commands(batch, digests));
 }
 
-proto::Result<std::string> FeedWriter::purge_user(std::string_view user) {
+StatusOr<std::string> FeedWriter::purge_user(std::string_view user) {
   return exec({publisher_.admin_command(Kind::kPurgeUser, user)});
 }
 
-proto::Result<std::string> FeedWriter::invalidate_keys(std::string_view user) {
+StatusOr<std::string> FeedWriter::invalidate_keys(std::string_view user) {
   return exec({publisher_.admin_command(Kind::kInvalidateKeys, user)});
 }
 

@@ -51,28 +51,29 @@ class Publisher {
 // The hook that makes a RedisStore publish every commit (RedisStore::set_commit_hook).
 store::RedisStore::CommitHook commit_hook(std::shared_ptr<Publisher> publisher, DigestFn digests);
 
-// Direct publishing on its own connection. Every call returns kNotReady with the reason
-// when Redis is unavailable (and reconnects on the next call). Entries of a failed call
-// are kept and sent again, first, by the next call with the same writer ids (so a call
-// that did land although its reply was lost is not applied twice); the outcome of the
-// last failed call is therefore only known once a later call succeeds.
+// Direct publishing on its own connection. Every call returns kUnavailable or kTimeout
+// with the reason when Redis is unavailable, kIoError when it refuses the commit (and
+// reconnects on the next call). Entries of a failed call are kept and sent again, first,
+// by the next call with the same writer ids (so a call that did land although its reply
+// was lost is not applied twice); the outcome of the last failed call is therefore only
+// known once a later call succeeds.
 class FeedWriter {
  public:
-  // Checks the config (kNotReady with the reason) and connects lazily.
-  static proto::Result<std::unique_ptr<FeedWriter>> open(const store::RedisTarget& target,
-                                                         const FeedConfig& config);
+  // Checks the config (kInvalidArgument with the reason) and connects lazily.
+  static StatusOr<std::unique_ptr<FeedWriter>> open(const store::RedisTarget& target,
+                                                    const FeedConfig& config);
   // Publishes `batch` as mutation entries (one MULTI/EXEC); returns the last new id
   // (empty when nothing was published).
-  proto::Result<std::string> publish(const core::Batch& batch, const DigestFn& digests = {});
+  StatusOr<std::string> publish(const core::Batch& batch, const DigestFn& digests = {});
   // Admin operations, applied by every instance (plugin/feed/apply.h). The caller applies
   // them to its own engine itself (its reader skips its own entries).
-  proto::Result<std::string> purge_user(std::string_view user);
-  proto::Result<std::string> invalidate_keys(std::string_view user);  // "*": every user
+  StatusOr<std::string> purge_user(std::string_view user);
+  StatusOr<std::string> invalidate_keys(std::string_view user);  // "*": every user
   Publisher& publisher() { return publisher_; }
 
  private:
   FeedWriter(const store::RedisTarget& target, const FeedConfig& config);
-  proto::Result<std::string> exec(std::vector<std::vector<std::string>> cmds);
+  StatusOr<std::string> exec(std::vector<std::vector<std::string>> cmds);
   Link link_;
   Publisher publisher_;
   std::vector<std::vector<std::string>> unsent_;

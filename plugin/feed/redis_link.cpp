@@ -77,28 +77,31 @@ void Link::drop() {
   ctx_ = nullptr;
 }
 
-proto::StanzaError Link::fail(const std::string& what) {
+Status Link::fail(const std::string& what) {
   std::string text =
       "feed: redis " + target_.host + ":" + std::to_string(target_.port) + " " + what;
+  StatusCode code = StatusCode::kUnavailable;
   if (ctx_ && ctx_->err) {
-    if (ctx_->err == REDIS_ERR_IO && std::string_view(ctx_->errstr) == std::strerror(EAGAIN))
+    if (ctx_->err == REDIS_ERR_IO && std::string_view(ctx_->errstr) == std::strerror(EAGAIN)) {
       text += ": no reply in time";
-    else
+      code = StatusCode::kTimeout;
+    } else {
       text += ": " + std::string(ctx_->errstr);
+    }
   }
   drop();
-  return proto::make_error(proto::AppCondition::kNotReady, std::move(text));
+  return Status(code, std::move(text));
 }
 
-proto::Result<std::monostate> Link::ensure() {
+Status Link::ensure() {
   if (ctx_ && !ctx_->err) {
     // Idle connection: readable means EOF/RST (the server went away).
     pollfd p{ctx_->fd, POLLIN | POLLRDHUP, 0};
-    if (::poll(&p, 1, 0) == 0) return std::monostate{};
+    if (::poll(&p, 1, 0) == 0) return Status{};
   }
   drop();
   ctx_ = redisConnectWithTimeout(target_.host.c_str(), target_.port, to_tv(target_.timeout_ms));
-  if (!ctx_) return proto::make_error(proto::AppCondition::kNotReady, "feed: out of memory");
+  if (!ctx_) return Status::unavailable("feed: out of memory");
   if (ctx_->err) return fail("unreachable");
   redisSetTimeout(ctx_, to_tv(target_.timeout_ms));
   redisEnableKeepAlive(ctx_);
@@ -116,23 +119,23 @@ proto::Result<std::monostate> Link::ensure() {
     if (r->type == REDIS_REPLY_ERROR)
       return fail(cmd[0] + " failed: " + std::string(r->str, r->len));
   }
-  return std::monostate{};
+  return Status{};
 }
 
-proto::Result<Value> Link::run(const std::vector<std::string>& args, int wait_ms) {
+StatusOr<Value> Link::run(const std::vector<std::string>& args, int wait_ms) {
   auto all = exec({args}, wait_ms);
-  if (!all.ok()) return all.error();
+  if (!all.ok()) return all.status();
   return std::move(all.value().front());
 }
 
-proto::Result<std::vector<Value>> Link::run_all(const std::vector<std::vector<std::string>>& cmds) {
+StatusOr<std::vector<Value>> Link::run_all(const std::vector<std::vector<std::string>>& cmds) {
   return exec(cmds, 0);
 }
 
-proto::Result<std::vector<Value>> Link::exec(const std::vector<std::vector<std::string>>& cmds,
-                                             int wait_ms) {
+StatusOr<std::vector<Value>> Link::exec(const std::vector<std::vector<std::string>>& cmds,
+                                        int wait_ms) {
   store::SigpipeGuard guard;
-  if (auto e = ensure(); !e.ok()) return e.error();
+  if (auto e = ensure(); !e.ok()) return e;
   if (wait_ms > 0) redisSetTimeout(ctx_, to_tv(target_.timeout_ms + wait_ms));
   for (const auto& c : cmds) append(ctx_, c);
   std::vector<Value> out;

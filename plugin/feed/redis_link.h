@@ -5,7 +5,8 @@
 //
 // Every call (re)connects when there is no healthy connection (AUTH and SELECT as in the
 // store's URI). Transport failures (unreachable, reply timeout, connection lost) come back
-// as AppCondition::kNotReady with a text naming the server and drop the connection, so
+// as a Status (kUnavailable, or kTimeout for no reply in time) with a text naming the
+// server and drop the connection, so
 // the next call starts afresh; error replies (LOADING, NOGROUP, ...) are values
 // (Value::error) for the caller to judge, except while connecting.
 // Threading: one thread at a time.
@@ -15,7 +16,7 @@
 #include <vector>
 
 #include "plugin/store/redis_store.h"
-#include "protocol/error.h"
+#include "protocol/status.h"
 
 struct redisContext;
 struct redisReply;
@@ -43,17 +44,17 @@ class Link {
   Link& operator=(const Link&) = delete;
 
   // One command; `wait_ms` > 0 extends the reply timeout for this call (blocking reads).
-  proto::Result<Value> run(const std::vector<std::string>& args, int wait_ms = 0);
+  StatusOr<Value> run(const std::vector<std::string>& args, int wait_ms = 0);
   // Several commands pipelined; one Value per command.
-  proto::Result<std::vector<Value>> run_all(const std::vector<std::vector<std::string>>& cmds);
+  StatusOr<std::vector<Value>> run_all(const std::vector<std::vector<std::string>>& cmds);
   void drop();  // closes the connection (the next call reconnects)
   const store::RedisTarget& target() const { return target_; }
 
  private:
-  proto::Result<std::monostate> ensure();
-  proto::Result<std::vector<Value>> exec(const std::vector<std::vector<std::string>>& cmds,
-                                         int wait_ms);
-  proto::StanzaError fail(const std::string& what);
+  Status ensure();
+  StatusOr<std::vector<Value>> exec(const std::vector<std::vector<std::string>>& cmds, int wait_ms);
+  // Drops the connection and says what failed (kTimeout or kUnavailable).
+  Status fail(const std::string& what);
 
   store::RedisTarget target_;
   redisContext* ctx_ = nullptr;

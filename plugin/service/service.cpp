@@ -170,7 +170,7 @@ void Service::tick() {
   } else if (unflushed_) {
     // Nothing new since the last tick: make what the store may still buffer durable, so
     // an idle instance's last changes reach the shared store and its feed within two
-    // ticks (peers re-learning presence read them, plugin/app/replica.h), not at the next
+    // ticks (peers re-learning presence read them, plugin/feed/replica.h), not at the next
     // change or request.
     persist(true);
   } else if (!store_ok_ && now - store_retry_ms_ >= 1000) {
@@ -533,7 +533,7 @@ bool Service::persist(bool durable) {
   bool ok = true;
   if (!out.empty()) {
     if (auto w = store_.write(out); !w) {
-      log_.error("service", "store.write_failed", {{"error", w.error().text}});
+      log_.error("service", "store.write_failed", {{"error", w.message()}});
       ok = false;
     }
   }
@@ -541,7 +541,7 @@ bool Service::persist(bool durable) {
   if (ok && !out.empty()) unflushed_ = true;
   if (ok && durable) {
     if (auto f = store_.flush(); !f) {
-      log_.error("service", "store.flush_failed", {{"error", f.error().text}});
+      log_.error("service", "store.flush_failed", {{"error", f.message()}});
       ok = false;
     } else {
       unflushed_ = false;

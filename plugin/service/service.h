@@ -82,7 +82,7 @@ struct ServiceConfig {
   enum class OnConnect { kClear, kResync, kKeep } on_connect = OnConnect::kClear;
   // Whether a disconnect invalidates the keys at once (engine gap()). False when someone
   // else decides (several instances: a peer of the observer group may have observed
-  // throughout, app/replica.h); requests get not-ready meanwhile anyway.
+  // throughout, feed/replica.h); requests get not-ready meanwhile anyway.
   bool gap_on_disconnect = true;
   std::chrono::milliseconds resync_quiet{2000};
   std::chrono::milliseconds resync_max{30000};

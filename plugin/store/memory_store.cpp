@@ -8,7 +8,7 @@ namespace rpsync::store {
 
 MemoryStore::MemoryStore(std::shared_ptr<MemoryData> data) : data_(std::move(data)) {}
 
-proto::Result<core::Image> MemoryStore::load() {
+StatusOr<core::Image> MemoryStore::load() {
   core::Image img;
   img.epoch = data_->epoch;
   for (const auto& [jid, f] : data_->resources) img.resources.push_back({jid, f});
@@ -19,7 +19,7 @@ proto::Result<core::Image> MemoryStore::load() {
 
 Done MemoryStore::write(const core::Batch& batch) {
   pending_.insert(pending_.end(), batch.begin(), batch.end());
-  return std::monostate{};
+  return Status{};
 }
 
 Done MemoryStore::flush() {
@@ -48,7 +48,7 @@ Done MemoryStore::flush() {
         m);
   }
   pending_.clear();
-  return std::monostate{};
+  return Status{};
 }
 
 }  // namespace rpsync::store

@@ -23,7 +23,7 @@ struct MemoryData {
 class MemoryStore final : public Store {
  public:
   explicit MemoryStore(std::shared_ptr<MemoryData> data = std::make_shared<MemoryData>());
-  proto::Result<core::Image> load() override;
+  StatusOr<core::Image> load() override;
   Done write(const core::Batch& batch) override;
   Done flush() override;
 

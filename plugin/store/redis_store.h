@@ -3,7 +3,7 @@
 //
 // URI: redis://[[USER]:PASSWORD@]HOST:PORT[/DB][?password=SECRET&prefix=NAME&timeout_ms=N&tls=1]
 //   DB defaults to 0, prefix (key namespace, [A-Za-z0-9_-]+) to "rpsync", timeout_ms (connect
-//   and per-reply) to 5000. The port is required. tls=1 is refused with kNotReady: Debian 12's
+//   and per-reply) to 5000. The port is required. tls=1 is refused (kInvalidArgument): Debian 12's
 //   libhiredis 0.14 has no TLS (hiredis_ssl arrived in 1.0); use a loopback stunnel or a
 //   newer hiredis.
 //
@@ -40,8 +40,9 @@
 // wins"; the engine only ever raises its epoch, so for one writer both are the same.
 //
 // Failures: every call (re)connects if the connection is gone; an unreachable server, a
-// reply timeout or an error reply (LOADING, MISCONF, NOAUTH, ...) comes back as
-// AppCondition::kNotReady with a text naming the server and the reason. Nothing is lost:
+// reply timeout or an error reply (LOADING, MISCONF, NOAUTH, ...) comes back as a Status
+// (kUnavailable, kTimeout for no reply in time, kIoError for a failed commit) with a text
+// naming the server and the reason. Nothing is lost:
 // mutations stay buffered until an EXEC succeeded, and a commit whose outcome is unknown
 // (connection lost before the EXEC reply) is simply sent again: every mutation sets a
 // row to an absolute value, so applying the same sequence twice in order ends in the
@@ -90,8 +91,8 @@ struct RedisTarget {
   int timeout_ms = 5000;
 };
 
-// Parses the URI above; kNotReady with the reason when malformed or unsupported (tls=1).
-proto::Result<RedisTarget> parse_redis_uri(std::string_view uri);
+// Parses the URI above; kInvalidArgument with the reason when malformed or unsupported (tls=1).
+StatusOr<RedisTarget> parse_redis_uri(std::string_view uri);
 
 // hiredis writes with plain write(2): a server that went away would raise SIGPIPE and kill
 // the process. Blocks it on this thread for the guard's scope and swallows one raised
@@ -110,12 +111,12 @@ class SigpipeGuard {
 
 class RedisStore final : public Store {
  public:
-  // Connects once (start-up fails fast with kNotReady when Redis is unreachable).
-  static proto::Result<std::unique_ptr<Store>> open(const RedisTarget& target,
-                                                    const StoreOptions& options);
+  // Connects once (start-up fails fast with kUnavailable when Redis is unreachable).
+  static StatusOr<std::unique_ptr<Store>> open(const RedisTarget& target,
+                                               const StoreOptions& options);
   // The same, typed (for set_commit_hook).
-  static proto::Result<std::unique_ptr<RedisStore>> open_redis(const RedisTarget& target,
-                                                               const StoreOptions& options);
+  static StatusOr<std::unique_ptr<RedisStore>> open_redis(const RedisTarget& target,
+                                                          const StoreOptions& options);
 
   // Extra commands (argument vectors) to run inside the MULTI/EXEC of a commit, after the
   // commit's own writes. Called on the Store's thread, from write()/flush(), exactly once
@@ -129,12 +130,12 @@ class RedisStore final : public Store {
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;
 
-  proto::Result<core::Image> load() override;
+  StatusOr<core::Image> load() override;
   // Only the presence rows (Image::resources; epoch 0, no rosters or sessions): what the
   // instances sharing this store committed of every contact. Per contact one atomic read
   // (HGETALL); not a snapshot across contacts. For an instance re-learning presence after
-  // its own gap (app/replica.h); as costly as the rows are many (SCAN + one read each).
-  proto::Result<core::Image> load_presence();
+  // its own gap (feed/replica.h); as costly as the rows are many (SCAN + one read each).
+  StatusOr<core::Image> load_presence();
   // Buffers the batch; on a failed automatic commit the batch stays buffered (do not
   // write it again) and the error is returned.
   Done write(const core::Batch& batch) override;
@@ -150,9 +151,10 @@ class RedisStore final : public Store {
   RedisStore(RedisTarget target, const StoreOptions& options);
   Done connect();
   Done ensure_connected();
-  proto::Result<core::Image> scan_image(const std::string& match);
+  StatusOr<core::Image> scan_image(const std::string& match);
   Done commit();
-  proto::StanzaError io_error(std::string_view what);
+  // The connection failed (`what`): drops it and says so (kTimeout or kUnavailable).
+  Status lost(std::string_view what);
 
   RedisTarget target_;
   StoreOptions options_;

@@ -30,8 +30,12 @@ CREATE TABLE IF NOT EXISTS sessions(user TEXT NOT NULL, stream TEXT NOT NULL,
 INSERT OR IGNORE INTO meta(k, v) VALUES('schema', 1);
 )sql";
 
-proto::StanzaError not_ready(std::string text) {
-  return proto::make_error(proto::AppCondition::kNotReady, "store: " + std::move(text));
+// A failed SQLite operation, and a stored row that cannot be decoded.
+Status io_failure(std::string text) {
+  return Status::io_error("store: " + std::move(text));
+}
+Status corrupt_row(std::string text) {
+  return Status::corrupt("store: " + std::move(text));
 }
 
 struct Stmt {
@@ -64,8 +68,8 @@ struct SqliteStore::Stmts {
   Stmt log_res, put_res, del_res, put_roster, del_roster, put_session, del_session, put_epoch;
 };
 
-proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
-                                                        const StoreOptions& options) {
+StatusOr<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
+                                                   const StoreOptions& options) {
   // A new database is created 0600 whatever the umask: it holds who talks to whom. SQLite
   // gives its -wal, -shm and -journal files the database file's permissions.
   if (int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600); fd >= 0)
@@ -76,7 +80,7 @@ proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
-    return not_ready("cannot open " + path + ": " + msg);
+    return io_failure("cannot open " + path + ": " + msg);
   }
   std::unique_ptr<SqliteStore> s(new SqliteStore(db, options));
   sqlite3_busy_timeout(db, 5000);
@@ -84,8 +88,8 @@ proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
                               (options.synchronous_full ? "FULL;" : "NORMAL;") +
                               " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-" +
                               std::to_string(options.cache_kib) + ";";
-  if (auto r = s->exec(pragmas.c_str()); !r.ok()) return r.error();
-  if (auto r = s->exec(kSchema); !r.ok()) return r.error();
+  if (auto r = s->exec(pragmas.c_str()); !r.ok()) return r;
+  if (auto r = s->exec(kSchema); !r.ok()) return r;
   struct {
     Stmt* stmt;
     const char* sql;
@@ -106,7 +110,7 @@ proto::Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path,
   for (auto& p : prepared)
     if (sqlite3_prepare_v3(db, p.sql, -1, SQLITE_PREPARE_PERSISTENT, &p.stmt->s, nullptr) !=
         SQLITE_OK)
-      return s->fail("prepare").error();
+      return s->fail("prepare");
   s->base_rows_ = s->count_rows("resources");
   s->log_rows_ = s->count_rows("presence_log", "coalesce(sum(n), 0)");
   return std::unique_ptr<Store>(std::move(s));
@@ -126,13 +130,13 @@ Done SqliteStore::exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    return not_ready(msg);
+    return io_failure(msg);
   }
-  return std::monostate{};
+  return Status{};
 }
 
 Done SqliteStore::fail(const char* what) {
-  return not_ready(std::string(what) + ": " + sqlite3_errmsg(db_));
+  return io_failure(std::string(what) + ": " + sqlite3_errmsg(db_));
 }
 
 std::uint64_t SqliteStore::count_rows(const char* table, const char* what) {
@@ -144,7 +148,7 @@ std::uint64_t SqliteStore::count_rows(const char* table, const char* what) {
 }
 
 Done SqliteStore::commit() {
-  if (!in_tx_) return std::monostate{};
+  if (!in_tx_) return Status{};
   auto r = exec("COMMIT");
   if (!r.ok()) (void)exec("ROLLBACK");
   in_tx_ = false;
@@ -170,7 +174,7 @@ Done SqliteStore::compact() {
     std::vector<LogRecord> records;
     int rc;
     while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
-      if (!decode_log(column(q.s, 0), records)) return not_ready("corrupt presence log row");
+      if (!decode_log(column(q.s, 0), records)) return corrupt_row("corrupt presence log row");
       for (auto it = records.rbegin(); it != records.rend(); ++it) {
         if (seen.count(it->jid)) continue;
         std::optional<std::string> f;
@@ -209,11 +213,11 @@ Done SqliteStore::compact() {
   }
   log_rows_ = 0;
   base_rows_ = count_rows("resources");
-  return std::monostate{};
+  return Status{};
 }
 
-proto::Result<core::Image> SqliteStore::load() {
-  if (auto r = commit(); !r.ok()) return r.error();
+StatusOr<core::Image> SqliteStore::load() {
+  if (auto r = commit(); !r.ok()) return r;
   core::Image img;
   Stmt q;
   auto prepare = [&](const char* sql) {
@@ -221,21 +225,21 @@ proto::Result<core::Image> SqliteStore::load() {
     q.s = nullptr;
     return sqlite3_prepare_v2(db_, sql, -1, &q.s, nullptr) == SQLITE_OK;
   };
-  if (!prepare("SELECT v FROM meta WHERE k = 'epoch'")) return fail("load").error();
+  if (!prepare("SELECT v FROM meta WHERE k = 'epoch'")) return fail("load");
   if (sqlite3_step(q.s) == SQLITE_ROW)
     img.epoch = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
 
   // Base, then the log on top (later rows win; NULL erases).
   std::map<std::string, std::string, std::less<>> blobs;
-  if (!prepare("SELECT jid, f FROM resources")) return fail("load").error();
+  if (!prepare("SELECT jid, f FROM resources")) return fail("load");
   int rc;
   while ((rc = sqlite3_step(q.s)) == SQLITE_ROW)
     blobs.emplace(std::string(column(q.s, 0)), std::string(column(q.s, 1)));
-  if (rc != SQLITE_DONE) return fail("load resources").error();
-  if (!prepare("SELECT records FROM presence_log ORDER BY seq")) return fail("load").error();
+  if (rc != SQLITE_DONE) return fail("load resources");
+  if (!prepare("SELECT records FROM presence_log ORDER BY seq")) return fail("load");
   std::vector<LogRecord> records;
   while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
-    if (!decode_log(column(q.s, 0), records)) return not_ready("corrupt presence log row");
+    if (!decode_log(column(q.s, 0), records)) return corrupt_row("corrupt presence log row");
     for (const auto& rec : records) {
       if (rec.fields)
         blobs.insert_or_assign(std::string(rec.jid), std::string(*rec.fields));
@@ -243,38 +247,83 @@ proto::Result<core::Image> SqliteStore::load() {
         blobs.erase(it);
     }
   }
-  if (rc != SQLITE_DONE) return fail("load presence log").error();
+  if (rc != SQLITE_DONE) return fail("load presence log");
   img.resources.reserve(blobs.size());
   for (auto& [jid, blob] : blobs) {
     auto f = decode_fields(blob);
-    if (!f) return not_ready("corrupt resource row " + jid);
+    if (!f) return corrupt_row("corrupt resource row " + jid);
     img.resources.push_back({jid, std::move(*f)});
   }
 
-  if (!prepare("SELECT user, contacts FROM rosters")) return fail("load").error();
+  if (!prepare("SELECT user, contacts FROM rosters")) return fail("load");
   while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
     auto c = decode_contacts(column(q.s, 1));
-    if (!c) return not_ready("corrupt roster row " + std::string(column(q.s, 0)));
+    if (!c) return corrupt_row("corrupt roster row " + std::string(column(q.s, 0)));
     img.rosters.push_back({std::string(column(q.s, 0)), std::move(*c)});
   }
-  if (rc != SQLITE_DONE) return fail("load rosters").error();
+  if (rc != SQLITE_DONE) return fail("load rosters");
 
-  if (!prepare("SELECT user, stream, resource, txns FROM sessions")) return fail("load").error();
+  if (!prepare("SELECT user, stream, resource, txns FROM sessions")) return fail("load");
   while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
     core::SessionRecord s;
     s.user = std::string(column(q.s, 0));
     s.stream = std::string(column(q.s, 1));
     s.resource = std::string(column(q.s, 2));
     if (!decode_txns(column(q.s, 3), s.newest, s.previous))
-      return not_ready("corrupt session row of " + s.user);
+      return corrupt_row("corrupt session row of " + s.user);
     img.sessions.push_back(std::move(s));
   }
-  if (rc != SQLITE_DONE) return fail("load sessions").error();
+  if (rc != SQLITE_DONE) return fail("load sessions");
   return img;
 }
 
+// Binds the statement that applies one mutation (nullptr for presence: appended to `log`
+// instead, one log row per write()); `blob` keeps an encoded value alive until the step.
+sqlite3_stmt* SqliteStore::bind_mutation(const core::Mutation& m, std::string& blob,
+                                         std::string& log, std::uint64_t& log_records) {
+  return std::visit(
+      [&](const auto& x) -> sqlite3_stmt* {
+        using T = std::decay_t<decltype(x)>;
+        sqlite3_stmt* s = nullptr;
+        if constexpr (std::is_same_v<T, core::PutResource>) {
+          append_log_record(log, x.jid, &x.fields);
+          ++log_records;
+        } else if constexpr (std::is_same_v<T, core::EraseResource>) {
+          append_log_record(log, x.jid, nullptr);
+          ++log_records;
+        } else if constexpr (std::is_same_v<T, core::PutRoster>) {
+          if (x.contacts.empty()) {
+            s = stmts_->del_roster.s;
+            bind_text(s, 1, x.user);
+          } else {
+            s = stmts_->put_roster.s;
+            blob = encode_contacts(x.contacts);
+            bind_text(s, 1, x.user);
+            bind_blob(s, 2, blob);
+          }
+        } else if constexpr (std::is_same_v<T, core::PutSession>) {
+          s = stmts_->put_session.s;
+          blob = encode_txns(x.session.newest, x.session.previous);
+          bind_text(s, 1, x.session.user);
+          bind_text(s, 2, x.session.stream);
+          bind_text(s, 3, x.session.resource);
+          bind_blob(s, 4, blob);
+        } else if constexpr (std::is_same_v<T, core::EraseSession>) {
+          s = stmts_->del_session.s;
+          bind_text(s, 1, x.user);
+          bind_text(s, 2, x.stream);
+          bind_text(s, 3, x.resource);
+        } else {
+          s = stmts_->put_epoch.s;
+          sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(x.epoch));
+        }
+        return s;
+      },
+      m);
+}
+
 Done SqliteStore::write(const core::Batch& batch) {
-  if (batch.empty()) return std::monostate{};
+  if (batch.empty()) return Status{};
   if (!in_tx_) {
     if (auto r = exec("BEGIN"); !r.ok()) return r;
     in_tx_ = true;
@@ -284,45 +333,7 @@ Done SqliteStore::write(const core::Batch& batch) {
   std::string log;  // this batch's presence mutations: one log row
   std::uint64_t log_records = 0;
   for (const auto& m : batch) {
-    sqlite3_stmt* st = std::visit(
-        [&](const auto& x) -> sqlite3_stmt* {
-          using T = std::decay_t<decltype(x)>;
-          sqlite3_stmt* s = nullptr;
-          if constexpr (std::is_same_v<T, core::PutResource>) {
-            append_log_record(log, x.jid, &x.fields);
-            ++log_records;
-          } else if constexpr (std::is_same_v<T, core::EraseResource>) {
-            append_log_record(log, x.jid, nullptr);
-            ++log_records;
-          } else if constexpr (std::is_same_v<T, core::PutRoster>) {
-            if (x.contacts.empty()) {
-              s = stmts_->del_roster.s;
-              bind_text(s, 1, x.user);
-            } else {
-              s = stmts_->put_roster.s;
-              blob = encode_contacts(x.contacts);
-              bind_text(s, 1, x.user);
-              bind_blob(s, 2, blob);
-            }
-          } else if constexpr (std::is_same_v<T, core::PutSession>) {
-            s = stmts_->put_session.s;
-            blob = encode_txns(x.session.newest, x.session.previous);
-            bind_text(s, 1, x.session.user);
-            bind_text(s, 2, x.session.stream);
-            bind_text(s, 3, x.session.resource);
-            bind_blob(s, 4, blob);
-          } else if constexpr (std::is_same_v<T, core::EraseSession>) {
-            s = stmts_->del_session.s;
-            bind_text(s, 1, x.user);
-            bind_text(s, 2, x.stream);
-            bind_text(s, 3, x.resource);
-          } else {
-            s = stmts_->put_epoch.s;
-            sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(x.epoch));
-          }
-          return s;
-        },
-        m);
+    sqlite3_stmt* st = bind_mutation(m, blob, log, log_records);
     if (st && !step_done(st)) return fail("write");
   }
   if (log_records > 0) {
@@ -335,7 +346,7 @@ Done SqliteStore::write(const core::Batch& batch) {
   if (pending_ >= options_.batch_records ||
       std::chrono::steady_clock::now() - tx_start_ >= std::chrono::milliseconds(options_.batch_ms))
     return commit();
-  return std::monostate{};
+  return Status{};
 }
 
 Done SqliteStore::flush() {

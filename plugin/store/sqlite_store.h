@@ -36,14 +36,14 @@ namespace rpsync::store {
 
 class SqliteStore final : public Store {
  public:
-  // Opens or creates `path`; nullptr-free: errors come back as kNotReady.
-  static proto::Result<std::unique_ptr<Store>> open(const std::string& path,
-                                                    const StoreOptions& options);
+  // Opens or creates `path`; nullptr-free: errors come back as kIoError.
+  static StatusOr<std::unique_ptr<Store>> open(const std::string& path,
+                                               const StoreOptions& options);
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  proto::Result<core::Image> load() override;
+  StatusOr<core::Image> load() override;
   Done write(const core::Batch& batch) override;
   Done flush() override;
 
@@ -55,6 +55,8 @@ class SqliteStore final : public Store {
   Done commit();
   Done compact();
   std::uint64_t count_rows(const char* table, const char* what = "count(*)");
+  sqlite3_stmt* bind_mutation(const core::Mutation& m, std::string& blob, std::string& log,
+                              std::uint64_t& log_records);
 
   sqlite3* db_;
   StoreOptions options_;

@@ -16,7 +16,10 @@
 //    list and Erase* delete the row.
 //  * write() may commit in batches on its own (by record count or age); flush() commits
 //    whatever is pending and returns only when it is durable.
-//  * Errors are values: AppCondition::kNotReady with a text saying what failed.
+//  * Errors are values: a Status (protocol/status.h) whose code says what kind of failure
+//    (kInvalidArgument, kUnavailable, kTimeout, kIoError, kCorrupt) and whose message,
+//    prefixed "store: ", says what failed. Only where the service answers a stanza does it
+//    become a StanzaError (proto::to_stanza_error: not-ready with that text).
 // Threading: a Store is used by one thread at a time.
 #pragma once
 
@@ -24,20 +27,19 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
-#include <variant>
 
 #include "plugin/core/journal.h"
-#include "protocol/error.h"
+#include "protocol/status.h"
 
 namespace rpsync::store {
 
-using Done = proto::Result<std::monostate>;
+using Done = Status;
 
 class Store {
  public:
   virtual ~Store() = default;
   // Everything stored (epoch 0 and empty vectors for a new store).
-  virtual proto::Result<core::Image> load() = 0;
+  virtual StatusOr<core::Image> load() = 0;
   // Appends mutations; they may become durable later, in order.
   virtual Done write(const core::Batch& batch) = 0;
   // Makes every mutation written so far durable.
@@ -53,8 +55,9 @@ struct StoreOptions {
 };
 
 // "memory:" (a fresh in-memory store) or "sqlite:/path/to/file.db" (created if missing;
-// WAL mode). Unknown schemes or unopenable files -> kNotReady with the reason.
-proto::Result<std::unique_ptr<Store>> open_store(std::string_view uri,
-                                                 const StoreOptions& options = {});
+// WAL mode), or "redis://..." (redis_store.h). Unknown schemes or malformed URIs ->
+// kInvalidArgument; unopenable files -> kIoError; an unreachable Redis -> kUnavailable or
+// kTimeout; each with the reason.
+StatusOr<std::unique_ptr<Store>> open_store(std::string_view uri, const StoreOptions& options = {});
 
 }  // namespace rpsync::store

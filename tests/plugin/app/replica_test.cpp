@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Replica (plugin/app/replica.h) on a real redis-server: the feed's readiness reaches the
+// Replica (plugin/feed/replica.h) on a real redis-server: the feed's readiness reaches the
 // service as not-ready and back, continuity is decided, a peer's admin entry is applied on
 // the owner's thread. Entries are applied through a queue the test drains (the "event
 // loop"), as main() does with asio::post.
-#include "plugin/app/replica.h"
+#include "plugin/feed/replica.h"
 
 #include <gtest/gtest.h>
 
@@ -49,7 +49,7 @@ class ReplicaTest : public ::testing::Test {
     eo.clock = wall_ms;
     engine = std::make_unique<core::Engine>(eo);
     auto replica_or = Replica::prepare(config, target, logger);
-    ASSERT_TRUE(replica_or.ok()) << replica_or.error().text;
+    ASSERT_TRUE(replica_or.ok()) << replica_or.status().message();
     replica = std::move(replica_or).value();
     store = std::move(store::RedisStore::open_redis(target, {})).value();
     engine->restore(store->load().value());
@@ -175,11 +175,13 @@ TEST(ReplicaPrepare, RefusesAnUnreachableRedisAndABadConfig) {
   nowhere.timeout_ms = 500;
   auto r = Replica::prepare(config, nowhere, logger);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(proto::to_stanza_error(r.status()).app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
   config.instance_id = "";
   r = Replica::prepare(config, nowhere, logger);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().text, "");
+  EXPECT_NE(r.status().message(), "");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
 }
 
 // The component's wiring on Prosody (main.cpp): presence re-sent on connect (kResync), the

@@ -39,20 +39,20 @@ TEST(Redaction, NoFormOfStoreUriShowsItsPassword) {
 TEST(Redaction, AnUnknownStoreSchemeIsNotEchoedWithItsSecret) {
   auto r = store::open_store("rediss://:PW@127.0.0.1:6379/0");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().text.find("PW"), std::string::npos) << r.error().text;
-  EXPECT_NE(r.error().text.find("rediss://:***@127.0.0.1:6379/0"), std::string::npos)
-      << r.error().text;
+  EXPECT_EQ(r.status().message().find("PW"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("rediss://:***@127.0.0.1:6379/0"), std::string::npos)
+      << r.status().message();
 }
 
 TEST(Redaction, RedisUserinfoIsParsedAndNeverEchoedInErrors) {
   auto t = store::parse_redis_uri("redis://:PW@127.0.0.1:6379/2");
-  ASSERT_TRUE(t.ok()) << t.error().text;
+  ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->password, "PW");
   EXPECT_EQ(t->username, "");
   EXPECT_EQ(t->host, "127.0.0.1");
   EXPECT_EQ(t->db, 2);
   t = store::parse_redis_uri("redis://rpsync:PW@[::1]:6380");
-  ASSERT_TRUE(t.ok()) << t.error().text;
+  ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->username, "rpsync");
   EXPECT_EQ(t->password, "PW");
   EXPECT_EQ(t->port, 6380);
@@ -60,7 +60,7 @@ TEST(Redaction, RedisUserinfoIsParsedAndNeverEchoedInErrors) {
                           "redis://h:1?password=PW&bogus=1"}) {
     auto e = store::parse_redis_uri(bad);
     ASSERT_FALSE(e.ok()) << bad;
-    EXPECT_EQ(e.error().text.find("PW"), std::string::npos) << e.error().text;
+    EXPECT_EQ(e.status().message().find("PW"), std::string::npos) << e.status().message();
   }
 }
 

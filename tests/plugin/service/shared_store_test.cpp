@@ -12,16 +12,16 @@ namespace {
 // A store that records what it is given and can be switched off (Redis down).
 class SwitchableStore final : public store::Store {
  public:
-  proto::Result<core::Image> load() override { return core::Image{}; }
+  StatusOr<core::Image> load() override { return core::Image{}; }
   store::Done write(const core::Batch& batch) override {
-    if (down) return proto::make_error(AppCondition::kNotReady, "down");
+    if (down) return Status::unavailable("down");
     written.insert(written.end(), batch.begin(), batch.end());
-    return std::monostate{};
+    return Status{};
   }
   store::Done flush() override {
-    if (down) return proto::make_error(AppCondition::kNotReady, "down");
+    if (down) return Status::unavailable("down");
     ++flushes;
-    return std::monostate{};
+    return Status{};
   }
   template <class M>
   std::size_t count() const {

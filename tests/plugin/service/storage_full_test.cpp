@@ -54,7 +54,7 @@ class StorageFull : public ::testing::Test {
     options.clock = [this] { return now_ms; };
     engine = std::make_unique<core::Engine>(options);
     auto opened = store::open_store("sqlite:" + dir_ + "/rpsync.db");
-    ASSERT_TRUE(opened.ok()) << opened.error().text;
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
     store = std::move(opened).value();
     ServiceConfig config;
     config.component_jid = "rpsync.example.test";

@@ -50,7 +50,7 @@ struct SqliteBackend {
     StoreOptions o;
     o.synchronous_full = false;  // tests do not need power-loss durability
     auto s = open_store("sqlite:" + (dir.path() / "rpsync.db").string(), o);
-    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().text);
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.status().message());
     return s.ok() ? std::move(s.value()) : nullptr;
   }
 };

@@ -155,7 +155,7 @@ TEST(SqliteCrash, KilledProcessLosesNoAcknowledgedCheckpoint) {
       auto s = open_store("sqlite:" + path);
       ASSERT_TRUE(s.ok());
       auto img = s.value()->load();
-      ASSERT_TRUE(img.ok()) << img.error().text;
+      ASSERT_TRUE(img.ok()) << img.status().message();
       std::map<int, int> stored;
       for (const auto& rec : img->sessions)
         stored[std::stoi(rec.user.substr(1))] = std::stoi(rec.newest.id.substr(1));

@@ -51,7 +51,7 @@ struct RedisBackend {
   std::unique_ptr<Store> open() {
     if (!server) return std::make_unique<MemoryStore>(stand_in);
     auto s = open_store(server->uri(0, prefix));
-    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().text);
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.status().message());
     return s.ok() ? std::move(s.value()) : nullptr;
   }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The Redis backend beyond the shared contract suite: durability across kill -9 of Redis
-// (AOF, appendfsync always), a Redis outage answered with kNotReady and survived by the
-// same Store object, the Cluster-ready key layout, URI options, and measured write+flush
-// figures next to SQLite on the same machine. Every test runs a real redis-server
-// (tests/harness_redis) on a free loopback port.
+// (AOF, appendfsync always), a Redis outage answered with kUnavailable (not-ready to a
+// client) and survived by the same Store object, the Cluster-ready key layout, URI
+// options, and measured write+flush figures next to SQLite on the same machine. Every
+// test runs a real redis-server (tests/harness_redis) on a free loopback port.
 #include "plugin/store/redis_store.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "protocol/error.h"
 #include "tests/harness/util.h"
 #include "tests/harness_redis/redis_server.h"
 #include "tests/plugin/store/backends.h"
@@ -41,7 +42,7 @@ std::unique_ptr<test::RedisServer> start_redis(test::RedisOptions o = {}) {
 
 std::unique_ptr<Store> open_or_fail(const std::string& uri) {
   auto s = open_store(uri);
-  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().text);
+  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.status().message());
   return s.ok() ? std::move(s.value()) : nullptr;
 }
 
@@ -54,7 +55,7 @@ core::PutResource res(const std::string& jid, int prio) {
 
 TEST(RedisUri, ParsesOptionsAndRefusesWhatItCannotDo) {
   auto t = parse_redis_uri("redis://127.0.0.1:6380/3?password=p%w&prefix=x-1&timeout_ms=250");
-  ASSERT_TRUE(t.ok()) << t.error().text;
+  ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->host, "127.0.0.1");
   EXPECT_EQ(t->port, 6380);
   EXPECT_EQ(t->db, 3);
@@ -70,20 +71,24 @@ TEST(RedisUri, ParsesOptionsAndRefusesWhatItCannotDo) {
         "redis://h:1/0?prefix=a*b", "redis://h:1/0?bogus=1", "redis://h:1/0?tls=1"}) {
     auto r = parse_redis_uri(bad);
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.error().app, proto::AppCondition::kNotReady) << bad;
-    EXPECT_FALSE(r.error().text.empty());
+    EXPECT_EQ(proto::to_stanza_error(r.status()).app, proto::AppCondition::kNotReady) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_FALSE(r.status().message().empty());
   }
-  EXPECT_NE(parse_redis_uri("redis://h:1/0?tls=1").error().text.find("TLS"), std::string::npos);
+  EXPECT_NE(parse_redis_uri("redis://h:1/0?tls=1").status().message().find("TLS"),
+            std::string::npos);
   auto leaky = parse_redis_uri("redis://h:1/x?password=hunter2");
   ASSERT_FALSE(leaky.ok());
-  EXPECT_EQ(leaky.error().text.find("hunter2"), std::string::npos) << leaky.error().text;
+  EXPECT_EQ(leaky.status().message().find("hunter2"), std::string::npos)
+      << leaky.status().message();
 }
 
 TEST(RedisStore, OpenFailsClearlyWhenNothingListens) {
   auto s = open_store("redis://127.0.0.1:" + std::to_string(test::free_port()) + "/0");
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().app, proto::AppCondition::kNotReady);
-  EXPECT_NE(s.error().text.find("unreachable"), std::string::npos) << s.error().text;
+  EXPECT_EQ(proto::to_stanza_error(s.status()).app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.status().message().find("unreachable"), std::string::npos) << s.status().message();
 }
 
 TEST(RedisStore, PasswordAndDatabaseAreUsed) {
@@ -95,8 +100,9 @@ TEST(RedisStore, PasswordAndDatabaseAreUsed) {
   const std::string no_pw = "redis://127.0.0.1:" + std::to_string(redis->port()) + "/5";
   auto denied = open_store(no_pw);
   ASSERT_FALSE(denied.ok());
-  EXPECT_EQ(denied.error().app, proto::AppCondition::kNotReady);
-  EXPECT_NE(denied.error().text.find("NOAUTH"), std::string::npos) << denied.error().text;
+  EXPECT_EQ(proto::to_stanza_error(denied.status()).app, proto::AppCondition::kNotReady);
+  EXPECT_NE(denied.status().message().find("NOAUTH"), std::string::npos)
+      << denied.status().message();
   auto s = open_or_fail(no_pw + "?password=sekrit");
   ASSERT_TRUE(s);
   ASSERT_TRUE(s->write({core::PutEpoch{7}}).ok());
@@ -129,7 +135,7 @@ TEST(RedisStore, FlushedDataSurvivesKillNineWithAof) {
   redis->kill();
   ASSERT_TRUE(redis->restart()) << redis->log();
   auto img = open_or_fail(redis->uri())->load();
-  ASSERT_TRUE(img.ok()) << img.error().text;
+  ASSERT_TRUE(img.ok()) << img.status().message();
   EXPECT_EQ(img->epoch, 4u);
   ASSERT_EQ(img->resources.size(), 500u);
   std::map<std::string, proto::PresenceFields> got;
@@ -146,7 +152,7 @@ TEST(RedisStore, FlushedDataSurvivesKillNineWithAof) {
   auto redis_store = RedisStore::open_redis(parse_redis_uri(redis->uri()).value(), {});
   ASSERT_TRUE(redis_store.ok());
   auto rows = (*redis_store)->load_presence();
-  ASSERT_TRUE(rows.ok()) << rows.error().text;
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
   EXPECT_EQ(rows->epoch, 0u);
   EXPECT_TRUE(rows->rosters.empty());
   EXPECT_TRUE(rows->sessions.empty());
@@ -187,7 +193,7 @@ TEST(RedisStore, KillNineDuringFlushesKeepsAcknowledgedPrefix) {
     ASSERT_TRUE(failed.load()) << "the writer did not notice Redis going away";
     ASSERT_TRUE(redis->restart()) << redis->log();
     auto img = open_or_fail(redis->uri())->load();
-    ASSERT_TRUE(img.ok()) << img.error().text;
+    ASSERT_TRUE(img.ok()) << img.status().message();
     std::set<int> steps;
     for (const auto& r : img->resources) steps.insert(std::stoi(r.jid.substr(4)));
     ASSERT_FALSE(steps.empty());
@@ -245,7 +251,7 @@ TEST(RedisStore, KilledWriterProcessLeavesAcknowledgedPrefix) {
     for (int v = 0; ::read(fds[0], &v, sizeof v) == sizeof v;) acked = v;
     ::close(fds[0]);
     auto img = open_or_fail(uri)->load();
-    ASSERT_TRUE(img.ok()) << img.error().text;
+    ASSERT_TRUE(img.ok()) << img.status().message();
     ASSERT_EQ(img->rosters.size(), 1u);
     const std::string& last = img->rosters[0].contacts.at(0);
     const int k = std::stoi(last.substr(4));  // "stepN@x"
@@ -263,7 +269,7 @@ TEST(RedisStore, KilledWriterProcessLeavesAcknowledgedPrefix) {
   }
 }
 
-// Redis stops: write, flush and load answer kNotReady saying so; nothing buffered is lost,
+// Redis stops: write, flush and load fail (not-ready to a client) saying so; nothing buffered is lost,
 // and once Redis is back the very same Store object works again.
 TEST(RedisStore, OutageIsNotReadyAndTheSameStoreRecovers) {
   REQUIRE_REDIS_SERVER();
@@ -277,25 +283,25 @@ TEST(RedisStore, OutageIsNotReadyAndTheSameStoreRecovers) {
 
   auto w = s->write({res("a@x/2", 2)});
   ASSERT_FALSE(w.ok());
-  EXPECT_EQ(w.error().app, proto::AppCondition::kNotReady);
-  EXPECT_NE(w.error().text.find("redis 127.0.0.1:" + std::to_string(redis->port())),
-            std::string::npos)
-      << w.error().text;
-  EXPECT_NE(w.error().text.find("unreachable"), std::string::npos) << w.error().text;
+  EXPECT_EQ(proto::to_stanza_error(w).app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(w.code(), StatusCode::kUnavailable);
+  EXPECT_NE(w.message().find("redis 127.0.0.1:" + std::to_string(redis->port())), std::string::npos)
+      << w.message();
+  EXPECT_NE(w.message().find("unreachable"), std::string::npos) << w.message();
   auto f = s->flush();
   ASSERT_FALSE(f.ok());
-  EXPECT_EQ(f.error().app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(proto::to_stanza_error(f).app, proto::AppCondition::kNotReady);
   auto l = s->load();
   ASSERT_FALSE(l.ok());
-  EXPECT_EQ(l.error().app, proto::AppCondition::kNotReady);
-  std::printf("while down: %s\n", f.error().text.c_str());
+  EXPECT_EQ(proto::to_stanza_error(l.status()).app, proto::AppCondition::kNotReady);
+  std::printf("while down: %s\n", f.message().c_str());
 
   ASSERT_TRUE(redis->restart()) << redis->log();
   ASSERT_TRUE(s->write({res("a@x/3", 3)}).ok());
   auto f2 = s->flush();
-  ASSERT_TRUE(f2.ok()) << f2.error().text;
+  ASSERT_TRUE(f2.ok()) << f2.message();
   auto img = s->load();
-  ASSERT_TRUE(img.ok()) << img.error().text;
+  ASSERT_TRUE(img.ok()) << img.status().message();
   std::set<std::string> jids;
   for (const auto& r : img->resources) jids.insert(r.jid);
   EXPECT_EQ(jids, (std::set<std::string>{"a@x/1", "a@x/2", "a@x/3"}));
@@ -304,11 +310,11 @@ TEST(RedisStore, OutageIsNotReadyAndTheSameStoreRecovers) {
   redis->stop();
   ASSERT_TRUE(redis->restart()) << redis->log();
   auto again = s->load();
-  ASSERT_TRUE(again.ok()) << again.error().text;
+  ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_EQ(again->resources.size(), 3u);
 }
 
-// A hung Redis (SIGSTOP): flush gives up after timeout_ms with kNotReady instead of
+// A hung Redis (SIGSTOP): flush gives up after timeout_ms with kTimeout instead of
 // blocking forever, and after the server resumes the same Store commits what it holds.
 // The abandoned connection's MULTI (still in the frozen server's input buffer) must not
 // land after the re-sent commit: the final value is the last one written.
@@ -326,14 +332,15 @@ TEST(RedisStore, HungServerTimesOutAndLaterWritesWin) {
   auto f = s->flush();
   const auto waited = std::chrono::steady_clock::now() - t0;
   ASSERT_FALSE(f.ok());
-  EXPECT_EQ(f.error().app, proto::AppCondition::kNotReady);
-  EXPECT_NE(f.error().text.find("no reply within 300 ms"), std::string::npos) << f.error().text;
+  EXPECT_EQ(proto::to_stanza_error(f).app, proto::AppCondition::kNotReady);
+  EXPECT_NE(f.message().find("no reply within 300 ms"), std::string::npos) << f.message();
+  EXPECT_EQ(f.code(), StatusCode::kTimeout);
   EXPECT_LT(waited, std::chrono::seconds(3));
   auto w = s->write({res("x@x/r", 3)});  // reconnect: TCP accepts, SELECT times out
   EXPECT_FALSE(w.ok());
   redis->thaw();
   auto f2 = s->flush();
-  ASSERT_TRUE(f2.ok()) << f2.error().text;
+  ASSERT_TRUE(f2.ok()) << f2.message();
   // Give the server a moment to drain whatever the abandoned connections had sent.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   auto img = open_or_fail(redis->uri())->load();
@@ -443,7 +450,7 @@ TEST(RedisStore, FiguresNextToSqlite) {
     StoreOptions o;
     o.synchronous_full = true;
     auto opened = open_store(uri, o);
-    ASSERT_TRUE(opened.ok()) << opened.error().text;
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
     auto& s = *opened.value();
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < n; i += per_flush) {

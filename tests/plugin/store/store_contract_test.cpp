@@ -70,7 +70,7 @@ TYPED_TEST(StoreContract, FlushedMutationsSurviveReopenAndLaterOnesWin) {
   auto s = this->backend_.open();
   ASSERT_TRUE(s);
   auto img = s->load();
-  ASSERT_TRUE(img.ok()) << img.error().text;
+  ASSERT_TRUE(img.ok()) << img.status().message();
   EXPECT_EQ(img->epoch, 3u);
   ASSERT_EQ(img->resources.size(), 1u);
   EXPECT_EQ(img->resources[0].jid, "bob@x/a");
@@ -242,10 +242,12 @@ TEST(OpenStore, ChoosesBackendByUri) {
   EXPECT_TRUE(open_store("memory:").ok());
   auto bad = open_store("redis://nowhere");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(proto::to_stanza_error(bad.status()).app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   auto missing_dir = open_store("sqlite:/nonexistent-dir-rpsync/x.db");
   ASSERT_FALSE(missing_dir.ok());
-  EXPECT_EQ(missing_dir.error().app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(proto::to_stanza_error(missing_dir.status()).app, proto::AppCondition::kNotReady);
+  EXPECT_EQ(missing_dir.status().code(), StatusCode::kIoError);
 }
 
 }  // namespace

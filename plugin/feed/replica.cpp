@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "plugin/app/replica.h"
+#include "plugin/feed/replica.h"
 
 #include <utility>
 
@@ -12,15 +12,14 @@ feed::FeedConfig feed_config(const AppConfig& config) {
                           static_cast<std::int64_t>(config.retention_ms)};
 }
 
-proto::Result<std::unique_ptr<Replica>> Replica::prepare(const AppConfig& config,
-                                                         const store::RedisTarget& target,
-                                                         log::Logger& log) {
+StatusOr<std::unique_ptr<Replica>> Replica::prepare(const AppConfig& config,
+                                                    const store::RedisTarget& target,
+                                                    log::Logger& log) {
   feed::FeedConfig fc = feed_config(config);
-  if (auto why = feed::check_config(fc); !why.empty())
-    return proto::make_error(proto::AppCondition::kNotReady, why);
+  if (auto why = feed::check_config(fc); !why.empty()) return Status::invalid_argument(why);
   auto prepared = feed::FeedReader::prepare(target, fc.instance);
-  if (!prepared) return prepared.error();
-  log.info("feed", "prepared",
+  if (!prepared) return prepared.status();
+  log.info("feed", "consumer_group.prepared",
            {{"instance", fc.instance},
             {"observer_group", fc.observer_group},
             {"group_created", prepared->created},
@@ -102,7 +101,7 @@ void Replica::start(core::Engine& engine, store::RedisStore& store, service::Ser
       [this](const std::string& why) {
         engine_->gap();
         service_->flush();
-        log_.warn("feed", "gap",
+        log_.warn("feed", "gap.detected",
                   {{"reason", why}, {"effect", "older keys now fail with continuity-lost"}});
       });
   service.set_blocked(blocked_);
@@ -117,7 +116,7 @@ std::optional<std::vector<core::ResourceRecord>> Replica::witness() {
   if (!own_gap_open_) return std::nullopt;
   auto image = store_->load_presence();
   if (!image) {
-    close_own_gap(false, "could not read the shared presence: " + image.error().text);
+    close_own_gap(false, "could not read the shared presence: " + image.status().message());
     return std::nullopt;
   }
   // Closed (when kept) on the next tick, after the service has applied the rows: a restart's
@@ -174,7 +173,7 @@ void Replica::on_disconnected() {
     // end_run() ended the run locally anyway; the heartbeat key it could not delete is
     // deleted before the next beat, so peers stop counting on this instance meanwhile.
     end_run_owed_ = true;
-    log_.warn("feed", "continuity.end_run_failed", {{"error", r.error().text}});
+    log_.warn("feed", "continuity.end_run_failed", {{"error", r.message()}});
   }
   last_beat_ms_ = 0;
   update_readiness();  // blocked from now, not from the next tick
@@ -199,9 +198,9 @@ void Replica::update_readiness() {
   }
   if (state != blocked_state_) {
     if (state == 0)
-      log_.info("feed", "ready", {{"instance", fc_.instance}});
+      log_.info("feed", "feed.ready", {{"instance", fc_.instance}});
     else
-      log_.warn("feed", "not ready", {{"reason", why}});
+      log_.warn("feed", "feed.not_ready", {{"reason", why}});
     blocked_state_ = state;
   }
   if (why != blocked_) {
@@ -219,28 +218,15 @@ void Replica::beat() {
   auto b = continuity_.beat();
   if (!b) {
     ++counters_.beat_failures;
-    if (!beat_failing_) log_.warn("feed", "continuity.beat_failed", {{"error", b.error().text}});
+    if (!beat_failing_)
+      log_.warn("feed", "continuity.beat_failed", {{"error", b.status().message()}});
     beat_failing_ = true;
     return;
   }
-  if (beat_failing_) log_.info("feed", "continuity.beating again");
+  if (beat_failing_) log_.info("feed", "continuity.beating_again");
   beat_failing_ = false;
   ++counters_.beats;
-  auto raised = [&](std::uint64_t epoch, std::string_view why) {
-    if (group_epoch_ && epoch > *group_epoch_) {
-      engine_->gap();
-      service_->flush();
-      ++counters_.group_gaps;
-      log_.warn("feed", "continuity lost",
-                {{"scope", "group"},
-                 {"group_epoch", epoch},
-                 {"reason", why},
-                 {"effect", "every key now fails with continuity-lost"}});
-    }
-    if (!group_epoch_ || epoch > *group_epoch_) group_epoch_ = epoch;
-    counters_.group_epoch = *group_epoch_;
-  };
-  raised(b->group_epoch, "the group epoch rose: every instance was cut off at once");
+  note_group_epoch(b->group_epoch, "the group epoch rose: every instance was cut off at once");
   if (b->new_run) log_.info("feed", "continuity.run_started", {{"since_ms", b->since_ms}});
   if (!b->decide) {
     continuity_undecided_ = false;
@@ -249,21 +235,40 @@ void Replica::beat() {
   continuity_undecided_ = true;
   auto d = continuity_.decide();
   if (!d) {
-    log_.warn("feed", "continuity.decide_failed", {{"error", d.error().text}});
+    log_.warn("feed", "continuity.decide_failed", {{"error", d.status().message()}});
     return;
   }
-  switch (d->verdict) {
+  on_decision(*d);
+}
+
+void Replica::note_group_epoch(std::uint64_t epoch, std::string_view why) {
+  if (group_epoch_ && epoch > *group_epoch_) {
+    engine_->gap();
+    service_->flush();
+    ++counters_.group_gaps;
+    log_.warn("feed", "continuity.lost",
+              {{"scope", "group"},
+               {"group_epoch", epoch},
+               {"reason", why},
+               {"effect", "every key now fails with continuity-lost"}});
+  }
+  if (!group_epoch_ || epoch > *group_epoch_) group_epoch_ = epoch;
+  counters_.group_epoch = *group_epoch_;
+}
+
+void Replica::on_decision(const feed::Decision& d) {
+  switch (d.verdict) {
     case feed::Verdict::kKept:
       ++counters_.decisions_kept;
       continuity_undecided_ = false;
       pending_logged_ = false;
-      log_.info("feed", "continuity kept",
-                {{"covered_by", d->covered_by}, {"group_epoch", d->group_epoch}});
+      log_.info("feed", "continuity.kept",
+                {{"covered_by", d.covered_by}, {"group_epoch", d.group_epoch}});
       kept_ = true;  // the own gap closes on this tick if the rows were applied already
       break;
     case feed::Verdict::kPending:
       if (!pending_logged_)
-        log_.info("feed", "continuity pending", {{"reason", "a live peer has not beaten since"}});
+        log_.info("feed", "continuity.pending", {{"reason", "a live peer has not beaten since"}});
       pending_logged_ = true;
       break;
     case feed::Verdict::kLost:
@@ -271,11 +276,11 @@ void Replica::beat() {
       continuity_undecided_ = false;
       pending_logged_ = false;
       // The raise is for every peer's keys; ours go with close_own_gap() below.
-      if (!group_epoch_ || d->group_epoch > *group_epoch_) group_epoch_ = d->group_epoch;
+      if (!group_epoch_ || d.group_epoch > *group_epoch_) group_epoch_ = d.group_epoch;
       counters_.group_epoch = *group_epoch_;
-      log_.warn("feed", "continuity lost",
+      log_.warn("feed", "continuity.lost",
                 {{"scope", "this instance's gap, covered by no peer"},
-                 {"group_epoch", d->group_epoch},
+                 {"group_epoch", d.group_epoch},
                  {"effect", "group epoch raised: every instance invalidates its keys"}});
       close_own_gap(false, "no peer of the observer group observed throughout");
       break;

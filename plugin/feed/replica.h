@@ -30,8 +30,9 @@
 // still invalidate at once.
 //   stop()      joins the reader; call it on the loop's thread before the loop is destroyed
 //
-// Every state change is logged once (feed ready / not ready, feed gap, continuity kept /
-// pending / lost, group epoch raised). A feed gap is engine.gap() + flush.
+// Every state change is logged once (feed.ready / feed.not_ready, gap.detected,
+// continuity.kept / .pending / .lost, the last also when the group epoch rose). A feed
+// gap is engine.gap() + flush.
 //
 // Threading: everything on the component's event loop thread. Heartbeats and decisions are
 // blocking Redis round trips (bounded by the store URI's timeout_ms).
@@ -75,10 +76,11 @@ struct ReplicaCounters {
 
 class Replica {
  public:
-  // kNotReady when Redis is unreachable or the config is unusable.
-  static proto::Result<std::unique_ptr<Replica>> prepare(const AppConfig& config,
-                                                         const store::RedisTarget& target,
-                                                         log::Logger& log);
+  // kUnavailable or kTimeout when Redis is unreachable, kInvalidArgument when the config
+  // is unusable.
+  static StatusOr<std::unique_ptr<Replica>> prepare(const AppConfig& config,
+                                                    const store::RedisTarget& target,
+                                                    log::Logger& log);
   ~Replica();
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
@@ -96,6 +98,9 @@ class Replica {
           log::Logger& log);
   void update_readiness();
   void beat();
+  // A group epoch seen on a beat: engine.gap() when it rose (every instance was cut off).
+  void note_group_epoch(std::uint64_t epoch, std::string_view why);
+  void on_decision(const feed::Decision& d);
   std::optional<std::vector<core::ResourceRecord>> witness();
   void close_own_gap(bool kept, std::string_view why);
 
