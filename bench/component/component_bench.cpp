@@ -40,7 +40,7 @@
 
 #include "protocol/ns.h"
 #include "protocol/xml.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/test_client.h"
 #include "tests/harness/util.h"
 

@@ -42,10 +42,10 @@
 
 #include "protocol/ns.h"
 #include "protocol/xml.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/tcp_proxy.h"
 #include "tests/harness/test_client.h"
-#include "tests/harness_redis/redis_server.h"
+#include "tests/harness/redis/redis_server.h"
 #include "tests/scenario/component_process.h"
 
 namespace {

@@ -5,7 +5,7 @@
 // differs, so every mutation is applied). Prints, per R: publish time, time until every
 // instance applied everything, the rates, and the publish-to-apply lag (Redis' XADD time in
 // the entry id to the apply, same host) over all readers' entries. A fresh redis-server
-// (tests/harness_redis, loopback, AOF with the chosen fsync policy) per row. Run:
+// (tests/harness/redis, loopback, AOF with the chosen fsync policy) per row. Run:
 // build-*/bin/rpsync_bench_feed [ENTRIES [MUTATIONS_PER_ENTRY [always|everysec|no]]]
 #include <algorithm>
 #include <atomic>
@@ -21,7 +21,7 @@
 #include "plugin/feed/apply.h"
 #include "plugin/feed/feed_reader.h"
 #include "plugin/feed/feed_writer.h"
-#include "tests/harness_redis/redis_server.h"
+#include "tests/harness/redis/redis_server.h"
 
 namespace {
 

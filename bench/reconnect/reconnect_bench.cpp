@@ -55,7 +55,7 @@
 #include "client_ext/store.h"
 #include "protocol/ns.h"
 #include "protocol/xml.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/tcp_proxy.h"
 #include "tests/harness/test_client.h"
 #include "tests/harness/util.h"

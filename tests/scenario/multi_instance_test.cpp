@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "tests/harness/tcp_proxy.h"
-#include "tests/harness_redis/redis_server.h"
+#include "tests/harness/redis/redis_server.h"
 #include "tests/scenario/world.h"
 
 namespace rpsync::test::scenario {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A real ejabberd 23.01 started for one test on loopback, with its own config, spool
 // (Mnesia) and log directory and free ports. Same public shape as ProsodyServer
-// (tests/harness/prosody_server.h), so scenario tests can be typed over both servers.
+// (tests/harness/prosody/prosody_server.h), so scenario tests can be typed over both servers.
 //
 // Contract: create() writes <tmp>/ejabberd.yml; launch() starts the Erlang VM directly
 // (`erl -noinput -mnesia dir SPOOL -s ejabberd`, the command ejabberdctl's `foreground`
@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/harness/prosody_server.h"  // Subscription
+#include "tests/harness/prosody/prosody_server.h"  // Subscription
 #include "tests/harness/util.h"            // free_port()
 
 namespace rpsync::test {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tests/harness_redis/redis_server.h"
+#include "tests/harness/redis/redis_server.h"
 
 #include <hiredis/hiredis.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 
 #include <fcntl.h>
 #include <signal.h>

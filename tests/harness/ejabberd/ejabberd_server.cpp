@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tests/harness_ejabberd/ejabberd_server.h"
+#include "tests/harness/ejabberd/ejabberd_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
