@@ -11,8 +11,6 @@
 // Not thread-safe: use from the test's thread.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -20,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/harness/child_process.h"
 #include "tests/harness/util.h"
 
 namespace rpsync::test {
@@ -68,7 +67,7 @@ class ProsodyServer {
   uint16_t c2s_port() const { return c2s_port_; }
   uint16_t component_port() const { return component_port_; }
   const ProsodyOptions& options() const { return options_; }
-  bool running() const { return pid_ > 0; }
+  bool running() const { return child_.running(); }
 
   void stop();     // SIGTERM, waits up to 5 s, then SIGKILL
   void kill();     // SIGKILL (a crash as the component sees it)
@@ -80,14 +79,13 @@ class ProsodyServer {
   void write_roster(const std::string& owner_bare);
   ProsodyServer(ProsodyOptions options, std::string executable);
   void write_config() const;
-  void reap(int timeout_ms);
 
   ProsodyOptions options_;
   std::string executable_;
   std::string dir_;
   uint16_t c2s_port_ = 0;
   uint16_t component_port_ = 0;
-  pid_t pid_ = -1;
+  ChildProcess child_;
   // owner bare JID -> (contact bare JID, subscription), rewritten as one file per owner
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> rosters_;
 };
