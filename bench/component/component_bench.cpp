@@ -17,10 +17,7 @@
 // roster gets, unless --no-gate.
 //
 // Everything is bounded: each wait has a deadline, each loop a count.
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,6 +37,7 @@
 
 #include "protocol/ns.h"
 #include "protocol/xml.h"
+#include "tests/harness/child_process.h"
 #include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/test_client.h"
 #include "tests/harness/util.h"
@@ -47,6 +45,8 @@
 namespace {
 
 namespace fs = std::filesystem;
+using rpsync::Status;
+using rpsync::test::ChildProcess;
 using rpsync::test::ProsodyServer;
 using rpsync::test::TestClient;
 using rpsync::xml::Element;
@@ -186,26 +186,19 @@ class Component {
         "100000",
     };
     if (!roster_cache) args.insert(args.end(), {"--roster-cache", "0"});
-    pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ < 0) die("fork failed");
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      if (!std::freopen(log_.c_str(), "w", stderr)) ::_exit(127);
-      ::setenv("RPSYNC_SECRET", kSecret, 1);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    Status spawned = child_.spawn({.argv = std::move(args),
+                                   .env = {std::string("RPSYNC_SECRET=") + kSecret},
+                                   .log_path = log_.string(),
+                                   .truncate_log = true,
+                                   .log_stdout = false,
+                                   .close_other_fds = false});
+    if (!spawned.ok()) die(spawned.message());
   }
   ~Component() { stop(); }
   Component(const Component&) = delete;
   Component& operator=(const Component&) = delete;
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   std::string log() const { return read_text(log_); }
 
   bool wait_connected(Millis timeout) const {
@@ -247,26 +240,11 @@ class Component {
     return std::nullopt;
   }
 
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 250; ++i) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(Millis(20));
-    }
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void stop() { child_.stop(Millis(5000)); }
 
  private:
   fs::path log_;
-  pid_t pid_ = -1;
+  ChildProcess child_;
 };
 
 std::string contact_name(int i) {
