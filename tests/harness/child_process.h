@@ -22,13 +22,13 @@
 namespace rpsync::test {
 
 struct ChildSpec {
-  std::vector<std::string> argv;  // argv[0]: the executable's path
+  std::vector<std::string> argv{};  // argv[0]: the executable's path
   // NAME=VALUE entries added to (or overriding) the inherited environment; with
   // replace_env the child's whole environment.
-  std::vector<std::string> env;
+  std::vector<std::string> env{};
   bool replace_env = false;
-  std::string cwd;       // empty: the parent's working directory
-  std::string log_path;  // empty: inherit stdout/stderr; else both go to this file
+  std::string cwd{};          // empty: the parent's working directory
+  std::string log_path{};     // empty: inherit stdout/stderr; else both go to this file
   bool truncate_log = false;  // false: append to log_path
   bool log_stdout = true;     // false: only stderr goes to log_path, stdout is inherited
   // Close every descriptor above 2 (the test's sockets must not live on in the child, or
