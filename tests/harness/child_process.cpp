@@ -149,8 +149,10 @@ bool ChildProcess::alive() {
   if (pid_ <= 0) return false;
   int status = 0;
   pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) reaped(status);
-  else if (r < 0) reaped(std::nullopt);  // not our child any more: gone
+  if (r == pid_)
+    reaped(status);
+  else if (r < 0)
+    reaped(std::nullopt);  // not our child any more: gone
   return pid_ > 0;
 }
 

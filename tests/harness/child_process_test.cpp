@@ -86,8 +86,9 @@ TEST_F(ChildProcessTest, StopSendsTermFirst) {
 
 TEST_F(ChildProcessTest, StopKillsWhatIgnoresTerm) {
   ChildProcess child;
-  ASSERT_TRUE(child.spawn({.argv = {"/bin/sh", "-c", "trap '' TERM; sleep 30 & wait"},
-                           .own_process_group = true})
+  ASSERT_TRUE(child
+                  .spawn({.argv = {"/bin/sh", "-c", "trap '' TERM; sleep 30 & wait"},
+                          .own_process_group = true})
                   .ok());
   std::this_thread::sleep_for(milliseconds(200));  // the trap is set
   ChildExit exit = child.stop(milliseconds(300));
@@ -127,10 +128,11 @@ TEST_F(ChildProcessTest, ReplacedEnvironmentHasOnlyTheGivenNames) {
   const std::string log = (dir_ / "env.log").string();
   ::setenv("RPSYNC_CHILD_INHERITED", "yes", 1);
   ChildProcess child;
-  ASSERT_TRUE(child.spawn({.argv = {"/bin/sh", "-c", "echo \"[$RPSYNC_CHILD_INHERITED][$ONLY]\""},
-                           .env = {"ONLY=1"},
-                           .replace_env = true,
-                           .log_path = log})
+  ASSERT_TRUE(child
+                  .spawn({.argv = {"/bin/sh", "-c", "echo \"[$RPSYNC_CHILD_INHERITED][$ONLY]\""},
+                          .env = {"ONLY=1"},
+                          .replace_env = true,
+                          .log_path = log})
                   .ok());
   ASSERT_TRUE(child.wait_for(milliseconds(5000)).has_value());
   ::unsetenv("RPSYNC_CHILD_INHERITED");
@@ -155,9 +157,10 @@ TEST_F(ChildProcessTest, EmptyArgvIsRejected) {
 TEST_F(ChildProcessTest, OwnProcessGroupIsKilledWhole) {
   const std::string log = (dir_ / "grand.log").string();
   ChildProcess child;
-  ASSERT_TRUE(child.spawn({.argv = {"/bin/sh", "-c", "sleep 30 & echo $!; wait"},
-                           .log_path = log,
-                           .own_process_group = true})
+  ASSERT_TRUE(child
+                  .spawn({.argv = {"/bin/sh", "-c", "sleep 30 & echo $!; wait"},
+                          .log_path = log,
+                          .own_process_group = true})
                   .ok());
   std::string text;
   for (int i = 0; i < 250 && text.find('\n') == std::string::npos; ++i) {

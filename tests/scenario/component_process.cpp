@@ -26,11 +26,10 @@ ComponentProcess::~ComponentProcess() {
 }
 
 bool ComponentProcess::start(std::string* why) {
-  ChildSpec child{.argv = {spec_.binary.empty() ? RPSYNC_COMPONENT_BINARY : spec_.binary,
-                           "--host", "127.0.0.1", "--port", std::to_string(port_), "--component",
-                           spec_.component_jid, "--store", "sqlite:" + store_path_,
-                           "--secret-env", "RPSYNC_SECRET", "--stats-interval", "0",
-                           "--log-level", "debug"},
+  ChildSpec child{.argv = {spec_.binary.empty() ? RPSYNC_COMPONENT_BINARY : spec_.binary, "--host",
+                           "127.0.0.1", "--port", std::to_string(port_), "--component",
+                           spec_.component_jid, "--store", "sqlite:" + store_path_, "--secret-env",
+                           "RPSYNC_SECRET", "--stats-interval", "0", "--log-level", "debug"},
                   .env = {"RPSYNC_SECRET=" + spec_.secret},
                   .log_path = log_path_};
   for (const auto& d : spec_.domains) child.argv.insert(child.argv.end(), {"--domain", d});

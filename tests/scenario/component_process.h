@@ -25,7 +25,7 @@ struct ComponentSpec {
   std::string secret{"s3cret"};
   std::vector<std::string> domains{"example.test"};  // --domain, repeated
   std::vector<std::string> extra_args;               // e.g. {"--requests-per-minute", "30"}
-  std::string binary;  // empty: the rpsync-component this target was built with
+  std::string binary;            // empty: the rpsync-component this target was built with
   std::vector<std::string> env;  // extra NAME=VALUE for the child (e.g. NOTIFY_SOCKET=...)
 };
 

@@ -28,9 +28,9 @@
 #include <string>
 #include <vector>
 
-#include "tests/harness/prosody/prosody_server.h"  // Subscription
 #include "tests/harness/child_process.h"
-#include "tests/harness/util.h"            // free_port()
+#include "tests/harness/prosody/prosody_server.h"  // Subscription
+#include "tests/harness/util.h"                    // free_port()
 
 namespace rpsync::test {
 

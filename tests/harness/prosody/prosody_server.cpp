@@ -178,9 +178,8 @@ void ProsodyServer::write_roster(const std::string& owner_bare) {
 
 bool ProsodyServer::launch() {
   if (child_.running()) return true;
-  Status spawned =
-      child_.spawn({.argv = {executable_, "--config", dir_ + "/prosody.cfg.lua", "-F"},
-                    .log_path = dir_ + "/stdout.txt"});
+  Status spawned = child_.spawn({.argv = {executable_, "--config", dir_ + "/prosody.cfg.lua", "-F"},
+                                 .log_path = dir_ + "/stdout.txt"});
   if (!spawned.ok()) return false;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -69,9 +69,9 @@ class ProsodyServer {
   const ProsodyOptions& options() const { return options_; }
   bool running() const { return child_.running(); }
 
-  void stop();     // SIGTERM, waits up to 5 s, then SIGKILL
-  void kill();     // SIGKILL (a crash as the component sees it)
-  bool restart();  // stop() + launch() on the same ports
+  void stop();              // SIGTERM, waits up to 5 s, then SIGKILL
+  void kill();              // SIGKILL (a crash as the component sees it)
+  bool restart();           // stop() + launch() on the same ports
   std::string log() const;  // prosody.log + the process's stdout/stderr
   const std::string& dir() const { return dir_; }
 
@@ -96,10 +96,10 @@ std::string prosody_escape(const std::string& s);
 }  // namespace rpsync::test
 
 // Starts Prosody into `var` (a std::unique_ptr<ProsodyServer>) or skips the test with the reason.
-#define RPSYNC_START_PROSODY_OR_SKIP(var, options)                                  \
-  std::string var##_why;                                                            \
-  auto var = ::rpsync::test::ProsodyServer::start((options), &var##_why);           \
-  if (!var) {                                                                       \
+#define RPSYNC_START_PROSODY_OR_SKIP(var, options)                                    \
+  std::string var##_why;                                                              \
+  auto var = ::rpsync::test::ProsodyServer::start((options), &var##_why);             \
+  if (!var) {                                                                         \
     if (!::rpsync::test::ProsodyServer::find_executable()) GTEST_SKIP() << var##_why; \
-    FAIL() << var##_why;                                                            \
+    FAIL() << var##_why;                                                              \
   }

@@ -84,8 +84,8 @@ std::unique_ptr<RedisServer> RedisServer::start(RedisOptions options, std::strin
 }
 
 bool RedisServer::launch(std::string* why) {
-  Status spawned = child_.spawn({.argv = {exe_, (dir_ / "redis.conf").string()},
-                                 .close_other_fds = false});
+  Status spawned =
+      child_.spawn({.argv = {exe_, (dir_ / "redis.conf").string()}, .close_other_fds = false});
   if (!spawned.ok()) {
     if (why) *why = spawned.message();
     return false;
