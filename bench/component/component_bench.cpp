@@ -35,6 +35,10 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/figures.h"
+#include "bench/common/presence.h"
+#include "bench/common/text.h"
+#include "bench/common/timing.h"
 #include "protocol/ns.h"
 #include "protocol/xml.h"
 #include "tests/harness/child_process.h"
@@ -51,7 +55,14 @@ using rpsync::test::ProsodyServer;
 using rpsync::test::TestClient;
 using rpsync::xml::Element;
 namespace ns = rpsync::ns;
-using Clock = std::chrono::steady_clock;
+using rpsync::bench::Clock;
+using rpsync::bench::contact_presence;
+using rpsync::bench::median_of;
+using rpsync::bench::percentile;
+using rpsync::bench::ping;
+using rpsync::bench::progress;
+using rpsync::bench::replace_all;
+using rpsync::bench::seconds_since;
 using Millis = std::chrono::milliseconds;
 
 constexpr const char* kHost = "example.test";
@@ -70,15 +81,6 @@ struct Options {
   std::vector<bool> roster_cache{true, false};  // part 2 phases, --roster-cache on,off
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_component.csv";
 };
-
-double seconds_since(Clock::time_point t0, Clock::time_point t) {
-  return std::chrono::duration<double>(t - t0).count();
-}
-
-void progress(const std::string& what) {
-  static const auto start = Clock::now();
-  std::fprintf(stderr, "[%6.1fs] %s\n", seconds_since(start, Clock::now()), what.c_str());
-}
 
 [[noreturn]] void die(const std::string& why) {
   std::fprintf(stderr, "rpsync_component_bench: %s\n", why.c_str());
@@ -116,12 +118,6 @@ std::string read_text(const fs::path& p) {
 
 void write_text(const fs::path& p, const std::string& text) {
   std::ofstream(p) << text;
-}
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-    s.replace(at, from.size(), to);
-  return s;
 }
 
 // The harness's config logs at debug level into a file, which would make Prosody measure
@@ -248,27 +244,10 @@ class Component {
 };
 
 std::string contact_name(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "c%03d", i);
-  return buf;
+  return rpsync::bench::contact_name(i, 3);
 }
 std::string watcher_name(int i) {
   return "w" + std::to_string(i);
-}
-
-// A contact presence shaped like a real client's: show, status, priority and caps.
-Element contact_presence(const std::string& status, int variant) {
-  static const char* kShows[] = {"", "away", "chat", "dnd", "xa"};
-  Element p("presence", std::string(ns::kClient));
-  if (const char* show = kShows[variant % 5]; *show)
-    p.add(Element("show", std::string(ns::kClient))).set_text(show);
-  p.add(Element("status", std::string(ns::kClient))).set_text(status);
-  p.add(Element("priority", std::string(ns::kClient))).set_text("1");
-  Element& caps = p.add(Element("c", std::string(ns::kCaps)));
-  caps.set_attr("hash", "sha-1");
-  caps.set_attr("node", "https://rpsync.example/bench-client");
-  caps.set_attr("ver", "q07IKJEyjvHSyhy//CH0CxmKi8w=");
-  return p;
 }
 
 bool status_starts_with(const Element& e, const std::string& prefix) {
@@ -306,22 +285,7 @@ Watch watch(TestClient& c, const std::string& tag, std::size_t expected,
   return w;
 }
 
-// Round trip of an XEP-0199 ping to `to` (the component, or the server itself as baseline).
-std::optional<double> ping(TestClient& c, const std::string& to, const std::string& id,
-                           Millis timeout) {
-  Element iq("iq", std::string(ns::kClient));
-  iq.set_attr("type", "get");
-  iq.set_attr("to", to);
-  iq.set_attr("id", id);
-  iq.add(Element("ping", std::string(ns::kPing)));
-  auto t0 = Clock::now();
-  if (!c.send(iq)) return std::nullopt;
-  auto reply =
-      c.wait_for([&](const Element& e) { return e.name() == "iq" && e.attr("id") == id; }, timeout);
-  if (!reply || reply->attr("type") != "result") return std::nullopt;
-  return seconds_since(t0, Clock::now());
-}
-
+// Round trip of an XEP-0199 ping to the component.
 std::optional<double> ping_component(TestClient& c, const std::string& id, Millis timeout) {
   return ping(c, kComponent, id, timeout);
 }
@@ -417,22 +381,6 @@ Burst run_burst(World& w, const Options& o, const std::string& tag, pid_t prosod
     if (in_after) b.presence_in = *in_after - *in_before;
   }
   return b;
-}
-
-template <class T, class F>
-double median_of(const std::vector<T>& v, F f) {
-  std::vector<double> xs;
-  for (const auto& x : v) xs.push_back(f(x));
-  std::sort(xs.begin(), xs.end());
-  if (xs.empty()) return 0;
-  return xs[xs.size() / 2];
-}
-
-double percentile(std::vector<double> xs, double p) {
-  if (xs.empty()) return 0;
-  std::sort(xs.begin(), xs.end());
-  auto i = static_cast<std::size_t>(p * static_cast<double>(xs.size() - 1) + 0.5);
-  return xs[std::min(i, xs.size() - 1)];
 }
 
 struct Csv {

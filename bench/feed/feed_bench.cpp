@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/timing.h"
 #include "plugin/core/engine.h"
 #include "plugin/feed/apply.h"
 #include "plugin/feed/feed_reader.h"
@@ -26,16 +27,13 @@
 namespace {
 
 using namespace rpsync;
-using Clock = std::chrono::steady_clock;
+using rpsync::bench::Clock;
+using rpsync::bench::seconds_since;
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
 struct Reader {
