@@ -209,13 +209,15 @@ class Component {
   // Number of stats lines so far and the value of counter `key` in the last one.
   std::pair<std::size_t, std::uint64_t> stats(std::string_view key = "presence_in") const {
     std::string text = log();
-    constexpr std::string_view head = " stats presence_in=";
+    // The `stats` event: "... app stats ready=.. presence_in=N ..." (fields after the name).
+    constexpr std::string_view head = " stats ";
     std::size_t lines = 0;
     std::uint64_t last = 0;
     const std::string field = " " + std::string(key) + "=";
     for (auto at = text.find(head); at != std::string::npos; at = text.find(head, at + 1)) {
-      ++lines;
       auto end = text.find('\n', at);
+      if (text.find(" presence_in=", at) >= end) continue;  // not a stats event line
+      ++lines;
       auto f = text.find(field, at);
       if (f != std::string::npos && f < end)
         last = std::strtoull(text.c_str() + f + field.size(), nullptr, 10);
