@@ -18,10 +18,7 @@
 // roster gets, unless --no-gate.
 //
 // Everything is bounded: each wait has a deadline, each loop a count.
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,20 +36,34 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/figures.h"
+#include "bench/common/presence.h"
+#include "bench/common/text.h"
+#include "bench/common/timing.h"
 #include "protocol/ns.h"
 #include "protocol/xml.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/child_process.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/test_client.h"
 #include "tests/harness/util.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using rpsync::Status;
+using rpsync::test::ChildProcess;
 using rpsync::test::ProsodyServer;
 using rpsync::test::TestClient;
 using rpsync::xml::Element;
 namespace ns = rpsync::ns;
-using Clock = std::chrono::steady_clock;
+using rpsync::bench::Clock;
+using rpsync::bench::contact_presence;
+using rpsync::bench::median_of;
+using rpsync::bench::percentile;
+using rpsync::bench::ping;
+using rpsync::bench::progress;
+using rpsync::bench::replace_all;
+using rpsync::bench::seconds_since;
 using Millis = std::chrono::milliseconds;
 
 constexpr const char* kHost = "example.test";
@@ -71,15 +82,6 @@ struct Options {
   std::vector<bool> roster_cache{true, false};  // part 2 phases, --roster-cache on,off
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_component.csv";
 };
-
-double seconds_since(Clock::time_point t0, Clock::time_point t) {
-  return std::chrono::duration<double>(t - t0).count();
-}
-
-void progress(const std::string& what) {
-  static const auto start = Clock::now();
-  std::fprintf(stderr, "[%6.1fs] %s\n", seconds_since(start, Clock::now()), what.c_str());
-}
 
 [[noreturn]] void die(const std::string& why) {
   std::fprintf(stderr, "rpsync_component_bench: %s\n", why.c_str());
@@ -117,12 +119,6 @@ std::string read_text(const fs::path& p) {
 
 void write_text(const fs::path& p, const std::string& text) {
   std::ofstream(p) << text;
-}
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-    s.replace(at, from.size(), to);
-  return s;
 }
 
 // The harness's config logs at debug level into a file, which would make Prosody measure
@@ -187,26 +183,19 @@ class Component {
         "100000",
     };
     if (!roster_cache) args.insert(args.end(), {"--roster-cache", "0"});
-    pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ < 0) die("fork failed");
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      if (!std::freopen(log_.c_str(), "w", stderr)) ::_exit(127);
-      ::setenv("RPSYNC_SECRET", kSecret, 1);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    Status spawned = child_.spawn({.argv = std::move(args),
+                                   .env = {std::string("RPSYNC_SECRET=") + kSecret},
+                                   .log_path = log_.string(),
+                                   .truncate_log = true,
+                                   .log_stdout = false,
+                                   .close_other_fds = false});
+    if (!spawned.ok()) die(spawned.message());
   }
   ~Component() { stop(); }
   Component(const Component&) = delete;
   Component& operator=(const Component&) = delete;
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   std::string log() const { return read_text(log_); }
 
   bool wait_connected(Millis timeout) const {
@@ -226,8 +215,9 @@ class Component {
     std::uint64_t last = 0;
     const std::string field = " " + std::string(key) + "=";
     for (auto at = text.find(head); at != std::string::npos; at = text.find(head, at + 1)) {
-      ++lines;
       auto end = text.find('\n', at);
+      if (text.find(" presence_in=", at) >= end) continue;  // not a stats event line
+      ++lines;
       auto f = text.find(field, at);
       if (f != std::string::npos && f < end)
         last = std::strtoull(text.c_str() + f + field.size(), nullptr, 10);
@@ -248,50 +238,18 @@ class Component {
     return std::nullopt;
   }
 
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 250; ++i) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(Millis(20));
-    }
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void stop() { child_.stop(Millis(5000)); }
 
  private:
   fs::path log_;
-  pid_t pid_ = -1;
+  ChildProcess child_;
 };
 
 std::string contact_name(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "c%03d", i);
-  return buf;
+  return rpsync::bench::contact_name(i, 3);
 }
 std::string watcher_name(int i) {
   return "w" + std::to_string(i);
-}
-
-// A contact presence shaped like a real client's: show, status, priority and caps.
-Element contact_presence(const std::string& status, int variant) {
-  static const char* kShows[] = {"", "away", "chat", "dnd", "xa"};
-  Element p("presence", std::string(ns::kClient));
-  if (const char* show = kShows[variant % 5]; *show)
-    p.add(Element("show", std::string(ns::kClient))).set_text(show);
-  p.add(Element("status", std::string(ns::kClient))).set_text(status);
-  p.add(Element("priority", std::string(ns::kClient))).set_text("1");
-  Element& caps = p.add(Element("c", std::string(ns::kCaps)));
-  caps.set_attr("hash", "sha-1");
-  caps.set_attr("node", "https://rpsync.example/bench-client");
-  caps.set_attr("ver", "q07IKJEyjvHSyhy//CH0CxmKi8w=");
-  return p;
 }
 
 bool status_starts_with(const Element& e, const std::string& prefix) {
@@ -329,22 +287,7 @@ Watch watch(TestClient& c, const std::string& tag, std::size_t expected,
   return w;
 }
 
-// Round trip of an XEP-0199 ping to `to` (the component, or the server itself as baseline).
-std::optional<double> ping(TestClient& c, const std::string& to, const std::string& id,
-                           Millis timeout) {
-  Element iq("iq", std::string(ns::kClient));
-  iq.set_attr("type", "get");
-  iq.set_attr("to", to);
-  iq.set_attr("id", id);
-  iq.add(Element("ping", std::string(ns::kPing)));
-  auto t0 = Clock::now();
-  if (!c.send(iq)) return std::nullopt;
-  auto reply =
-      c.wait_for([&](const Element& e) { return e.name() == "iq" && e.attr("id") == id; }, timeout);
-  if (!reply || reply->attr("type") != "result") return std::nullopt;
-  return seconds_since(t0, Clock::now());
-}
-
+// Round trip of an XEP-0199 ping to the component.
 std::optional<double> ping_component(TestClient& c, const std::string& id, Millis timeout) {
   return ping(c, kComponent, id, timeout);
 }
@@ -440,22 +383,6 @@ Burst run_burst(World& w, const Options& o, const std::string& tag, pid_t prosod
     if (in_after) b.presence_in = *in_after - *in_before;
   }
   return b;
-}
-
-template <class T, class F>
-double median_of(const std::vector<T>& v, F f) {
-  std::vector<double> xs;
-  for (const auto& x : v) xs.push_back(f(x));
-  std::sort(xs.begin(), xs.end());
-  if (xs.empty()) return 0;
-  return xs[xs.size() / 2];
-}
-
-double percentile(std::vector<double> xs, double p) {
-  if (xs.empty()) return 0;
-  std::sort(xs.begin(), xs.end());
-  auto i = static_cast<std::size_t>(p * static_cast<double>(xs.size() - 1) + 0.5);
-  return xs[std::min(i, xs.size() - 1)];
 }
 
 struct Csv {
@@ -665,15 +592,12 @@ Options parse_options(int argc, char** argv) {
   return o;
 }
 
-}  // namespace
+double rate(double n, double s) {
+  return s > 0 ? n / s : 0;
+}
 
-int main(int argc, char** argv) {
-  const Options o = parse_options(argc, argv);
-  const auto wall0 = Clock::now();
-  const std::string load_start = loadavg();
-  Csv csv;
-
-  // --- users and rosters -------------------------------------------------------------
+// Users and rosters: alice and the watchers have every contact in their roster.
+std::unique_ptr<ProsodyServer> prepare_server(const Options& o) {
   rpsync::test::ProsodyOptions po;
   po.component_jid = kComponent;
   po.component_secret = kSecret;
@@ -695,116 +619,125 @@ int main(int argc, char** argv) {
       server->add_roster_item(wb, bare, "to");
     }
   }
-  const std::string config = read_text(fs::path(server->dir()) / "prosody.cfg.lua");
+  return server;
+}
 
-  // --- part 1a: Prosody routing alone ------------------------------------------------
-  patch_prosody_config(*server, config, /*privileged=*/false, o.nagle, o.gate);
-  if (!server->launch()) die("prosody did not start:\n" + server->log());
-  progress("prosody up (no privileged entity); logging in " + std::to_string(o.contacts) +
-           " contacts and " + std::to_string(o.watchers) + " watchers");
-  World world = login_all(*server, o);
+// Part 1a: Prosody routing alone.
+std::vector<Burst> bursts_alone(World& world, const Options& o, const ProsodyServer& server) {
   std::vector<Burst> alone;
   for (int r = 0; r < o.bursts; ++r) {
-    alone.push_back(run_burst(world, o, "A" + std::to_string(r), prosody_pid(*server), nullptr));
+    alone.push_back(run_burst(world, o, "A" + std::to_string(r), prosody_pid(server), nullptr));
     progress("routing alone, burst " + std::to_string(r) + ": " +
              std::to_string(alone.back().delivered) + " delivered in " +
              std::to_string(alone.back().routing_s) + " s");
   }
-  logout_all(world);
+  return alone;
+}
 
-  // --- part 1b: the same load with rpsync-component attached --------------------------
-  patch_prosody_config(*server, config, /*privileged=*/true, o.nagle, o.gate);
-  if (!server->restart()) die("prosody did not restart:\n" + server->log());
-  int started = 0;
-  auto start_component = [&](bool roster_cache) {
-    // A directory (log, store) per start: a reused log still says "connected" from before.
-    const fs::path work = fs::path(server->dir()) / ("component-" + std::to_string(++started) +
-                                                     (roster_cache ? "-cache" : "-nocache"));
-    fs::create_directories(work);
-    auto c = std::make_unique<Component>(*server, work, roster_cache);
-    if (!c->wait_connected(Millis(15000)))
-      die("component did not connect with privileges:\n" + c->log());
-    return c;
-  };
-  auto component_ptr = start_component(o.roster_cache.front());
-  Component& component = *component_ptr;
-  progress("prosody + component up; logging in again");
-  world = login_all(*server, o);
+// Part 1b: the same load with rpsync-component attached.
+std::vector<Burst> bursts_with(World& world, const Options& o, const ProsodyServer& server,
+                               Component& component) {
   std::vector<Burst> with;
   for (int r = 0; r < o.bursts; ++r) {
-    with.push_back(run_burst(world, o, "B" + std::to_string(r), prosody_pid(*server), &component));
+    with.push_back(run_burst(world, o, "B" + std::to_string(r), prosody_pid(server), &component));
     progress("with component, burst " + std::to_string(r) + ": " +
              std::to_string(with.back().delivered) + " delivered in " +
              std::to_string(with.back().routing_s) + " s, component done at " +
              std::to_string(with.back().component_s) + " s, presence_in +" +
              std::to_string(with.back().presence_in));
   }
+  return with;
+}
 
-  // --- part 2: sync round-trip for a roster of `contacts` online contacts -------------
+// The component in a directory (log, store) of its own per start (a reused log still
+// says "connected" from before); `started` counts the starts.
+std::unique_ptr<Component> start_component(const ProsodyServer& server, int& started,
+                                           bool roster_cache) {
+  const fs::path work = fs::path(server.dir()) / ("component-" + std::to_string(++started) +
+                                                  (roster_cache ? "-cache" : "-nocache"));
+  fs::create_directories(work);
+  auto c = std::make_unique<Component>(server, work, roster_cache);
+  if (!c->wait_connected(Millis(15000)))
+    die("component did not connect with privileges:\n" + c->log());
+  return c;
+}
+
+// Part 2: sync round-trips for a roster of `contacts` online contacts, once per roster-cache
+// mode; `component` is replaced by a component in the next mode between phases.
+std::vector<SyncPhase> sync_phases(const ProsodyServer& server, World& world,
+                                   std::unique_ptr<Component>& component, int& started,
+                                   const Options& o, const std::vector<int>& ks) {
   for (std::size_t j = 1; j < world.watchers.size(); ++j) world.watchers[j]->abort();
   TestClient& w0 = *world.watchers[0];
   drain(w0);
-  const std::vector<int> ks = {0, std::max(1, o.contacts / 100), std::max(1, o.contacts / 10)};
   std::vector<SyncPhase> phases;
   int offset = 0;
   for (std::size_t m = 0; m < o.roster_cache.size(); ++m) {
     if (m > 0) {
       // Prosody refuses a second connection under the same name: stop, then start the
       // other mode. Its re-sent presences are ingested before alice logs in (ping).
-      component_ptr->stop();
-      component_ptr = start_component(o.roster_cache[m]);
+      component->stop();
+      component = start_component(server, started, o.roster_cache[m]);
       if (!ping_component(w0, "settle-mode-" + std::to_string(m), Millis(15000)))
         die("restarted component did not answer a ping");
       drain(w0);
     }
-    phases.push_back(run_sync_phase(*server, world, *component_ptr, o, ks, offset));
+    phases.push_back(run_sync_phase(server, world, *component, o, ks, offset));
     phases.back().roster_cache = o.roster_cache[m];
     progress(std::string("sync phase with the roster cache ") +
              (o.roster_cache[m] ? "on" : "off") + " done: roster cache hits " +
              std::to_string(phases.back().roster_hits) + ", misses " +
              std::to_string(phases.back().roster_misses));
   }
-  const double bench_cpu_total = self_cpu_seconds();
-  component_ptr->stop();
-  logout_all(world);
+  return phases;
+}
 
-  // --- report -------------------------------------------------------------------------
-  auto rate = [](double n, double s) { return s > 0 ? n / s : 0; };
+// The figures of part 1, from the bursts without and with the component.
+struct Ingest {
+  double a_bcast = 0, a_deliv = 0, b_bcast = 0, b_deliv = 0, c_ingest = 0, lag_ms = 0;
+  double a_pcpu = 0, b_pcpu = 0, c_cpu = 0;
+  double a_capacity = 0, b_capacity = 0, c_capacity = 0, c_cpu_sum = 0;
+  std::size_t lost = 0, ingest_mismatch = 0;
+};
+
+Ingest ingest_figures(const std::vector<Burst>& alone, const std::vector<Burst>& with,
+                      const Options& o) {
+  Ingest f;
   const double bc = static_cast<double>(alone.front().broadcasts);
-  const double a_bcast = median_of(alone, [&](const Burst& b) { return rate(bc, b.routing_s); });
-  const double a_deliv = median_of(
-      alone, [&](const Burst& b) { return rate(static_cast<double>(b.delivered), b.routing_s); });
-  const double b_bcast = median_of(with, [&](const Burst& b) { return rate(bc, b.routing_s); });
-  const double b_deliv = median_of(
-      with, [&](const Burst& b) { return rate(static_cast<double>(b.delivered), b.routing_s); });
-  const double c_ingest = median_of(with, [&](const Burst& b) {
+  auto deliv = [](const Burst& b) { return rate(static_cast<double>(b.delivered), b.routing_s); };
+  f.a_bcast = median_of(alone, [&](const Burst& b) { return rate(bc, b.routing_s); });
+  f.a_deliv = median_of(alone, deliv);
+  f.b_bcast = median_of(with, [&](const Burst& b) { return rate(bc, b.routing_s); });
+  f.b_deliv = median_of(with, deliv);
+  f.c_ingest = median_of(with, [&](const Burst& b) {
     return rate(static_cast<double>(b.presence_in), b.component_s);
   });
-  const double lag_ms =
-      median_of(with, [&](const Burst& b) { return (b.component_s - b.routing_s) * 1000; });
-  const double a_pcpu = median_of(alone, [&](const Burst& b) { return b.prosody_cpu; });
-  const double b_pcpu = median_of(with, [&](const Burst& b) { return b.prosody_cpu; });
-  const double c_cpu = median_of(with, [&](const Burst& b) { return b.component_cpu; });
+  f.lag_ms = median_of(with, [&](const Burst& b) { return (b.component_s - b.routing_s) * 1000; });
+  f.a_pcpu = median_of(alone, [&](const Burst& b) { return b.prosody_cpu; });
+  f.b_pcpu = median_of(with, [&](const Burst& b) { return b.prosody_cpu; });
+  f.c_cpu = median_of(with, [&](const Burst& b) { return b.component_cpu; });
   // CPU time is counted in 10 ms ticks: capacities use the sums over all bursts.
-  double a_cpu_sum = 0, b_cpu_sum = 0, c_cpu_sum = 0, in_sum = 0;
+  double a_cpu_sum = 0, b_cpu_sum = 0, in_sum = 0;
   for (const auto& b : alone) a_cpu_sum += b.prosody_cpu;
   for (const auto& b : with) {
     b_cpu_sum += b.prosody_cpu;
-    c_cpu_sum += b.component_cpu;
+    f.c_cpu_sum += b.component_cpu;
     in_sum += static_cast<double>(b.presence_in);
   }
-  const double a_capacity = rate(bc * static_cast<double>(alone.size()), a_cpu_sum);
-  const double b_capacity = rate(bc * static_cast<double>(with.size()), b_cpu_sum);
+  f.a_capacity = rate(bc * static_cast<double>(alone.size()), a_cpu_sum);
+  f.b_capacity = rate(bc * static_cast<double>(with.size()), b_cpu_sum);
   // At least one tick, so that an unmeasurably small CPU time gives a lower bound.
-  const double c_capacity = rate(in_sum, std::max(c_cpu_sum, 0.01));
-  std::size_t lost = 0, ingest_mismatch = 0;
+  f.c_capacity = rate(in_sum, std::max(f.c_cpu_sum, 0.01));
   const auto watchers = static_cast<std::size_t>(o.watchers);
-  for (const auto& b : alone) lost += b.broadcasts * watchers - b.delivered;
+  for (const auto& b : alone) f.lost += b.broadcasts * watchers - b.delivered;
   for (const auto& b : with) {
-    lost += b.broadcasts * watchers - b.delivered;
-    if (b.presence_in != b.broadcasts) ++ingest_mismatch;
+    f.lost += b.broadcasts * watchers - b.delivered;
+    if (b.presence_in != b.broadcasts) ++f.ingest_mismatch;
   }
+  return f;
+}
 
+void print_ingest(const Ingest& f, const Options& o, const std::string& load_start) {
   std::printf(
       "\nrpsync component benchmark: Prosody 0.12 on loopback, %d contacts x %d changes "
       "per burst, %d watchers, median of %d bursts, Prosody Nagle %s, mod_rpsync_gate %s\n",
@@ -815,98 +748,106 @@ int main(int argc, char** argv) {
       "load average at start %s, at end %s)\n\n",
       ::sysconf(_SC_NPROCESSORS_ONLN), load_start.c_str(), loadavg().c_str());
   std::printf("%-52s %12s\n", "ingest", "value");
-  std::printf("%-52s %12.0f\n", "Prosody alone: broadcasts/s", a_bcast);
-  std::printf("%-52s %12.0f\n", "Prosody alone: stanzas delivered to watchers/s", a_deliv);
-  std::printf("%-52s %12.0f\n", "with component: broadcasts/s", b_bcast);
-  std::printf("%-52s %12.0f\n", "with component: stanzas delivered to watchers/s", b_deliv);
-  std::printf("%-52s %12.0f\n", "component ingest: presence stanzas/s (end to end)", c_ingest);
+  std::printf("%-52s %12.0f\n", "Prosody alone: broadcasts/s", f.a_bcast);
+  std::printf("%-52s %12.0f\n", "Prosody alone: stanzas delivered to watchers/s", f.a_deliv);
+  std::printf("%-52s %12.0f\n", "with component: broadcasts/s", f.b_bcast);
+  std::printf("%-52s %12.0f\n", "with component: stanzas delivered to watchers/s", f.b_deliv);
+  std::printf("%-52s %12.0f\n", "component ingest: presence stanzas/s (end to end)", f.c_ingest);
   std::printf("%-52s %12.2f\n", "ratio component ingest / Prosody broadcasts (same run)",
-              rate(c_ingest, b_bcast));
-  std::printf("%-52s %12.2f\n", "ratio routing with / without component", rate(b_bcast, a_bcast));
-  std::printf("%-52s %12.1f\n", "component lag after last watcher delivery (ms)", lag_ms);
-  std::printf("%-52s %12.3f\n", "CPU s per burst: Prosody alone", a_pcpu);
-  std::printf("%-52s %12.3f\n", "CPU s per burst: Prosody with component", b_pcpu);
-  std::printf("%-52s %12.3f\n", "CPU s per burst: component", c_cpu);
-  std::printf("%-52s %12.0f\n", "CPU capacity: Prosody alone, broadcasts/CPU-s", a_capacity);
-  std::printf("%-52s %12.0f\n", "CPU capacity: Prosody w/ component, broadcasts/CPU-s", b_capacity);
-  std::printf("%-52s %12.0f%s\n", "CPU capacity: component, presence/CPU-s", c_capacity,
-              c_cpu_sum < 0.01 ? " (lower bound: <10 ms CPU)" : "");
+              rate(f.c_ingest, f.b_bcast));
+  std::printf("%-52s %12.2f\n", "ratio routing with / without component",
+              rate(f.b_bcast, f.a_bcast));
+  std::printf("%-52s %12.1f\n", "component lag after last watcher delivery (ms)", f.lag_ms);
+  std::printf("%-52s %12.3f\n", "CPU s per burst: Prosody alone", f.a_pcpu);
+  std::printf("%-52s %12.3f\n", "CPU s per burst: Prosody with component", f.b_pcpu);
+  std::printf("%-52s %12.3f\n", "CPU s per burst: component", f.c_cpu);
+  std::printf("%-52s %12.0f\n", "CPU capacity: Prosody alone, broadcasts/CPU-s", f.a_capacity);
+  std::printf("%-52s %12.0f\n", "CPU capacity: Prosody w/ component, broadcasts/CPU-s",
+              f.b_capacity);
+  std::printf("%-52s %12.0f%s\n", "CPU capacity: component, presence/CPU-s", f.c_capacity,
+              f.c_cpu_sum < 0.01 ? " (lower bound: <10 ms CPU)" : "");
   std::printf("%-52s %12.1f\n", "capacity ratio component / Prosody (w/ component)",
-              rate(c_capacity, b_capacity));
-  std::printf("%-52s %12zu\n", "stanzas lost at watchers (all bursts)", lost);
-  std::printf("%-52s %12zu\n", "bursts where presence_in != broadcasts", ingest_mismatch);
+              rate(f.c_capacity, f.b_capacity));
+  std::printf("%-52s %12zu\n", "stanzas lost at watchers (all bursts)", f.lost);
+  std::printf("%-52s %12zu\n", "bursts where presence_in != broadcasts", f.ingest_mismatch);
+}
 
-  std::size_t wrong_items = 0;
-  for (const auto& ph : phases) {
-    const std::string mode = ph.roster_cache ? "cache" : "nocache";
-    std::printf(
-        "\nsync round-trip, %d-contact roster, %d rounds per k (client side, sync sent -> "
-        "delta received); component roster cache %s, Prosody %s mod_rpsync_gate\n",
-        o.contacts, o.rounds, ph.roster_cache ? "on" : "off (--roster-cache 0)",
-        o.gate ? "with" : "without");
-    std::printf("%-10s %10s %10s %12s %10s\n", "changed", "median ms", "p95 ms", "delta bytes",
-                "items");
-    for (std::size_t ki = 0; ki < ks.size(); ++ki) {
-      std::vector<double> rtts, bytes;
-      for (const auto& sr : ph.results[ki]) {
-        rtts.push_back(sr.rtt_ms);
-        bytes.push_back(static_cast<double>(sr.bytes));
-      }
-      const double med = percentile(rtts, 0.5), p95 = percentile(rtts, 0.95);
-      const double b = percentile(bytes, 0.5);
-      std::printf("%-10d %10.2f %10.2f %12.0f %10d\n", ks[ki], med, p95, b, ks[ki]);
-      const std::string sec = "sync_" + mode + "_k" + std::to_string(ks[ki]);
-      csv.add(sec, "rtt_median", med, "ms");
-      csv.add(sec, "rtt_p95", p95, "ms");
-      csv.add(sec, "delta_bytes_median", b, "bytes");
-      csv.add(sec, "delta_vs_flood", rate(b, static_cast<double>(ph.flood_bytes)), "ratio");
+// One phase's round-trip table per k, printed and added to the CSV.
+void report_round_trips(const SyncPhase& ph, const std::vector<int>& ks, const Options& o,
+                        Csv& csv) {
+  const std::string mode = ph.roster_cache ? "cache" : "nocache";
+  std::printf(
+      "\nsync round-trip, %d-contact roster, %d rounds per k (client side, sync sent -> "
+      "delta received); component roster cache %s, Prosody %s mod_rpsync_gate\n",
+      o.contacts, o.rounds, ph.roster_cache ? "on" : "off (--roster-cache 0)",
+      o.gate ? "with" : "without");
+  std::printf("%-10s %10s %10s %12s %10s\n", "changed", "median ms", "p95 ms", "delta bytes",
+              "items");
+  for (std::size_t ki = 0; ki < ks.size(); ++ki) {
+    std::vector<double> rtts, bytes;
+    for (const auto& sr : ph.results[ki]) {
+      rtts.push_back(sr.rtt_ms);
+      bytes.push_back(static_cast<double>(sr.bytes));
     }
-    const std::string sec = "sync_" + mode;
-    std::printf("%-52s %12llu / %llu\n", "component roster gets: cache hits / misses",
-                static_cast<unsigned long long>(ph.roster_hits),
-                static_cast<unsigned long long>(ph.roster_misses));
-    std::printf("%-52s %12.2f\n", "ping RTT to component, median (ms)",
-                percentile(ph.ping_ms, 0.5));
-    std::printf("%-52s %12.2f\n", "ping RTT to Prosody itself, median (ms)",
-                percentile(ph.server_ping_ms, 0.5));
-    std::printf("%-52s %12.2f\n", "alice's own roster get RTT, median (ms)",
-                percentile(ph.roster_ms, 0.5));
-    std::printf("%-52s %12zu\n", "full login flood: presence stanzas", ph.flood_stanzas);
-    std::printf("%-52s %12zu\n", "full login flood: bytes (re-serialised)", ph.flood_bytes);
-    std::printf("%-52s %12.1f\n", "full login flood: time to last presence (ms)",
-                ph.flood_s * 1000);
-    csv.add(sec, "roster_cache_hits", static_cast<double>(ph.roster_hits), "gets");
-    csv.add(sec, "roster_cache_misses", static_cast<double>(ph.roster_misses), "gets");
-    csv.add(sec, "ping_rtt_median", percentile(ph.ping_ms, 0.5), "ms");
-    csv.add(sec, "server_ping_rtt_median", percentile(ph.server_ping_ms, 0.5), "ms");
-    csv.add(sec, "roster_get_rtt_median", percentile(ph.roster_ms, 0.5), "ms");
-    csv.add(sec, "flood_stanzas", static_cast<double>(ph.flood_stanzas), "stanzas");
-    csv.add(sec, "flood_bytes", static_cast<double>(ph.flood_bytes), "bytes");
-    csv.add(sec, "flood_time", ph.flood_s * 1000, "ms");
-    csv.add(sec, "rounds_wrong_item_count", static_cast<double>(ph.wrong_items), "rounds");
-    wrong_items += ph.wrong_items;
+    const double med = percentile(rtts, 0.5), p95 = percentile(rtts, 0.95);
+    const double b = percentile(bytes, 0.5);
+    std::printf("%-10d %10.2f %10.2f %12.0f %10d\n", ks[ki], med, p95, b, ks[ki]);
+    const std::string sec = "sync_" + mode + "_k" + std::to_string(ks[ki]);
+    csv.add(sec, "rtt_median", med, "ms");
+    csv.add(sec, "rtt_p95", p95, "ms");
+    csv.add(sec, "delta_bytes_median", b, "bytes");
+    csv.add(sec, "delta_vs_flood", rate(b, static_cast<double>(ph.flood_bytes)), "ratio");
   }
-  std::printf("%-52s %12zu\n", "rounds whose delta item count != k", wrong_items);
-  std::printf("%-52s %12.1f\n", "bench process CPU s (load generator)", bench_cpu_total);
-  std::printf("%-52s %12.1f\n", "wall time (s)", seconds_since(wall0, Clock::now()));
+}
 
-  csv.add("ingest", "prosody_alone_broadcasts_per_s", a_bcast, "1/s");
-  csv.add("ingest", "prosody_alone_delivered_per_s", a_deliv, "1/s");
-  csv.add("ingest", "with_component_broadcasts_per_s", b_bcast, "1/s");
-  csv.add("ingest", "with_component_delivered_per_s", b_deliv, "1/s");
-  csv.add("ingest", "component_ingest_per_s", c_ingest, "1/s");
-  csv.add("ingest", "ratio_component_ingest_to_broadcasts", rate(c_ingest, b_bcast), "ratio");
-  csv.add("ingest", "ratio_routing_with_to_without", rate(b_bcast, a_bcast), "ratio");
-  csv.add("ingest", "component_lag", lag_ms, "ms");
-  csv.add("ingest", "prosody_alone_cpu_per_burst", a_pcpu, "s");
-  csv.add("ingest", "prosody_with_component_cpu_per_burst", b_pcpu, "s");
-  csv.add("ingest", "component_cpu_per_burst", c_cpu, "s");
-  csv.add("ingest", "prosody_alone_broadcasts_per_cpu_s", a_capacity, "1/s");
-  csv.add("ingest", "prosody_with_component_broadcasts_per_cpu_s", b_capacity, "1/s");
-  csv.add("ingest", "component_presence_per_cpu_s", c_capacity, "1/s");
-  csv.add("ingest", "lost_at_watchers", static_cast<double>(lost), "stanzas");
-  csv.add("ingest", "bursts_presence_in_mismatch", static_cast<double>(ingest_mismatch), "bursts");
-  csv.add("run", "bench_cpu", bench_cpu_total, "s");
+// One phase's other figures (roster cache, pings, the login flood), printed and to the CSV.
+void report_phase_figures(const SyncPhase& ph, Csv& csv) {
+  const std::string sec = std::string("sync_") + (ph.roster_cache ? "cache" : "nocache");
+  std::printf("%-52s %12llu / %llu\n", "component roster gets: cache hits / misses",
+              static_cast<unsigned long long>(ph.roster_hits),
+              static_cast<unsigned long long>(ph.roster_misses));
+  std::printf("%-52s %12.2f\n", "ping RTT to component, median (ms)", percentile(ph.ping_ms, 0.5));
+  std::printf("%-52s %12.2f\n", "ping RTT to Prosody itself, median (ms)",
+              percentile(ph.server_ping_ms, 0.5));
+  std::printf("%-52s %12.2f\n", "alice's own roster get RTT, median (ms)",
+              percentile(ph.roster_ms, 0.5));
+  std::printf("%-52s %12zu\n", "full login flood: presence stanzas", ph.flood_stanzas);
+  std::printf("%-52s %12zu\n", "full login flood: bytes (re-serialised)", ph.flood_bytes);
+  std::printf("%-52s %12.1f\n", "full login flood: time to last presence (ms)", ph.flood_s * 1000);
+  csv.add(sec, "roster_cache_hits", static_cast<double>(ph.roster_hits), "gets");
+  csv.add(sec, "roster_cache_misses", static_cast<double>(ph.roster_misses), "gets");
+  csv.add(sec, "ping_rtt_median", percentile(ph.ping_ms, 0.5), "ms");
+  csv.add(sec, "server_ping_rtt_median", percentile(ph.server_ping_ms, 0.5), "ms");
+  csv.add(sec, "roster_get_rtt_median", percentile(ph.roster_ms, 0.5), "ms");
+  csv.add(sec, "flood_stanzas", static_cast<double>(ph.flood_stanzas), "stanzas");
+  csv.add(sec, "flood_bytes", static_cast<double>(ph.flood_bytes), "bytes");
+  csv.add(sec, "flood_time", ph.flood_s * 1000, "ms");
+  csv.add(sec, "rounds_wrong_item_count", static_cast<double>(ph.wrong_items), "rounds");
+}
+
+void add_ingest_csv(Csv& csv, const Ingest& f) {
+  csv.add("ingest", "prosody_alone_broadcasts_per_s", f.a_bcast, "1/s");
+  csv.add("ingest", "prosody_alone_delivered_per_s", f.a_deliv, "1/s");
+  csv.add("ingest", "with_component_broadcasts_per_s", f.b_bcast, "1/s");
+  csv.add("ingest", "with_component_delivered_per_s", f.b_deliv, "1/s");
+  csv.add("ingest", "component_ingest_per_s", f.c_ingest, "1/s");
+  csv.add("ingest", "ratio_component_ingest_to_broadcasts", rate(f.c_ingest, f.b_bcast), "ratio");
+  csv.add("ingest", "ratio_routing_with_to_without", rate(f.b_bcast, f.a_bcast), "ratio");
+  csv.add("ingest", "component_lag", f.lag_ms, "ms");
+  csv.add("ingest", "prosody_alone_cpu_per_burst", f.a_pcpu, "s");
+  csv.add("ingest", "prosody_with_component_cpu_per_burst", f.b_pcpu, "s");
+  csv.add("ingest", "component_cpu_per_burst", f.c_cpu, "s");
+  csv.add("ingest", "prosody_alone_broadcasts_per_cpu_s", f.a_capacity, "1/s");
+  csv.add("ingest", "prosody_with_component_broadcasts_per_cpu_s", f.b_capacity, "1/s");
+  csv.add("ingest", "component_presence_per_cpu_s", f.c_capacity, "1/s");
+  csv.add("ingest", "lost_at_watchers", static_cast<double>(f.lost), "stanzas");
+  csv.add("ingest", "bursts_presence_in_mismatch", static_cast<double>(f.ingest_mismatch),
+          "bursts");
+}
+
+void add_run_csv(Csv& csv, const Options& o, double bench_cpu, Clock::time_point wall0,
+                 const std::string& load_start) {
+  csv.add("run", "bench_cpu", bench_cpu, "s");
   csv.add("run", "wall", seconds_since(wall0, Clock::now()), "s");
   csv.add("run", "loadavg_1min_start", std::atof(load_start.c_str()), "load");
   csv.add("run", "loadavg_1min_end", std::atof(loadavg().c_str()), "load");
@@ -915,6 +856,53 @@ int main(int argc, char** argv) {
   csv.add("run", "cores", static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN)), "cores");
   std::ofstream out(o.csv);
   for (const auto& row : csv.rows) out << row << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse_options(argc, argv);
+  const auto wall0 = Clock::now();
+  const std::string load_start = loadavg();
+  auto server = prepare_server(o);
+  const std::string config = read_text(fs::path(server->dir()) / "prosody.cfg.lua");
+
+  patch_prosody_config(*server, config, /*privileged=*/false, o.nagle, o.gate);
+  if (!server->launch()) die("prosody did not start:\n" + server->log());
+  progress("prosody up (no privileged entity); logging in " + std::to_string(o.contacts) +
+           " contacts and " + std::to_string(o.watchers) + " watchers");
+  World world = login_all(*server, o);
+  const std::vector<Burst> alone = bursts_alone(world, o, *server);
+  logout_all(world);
+
+  patch_prosody_config(*server, config, /*privileged=*/true, o.nagle, o.gate);
+  if (!server->restart()) die("prosody did not restart:\n" + server->log());
+  int started = 0;
+  auto component = start_component(*server, started, o.roster_cache.front());
+  progress("prosody + component up; logging in again");
+  world = login_all(*server, o);
+  const std::vector<Burst> with = bursts_with(world, o, *server, *component);
+
+  const std::vector<int> ks = {0, std::max(1, o.contacts / 100), std::max(1, o.contacts / 10)};
+  const auto phases = sync_phases(*server, world, component, started, o, ks);
+  const double bench_cpu_total = self_cpu_seconds();
+  component->stop();
+  logout_all(world);
+
+  const Ingest f = ingest_figures(alone, with, o);
+  print_ingest(f, o, load_start);
+  Csv csv;
+  std::size_t wrong_items = 0;
+  for (const auto& ph : phases) {
+    report_round_trips(ph, ks, o, csv);
+    report_phase_figures(ph, csv);
+    wrong_items += ph.wrong_items;
+  }
+  std::printf("%-52s %12zu\n", "rounds whose delta item count != k", wrong_items);
+  std::printf("%-52s %12.1f\n", "bench process CPU s (load generator)", bench_cpu_total);
+  std::printf("%-52s %12.1f\n", "wall time (s)", seconds_since(wall0, Clock::now()));
+  add_ingest_csv(csv, f);
+  add_run_csv(csv, o, bench_cpu_total, wall0, load_start);
   std::printf("\nCSV: %s\n", o.csv.c_str());
-  return (lost == 0 && ingest_mismatch == 0 && wrong_items == 0) ? 0 : 3;
+  return (f.lost == 0 && f.ingest_mismatch == 0 && wrong_items == 0) ? 0 : 3;
 }

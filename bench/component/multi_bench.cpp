@@ -40,17 +40,23 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/figures.h"
+#include "bench/common/timing.h"
 #include "protocol/ns.h"
 #include "protocol/xml.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
+#include "tests/harness/redis/redis_server.h"
 #include "tests/harness/tcp_proxy.h"
 #include "tests/harness/test_client.h"
-#include "tests/harness_redis/redis_server.h"
 #include "tests/scenario/component_process.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using rpsync::bench::Clock;
+using rpsync::bench::percentile;
+using rpsync::bench::progress;
+using rpsync::bench::seconds_since;
 using rpsync::test::ProsodyServer;
 using rpsync::test::RedisServer;
 using rpsync::test::TcpProxy;
@@ -58,7 +64,6 @@ using rpsync::test::TestClient;
 using rpsync::test::scenario::ComponentProcess;
 using rpsync::test::scenario::ComponentSpec;
 using rpsync::xml::Element;
-using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
 constexpr const char* kHost = "example.test";
@@ -69,14 +74,8 @@ constexpr int kMaxInstances = 4;
   std::fprintf(stderr, "rpsync_multi_bench: %s\n", why.c_str());
   std::exit(3);
 }
-void progress(const std::string& s) {
-  std::fprintf(stderr, "[multi] %s\n", s.c_str());
-}
 std::string jid_of(int i) {
   return "rpsync-m" + std::to_string(i) + ".example.test";
-}
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
 struct Options {
@@ -429,16 +428,7 @@ std::vector<GapFigures> run_own_gap(const Options& o) {
   return out;
 }
 
-double percentile(std::vector<double> xs, double p) {
-  if (xs.empty()) return 0;
-  std::sort(xs.begin(), xs.end());
-  const auto i = static_cast<std::size_t>(p * static_cast<double>(xs.size() - 1) + 0.5);
-  return xs[std::min(i, xs.size() - 1)];
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
+Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -464,8 +454,19 @@ int main(int argc, char** argv) {
   if (o.contacts < 1 || o.changes < 1 || o.rounds < 1) die("counts must be positive");
   if (o.gap_rounds < 0 || o.gap_ms < 0 || o.gap_ms > 60000)
     die("--gap-rounds >= 0, --gap-ms 0..60000");
-  if (!ProsodyServer::find_executable() || !RedisServer::find_executable())
-    die("needs prosody (with prosody-modules) and redis-server");
+  return o;
+}
+
+// "cond:n cond:n", or "-" when nothing failed.
+std::string failures_text(const std::map<std::string, int>& failures) {
+  std::string out;
+  for (const auto& [cond, n] : failures)
+    out += (out.empty() ? "" : " ") + cond + ":" + std::to_string(n);
+  return out.empty() ? "-" : out;
+}
+
+// Ingest rate and sync latency per setup: a table on stdout, rows in the CSV at o.csv.
+void report_setups(const Options& o) {
   const std::vector<Setup> setups = {{"sqlite x1", false, 1},
                                      {"redis+feed x1", true, 1},
                                      {"redis+feed x2", true, 2},
@@ -480,10 +481,7 @@ int main(int argc, char** argv) {
   for (const auto& s : setups) {
     if (o.own_gap_only) break;
     Figures f = run_setup(s, o);
-    std::string failures;
-    for (const auto& [cond, n] : f.failures)
-      failures += (failures.empty() ? "" : " ") + cond + ":" + std::to_string(n);
-    if (failures.empty()) failures = "-";
+    const std::string failures = failures_text(f.failures);
     std::printf("%-16s %12.0f %10.2f %8zu %10.1f %10.1f %10.1f  %s\n", s.name.c_str(),
                 f.ingest_per_s, f.ingest_s, f.sync_ms.size(), percentile(f.sync_ms, 0.5),
                 percentile(f.sync_ms, 0.9), percentile(f.sync_ms, 1.0), failures.c_str());
@@ -493,35 +491,42 @@ int main(int argc, char** argv) {
         << percentile(f.sync_ms, 0.9) << "," << percentile(f.sync_ms, 1.0) << "," << failures
         << "\n";
   }
-  if (o.gap_rounds > 0) {
-    const std::string gap_path =
-        (o.csv.size() > 4 && o.csv.ends_with(".csv") ? o.csv.substr(0, o.csv.size() - 4) : o.csv) +
-        "_own_gap.csv";
-    std::ofstream gap_csv(gap_path);
-    gap_csv << "gap,rounds,changes_per_round,synced_at_b,unready_p50_s,unready_max_s,"
-               "sync_p50_ms,failures\n";
-    const std::vector<GapFigures> gaps = run_own_gap(o);
-    std::printf(
-        "\nown gap of instance B (redis+feed x2, A observes throughout), %d rounds each,"
-        " %d contacts changed per round:\n",
-        o.gap_rounds, std::max(1, o.contacts / 20));
-    std::printf("%-42s %12s %14s %14s %12s  %s\n", "B's gap", "synced at B", "unready p50 s",
-                "unready max s", "sync p50 ms", "failures");
-    for (const GapFigures& gf : gaps) {
-      const GapFigures* g = &gf;
-      const std::string& name = gf.name;
-      std::string failures;
-      for (const auto& [cond, n] : g->failures)
-        failures += (failures.empty() ? "" : " ") + cond + ":" + std::to_string(n);
-      if (failures.empty()) failures = "-";
-      std::printf("%-42s %6d of %-3d %14.2f %14.2f %12.1f  %s\n", name.c_str(), g->synced,
-                  g->rounds, percentile(g->unready_s, 0.5), percentile(g->unready_s, 1.0),
-                  percentile(g->sync_ms, 0.5), failures.c_str());
-      gap_csv << name << "," << g->rounds << "," << std::max(1, o.contacts / 20) << "," << g->synced
-              << "," << percentile(g->unready_s, 0.5) << "," << percentile(g->unready_s, 1.0) << ","
-              << percentile(g->sync_ms, 0.5) << "," << failures << "\n";
-    }
+}
+
+// B's own gap (disconnect, restart) with A observing: a table and <csv>_own_gap.csv.
+void report_own_gap(const Options& o) {
+  const std::string gap_path =
+      (o.csv.size() > 4 && o.csv.ends_with(".csv") ? o.csv.substr(0, o.csv.size() - 4) : o.csv) +
+      "_own_gap.csv";
+  std::ofstream gap_csv(gap_path);
+  gap_csv << "gap,rounds,changes_per_round,synced_at_b,unready_p50_s,unready_max_s,"
+             "sync_p50_ms,failures\n";
+  const std::vector<GapFigures> gaps = run_own_gap(o);
+  std::printf(
+      "\nown gap of instance B (redis+feed x2, A observes throughout), %d rounds each,"
+      " %d contacts changed per round:\n",
+      o.gap_rounds, std::max(1, o.contacts / 20));
+  std::printf("%-42s %12s %14s %14s %12s  %s\n", "B's gap", "synced at B", "unready p50 s",
+              "unready max s", "sync p50 ms", "failures");
+  for (const GapFigures& g : gaps) {
+    const std::string failures = failures_text(g.failures);
+    std::printf("%-42s %6d of %-3d %14.2f %14.2f %12.1f  %s\n", g.name.c_str(), g.synced, g.rounds,
+                percentile(g.unready_s, 0.5), percentile(g.unready_s, 1.0),
+                percentile(g.sync_ms, 0.5), failures.c_str());
+    gap_csv << g.name << "," << g.rounds << "," << std::max(1, o.contacts / 20) << "," << g.synced
+            << "," << percentile(g.unready_s, 0.5) << "," << percentile(g.unready_s, 1.0) << ","
+            << percentile(g.sync_ms, 0.5) << "," << failures << "\n";
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse_options(argc, argv);
+  if (!ProsodyServer::find_executable() || !RedisServer::find_executable())
+    die("needs prosody (with prosody-modules) and redis-server");
+  report_setups(o);
+  if (o.gap_rounds > 0) report_own_gap(o);
   std::printf("CSV: %s%s\n", o.csv.c_str(), o.gap_rounds > 0 ? " (own gap: *_own_gap.csv)" : "");
   return 0;
 }

@@ -5,7 +5,7 @@
 // differs, so every mutation is applied). Prints, per R: publish time, time until every
 // instance applied everything, the rates, and the publish-to-apply lag (Redis' XADD time in
 // the entry id to the apply, same host) over all readers' entries. A fresh redis-server
-// (tests/harness_redis, loopback, AOF with the chosen fsync policy) per row. Run:
+// (tests/harness/redis, loopback, AOF with the chosen fsync policy) per row. Run:
 // build-*/bin/rpsync_bench_feed [ENTRIES [MUTATIONS_PER_ENTRY [always|everysec|no]]]
 #include <algorithm>
 #include <atomic>
@@ -17,25 +17,23 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/timing.h"
 #include "plugin/core/engine.h"
 #include "plugin/feed/apply.h"
 #include "plugin/feed/feed_reader.h"
 #include "plugin/feed/feed_writer.h"
-#include "tests/harness_redis/redis_server.h"
+#include "tests/harness/redis/redis_server.h"
 
 namespace {
 
 using namespace rpsync;
-using Clock = std::chrono::steady_clock;
+using rpsync::bench::Clock;
+using rpsync::bench::seconds_since;
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
 struct Reader {

@@ -53,9 +53,13 @@
 #include "client_ext/manager.h"
 #include "client_ext/roster_cache.h"
 #include "client_ext/store.h"
+#include "bench/common/figures.h"
+#include "bench/common/presence.h"
+#include "bench/common/text.h"
+#include "bench/common/timing.h"
 #include "protocol/ns.h"
 #include "protocol/xml.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/tcp_proxy.h"
 #include "tests/harness/test_client.h"
 #include "tests/harness/util.h"
@@ -70,7 +74,13 @@ using rpsync::test::scenario::ComponentProcess;
 using rpsync::test::scenario::ComponentSpec;
 using rpsync::xml::Element;
 namespace ns = rpsync::ns;
-using Clock = std::chrono::steady_clock;
+using rpsync::bench::Clock;
+using rpsync::bench::contact_presence;
+using rpsync::bench::median;
+using rpsync::bench::ms_between;
+using rpsync::bench::progress;
+using rpsync::bench::replace_all;
+using rpsync::bench::seconds_since;
 using Millis = std::chrono::milliseconds;
 
 constexpr const char* kHost = "example.test";
@@ -97,27 +107,9 @@ struct Options {
   std::string gate_dir = RPSYNC_GATE_PLUGIN_DIR;
 };
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-double ms_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count() * 1000;
-}
-
-void progress(const std::string& what) {
-  static const auto start = Clock::now();
-  std::fprintf(stderr, "[%7.1fs] %s\n", seconds_since(start), what.c_str());
-}
-
 [[noreturn]] void die(const std::string& why) {
   std::fprintf(stderr, "rpsync_reconnect_bench: %s\n", why.c_str());
   std::exit(1);
-}
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-    s.replace(at, from.size(), to);
-  return s;
 }
 
 // N contacts cost the bench N sockets and Prosody (which inherits the limit) as many:
@@ -255,36 +247,11 @@ class TraceLog final : public gloox::LogHandler {
 };
 
 std::string contact_name(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "c%04d", i);
-  return buf;
-}
-
-// A contact presence shaped like a real client's: show, status, priority and caps.
-Element contact_presence(const std::string& status, int variant) {
-  static const char* kShows[] = {"", "away", "chat", "dnd", "xa"};
-  Element p("presence", std::string(ns::kClient));
-  if (const char* show = kShows[variant % 5]; *show)
-    p.add(Element("show", std::string(ns::kClient))).set_text(show);
-  p.add(Element("status", std::string(ns::kClient))).set_text(status);
-  p.add(Element("priority", std::string(ns::kClient))).set_text("1");
-  Element& caps = p.add(Element("c", std::string(ns::kCaps)));
-  caps.set_attr("hash", "sha-1");
-  caps.set_attr("node", "https://rpsync.example/bench-client");
-  caps.set_attr("ver", "q07IKJEyjvHSyhy//CH0CxmKi8w=");
-  return p;
+  return rpsync::bench::contact_name(i, 4);
 }
 
 bool ping(TestClient& c, const std::string& to, const std::string& id) {
-  Element iq("iq", std::string(ns::kClient));
-  iq.set_attr("type", "get");
-  iq.set_attr("to", to);
-  iq.set_attr("id", id);
-  iq.add(Element("ping", std::string(ns::kPing)));
-  if (!c.send(iq)) return false;
-  auto r = c.wait_for([&](const Element& e) { return e.name() == "iq" && e.attr("id") == id; },
-                      Millis(30000));
-  return r && r->attr("type") == "result";
+  return rpsync::bench::ping(c, to, id, Millis(30000)).has_value();
 }
 
 // alice: counts top-level elements and available contact presence per session, and notes
@@ -552,12 +519,6 @@ class Session {
   std::unique_ptr<RosterIdSpy> spy_;
   std::unique_ptr<rpsync::client::RpsyncManager> manager_;
 };
-
-double median(std::vector<double> xs) {
-  if (xs.empty()) return 0;
-  std::sort(xs.begin(), xs.end());
-  return xs[xs.size() / 2];
-}
 
 struct Row {
   int n = 0, percent = 0, k = 0, rounds = 0;

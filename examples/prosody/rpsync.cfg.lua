@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: MIT
 -- Prosody 0.12 configuration for rpsync (add to /etc/prosody/prosody.cfg.lua, or put it in
 -- /etc/prosody/conf.d/ and keep your own VirtualHost lines there). It is the configuration
--- the tests run against: tests/harness/prosody_server.cpp writes the same global modules,
+-- the tests run against: tests/harness/prosody/prosody_server.cpp writes the same global modules,
 -- privileged_entities and Component section, and tests/plugin/prosody/gate_world.cpp adds
 -- modules_enabled = { "rpsync_gate" } under the VirtualHost exactly as below.
 --

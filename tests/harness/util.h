@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Small helpers shared by the server harnesses (Prosody here, ejabberd in
-// tests/harness_ejabberd): loopback ports and reading a server's log files.
+// tests/harness/ejabberd): loopback ports and reading a server's log files.
 #pragma once
 
 #include <cstdint>

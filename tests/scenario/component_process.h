@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/harness/child_process.h"
+
 namespace rpsync::test::scenario {
 
 struct ComponentSpec {
@@ -23,7 +25,7 @@ struct ComponentSpec {
   std::string secret{"s3cret"};
   std::vector<std::string> domains{"example.test"};  // --domain, repeated
   std::vector<std::string> extra_args;               // e.g. {"--requests-per-minute", "30"}
-  std::string binary;  // empty: the rpsync-component this target was built with
+  std::string binary;            // empty: the rpsync-component this target was built with
   std::vector<std::string> env;  // extra NAME=VALUE for the child (e.g. NOTIFY_SOCKET=...)
 };
 
@@ -48,17 +50,15 @@ class ComponentProcess {
   std::string log() const;
   const std::string& store_path() const { return store_path_; }
   // The running child's pid (-1 when none), e.g. to send it SIGHUP.
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
 
  private:
-  int reap(int timeout_ms);
-
   std::string dir_;
   std::uint16_t port_;
   ComponentSpec spec_;
   std::string store_path_;
   std::string log_path_;
-  pid_t pid_ = -1;
+  ChildProcess child_;
 };
 
 }  // namespace rpsync::test::scenario

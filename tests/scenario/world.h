@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The world a scenario runs in: a real XMPP server (Prosody now; any server harness with
-// ProsodyServer's public shape, e.g. tests/harness_ejabberd's EjabberdServer, later), its
+// ProsodyServer's public shape, e.g. tests/harness/ejabberd's EjabberdServer, later), its
 // users and rosters, and the real rpsync-component binary attached to it as a child
 // process with its own temp dir and sqlite store.
 //
@@ -30,8 +30,8 @@
 
 #include "protocol/ns.h"
 #include "protocol/state.h"
-#include "tests/harness/prosody_server.h"
-#include "tests/harness_ejabberd/ejabberd_server.h"
+#include "tests/harness/prosody/prosody_server.h"
+#include "tests/harness/ejabberd/ejabberd_server.h"
 #include "tests/scenario/component_process.h"
 #include "tests/scenario/party.h"
 

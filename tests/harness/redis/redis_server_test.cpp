@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The Redis harness itself: it starts, answers, keeps AOF-fsynced data across kill -9 and
 // comes back on the same port.
-#include "tests/harness_redis/redis_server.h"
+#include "tests/harness/redis/redis_server.h"
 
 #include <gtest/gtest.h>
 

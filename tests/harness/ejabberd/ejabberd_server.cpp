@@ -1,16 +1,11 @@
 // SPDX-License-Identifier: MIT
-#include "tests/harness_ejabberd/ejabberd_server.h"
+#include "tests/harness/ejabberd/ejabberd_server.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -153,7 +148,7 @@ EjabberdServer::EjabberdServer(EjabberdOptions options, std::string erl, std::st
 }
 
 EjabberdServer::~EjabberdServer() {
-  if (pid_ > 0) kill();
+  kill();
   std::error_code ec;
   if (!std::getenv("RPSYNC_KEEP_EJABBERD_DIR")) fs::remove_all(dir_, ec);
 }
@@ -261,7 +256,7 @@ std::optional<std::string> EjabberdServer::api(const std::string& command,
 }
 
 bool EjabberdServer::run_or_queue(std::string command, std::string body) {
-  if (pid_ <= 0) {
+  if (!child_.running()) {
     pending_.push_back({std::move(command), std::move(body)});
     return true;
   }
@@ -288,76 +283,40 @@ bool EjabberdServer::add_roster_item(const std::string& owner_bare, const std::s
                                             ",\"group\":\"\",\"subs\":" + json(subscription) + "}");
 }
 
-bool EjabberdServer::launch() {
-  if (pid_ > 0) return true;
-  auto started = Clock::now();
-  const std::string out = dir_ + "/stdout.txt";
-
-  // Run as the `ejabberd` user when root (as ejabberdctl does); its files must be its own.
-  bool drop = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
+// Starts the VM as a child in its own process group (so kill() also reaches
+// erl_child_setup and inet_gethost), as the `ejabberd` user when root (as ejabberdctl
+// does; its files must be its own).
+bool EjabberdServer::spawn_vm() {
+  ChildSpec spec{
+      .argv = {erl_, "-noinput", "-mnesia", "dir", "\"" + dir_ + "/spool\"", "-s", "ejabberd"},
+      .env = {"HOME=" + dir_, "PATH=/usr/bin:/bin:/usr/sbin:/sbin",
+              "EJABBERD_CONFIG_PATH=" + dir_ + "/ejabberd.yml",
+              "EJABBERD_LOG_PATH=" + dir_ + "/log/ejabberd.log", "ERL_LIBS=" + erl_libs_,
+              "ERL_CRASH_DUMP=" + dir_ + "/log/erl_crash.dump", "ERL_CRASH_DUMP_BYTES=0",
+              "CONTRIB_MODULES_PATH=" + dir_ + "/contrib", "LANG=C.UTF-8"},
+      .replace_env = true,
+      .cwd = dir_,
+      .log_path = dir_ + "/stdout.txt",
+      .close_other_fds = false,
+      .own_process_group = true,
+  };
   if (::geteuid() == 0) {
     if (const passwd* pw = ::getpwnam("ejabberd")) {
-      drop = true;
-      uid = pw->pw_uid;
-      gid = pw->pw_gid;
-      chown_tree(dir_, uid, gid);
+      spec.uid = pw->pw_uid;
+      spec.gid = pw->pw_gid;
+      chown_tree(dir_, pw->pw_uid, pw->pw_gid);
     }
   }
+  return child_.spawn(spec).ok();
+}
 
-  // Everything the child needs is built before fork().
-  std::vector<std::string> args = {erl_, "-noinput", "-mnesia", "dir", "\"" + dir_ + "/spool\"",
-                                   "-s", "ejabberd"};
-  std::vector<std::string> env = {
-      "HOME=" + dir_,
-      "PATH=/usr/bin:/bin:/usr/sbin:/sbin",
-      "EJABBERD_CONFIG_PATH=" + dir_ + "/ejabberd.yml",
-      "EJABBERD_LOG_PATH=" + dir_ + "/log/ejabberd.log",
-      "ERL_LIBS=" + erl_libs_,
-      "ERL_CRASH_DUMP=" + dir_ + "/log/erl_crash.dump",
-      "ERL_CRASH_DUMP_BYTES=0",
-      "CONTRIB_MODULES_PATH=" + dir_ + "/contrib",
-      "LANG=C.UTF-8",
-  };
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) return false;
-  if (pid == 0) {
-    // Own process group, so kill() also reaches erl_child_setup and inet_gethost.
-    ::setpgid(0, 0);
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      if (drop && ::fchown(fd, uid, gid) != 0) ::_exit(126);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close(fd);
-    }
-    if (::chdir(dir_.c_str()) != 0) ::_exit(126);
-    if (drop && (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0))
-      ::_exit(126);
-    // After setuid: changing credentials clears the parent-death signal.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    ::execve(erl_.c_str(), argv.data(), envp.data());
-    ::_exit(127);
-  }
-  pid_ = pid;
+// Ports up within 20 s of `started`, then a c2s stream gets its features; kills the VM
+// when not.
+bool EjabberdServer::wait_until_up(Clock::time_point started) {
   auto deadline = started + std::chrono::seconds(20);
   bool up = false;
   while (Clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
+    if (!child_.alive()) return false;
     if (util::port_accepts(c2s_port_) && util::port_accepts(component_port_) &&
         util::port_accepts(api_port_)) {
       up = true;
@@ -369,6 +328,13 @@ bool EjabberdServer::launch() {
     kill();
     return false;
   }
+  return true;
+}
+
+bool EjabberdServer::launch() {
+  if (child_.running()) return true;
+  auto started = Clock::now();
+  if (!spawn_vm() || !wait_until_up(started)) return false;
   auto pending = std::move(pending_);
   pending_.clear();
   for (auto& p : pending)
@@ -377,31 +343,12 @@ bool EjabberdServer::launch() {
   return true;
 }
 
-void EjabberdServer::reap(int timeout_ms) {
-  for (int waited = 0; pid_ > 0 && waited <= timeout_ms; waited += 20) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
 void EjabberdServer::stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);  // the VM answers SIGTERM with init:stop()
-  reap(8000);
-  if (pid_ > 0) kill();
+  child_.stop(std::chrono::milliseconds(8000));  // the VM answers SIGTERM with init:stop()
 }
 
 void EjabberdServer::kill() {
-  if (pid_ <= 0) return;
-  ::kill(-pid_, SIGKILL);
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
+  child_.kill();
 }
 
 bool EjabberdServer::restart() {

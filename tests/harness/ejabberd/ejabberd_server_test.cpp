@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The ejabberd harness itself: users and rosters before and after launch, data across
 // restart, and that stop()/kill() leave no process behind. Skipped when not installed.
-#include "tests/harness_ejabberd/ejabberd_server.h"
+#include "tests/harness/ejabberd/ejabberd_server.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

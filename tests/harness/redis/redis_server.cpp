@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
-#include "tests/harness_redis/redis_server.h"
+#include "tests/harness/redis/redis_server.h"
 
 #include <hiredis/hiredis.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -86,23 +84,15 @@ std::unique_ptr<RedisServer> RedisServer::start(RedisOptions options, std::strin
 }
 
 bool RedisServer::launch(std::string* why) {
-  const std::string conf = (dir_ / "redis.conf").string();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    if (why) *why = "fork failed";
+  Status spawned =
+      child_.spawn({.argv = {exe_, (dir_ / "redis.conf").string()}, .close_other_fds = false});
+  if (!spawned.ok()) {
+    if (why) *why = spawned.message();
     return false;
   }
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::execl(exe_.c_str(), exe_.c_str(), conf.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  pid_ = pid;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
+    if (!child_.alive()) {
       if (why) *why = "redis-server exited at start-up; log:\n" + log();
       return false;
     }
@@ -115,39 +105,26 @@ bool RedisServer::launch(std::string* why) {
 }
 
 void RedisServer::stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  ::kill(pid_, SIGCONT);  // in case it was frozen
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  kill();
+  if (!child_.running()) return;
+  child_.signal(SIGTERM);
+  child_.signal(SIGCONT);  // in case it was frozen
+  if (!child_.wait_for(std::chrono::seconds(10))) kill();
 }
 
 void RedisServer::kill() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
+  child_.kill();
 }
 
 void RedisServer::freeze() {
-  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  child_.signal(SIGSTOP);
 }
 
 void RedisServer::thaw() {
-  if (pid_ > 0) ::kill(pid_, SIGCONT);
+  child_.signal(SIGCONT);
 }
 
 bool RedisServer::restart() {
-  if (pid_ > 0) stop();
+  if (child_.running()) stop();
   std::string why;
   return launch(&why);
 }

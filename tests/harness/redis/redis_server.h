@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/harness/child_process.h"
+
 namespace rpsync::test {
 
 struct RedisOptions {
@@ -54,7 +56,7 @@ class RedisServer {
   const std::filesystem::path& dir() const { return dir_; }
   // redis://127.0.0.1:PORT/DB?prefix=..(&password=..)
   std::string uri(int db = 0, const std::string& prefix = "rpsync") const;
-  bool running() const { return pid_ > 0; }
+  bool running() const { return child_.running(); }
 
   void stop();     // SIGTERM and wait (bounded 10 s, then SIGKILL)
   void kill();     // SIGKILL and wait
@@ -74,7 +76,7 @@ class RedisServer {
   RedisOptions options_;
   std::filesystem::path dir_;
   uint16_t port_ = 0;
-  pid_t pid_ = -1;
+  ChildProcess child_;
 };
 
 }  // namespace rpsync::test

@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -84,7 +80,7 @@ ProsodyServer::ProsodyServer(ProsodyOptions options, std::string executable)
 }
 
 ProsodyServer::~ProsodyServer() {
-  if (pid_ > 0) kill();
+  kill();
   std::error_code ec;
   if (!std::getenv("RPSYNC_KEEP_PROSODY_DIR")) fs::remove_all(dir_, ec);
 }
@@ -181,38 +177,13 @@ void ProsodyServer::write_roster(const std::string& owner_bare) {
 }
 
 bool ProsodyServer::launch() {
-  if (pid_ > 0) return true;
-  std::string cfg = dir_ + "/prosody.cfg.lua";
-  std::string out = dir_ + "/stdout.txt";
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) return false;
-  if (pid == 0) {
-    // Child: die with the test process; output to a file in the temp dir.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close(fd);
-    }
-    // Sockets of the test (a component connection, test clients) must not live on in
-    // the server process, or closing them in the test would not close the connection.
-    if (::close_range(3, ~0U, 0) != 0)
-      for (int i = 3; i < 4096; ++i) ::close(i);
-    ::execl(executable_.c_str(), executable_.c_str(), "--config", cfg.c_str(), "-F",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  pid_ = pid;
+  if (child_.running()) return true;
+  Status spawned = child_.spawn({.argv = {executable_, "--config", dir_ + "/prosody.cfg.lua", "-F"},
+                                 .log_path = dir_ + "/stdout.txt"});
+  if (!spawned.ok()) return false;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
+    if (!child_.alive()) return false;
     if (util::port_accepts(c2s_port_) && util::port_accepts(component_port_)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -220,30 +191,12 @@ bool ProsodyServer::launch() {
   return false;
 }
 
-void ProsodyServer::reap(int timeout_ms) {
-  for (int waited = 0; pid_ > 0 && waited <= timeout_ms; waited += 20) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
 void ProsodyServer::stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  reap(5000);
-  if (pid_ > 0) kill();
+  child_.stop(std::chrono::milliseconds(5000));
 }
 
 void ProsodyServer::kill() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
+  child_.kill();
 }
 
 bool ProsodyServer::restart() {

@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "protocol/ns.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/test_client.h"
 
 namespace rpsync::test {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A real ejabberd 23.01 started for one test on loopback, with its own config, spool
 // (Mnesia) and log directory and free ports. Same public shape as ProsodyServer
-// (tests/harness/prosody_server.h), so scenario tests can be typed over both servers.
+// (tests/harness/prosody/prosody_server.h), so scenario tests can be typed over both servers.
 //
 // Contract: create() writes <tmp>/ejabberd.yml; launch() starts the Erlang VM directly
 // (`erl -noinput -mnesia dir SPOOL -s ejabberd`, the command ejabberdctl's `foreground`
@@ -28,8 +28,9 @@
 #include <string>
 #include <vector>
 
-#include "tests/harness/prosody_server.h"  // Subscription
-#include "tests/harness/util.h"            // free_port()
+#include "tests/harness/child_process.h"
+#include "tests/harness/prosody/prosody_server.h"  // Subscription
+#include "tests/harness/util.h"                    // free_port()
 
 namespace rpsync::test {
 
@@ -83,10 +84,10 @@ class EjabberdServer {
   uint16_t component_port() const { return component_port_; }
   uint16_t api_port() const { return api_port_; }
   const EjabberdOptions& options() const { return options_; }
-  bool running() const { return pid_ > 0; }
+  bool running() const { return child_.running(); }
   // The VM's pid, also the id of its own process group (erl_child_setup, inet_gethost);
   // -1 when not running.
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   // Wall time of the last successful launch() (VM start to ports up and queue applied).
   double last_launch_seconds() const { return last_launch_seconds_; }
 
@@ -104,7 +105,8 @@ class EjabberdServer {
   EjabberdServer(EjabberdOptions options, std::string erl, std::string erl_libs);
   void write_config() const;
   bool run_or_queue(std::string command, std::string body);
-  void reap(int timeout_ms);
+  bool spawn_vm();
+  bool wait_until_up(std::chrono::steady_clock::time_point started);
 
   EjabberdOptions options_;
   std::string erl_;
@@ -113,7 +115,7 @@ class EjabberdServer {
   uint16_t c2s_port_ = 0;
   uint16_t component_port_ = 0;
   uint16_t api_port_ = 0;
-  pid_t pid_ = -1;
+  ChildProcess child_;
   double last_launch_seconds_ = 0;
   std::vector<Pending> pending_;
   std::string harness_log_;  // failures of admin commands, shown by log()
