@@ -11,7 +11,7 @@
 #include <string>
 #include <system_error>
 
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 
 namespace rpsync::client::testing {
 

@@ -154,7 +154,7 @@ TYPED_TEST(StanzaLimits, UnreadablePresenceOfAContactIsALocalGap) {
   ASSERT_TRUE(this->eve->settles());
   Flood flood = this->flood_of(*this->a);
   ASSERT_TRUE(flood.complete);
-  proto::PresenceState model = flood.state;
+  proto::PresenceState seen = flood.state;
   ASSERT_TRUE(this->a->sends_enable(this->component(), "e2").ok());
   const proto::SyncKey key = this->a->key("e2");
   this->a->closes();
@@ -164,8 +164,8 @@ TYPED_TEST(StanzaLimits, UnreadablePresenceOfAContactIsALocalGap) {
   ASSERT_TRUE(this->a);
   auto delta = delta_of(this->a->sends_sync(this->component(), "s-ok", key), &why);
   ASSERT_TRUE(delta) << why << "\n" << this->world->component().log();
-  ASSERT_TRUE(proto::apply(model, *delta)) << describe(*delta);
-  this->expect_model_is_fresh_login(model, this->alice);
+  ASSERT_TRUE(proto::apply(seen, *delta)) << describe(*delta);
+  this->expect_model_is_fresh_login(seen, this->alice);
   EXPECT_EQ(this->handshakes(), 1u);
 }
 

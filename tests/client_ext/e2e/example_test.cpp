@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "stub_component.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/test_client.h"
 
 namespace rpsync::client {

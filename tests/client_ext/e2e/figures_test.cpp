@@ -17,7 +17,7 @@
 #include "protocol/ns.h"
 #include "stub_component.h"
 #include "tests/client_ext/test_env.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/test_client.h"
 
 namespace rpsync::client {

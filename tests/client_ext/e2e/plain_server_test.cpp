@@ -14,7 +14,7 @@
 #include "gloox_session.h"
 #include "protocol/ns.h"
 #include "tests/client_ext/record_of.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/test_client.h"
 
 namespace rpsync::client {

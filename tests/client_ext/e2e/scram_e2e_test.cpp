@@ -31,7 +31,7 @@
 #include "client_ext/scram.h"
 #include "client_ext/sqlite_scram_cache.h"
 #include "client_ext/store.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 
 namespace rpsync::client {
 namespace {

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "plugin/feed/continuity.h"
-#include "tests/harness_redis/redis_server.h"
+#include "tests/harness/redis/redis_server.h"
 #include "tests/plugin/service/service_fixture.h"
 
 namespace rpsync::app {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// What the change-feed scenarios against a real redis-server (tests/harness_redis) share:
+// What the change-feed scenarios against a real redis-server (tests/harness/redis) share:
 // a Redis per test, reader options, marker entries, an inline Sink, a Loop standing in
 // for the component's event loop, and a bounded wait. Every wait is bounded in time.
 #pragma once
@@ -29,7 +29,7 @@
 #include "plugin/feed/feed_reader.h"
 #include "plugin/feed/feed_writer.h"
 #include "plugin/store/redis_store.h"
-#include "tests/harness_redis/redis_server.h"
+#include "tests/harness/redis/redis_server.h"
 
 namespace rpsync::feed::feedtest {
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "protocol/xml.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/test_client.h"
 
 namespace rpsync::test::gate {

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "protocol/xml.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/xml_socket.h"
 
 namespace rpsync::test::rosterver {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The Redis backend of the store contract suite (tests/plugin/store/backends.h): one real
-// redis-server per test process (tests/harness_redis), started on first use with AOF
+// redis-server per test process (tests/harness/redis), started on first use with AOF
 // (appendfsync always); each backend instance gets its own key prefix, so instances never
 // see each other's data and open() over the same prefix is a "restart".
 // When redis-server is not installed the test is marked skipped with the reason and runs
@@ -15,7 +15,7 @@
 
 #include "plugin/store/memory_store.h"
 #include "plugin/store/store.h"
-#include "tests/harness_redis/redis_server.h"
+#include "tests/harness/redis/redis_server.h"
 
 namespace rpsync::store::testing {
 

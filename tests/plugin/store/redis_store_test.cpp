@@ -3,7 +3,7 @@
 // (AOF, appendfsync always), a Redis outage answered with kUnavailable (not-ready to a
 // client) and survived by the same Store object, the Cluster-ready key layout, URI
 // options, and measured write+flush figures next to SQLite on the same machine. Every
-// test runs a real redis-server (tests/harness_redis) on a free loopback port.
+// test runs a real redis-server (tests/harness/redis) on a free loopback port.
 #include "plugin/store/redis_store.h"
 
 #include <gtest/gtest.h>
@@ -20,7 +20,7 @@
 
 #include "protocol/error.h"
 #include "tests/harness/util.h"
-#include "tests/harness_redis/redis_server.h"
+#include "tests/harness/redis/redis_server.h"
 #include "tests/plugin/store/backends.h"
 
 namespace rpsync::store::testing {

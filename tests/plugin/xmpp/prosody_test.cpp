@@ -7,7 +7,7 @@
 
 #include "plugin/xmpp/connection.h"
 #include "protocol/ns.h"
-#include "tests/harness/prosody_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/test_client.h"
 #include "tests/plugin/xmpp/support.h"
 
