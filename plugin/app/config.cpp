@@ -108,6 +108,7 @@ Setter string_setter(std::string AppConfig::*field) {
   };
 }
 
+// style: data table (one setter per configuration key)
 const std::map<std::string, Setter, std::less<>>& setters() {
   static const std::map<std::string, Setter, std::less<>> table{
       {"server.host", string_setter(&AppConfig::host)},
@@ -522,6 +523,7 @@ std::variant<Invocation, ConfigError> parse_command_line(int argc, const char* c
   return inv;
 }
 
+// style: data table (the --help text)
 std::string_view help_text() {
   return R"(rpsync-component - roster presence sync for reconnecting XMPP clients
 

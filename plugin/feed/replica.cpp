@@ -40,6 +40,52 @@ Replica::~Replica() {
   stop();
 }
 
+// A feed entry from a peer (or this instance's own, echoed): applied to the engine, with
+// debug lines saying why a session is (not) answerable here.
+bool Replica::on_entry(const feed::Entry& e, const feed::Self& self) {
+  const feed::Applied a = feed::apply_entry(*engine_, e, self);
+  if (std::string differs = views_differing(e); !differs.empty())
+    log_.debug("feed", "session.view_differs",
+               {{"origin", e.origin}, {"user_count_there_here", differs}});
+  if (a.sessions > 0)
+    log_.debug("feed", "sessions.applied",
+               {{"origin", e.origin},
+                {"sessions", a.sessions},
+                {"answerable", a.answerable},
+                {"id", e.id}});
+  if (a.admin > 0)
+    log_.info("feed", "admin.applied",
+              {{"kind", feed::kind_name(e.kind)}, {"user", e.user}, {"origin", e.origin}});
+  return true;
+}
+
+// Why a session is not answerable here: the origin's count against this view's, for each
+// session whose digest differs (the adoption rule, after the entry's own roster was applied).
+std::string Replica::views_differing(const feed::Entry& e) const {
+  std::string differs;
+  std::size_t d = 0;
+  for (const auto& m : e.mutations) {
+    const auto* put = std::get_if<core::PutSession>(&m);
+    if (!put) continue;
+    if (d < e.digests.size() && e.digests[d].newest) {
+      const proto::StateDigest here = engine_->digest(put->session.user);
+      if (!(here == *e.digests[d].newest))
+        differs += (differs.empty() ? "" : ",") + put->session.user + ":" +
+                   std::to_string(e.digests[d].newest->count()) + "/" +
+                   std::to_string(here.count());
+    }
+    ++d;
+  }
+  return differs;
+}
+
+void Replica::on_gap(const std::string& why) {
+  engine_->gap();
+  service_->flush();
+  log_.warn("feed", "gap.detected",
+            {{"reason", why}, {"effect", "older keys now fail with continuity-lost"}});
+}
+
 void Replica::start(core::Engine& engine, store::RedisStore& store, service::Service& service,
                     feed::Executor executor) {
   engine_ = &engine;
@@ -65,45 +111,8 @@ void Replica::start(core::Engine& engine, store::RedisStore& store, service::Ser
   const feed::Self self{fc_.instance, fc_.observer_group};
   reader_ = std::make_unique<feed::FeedReader>(
       target_, ro, std::move(executor),
-      [this, self](const feed::Entry& e) {
-        const feed::Applied a = feed::apply_entry(*engine_, e, self);
-        // Why a session is not answerable here (debug): the origin's count against this
-        // view's, for each session whose digest differs (the adoption rule, after the
-        // entry's own roster was applied).
-        std::string differs;
-        std::size_t d = 0;
-        for (const auto& m : e.mutations) {
-          const auto* put = std::get_if<core::PutSession>(&m);
-          if (!put) continue;
-          if (d < e.digests.size() && e.digests[d].newest) {
-            const proto::StateDigest here = engine_->digest(put->session.user);
-            if (!(here == *e.digests[d].newest))
-              differs += (differs.empty() ? "" : ",") + put->session.user + ":" +
-                         std::to_string(e.digests[d].newest->count()) + "/" +
-                         std::to_string(here.count());
-          }
-          ++d;
-        }
-        if (!differs.empty())
-          log_.debug("feed", "session.view_differs",
-                     {{"origin", e.origin}, {"user_count_there_here", differs}});
-        if (a.sessions > 0)
-          log_.debug("feed", "sessions.applied",
-                     {{"origin", e.origin},
-                      {"sessions", a.sessions},
-                      {"answerable", a.answerable},
-                      {"id", e.id}});
-        if (a.admin > 0)
-          log_.info("feed", "admin.applied",
-                    {{"kind", feed::kind_name(e.kind)}, {"user", e.user}, {"origin", e.origin}});
-        return true;
-      },
-      [this](const std::string& why) {
-        engine_->gap();
-        service_->flush();
-        log_.warn("feed", "gap.detected",
-                  {{"reason", why}, {"effect", "older keys now fail with continuity-lost"}});
-      });
+      [this, self](const feed::Entry& e) { return on_entry(e, self); },
+      [this](const std::string& why) { on_gap(why); });
   service.set_blocked(blocked_);
   reader_->start();
 }

@@ -98,6 +98,9 @@ class Replica {
           log::Logger& log);
   void update_readiness();
   void beat();
+  bool on_entry(const feed::Entry& e, const feed::Self& self);
+  std::string views_differing(const feed::Entry& e) const;
+  void on_gap(const std::string& why);
   // A group epoch seen on a beat: engine.gap() when it rose (every instance was cut off).
   void note_group_epoch(std::uint64_t epoch, std::string_view why);
   void on_decision(const feed::Decision& d);

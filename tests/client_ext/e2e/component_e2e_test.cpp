@@ -22,6 +22,7 @@
 #include "protocol/ns.h"
 #include "tests/client_ext/record_of.h"
 #include "tests/client_ext/test_env.h"
+#include "tests/harness/child_process.h"
 #include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/test_client.h"
 
@@ -34,38 +35,34 @@ using testing::GlooxSession;
 
 constexpr const char* kAlice = "alice@example.test";
 
-// The component as a child process; killed on destruction.
+// The component as a child process (the harness's ChildProcess): SIGTERM on destruction,
+// SIGKILL after 5 s.
 class ComponentProcess {
  public:
   ComponentProcess(const test::ProsodyServer& server, const std::string& log_path) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const std::string port = std::to_string(server.component_port());
-      std::FILE* log = std::freopen(log_path.c_str(), "w", stdout);
-      (void)log;
-      ::dup2(::fileno(stdout), STDERR_FILENO);
-      ::setenv("RPSYNC_SECRET", server.options().component_secret.c_str(), 1);
-      ::execl(RPSYNC_COMPONENT_BIN, RPSYNC_COMPONENT_BIN, "--component",
-              server.options().component_jid.c_str(), "--domain", "example.test", "--port",
-              port.c_str(), "--store", "memory:", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
+    test::ChildSpec spec;
+    spec.argv = {RPSYNC_COMPONENT_BIN,
+                 "--component",
+                 server.options().component_jid,
+                 "--domain",
+                 "example.test",
+                 "--port",
+                 std::to_string(server.component_port()),
+                 "--store",
+                 "memory:"};
+    spec.env = {"RPSYNC_SECRET=" + server.options().component_secret};
+    spec.log_path = log_path;
+    spec.truncate_log = true;
+    started_ = child_.spawn(spec).ok();
   }
   ~ComponentProcess() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 50; ++i) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
-      ::usleep(100'000);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
+    if (child_.running()) child_.stop(milliseconds(5000));
   }
-  bool started() const { return pid_ > 0; }
+  bool started() const { return started_; }
 
  private:
-  pid_t pid_ = -1;
+  test::ChildProcess child_;
+  bool started_ = false;
 };
 
 // Asks the component's disco#info through `c` until it answers (it is connected and has
