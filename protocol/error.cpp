@@ -91,16 +91,24 @@ StanzaError bad_request(std::string text) {
                      std::move(text)};
 }
 
-std::string_view to_string(ErrorType t) { return name_of(kTypes, t); }
-std::string_view to_string(Condition c) { return name_of(kConditions, c); }
+std::string_view to_string(ErrorType t) {
+  return name_of(kTypes, t);
+}
+std::string_view to_string(Condition c) {
+  return name_of(kConditions, c);
+}
 std::string_view to_string(AppCondition c) {
   for (const auto& r : kAppRules)
     if (r.app == c) return r.name;
   return {};
 }
 
-std::optional<ErrorType> error_type_from(std::string_view s) { return value_of(kTypes, s); }
-std::optional<Condition> condition_from(std::string_view s) { return value_of(kConditions, s); }
+std::optional<ErrorType> error_type_from(std::string_view s) {
+  return value_of(kTypes, s);
+}
+std::optional<Condition> condition_from(std::string_view s) {
+  return value_of(kConditions, s);
+}
 std::optional<AppCondition> app_condition_from(std::string_view s) {
   for (const auto& r : kAppRules)
     if (r.name == s) return r.app;
@@ -111,8 +119,7 @@ xml::Element to_xml(const StanzaError& e, std::string_view stanza_ns) {
   xml::Element err("error", std::string(stanza_ns));
   err.set_attr("type", std::string(to_string(e.type)));
   err.add(xml::Element(std::string(to_string(e.condition)), std::string(ns::kStanzas)));
-  if (!e.text.empty())
-    err.add(xml::Element("text", std::string(ns::kStanzas))).set_text(e.text);
+  if (!e.text.empty()) err.add(xml::Element("text", std::string(ns::kStanzas))).set_text(e.text);
   if (e.app != AppCondition::kNone)
     err.add(xml::Element(std::string(to_string(e.app)), std::string(ns::kRpsync)));
   return err;

@@ -10,11 +10,16 @@ namespace rpsync::proto {
 
 std::string_view to_string(Show s) {
   switch (s) {
-    case Show::kNone: return "";
-    case Show::kChat: return "chat";
-    case Show::kAway: return "away";
-    case Show::kXa: return "xa";
-    case Show::kDnd: return "dnd";
+    case Show::kNone:
+      return "";
+    case Show::kChat:
+      return "chat";
+    case Show::kAway:
+      return "away";
+    case Show::kXa:
+      return "xa";
+    case Show::kDnd:
+      return "dnd";
   }
   return "";
 }
@@ -30,12 +35,18 @@ std::optional<Show> show_from(std::string_view s) {
 
 std::string_view field_name(Field f) {
   switch (f) {
-    case Field::kShow: return "show";
-    case Field::kStatus: return "status";
-    case Field::kPriority: return "priority";
-    case Field::kCaps: return "caps";
-    case Field::kPhoto: return "photo";
-    case Field::kIdle: return "idle";
+    case Field::kShow:
+      return "show";
+    case Field::kStatus:
+      return "status";
+    case Field::kPriority:
+      return "priority";
+    case Field::kCaps:
+      return "caps";
+    case Field::kPhoto:
+      return "photo";
+    case Field::kIdle:
+      return "idle";
   }
   return "";
 }
@@ -57,7 +68,9 @@ FieldMask differing(const PresenceFields& a, const PresenceFields& b) {
   return m;
 }
 
-FieldMask set_fields(const PresenceFields& p) { return differing(p, PresenceFields{}); }
+FieldMask set_fields(const PresenceFields& p) {
+  return differing(p, PresenceFields{});
+}
 
 void copy_fields(PresenceFields& to, const PresenceFields& from, FieldMask mask) {
   if (mask & bit(Field::kShow)) to.show = from.show;
@@ -68,7 +81,9 @@ void copy_fields(PresenceFields& to, const PresenceFields& from, FieldMask mask)
   if (mask & bit(Field::kIdle)) to.idle_since = from.idle_since;
 }
 
-void reset_fields(PresenceFields& p, FieldMask mask) { copy_fields(p, PresenceFields{}, mask); }
+void reset_fields(PresenceFields& p, FieldMask mask) {
+  copy_fields(p, PresenceFields{}, mask);
+}
 
 namespace {
 
@@ -118,7 +133,8 @@ bool is_xs_datetime(std::string_view s) {
   if (!s.empty() && s.front() == '-') s.remove_prefix(1);
   std::size_t y = 0;
   while (y < s.size() && s[y] >= '0' && s[y] <= '9') ++y;
-  if (y < 4 || (y > 4 && s.front() == '0') || s.substr(0, y).find_first_not_of('0') == std::string_view::npos)
+  if (y < 4 || (y > 4 && s.front() == '0') ||
+      s.substr(0, y).find_first_not_of('0') == std::string_view::npos)
     return false;
   s.remove_prefix(y);
   if (s.size() < 15 || s[0] != '-' || !digits(s.substr(1), 2, 1, 12) || s[3] != '-' ||
@@ -154,7 +170,9 @@ std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
 
 namespace {
 
-bool fits(std::string_view v) { return v.size() <= kDefaultLimits.max_field; }
+bool fits(std::string_view v) {
+  return v.size() <= kDefaultLimits.max_field;
+}
 
 std::optional<Caps> caps_from(const xml::Element& c) {
   auto node = c.attr("node");

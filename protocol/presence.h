@@ -15,8 +15,8 @@ namespace rpsync::proto {
 
 enum class Show : std::uint8_t { kNone, kChat, kAway, kXa, kDnd };  // kNone = plain available
 
-std::string_view to_string(Show s);                       // "" for kNone
-std::optional<Show> show_from(std::string_view s);        // "" -> kNone; unknown -> nullopt
+std::string_view to_string(Show s);                 // "" for kNone
+std::optional<Show> show_from(std::string_view s);  // "" -> kNone; unknown -> nullopt
 
 struct Caps {
   std::string hash;  // may be empty (legacy caps)
@@ -27,11 +27,11 @@ struct Caps {
 
 struct PresenceFields {
   Show show = Show::kNone;
-  std::string status;            // empty = absent
+  std::string status;  // empty = absent
   std::int8_t priority = 0;
   std::optional<Caps> caps;
-  std::string photo;             // empty = absent
-  std::string idle_since;        // empty = absent
+  std::string photo;       // empty = absent
+  std::string idle_since;  // empty = absent
   friend bool operator==(const PresenceFields&, const PresenceFields&) = default;
 };
 
@@ -46,12 +46,14 @@ enum class Field : std::uint8_t {
 };
 using FieldMask = std::uint8_t;
 inline constexpr FieldMask kAllFields = 0x3f;
-constexpr FieldMask bit(Field f) { return static_cast<FieldMask>(f); }
+constexpr FieldMask bit(Field f) {
+  return static_cast<FieldMask>(f);
+}
 
-std::string_view field_name(Field f);                 // "show", "status", ...
+std::string_view field_name(Field f);  // "show", "status", ...
 std::optional<Field> field_from(std::string_view name);
-inline constexpr Field kFieldsInOrder[] = {Field::kShow,  Field::kStatus, Field::kPriority,
-                                           Field::kCaps,  Field::kPhoto,  Field::kIdle};
+inline constexpr Field kFieldsInOrder[] = {Field::kShow, Field::kStatus, Field::kPriority,
+                                           Field::kCaps, Field::kPhoto,  Field::kIdle};
 
 // Fields whose values differ between a and b.
 FieldMask differing(const PresenceFields& a, const PresenceFields& b);

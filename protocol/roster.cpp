@@ -48,8 +48,7 @@ Result<RosterResult> parse_roster_result(const xml::Element& iq_result) {
     if (item.name() != "item") continue;
     auto jid = item.attr("jid");
     if (!jid) continue;
-    r.items.push_back(
-        {std::string(*jid), std::string(item.attr("subscription").value_or("none"))});
+    r.items.push_back({std::string(*jid), std::string(item.attr("subscription").value_or("none"))});
   }
   return r;
 }

@@ -5,13 +5,20 @@ namespace rpsync {
 
 std::string_view to_string(StatusCode c) {
   switch (c) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid-argument";
-    case StatusCode::kNotFound: return "not-found";
-    case StatusCode::kUnavailable: return "unavailable";
-    case StatusCode::kTimeout: return "timeout";
-    case StatusCode::kIoError: return "io-error";
-    case StatusCode::kCorrupt: return "corrupt";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid-argument";
+    case StatusCode::kNotFound:
+      return "not-found";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kTimeout:
+      return "timeout";
+    case StatusCode::kIoError:
+      return "io-error";
+    case StatusCode::kCorrupt:
+      return "corrupt";
   }
   return "unknown";
 }

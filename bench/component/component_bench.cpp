@@ -474,8 +474,8 @@ SyncPhase run_sync_phase(const ProsodyServer& server, World& world, const Compon
     const int k = ks[ki];
     for (int r = 0; r < o.rounds; ++r) {
       session->abort();
-      const std::string tag = "S" + std::to_string(offset) + "-" + std::to_string(k) + "-" +
-                              std::to_string(r) + " ";
+      const std::string tag =
+          "S" + std::to_string(offset) + "-" + std::to_string(k) + "-" + std::to_string(r) + " ";
       for (int j = 0; j < k; ++j) {
         int i = (offset + j) % o.contacts;
         world.contacts[static_cast<std::size_t>(i)]->send(
@@ -574,8 +574,7 @@ Options parse_options(int argc, char** argv) {
       }
       if (o.roster_cache.empty() || o.roster_cache.size() > 4)
         die("--roster-cache takes 1 to 4 modes");
-    }
-    else if (a == "--help" || a == "-h") {
+    } else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: rpsync_component_bench [--contacts N=500] [--watchers W=4] [--changes C=10]\n"
           "       [--bursts B=3] [--rounds R=20] [--no-nagle] [--no-gate]\n"
@@ -684,9 +683,8 @@ std::vector<SyncPhase> sync_phases(const ProsodyServer& server, World& world,
     }
     phases.push_back(run_sync_phase(server, world, *component, o, ks, offset));
     phases.back().roster_cache = o.roster_cache[m];
-    progress(std::string("sync phase with the roster cache ") +
-             (o.roster_cache[m] ? "on" : "off") + " done: roster cache hits " +
-             std::to_string(phases.back().roster_hits) + ", misses " +
+    progress(std::string("sync phase with the roster cache ") + (o.roster_cache[m] ? "on" : "off") +
+             " done: roster cache hits " + std::to_string(phases.back().roster_hits) + ", misses " +
              std::to_string(phases.back().roster_misses));
   }
   return phases;

@@ -49,14 +49,14 @@
 #include <thread>
 #include <vector>
 
-#include "client_ext/client.h"
-#include "client_ext/manager.h"
-#include "client_ext/roster_cache.h"
-#include "client_ext/store.h"
 #include "bench/common/figures.h"
 #include "bench/common/presence.h"
 #include "bench/common/text.h"
 #include "bench/common/timing.h"
+#include "client_ext/client.h"
+#include "client_ext/manager.h"
+#include "client_ext/roster_cache.h"
+#include "client_ext/store.h"
 #include "protocol/ns.h"
 #include "protocol/xml.h"
 #include "tests/harness/prosody/prosody_server.h"
@@ -94,13 +94,13 @@ struct Options {
   std::vector<int> percents = {0, 5, 50};
   int rounds = 5;
   int rounds_large = 3;
-  int warmup = 2;  // unmeasured reconnects of every mode before the first row
+  int warmup = 2;      // unmeasured reconnects of every mode before the first row
   bool nagle = false;  // Prosody's network_settings.nagle; our deployment turns it off
   bool gate_without_rosterver = false;
   bool trace = false;
   bool sasl_plain = false;  // gloox's default picks SCRAM-SHA-1 (see README: its cost)
   bool scram_cache = true;  // rpsync modes: the client library's SCRAM key cache, if it has one
-  bool one_way = false;  // contacts do not see alice: isolates the broadcast of her presence
+  bool one_way = false;     // contacts do not see alice: isolates the broadcast of her presence
   int max_minutes = 45;
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_reconnect.csv";
   std::string component_bin = RPSYNC_COMPONENT_BIN;
@@ -120,8 +120,8 @@ void ensure_fd_limit(int contacts) {
   if (::getrlimit(RLIMIT_NOFILE, &l) != 0) die("getrlimit failed");
   if (l.rlim_cur >= need) return;
   if (l.rlim_max != RLIM_INFINITY && l.rlim_max < need)
-    die("RLIMIT_NOFILE hard limit " + std::to_string(l.rlim_max) + " < " +
-        std::to_string(need) + " needed for " + std::to_string(contacts) +
+    die("RLIMIT_NOFILE hard limit " + std::to_string(l.rlim_max) + " < " + std::to_string(need) +
+        " needed for " + std::to_string(contacts) +
         " contacts; raise it (ulimit -Hn) or use fewer --contacts");
   l.rlim_cur = need;
   if (::setrlimit(RLIMIT_NOFILE, &l) != 0) die("setrlimit(RLIMIT_NOFILE) failed");
@@ -158,8 +158,8 @@ class LowFds {
 // Nagle off on Prosody's sockets unless asked for (examples/prosody/rpsync.cfg.lua).
 void patch_prosody_config(const ProsodyServer& server, const Options& o) {
   const fs::path cfg = fs::path(server.dir()) / "prosody.cfg.lua";
-  std::string text = replace_all(rpsync::test::util::read_file(cfg), "log = { debug = ",
-                                 "log = { warn = ");
+  std::string text =
+      replace_all(rpsync::test::util::read_file(cfg), "log = { debug = ", "log = { warn = ");
   auto first_host = text.find("\nVirtualHost ");
   if (first_host == std::string::npos) die("unexpected harness config in " + cfg.string());
   std::string out = o.nagle ? "" : "network_settings = { nagle = false }\n";
@@ -193,7 +193,9 @@ void disable_scram_cache(C& client) {
 }
 template <class C = rpsync::client::Client>
 constexpr bool client_has_scram_cache() {
-  return requires(C& c) { c.set_scram_cache(nullptr); };
+  return requires(C & c) {
+    c.set_scram_cache(nullptr);
+  };
 }
 
 // One line of a --trace timeline.
@@ -238,8 +240,7 @@ class TraceLog final : public gloox::LogHandler {
     std::string m = message.substr(0, 150);
     std::replace(m.begin(), m.end(), '\n', ' ');
     trace_->add(std::string(in ? "gloox <- " : "gloox -> ") + m +
-                (message.size() > 150 ? "... (" + std::to_string(message.size()) + " chars)"
-                                      : ""));
+                (message.size() > 150 ? "... (" + std::to_string(message.size()) + " chars)" : ""));
   }
 
  private:
@@ -345,23 +346,33 @@ struct Events final : public rpsync::client::RpsyncHandler,
 enum class Mode { kPlain, kNoGate, kGateRosterVer, kGate };
 const char* mode_name(Mode m) {
   switch (m) {
-    case Mode::kPlain: return "plain";
-    case Mode::kNoGate: return "rpsync, no gate";
-    case Mode::kGateRosterVer: return "gate + roster ver";
-    case Mode::kGate: return "gate, no roster ver";
+    case Mode::kPlain:
+      return "plain";
+    case Mode::kNoGate:
+      return "rpsync, no gate";
+    case Mode::kGateRosterVer:
+      return "gate + roster ver";
+    case Mode::kGate:
+      return "gate, no roster ver";
   }
   return "?";
 }
 const char* mode_key(Mode m) {
   switch (m) {
-    case Mode::kPlain: return "plain";
-    case Mode::kNoGate: return "nogate";
-    case Mode::kGateRosterVer: return "gate_rv";
-    case Mode::kGate: return "gate";
+    case Mode::kPlain:
+      return "plain";
+    case Mode::kNoGate:
+      return "nogate";
+    case Mode::kGateRosterVer:
+      return "gate_rv";
+    case Mode::kGate:
+      return "gate";
   }
   return "?";
 }
-bool gated(Mode m) { return m == Mode::kGateRosterVer || m == Mode::kGate; }
+bool gated(Mode m) {
+  return m == Mode::kGateRosterVer || m == Mode::kGate;
+}
 
 struct Run {
   double bytes = 0, stanzas = 0, ms = 0, presences = 0;
@@ -399,8 +410,7 @@ class Session {
                                               spy_.get());
     if (trace)
       client_->logInstance().registerLogHandler(
-          gloox::LogLevelDebug, gloox::LogAreaXmlIncoming | gloox::LogAreaXmlOutgoing,
-          &trace_log_);
+          gloox::LogLevelDebug, gloox::LogAreaXmlIncoming | gloox::LogAreaXmlOutgoing, &trace_log_);
     if (mode == Mode::kGateRosterVer) client_->set_roster_cache(&roster_cache_);
     if (mode != Mode::kPlain) {
       rpsync::client::RpsyncOptions ro;
@@ -455,11 +465,13 @@ class Session {
     if (!client_->connect(false)) die("alice: connect failed");
     auto state_ready = [&] {
       switch (mode_) {
-        case Mode::kPlain: return ev_.connected && client_->contact_presences >= contacts;
+        case Mode::kPlain:
+          return ev_.connected && client_->contact_presences >= contacts;
         case Mode::kNoGate:
           return ev_.synced && ev_.connected && client_->contact_presences >= contacts;
         case Mode::kGateRosterVer:
-        case Mode::kGate: return ev_.synced && ev_.connected;
+        case Mode::kGate:
+          return ev_.synced && ev_.connected;
       }
       return false;
     };
@@ -487,8 +499,10 @@ class Session {
     r.roster_bytes = static_cast<double>(client_->roster_stats().result_bytes);
     r.roster_cached = client_->roster_from_cache();
     r.ok = ok && ev_.pong && !ev_.full_resync;
-    if (ev_.full_resync) r.why = "full resync: " + ev_.resync_reason;
-    else if (!ok) r.why = "timeout or disconnect";
+    if (ev_.full_resync)
+      r.why = "full resync: " + ev_.resync_reason;
+    else if (!ok)
+      r.why = "timeout or disconnect";
     // The marker's verification checkpoint is not part of "complete" (the ping is); wait a
     // little for it so its time can be reported.
     if (r.ok && gated(mode_)) {
@@ -504,8 +518,10 @@ class Session {
  private:
   // Graceful logout (rpsync: final checkpoint first) and wait for the stream to end.
   void leave() {
-    if (manager_) manager_->logout();
-    else client_->disconnect();
+    if (manager_)
+      manager_->logout();
+    else
+      client_->disconnect();
     loop([&] { return ev_.disconnected; }, Millis(10000));
     ev_.disconnected = false;
   }
@@ -534,8 +550,8 @@ std::vector<int> parse_list(const std::string& s, int lo, int hi) {
   std::istringstream in(s);
   for (std::string part; std::getline(in, part, ',');) {
     int v = std::atoi(part.c_str());
-    if (v < lo || v > hi) die("value " + part + " out of " + std::to_string(lo) + ".." +
-                              std::to_string(hi));
+    if (v < lo || v > hi)
+      die("value " + part + " out of " + std::to_string(lo) + ".." + std::to_string(hi));
     out.push_back(v);
   }
   if (out.empty()) die("empty list");
@@ -550,22 +566,38 @@ Options parse_options(int argc, char** argv) {
       if (i + 1 >= argc) die(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--contacts") o.contacts = parse_list(value(), 10, 5000);
-    else if (a == "--percent") o.percents = parse_list(value(), 0, 100);
-    else if (a == "--rounds") o.rounds = parse_list(value(), 1, 50).front();
-    else if (a == "--rounds-large") o.rounds_large = parse_list(value(), 1, 50).front();
-    else if (a == "--warmup") o.warmup = parse_list(value(), 0, 20).front();
-    else if (a == "--csv") o.csv = value();
-    else if (a == "--nagle") o.nagle = true;
-    else if (a == "--no-nagle") o.nagle = false;
-    else if (a == "--gate-without-rosterver") o.gate_without_rosterver = true;
-    else if (a == "--trace") o.trace = true;
-    else if (a == "--sasl-plain") o.sasl_plain = true;
-    else if (a == "--no-scram-cache") o.scram_cache = false;
-    else if (a == "--one-way") o.one_way = true;
-    else if (a == "--max-minutes") o.max_minutes = parse_list(value(), 1, 600).front();
-    else if (a == "--component-bin") o.component_bin = value();
-    else if (a == "--gate-dir") o.gate_dir = value();
+    if (a == "--contacts")
+      o.contacts = parse_list(value(), 10, 5000);
+    else if (a == "--percent")
+      o.percents = parse_list(value(), 0, 100);
+    else if (a == "--rounds")
+      o.rounds = parse_list(value(), 1, 50).front();
+    else if (a == "--rounds-large")
+      o.rounds_large = parse_list(value(), 1, 50).front();
+    else if (a == "--warmup")
+      o.warmup = parse_list(value(), 0, 20).front();
+    else if (a == "--csv")
+      o.csv = value();
+    else if (a == "--nagle")
+      o.nagle = true;
+    else if (a == "--no-nagle")
+      o.nagle = false;
+    else if (a == "--gate-without-rosterver")
+      o.gate_without_rosterver = true;
+    else if (a == "--trace")
+      o.trace = true;
+    else if (a == "--sasl-plain")
+      o.sasl_plain = true;
+    else if (a == "--no-scram-cache")
+      o.scram_cache = false;
+    else if (a == "--one-way")
+      o.one_way = true;
+    else if (a == "--max-minutes")
+      o.max_minutes = parse_list(value(), 1, 600).front();
+    else if (a == "--component-bin")
+      o.component_bin = value();
+    else if (a == "--gate-dir")
+      o.gate_dir = value();
     else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: rpsync_reconnect_bench [--contacts 50,500,2000] [--percent 0,5,50]\n"
@@ -588,7 +620,8 @@ Options parse_options(int argc, char** argv) {
           "  --max-minutes   watchdog for the whole run (exit 4)\n",
           kLargeN);
       std::exit(0);
-    } else die("unknown argument " + a + " (see --help)");
+    } else
+      die("unknown argument " + a + " (see --help)");
   }
   return o;
 }
@@ -635,8 +668,8 @@ std::vector<Row> bench_n(const Options& o, int n) {
   w0->send_presence();
   std::vector<std::unique_ptr<TestClient>> contacts;
   for (int i = 0; i < n; ++i) {
-    auto c = TestClient::login(server->c2s_port(), contact_name(i), kHost, kPassword, "phone",
-                               &why, Millis(15000));
+    auto c = TestClient::login(server->c2s_port(), contact_name(i), kHost, kPassword, "phone", &why,
+                               Millis(15000));
     if (!c) die("login of " + contact_name(i) + ": " + why);
     c->send(contact_presence("initial status of " + contact_name(i) + ", back soon", i));
     contacts.push_back(std::move(c));
@@ -652,8 +685,8 @@ std::vector<Row> bench_n(const Options& o, int n) {
   }
   if (online < n) die("watcher saw " + std::to_string(online) + " of " + std::to_string(n));
   if (!ping(*w0, kComponent, "settle")) die("component did not answer a ping");
-  progress("N=" + std::to_string(n) + ": prosody (gate loaded, nagle " +
-           (o.nagle ? "on" : "off") + ") + component + contacts up in " +
+  progress("N=" + std::to_string(n) + ": prosody (gate loaded, nagle " + (o.nagle ? "on" : "off") +
+           ") + component + contacts up in " +
            std::to_string(static_cast<int>(seconds_since(setup0))) + " s");
 
   low_fds.release();
@@ -721,8 +754,7 @@ std::vector<Row> bench_n(const Options& o, int n) {
   if (o.gate_without_rosterver) modes.push_back(Mode::kGate);
   std::vector<std::unique_ptr<Session>> sessions(modes.size());
   for (std::size_t m = 1; m < modes.size(); ++m) {
-    sessions[m] = std::make_unique<Session>(modes[m], proxy.port(), o.trace ? &trace : nullptr,
-                                            o);
+    sessions[m] = std::make_unique<Session>(modes[m], proxy.port(), o.trace ? &trace : nullptr, o);
     sessions[m]->prepare();
     quiesce();
   }
@@ -884,8 +916,8 @@ int main(int argc, char** argv) {
       "contact's presence (plain: the Nth arrived; rpsync: delta applied and verified)\n"
       "bytes/pl: ratio of the medians; ms/pl, st/pl: median of the per-round ratios to the\n"
       "plain reconnect of the same round\n\n",
-      o.nagle ? "on (Prosody default)" : "off (network_settings = { nagle = false })",
-      sasl_name(o), o.rounds, o.rounds_large, kLargeN);
+      o.nagle ? "on (Prosody default)" : "off (network_settings = { nagle = false })", sasl_name(o),
+      o.rounds, o.rounds_large, kLargeN);
   std::printf(
       "%5s %4s %5s %-19s %8s %7s %5s %7s %8s %6s %7s %6s %7s %7s %7s %7s %7s %6s %4s %4s %4s\n",
       "N", "k%", "k", "mode", "bytes", "stanzas", "pres", "ms", "bytes/pl", "ms/pl", "state",
@@ -910,13 +942,12 @@ int main(int argc, char** argv) {
         row.med.synced_ms, row.med.presence_ms, row.med.verified_ms, row.med.roster_bytes,
         row.roster_cached, row.failed, row.wrong_items, row.rounds);
     csv << row.n << "," << row.percent << "," << row.k << "," << mode_key(row.mode) << ","
-        << row.med.bytes << "," << row.med.stanzas << "," << row.med.presences << ","
-        << row.med.ms << "," << br << "," << mr << "," << sr << "," << row.med.state_ms << ","
-        << tr << "," << row.med.roster_ms << "," << row.med.synced_ms << ","
-        << row.med.presence_ms << "," << row.med.verified_ms << "," << row.med.roster_bytes
-        << "," << row.roster_cached << "," << row.rounds << "," << row.failed << ","
-        << row.wrong_items << "," << (o.nagle ? 1 : 0) << "," << sasl_key(o)
-        << "\n";
+        << row.med.bytes << "," << row.med.stanzas << "," << row.med.presences << "," << row.med.ms
+        << "," << br << "," << mr << "," << sr << "," << row.med.state_ms << "," << tr << ","
+        << row.med.roster_ms << "," << row.med.synced_ms << "," << row.med.presence_ms << ","
+        << row.med.verified_ms << "," << row.med.roster_bytes << "," << row.roster_cached << ","
+        << row.rounds << "," << row.failed << "," << row.wrong_items << "," << (o.nagle ? 1 : 0)
+        << "," << sasl_key(o) << "\n";
     if (row.failed || row.wrong_items) bad = true;
   }
   std::printf("\nwall time %.1f s; CSV: %s\n", seconds_since(wall0), o.csv.c_str());

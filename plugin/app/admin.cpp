@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <variant>
 
-#include "plugin/feed/replica.h"
 #include "plugin/core/engine.h"
 #include "plugin/feed/feed_writer.h"
+#include "plugin/feed/replica.h"
 #include "plugin/store/redis_store.h"
 
 namespace rpsync::app {

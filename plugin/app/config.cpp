@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "plugin/app/config.h"
 
+#include <sys/stat.h>
 #include <toml++/toml.h>
-
-#include "plugin/metrics/listen.h"
 
 #include <algorithm>
 #include <charconv>
@@ -12,8 +11,7 @@
 #include <map>
 #include <sstream>
 
-#include <sys/stat.h>
-
+#include "plugin/metrics/listen.h"
 #include "plugin/store/redact.h"
 
 namespace rpsync::app {
@@ -307,10 +305,10 @@ namespace {
 void warn_if_others_read(const std::string& path, const char* what, AppConfig& c) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || (st.st_mode & S_IROTH) == 0) return;
-  c.warnings.push_back(std::string(what) + " '" + path +
-                       "' is readable by every local user (mode " +
-                       std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
-                       std::to_string(st.st_mode & 7) + "); make it 0600 or 0640");
+  c.warnings.push_back(
+      std::string(what) + " '" + path + "' is readable by every local user (mode " +
+      std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
+      std::to_string(st.st_mode & 7) + "); make it 0600 or 0640");
 }
 
 std::optional<ConfigError> apply_toml_to(std::string_view text, std::string_view origin,
@@ -356,7 +354,8 @@ bool is_admin(Invocation::Action a) {
 std::optional<ConfigError> take_admin(const std::string& name, const std::string& value,
                                       Invocation& inv) {
   const bool purge = name == "--purge-user";
-  if (is_admin(inv.action)) return ConfigError{"give one of --purge-user and --invalidate-keys, once"};
+  if (is_admin(inv.action))
+    return ConfigError{"give one of --purge-user and --invalidate-keys, once"};
   if (!admin_jid(value, !purge))
     return ConfigError{name + " needs a user's bare JID (user@domain)" +
                        (purge ? "" : " or '*' for every user") + ", got '" + value + "'"};
@@ -368,8 +367,8 @@ std::optional<ConfigError> take_admin(const std::string& name, const std::string
 // One option (`name`, with an inline value if `has_value`) at argv[i]; i moves past a
 // separate value.
 std::optional<ConfigError> take_option(std::string name, std::string value, bool has_value,
-                                       int argc, const char* const* argv, int& i,
-                                       Invocation& inv, Arguments& args) {
+                                       int argc, const char* const* argv, int& i, Invocation& inv,
+                                       Arguments& args) {
   if (name == "--secret")
     return ConfigError{
         "--secret is not accepted: a secret on the command line is visible to "
@@ -441,10 +440,11 @@ std::optional<ConfigError> apply_sources(const Arguments& args, AppConfig& c, So
 // Secret: file, then named variable, then the config file's value, then RPSYNC_SECRET.
 std::optional<ConfigError> resolve_secret(const std::string& config_path, const Sources& s,
                                           const GetEnv& getenv, AppConfig& c) {
-  const bool secret_in_config_file = s.secret_file.empty() && s.secret_env.empty() &&
-                                     !c.secret.empty() && !config_path.empty();
+  const bool secret_in_config_file =
+      s.secret_file.empty() && s.secret_env.empty() && !c.secret.empty() && !config_path.empty();
   if (!s.secret_file.empty()) warn_if_others_read(s.secret_file, "secret file", c);
-  if (secret_in_config_file) warn_if_others_read(config_path, "config file (it holds the secret)", c);
+  if (secret_in_config_file)
+    warn_if_others_read(config_path, "config file (it holds the secret)", c);
   if (!s.secret_file.empty()) {
     auto text = read_file(s.secret_file);
     if (!text) return ConfigError{"cannot read secret file '" + s.secret_file + "'"};

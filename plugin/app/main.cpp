@@ -27,14 +27,14 @@
 #include "plugin/app/metrics_feed.h"
 #include "plugin/app/notify.h"
 #include "plugin/app/reload.h"
-#include "plugin/feed/replica.h"
 #include "plugin/app/server_probe.h"
 #include "plugin/app/store_check.h"
 #include "plugin/app/timed_store.h"
+#include "plugin/core/engine.h"
+#include "plugin/feed/replica.h"
+#include "plugin/log/log.h"
 #include "plugin/metrics/endpoint.h"
 #include "plugin/metrics/render.h"
-#include "plugin/core/engine.h"
-#include "plugin/log/log.h"
 #include "plugin/service/service.h"
 #include "plugin/store/redact.h"
 #include "plugin/store/redis_store.h"
@@ -54,7 +54,9 @@ std::optional<std::string> env(const char* name) {
 }
 
 // A store URI for logs and --check: its secrets replaced (store::redact_uri()).
-std::string redacted(std::string_view uri) { return store::redact_uri(uri); }
+std::string redacted(std::string_view uri) {
+  return store::redact_uri(uri);
+}
 
 std::int64_t wall_ms() {
   using namespace std::chrono;
@@ -141,7 +143,9 @@ void log_counters(log::Logger& log, const service::Service& service, const core:
            {{"ready", state.ready},
             {"connected", state.connected},
             {"privileged", state.privileged},
-            {"gate", state.gate_feature < 0 ? "unknown" : state.gate_feature ? "yes" : "no"},
+            {"gate", state.gate_feature < 0 ? "unknown"
+                     : state.gate_feature   ? "yes"
+                                            : "no"},
             {"uptime_s", static_cast<std::uint64_t>(uptime_s)},
             {"presence_in", c.presence_in},
             {"enables", c.enables},
@@ -248,9 +252,10 @@ void reload(const Reparse& reparse, AppConfig& running, LevelLogger& logger,
                 {{"settings", joined(plan.restart)},
                  {"effect", "kept at their running values until the component restarts"}});
   const bool flushed = service.flush();
-  logger.info("app", "config.reloaded", {{"applied", joined(plan.live)},
-                                         {"restart_needed", joined(plan.restart)},
-                                         {"store_flushed", flushed}});
+  logger.info("app", "config.reloaded",
+              {{"applied", joined(plan.live)},
+               {"restart_needed", joined(plan.restart)},
+               {"store_flushed", flushed}});
   lifecycle.reload_end(true);
 }
 
@@ -272,7 +277,8 @@ std::unique_ptr<metrics::Endpoint> start_metrics(const AppConfig& config,
       },
       &why);
   if (!endpoint) {
-    logger.error("app", "metrics.listen_failed", {{"listen", config.metrics_listen}, {"error", why}});
+    logger.error("app", "metrics.listen_failed",
+                 {{"listen", config.metrics_listen}, {"error", why}});
     *failed = true;
     return nullptr;
   }
@@ -422,7 +428,8 @@ class Component {
         transport_(conn_) {
     // Signals first (above): SIGHUP's default action would end the process while the store
     // loads; one that arrives before the loop runs is handled once it does.
-    for (const auto& w : config.warnings) logger_.warn("app", "config.insecure_file", {{"warning", w}});
+    for (const auto& w : config.warnings)
+      logger_.warn("app", "config.insecure_file", {{"warning", w}});
   }
 
   // Open store and service, connect, serve until a signal, shut down: the exit code.
@@ -484,12 +491,14 @@ class Component {
 
   // The service tick, the stats line and the systemd watchdog.
   void arm_timers() {
-    tick_.emplace(io_, [] { return std::chrono::milliseconds(kTick); }, [this] {
-      service_->tick();
-      if (replica_) replica_->tick(wall_ms());
-      if (endpoint_)
-        published_.publish(snapshot_of(service_->counters(), loop_state(), store_->commits()));
-    });
+    tick_.emplace(
+        io_, [] { return std::chrono::milliseconds(kTick); },
+        [this] {
+          service_->tick();
+          if (replica_) replica_->tick(wall_ms());
+          if (endpoint_)
+            published_.publish(snapshot_of(service_->counters(), loop_state(), store_->commits()));
+        });
     tick_->arm();
     stats_.emplace(
         io_, [this] { return std::chrono::milliseconds(running_.stats_interval_s * 1000LL); },
@@ -497,8 +506,8 @@ class Component {
     stats_->arm();
     const auto watchdog_every =
         std::chrono::duration_cast<std::chrono::milliseconds>(notifier_.watchdog_interval());
-    watchdog_.emplace(io_, [watchdog_every] { return watchdog_every; },
-                      [this] { notifier_.watchdog(); });
+    watchdog_.emplace(
+        io_, [watchdog_every] { return watchdog_every; }, [this] { notifier_.watchdog(); });
     watchdog_->arm();
     if (watchdog_every.count() > 0)
       logger_.info("app", "systemd.watchdog", {{"interval_ms", watchdog_every.count()}});

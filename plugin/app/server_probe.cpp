@@ -47,9 +47,10 @@ void ServerProbe::conclude() {
     log_.warn("app", "server.gate_missing",
               {{"domains", missing},
                {"feature", xmpp::kGateFeature},
-               {"cost", "synced clients still get the full presence flood from the server, so "
-                        "a sync costs more bytes than a plain login; load mod_rpsync_gate "
-                        "(plugin/prosody) on these VirtualHosts"}});
+               {"cost",
+                "synced clients still get the full presence flood from the server, so "
+                "a sync costs more bytes than a plain login; load mod_rpsync_gate "
+                "(plugin/prosody) on these VirtualHosts"}});
   else
     log_.info("app", "server.gate_present", {{"domains", domains_.size()}});
   log_.info("app", "server.detected",

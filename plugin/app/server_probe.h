@@ -26,8 +26,8 @@ class ServerProbe {
   using Reply = std::function<void(proto::Result<xml::Element>)>;
   using Request = std::function<void(xml::Element, std::chrono::milliseconds, Reply)>;
 
-  ServerProbe(std::string component, std::vector<std::string> domains,
-              xmpp::Software configured, log::Logger& log);
+  ServerProbe(std::string component, std::vector<std::string> domains, xmpp::Software configured,
+              log::Logger& log);
   // Called once every domain answered (or failed), with the software detected.
   void on_detected(std::function<void(xmpp::Software)> f) { detected_ = std::move(f); }
 

@@ -19,16 +19,19 @@ std::optional<std::string> check_sqlite(const std::string& path) {
   fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    return "store directory '" + dir.string() + "' does not exist (create it, owned by the "
+    return "store directory '" + dir.string() +
+           "' does not exist (create it, owned by the "
            "user the component runs as)";
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    return "store directory '" + dir.string() + "' is not writable by this user (SQLite "
+    return "store directory '" + dir.string() +
+           "' is not writable by this user (SQLite "
            "creates its journal files there)";
   if (!fs::exists(file, ec)) return std::nullopt;  // created at start
   if (!fs::is_regular_file(file, ec))
     return "store file '" + file.string() + "' is not a regular file";
   if (::access(file.c_str(), R_OK | W_OK) != 0)
-    return "store file '" + file.string() + "' cannot be opened for reading and writing by "
+    return "store file '" + file.string() +
+           "' cannot be opened for reading and writing by "
            "this user";
   return std::nullopt;
 }

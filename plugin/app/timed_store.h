@@ -19,8 +19,7 @@ class TimedStore final : public store::Store {
   store::Done flush() override {
     const auto t0 = std::chrono::steady_clock::now();
     auto done = inner_.flush();
-    commits_.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    commits_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     return done;
   }
   const metrics::Histogram& commits() const { return commits_; }

@@ -107,8 +107,10 @@ Status Link::ensure() {
   redisEnableKeepAlive(ctx_);
   std::vector<std::vector<std::string>> hello;
   if (!target_.password.empty()) {
-    if (target_.username.empty()) hello.push_back({"AUTH", target_.password});
-    else hello.push_back({"AUTH", target_.username, target_.password});
+    if (target_.username.empty())
+      hello.push_back({"AUTH", target_.password});
+    else
+      hello.push_back({"AUTH", target_.username, target_.password});
   }
   hello.push_back({"SELECT", std::to_string(target_.db)});
   for (const auto& cmd : hello) {

@@ -11,19 +11,19 @@
 namespace rpsync::service {
 
 struct Counters {
-  std::uint64_t presence_in = 0;      // presence stanzas ingested
+  std::uint64_t presence_in = 0;  // presence stanzas ingested
   std::uint64_t enables = 0;
   std::uint64_t checkpoints = 0;
   std::uint64_t disables = 0;
-  std::uint64_t syncs = 0;            // sync requests answered (delta or failure)
-  std::uint64_t deltas = 0;           // syncs answered with a delta
-  std::uint64_t empty_deltas = 0;     // ... of which nothing had changed
-  std::uint64_t delta_bytes = 0;      // bytes of the delta payloads sent
-  std::uint64_t full_bytes = 0;       // estimated bytes a full login would have cost instead
-  std::uint64_t errors = 0;           // stanza errors sent (any condition)
+  std::uint64_t syncs = 0;         // sync requests answered (delta or failure)
+  std::uint64_t deltas = 0;        // syncs answered with a delta
+  std::uint64_t empty_deltas = 0;  // ... of which nothing had changed
+  std::uint64_t delta_bytes = 0;   // bytes of the delta payloads sent
+  std::uint64_t full_bytes = 0;    // estimated bytes a full login would have cost instead
+  std::uint64_t errors = 0;        // stanza errors sent (any condition)
   std::uint64_t rate_limited = 0;
-  std::uint64_t busy = 0;             // refused: max_in_flight requests already in flight
-  std::uint64_t oversized = 0;       // stanzas skipped by the stream parser for a limit
+  std::uint64_t busy = 0;       // refused: max_in_flight requests already in flight
+  std::uint64_t oversized = 0;  // stanzas skipped by the stream parser for a limit
   // Privileged roster gets (every enable/checkpoint/sync does one, roster_fetch.h):
   std::uint64_t roster_cache_hits = 0;    // answered "unchanged": the cached list was used
   std::uint64_t roster_cache_misses = 0;  // answered with the full roster

@@ -46,9 +46,9 @@ void RosterFetch::failed(Call& call, const proto::StanzaError& e, bool got_resul
   // fault: try once unversioned. Forbidden is the privileges' business, and after a
   // timeout or a drop a second try would only make the client wait twice as long.
   const bool worth_a_plain_get =
-      got_result || (e.app == proto::AppCondition::kNone &&
-                     e.condition != proto::Condition::kForbidden &&
-                     e.condition != proto::Condition::kRemoteServerTimeout);
+      got_result ||
+      (e.app == proto::AppCondition::kNone && e.condition != proto::Condition::kForbidden &&
+       e.condition != proto::Condition::kRemoteServerTimeout);
   if (call.versioned && call.epoch == cache_epoch_ && worth_a_plain_get)
     return refetch(call, e.text.empty() ? proto::to_string(e.condition) : e.text);
   call.done(e);
@@ -72,8 +72,8 @@ void RosterFetch::unchanged(Call& call) {
 void RosterFetch::full(Call& call, proto::RosterResult answer) {
   ++counters_.roster_cache_misses;
   const std::optional<std::string> ver = std::move(answer.ver);
-  auto visible = std::make_shared<const std::vector<std::string>>(
-      proto::visible_contacts(std::move(answer)));
+  auto visible =
+      std::make_shared<const std::vector<std::string>>(proto::visible_contacts(std::move(answer)));
   bool kept = false;
   if (ver && call.epoch == cache_epoch_)
     kept = cache_.put(call.user, {*ver, visible});

@@ -46,9 +46,9 @@ class RosterFetch {
   using Done = std::function<void(proto::Result<Fetched>)>;
 
   struct Options {
-    std::string component_jid;               // the gets' `from`
+    std::string component_jid;  // the gets' `from`
     std::chrono::milliseconds timeout{10000};
-    std::size_t cache_contacts = 200000;     // RosterCache budget; 0 = no cache
+    std::size_t cache_contacts = 200000;  // RosterCache budget; 0 = no cache
   };
 
   RosterFetch(Options options, Transport& transport, log::Logger& log, Counters& counters);

@@ -120,11 +120,11 @@ void Service::on_disconnected() {
   in_flight_ = 0;
   roster_.drop_cache("disconnected");
   persist(true);
-  log_.warn("service", "continuity.gap",
-            {{"reason", "disconnected from server"},
-             {"effect", config_.gap_on_disconnect
-                            ? "older keys now fail with continuity-lost"
-                            : "not-ready until group continuity is decided"}});
+  log_.warn(
+      "service", "continuity.gap",
+      {{"reason", "disconnected from server"},
+       {"effect", config_.gap_on_disconnect ? "older keys now fail with continuity-lost"
+                                            : "not-ready until group continuity is decided"}});
 }
 
 void Service::on_privileges(bool privileged) {
@@ -183,7 +183,9 @@ void Service::tick() {
   std::erase_if(rates_, [&](const auto& kv) { return now - kv.second.start_ms >= 60000; });
 }
 
-bool Service::flush() { return persist(true); }
+bool Service::flush() {
+  return persist(true);
+}
 
 // ---- handlers ---------------------------------------------------------------
 
@@ -221,7 +223,9 @@ void Service::on_disco_items(const Request& r) {
   reply(r, xml::Element("query", std::string(ns::kDiscoItems)));
 }
 
-void Service::on_ping(const Request& r) { reply(r, std::nullopt); }
+void Service::on_ping(const Request& r) {
+  reply(r, std::nullopt);
+}
 
 void Service::on_version(const Request& r) {
   xml::Element query("query", std::string(ns::kVersion));
@@ -245,17 +249,18 @@ void Service::on_rpsync(const Request& r) {
   if (r.type != "get" && r.type != "set") return on_ignored(r);
   if (xml::to_string(r.stanza).size() > config_.max_request_bytes) {
     ++counters_.oversized;
-    return reply_error(r, proto::make_error(proto::AppCondition::kStanzaTooBig,
-                                            "requests are limited to " +
-                                                std::to_string(config_.max_request_bytes) +
-                                                " bytes"));
+    return reply_error(
+        r, proto::make_error(
+               proto::AppCondition::kStanzaTooBig,
+               "requests are limited to " + std::to_string(config_.max_request_bytes) + " bytes"));
   }
   auto request = std::make_unique<Request>(r);
   if (auto err = admit(*request)) {
     if (err->app == proto::AppCondition::kRateLimited) ++counters_.rate_limited;
-    log_.info("service", "request.refused", {{"from", r.from},
-                                  {"condition", proto::to_string(err->condition)},
-                                  {"app", proto::to_string(err->app)}});
+    log_.info("service", "request.refused",
+              {{"from", r.from},
+               {"condition", proto::to_string(err->condition)},
+               {"app", proto::to_string(err->app)}});
     return reply_error(r, *err);
   }
   if (in_flight_ >= config_.max_in_flight) {
@@ -294,17 +299,16 @@ std::optional<proto::StanzaError> Service::admit(Request& r) {
   auto& window = rates_[r.user];
   if (now - window.start_ms >= 60000) window = {now, 0};
   if (++window.count > config_.requests_per_minute)
-    return proto::make_error(proto::AppCondition::kRateLimited,
-                             "more than " + std::to_string(config_.requests_per_minute) +
-                                 " requests in a minute");
+    return proto::make_error(
+        proto::AppCondition::kRateLimited,
+        "more than " + std::to_string(config_.requests_per_minute) + " requests in a minute");
   if (auto bad = check_bounds(r)) return bad;
   auto parsed = proto::parse_request(r.stanza, config_.limits);
   if (!parsed) return parsed.error();
   r.parsed = std::move(parsed).value();
   if (r.type != "set") return proto::bad_request("rpsync requests are IQs of type 'set'");
   if (!connected_) return not_ready("not connected to the server");
-  if (!privileged_)
-    return not_ready("the server has not granted roster and presence privileges");
+  if (!privileged_) return not_ready("the server has not granted roster and presence privileges");
   if (!store_ok_) return not_ready("the store is unavailable");
   if (resyncing_) return not_ready("re-learning presence after connecting to the server");
   if (!blocked_.empty()) return not_ready(blocked_);
@@ -378,31 +382,34 @@ void Service::verify_then_run(const std::string& user, RosterCache::Visible visi
     iq.set_attr("from", config_.component_jid);
     iq.set_attr("to", jid);
     iq.add(xml::Element("ping", std::string(ns::kPing)));
-    transport_.request(std::move(iq), config_.verify_timeout,
-                       [this, user, generation, round, jid = jid](proto::Result<xml::Element> res) {
-      if (!res) {
-        if (res.error().app == proto::AppCondition::kNotReady) {
-          round->unprovable = true;
-        } else if (res.error().condition == proto::Condition::kServiceUnavailable) {
-          round->gone.push_back(jid);
-        }
-      }
-      if (--round->pending > 0 || generation != generation_) return;
-      auto q = queues_.find(user);
-      if (q == queues_.end() || q->second.empty()) return;
-      const Request& front = *q->second.front();
-      log_.info("service", "sync.verified", {{"user", user}, {"gone", round->gone.size()},
-                                        {"unprovable", round->unprovable}});
-      if (round->unprovable) {
-        ++counters_.syncs;
-        ++counters_.failures[std::string(proto::to_string(proto::AppCondition::kContinuityLost))];
-        reply_error(front, proto::make_error(proto::AppCondition::kContinuityLost,
-                                             "a contact's presence could not be verified"));
-        return finish(user);
-      }
-      for (const auto& g : round->gone) engine_.observe_unavailable(g);
-      run(front, *round->visible);
-    });
+    transport_.request(
+        std::move(iq), config_.verify_timeout,
+        [this, user, generation, round, jid = jid](proto::Result<xml::Element> res) {
+          if (!res) {
+            if (res.error().app == proto::AppCondition::kNotReady) {
+              round->unprovable = true;
+            } else if (res.error().condition == proto::Condition::kServiceUnavailable) {
+              round->gone.push_back(jid);
+            }
+          }
+          if (--round->pending > 0 || generation != generation_) return;
+          auto q = queues_.find(user);
+          if (q == queues_.end() || q->second.empty()) return;
+          const Request& front = *q->second.front();
+          log_.info(
+              "service", "sync.verified",
+              {{"user", user}, {"gone", round->gone.size()}, {"unprovable", round->unprovable}});
+          if (round->unprovable) {
+            ++counters_.syncs;
+            ++counters_
+                  .failures[std::string(proto::to_string(proto::AppCondition::kContinuityLost))];
+            reply_error(front, proto::make_error(proto::AppCondition::kContinuityLost,
+                                                 "a contact's presence could not be verified"));
+            return finish(user);
+          }
+          for (const auto& g : round->gone) engine_.observe_unavailable(g);
+          run(front, *round->visible);
+        });
   }
 }
 
@@ -431,8 +438,10 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
   } else {
     engine_.commit_sessions();
   }
-  if (answer.error) reply_error(r, *answer.error);
-  else reply(r, std::move(answer.payload));
+  if (answer.error)
+    reply_error(r, *answer.error);
+  else
+    reply(r, std::move(answer.payload));
   finish(r.user);
 }
 
@@ -559,7 +568,8 @@ bool Service::persist(bool durable) {
 void Service::reply(const Request& r, std::optional<xml::Element> payload) {
   auto iq = iq_reply(r.stanza, "result");
   if (payload) iq.add(std::move(*payload));
-  if (!transport_.send(std::move(iq))) log_.warn("service", "reply.dropped", {{"to", r.from}, {"id", r.id}});
+  if (!transport_.send(std::move(iq)))
+    log_.warn("service", "reply.dropped", {{"to", r.from}, {"id", r.id}});
 }
 
 void Service::reply_error(const Request& r, const proto::StanzaError& e) {
@@ -576,8 +586,8 @@ void Service::reply_error_to(const xml::Element& stanza, const proto::StanzaErro
 
 std::uint64_t Service::full_state_bytes(std::string_view user,
                                         const std::vector<std::string>& visible) const {
-  // What a normal login would have cost (the baseline measured in bench/reconnect): one presence stanza per
-  // available resource of a visible contact, and one unavailable reply (to the probe)
+  // What a normal login would have cost (the baseline measured in bench/reconnect): one presence
+  // stanza per available resource of a visible contact, and one unavailable reply (to the probe)
   // per visible contact with none. Sizes are those of the serialised stanzas.
   std::uint64_t total = 0;
   std::set<std::string_view> online;

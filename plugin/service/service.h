@@ -51,10 +51,10 @@
 namespace rpsync::service {
 
 struct ServiceConfig {
-  std::string component_jid;                     // e.g. rpsync.example.test
-  std::set<std::string, std::less<>> domains;    // users of these domains may use it
-  std::uint32_t requests_per_minute = 30;        // per user, all rpsync requests
-  std::size_t max_request_bytes = 16384;         // serialised rpsync request, else too-big
+  std::string component_jid;                   // e.g. rpsync.example.test
+  std::set<std::string, std::less<>> domains;  // users of these domains may use it
+  std::uint32_t requests_per_minute = 30;      // per user, all rpsync requests
+  std::size_t max_request_bytes = 16384;       // serialised rpsync request, else too-big
   // Largest answer the server accepts from the component (Prosody's
   // component_stanza_size_limit, 512 KiB by default): a delta that would not fit is
   // answered too-large before its key moves (skipped.cpp, delta_fit()).
@@ -69,7 +69,7 @@ struct ServiceConfig {
   std::chrono::milliseconds roster_timeout{10000};  // privileged roster fetch
   // Contacts kept in the roster cache (RosterCache); 0 = no cache, every fetch is full.
   std::size_t roster_cache_contacts = 200000;
-  std::size_t write_every = 1024;                // hand engine changes to the store after N
+  std::size_t write_every = 1024;  // hand engine changes to the store after N
   // What a (re)connect does to the presence held (Prosody re-sends every current presence
   // of its users on connect, ejabberd nothing; docs/architecture.md):
   //  kClear  clear_presence(): start from nothing (one instance; its store is its own)
@@ -212,14 +212,14 @@ class Service {
   bool store_ok_ = true;
   std::int64_t store_retry_ms_ = 0;  // last retry of a failed store
   ResyncWitness witness_;
-  bool unflushed_ = false;  // written to the store since its last successful flush
+  bool unflushed_ = false;     // written to the store since its last successful flush
   PendingWrites since_flush_;  // sessions/rosters/epoch handed over since the last good flush
   bool rewrite_ = false;       // a write or flush failed: hand it all of since_flush_ again
-  bool resyncing_ = false;           // OnConnect::kResync between connect and settle
+  bool resyncing_ = false;     // OnConnect::kResync between connect and settle
   std::int64_t resync_start_ms_ = 0;
   std::int64_t last_presence_ms_ = 0;
   std::string blocked_;
-  std::size_t unwritten_ = 0;  // engine changes not yet handed to the store
+  std::size_t unwritten_ = 0;     // engine changes not yet handed to the store
   std::uint64_t generation_ = 0;  // bumped on disconnect: late roster replies are dropped
   RosterFetch roster_;
 
@@ -231,7 +231,6 @@ class Service {
   // Requests waiting per user; the front one is running.
   std::map<std::string, std::deque<std::unique_ptr<Request>>, std::less<>> queues_;
   std::size_t in_flight_ = 0;  // requests in queues_, all users
-
 };
 
 }  // namespace rpsync::service

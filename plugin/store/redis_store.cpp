@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "plugin/store/redis_store.h"
 
-#include "plugin/store/redact.h"
-
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -22,6 +20,7 @@
 #include <vector>
 
 #include "plugin/store/codec.h"
+#include "plugin/store/redact.h"
 
 namespace rpsync::store {
 namespace {

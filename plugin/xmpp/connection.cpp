@@ -21,20 +21,30 @@ std::function<double()> default_random() {
   return [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); };
 }
 
-std::string ms(Millis m) { return std::to_string(m.count()); }
+std::string ms(Millis m) {
+  return std::to_string(m.count());
+}
 
 }  // namespace
 
 std::string_view to_string(State s) {
   switch (s) {
-    case State::kIdle: return "idle";
-    case State::kConnecting: return "connecting";
-    case State::kHandshaking: return "handshaking";
-    case State::kAwaitingPrivileges: return "awaiting-privileges";
-    case State::kConnected: return "connected";
-    case State::kBackoff: return "backoff";
-    case State::kStopping: return "stopping";
-    case State::kStopped: return "stopped";
+    case State::kIdle:
+      return "idle";
+    case State::kConnecting:
+      return "connecting";
+    case State::kHandshaking:
+      return "handshaking";
+    case State::kAwaitingPrivileges:
+      return "awaiting-privileges";
+    case State::kConnected:
+      return "connected";
+    case State::kBackoff:
+      return "backoff";
+    case State::kStopping:
+      return "stopping";
+    case State::kStopped:
+      return "stopped";
   }
   return "?";
 }
@@ -42,13 +52,20 @@ std::string_view to_string(State s) {
 std::string_view to_string(DisconnectReason::Kind k) {
   using K = DisconnectReason::Kind;
   switch (k) {
-    case K::kConnectFailed: return "connect-failed";
-    case K::kStreamError: return "stream-error";
-    case K::kProtocolError: return "protocol-error";
-    case K::kClosedByServer: return "closed-by-server";
-    case K::kNetworkError: return "network-error";
-    case K::kTimeout: return "timeout";
-    case K::kStopped: return "stopped";
+    case K::kConnectFailed:
+      return "connect-failed";
+    case K::kStreamError:
+      return "stream-error";
+    case K::kProtocolError:
+      return "protocol-error";
+    case K::kClosedByServer:
+      return "closed-by-server";
+    case K::kNetworkError:
+      return "network-error";
+    case K::kTimeout:
+      return "timeout";
+    case K::kStopped:
+      return "stopped";
   }
   return "?";
 }
@@ -65,7 +82,8 @@ Connection::Connection(asio::io_context& io, ComponentConfig config, Handler& ha
       socket_(io),
       phase_timer_(io),
       keepalive_timer_(io),
-      iq_(io, [this](const xml::Element& e) { return send(e); }, "rpsync-iq-") {}
+      iq_(
+          io, [this](const xml::Element& e) { return send(e); }, "rpsync-iq-") {}
 
 Connection::~Connection() {
   alive_.reset();
@@ -98,7 +116,8 @@ void Connection::connect() {
   state_ = State::kConnecting;
   privileges_ = {};
   log(log::Level::kInfo, "connection.connecting",
-      {{"host", config_.host}, {"port", std::to_string(config_.port)},
+      {{"host", config_.host},
+       {"port", std::to_string(config_.port)},
        {"component", config_.component_jid}});
   arm_phase(config_.connect_timeout, &Connection::on_connect_timeout);
   uint64_t gen = gen_;
@@ -113,8 +132,7 @@ void Connection::connect() {
         }
         asio::async_connect(socket_, r,
                             [this, alive, gen](const std::error_code& ec2, const auto&) {
-                              if (alive.expired() || gen != gen_ ||
-                                  state_ != State::kConnecting)
+                              if (alive.expired() || gen != gen_ || state_ != State::kConnecting)
                                 return;
                               if (ec2) {
                                 fail({DisconnectReason::Kind::kConnectFailed, "",
@@ -147,9 +165,8 @@ void Connection::on_tcp_connected() {
           .on_element = [this](xml::Element e) { on_element(std::move(e)); },
           .on_close = [this] { on_stream_close(); },
           .on_error = [this](const xml::ParseError& err) { on_parse_error(err); },
-          .on_skipped = [this](xml::Element head, xml::SkipReason why) {
-            on_skipped(std::move(head), why);
-          },
+          .on_skipped = [this](xml::Element head,
+                               xml::SkipReason why) { on_skipped(std::move(head), why); },
       },
       limits);
   last_read_ = last_write_ = Clock::now();
@@ -167,23 +184,22 @@ void Connection::on_handshake_timeout() {
 void Connection::read_loop() {
   uint64_t gen = gen_;
   std::weak_ptr<char> alive = alive_;
-  socket_.async_read_some(asio::buffer(read_buf_),
-                          [this, alive, gen](const std::error_code& ec, std::size_t n) {
-                            if (alive.expired() || gen != gen_) return;
-                            if (ec) {
-                              if (state_ == State::kStopping) {
-                                finish_stop();
-                              } else if (ec == asio::error::eof) {
-                                fail({DisconnectReason::Kind::kClosedByServer, "",
-                                      "server closed the TCP connection", session_up()});
-                              } else {
-                                fail({DisconnectReason::Kind::kNetworkError, "",
-                                      "read: " + ec.message(), session_up()});
-                              }
-                              return;
-                            }
-                            on_bytes(n);
-                          });
+  socket_.async_read_some(asio::buffer(read_buf_), [this, alive, gen](const std::error_code& ec,
+                                                                      std::size_t n) {
+    if (alive.expired() || gen != gen_) return;
+    if (ec) {
+      if (state_ == State::kStopping) {
+        finish_stop();
+      } else if (ec == asio::error::eof) {
+        fail({DisconnectReason::Kind::kClosedByServer, "", "server closed the TCP connection",
+              session_up()});
+      } else {
+        fail({DisconnectReason::Kind::kNetworkError, "", "read: " + ec.message(), session_up()});
+      }
+      return;
+    }
+    on_bytes(n);
+  });
 }
 
 void Connection::on_bytes(std::size_t n) {
@@ -261,8 +277,7 @@ void Connection::on_advertisement(Advertisement ad) {
   if (!config_.served_hosts.empty() &&
       std::find(config_.served_hosts.begin(), config_.served_hosts.end(), ad.host) ==
           config_.served_hosts.end()) {
-    log(log::Level::kWarn, "privileges.foreign_host_ignored",
-        {{"host", ad.host}});
+    log(log::Level::kWarn, "privileges.foreign_host_ignored", {{"host", ad.host}});
     return;
   }
   const HostPrivileges& p = privileges_.hosts[ad.host] = ad.privileges;
@@ -413,8 +428,8 @@ void Connection::flush() {
                         if (state_ == State::kStopping) {
                           finish_stop();
                         } else {
-                          fail({DisconnectReason::Kind::kNetworkError, "",
-                                "write: " + ec.message(), session_up()});
+                          fail({DisconnectReason::Kind::kNetworkError, "", "write: " + ec.message(),
+                                session_up()});
                         }
                         return;
                       }
@@ -525,8 +540,7 @@ void Connection::stop(std::function<void()> done) {
 }
 
 void Connection::on_close_timeout() {
-  log(log::Level::kWarn, "stream.close_timeout",
-      {{"waited_ms", ms(config_.close_timeout)}});
+  log(log::Level::kWarn, "stream.close_timeout", {{"waited_ms", ms(config_.close_timeout)}});
   finish_stop();
 }
 

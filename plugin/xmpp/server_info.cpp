@@ -46,9 +46,12 @@ DiscoInfo parse_disco_info(const xml::Element& iq_result) {
 
 std::string_view to_string(Software s) {
   switch (s) {
-    case Software::kProsody: return "prosody";
-    case Software::kEjabberd: return "ejabberd";
-    case Software::kUnknown: break;
+    case Software::kProsody:
+      return "prosody";
+    case Software::kEjabberd:
+      return "ejabberd";
+    case Software::kUnknown:
+      break;
   }
   return "unknown";
 }

@@ -9,19 +9,21 @@
 namespace rpsync::proto {
 namespace {
 
-xml::Element parse_ok(std::string_view doc) { return std::get<xml::Element>(xml::parse(doc)); }
+xml::Element parse_ok(std::string_view doc) {
+  return std::get<xml::Element>(xml::parse(doc));
+}
 
 TEST(Presence, CanonicalisesAPresenceStanza) {
-  auto p = fields_from_presence(parse_ok(
-      "<presence xmlns='jabber:client' from='bob@example.test/laptop'>"
-      "<show>dnd</show><status>meeting</status><status xml:lang='de'>Sitzung</status>"
-      "<priority>5</priority>"
-      "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://gajim.org' "
-      "ver='abc='/>"
-      "<x xmlns='vcard-temp:x:update'><photo>01ab</photo></x>"
-      "<idle xmlns='urn:xmpp:idle:1' since='2026-11-21T10:00:00Z'/>"
-      "<delay xmlns='urn:xmpp:delay' stamp='2026-11-21T10:00:00Z'/>"
-      "</presence>"));
+  auto p = fields_from_presence(
+      parse_ok("<presence xmlns='jabber:client' from='bob@example.test/laptop'>"
+               "<show>dnd</show><status>meeting</status><status xml:lang='de'>Sitzung</status>"
+               "<priority>5</priority>"
+               "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://gajim.org' "
+               "ver='abc='/>"
+               "<x xmlns='vcard-temp:x:update'><photo>01ab</photo></x>"
+               "<idle xmlns='urn:xmpp:idle:1' since='2026-11-21T10:00:00Z'/>"
+               "<delay xmlns='urn:xmpp:delay' stamp='2026-11-21T10:00:00Z'/>"
+               "</presence>"));
   EXPECT_EQ(p.show, Show::kDnd);
   EXPECT_EQ(p.status, "meeting") << "the first status wins";
   EXPECT_EQ(p.priority, 5);
@@ -73,8 +75,9 @@ TEST(Presence, PriorityIsSignedDigitsBetweenXmlSpaceElseZero) {
 }
 
 TEST(Presence, TheFirstShowStatusAndPriorityCount) {
-  auto p = of("<show>away</show><show>dnd</show><status>a</status><status>b</status>"
-              "<priority>3</priority><priority>9</priority>");
+  auto p =
+      of("<show>away</show><show>dnd</show><status>a</status><status>b</status>"
+         "<priority>3</priority><priority>9</priority>");
   EXPECT_EQ(p.show, Show::kAway);
   EXPECT_EQ(p.status, "a");
   EXPECT_EQ(p.priority, 3);
@@ -120,8 +123,8 @@ TEST(Presence, StatusOverTheLimitIsCutOnACharacterBoundary) {
             exact);
   // max-1 ASCII bytes, then a two-byte character that would end one byte past the limit.
   const std::string head(max - 1, 'a');
-  auto p = fields_from_presence(
-      parse_ok(presence_with("<status>" + head + "\xC3\xA9" + "b</status>")));
+  auto p =
+      fields_from_presence(parse_ok(presence_with("<status>" + head + "\xC3\xA9" + "b</status>")));
   EXPECT_EQ(p.status, head);
   // Escaped text counts by what it stands for: 2000 apostrophes are 2000 bytes of status.
   std::string escaped;
@@ -132,18 +135,23 @@ TEST(Presence, StatusOverTheLimitIsCutOnACharacterBoundary) {
 
 TEST(Presence, CapsPhotoIdleOverTheLimitCountAsAbsent) {
   const std::string big(kDefaultLimits.max_field + 1, 'v');
-  auto p = fields_from_presence(parse_ok(presence_with(
-      "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='" + big + "'/>"
-      "<x xmlns='vcard-temp:x:update'><photo>" + big + "</photo></x>"
-      "<idle xmlns='urn:xmpp:idle:1' since='2026-11-21T10:00:00." +
-      std::string(kDefaultLimits.max_field, '1') + "Z'/>")));
+  auto p = fields_from_presence(parse_ok(
+      presence_with("<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='" + big +
+                    "'/>"
+                    "<x xmlns='vcard-temp:x:update'><photo>" +
+                    big +
+                    "</photo></x>"
+                    "<idle xmlns='urn:xmpp:idle:1' since='2026-11-21T10:00:00." +
+                    std::string(kDefaultLimits.max_field, '1') + "Z'/>")));
   EXPECT_FALSE(p.caps);
   EXPECT_EQ(p.photo, "");
   EXPECT_EQ(p.idle_since, "");
   const std::string fits(kDefaultLimits.max_field, 'v');
   p = fields_from_presence(parse_ok(presence_with(
-      "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='" + fits + "'/>"
-      "<x xmlns='vcard-temp:x:update'><photo>" + fits + "</photo></x>")));
+      "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='" + fits +
+      "'/>"
+      "<x xmlns='vcard-temp:x:update'><photo>" +
+      fits + "</photo></x>")));
   ASSERT_TRUE(p.caps);
   EXPECT_EQ(p.caps->ver, fits);
   EXPECT_EQ(p.photo, fits);

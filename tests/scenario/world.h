@@ -30,8 +30,8 @@
 
 #include "protocol/ns.h"
 #include "protocol/state.h"
-#include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/ejabberd/ejabberd_server.h"
+#include "tests/harness/prosody/prosody_server.h"
 #include "tests/scenario/component_process.h"
 #include "tests/scenario/party.h"
 
@@ -55,8 +55,8 @@ struct ServerTraits<ProsodyServer> {
   static constexpr bool kVersionsComponentRoster = true;
 
   // Loads mod_rpsync_gate (and mod_blocklist) from the source tree (plugin_paths) on every
-  // VirtualHost of the created, not yet launched server's config; false (with `why`) if the config is not the
-  // harness's.
+  // VirtualHost of the created, not yet launched server's config; false (with `why`) if the config
+  // is not the harness's.
   static bool load_gate(ProsodyServer& server, std::string* why) {
     const std::filesystem::path cfg = std::filesystem::path(server.dir()) / "prosody.cfg.lua";
     std::stringstream text;
@@ -67,8 +67,8 @@ struct ServerTraits<ProsodyServer> {
       *why = "unexpected harness config in " + cfg.string();
       return false;
     }
-    std::string after = before.substr(0, first_host + 1) +
-                        "plugin_paths = { \"" RPSYNC_GATE_PLUGIN_DIR "\" }\n";
+    std::string after =
+        before.substr(0, first_host + 1) + "plugin_paths = { \"" RPSYNC_GATE_PLUGIN_DIR "\" }\n";
     std::istringstream lines(before.substr(first_host + 1));
     for (std::string line; std::getline(lines, line);) {
       after += line + "\n";
@@ -232,8 +232,8 @@ class World {
     ComponentSpec component = w->spec_.component;
     component.extra_args.insert(component.extra_args.end(),
                                 {"--server-software", ServerTraits<Server>::kSoftware});
-    w->component_ = std::make_unique<ComponentProcess>(w->dir_, w->server_->component_port(),
-                                                       component);
+    w->component_ =
+        std::make_unique<ComponentProcess>(w->dir_, w->server_->component_port(), component);
     if (!w->component_->start(why)) return nullptr;
     if (!w->component_ready(std::chrono::seconds(15), why)) return nullptr;
     return w;

@@ -507,8 +507,8 @@ TEST(XepStory, EveryDigestInTheExamplesIsTheTrueDigest) {
 
 std::string base64(const unsigned char* data, std::size_t n) {
   std::string out(4 * ((n + 2) / 3) + 1, '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
-                            static_cast<int>(n));
+  int len =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
   out.resize(static_cast<std::size_t>(len));
   return out;
 }
@@ -547,9 +547,9 @@ TEST(XepStory, ClientCapsHashMatchesItsDiscoInfo) {
   unsigned char sha[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), sha);
   EXPECT_EQ(base64(sha, sizeof sha), c->attr("ver").value_or(""));
-  EXPECT_EQ(std::string(query->attr("node").value_or("")),
-            std::string(c->attr("node").value_or("")) + "#" +
-                std::string(c->attr("ver").value_or("")));
+  EXPECT_EQ(
+      std::string(query->attr("node").value_or("")),
+      std::string(c->attr("node").value_or("")) + "#" + std::string(c->attr("ver").value_or("")));
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ class StubComponent final : public gloox::Component {
   std::optional<proto::StanzaError> sync_error;  // answer every sync with this
   bool corrupt_digest = false;                   // lie about the digest in deltas
   void forget_keys() { moments_.clear(); }       // as after a component data loss
-  std::function<void()> on_sync_answered;  // runs right after a delta is sent
+  std::function<void()> on_sync_answered;        // runs right after a delta is sent
 
   // Observations.
   int enables = 0;

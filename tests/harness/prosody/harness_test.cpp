@@ -23,8 +23,10 @@ TEST(ProsodyServer, ReportsWhyWhenTheExecutableIsMissing) {
   ::setenv("RPSYNC_PROSODY", "/nonexistent/prosody", 1);
   std::string why;
   auto server = ProsodyServer::start({}, &why);
-  if (old) ::setenv("RPSYNC_PROSODY", saved.c_str(), 1);
-  else ::unsetenv("RPSYNC_PROSODY");
+  if (old)
+    ::setenv("RPSYNC_PROSODY", saved.c_str(), 1);
+  else
+    ::unsetenv("RPSYNC_PROSODY");
   EXPECT_EQ(server, nullptr);
   EXPECT_NE(why.find("not installed"), std::string::npos) << why;
 }

@@ -17,12 +17,11 @@ namespace rpsync::app {
 namespace {
 
 TEST(Redaction, NoFormOfStoreUriShowsItsPassword) {
-  for (const char* uri :
-       {"redis://:PW@127.0.0.1:6379/0", "redis://user:PW@127.0.0.1:6379",
-        "redis://PW@127.0.0.1:6379", "redis://127.0.0.1:6379/0?password=PW",
-        "redis://u:P@W@127.0.0.1:6379?prefix=x&password=PW", "rediss://:PW@127.0.0.1:6379/0",
-        "redis://:a/PW@127.0.0.1:6379/0", "redis://u:PW/x@127.0.0.1:6379",
-        "redis://:P?W@127.0.0.1:6379/0"}) {
+  for (const char* uri : {"redis://:PW@127.0.0.1:6379/0", "redis://user:PW@127.0.0.1:6379",
+                          "redis://PW@127.0.0.1:6379", "redis://127.0.0.1:6379/0?password=PW",
+                          "redis://u:P@W@127.0.0.1:6379?prefix=x&password=PW",
+                          "rediss://:PW@127.0.0.1:6379/0", "redis://:a/PW@127.0.0.1:6379/0",
+                          "redis://u:PW/x@127.0.0.1:6379", "redis://:P?W@127.0.0.1:6379/0"}) {
     const std::string shown = store::redact_uri(uri);
     EXPECT_EQ(shown.find("PW"), std::string::npos) << uri << " -> " << shown;
     EXPECT_EQ(shown.find("P@W"), std::string::npos) << uri << " -> " << shown;

@@ -29,12 +29,12 @@ inline constexpr const char* kPassword = "pw";
 inline constexpr std::chrono::milliseconds kTimeout{5000};
 
 struct WorldOptions {
-  int online_contacts = 5;   // c0..c(n-1)@example.test, logged in with resource "r"
-  int offline_contacts = 1;  // off0..@example.test, never logged in
+  int online_contacts = 5;     // c0..c(n-1)@example.test, logged in with resource "r"
+  int offline_contacts = 1;    // off0..@example.test, never logged in
   bool caps_presence = false;  // contacts' presence carries show/status/caps, like a real client
   bool load_gate = true;       // false: the same world without the module (a control)
   std::vector<std::string> extra_users;  // users without roster items (e.g. "eve")
-  int other_host_contacts = 0;  // x0..@other.test (a second VirtualHost), online, 'both'
+  int other_host_contacts = 0;           // x0..@other.test (a second VirtualHost), online, 'both'
 };
 
 class GateWorld {

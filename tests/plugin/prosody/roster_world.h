@@ -65,11 +65,11 @@ class RawComponent {
 };
 
 struct RosterServerOptions {
-  int contacts = 3;          // c0..c(n-1)@example.test, each 'both' with alice
-  bool load_module = true;   // false: the same server without mod_rpsync_gate
+  int contacts = 3;                      // c0..c(n-1)@example.test, each 'both' with alice
+  bool load_module = true;               // false: the same server without mod_rpsync_gate
   std::vector<std::string> extra_users;  // accounts without roster items
-  std::string host_config;    // extra lines for the VirtualHost "example.test" section
-  std::string global_config;  // extra lines for the global section
+  std::string host_config;               // extra lines for the VirtualHost "example.test" section
+  std::string global_config;             // extra lines for the global section
 };
 // Null with `why` set on failure; `*not_installed` tells whether Prosody is missing.
 std::unique_ptr<ProsodyServer> start_roster_server(const RosterServerOptions& options,
@@ -77,13 +77,13 @@ std::unique_ptr<ProsodyServer> start_roster_server(const RosterServerOptions& op
 
 // Starts the server into `var` (a std::unique_ptr<ProsodyServer>) or skips the test when
 // Prosody is not installed (fails it otherwise), with the reason.
-#define START_SERVER_OR_SKIP(var, options)                                   \
-  std::string var##_why;                                                     \
-  bool var##_missing = false;                                                \
-  auto var = start_roster_server((options), &var##_why, &var##_missing);     \
-  if (!var) {                                                                \
-    if (var##_missing) GTEST_SKIP() << var##_why;                            \
-    FAIL() << var##_why;                                                     \
+#define START_SERVER_OR_SKIP(var, options)                               \
+  std::string var##_why;                                                 \
+  bool var##_missing = false;                                            \
+  auto var = start_roster_server((options), &var##_why, &var##_missing); \
+  if (!var) {                                                            \
+    if (var##_missing) GTEST_SKIP() << var##_why;                        \
+    FAIL() << var##_why;                                                 \
   }
 
 struct Item {

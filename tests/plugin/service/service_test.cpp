@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The service's dispatch and request pipeline with the real engine and an in-memory store.
 // The transport is a recording fake: the test plays the server, answering roster fetches.
-#include "tests/plugin/service/service_fixture.h"
-
 #include <gtest/gtest.h>
 
 #include "protocol/delta.h"
@@ -10,6 +8,7 @@
 #include "protocol/ns.h"
 #include "protocol/session.h"
 #include "protocol/state.h"
+#include "tests/plugin/service/service_fixture.h"
 
 namespace rpsync::service {
 namespace {
@@ -80,8 +79,8 @@ TEST_F(ServiceTest, ReconnectSyncReturnsExactlyTheChanges) {
   ASSERT_TRUE(enabled.ok());
   proto::PresenceState client = engine->view("alice@example.test");
 
-  presence("bob@example.test/laptop", "<status>lunch</status>");   // show removed, status set
-  presence("carol@other.test/pc", "<priority>5</priority>");       // new
+  presence("bob@example.test/laptop", "<status>lunch</status>");  // show removed, status set
+  presence("carol@other.test/pc", "<priority>5</priority>");      // new
   iq("alice@example.test/tablet", "sy1",
      "<sync xmlns='urn:xmpp:rpsync:0' stream='s2'><key stream='s1' resource='phone' "
      "last='en1'/></sync>");
@@ -212,8 +211,8 @@ TEST_F(ServiceTest, ForbiddenRosterFetchMeansPrivilegesLost) {
   transport.take();
   iq("alice@example.test/phone", "c1",
      "<checkpoint xmlns='urn:xmpp:rpsync:0' stream='s1' prev='en1'/>");
-  transport.requests.front().done(proto::StanzaError{
-      proto::ErrorType::kAuth, Condition::kForbidden, AppCondition::kNone, ""});
+  transport.requests.front().done(
+      proto::StanzaError{proto::ErrorType::kAuth, Condition::kForbidden, AppCondition::kNone, ""});
   EXPECT_EQ(error_of(transport.take()).app, AppCondition::kNotReady);
   EXPECT_FALSE(service->ready());
   service->on_privileges(true);
@@ -269,8 +268,7 @@ TEST_F(ServiceTest, OversizedRequestGetsPolicyViolation) {
 TEST_F(ServiceTest, RequestsOverTheByteLimitGetStanzaTooBig) {
   std::string pad;
   for (int i = 0; i < 200; ++i) pad += "<x xmlns='urn:pad'>" + std::string(100, 'p') + "</x>";
-  iq("alice@example.test/phone", "big",
-     "<enable xmlns='urn:xmpp:rpsync:0' stream='s'/>" + pad);
+  iq("alice@example.test/phone", "big", "<enable xmlns='urn:xmpp:rpsync:0' stream='s'/>" + pad);
   auto err = error_of(transport.take());
   EXPECT_EQ(err.app, AppCondition::kStanzaTooBig);
   EXPECT_TRUE(transport.requests.empty());
@@ -375,10 +373,10 @@ TEST_F(VerifyingServiceTest, ASilentlyGoneResourceIsReportedUnavailable) {
   sync_alice();
   ASSERT_EQ(transport.requests.size(), 2u) << "one ping per resource the answer would show";
   EXPECT_TRUE(transport.sent.empty()) << "no answer before every ping is back";
-  transport.answer_ping("bob@example.test/laptop",
-                        proto::StanzaError{proto::ErrorType::kCancel,
-                                           Condition::kServiceUnavailable, AppCondition::kNone,
-                                           "User session not found"});
+  transport.answer_ping(
+      "bob@example.test/laptop",
+      proto::StanzaError{proto::ErrorType::kCancel, Condition::kServiceUnavailable,
+                         AppCondition::kNone, "User session not found"});
   transport.answer_ping("carol@other.test/pc");
   auto delta = proto::parse_delta(*rpsync_child(transport.take()));
   ASSERT_TRUE(delta.ok());
@@ -401,9 +399,8 @@ TEST_F(VerifyingServiceTest, AnUnansweredPingMeansTheServerStillHoldsTheSession)
   enable_alice();
   sync_alice();
   transport.answer_ping("bob@example.test/laptop",
-                        proto::StanzaError{proto::ErrorType::kWait,
-                                           Condition::kRemoteServerTimeout, AppCondition::kNone,
-                                           "timeout"});
+                        proto::StanzaError{proto::ErrorType::kWait, Condition::kRemoteServerTimeout,
+                                           AppCondition::kNone, "timeout"});
   transport.answer_ping("carol@other.test/pc");
   auto delta = proto::parse_delta(*rpsync_child(transport.take()));
   ASSERT_TRUE(delta.ok());

@@ -19,8 +19,8 @@
 #include <thread>
 
 #include "protocol/error.h"
-#include "tests/harness/util.h"
 #include "tests/harness/redis/redis_server.h"
+#include "tests/harness/util.h"
 #include "tests/plugin/store/backends.h"
 
 namespace rpsync::store::testing {
@@ -269,8 +269,8 @@ TEST(RedisStore, KilledWriterProcessLeavesAcknowledgedPrefix) {
   }
 }
 
-// Redis stops: write, flush and load fail (not-ready to a client) saying so; nothing buffered is lost,
-// and once Redis is back the very same Store object works again.
+// Redis stops: write, flush and load fail (not-ready to a client) saying so; nothing buffered is
+// lost, and once Redis is back the very same Store object works again.
 TEST(RedisStore, OutageIsNotReadyAndTheSameStoreRecovers) {
   REQUIRE_REDIS_SERVER();
   auto redis = start_redis();

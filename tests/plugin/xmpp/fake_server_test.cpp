@@ -94,31 +94,31 @@ struct FakeServer {
     });
   }
   void read(const std::shared_ptr<Peer>& peer) {
-    peer->socket.async_read_some(asio::buffer(peer->buf), [this, peer](std::error_code ec,
-                                                                         std::size_t n) {
-      if (ec) {
-        peer->eof = true;
-        return;
-      }
-      peer->in.append(peer->buf.data(), n);
-      if (!peer->header_seen && peer->in.find("<stream:stream") != std::string::npos &&
-          peer->in.find('>', peer->in.find("<stream:stream")) != std::string::npos) {
-        peer->header_seen = true;
-        after_header(*peer);
-      }
-      if (peer->header_seen && !peer->handshake_seen &&
-          peer->in.find("</handshake>") != std::string::npos) {
-        peer->handshake_seen = true;
-        if (peer->in.find(kGoodHandshake) != std::string::npos) {
-          after_handshake(*peer);
-        } else {
-          peer->send(stream_error_bytes("not-authorized"));
-        }
-      } else if (peer->handshake_seen && on_data) {
-        on_data(*peer);
-      }
-      if (peer->socket.is_open()) read(peer);
-    });
+    peer->socket.async_read_some(
+        asio::buffer(peer->buf), [this, peer](std::error_code ec, std::size_t n) {
+          if (ec) {
+            peer->eof = true;
+            return;
+          }
+          peer->in.append(peer->buf.data(), n);
+          if (!peer->header_seen && peer->in.find("<stream:stream") != std::string::npos &&
+              peer->in.find('>', peer->in.find("<stream:stream")) != std::string::npos) {
+            peer->header_seen = true;
+            after_header(*peer);
+          }
+          if (peer->header_seen && !peer->handshake_seen &&
+              peer->in.find("</handshake>") != std::string::npos) {
+            peer->handshake_seen = true;
+            if (peer->in.find(kGoodHandshake) != std::string::npos) {
+              after_handshake(*peer);
+            } else {
+              peer->send(stream_error_bytes("not-authorized"));
+            }
+          } else if (peer->handshake_seen && on_data) {
+            on_data(*peer);
+          }
+          if (peer->socket.is_open()) read(peer);
+        });
   }
 };
 
@@ -161,7 +161,9 @@ TEST_F(FakeServerTest, HandshakeThenAsyncV1PrivilegesMakeItReady) {
     });
   };
   auto conn = connect(fast_config(server.port()));
-  ASSERT_TRUE(run_until(io, [&] { return !handler.connected.empty(); }, 3s)) << logger.all();
+  ASSERT_TRUE(run_until(
+      io, [&] { return !handler.connected.empty(); }, 3s))
+      << logger.all();
   EXPECT_TRUE(conn->ready());
   EXPECT_EQ(handler.connected[0].hosts.at("example.test").ns, ns::kPrivilege1);
   ASSERT_EQ(handler.stanzas.size(), 1u);  // the presence; the advertisement is consumed
@@ -171,12 +173,15 @@ TEST_F(FakeServerTest, HandshakeThenAsyncV1PrivilegesMakeItReady) {
 
 TEST_F(FakeServerTest, AdvertisementFromAHostNotServedIsIgnored) {
   server.after_handshake = [](Peer& p) {
-    p.send("<handshake/><message from='evil.example'><privilege xmlns='urn:xmpp:privilege:2'>"
-           "<perm access='roster' type='none'/></privilege></message>" +
-           std::string(kPrivileges));
+    p.send(
+        "<handshake/><message from='evil.example'><privilege xmlns='urn:xmpp:privilege:2'>"
+        "<perm access='roster' type='none'/></privilege></message>" +
+        std::string(kPrivileges));
   };
   auto conn = connect(fast_config(server.port()));
-  ASSERT_TRUE(run_until(io, [&] { return !handler.connected.empty(); }, 3s)) << logger.all();
+  ASSERT_TRUE(run_until(
+      io, [&] { return !handler.connected.empty(); }, 3s))
+      << logger.all();
   EXPECT_FALSE(handler.connected[0].has("evil.example"));
   EXPECT_TRUE(conn->ready());
   EXPECT_TRUE(logger.contains("host=evil.example")) << logger.all();
@@ -186,7 +191,8 @@ TEST_F(FakeServerTest, WrongSecretIsReportedAsNotAuthorizedAndBacksOff) {
   auto c = fast_config(server.port());
   c.secret = "wrong";
   auto conn = connect(c);
-  ASSERT_TRUE(run_until(io, [&] { return handler.disconnected.size() >= 3; }, 3s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return handler.disconnected.size() >= 3; }, 3s));
   for (const auto& d : handler.disconnected) {
     EXPECT_EQ(d.kind, Kind::kStreamError);
     EXPECT_EQ(d.condition, "not-authorized");
@@ -199,12 +205,14 @@ TEST_F(FakeServerTest, WrongSecretIsReportedAsNotAuthorizedAndBacksOff) {
 TEST_F(FakeServerTest, GarbageFromServerIsAProtocolErrorAndItReconnects) {
   server.after_header = [](Peer& p) { p.send(std::string(kServerHeader) + "<<<&&& not xml"); };
   auto conn = connect(fast_config(server.port()));
-  ASSERT_TRUE(run_until(io, [&] { return server.peers.size() >= 3; }, 3s)) << logger.all();
+  ASSERT_TRUE(run_until(
+      io, [&] { return server.peers.size() >= 3; }, 3s))
+      << logger.all();
   ASSERT_FALSE(handler.disconnected.empty());
   EXPECT_EQ(handler.disconnected[0].kind, Kind::kProtocolError);
   EXPECT_EQ(handler.disconnected[0].condition, "not-well-formed");
-  run_until(io, [&] { return server.peers[0]->in.find("not-well-formed") != std::string::npos; },
-            1s);
+  run_until(
+      io, [&] { return server.peers[0]->in.find("not-well-formed") != std::string::npos; }, 1s);
   EXPECT_NE(server.peers[0]->in.find("not-well-formed"), std::string::npos);
 }
 
@@ -213,7 +221,8 @@ TEST_F(FakeServerTest, StreamErrorHostUnknownNamesTheMissingComponentConfig) {
     p.send(std::string(kServerHeader) + stream_error_bytes("host-unknown"));
   };
   auto conn = connect(fast_config(server.port()));
-  ASSERT_TRUE(run_until(io, [&] { return !handler.disconnected.empty(); }, 3s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return !handler.disconnected.empty(); }, 3s));
   EXPECT_EQ(handler.disconnected[0].kind, Kind::kStreamError);
   EXPECT_EQ(handler.disconnected[0].condition, "host-unknown");
   EXPECT_TRUE(logger.contains("Component \\\"rpsync.example.test\\\"")) << logger.all();
@@ -228,7 +237,9 @@ TEST_F(FakeServerTest, OversizedStanzaIsSkippedAndTheStreamGoesOn) {
            "</status></presence><presence from='small@example.test/r'/>");
   };
   auto conn = connect(c);
-  ASSERT_TRUE(run_until(io, [&] { return !handler.stanzas.empty(); }, 3s)) << logger.all();
+  ASSERT_TRUE(run_until(
+      io, [&] { return !handler.stanzas.empty(); }, 3s))
+      << logger.all();
   ASSERT_EQ(handler.oversized.size(), 1u);
   EXPECT_EQ(handler.oversized[0].attr("from"), "big@example.test/r");
   EXPECT_EQ(handler.stanzas[0].attr("from"), "small@example.test/r");
@@ -245,7 +256,9 @@ TEST_F(FakeServerTest, HugeSingleTokenIsAPolicyViolationAndItReconnects) {
            std::string(200'000, 'a'));
   };
   auto conn = connect(c);
-  ASSERT_TRUE(run_until(io, [&] { return handler.connected.size() >= 2; }, 3s)) << logger.all();
+  ASSERT_TRUE(run_until(
+      io, [&] { return handler.connected.size() >= 2; }, 3s))
+      << logger.all();
   ASSERT_FALSE(handler.disconnected.empty());
   EXPECT_EQ(handler.disconnected[0].kind, Kind::kProtocolError);
   EXPECT_EQ(handler.disconnected[0].condition, "policy-violation");
@@ -266,14 +279,16 @@ TEST_F(FakeServerTest, EveryLimitSkipsTheStanzaWithDefaultBounds) {
   std::string text;
   text.reserve(6 * 600'000);
   for (int i = 0; i < 600'000; ++i) text += "&apos;";
-  const std::string big = "<presence id='big' from='eve@example.test/x'><status>" + text +
-                          "</status></presence>";
+  const std::string big =
+      "<presence id='big' from='eve@example.test/x'><status>" + text + "</status></presence>";
   server.after_handshake = [=](Peer& p) {
     p.send("<handshake/>" + std::string(kPrivileges) + deep + attrs + big +
            "<presence from='small@example.test/r'/>");
   };
   auto conn = connect(fast_config(server.port()));
-  ASSERT_TRUE(run_until(io, [&] { return !handler.stanzas.empty(); }, 10s)) << logger.all();
+  ASSERT_TRUE(run_until(
+      io, [&] { return !handler.stanzas.empty(); }, 10s))
+      << logger.all();
   ASSERT_EQ(handler.oversized.size(), 3u);
   EXPECT_EQ(handler.oversized[0].attr("id"), "deep");
   EXPECT_EQ(handler.oversized[1].attr("id"), "attrs");
@@ -287,7 +302,9 @@ TEST_F(FakeServerTest, StanzaOverTheOutgoingLimitIsRefusedNotSent) {
   auto c = fast_config(server.port());
   c.max_outgoing_stanza_size = 16 * 1024;
   auto conn = connect(c);
-  ASSERT_TRUE(run_until(io, [&] { return !handler.connected.empty(); }, 3s)) << logger.all();
+  ASSERT_TRUE(run_until(
+      io, [&] { return !handler.connected.empty(); }, 3s))
+      << logger.all();
   xml::Element big("message");
   big.set_attr("to", "a@example.test");
   big.add(xml::Element("body")).set_text(std::string(20'000, 'x'));
@@ -308,7 +325,8 @@ TEST_F(FakeServerTest, RandomBytesNeverCrashAndEveryFailureIsReported) {
     p.close();
   };
   auto conn = connect(fast_config(server.port()));
-  ASSERT_TRUE(run_until(io, [&] { return handler.disconnected.size() >= 20; }, 10s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return handler.disconnected.size() >= 20; }, 10s));
   EXPECT_GE(server.peers.size(), 20u);
 }
 
@@ -316,7 +334,9 @@ TEST_F(FakeServerTest, FullWriteQueueRefusesStanzasThenDrains) {
   auto c = fast_config(server.port());
   c.write_queue_limit = 64 * 1024;
   auto conn = connect(c);
-  ASSERT_TRUE(run_until(io, [&] { return conn->ready(); }, 3s)) << logger.all();
+  ASSERT_TRUE(run_until(
+      io, [&] { return conn->ready(); }, 3s))
+      << logger.all();
   xml::Element msg("message", std::string(ns::kComponent));
   msg.set_attr("to", "a@example.test");
   msg.add(xml::Element("body", std::string(ns::kComponent))).set_text(std::string(1000, 'b'));
@@ -329,15 +349,21 @@ TEST_F(FakeServerTest, FullWriteQueueRefusesStanzasThenDrains) {
   EXPECT_LE(conn->queued_bytes(), c.write_queue_limit);
   EXPECT_GE(queued, 50);
   EXPECT_LT(queued, 70);
-  ASSERT_TRUE(run_until(io, [&] { return conn->queued_bytes() == 0; }, 3s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return conn->queued_bytes() == 0; }, 3s));
   EXPECT_NE(server.peers[0]->in.find("<message to='a@example.test'><body>bbb"), std::string::npos);
   xml::Element no_ns("message");  // built without a namespace: the stream's default applies
   no_ns.set_attr("to", "b@example.test");
   no_ns.add(xml::Element("body")).set_text(std::string(1000, 'c'));
   EXPECT_EQ(conn->send(no_ns), SendResult::kQueued);
-  ASSERT_TRUE(run_until(io, [&] {
-    return server.peers[0]->in.find("<message to='b@example.test'><body>ccc") != std::string::npos;
-  }, 3s)) << server.peers[0]->in.substr(server.peers[0]->in.size() - 200);
+  ASSERT_TRUE(run_until(
+      io,
+      [&] {
+        return server.peers[0]->in.find("<message to='b@example.test'><body>ccc") !=
+               std::string::npos;
+      },
+      3s))
+      << server.peers[0]->in.substr(server.peers[0]->in.size() - 200);
 }
 
 TEST_F(FakeServerTest, SilentServerIsDetectedDeadByKeepalive) {
@@ -345,7 +371,9 @@ TEST_F(FakeServerTest, SilentServerIsDetectedDeadByKeepalive) {
   c.keepalive_interval = 100ms;
   c.ping_timeout = 150ms;
   auto conn = connect(c);
-  ASSERT_TRUE(run_until(io, [&] { return !handler.disconnected.empty(); }, 3s)) << logger.all();
+  ASSERT_TRUE(run_until(
+      io, [&] { return !handler.disconnected.empty(); }, 3s))
+      << logger.all();
   EXPECT_EQ(handler.disconnected[0].kind, Kind::kTimeout);
   EXPECT_TRUE(handler.disconnected[0].was_authenticated);
   EXPECT_NE(server.peers[0]->in.find("urn:xmpp:ping"), std::string::npos);
@@ -370,7 +398,8 @@ TEST_F(FakeServerTest, AnsweredPingsKeepTheConnectionUp) {
     }
   };
   auto conn = connect(c);
-  ASSERT_TRUE(run_until(io, [&] { return conn->ready(); }, 3s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return conn->ready(); }, 3s));
   run_for(io, 600ms);
   EXPECT_TRUE(handler.disconnected.empty()) << logger.all();
   EXPECT_EQ(conn->state(), State::kConnected);
@@ -382,7 +411,8 @@ TEST_F(FakeServerTest, WhitespaceKeepaliveWhenOnlyTheServerTalks) {
   c.keepalive_interval = 100ms;
   c.ping_timeout = 1000ms;
   auto conn = connect(c);
-  ASSERT_TRUE(run_until(io, [&] { return conn->ready(); }, 3s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return conn->ready(); }, 3s));
   std::size_t before = server.peers[0]->in.size();
   // The server keeps the read side busy, so no ping is due; our write side idles.
   for (int i = 0; i < 12; ++i) {
@@ -400,13 +430,15 @@ TEST_F(FakeServerTest, StopClosesTheStreamAndWaitsForTheServer) {
     if (p.in.ends_with("</stream:stream>")) p.send("</stream:stream>");
   };
   auto conn = connect(fast_config(server.port()));
-  ASSERT_TRUE(run_until(io, [&] { return conn->ready(); }, 3s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return conn->ready(); }, 3s));
   bool done = false;
   conn->stop([&] { done = true; });
   EXPECT_EQ(conn->state(), State::kStopping);
   EXPECT_EQ(conn->send(xml::Element("message", std::string(ns::kComponent))),
             SendResult::kNotConnected);
-  ASSERT_TRUE(run_until(io, [&] { return done; }, 2s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return done; }, 2s));
   EXPECT_EQ(conn->state(), State::kStopped);
   ASSERT_EQ(handler.disconnected.size(), 1u);
   EXPECT_EQ(handler.disconnected[0].kind, Kind::kStopped);
@@ -426,7 +458,9 @@ TEST_F(FakeServerTest, ServerClosingTcpAfterHandshakeIsReportedAndReconnects) {
     }
   };
   auto conn = connect(fast_config(server.port()));
-  ASSERT_TRUE(run_until(io, [&] { return handler.connected.size() >= 2; }, 3s)) << logger.all();
+  ASSERT_TRUE(run_until(
+      io, [&] { return handler.connected.size() >= 2; }, 3s))
+      << logger.all();
   ASSERT_EQ(handler.disconnected.size(), 1u);
   EXPECT_EQ(handler.disconnected[0].kind, Kind::kClosedByServer);
   EXPECT_TRUE(handler.disconnected[0].was_authenticated);
@@ -439,18 +473,21 @@ TEST_F(FakeServerTest, IqTrackerMatchesSenderAndReportsErrorsAndTimeouts) {
     if (!answered1 && p.in.find("id='rpsync-iq-1'") != std::string::npos) {
       answered1 = true;
       // A forged answer from someone else first, then the real one.
-      p.send("<iq type='result' id='rpsync-iq-1' from='mallory@example.test/x'/>"
-             "<iq type='result' id='rpsync-iq-1' from='alice@example.test'>"
-             "<query xmlns='jabber:iq:roster'/></iq>");
+      p.send(
+          "<iq type='result' id='rpsync-iq-1' from='mallory@example.test/x'/>"
+          "<iq type='result' id='rpsync-iq-1' from='alice@example.test'>"
+          "<query xmlns='jabber:iq:roster'/></iq>");
     }
     if (!answered2 && p.in.find("id='rpsync-iq-2'") != std::string::npos) {
       answered2 = true;
-      p.send("<iq type='error' id='rpsync-iq-2' from='bob@example.test'><error type='cancel'>"
-             "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
+      p.send(
+          "<iq type='error' id='rpsync-iq-2' from='bob@example.test'><error type='cancel'>"
+          "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
     }
   };
   auto conn = connect(fast_config(server.port()));
-  ASSERT_TRUE(run_until(io, [&] { return conn->ready(); }, 3s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return conn->ready(); }, 3s));
   auto roster_get = [](std::string to) {
     xml::Element iq("iq", std::string(ns::kComponent));
     iq.set_attr("type", "get");
@@ -461,13 +498,16 @@ TEST_F(FakeServerTest, IqTrackerMatchesSenderAndReportsErrorsAndTimeouts) {
   std::vector<proto::Result<xml::Element>> results;
   conn->send_iq(roster_get("alice@example.test"), 2s,
                 [&](proto::Result<xml::Element> r) { results.push_back(std::move(r)); });
-  ASSERT_TRUE(run_until(io, [&] { return results.size() == 1; }, 2s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return results.size() == 1; }, 2s));
   conn->send_iq(roster_get("bob@example.test"), 2s,
                 [&](proto::Result<xml::Element> r) { results.push_back(std::move(r)); });
-  ASSERT_TRUE(run_until(io, [&] { return results.size() == 2; }, 2s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return results.size() == 2; }, 2s));
   conn->send_iq(roster_get("carol@example.test"), 100ms,
                 [&](proto::Result<xml::Element> r) { results.push_back(std::move(r)); });
-  ASSERT_TRUE(run_until(io, [&] { return results.size() == 3; }, 2s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return results.size() == 3; }, 2s));
 
   ASSERT_TRUE(results[0].ok());
   EXPECT_EQ(results[0]->attr("from"), "alice@example.test");
@@ -482,7 +522,8 @@ TEST_F(FakeServerTest, IqTrackerMatchesSenderAndReportsErrorsAndTimeouts) {
 
 TEST_F(FakeServerTest, PendingIqsFailWhenTheConnectionDrops) {
   auto conn = connect(fast_config(server.port()));
-  ASSERT_TRUE(run_until(io, [&] { return conn->ready(); }, 3s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return conn->ready(); }, 3s));
   std::vector<proto::Result<xml::Element>> results;
   xml::Element iq("iq", std::string(ns::kComponent));
   iq.set_attr("type", "get");
@@ -490,7 +531,8 @@ TEST_F(FakeServerTest, PendingIqsFailWhenTheConnectionDrops) {
   conn->send_iq(iq, 5s, [&](proto::Result<xml::Element> r) { results.push_back(std::move(r)); });
   run_for(io, 20ms);
   server.peers[0]->close();
-  ASSERT_TRUE(run_until(io, [&] { return !results.empty(); }, 2s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return !results.empty(); }, 2s));
   ASSERT_FALSE(results[0].ok());
   EXPECT_EQ(results[0].error().condition, proto::Condition::kServiceUnavailable);
   EXPECT_EQ(results[0].error().app, proto::AppCondition::kNotReady);
@@ -498,7 +540,8 @@ TEST_F(FakeServerTest, PendingIqsFailWhenTheConnectionDrops) {
   conn->stop();
   conn->send_iq(iq, 5s, [&](proto::Result<xml::Element> r) { results.push_back(std::move(r)); });
   EXPECT_EQ(results.size(), 1u);
-  ASSERT_TRUE(run_until(io, [&] { return results.size() == 2; }, 1s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return results.size() == 2; }, 1s));
   EXPECT_EQ(results[1].error().condition, proto::Condition::kServiceUnavailable);
 }
 

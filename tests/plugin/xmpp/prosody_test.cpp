@@ -39,8 +39,7 @@ ComponentConfig config_for(const ProsodyServer& server) {
 
 bool is_presence_from(const xml::Element& e, std::string_view from_prefix,
                       std::string_view type = {}) {
-  return e.is("presence", ns::kComponent) &&
-         e.attr("from").value_or("").starts_with(from_prefix) &&
+  return e.is("presence", ns::kComponent) && e.attr("from").value_or("").starts_with(from_prefix) &&
          e.attr("type").value_or("") == type;
 }
 
@@ -94,8 +93,9 @@ TEST_F(ProsodyTest, MissingPrivilegesAreLoggedWithTheConfigLine) {
   EXPECT_TRUE(handler.connected[0].hosts.empty());
   EXPECT_FALSE(conn->ready());
   EXPECT_EQ(conn->state(), State::kConnected);
-  EXPECT_TRUE(logger.contains("privileged_entities = { [\\\"rpsync.example.test\\\"] = { roster = "
-                              "\\\"get\\\"; presence = \\\"roster\\\"; } }"))
+  EXPECT_TRUE(
+      logger.contains("privileged_entities = { [\\\"rpsync.example.test\\\"] = { roster = "
+                      "\\\"get\\\"; presence = \\\"roster\\\"; } }"))
       << logger.all();
 }
 
@@ -157,8 +157,7 @@ TEST_F(ProsodyTest, UserPresenceAvailableUnavailableAndTcpAbortArriveRaw) {
   auto bob = TestClient::login(server->c2s_port(), "bob", "example.test", "pw-b", "phone", &why);
   ASSERT_TRUE(bob) << why;
   ASSERT_TRUE(bob->send_presence("away", "on the phone"));
-  ASSERT_TRUE(wait([&] { return count_presence("bob@example.test/phone") > 0; }))
-      << logger.all();
+  ASSERT_TRUE(wait([&] { return count_presence("bob@example.test/phone") > 0; })) << logger.all();
   const xml::Element* got = nullptr;
   for (const auto& s : handler.stanzas)
     if (is_presence_from(s, "bob@example.test/phone")) got = &s;
@@ -191,8 +190,7 @@ TEST_F(ProsodyTest, PresenceOfOnlineUsersIsReplayedOnConnect) {
   ASSERT_TRUE(carol->send_presence("dnd"));
   // The user is online before the component connects: Prosody replays with <delay/>.
   auto conn = connect(config_for(*server));
-  ASSERT_TRUE(wait([&] { return count_presence("carol@example.test/desk") > 0; }))
-      << logger.all();
+  ASSERT_TRUE(wait([&] { return count_presence("carol@example.test/desk") > 0; })) << logger.all();
   for (const auto& s : handler.stanzas) {
     if (is_presence_from(s, "carol@example.test/desk")) {
       EXPECT_NE(s.child("delay", ns::kDelay), nullptr);
@@ -219,8 +217,7 @@ TEST_F(ProsodyTest, PrivilegedRosterGetWorksForOfflineAndOnlineUsers) {
     std::optional<proto::Result<xml::Element>> result;
     conn->send_iq(iq, 3s, [&](proto::Result<xml::Element> r) { result = std::move(r); });
     if (!wait([&] { return result.has_value(); })) return {{"timeout", ""}};
-    if (!result->ok())
-      return {{"error", std::string(proto::to_string(result->error().condition))}};
+    if (!result->ok()) return {{"error", std::string(proto::to_string(result->error().condition))}};
     const xml::Element* query = (*result)->child("query", ns::kRoster);
     if (!query) return {{"no query", ""}};
     std::map<std::string, std::string> items;
@@ -229,9 +226,8 @@ TEST_F(ProsodyTest, PrivilegedRosterGetWorksForOfflineAndOnlineUsers) {
           std::string(item.attr("subscription").value_or(""));
     return items;
   };
-  const std::map<std::string, std::string> expected{{"bob@example.test", "both"},
-                                                    {"carol@remote.test", "to"},
-                                                    {"dave@example.test", "from"}};
+  const std::map<std::string, std::string> expected{
+      {"bob@example.test", "both"}, {"carol@remote.test", "to"}, {"dave@example.test", "from"}};
   EXPECT_EQ(roster_of_alice(), expected);  // offline
   std::string why;
   auto alice = TestClient::login(server->c2s_port(), "alice", "example.test", "pw", "r", &why);

@@ -10,9 +10,9 @@
 
 #include "plugin/xmpp/connection.h"
 #include "protocol/ns.h"
+#include "tests/harness/ejabberd/ejabberd_server.h"
 #include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/test_client.h"
-#include "tests/harness/ejabberd/ejabberd_server.h"
 #include "tests/plugin/xmpp/support.h"
 
 namespace rpsync::xmpp {

@@ -12,8 +12,8 @@
 
 #include "plugin/xmpp/connection.h"
 #include "protocol/ns.h"
-#include "tests/harness/test_client.h"
 #include "tests/harness/ejabberd/ejabberd_server.h"
+#include "tests/harness/test_client.h"
 #include "tests/plugin/xmpp/support.h"
 
 namespace rpsync::xmpp {
