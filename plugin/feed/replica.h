@@ -48,6 +48,7 @@
 
 #include "plugin/app/config.h"
 #include "plugin/core/engine.h"
+#include "plugin/feed/apply.h"
 #include "plugin/feed/continuity.h"
 #include "plugin/feed/feed_reader.h"
 #include "plugin/feed/feed_writer.h"
