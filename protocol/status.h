@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -16,25 +15,20 @@ namespace rpsync {
 enum class StatusCode : std::uint8_t {
   kOk,
   kInvalidArgument,  // the caller's input (a URI, a config value) cannot be used
-  kNotFound,         // nothing stored under that name
   kUnavailable,      // the backend is down, unreachable or not ready: retry later
   kTimeout,          // the backend did not answer within the configured time
   kIoError,          // the backend refused or failed the operation (disk full, SQL error)
   kCorrupt,          // what is stored cannot be read back (checksum, codec, integrity)
 };
 
-std::string_view to_string(StatusCode c);
-
 class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
-  static Status ok_status() { return {}; }
   static Status invalid_argument(std::string m) {
     return {StatusCode::kInvalidArgument, std::move(m)};
   }
-  static Status not_found(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
   static Status io_error(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
@@ -44,10 +38,6 @@ class [[nodiscard]] Status {
   explicit operator bool() const { return ok(); }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
-  // "io-error: sqlite: disk I/O error" (or "ok"), for logs and error texts.
-  std::string to_string() const;
-  // The same status with `context` put in front of the message ("load: " + message).
-  Status with_context(std::string_view context) const;
 
   friend bool operator==(const Status&, const Status&) = default;
 

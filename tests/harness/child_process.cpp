@@ -129,7 +129,7 @@ Status ChildProcess::spawn(const ChildSpec& spec) {
   if (pid == 0) run_child(spec, prepared, parent);
   pid_ = pid;
   own_group_ = spec.own_process_group;
-  return Status::ok_status();
+  return {};
 }
 
 bool ChildProcess::signal(int sig) const {
