@@ -30,17 +30,21 @@ std::unique_ptr<XmlSocket> XmlSocket::connect(std::uint16_t port, bool nodelay, 
 }
 
 XmlSocket::XmlSocket(int fd) : fd_(fd) {
-  parser_ = std::make_unique<xml::StreamParser>(xml::StreamParser::Callbacks{
-      .on_open =
-          [this](const xml::Element& root) {
-            opened_ = true;
-            if (auto id = root.attr("id")) stream_id_ = std::string(*id);
-          },
-      .on_element = [this](xml::Element e) { inbox_.push_back(std::move(e)); },
-      .on_close = [this] { closed_ = true; },
-      .on_error = [this](const xml::ParseError&) { closed_ = true; },
-      .on_skipped = {},
-  });
+  parser_ = std::make_unique<xml::StreamParser>(
+      xml::StreamParser::Callbacks{
+          .on_open =
+              [this](const xml::Element& root) {
+                opened_ = true;
+                if (auto id = root.attr("id")) stream_id_ = std::string(*id);
+              },
+          .on_element = [this](xml::Element e) { inbox_.push_back(std::move(e)); },
+          .on_close = [this] { closed_ = true; },
+          .on_error = [this](const xml::ParseError&) { closed_ = true; },
+          .on_skipped = {},
+      },
+      // A client's own roster result of a large roster (20,000 items: ~1 MB) is read whole, as
+      // the component reads its privileged one.
+      xml::ParseLimits{.max_result_bytes = 64 * 1024 * 1024});
 }
 
 XmlSocket::~XmlSocket() {

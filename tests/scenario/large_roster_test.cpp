@@ -7,9 +7,9 @@
 //   alice's roster: carol (online, away) + 20,000 contacts written to Prosody's storage
 //   alice enables (timed), carol changes, alice reconnects and syncs (timed)
 //   -> the delta is carol's change; both answers well within the 10 s roster timeout
-#include <chrono>
+#include "tests/scenario/large_roster.h"
 
-#include "tests/scenario/world.h"
+#include <chrono>
 
 namespace rpsync::test::scenario {
 namespace {
@@ -29,12 +29,12 @@ TYPED_TEST_SUITE(LargeRoster, ::testing::Types<ProsodyServer>, ServerNames);
 
 TYPED_TEST(LargeRoster, TwentyThousandContactsEnableAndSync) {
   const std::string alice = "alice@example.test";
-  RPSYNC_SCENARIO_START(user_with_contacts(alice, {"carol@example.test"}));
-  std::vector<std::string> many;
-  many.reserve(kContacts);
-  for (int i = 0; i < kContacts; ++i) many.push_back("c" + std::to_string(i) + "@example.test");
+  RPSYNC_SCENARIO_START(large_roster_spec(alice, {"carol@example.test"}));
   // alice has not logged in yet: Prosody reads her roster file on her first request.
-  this->world->server().add_roster_items(alice, many, "both");
+  std::string added;
+  ASSERT_TRUE(add_offline_contacts(this->world->server(), alice,
+                                   numbered_contacts(kContacts, "example.test"), &added))
+      << added;
 
   auto carol = this->comes_online("carol@example.test", "phone", shows(Show::kAway, "tea"));
   ASSERT_TRUE(carol);
