@@ -92,7 +92,8 @@ bool Party::settles(Millis timeout) {
       .has_value();
 }
 
-Flood Party::sends_presence_and_collects_flood(const proto::PresenceFields& fields, Millis quiet) {
+Flood Party::sends_presence_and_collects_flood(const proto::PresenceFields& fields, Millis quiet,
+                                               Millis timeout) {
   Flood f;
   inbox_.clear();
   if (!sends_presence(fields)) return f;
@@ -104,7 +105,7 @@ Flood Party::sends_presence_and_collects_flood(const proto::PresenceFields& fiel
   iq.set_attr("to", std::string(own.substr(own.find('@') + 1)));
   iq.add(xml::Element("ping", std::string(ns::kPing)));
   if (!client_->send(iq)) return f;
-  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return f;

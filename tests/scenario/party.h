@@ -71,8 +71,9 @@ class Party {
   // Initial (or any) presence, then everything received until a ping round trip and then
   // until nothing arrived for `quiet` (0: stop at the ping result; right for servers that
   // answer probes before the ping, like Prosody), folded into the contact state shown.
+  // The whole wait is bounded by `timeout`.
   Flood sends_presence_and_collects_flood(const proto::PresenceFields& fields = {},
-                                          Millis quiet = Millis(0));
+                                          Millis quiet = Millis(0), Millis timeout = kWait);
   // A ping round trip with its server: when it returns true, the server has processed
   // everything this session sent before (stanzas arriving meanwhile stay in the inbox).
   bool settles(Millis timeout = kWait);
