@@ -15,14 +15,17 @@
 //   printed: the seed, syncs with / without changes, failures by condition, hostile
 //   stanzas by class and route
 //
-// RPSYNC_SOAK_SEED replays a sequence of steps; RPSYNC_SOAK_SECONDS (default 60) bounds
-// the wall time, 50 steps per second bound the count. Quiescence before each sync: every
-// contact step ends with the server having processed it (a ping round trip, or a watcher
-// seeing the unavailable of a closed or reset session); Prosody writes the presence to the
-// component stream before that, and the sync follows it on the same stream.
+// Runs on Prosody 0.12 and ejabberd 23.01 (where a contact's presence reaches the
+// component once per receiving session, so "exactly" becomes "at least").
+// RPSYNC_SOAK_SEED replays a sequence of steps; RPSYNC_SOAK_SECONDS (default 60, 45 on
+// ejabberd) bounds the wall time, 50 steps per second bound the count. Quiescence before
+// each sync: every contact step ends with the server having processed it (a ping round
+// trip, or a watcher seeing the unavailable of a closed or reset session); the server
+// routes the presence to the component before that, and the sync follows it.
 #include <cstdlib>
 #include <map>
 #include <random>
+#include <type_traits>
 
 #include "tests/scenario/hostile_stanzas.h"
 #include "tests/scenario/world.h"
@@ -301,11 +304,21 @@ class HostileSoak : public Scenario<Server> {
     return s;
   }
 };
-TYPED_TEST_SUITE(HostileSoak, ::testing::Types<ProsodyServer>, ServerNames);
+TYPED_TEST_SUITE(HostileSoak, Servers, ServerNames);
+
+// Prosody forwards one copy of each presence to the component; ejabberd one from the
+// sender's session and one more per session that receives it (docs/ejabberd.md), so a
+// contact's hostile broadcast can be skipped more than once there.
+template <class Server>
+constexpr bool kOneCopyPerPresence = std::is_same_v<Server, ProsodyServer>;
+// ejabberd's syncs wait up to 2 s for the verification pings the harness clients leave
+// unanswered: a shorter soak keeps the ctest within its timeout.
+template <class Server>
+constexpr unsigned long kDefaultSeconds = std::is_same_v<Server, ProsodyServer> ? 60 : 45;
 
 TYPED_TEST(HostileSoak, RandomMixKeepsTheStreamAndEverySyncMatchesAFreshLogin) {
   const unsigned long seed = env_or("RPSYNC_SOAK_SEED", std::random_device{}());
-  const unsigned long seconds = env_or("RPSYNC_SOAK_SECONDS", 60);
+  const unsigned long seconds = env_or("RPSYNC_SOAK_SECONDS", kDefaultSeconds<TypeParam>);
   std::printf("[soak] seed %lu (RPSYNC_SOAK_SEED=%lu replays the steps), %lu s\n", seed, seed,
               seconds);
   std::fflush(stdout);
@@ -327,8 +340,12 @@ TYPED_TEST(HostileSoak, RandomMixKeepsTheStreamAndEverySyncMatchesAFreshLogin) {
   EXPECT_EQ(count_of(log, "handshake.accepted"), 1u) << "the component never reconnected";
   int sent = 0;
   for (const auto& [route, n] : this->tally.hostile) sent += n;
-  EXPECT_EQ(count_of(log, "stanza.skipped"), static_cast<std::size_t>(sent))
-      << "every hostile stanza reached the component and was skipped, nothing else was";
+  if (kOneCopyPerPresence<TypeParam>)
+    EXPECT_EQ(count_of(log, "stanza.skipped"), static_cast<std::size_t>(sent))
+        << "every hostile stanza reached the component and was skipped, nothing else was";
+  else
+    EXPECT_GE(count_of(log, "stanza.skipped"), static_cast<std::size_t>(sent))
+        << "every hostile stanza reached the component and was skipped";
   EXPECT_EQ(this->tally.wrong, 0);
   EXPECT_EQ(this->tally.unexplained, 0);
   EXPECT_GT(this->tally.syncs, 0);
