@@ -162,7 +162,7 @@ std::vector<std::unique_ptr<Party>> live_online(World<ProsodyServer>& w,
   for (const auto& bare : live) {
     out.push_back(login(w, bare, "pc"));
     if (!out.back()->sends_presence(shows(rpsync::proto::Show::kAway, "start")) ||
-        !out.back()->settles())
+        !out.back()->settles(kAnswerWait))
       die(bare + ": presence not processed");
   }
   return out;
@@ -206,7 +206,7 @@ std::string sync_round(World<ProsodyServer>& w, std::unique_ptr<Party>& a,
   for (int i = 0; i < k; ++i)
     if (!live[static_cast<std::size_t>(i)]->sends_presence(
             shows(rpsync::proto::Show::kDnd, status)) ||
-        !live[static_cast<std::size_t>(i)]->settles())
+        !live[static_cast<std::size_t>(i)]->settles(kAnswerWait))
       die("a live contact's change was not processed");
   a = login(w, kAlice, "phone");
   const std::string id = "s" + std::to_string(k) + "-" + std::to_string(round);
