@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Scenario 9d: a user with 20,000 contacts, on Prosody and on ejabberd (which answers the
-// privileged roster get in full every time: no roster versioning by default). The privileged roster result the component
-// fetches for every request is ~1 MB on the component stream; it is held to the IQ-result
-// bound (64 MiB by default, spec "Stanzas the Component Does Not Read"), not to the
+// privileged roster get in full every time: no roster versioning by default). The privileged roster
+// result the component fetches for every request is ~1 MB on the component stream; it is held to
+// the IQ-result bound (64 MiB by default, spec "Stanzas the Component Does Not Read"), not to the
 // stanza bound, so enable and sync are answered (not not-ready after the roster timeout).
 //
 //   alice's roster: carol (online, away) + 20,000 contacts written to Prosody's storage
