@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// Scenario 9d: a user with 20,000 contacts, on Prosody and on ejabberd (which answers the
-// privileged roster get in full every time: no roster versioning by default). The privileged roster
-// result the component fetches for every request is ~1 MB on the component stream; it is held to
-// the IQ-result bound (64 MiB by default, spec "Stanzas the Component Does Not Read"), not to the
-// stanza bound, so enable and sync are answered (not not-ready after the roster timeout).
+// Scenario 9d: a user with 20,000 contacts, on Prosody and on ejabberd (which answers
+// the privileged roster get in full every time: no roster versioning by default). The
+// privileged roster result the component fetches for every request is ~1 MB on the
+// component stream; it is held to the IQ-result bound (64 MiB by default, spec "Stanzas
+// the Component Does Not Read"), not to the stanza bound, so enable and sync are answered
+// (not not-ready after the roster timeout).
 //
-//   alice's roster: carol (online, away) + 20,000 contacts written to Prosody's storage
+//   alice's roster: carol (online, away) + 20,000 roster-only contacts (large_roster.h)
 //   alice enables (timed), carol changes, alice reconnects and syncs (timed)
 //   -> the delta is carol's change; both answers well within the 10 s roster timeout
 #include "tests/scenario/large_roster.h"
