@@ -303,7 +303,17 @@ bool EjabberdServer::add_roster_item(const std::string& owner_bare, const std::s
 // does; its files must be its own).
 bool EjabberdServer::spawn_vm() {
   std::vector<std::string> argv{erl_, "-noinput", "-mnesia", "dir", "\"" + dir_ + "/spool\""};
-  if (!options_.gate_beam_dir.empty()) argv.insert(argv.end(), {"-pa", options_.gate_beam_dir});
+  if (!options_.gate_beam_dir.empty()) {
+    // A copy in an app dir of its own: a code-path entry named "ejabberd" (build/ejabberd)
+    // would become code:lib_dir(ejabberd) and hide ejabberd's priv/ (translations, SQL).
+    fs::path ebin = fs::path(dir_) / "rpsync_gate" / "ebin";
+    std::error_code ec;
+    fs::create_directories(ebin, ec);
+    fs::copy_file(fs::path(options_.gate_beam_dir) / "mod_rpsync_gate.beam",
+                  ebin / "mod_rpsync_gate.beam", fs::copy_options::overwrite_existing, ec);
+    if (ec) return false;
+    argv.insert(argv.end(), {"-pa", ebin.string()});
+  }
   argv.insert(argv.end(), {"-s", "ejabberd"});
   ChildSpec spec{
       .argv = std::move(argv),

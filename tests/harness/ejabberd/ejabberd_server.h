@@ -46,8 +46,9 @@ struct EjabberdOptions {
   // (hibernated) waiting for a resume. ejabberd's default is 300.
   int resume_timeout_s = 300;
   // mod_rpsync_gate (plugin/ejabberd): loaded when `gate_beam_dir` names the directory
-  // holding mod_rpsync_gate.beam (added to the VM's code path with -pa); not loaded when
-  // empty (the default). EjabberdServer::built_gate_dir() is the one this build produced.
+  // holding mod_rpsync_gate.beam (copied into <tmp>/rpsync_gate/ebin, which is added to the
+  // VM's code path with -pa); not loaded when empty (the default).
+  // EjabberdServer::built_gate_dir() is the one this build produced.
   std::string gate_beam_dir;
   // The module's `components` option; nullopt: {component_jid}.
   std::optional<std::vector<std::string>> gate_components;
