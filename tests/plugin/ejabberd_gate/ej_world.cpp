@@ -43,6 +43,16 @@ bool is_iq(const xml::Element& s, std::string_view type, const std::string& id) 
   return s.name() == "iq" && s.attr("type") == type && s.attr("id") == id;
 }
 
+// What a typical client shows beside show/status: priority and XEP-0115 caps.
+void add_caps(xml::Element& p) {
+  p.add(client_element("priority")).set_text("5");
+  xml::Element caps("c", std::string(ns::kCaps));
+  caps.set_attr("hash", "sha-1");
+  caps.set_attr("node", "https://conversations.im");
+  caps.set_attr("ver", "Rx7Ff3PvYw3m8bEHl3kKzBqd+WQ=");
+  p.add(std::move(caps));
+}
+
 }  // namespace
 
 std::optional<xml::Element> Peer::take(const Pred& pred, std::chrono::milliseconds timeout) {
@@ -157,7 +167,9 @@ std::unique_ptr<EjWorld> EjWorld::start(const WorldOptions& options, std::string
   }
   for (int i = 0; i < options.online_contacts; ++i) {
     auto c = w->login("c" + std::to_string(i), "r", why);
-    if (!c || !c->send(presence(false, "away", "contact " + std::to_string(i)))) return nullptr;
+    xml::Element p = presence(false, "away", "contact " + std::to_string(i));
+    if (options.caps_presence) add_caps(p);
+    if (!c || !c->send(p)) return nullptr;
     w->contacts_.push_back(std::move(c));
   }
   for (auto& c : w->contacts_)

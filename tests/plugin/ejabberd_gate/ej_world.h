@@ -75,6 +75,7 @@ struct Received {
 struct WorldOptions {
   int online_contacts = 5;               // c0..@example.test, online with resource "r"
   int offline_contacts = 1;              // off0..@example.test, never logged in
+  bool caps_presence = false;            // contacts' presence carries show/status/priority/caps
   bool load_gate = true;                 // false: the same world without the module (a control)
   std::vector<std::string> extra_users;  // accounts without roster items
   std::optional<std::vector<std::string>> components;  // module option; nullopt: {kComponent}
