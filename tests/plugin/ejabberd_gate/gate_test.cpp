@@ -168,6 +168,13 @@ TEST(EjabberdGate, MarkedLaterPresenceIsOnlyStripped) {
   Received again = w->barrier(*alice);
   ASSERT_TRUE(again.complete);
   EXPECT_EQ(contact_presences(again), 0u);
+
+  // And unmarked after another unavailable: the flag is gone, the flood is back.
+  ASSERT_TRUE(alice->send(unavailable()));
+  ASSERT_TRUE(alice->send(presence(false)));
+  Received plain = w->barrier(*alice);
+  ASSERT_TRUE(plain.complete);
+  EXPECT_EQ(contact_presences(plain), kFlood);
 }
 
 TEST(EjabberdGate, MarkedDirectedPresenceIsStripped) {
