@@ -3,7 +3,7 @@
 // socket (the component JID is in the module's `components` and holds mod_privilege's
 // presence permission):
 //  * a session that ends is reported as unavailable, whoever is online (no contact online
-//    here, so ejabberd itself forwards nothing), including an abrupt TCP drop and a
+//    here, so ejabberd itself forwards nothing), including an abrupt TCP drop, a kick and a
 //    replacement by a new session with the same resource (reported before the new
 //    session's presence, and not again after it);
 //  * a component that connects gets the current presence of every available local session,
@@ -120,6 +120,22 @@ TEST(EjabberdGateSessions, GracefulCloseIsReported) {
   ASSERT_TRUE(alice->send(presence(false)));
   ASSERT_TRUE(next_presence_from(*comp, alice->jid()));
   alice->close();
+  EXPECT_TRUE(is_unavailable(next_presence_from(*comp, alice->jid())));
+}
+
+TEST(EjabberdGateSessions, KickedSessionIsReported) {
+  START_WORLD_OR_SKIP(w, nobody_online());
+  std::unique_ptr<RawComponent> comp;
+  connect_component(*w, &comp);
+  ASSERT_TRUE(comp);
+  LOGIN_OR_FAIL(alice, w, "alice", "phone");
+  ASSERT_TRUE(alice->send(presence(false)));
+  ASSERT_TRUE(next_presence_from(*comp, alice->jid()));
+  std::string err;
+  ASSERT_TRUE(w->server().api(
+      "kick_session",
+      R"({"user":"alice","host":"example.test","resource":"phone","reason":"test"})", &err))
+      << err;
   EXPECT_TRUE(is_unavailable(next_presence_from(*comp, alice->jid())));
 }
 
