@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -137,6 +139,31 @@ TEST(EjabberdGateSessions, KickedSessionIsReported) {
       R"({"user":"alice","host":"example.test","resource":"phone","reason":"test"})", &err))
       << err;
   EXPECT_TRUE(is_unavailable(next_presence_from(*comp, alice->jid())));
+}
+
+// XEP-0198: a dropped session stays available (hibernated) until resume_timeout; its end
+// is reported when ejabberd ends it.
+TEST(EjabberdGateSessions, HibernatedSessionIsReportedWhenItTimesOut) {
+  WorldOptions o = nobody_online();
+  o.resume_timeout_s = 2;
+  START_WORLD_OR_SKIP(w, o);
+  std::unique_ptr<RawComponent> comp;
+  connect_component(*w, &comp);
+  ASSERT_TRUE(comp);
+  LOGIN_OR_FAIL(alice, w, "alice", "phone");
+  ASSERT_TRUE(alice->send_raw("<enable xmlns='urn:xmpp:sm:3' resume='true'/>"));
+  ASSERT_TRUE(alice->take([](const xml::Element& e) { return e.name() == "enabled"; }))
+      << "stream management not enabled";
+  ASSERT_TRUE(alice->send(presence(false)));
+  ASSERT_TRUE(next_presence_from(*comp, alice->jid()));
+  const auto dropped = std::chrono::steady_clock::now();
+  alice->abort();
+  auto off = next_presence_from(*comp, alice->jid(), 10s);
+  const double after =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - dropped).count();
+  ASSERT_TRUE(is_unavailable(off)) << "the hibernated session's end was not reported";
+  EXPECT_GE(after, 1.5) << "reported before the resume timeout: the session was not hibernated";
+  std::printf("hibernated session reported %.2f s after the drop (resume_timeout 2 s)\n", after);
 }
 
 // The same full JID logs in again while the old session is still there: the component
