@@ -30,6 +30,7 @@
 #include "client_ext/cache.h"
 #include "client_ext/checkpoint_schedule.h"
 #include "client_ext/roster_cache.h"
+#include "client_ext/session_timers.h"
 #include "client_ext/store.h"
 #include "client_ext/sync_plan.h"
 #include "client_strophe/discovery.h"
@@ -79,15 +80,7 @@ class Events {
   virtual void log(const std::string&) {}
 };
 
-enum class Phase : std::uint8_t {
-  kOffline,
-  kSyncing,
-  kSettling,
-  kEnabling,
-  kOnline,
-  kPlain,
-  kLoggingOut
-};
+using Phase = client::SessionPhase;
 
 struct Counters {
   std::size_t enables_sent = 0;
