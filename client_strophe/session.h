@@ -151,6 +151,7 @@ class Session {
     std::optional<xml::Element> presence;  // the application's initial presence
     bool presence_out = false;             // it was sent
     bool roster_wanted = false;            // roster_request() in this login
+    bool roster_answered = false;          // its answer (result or error) arrived
     bool synced = false;                   // a verified sync in this login
     bool presence_marked = false;
     bool await_reflection = false;
