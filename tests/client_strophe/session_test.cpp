@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "client_ext/store.h"
+#include "client_strophe/own_disco.h"
 #include "protocol/delta.h"
 #include "protocol/error.h"
 #include "protocol/marker.h"
@@ -364,6 +365,21 @@ TEST_F(SessionTest, TheClientAnswersDiscoInfoWithTheFeature) {
   bool has_rpsync = false;
   for (const auto& f : q->children()) has_rpsync |= f.attr("var") == ns::kRpsync;
   EXPECT_TRUE(has_rpsync);
+}
+
+}  // namespace
+}  // namespace rpsync::strophe
+
+namespace rpsync::strophe {
+namespace {
+
+// XEP-0115 5.1 over identity client/pc and the three features, computed independently
+// (SHA-1, base64 of "client/pc//<caps<disco#info<urn:xmpp:rpsync:0<").
+TEST(OwnDisco, CapsVerCoversTheRpsyncFeature) {
+  EXPECT_EQ(caps_ver(own_features()), "qK+hjsEarNTdZN0O7bcZe++Ap/s=");
+  std::vector<std::string> without = own_features();
+  std::erase(without, std::string(ns::kRpsync));
+  EXPECT_NE(caps_ver(without), caps_ver(own_features()));
 }
 
 }  // namespace
