@@ -51,7 +51,9 @@
 #include "client.h"
 #include "discovery.h"
 #include "extensions.h"
+#include "session_timers.h"
 #include "store.h"
+#include "sync_plan.h"
 
 namespace rpsync::client {
 
@@ -74,33 +76,7 @@ struct RpsyncOptions {
   std::function<std::int64_t()> unix_now;                      // default: system_clock
 };
 
-struct SyncStats {
-  std::size_t items = 0;  // children of the delta
-  std::size_t bytes = 0;  // serialised size of the answer stanza
-  std::chrono::microseconds round_trip{0};
-  std::uint32_t count = 0;  // contact resources after the sync
-};
-
-enum class FullResyncReason : std::uint8_t {
-  kNoStoredState,      // nothing stored for this account
-  kStoreError,         // stored state unreadable or failed its digest check
-  kKeyExpired,         // the stored key's lifetime passed; not sent
-  kKeyRejected,        // the component answered an error (see FullResync::error)
-  kDeltaDoesNotApply,  // the delta does not fit the stored snapshot
-  kDigestMismatch,     // applied delta does not give the announced digest
-  kMalformedAnswer,
-  kTimeout,
-  kComponentUnavailable,  // no rpsync component known for the stored key
-};
-std::string_view to_string(FullResyncReason r);
-
-struct FullResync {
-  FullResyncReason reason = FullResyncReason::kNoStoredState;
-  std::optional<proto::StanzaError> error;  // kKeyRejected
-  std::string detail;
-};
-
-struct SyncAnswer;  // sync_login.h
+struct SyncAnswer;  // sync_plan.h
 
 class RpsyncHandler {
  public:
@@ -128,15 +104,7 @@ class RpsyncManager : private gloox::IqHandler,
                       private PresenceGate,
                       private TagObserver {
  public:
-  enum class Phase : std::uint8_t {
-    kOffline,
-    kSyncing,     // sync sent, initial presence held
-    kSettling,    // full login: waiting for the flood to settle (or for discovery)
-    kEnabling,    // enable sent
-    kOnline,      // component holds a key for this session
-    kPlain,       // no component (or it failed): plain client for this session
-    kLoggingOut,  // final checkpoint sent, disconnect follows
-  };
+  using Phase = SessionPhase;  // session_timers.h
 
   // Attaches to `client` (advertises the feature, registers extensions and listeners)
   // and loads the stored state of client.jid().bare() from `store`. `store` and
