@@ -59,6 +59,17 @@
 // more on the same stream with a derived key (RFC 6120 §6.4.5 lets a client retry). In
 // every other case gloox's own SASL runs, unchanged.
 //
+// Legacy session establishment (RFC 3921 <session/>): gloox sends it whenever the
+// features list <session/>, also when the server marks it <optional/> (RFC 6121,
+// Appendix E: a client may then skip it). Unless set_skip_optional_session(false), this
+// class hands gloox the features without an optional <session/>, which saves a round
+// trip and ~200 bytes per login; a <session/> without <optional/> is still established.
+//
+// TCP_NODELAY: gloox leaves Nagle's algorithm on, so a stanza written right after
+// another (the ping or checkpoint after the initial presence) waits for the server's
+// delayed ACK of the first (~40 ms). Unless set_tcp_nodelay(false), this class turns
+// Nagle off on gloox's TCP socket when the server's stream header arrives.
+//
 // Threading: like gloox::Client, single-threaded; every callback runs inside recv().
 #pragma once
 
@@ -158,6 +169,12 @@ class Client : public gloox::Client {
   // Counters of the SCRAM exchanges this class ran (not gloox's).
   const scram::Stats& scram_stats() const { return scram_stats_; }
 
+  // Skip a <session/> the server marks optional (default true; see the header comment).
+  // Takes effect at the next stream features.
+  void set_skip_optional_session(bool skip) { skip_optional_session_ = skip; }
+  // TCP_NODELAY on gloox's socket (default true; see the header comment).
+  void set_tcp_nodelay(bool on) { tcp_nodelay_ = on; }
+
   void handleTag(gloox::Tag* tag) override;
 
  private:
@@ -188,6 +205,7 @@ class Client : public gloox::Client {
   void scram_fail();
   void rosterFilled() override;
   void request_roster();
+  void set_nodelay();  // TCP_NODELAY on gloox's socket, best effort
 
   PresenceGate* gate_ = nullptr;
   TagObserver* observer_ = nullptr;
@@ -199,6 +217,8 @@ class Client : public gloox::Client {
   RosterVersioning roster_ver_;
   bool server_rosterver_ = false;
   bool roster_requested_ = false;  // a roster get of this stream is unanswered
+  bool skip_optional_session_ = true;
+  bool tcp_nodelay_ = true;
 
   MemoryScramCache own_scram_cache_;
   ScramCache* scram_cache_ = &own_scram_cache_;

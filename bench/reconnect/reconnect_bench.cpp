@@ -545,6 +545,10 @@ class Session {
     client_->setTls(gloox::TLSDisabled);
     client_->setCompression(false);
     if (o_.sasl_plain) client_->setSASLMechanisms(gloox::SaslMechPlain);
+    if (mode_ == Mode::kPlain) {  // gloox as shipped
+      client_->set_skip_optional_session(false);
+      client_->set_tcp_nodelay(false);
+    }
     if (mode_ == Mode::kPlain || !o_.scram_cache)
       disable_scram_cache(*client_);
     else
