@@ -13,6 +13,8 @@
 
 #include <optional>
 
+#include "protocol/ns.h"
+
 namespace rpsync::client {
 namespace {
 
@@ -291,6 +293,7 @@ void Client::handleTag(gloox::Tag* tag) {
       if (!m_authed) scram_ = ScramLogin{};
     } else if (tag->xmlns() == gloox::XMLNS_STREAM && tag->name() == "features") {
       server_rosterver_ = tag->hasChild("ver", "xmlns", std::string(kRosterVerFeatureNs));
+      server_synced_feature_ = tag->hasChild("synced", "xmlns", std::string(ns::kRpsync));
       if (scram_takes_over(*tag)) {
         logInstance().dbg(gloox::LogAreaXmlIncoming, tag->xml());  // as gloox would
         scram_start(false);

@@ -148,6 +148,9 @@ class Client : public gloox::Client {
   gloox::RosterManager* rosterManager() { return roster_.get(); }
   // Whether the last stream's features advertised urn:xmpp:features:rosterver.
   bool server_supports_roster_versioning() const { return server_rosterver_; }
+  // Whether the last stream's features announced <synced xmlns='urn:xmpp:rpsync:0'/>
+  // (the server skips the presence flood for a marked initial presence).
+  bool server_announces_synced() const { return server_synced_feature_; }
   // Kind of the last login's roster get (kVersioned: it offered a cached version).
   RosterRequestKind roster_request_kind() const { return roster_ver_.stats().last_request; }
   bool roster_versioned_get() const {
@@ -216,6 +219,7 @@ class Client : public gloox::Client {
   std::unique_ptr<gloox::PrivateXML> private_xml_;  // for the XEP-0083 delimiter, as fill()
   RosterVersioning roster_ver_;
   bool server_rosterver_ = false;
+  bool server_synced_feature_ = false;
   bool roster_requested_ = false;  // a roster get of this stream is unanswered
   bool skip_optional_session_ = true;
   bool tcp_nodelay_ = true;

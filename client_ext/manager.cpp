@@ -112,7 +112,7 @@ void RpsyncManager::session_started() {
   state_.presence_sent_at = t;
   state_.not_before = t;
   discovery_.expire_empty(t, options_.rediscover_after);
-  if (options_.synced_marker && server_info_ == ServerInfo::kUnknown) request_server_info();
+  learn_server_support();
 
   LoginStart start = plan_login(load_failure_, saved_, options_.unix_now(), discovery_.component());
   switch (start.kind) {
@@ -176,6 +176,23 @@ void RpsyncManager::discovery_finished(const std::string& component) {
 }
 
 // ---- the <synced/> marker ----------------------------------------------------------
+
+// The stream features may announce the <synced/> support (no disco#info needed); else
+// disco#info once per process. A server that stopped announcing it is asked again.
+void RpsyncManager::learn_server_support() {
+  if (!options_.synced_marker) return;
+  if (client_.server_announces_synced()) {
+    server_info_ = ServerInfo::kDone;
+    server_synced_ = true;
+    synced_from_features_ = true;
+    return;
+  }
+  if (std::exchange(synced_from_features_, false)) {
+    server_info_ = ServerInfo::kUnknown;
+    server_synced_ = false;
+  }
+  if (server_info_ == ServerInfo::kUnknown) request_server_info();
+}
 
 void RpsyncManager::request_server_info() {
   server_info_ = ServerInfo::kPending;

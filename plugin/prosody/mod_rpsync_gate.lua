@@ -64,6 +64,19 @@ local PRIORITY = 1000;
 -- reach their contacts); needs mod_disco, which is enabled by default.
 module:add_feature(FEATURE);
 
+-- The same announcement as a stream feature after authentication,
+-- <synced xmlns='urn:xmpp:rpsync:0'/> (36 bytes in every login's features), so that a
+-- client need not ask disco#info (~450 bytes and a round trip) after each start.
+-- Option rpsync_synced_stream_feature (default true).
+if module:get_option_boolean("rpsync_synced_stream_feature", true) then
+	module:hook("stream-features", function(event)
+		local origin = event.origin; -- authenticated: "c2s_unbound" until bind, then "c2s"
+		if (origin.type == "c2s_unbound" or origin.type == "c2s") and origin.username then
+			event.features:tag(MARKER, { xmlns = NS }):up();
+		end
+	end);
+end
+
 local function probe_targets(roster)
 	local targets, n = {}, 0;
 	for jid, item in pairs(roster or {}) do

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "gloox_session.h"
+#include "tests/client_ext/test_env.h"
 #include "tests/harness/prosody/prosody_server.h"
 
 namespace rpsync::client {
@@ -21,10 +22,14 @@ using testing::GlooxSession;
 
 constexpr const char* kSessionNs = "urn:ietf:params:xml:ns:xmpp-session";
 
-std::unique_ptr<test::ProsodyServer> start_server(std::string* why) {
+std::unique_ptr<test::ProsodyServer> start_server(std::string* why, bool gate = false) {
   auto server = test::ProsodyServer::create(test::ProsodyOptions{}, why);
   if (!server) return nullptr;
   server->add_user("alice", "example.test", "pw");
+  if (gate && !testing::load_gate_into(*server)) {
+    *why = "cannot load mod_rpsync_gate";
+    return nullptr;
+  }
   if (!server->launch()) {
     *why = "prosody did not start: " + server->log();
     return nullptr;
@@ -32,9 +37,9 @@ std::unique_ptr<test::ProsodyServer> start_server(std::string* why) {
   return server;
 }
 
-#define START_OR_SKIP(var)                                                  \
+#define START_OR_SKIP(var, ...)                                             \
   std::string var##_why;                                                    \
-  auto var = start_server(&var##_why);                                      \
+  auto var = start_server(&var##_why __VA_OPT__(, ) __VA_ARGS__);           \
   if (!var) {                                                               \
     if (!test::ProsodyServer::find_executable()) GTEST_SKIP() << var##_why; \
     FAIL() << var##_why;                                                    \
@@ -87,6 +92,28 @@ TEST(LoginCost, NagleIsOffOnTheClientSocket) {
     ASSERT_TRUE(alice.connect());
     ASSERT_TRUE(alice.pump([&] { return alice.recorder().connected; })) << server->log();
     EXPECT_EQ(nodelay_of(alice.client()), nodelay ? 1 : 0);
+    alice.client().disconnect();
+  }
+}
+
+// With mod_rpsync_gate the stream features announce <synced/>: the marker is known to be
+// safe without the disco#info of the server; without the module it is asked for.
+TEST(LoginCost, SyncedSupportFromStreamFeaturesNeedsNoDiscoInfo) {
+  for (bool gate : {true, false}) {
+    START_OR_SKIP(server, gate);
+    MemorySessionStore store;
+    GlooxSession alice("alice@example.test/laptop", "pw", server->c2s_port(), &store);
+    ASSERT_TRUE(alice.connect());
+    ASSERT_TRUE(alice.pump([&] { return alice.recorder().connected; })) << server->log();
+    EXPECT_EQ(alice.client().server_announces_synced(), gate);
+    alice.pump_for(std::chrono::milliseconds(300));  // a disco#info answer would be in
+    EXPECT_EQ(alice.manager().server_skips_flood(), gate);
+    bool asked = false;  // disco#info of the server (the component walk asks its items)
+    for (const std::string& out : alice.recorder().outgoing)
+      if (out.find("to='example.test'") != std::string::npos &&
+          out.find("disco#info") != std::string::npos)
+        asked = true;
+    EXPECT_EQ(asked, !gate) << "gate=" << gate;
     alice.client().disconnect();
   }
 }
