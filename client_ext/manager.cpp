@@ -261,7 +261,10 @@ void RpsyncManager::reflood() {
 
 std::string RpsyncManager::send_request(Request kind,
                                         std::unique_ptr<gloox::StanzaExtension> payload) {
-  const std::string id = client_.getID();
+  // Short ids ("rs" and a counter; gloox's own are 48 characters): the id comes back in
+  // every answer and becomes the key's 'last'. Unique within a stream, which is all a key
+  // needs (its stream id is the server's), and never one of gloox's.
+  const std::string id = "rs" + std::to_string(++request_seq_);
   gloox::IQ iq(gloox::IQ::Set, gloox::JID(discovery_.component()), id);
   iq.addExtension(payload.release());
   state_.pending = Pending{kind, id, now(), 0};

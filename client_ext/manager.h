@@ -287,6 +287,7 @@ class RpsyncManager : private gloox::IqHandler,
   TimePoint server_info_sent_{};
   SyncedMarkerExtension marker_;
 
+  std::uint64_t request_seq_ = 0;  // ids of rpsync requests
   std::size_t enables_sent_ = 0;
   std::size_t syncs_sent_ = 0;
   std::size_t checkpoints_sent_ = 0;

@@ -496,7 +496,6 @@ class Session {
         },
         timeout);
     r.ms = seconds_since(t0) * 1000;
-    r.bytes = static_cast<double>(proxy.down());
     r.stanzas = static_cast<double>(client_->stanzas);
     r.presences = static_cast<double>(client_->contact_presences);
     if (client_->roster_at) r.roster_ms = ms_between(t0, *client_->roster_at);
@@ -519,6 +518,8 @@ class Session {
       loop([&] { return client_->verified_at.has_value(); }, Millis(2000));
       if (client_->verified_at) r.verified_ms = ms_between(t0, *client_->verified_at);
     }
+    // Bytes include the marker's verification: the state is not proven before it.
+    r.bytes = static_cast<double>(proxy.down());
     r.server_cpu_ms = server_cpu.elapsed();
     r.component_cpu_ms = component_cpu.elapsed();
     r.kinds = client_->kinds;
