@@ -56,6 +56,7 @@
 #include "bench/common/timing.h"
 #include "bench/reconnect/server_cpu.h"
 #include "bench/reconnect/stanza_kinds.h"
+#include "bench/reconnect/storm.h"
 #include "client_ext/client.h"
 #include "client_ext/manager.h"
 #include "client_ext/roster_cache.h"
@@ -108,6 +109,9 @@ struct Options {
   // roster cache, SCRAM keys), as after an application restart; off: one object reused.
   bool restart = true;
   int max_minutes = 45;
+  int storm_clients = 0;  // --storm MxC: M clients with C contacts each, instead of the matrix
+  int storm_contacts = 0;
+  int storm_rounds = 3;
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_reconnect.csv";
   std::string component_bin = RPSYNC_COMPONENT_BIN;
   std::string gate_dir = RPSYNC_GATE_PLUGIN_DIR;
@@ -669,6 +673,14 @@ Options parse_options(int argc, char** argv) {
       o.one_way = true;
     else if (a == "--no-restart")
       o.restart = false;
+    else if (a == "--storm") {
+      const std::string v = value();
+      const auto x = v.find('x');
+      if (x == std::string::npos) die("--storm needs MxC, e.g. 50x200");
+      o.storm_clients = parse_list(v.substr(0, x), 1, 500).front();
+      o.storm_contacts = parse_list(v.substr(x + 1), 1, 2000).front();
+    } else if (a == "--storm-rounds")
+      o.storm_rounds = parse_list(value(), 1, 20).front();
     else if (a == "--max-minutes")
       o.max_minutes = parse_list(value(), 1, 600).front();
     else if (a == "--component-bin")
@@ -698,6 +710,8 @@ Options parse_options(int argc, char** argv) {
           "  --no-restart    the rpsync modes reuse one client and manager for every\n"
           "                  reconnect; default: a new one each time over the same stores\n"
           "                  (session, roster cache, SCRAM keys), as after an app restart\n"
+          "  --storm MxC     instead of the matrix: M clients with the same C online contacts\n"
+          "                  reconnect at once, plain vs gate + roster ver (--storm-rounds 3)\n"
           "  --max-minutes   watchdog for the whole run (exit 4)\n",
           kLargeN);
       std::exit(0);
@@ -960,6 +974,34 @@ std::vector<Row> bench_n(const Options& o, int n) {
 
 }  // namespace
 
+void print_storm(const Options& o, const std::vector<rpsync::bench::StormRow>& rows, int m, int c) {
+  std::printf(
+      "\nreconnect storm: %d clients x %d online contacts reconnect at once; Prosody 0.12, Nagle "
+      "%s; medians of %d storms per mode\nbytes: all clients (serialised elements); cpu: over "
+      "the storm; state/complete: until the last client held its state / got its ping back\n\n",
+      m, c, o.nagle ? "on" : "off", o.storm_rounds);
+  std::printf("%-8s %10s %9s %9s %9s %7s %9s %7s %9s %6s\n", "mode", "bytes", "srv cpu", "cmp cpu",
+              "cpu/pl", "state", "st/pl", "compl", "co/pl", "failed");
+  std::ofstream csv(o.csv + ".storm.csv");
+  csv << "clients,contacts,mode,bytes,server_cpu_ms,component_cpu_ms,cpu_ratio,state_ms,"
+         "state_ratio,complete_ms,complete_ratio,bytes_ratio,failed,rounds,nagle\n";
+  const auto& p = rows.front();
+  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0; };
+  for (const auto& r : rows) {
+    const double cpu =
+        ratio(r.server_cpu_ms + r.component_cpu_ms, p.server_cpu_ms + p.component_cpu_ms);
+    std::printf("%-8s %10.0f %9.1f %9.1f %9.3f %7.1f %9.3f %7.1f %9.3f %6zu\n", r.mode.c_str(),
+                r.bytes, r.server_cpu_ms, r.component_cpu_ms, cpu, r.state_ms,
+                ratio(r.state_ms, p.state_ms), r.complete_ms, ratio(r.complete_ms, p.complete_ms),
+                r.failed);
+    csv << m << "," << c << "," << r.mode << "," << r.bytes << "," << r.server_cpu_ms << ","
+        << r.component_cpu_ms << "," << cpu << "," << r.state_ms << ","
+        << ratio(r.state_ms, p.state_ms) << "," << r.complete_ms << ","
+        << ratio(r.complete_ms, p.complete_ms) << "," << ratio(r.bytes, p.bytes) << "," << r.failed
+        << "," << r.rounds << "," << (o.nagle ? 1 : 0) << "\n";
+  }
+}
+
 // The k = 0 rows' bytes by element kind, printed and written next to the CSV
 // (<csv>.kinds.csv: n, mode, kind, median bytes, median count).
 void print_kinds(const std::vector<Row>& rows, const std::string& csv_path) {
@@ -975,6 +1017,82 @@ void print_kinds(const std::vector<Row>& rows, const std::string& csv_path) {
           << k.count << "\n";
     }
   }
+}
+
+// --storm: one Prosody with M users s000.. sharing C online contacts ('both'), the
+// component, and run_storm(); prints one line per mode and writes the CSV.
+int bench_storm(const Options& o) {
+  const int m = o.storm_clients, c = o.storm_contacts;
+  ensure_fd_limit(m + c);
+  rpsync::test::ProsodyOptions po;
+  po.component_jid = kComponent;
+  po.component_secret = kSecret;
+  std::string why;
+  auto server = ProsodyServer::create(po, &why);
+  if (!server) die(why);
+  std::vector<std::string> users, user_jids, contact_jids;
+  for (int i = 0; i < m; ++i) {
+    users.push_back("s" + rpsync::bench::contact_name(i, 3));
+    user_jids.push_back(users.back() + "@" + kHost);
+    server->add_user(users.back(), kHost, kPassword);
+  }
+  for (int i = 0; i < c; ++i) {
+    contact_jids.push_back(contact_name(i) + "@" + kHost);
+    server->add_user(contact_name(i), kHost, kPassword);
+    server->add_roster_items(contact_jids.back(), user_jids, "both");
+  }
+  for (const auto& u : user_jids) server->add_roster_items(u, contact_jids, "both");
+  patch_prosody_config(*server, o);
+  if (!server->launch()) die("prosody did not start:\n" + server->log());
+  const fs::path work = fs::path(server->dir()) / "component";
+  fs::create_directories(work);
+  ComponentSpec spec;
+  spec.component_jid = kComponent;
+  spec.secret = kSecret;
+  spec.domains = {kHost};
+  spec.binary = o.component_bin;
+  spec.extra_args = {"--log-level", "info", "--requests-per-minute", "100000"};
+  ComponentProcess component(work.string(), server->component_port(), spec);
+  if (!component.start(&why)) die(why);
+  if (!wait_connected(component, Millis(15000)))
+    die("component did not connect:\n" + component.log());
+  LowFds low_fds(4 * m + 64);  // gloox's select(): the storm clients' sockets stay below 1024
+  std::vector<std::unique_ptr<TestClient>> contacts;
+  for (int i = 0; i < c; ++i) {
+    auto t = TestClient::login(server->c2s_port(), contact_name(i), kHost, kPassword, "phone", &why,
+                               Millis(15000));
+    if (!t) die("login of " + contact_name(i) + ": " + why);
+    t->send(contact_presence("status of " + contact_name(i), i));
+    contacts.push_back(std::move(t));
+  }
+  low_fds.release();
+  // Each contact's presence was processed once its own ping returns (one connection,
+  // in order); then the component has seen them all once it answers a ping too.
+  auto settle = [&] {
+    for (int i = 0; i < c; ++i)
+      if (!ping(*contacts[static_cast<std::size_t>(i)], kHost, "s" + std::to_string(i)))
+        die("settle: ping failed");
+    if (!ping(*contacts[0], kComponent, "sc")) die("settle: component ping failed");
+  };
+  settle();
+  rpsync::bench::StormSetup s;
+  s.c2s_port = server->c2s_port();
+  s.host = kHost;
+  s.component = kComponent;
+  s.password = kPassword;
+  s.users = users;
+  s.contacts = static_cast<std::size_t>(c);
+  s.server_pid = server->pid();
+  s.component_pid = component.pid();
+  s.rounds = o.storm_rounds;
+  progress("storm: " + std::to_string(m) + " clients x " + std::to_string(c) + " contacts up");
+  const auto rows = rpsync::bench::run_storm(s, settle);
+  print_storm(o, rows, m, c);
+  bool bad = false;
+  for (const auto& r : rows) bad = bad || r.failed > 0;
+  for (auto& t : contacts) t->abort();
+  component.terminate();
+  return bad ? 3 : 0;
 }
 
 const char* sasl_name(const Options& o) {
@@ -998,6 +1116,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rpsync_reconnect_bench: watchdog: run exceeded %d minutes\n", minutes);
     std::_Exit(4);
   }).detach();
+  if (o.storm_clients > 0) return bench_storm(o);
   std::vector<Row> rows;
   for (int n : o.contacts) {
     auto r = bench_n(o, n);
