@@ -8,6 +8,10 @@
 // (plain: its C-th contact presence arrived; rpsync: its delta was applied and verified
 // by its digest) and until every client's ping returned.
 //
+// Both modes log in with the client library's cached SCRAM keys (the bench is one thread;
+// plain's key derivations in a row would otherwise be billed as server time), plain with
+// gloox's wire behaviour otherwise (legacy session, Nagle, no roster cache).
+//
 // The caller owns the server (users s00.. with C 'both' contacts each, contacts online)
 // and the component; run_storm() logs every rpsync client in once (full login, enable)
 // before the measured rounds, and every round ends with all clients logged out.
