@@ -7,9 +7,13 @@
 #include <gloox/stanzaextension.h>
 #include <gloox/tag.h>
 #include <gloox/tlsbase.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <optional>
+
+#include "protocol/ns.h"
 
 namespace rpsync::client {
 namespace {
@@ -57,6 +61,15 @@ gloox::Tag* sasl_tag(const std::string& name, const std::string& payload) {
   auto* t = new gloox::Tag(name, "xmlns", gloox::XMLNS_STREAM_SASL);
   if (!payload.empty()) t->setCData(gloox::Base64::encode64(payload));
   return t;
+}
+
+// The features without an optional legacy <session/>, or null when there is none.
+std::unique_ptr<gloox::Tag> without_optional_session(const gloox::Tag& features) {
+  const gloox::Tag* session = features.findChild("session", "xmlns", gloox::XMLNS_STREAM_SESSION);
+  if (session == nullptr || !session->hasChild("optional")) return nullptr;
+  std::unique_ptr<gloox::Tag> copy(features.clone());
+  copy->removeChild("session", gloox::XMLNS_STREAM_SESSION);
+  return copy;
 }
 
 }  // namespace
@@ -274,16 +287,19 @@ void Client::handleTag(gloox::Tag* tag) {
     bytes_received_ += tag->xml().size();
     if (observer_ != nullptr) observer_->observe_incoming(*tag);
     if (tag->xmlns() == gloox::XMLNS_STREAM && tag->name() == "stream") {
+      if (tcp_nodelay_) set_nodelay();
       server_rosterver_ = false;
       roster_requested_ = false;
       if (!m_authed) scram_ = ScramLogin{};
     } else if (tag->xmlns() == gloox::XMLNS_STREAM && tag->name() == "features") {
       server_rosterver_ = tag->hasChild("ver", "xmlns", std::string(kRosterVerFeatureNs));
+      server_synced_feature_ = tag->hasChild("synced", "xmlns", std::string(ns::kRpsync));
       if (scram_takes_over(*tag)) {
         logInstance().dbg(gloox::LogAreaXmlIncoming, tag->xml());  // as gloox would
         scram_start(false);
         return;
       }
+      if (skip_optional_session_) replacement = without_optional_session(*tag);
     } else if (scram_handle(*tag)) {
       return;
     } else {
@@ -300,6 +316,13 @@ void Client::handleTag(gloox::Tag* tag) {
     held_ = false;
     bindResource(resource());
   }
+}
+
+void Client::set_nodelay() {
+  auto* tcp = dynamic_cast<gloox::ConnectionTCPBase*>(connectionImpl());
+  if (tcp == nullptr || tcp->socket() < 0) return;
+  const int one = 1;
+  (void)::setsockopt(tcp->socket(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 void Client::abort_connection() {

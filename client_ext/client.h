@@ -59,6 +59,17 @@
 // more on the same stream with a derived key (RFC 6120 §6.4.5 lets a client retry). In
 // every other case gloox's own SASL runs, unchanged.
 //
+// Legacy session establishment (RFC 3921 <session/>): gloox sends it whenever the
+// features list <session/>, also when the server marks it <optional/> (RFC 6121,
+// Appendix E: a client may then skip it). Unless set_skip_optional_session(false), this
+// class hands gloox the features without an optional <session/>, which saves a round
+// trip and ~200 bytes per login; a <session/> without <optional/> is still established.
+//
+// TCP_NODELAY: gloox leaves Nagle's algorithm on, so a stanza written right after
+// another (the ping or checkpoint after the initial presence) waits for the server's
+// delayed ACK of the first (~40 ms). Unless set_tcp_nodelay(false), this class turns
+// Nagle off on gloox's TCP socket when the server's stream header arrives.
+//
 // Threading: like gloox::Client, single-threaded; every callback runs inside recv().
 #pragma once
 
@@ -137,6 +148,9 @@ class Client : public gloox::Client {
   gloox::RosterManager* rosterManager() { return roster_.get(); }
   // Whether the last stream's features advertised urn:xmpp:features:rosterver.
   bool server_supports_roster_versioning() const { return server_rosterver_; }
+  // Whether the last stream's features announced <synced xmlns='urn:xmpp:rpsync:0'/>
+  // (the server skips the presence flood for a marked initial presence).
+  bool server_announces_synced() const { return server_synced_feature_; }
   // Kind of the last login's roster get (kVersioned: it offered a cached version).
   RosterRequestKind roster_request_kind() const { return roster_ver_.stats().last_request; }
   bool roster_versioned_get() const {
@@ -157,6 +171,12 @@ class Client : public gloox::Client {
   ScramCache* scram_cache() const { return scram_cache_; }
   // Counters of the SCRAM exchanges this class ran (not gloox's).
   const scram::Stats& scram_stats() const { return scram_stats_; }
+
+  // Skip a <session/> the server marks optional (default true; see the header comment).
+  // Takes effect at the next stream features.
+  void set_skip_optional_session(bool skip) { skip_optional_session_ = skip; }
+  // TCP_NODELAY on gloox's socket (default true; see the header comment).
+  void set_tcp_nodelay(bool on) { tcp_nodelay_ = on; }
 
   void handleTag(gloox::Tag* tag) override;
 
@@ -188,6 +208,7 @@ class Client : public gloox::Client {
   void scram_fail();
   void rosterFilled() override;
   void request_roster();
+  void set_nodelay();  // TCP_NODELAY on gloox's socket, best effort
 
   PresenceGate* gate_ = nullptr;
   TagObserver* observer_ = nullptr;
@@ -198,7 +219,10 @@ class Client : public gloox::Client {
   std::unique_ptr<gloox::PrivateXML> private_xml_;  // for the XEP-0083 delimiter, as fill()
   RosterVersioning roster_ver_;
   bool server_rosterver_ = false;
+  bool server_synced_feature_ = false;
   bool roster_requested_ = false;  // a roster get of this stream is unanswered
+  bool skip_optional_session_ = true;
+  bool tcp_nodelay_ = true;
 
   MemoryScramCache own_scram_cache_;
   ScramCache* scram_cache_ = &own_scram_cache_;

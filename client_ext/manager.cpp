@@ -88,7 +88,7 @@ void RpsyncManager::session_started() {
   state_.presence_sent_at = t;
   state_.not_before = t;
   discovery_.expire_empty(t, options_.rediscover_after);
-  if (options_.synced_marker && server_info_ == ServerInfo::kUnknown) request_server_info();
+  learn_server_support();
 
   LoginStart start = plan_login(load_failure_, saved_, options_.unix_now(), discovery_.component());
   switch (start.kind) {
@@ -152,6 +152,23 @@ void RpsyncManager::discovery_finished(const std::string& component) {
 }
 
 // ---- the <synced/> marker ----------------------------------------------------------
+
+// The stream features may announce the <synced/> support (no disco#info needed); else
+// disco#info once per process. A server that stopped announcing it is asked again.
+void RpsyncManager::learn_server_support() {
+  if (!options_.synced_marker) return;
+  if (client_.server_announces_synced()) {
+    server_info_ = ServerInfo::kDone;
+    server_synced_ = true;
+    synced_from_features_ = true;
+    return;
+  }
+  if (std::exchange(synced_from_features_, false)) {
+    server_info_ = ServerInfo::kUnknown;
+    server_synced_ = false;
+  }
+  if (server_info_ == ServerInfo::kUnknown) request_server_info();
+}
 
 void RpsyncManager::request_server_info() {
   server_info_ = ServerInfo::kPending;
@@ -220,7 +237,10 @@ void RpsyncManager::reflood() {
 
 std::string RpsyncManager::send_request(Request kind,
                                         std::unique_ptr<gloox::StanzaExtension> payload) {
-  const std::string id = client_.getID();
+  // Short ids ("rs" and a counter; gloox's own are 48 characters): the id comes back in
+  // every answer and becomes the key's 'last'. Unique within a stream, which is all a key
+  // needs (its stream id is the server's), and never one of gloox's.
+  const std::string id = "rs" + std::to_string(++request_seq_);
   gloox::IQ iq(gloox::IQ::Set, gloox::JID(discovery_.component()), id);
   iq.addExtension(payload.release());
   state_.pending = Pending{kind, id, now(), 0};

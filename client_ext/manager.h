@@ -140,7 +140,8 @@ class RpsyncManager : private gloox::IqHandler,
   // Contact presence stanzas and their bytes received since the last (re)login.
   std::size_t presence_stanzas() const { return state_.presence_stanzas; }
   std::size_t presence_bytes() const { return state_.presence_bytes; }
-  // Whether the server advertised urn:xmpp:rpsync:0#synced (false until known).
+  // Whether the server announced the <synced/> support: as a stream feature of this
+  // stream, or else urn:xmpp:rpsync:0#synced in disco#info (false until known).
   bool server_skips_flood() const { return server_synced_; }
   // Whether this session's initial presence carried the <synced/> marker.
   bool presence_marked() const { return state_.presence_marked; }
@@ -220,6 +221,7 @@ class RpsyncManager : private gloox::IqHandler,
   void send_enable();
   void send_checkpoint();
   void persist();
+  void learn_server_support();
   void request_server_info();
   void server_info_done(bool synced_feature);
   void release_after_sync();
@@ -249,9 +251,11 @@ class RpsyncManager : private gloox::IqHandler,
   // once per process (again after a disconnect while the question was open).
   ServerInfo server_info_ = ServerInfo::kUnknown;
   bool server_synced_ = false;
+  bool synced_from_features_ = false;  // server_synced_ came from the stream features
   TimePoint server_info_sent_{};
   SyncedMarkerExtension marker_;
 
+  std::uint64_t request_seq_ = 0;  // ids of rpsync requests
   std::size_t enables_sent_ = 0;
   std::size_t syncs_sent_ = 0;
   std::size_t checkpoints_sent_ = 0;

@@ -41,6 +41,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -53,6 +54,9 @@
 #include "bench/common/presence.h"
 #include "bench/common/text.h"
 #include "bench/common/timing.h"
+#include "bench/reconnect/server_cpu.h"
+#include "bench/reconnect/stanza_kinds.h"
+#include "bench/reconnect/storm.h"
 #include "client_ext/client.h"
 #include "client_ext/manager.h"
 #include "client_ext/roster_cache.h"
@@ -101,7 +105,13 @@ struct Options {
   bool sasl_plain = false;  // gloox's default picks SCRAM-SHA-1 (see README: its cost)
   bool scram_cache = true;  // rpsync modes: the client library's SCRAM key cache, if it has one
   bool one_way = false;     // contacts do not see alice: isolates the broadcast of her presence
+  // rpsync modes: every reconnect by a new client and manager over the same stores (session,
+  // roster cache, SCRAM keys), as after an application restart; off: one object reused.
+  bool restart = true;
   int max_minutes = 45;
+  int storm_clients = 0;  // --storm MxC: M clients with C contacts each, instead of the matrix
+  int storm_contacts = 0;
+  int storm_rounds = 3;
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_reconnect.csv";
   std::string component_bin = RPSYNC_COMPONENT_BIN;
   std::string gate_dir = RPSYNC_GATE_PLUGIN_DIR;
@@ -247,6 +257,12 @@ class TraceLog final : public gloox::LogHandler {
   Trace* trace_;
 };
 
+double mean(const std::vector<double>& xs) {
+  double sum = 0;
+  for (double x : xs) sum += x;
+  return xs.empty() ? 0 : sum / static_cast<double>(xs.size());
+}
+
 std::string contact_name(int i) {
   return rpsync::bench::contact_name(i, 4);
 }
@@ -263,6 +279,9 @@ class Alice final : public rpsync::client::Client {
   void handleTag(gloox::Tag* tag) override {
     if (tag) {
       ++stanzas;
+      std::string kind = rpsync::bench::stanza_kind(*tag, std::string("alice@") + kHost);
+      if (kind == "iq result (empty)") kind += " to " + sent_iqs[tag->findAttribute("id")];
+      kinds.add(kind, tag->xml().size());
       const std::string& name = tag->name();
       if (name == "iq" && tag->findAttribute("type") == "result") {
         if (!roster_at && tag->findAttribute("id") == roster_id) roster_at = Clock::now();
@@ -281,7 +300,9 @@ class Alice final : public rpsync::client::Client {
   std::string roster_id;
   std::size_t stanzas = 0;
   std::size_t contact_presences = 0;
-  std::size_t expect_presences = 0;  // N: all_presences_at is when the Nth arrived
+  std::size_t expect_presences = 0;             // N: all_presences_at is when the Nth arrived
+  rpsync::bench::KindTally kinds;               // this session's elements by kind
+  std::map<std::string, std::string> sent_iqs;  // id -> the payload's namespace (RosterIdSpy)
   std::optional<Clock::time_point> all_presences_at;
   std::optional<Clock::time_point> roster_at;    // the roster result arrived
   std::optional<Clock::time_point> verified_at;  // first checkpoint answer of the session
@@ -290,16 +311,23 @@ class Alice final : public rpsync::client::Client {
 // Finds the id of the roster get in gloox's outgoing XML log (the client sends it through
 // gloox's non-virtual send, so the log is the one place it shows up).
 class RosterIdSpy final : public gloox::LogHandler {
+  static std::string attribute(const std::string& m, std::size_t from, const char* prefix) {
+    auto at = from == std::string::npos ? from : m.find(prefix, from);
+    if (at == std::string::npos) return "";
+    at += std::string(prefix).size();
+    auto end = m.find('\'', at);
+    return end == std::string::npos ? "" : m.substr(at, end - at);
+  }
+
  public:
   explicit RosterIdSpy(Alice* alice) : alice_(alice) {}
   void handleLog(gloox::LogLevel, gloox::LogArea area, const std::string& m) override {
-    if (area != gloox::LogAreaXmlOutgoing || !alice_->roster_id.empty()) return;
-    if (m.rfind("<iq", 0) != 0 || m.find("jabber:iq:roster") == std::string::npos) return;
-    auto at = m.find(" id='");
-    if (at == std::string::npos) return;
-    at += 5;
-    auto end = m.find('\'', at);
-    if (end != std::string::npos) alice_->roster_id = m.substr(at, end - at);
+    if (area != gloox::LogAreaXmlOutgoing || m.rfind("<iq", 0) != 0) return;
+    const std::string id = attribute(m, 0, " id='");
+    if (alice_->sent_iqs.size() < 1000)
+      alice_->sent_iqs[id] = attribute(m, m.find('>'), " xmlns='");
+    if (!alice_->roster_id.empty() || m.find("jabber:iq:roster") == std::string::npos) return;
+    alice_->roster_id = id;
   }
 
  private:
@@ -382,6 +410,10 @@ struct Run {
   // arrived; rpsync modes, the delta was applied and its digest verified.
   double state_ms = 0;
   double roster_bytes = 0;  // the roster result as received
+  // CPU ms Prosody and the component spent from connect() to the end of the measurement
+  // (the marker's verification included; the logout not).
+  double server_cpu_ms = 0, component_cpu_ms = 0;
+  rpsync::bench::KindTally kinds;
   bool roster_cached = false;
   Clock::time_point t0{};  // connect() was called
   bool ok = false;
@@ -393,34 +425,10 @@ struct Run {
 class Session {
  public:
   Session(Mode mode, uint16_t port, Trace* trace, const Options& o)
-      : mode_(mode), trace_log_(trace) {
-    client_ = std::make_unique<Alice>(gloox::JID(std::string("alice@") + kHost + "/bench"),
-                                      kPassword, port);
-    client_->setServer("127.0.0.1");
-    client_->setTls(gloox::TLSDisabled);
-    client_->setCompression(false);
-    if (o.sasl_plain) client_->setSASLMechanisms(gloox::SaslMechPlain);
-    // plain is gloox as shipped; the rpsync modes keep the client library's defaults
-    // unless --no-scram-cache.
-    if (mode == Mode::kPlain || !o.scram_cache) disable_scram_cache(*client_);
-    client_->setPresence(gloox::Presence::Available, 0, "");
-    client_->registerConnectionListener(&ev_);
-    spy_ = std::make_unique<RosterIdSpy>(client_.get());
-    client_->logInstance().registerLogHandler(gloox::LogLevelDebug, gloox::LogAreaXmlOutgoing,
-                                              spy_.get());
-    if (trace)
-      client_->logInstance().registerLogHandler(
-          gloox::LogLevelDebug, gloox::LogAreaXmlIncoming | gloox::LogAreaXmlOutgoing, &trace_log_);
-    if (mode == Mode::kGateRosterVer) client_->set_roster_cache(&roster_cache_);
-    if (mode != Mode::kPlain) {
-      rpsync::client::RpsyncOptions ro;
-      ro.component = kComponent;
-      ro.synced_marker = gated(mode);
-      ro.settle_quiet = Millis(300);
-      manager_ = std::make_unique<rpsync::client::RpsyncManager>(*client_, &store_, &ev_, ro);
-    }
+      : mode_(mode), port_(port), trace_(trace), o_(o), trace_log_(trace) {
+    build();
   }
-  ~Session() { client_->logInstance().removeLogHandler(spy_.get()); }
+  ~Session() { drop(); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -450,7 +458,9 @@ class Session {
   // Measured reconnect of `contacts` online contacts.
   Run reconnect(rpsync::test::TcpProxy& proxy, std::size_t contacts, Millis timeout) {
     Run r;
+    if (o_.restart && mode_ != Mode::kPlain) build();
     ev_.reset();
+    client_->kinds.clear();
     client_->stanzas = 0;
     client_->contact_presences = 0;
     client_->expect_presences = contacts;
@@ -458,8 +468,12 @@ class Session {
     client_->roster_at.reset();
     client_->verified_at.reset();
     client_->roster_id.clear();
+    client_->sent_iqs.clear();
     bool pinged = false;
     proxy.reset();
+    rpsync::bench::CpuMeter server_cpu(server_pid_), component_cpu(component_pid_);
+    server_cpu.start();
+    component_cpu.start();
     const auto t0 = Clock::now();
     r.t0 = t0;
     if (!client_->connect(false)) die("alice: connect failed");
@@ -486,7 +500,6 @@ class Session {
         },
         timeout);
     r.ms = seconds_since(t0) * 1000;
-    r.bytes = static_cast<double>(proxy.down());
     r.stanzas = static_cast<double>(client_->stanzas);
     r.presences = static_cast<double>(client_->contact_presences);
     if (client_->roster_at) r.roster_ms = ms_between(t0, *client_->roster_at);
@@ -509,13 +522,69 @@ class Session {
       loop([&] { return client_->verified_at.has_value(); }, Millis(2000));
       if (client_->verified_at) r.verified_ms = ms_between(t0, *client_->verified_at);
     }
+    // Bytes include the marker's verification: the state is not proven before it.
+    r.bytes = static_cast<double>(proxy.down());
+    r.server_cpu_ms = server_cpu.elapsed();
+    r.component_cpu_ms = component_cpu.elapsed();
+    r.kinds = client_->kinds;
     leave();
     return r;
   }
 
   std::size_t items() const { return ev_.items; }
+  // The server's and the component's processes, for the CPU columns (0: not measured).
+  void set_pids(pid_t server, pid_t component) {
+    server_pid_ = server;
+    component_pid_ = component;
+  }
 
  private:
+  // A new client (and manager) over the session's stores: what an application restart
+  // gives. plain is gloox as shipped; the rpsync modes keep the client library's defaults
+  // (its SCRAM key cache, kept in scram_cache_ across restarts) unless --no-scram-cache.
+  void build() {
+    drop();
+    client_ = std::make_unique<Alice>(gloox::JID(std::string("alice@") + kHost + "/bench"),
+                                      kPassword, port_);
+    client_->setServer("127.0.0.1");
+    client_->setTls(gloox::TLSDisabled);
+    client_->setCompression(false);
+    if (o_.sasl_plain) client_->setSASLMechanisms(gloox::SaslMechPlain);
+    if (mode_ == Mode::kPlain) {  // gloox as shipped
+      client_->set_skip_optional_session(false);
+      client_->set_tcp_nodelay(false);
+    }
+    if (mode_ == Mode::kPlain || !o_.scram_cache)
+      disable_scram_cache(*client_);
+    else
+      keep_scram_keys(*client_);
+    client_->setPresence(gloox::Presence::Available, 0, "");
+    client_->registerConnectionListener(&ev_);
+    spy_ = std::make_unique<RosterIdSpy>(client_.get());
+    client_->logInstance().registerLogHandler(gloox::LogLevelDebug, gloox::LogAreaXmlOutgoing,
+                                              spy_.get());
+    if (trace_)
+      client_->logInstance().registerLogHandler(
+          gloox::LogLevelDebug, gloox::LogAreaXmlIncoming | gloox::LogAreaXmlOutgoing, &trace_log_);
+    if (mode_ == Mode::kGateRosterVer) client_->set_roster_cache(&roster_cache_);
+    if (mode_ != Mode::kPlain) {
+      rpsync::client::RpsyncOptions ro;
+      ro.component = kComponent;
+      ro.synced_marker = gated(mode_);
+      ro.settle_quiet = Millis(300);
+      manager_ = std::make_unique<rpsync::client::RpsyncManager>(*client_, &store_, &ev_, ro);
+    }
+  }
+  void drop() {
+    manager_.reset();
+    if (client_) client_->logInstance().removeLogHandler(spy_.get());
+    client_.reset();
+  }
+  template <class C>
+  void keep_scram_keys(C& client) {
+    if constexpr (requires { client.set_scram_cache(&scram_cache_); })
+      client.set_scram_cache(&scram_cache_);
+  }
   // Graceful logout (rpsync: final checkpoint first) and wait for the stream to end.
   void leave() {
     if (manager_)
@@ -527,10 +596,15 @@ class Session {
   }
 
   Mode mode_;
+  uint16_t port_;
+  Trace* trace_;
+  const Options& o_;
+  pid_t server_pid_ = 0, component_pid_ = 0;
   Events ev_;
   TraceLog trace_log_;
   rpsync::client::MemorySessionStore store_;
   rpsync::client::MemoryRosterCache roster_cache_;
+  rpsync::client::MemoryScramCache scram_cache_;
   std::unique_ptr<Alice> client_;
   std::unique_ptr<RosterIdSpy> spy_;
   std::unique_ptr<rpsync::client::RpsyncManager> manager_;
@@ -542,6 +616,11 @@ struct Row {
   Run med;  // medians
   // Medians over the rounds of this mode's time / plain's time in the same round.
   double ms_ratio = 0, state_ratio = 0;
+  // Server + component CPU per reconnect: the mean over the rounds (CPU time comes in
+  // scheduler slices; the mean of several is steadier than their median), and its ratio to
+  // plain's mean of the same rounds.
+  double server_cpu_ms = 0, component_cpu_ms = 0, cpu_ratio = 0;
+  std::vector<rpsync::bench::KindRow> kinds;  // k = 0 rows: bytes by element kind
   std::size_t failed = 0, wrong_items = 0, roster_cached = 0;
 };
 
@@ -592,6 +671,16 @@ Options parse_options(int argc, char** argv) {
       o.scram_cache = false;
     else if (a == "--one-way")
       o.one_way = true;
+    else if (a == "--no-restart")
+      o.restart = false;
+    else if (a == "--storm") {
+      const std::string v = value();
+      const auto x = v.find('x');
+      if (x == std::string::npos) die("--storm needs MxC, e.g. 50x200");
+      o.storm_clients = parse_list(v.substr(0, x), 1, 500).front();
+      o.storm_contacts = parse_list(v.substr(x + 1), 1, 2000).front();
+    } else if (a == "--storm-rounds")
+      o.storm_rounds = parse_list(value(), 1, 20).front();
     else if (a == "--max-minutes")
       o.max_minutes = parse_list(value(), 1, 600).front();
     else if (a == "--component-bin")
@@ -603,7 +692,8 @@ Options parse_options(int argc, char** argv) {
           "usage: rpsync_reconnect_bench [--contacts 50,500,2000] [--percent 0,5,50]\n"
           "       [--rounds 5] [--rounds-large 3] [--warmup 2] [--nagle]\n"
           "       [--gate-without-rosterver]\n"
-          "       [--trace] [--sasl-plain] [--no-scram-cache] [--one-way] [--max-minutes 45]\n"
+          "       [--trace] [--sasl-plain] [--no-scram-cache] [--one-way] [--no-restart]\n"
+          "       [--max-minutes 45]\n"
           "       [--csv PATH]\n"
           "       [--component-bin PATH] [--gate-dir DIR]\n"
           "  --contacts      list, one Prosody per N; medians of --rounds reconnects per row,\n"
@@ -617,6 +707,11 @@ Options parse_options(int argc, char** argv) {
           "  --no-scram-cache  the rpsync modes too run gloox's own SCRAM (plain always does)\n"
           "  --one-way       contacts do not see alice (subscription to/from instead of both),\n"
           "                  so Prosody does not broadcast her presence: an experiment\n"
+          "  --no-restart    the rpsync modes reuse one client and manager for every\n"
+          "                  reconnect; default: a new one each time over the same stores\n"
+          "                  (session, roster cache, SCRAM keys), as after an app restart\n"
+          "  --storm MxC     instead of the matrix: M clients with the same C online contacts\n"
+          "                  reconnect at once, plain vs gate + roster ver (--storm-rounds 3)\n"
           "  --max-minutes   watchdog for the whole run (exit 4)\n",
           kLargeN);
       std::exit(0);
@@ -755,9 +850,17 @@ std::vector<Row> bench_n(const Options& o, int n) {
   std::vector<std::unique_ptr<Session>> sessions(modes.size());
   for (std::size_t m = 1; m < modes.size(); ++m) {
     sessions[m] = std::make_unique<Session>(modes[m], proxy.port(), o.trace ? &trace : nullptr, o);
+    sessions[m]->set_pids(server->pid(), component.pid());
     sessions[m]->prepare();
     quiesce();
   }
+  auto run_mode = [&](std::size_t m, Trace* tracing, Millis timeout) {
+    if (modes[m] != Mode::kPlain)
+      return sessions[m]->reconnect(proxy, static_cast<std::size_t>(n), timeout);
+    Session plain(Mode::kPlain, proxy.port(), tracing, o);
+    plain.set_pids(server->pid(), component.pid());
+    return plain.reconnect(proxy, static_cast<std::size_t>(n), timeout);
+  };
   const int rounds = n >= kLargeN ? o.rounds_large : o.rounds;
   // Generous for 2000 contacts on a loaded machine, still bounded.
   const Millis timeout(30000 + 30 * n);
@@ -766,13 +869,7 @@ std::vector<Row> bench_n(const Options& o, int n) {
   // as if Prosody were still paying for the setup's garbage.
   for (int w = 0; w < o.warmup; ++w) {
     for (std::size_t m = 0; m < modes.size(); ++m) {
-      Run run;
-      if (modes[m] == Mode::kPlain) {
-        Session plain(Mode::kPlain, proxy.port(), nullptr, o);
-        run = plain.reconnect(proxy, static_cast<std::size_t>(n), timeout);
-      } else {
-        run = sessions[m]->reconnect(proxy, static_cast<std::size_t>(n), timeout);
-      }
+      Run run = run_mode(m, nullptr, timeout);
       if (!run.ok) die(std::string("warm-up: ") + mode_name(modes[m]) + ": " + run.why);
       quiesce();
     }
@@ -785,6 +882,8 @@ std::vector<Row> bench_n(const Options& o, int n) {
     struct Samples {
       std::vector<double> b, st, ms, pr, ro, sy, ps, ve, rb, sm;
       std::vector<double> ms_ratio, state_ratio;  // to plain's reconnect of the same round
+      std::vector<double> scpu, ccpu;
+      std::vector<rpsync::bench::KindTally> kinds;
     };
     std::vector<Samples> s(modes.size());
     for (int r = 0; r < rounds; ++r) {
@@ -793,14 +892,10 @@ std::vector<Row> bench_n(const Options& o, int n) {
       for (std::size_t m = 0; m < modes.size(); ++m) {
         const bool tracing = o.trace && !traced[m];
         if (tracing) trace.start();
-        Run run;
-        if (modes[m] == Mode::kPlain) {
-          Session plain(Mode::kPlain, proxy.port(), tracing ? &trace : nullptr, o);
-          run = plain.reconnect(proxy, static_cast<std::size_t>(n), timeout);
-        } else {
-          run = sessions[m]->reconnect(proxy, static_cast<std::size_t>(n), timeout);
-          if (run.ok && sessions[m]->items() != static_cast<std::size_t>(k)) ++row[m].wrong_items;
-        }
+        Run run = run_mode(m, tracing ? &trace : nullptr, timeout);
+        if (modes[m] != Mode::kPlain && run.ok &&
+            sessions[m]->items() != static_cast<std::size_t>(k))
+          ++row[m].wrong_items;
         quiesce();
         if (tracing) {
           traced[m] = true;
@@ -827,6 +922,9 @@ std::vector<Row> bench_n(const Options& o, int n) {
         x.ve.push_back(run.verified_ms);
         x.rb.push_back(run.roster_bytes);
         x.sm.push_back(run.state_ms);
+        x.scpu.push_back(run.server_cpu_ms);
+        x.ccpu.push_back(run.component_cpu_ms);
+        x.kinds.push_back(run.kinds);
       }
       // The machine's load drifts between rounds; a mode and plain of the same round
       // (seconds apart) saw about the same load.
@@ -857,6 +955,11 @@ std::vector<Row> bench_n(const Options& o, int n) {
       w.med.state_ms = median(s[m].sm);
       w.ms_ratio = median(s[m].ms_ratio);
       w.state_ratio = median(s[m].state_ratio);
+      w.server_cpu_ms = mean(s[m].scpu);
+      w.component_cpu_ms = mean(s[m].ccpu);
+      const double plain_cpu = mean(s[0].scpu) + mean(s[0].ccpu);
+      w.cpu_ratio = plain_cpu > 0 ? (w.server_cpu_ms + w.component_cpu_ms) / plain_cpu : 0;
+      if (pct == 0) w.kinds = rpsync::bench::median_kinds(s[m].kinds, s[m].b);
       rows.push_back(w);
       progress("N=" + std::to_string(n) + " " + mode_name(modes[m]) + " k=" + std::to_string(k) +
                ": " + std::to_string(static_cast<long>(w.med.bytes)) + " bytes, " +
@@ -870,6 +973,127 @@ std::vector<Row> bench_n(const Options& o, int n) {
 }
 
 }  // namespace
+
+void print_storm(const Options& o, const std::vector<rpsync::bench::StormRow>& rows, int m, int c) {
+  std::printf(
+      "\nreconnect storm: %d clients x %d online contacts reconnect at once; Prosody 0.12, Nagle "
+      "%s; medians of %d storms per mode\nbytes: all clients (serialised elements); cpu: over "
+      "the storm; state/complete: until the last client held its state / got its ping back\n\n",
+      m, c, o.nagle ? "on" : "off", o.storm_rounds);
+  std::printf("%-8s %10s %9s %9s %9s %7s %9s %7s %9s %6s\n", "mode", "bytes", "srv cpu", "cmp cpu",
+              "cpu/pl", "state", "st/pl", "compl", "co/pl", "failed");
+  std::ofstream csv(o.csv + ".storm.csv");
+  csv << "clients,contacts,mode,bytes,server_cpu_ms,component_cpu_ms,cpu_ratio,state_ms,"
+         "state_ratio,complete_ms,complete_ratio,bytes_ratio,failed,rounds,nagle\n";
+  const auto& p = rows.front();
+  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0; };
+  for (const auto& r : rows) {
+    const double cpu =
+        ratio(r.server_cpu_ms + r.component_cpu_ms, p.server_cpu_ms + p.component_cpu_ms);
+    std::printf("%-8s %10.0f %9.1f %9.1f %9.3f %7.1f %9.3f %7.1f %9.3f %6zu\n", r.mode.c_str(),
+                r.bytes, r.server_cpu_ms, r.component_cpu_ms, cpu, r.state_ms,
+                ratio(r.state_ms, p.state_ms), r.complete_ms, ratio(r.complete_ms, p.complete_ms),
+                r.failed);
+    csv << m << "," << c << "," << r.mode << "," << r.bytes << "," << r.server_cpu_ms << ","
+        << r.component_cpu_ms << "," << cpu << "," << r.state_ms << ","
+        << ratio(r.state_ms, p.state_ms) << "," << r.complete_ms << ","
+        << ratio(r.complete_ms, p.complete_ms) << "," << ratio(r.bytes, p.bytes) << "," << r.failed
+        << "," << r.rounds << "," << (o.nagle ? 1 : 0) << "\n";
+  }
+}
+
+// The k = 0 rows' bytes by element kind, printed and written next to the CSV
+// (<csv>.kinds.csv: n, mode, kind, median bytes, median count).
+void print_kinds(const std::vector<Row>& rows, const std::string& csv_path) {
+  std::ofstream csv(csv_path + ".kinds.csv");
+  csv << "n,mode,kind,bytes,count\n";
+  std::printf("\nbytes server -> client by element kind, k = 0 (medians; gloox's serialisation)\n");
+  for (const auto& row : rows) {
+    if (row.kinds.empty()) continue;
+    std::printf("  N=%d %s: %.0f bytes\n", row.n, mode_name(row.mode), row.med.bytes);
+    for (const auto& k : row.kinds) {
+      std::printf("    %-56s %8.0f B %6.0f\n", k.kind.c_str(), k.bytes, k.count);
+      csv << row.n << "," << mode_key(row.mode) << ",\"" << k.kind << "\"," << k.bytes << ","
+          << k.count << "\n";
+    }
+  }
+}
+
+// --storm: one Prosody with M users s000.. sharing C online contacts ('both'), the
+// component, and run_storm(); prints one line per mode and writes the CSV.
+int bench_storm(const Options& o) {
+  const int m = o.storm_clients, c = o.storm_contacts;
+  ensure_fd_limit(m + c);
+  rpsync::test::ProsodyOptions po;
+  po.component_jid = kComponent;
+  po.component_secret = kSecret;
+  std::string why;
+  auto server = ProsodyServer::create(po, &why);
+  if (!server) die(why);
+  std::vector<std::string> users, user_jids, contact_jids;
+  for (int i = 0; i < m; ++i) {
+    users.push_back("s" + rpsync::bench::contact_name(i, 3));
+    user_jids.push_back(users.back() + "@" + kHost);
+    server->add_user(users.back(), kHost, kPassword);
+  }
+  for (int i = 0; i < c; ++i) {
+    contact_jids.push_back(contact_name(i) + "@" + kHost);
+    server->add_user(contact_name(i), kHost, kPassword);
+    server->add_roster_items(contact_jids.back(), user_jids, "both");
+  }
+  for (const auto& u : user_jids) server->add_roster_items(u, contact_jids, "both");
+  patch_prosody_config(*server, o);
+  if (!server->launch()) die("prosody did not start:\n" + server->log());
+  const fs::path work = fs::path(server->dir()) / "component";
+  fs::create_directories(work);
+  ComponentSpec spec;
+  spec.component_jid = kComponent;
+  spec.secret = kSecret;
+  spec.domains = {kHost};
+  spec.binary = o.component_bin;
+  spec.extra_args = {"--log-level", "info", "--requests-per-minute", "100000"};
+  ComponentProcess component(work.string(), server->component_port(), spec);
+  if (!component.start(&why)) die(why);
+  if (!wait_connected(component, Millis(15000)))
+    die("component did not connect:\n" + component.log());
+  LowFds low_fds(4 * m + 64);  // gloox's select(): the storm clients' sockets stay below 1024
+  std::vector<std::unique_ptr<TestClient>> contacts;
+  for (int i = 0; i < c; ++i) {
+    auto t = TestClient::login(server->c2s_port(), contact_name(i), kHost, kPassword, "phone", &why,
+                               Millis(15000));
+    if (!t) die("login of " + contact_name(i) + ": " + why);
+    t->send(contact_presence("status of " + contact_name(i), i));
+    contacts.push_back(std::move(t));
+  }
+  low_fds.release();
+  // Each contact's presence was processed once its own ping returns (one connection,
+  // in order); then the component has seen them all once it answers a ping too.
+  auto settle = [&] {
+    for (int i = 0; i < c; ++i)
+      if (!ping(*contacts[static_cast<std::size_t>(i)], kHost, "s" + std::to_string(i)))
+        die("settle: ping failed");
+    if (!ping(*contacts[0], kComponent, "sc")) die("settle: component ping failed");
+  };
+  settle();
+  rpsync::bench::StormSetup s;
+  s.c2s_port = server->c2s_port();
+  s.host = kHost;
+  s.component = kComponent;
+  s.password = kPassword;
+  s.users = users;
+  s.contacts = static_cast<std::size_t>(c);
+  s.server_pid = server->pid();
+  s.component_pid = component.pid();
+  s.rounds = o.storm_rounds;
+  progress("storm: " + std::to_string(m) + " clients x " + std::to_string(c) + " contacts up");
+  const auto rows = rpsync::bench::run_storm(s, settle);
+  print_storm(o, rows, m, c);
+  bool bad = false;
+  for (const auto& r : rows) bad = bad || r.failed > 0;
+  for (auto& t : contacts) t->abort();
+  component.terminate();
+  return bad ? 3 : 0;
+}
 
 const char* sasl_name(const Options& o) {
   if (o.sasl_plain) return "PLAIN";
@@ -892,6 +1116,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rpsync_reconnect_bench: watchdog: run exceeded %d minutes\n", minutes);
     std::_Exit(4);
   }).detach();
+  if (o.storm_clients > 0) return bench_storm(o);
   std::vector<Row> rows;
   for (int n : o.contacts) {
     auto r = bench_n(o, n);
@@ -919,14 +1144,16 @@ int main(int argc, char** argv) {
       o.nagle ? "on (Prosody default)" : "off (network_settings = { nagle = false })", sasl_name(o),
       o.rounds, o.rounds_large, kLargeN);
   std::printf(
-      "%5s %4s %5s %-19s %8s %7s %5s %7s %8s %6s %7s %6s %7s %7s %7s %7s %7s %6s %4s %4s %4s\n",
+      "%5s %4s %5s %-19s %8s %7s %5s %7s %8s %6s %7s %6s %7s %7s %7s %7s %7s %7s %7s %6s %6s "
+      "%4s %4s %4s\n",
       "N", "k%", "k", "mode", "bytes", "stanzas", "pres", "ms", "bytes/pl", "ms/pl", "state",
-      "st/pl", "rost ms", "sync ms", "pres ms", "veri ms", "rost B", "cached", "fail", "wrng",
-      "rnds");
+      "st/pl", "rost ms", "sync ms", "pres ms", "veri ms", "rost B", "srv cpu", "cmp cpu", "cpu/pl",
+      "cached", "fail", "wrng", "rnds");
   std::ofstream csv(o.csv);
   csv << "n,percent,k,mode,bytes,stanzas,contact_presences,ms,bytes_ratio,ms_ratio,"
          "stanzas_ratio,state_ms,state_ratio,roster_ms,synced_ms,presence_ms,verified_ms,"
-         "roster_bytes,roster_cached,rounds,failed,wrong_items,nagle,sasl\n";
+         "roster_bytes,roster_cached,rounds,failed,wrong_items,nagle,sasl,server_cpu_ms,"
+         "component_cpu_ms,cpu_ratio\n";
   bool bad = false;
   for (const auto& row : rows) {
     const Row* p = plain_of(row);
@@ -936,20 +1163,23 @@ int main(int argc, char** argv) {
     const double tr = row.state_ratio;
     std::printf(
         "%5d %4d %5d %-19s %8.0f %7.0f %5.0f %7.1f %8.4f %6.3f %7.1f %6.3f %7.1f %7.1f %7.1f "
-        "%7.1f %7.0f %6zu %4zu %4zu %4d\n",
+        "%7.1f %7.0f %7.1f %7.1f %6.3f %6zu %4zu %4zu %4d\n",
         row.n, row.percent, row.k, mode_name(row.mode), row.med.bytes, row.med.stanzas,
         row.med.presences, row.med.ms, br, mr, row.med.state_ms, tr, row.med.roster_ms,
         row.med.synced_ms, row.med.presence_ms, row.med.verified_ms, row.med.roster_bytes,
-        row.roster_cached, row.failed, row.wrong_items, row.rounds);
+        row.server_cpu_ms, row.component_cpu_ms, row.cpu_ratio, row.roster_cached, row.failed,
+        row.wrong_items, row.rounds);
     csv << row.n << "," << row.percent << "," << row.k << "," << mode_key(row.mode) << ","
         << row.med.bytes << "," << row.med.stanzas << "," << row.med.presences << "," << row.med.ms
         << "," << br << "," << mr << "," << sr << "," << row.med.state_ms << "," << tr << ","
         << row.med.roster_ms << "," << row.med.synced_ms << "," << row.med.presence_ms << ","
         << row.med.verified_ms << "," << row.med.roster_bytes << "," << row.roster_cached << ","
         << row.rounds << "," << row.failed << "," << row.wrong_items << "," << (o.nagle ? 1 : 0)
-        << "," << sasl_key(o) << "\n";
+        << "," << sasl_key(o) << "," << row.server_cpu_ms << "," << row.component_cpu_ms << ","
+        << row.cpu_ratio << "\n";
     if (row.failed || row.wrong_items) bad = true;
   }
+  print_kinds(rows, o.csv);
   std::printf("\nwall time %.1f s; CSV: %s\n", seconds_since(wall0), o.csv.c_str());
   return bad ? 3 : 0;
 }

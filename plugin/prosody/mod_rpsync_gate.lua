@@ -64,6 +64,19 @@ local PRIORITY = 1000;
 -- reach their contacts); needs mod_disco, which is enabled by default.
 module:add_feature(FEATURE);
 
+-- The same announcement as a stream feature after authentication,
+-- <synced xmlns='urn:xmpp:rpsync:0'/> (36 bytes in every login's features), so that a
+-- client need not ask disco#info (~450 bytes and a round trip) after each start.
+-- Option rpsync_synced_stream_feature (default true).
+if module:get_option_boolean("rpsync_synced_stream_feature", true) then
+	module:hook("stream-features", function(event)
+		local origin = event.origin; -- authenticated: "c2s_unbound" until bind, then "c2s"
+		if (origin.type == "c2s_unbound" or origin.type == "c2s") and origin.username then
+			event.features:tag(MARKER, { xmlns = NS }):up();
+		end
+	end);
+end
+
 local function probe_targets(roster)
 	local targets, n = {}, 0;
 	for jid, item in pairs(roster or {}) do
@@ -124,6 +137,33 @@ module:hook("presence/initial", function(event)
 	end);
 	return nil;
 end, PRIORITY);
+
+-- ---------------------------------------------------------------------------------------
+-- No Nagle delay for the answer to a client's <sync/>.
+--
+-- With Prosody's default (Nagle on) the answer to <sync/> waits in the server's socket
+-- until the client acknowledged the roster result written just before it: small segments,
+-- and the client's kernel delays that ACK by up to ~40 ms. A c2s session that sends
+-- <iq type='set'><sync xmlns='urn:xmpp:rpsync:0'/></iq> gets TCP_NODELAY on its connection
+-- (one setsockopt per login; the answer and the rest of the login go out at once). Option
+-- rpsync_sync_nodelay (default true); nothing changes when network_settings already turns
+-- Nagle off.
+-- ---------------------------------------------------------------------------------------
+local sync_nodelay = module:get_option_boolean("rpsync_sync_nodelay", true);
+
+local function on_sync_request(event)
+	local origin, stanza = event.origin, event.stanza;
+	if not sync_nodelay or origin.type ~= "c2s" or origin.rpsync_nodelay then return nil; end
+	if stanza.attr.type ~= "set" or not stanza:get_child("sync", NS) then return nil; end
+	origin.rpsync_nodelay = true;
+	local conn = origin.conn;
+	if conn and conn.setoption then
+		conn:setoption("tcp-nodelay", true);
+		module:log("debug", "TCP_NODELAY for %s (rpsync sync)", origin.full_jid);
+	end
+	return nil;
+end
+module:hook("pre-iq/host", on_sync_request, PRIORITY);
 
 -- ---------------------------------------------------------------------------------------
 -- Directed presence to a privileged component is withheld (XEP "Security Considerations").
@@ -527,10 +567,39 @@ local function roster_out_filter(stanza, session)
 	return stanza;
 end
 
+-- ---------------------------------------------------------------------------------------
+-- mod_privilege's empty advertisement to clients is withheld.
+--
+-- mod_privilege (prosody-modules) sends every c2s session, on its initial presence, the
+-- message <message from=HOST to=FULLJID><privilege xmlns='urn:xmpp:privilege:2'/></message>
+-- advertising the privileges configured for that entity. For a user's client nothing is
+-- configured and the element is empty: it grants nothing, and a client that ignores it
+-- (every client: XEP-0356 privileges are for components, and an entity without the
+-- message has no privileges either) behaves the same. A client for which
+-- privileged_entities does list something still gets its message: only a message from
+-- this host whose single child is an empty <privilege/> of namespace :2 or :1 is dropped.
+-- Option rpsync_withhold_empty_privilege (default true) turns it off.
+-- ---------------------------------------------------------------------------------------
+local withhold_privilege = module:get_option_boolean("rpsync_withhold_empty_privilege", true);
+local PRIVILEGE_NS = { ["urn:xmpp:privilege:2"] = true, ["urn:xmpp:privilege:1"] = true };
+
+local function privilege_out_filter(stanza)
+	if not withhold_privilege or stanza.name ~= "message" or stanza.attr.from ~= HOST
+		or #stanza.tags ~= 1 then
+		return stanza;
+	end
+	local child = stanza.tags[1];
+	if child.name ~= "privilege" or not PRIVILEGE_NS[child.attr.xmlns] or #child ~= 0 then
+		return stanza;
+	end
+	return nil;
+end
+
 local filtered_sessions = setmetatable({}, { __mode = "k" });
 local function watch_session(session)
 	if session.type == "c2s" and not filtered_sessions[session] then
 		filters.add_filter(session, "stanzas/out", roster_out_filter, FILTER_PRIORITY);
+		filters.add_filter(session, "stanzas/out", privilege_out_filter, FILTER_PRIORITY);
 		filtered_sessions[session] = true;
 	end
 end
@@ -542,6 +611,7 @@ end
 function module.unload()
 	for session in pairs(filtered_sessions) do
 		filters.remove_filter(session, "stanzas/out", roster_out_filter);
+		filters.remove_filter(session, "stanzas/out", privilege_out_filter);
 	end
 end
 

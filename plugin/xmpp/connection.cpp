@@ -7,6 +7,7 @@
 #include <asio/write.hpp>
 #include <random>
 
+#include "plugin/xmpp/quick_ack.h"
 #include "plugin/xmpp/stream.h"
 #include "protocol/ns.h"
 
@@ -154,6 +155,7 @@ void Connection::on_tcp_connected() {
   state_ = State::kHandshaking;
   std::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  request_quick_ack(socket_.native_handle());
   xml::ParseLimits limits;
   limits.max_element_bytes = config_.max_stanza_size;
   limits.max_result_bytes = config_.max_result_size;
@@ -206,6 +208,7 @@ void Connection::on_bytes(std::size_t n) {
   uint64_t gen = gen_;
   last_read_ = Clock::now();
   ping_outstanding_ = false;
+  request_quick_ack(socket_.native_handle());  // the kernel may have cleared it
   // The parser's callbacks may end this connection (fail() closes the socket and bumps
   // gen_); the rest of the buffer then belongs to a dead stream and is ignored there.
   parser_->feed(std::string_view(read_buf_.data(), n));

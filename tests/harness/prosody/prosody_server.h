@@ -68,6 +68,8 @@ class ProsodyServer {
   uint16_t component_port() const { return component_port_; }
   const ProsodyOptions& options() const { return options_; }
   bool running() const { return child_.running(); }
+  // The server process (-1 when none runs), e.g. to read its CPU time from /proc.
+  pid_t pid() const { return child_.pid(); }
 
   void stop();              // SIGTERM, waits up to 5 s, then SIGKILL
   void kill();              // SIGKILL (a crash as the component sees it)
