@@ -15,6 +15,12 @@ for f in bin/rpsync-component bin/rpsync-client lib/prosody/modules/mod_rpsync_g
          include/rpsync/protocol/xml.h; do
   [ -e "$p/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
+# The ejabberd module, when this build compiled it: in an app dir <libdir>/rpsync_gate-*/ebin.
+if [ -e "$build/ejabberd/mod_rpsync_gate.beam" ]; then
+  find "$p" -path '*/rpsync_gate-*/ebin/mod_rpsync_gate.beam' | grep -q . \
+    || { echo "FAIL: mod_rpsync_gate.beam not installed in an rpsync_gate-*/ebin app dir"; exit 1; }
+  echo "ok: ejabberd module installed"
+fi
 lib=$(find "$p" -name 'librpsync-client.so.1' | head -n 1)
 [ -n "$lib" ] || { echo "FAIL: librpsync-client.so.1 not installed"; exit 1; }
 for f in pkgconfig/rpsync-client.pc cmake/rpsyncClient/rpsyncClientConfig.cmake; do

@@ -130,6 +130,14 @@ std::optional<std::string> EjabberdServer::find_executable() {
   return erl;
 }
 
+std::string EjabberdServer::built_gate_dir() {
+#ifdef RPSYNC_EJABBERD_GATE_DIR
+  if (fs::exists(fs::path(RPSYNC_EJABBERD_GATE_DIR) / "mod_rpsync_gate.beam"))
+    return RPSYNC_EJABBERD_GATE_DIR;
+#endif
+  return {};
+}
+
 EjabberdServer::EjabberdServer(EjabberdOptions options, std::string erl, std::string erl_libs)
     : options_(std::move(options)), erl_(std::move(erl)), erl_libs_(std::move(erl_libs)) {
   std::string tmpl = (fs::temp_directory_path() / "rpsync-ejabberd-XXXXXX").string();
@@ -199,7 +207,8 @@ void EjabberdServer::write_config() const {
     << "api_permissions:\n  \"rpsync test harness\":\n    from:\n      - mod_http_api\n"
     << "    who:\n      ip: 127.0.0.1/8\n    what: \"*\"\n"
     << "modules:\n"
-    << "  mod_roster: {}\n  mod_disco: {}\n  mod_ping: {}\n"
+    << "  mod_roster: " << (options_.roster_versioning ? "{versioning: true}" : "{}") << "\n"
+    << "  mod_disco: {}\n  mod_ping: {}\n"
     << "  mod_stream_mgmt:\n    resume_timeout: " << options_.resume_timeout_s << "\n"
     << "  mod_admin_extra: {}\n";
   if (options_.grant_privileges)
@@ -207,6 +216,12 @@ void EjabberdServer::write_config() const {
       << "    presence:\n      roster: rpsync_privileged\n";
   else
     c << "  mod_privilege: {}\n";
+  if (!options_.gate_beam_dir.empty()) {
+    c << "  mod_rpsync_gate:\n    components: [";
+    const auto comps = options_.gate_components.value_or(std::vector<std::string>{comp});
+    for (std::size_t i = 0; i < comps.size(); ++i) c << (i ? ", " : "") << yaml(comps[i]);
+    c << "]\n";
+  }
   std::ofstream(fs::path(dir_) / "ejabberd.yml") << c.str();
 }
 
@@ -287,8 +302,21 @@ bool EjabberdServer::add_roster_item(const std::string& owner_bare, const std::s
 // erl_child_setup and inet_gethost), as the `ejabberd` user when root (as ejabberdctl
 // does; its files must be its own).
 bool EjabberdServer::spawn_vm() {
+  std::vector<std::string> argv{erl_, "-noinput", "-mnesia", "dir", "\"" + dir_ + "/spool\""};
+  if (!options_.gate_beam_dir.empty()) {
+    // A copy in an app dir of its own: a code-path entry named "ejabberd" (build/ejabberd)
+    // would become code:lib_dir(ejabberd) and hide ejabberd's priv/ (translations, SQL).
+    fs::path ebin = fs::path(dir_) / "rpsync_gate" / "ebin";
+    std::error_code ec;
+    fs::create_directories(ebin, ec);
+    fs::copy_file(fs::path(options_.gate_beam_dir) / "mod_rpsync_gate.beam",
+                  ebin / "mod_rpsync_gate.beam", fs::copy_options::overwrite_existing, ec);
+    if (ec) return false;
+    argv.insert(argv.end(), {"-pa", ebin.string()});
+  }
+  argv.insert(argv.end(), {"-s", "ejabberd"});
   ChildSpec spec{
-      .argv = {erl_, "-noinput", "-mnesia", "dir", "\"" + dir_ + "/spool\"", "-s", "ejabberd"},
+      .argv = std::move(argv),
       .env = {"HOME=" + dir_, "PATH=/usr/bin:/bin:/usr/sbin:/sbin",
               "EJABBERD_CONFIG_PATH=" + dir_ + "/ejabberd.yml",
               "EJABBERD_LOG_PATH=" + dir_ + "/log/ejabberd.log", "ERL_LIBS=" + erl_libs_,

@@ -45,6 +45,14 @@ struct EjabberdOptions {
   // mod_stream_mgmt resume_timeout: how long a dropped XEP-0198 session stays "available"
   // (hibernated) waiting for a resume. ejabberd's default is 300.
   int resume_timeout_s = 300;
+  // mod_rpsync_gate (plugin/ejabberd): loaded when `gate_beam_dir` names the directory
+  // holding mod_rpsync_gate.beam (copied into <tmp>/rpsync_gate/ebin, which is added to the
+  // VM's code path with -pa); not loaded when empty (the default).
+  // EjabberdServer::built_gate_dir() is the one this build produced.
+  std::string gate_beam_dir;
+  // The module's `components` option; nullopt: {component_jid}.
+  std::optional<std::vector<std::string>> gate_components;
+  bool roster_versioning = false;  // mod_roster: {versioning: true}
 };
 
 class EjabberdServer {
@@ -53,6 +61,9 @@ class EjabberdServer {
   // /usr/bin/erl, and ejabberd's code dir found from $RPSYNC_EJABBERD_LIBS or the ERL_LIBS
   // line of /usr/sbin/ejabberdctl); nullopt when not installed.
   static std::optional<std::string> find_executable();
+  // Directory of the mod_rpsync_gate.beam built by this build tree (build/ejabberd); empty
+  // when the build could not compile it (no erlc or headers).
+  static std::string built_gate_dir();
 
   // Creates the temp dir and config but does not launch. Null (with `why`) when ejabberd
   // is not installed.
