@@ -20,13 +20,13 @@ void Service::set_server_view(ServerView view) {
 }
 
 // The module's re-send after a connect is complete for one host. Accepted only from a
-// served host's bare domain, and only while connected (the server stamps 'from').
+// served host's bare domain, on the connection it arrived on (the server stamps 'from').
 void Service::note_sessions_sent(const xml::Element& message) {
   auto host = sessions_sent_host(message);
-  if (!connected_ || !host || !sessions_.note(*host)) {
+  if (!connection_begun_ || !host || !sessions_.note(*host)) {
     log_.warn("service", "sessions_sent.ignored",
               {{"from", message.attr("from").value_or("")},
-               {"reason", connected_ ? "not a served host" : "not connected"}});
+               {"reason", connection_begun_ ? "not a served host" : "not connected"}});
     return;
   }
   log_.info("service", "sessions_sent.received",

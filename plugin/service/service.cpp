@@ -92,12 +92,22 @@ Service::~Service() = default;
 void Service::on_connected(bool privileged) {
   connected_ = true;
   privileged_ = privileged;
-  connected_ms_ = clock_();
   view_pending_ = config_.learn_view_on_connect;
+  if (!connection_begun_) begin_connection();
+  log_.info("service", "server.connected", {{"privileged", privileged ? "yes" : "no"}});
+}
+
+// The first stanza of a connection or on_connected(), whichever comes first: the server
+// may send presence (a re-send on connect) while the connection still waits for the
+// privilege advertisement of another host, before on_connected().
+void Service::begin_connection() {
+  connection_begun_ = true;
+  connected_ms_ = clock_();
   sessions_.reset(config_.domains);
-  // The server re-sends every current presence on connect (Prosody); what we held may be
-  // stale after the gap, so start from nothing rather than from a guess, or (shared
-  // store) re-learn it and journal only what really changed.
+  // The server re-sends every current presence on connect (Prosody, ejabberd with
+  // mod_rpsync_gate); what we held may be stale after the gap, so start from nothing
+  // rather than from a guess, or (shared store) re-learn it and journal only what really
+  // changed.
   switch (config_.on_connect) {
     case ServiceConfig::OnConnect::kClear:
       engine_.clear_presence();
@@ -112,11 +122,11 @@ void Service::on_connected(bool privileged) {
       break;
   }
   roster_.drop_cache("connected");
-  log_.info("service", "server.connected", {{"privileged", privileged ? "yes" : "no"}});
 }
 
 void Service::on_disconnected() {
   connected_ = false;
+  connection_begun_ = false;
   resyncing_ = false;
   ++generation_;
   if (config_.gap_on_disconnect) engine_.gap();
@@ -137,6 +147,7 @@ void Service::on_privileges(bool privileged) {
 }
 
 void Service::on_stanza(const xml::Element& stanza) {
+  if (!connection_begun_) begin_connection();
   Request r(stanza);
   for (const auto& route : routes()) {
     if (route.kind != r.kind) continue;

@@ -200,6 +200,7 @@ class Service {
   Answer execute(const Request& r, const proto::Sync& s, const std::vector<std::string>& visible);
   void verify_then_run(const std::string& user, RosterCache::Visible visible);
   void note_sessions_sent(const xml::Element& message);  // on_sessions_sent()
+  void begin_connection();  // what a new connection resets (on_connected())
   // kReported and not every host has sent <sessions-sent/> since the connect.
   bool awaiting_sessions() const {
     return config_.server_view == ServerView::kReported && !sessions_.complete();
@@ -248,8 +249,9 @@ class Service {
   std::int64_t resync_start_ms_ = 0;
   std::int64_t last_presence_ms_ = 0;
   std::int64_t connected_ms_ = 0;
-  bool view_pending_ = false;  // learn_view_on_connect: set_server_view() not called yet
-  SessionsSent sessions_;      // <sessions-sent/> of this connection (kReported)
+  bool connection_begun_ = false;  // begin_connection() ran for this connection
+  bool view_pending_ = false;      // learn_view_on_connect: set_server_view() not called yet
+  SessionsSent sessions_;          // <sessions-sent/> of this connection (kReported)
   std::string blocked_;
   std::size_t unwritten_ = 0;     // engine changes not yet handed to the store
   std::uint64_t generation_ = 0;  // bumped on disconnect: late roster replies are dropped

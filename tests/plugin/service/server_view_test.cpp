@@ -171,6 +171,19 @@ TEST_F(ReportedServiceTest, AReconnectWaitsAgain) {
   EXPECT_TRUE(service->ready());
 }
 
+// The connection delivers stanzas while it still waits for another host's privilege
+// advertisement, before on_connected(): the re-send and its end marker count.
+TEST_F(ReportedServiceTest, AReSendBeforeOnConnectedIsKept) {
+  service->on_disconnected();
+  presence("bob@example.test/laptop");
+  sessions_sent("example.test");
+  sessions_sent("other.test");
+  service->on_connected(true);
+  EXPECT_TRUE(service->ready());
+  EXPECT_EQ(engine->view("alice@example.test").size(), 0u) << "no roster yet";
+  EXPECT_EQ(engine->stats().available, 1u) << "bob/laptop re-sent before on_connected()";
+}
+
 TEST_F(ReportedServiceTest, SyncsNeedNoPing) {
   sessions_sent("example.test");
   sessions_sent("other.test");
