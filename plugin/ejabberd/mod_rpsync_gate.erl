@@ -175,7 +175,8 @@ mark_if_initial(#presence{type = available, to = To} = Pres,
 mark_if_initial(_Pres, State) ->
     State.
 
-privacy_check_packet(Acc, #{?FLAG := true, jid := JID}, #presence{type = probe, to = To}, out) ->
+privacy_check_packet(Acc, #{?FLAG := true, jid := JID},
+                     #presence{type = probe, to = #jid{} = To}, out) ->
     case jid:tolower(jid:remove_resource(To)) == jid:tolower(jid:remove_resource(JID)) of
         true -> Acc;
         false -> {stop, deny}

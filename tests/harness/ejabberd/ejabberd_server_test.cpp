@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "protocol/ns.h"
 #include "tests/harness/test_client.h"
 
 namespace rpsync::test {
@@ -81,6 +82,63 @@ TEST(EjabberdServer, StopAndKillLeaveNoProcess) {
   auto deadline = Clock::now() + 2s;
   while (group_alive(group) && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
   EXPECT_FALSE(group_alive(group)) << "a process of the stopped VM's group survived";
+}
+
+// The options that change ejabberd.yml: roster versioning and the rpsync module, each
+// seen from a client (a roster get quoting ver='' is answered with a version only when
+// versioning is on; the module's feature appears in the host's disco#info only when loaded).
+struct Seen {
+  bool roster_version = false;
+  bool gate_feature = false;
+};
+
+Seen seen_by_client(const EjabberdOptions& options, std::string* why) {
+  Seen seen;
+  auto server = EjabberdServer::create(options, why);
+  if (!server) return seen;
+  server->add_user("alice", "example.test", "pw");
+  if (!server->launch()) {
+    *why = server->log();
+    return seen;
+  }
+  auto c = TestClient::login(server->c2s_port(), "alice", "example.test", "pw", "r", why);
+  if (!c) return seen;
+  auto ask = [&](const std::string& id, xml::Element query, const std::string& to) {
+    xml::Element iq("iq", std::string(ns::kClient));
+    iq.set_attr("type", "get");
+    iq.set_attr("id", id);
+    if (!to.empty()) iq.set_attr("to", to);
+    iq.add(std::move(query));
+    c->send(iq);
+    return c->wait_for([&](const xml::Element& s) { return s.attr("id") == id; }, 5s);
+  };
+  xml::Element roster("query", "jabber:iq:roster");
+  roster.set_attr("ver", "");
+  auto r = ask("roster-1", std::move(roster), "");
+  const xml::Element* q = r ? r->child("query", "jabber:iq:roster") : nullptr;
+  seen.roster_version = q && q->attr("ver").has_value();
+  auto d = ask("disco-1", xml::Element("query", "http://jabber.org/protocol/disco#info"),
+               "example.test");
+  const xml::Element* info =
+      d ? d->child("query", "http://jabber.org/protocol/disco#info") : nullptr;
+  for (const auto& f : info ? info->children() : std::vector<xml::Element>{})
+    if (f.attr("var") == "urn:xmpp:rpsync:0#synced") seen.gate_feature = true;
+  return seen;
+}
+
+TEST(EjabberdServer, RosterVersioningAndGateModuleAreOffByDefault) {
+  if (!EjabberdServer::find_executable()) GTEST_SKIP() << "ejabberd is not installed";
+  std::string why;
+  Seen plain = seen_by_client({}, &why);
+  EXPECT_FALSE(plain.roster_version) << why;
+  EXPECT_FALSE(plain.gate_feature);
+  if (EjabberdServer::built_gate_dir().empty()) GTEST_SKIP() << "mod_rpsync_gate.beam not built";
+  EjabberdOptions on;
+  on.roster_versioning = true;
+  on.gate_beam_dir = EjabberdServer::built_gate_dir();
+  Seen with = seen_by_client(on, &why);
+  EXPECT_TRUE(with.roster_version) << why;
+  EXPECT_TRUE(with.gate_feature) << why;
 }
 
 TEST(EjabberdServer, ComponentAndC2sPortsDiffer) {

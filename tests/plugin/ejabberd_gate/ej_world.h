@@ -50,6 +50,7 @@ class Peer {
   explicit Peer(std::unique_ptr<TestClient> client) : client_(std::move(client)) {}
   const std::string& jid() const { return client_->jid(); }
   bool send(const xml::Element& stanza) { return client_->send(stanza); }
+  bool send_raw(std::string_view bytes) { return client_->send_raw(bytes); }
   // First buffered or new stanza matching `pred`; the others stay buffered.
   std::optional<xml::Element> take(const Pred& pred, std::chrono::milliseconds timeout = kTimeout);
   // Everything buffered, then everything that arrives within `quiet`.

@@ -3,15 +3,18 @@
 // socket (the component JID is in the module's `components` and holds mod_privilege's
 // presence permission):
 //  * a session that ends is reported as unavailable, whoever is online (no contact online
-//    here, so ejabberd itself forwards nothing), including an abrupt TCP drop and a
+//    here, so ejabberd itself forwards nothing), including an abrupt TCP drop, a kick and a
 //    replacement by a new session with the same resource (reported before the new
 //    session's presence, and not again after it);
 //  * a component that connects gets the current presence of every available local session,
 //    with <delay/>, then <sessions-sent/> from the host;
 //  * directed presence from a client to the component is not delivered.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -121,6 +124,111 @@ TEST(EjabberdGateSessions, GracefulCloseIsReported) {
   ASSERT_TRUE(next_presence_from(*comp, alice->jid()));
   alice->close();
   EXPECT_TRUE(is_unavailable(next_presence_from(*comp, alice->jid())));
+}
+
+TEST(EjabberdGateSessions, KickedSessionIsReported) {
+  START_WORLD_OR_SKIP(w, nobody_online());
+  std::unique_ptr<RawComponent> comp;
+  connect_component(*w, &comp);
+  ASSERT_TRUE(comp);
+  LOGIN_OR_FAIL(alice, w, "alice", "phone");
+  ASSERT_TRUE(alice->send(presence(false)));
+  ASSERT_TRUE(next_presence_from(*comp, alice->jid()));
+  std::string err;
+  ASSERT_TRUE(w->server().api(
+      "kick_session",
+      R"({"user":"alice","host":"example.test","resource":"phone","reason":"test"})", &err))
+      << err;
+  EXPECT_TRUE(is_unavailable(next_presence_from(*comp, alice->jid())));
+}
+
+// XEP-0198: a dropped session stays available (hibernated) until resume_timeout; its end
+// is reported when ejabberd ends it.
+TEST(EjabberdGateSessions, HibernatedSessionIsReportedWhenItTimesOut) {
+  WorldOptions o = nobody_online();
+  o.resume_timeout_s = 2;
+  START_WORLD_OR_SKIP(w, o);
+  std::unique_ptr<RawComponent> comp;
+  connect_component(*w, &comp);
+  ASSERT_TRUE(comp);
+  LOGIN_OR_FAIL(alice, w, "alice", "phone");
+  ASSERT_TRUE(alice->send_raw("<enable xmlns='urn:xmpp:sm:3' resume='true'/>"));
+  ASSERT_TRUE(alice->take([](const xml::Element& e) { return e.name() == "enabled"; }))
+      << "stream management not enabled";
+  ASSERT_TRUE(alice->send(presence(false)));
+  ASSERT_TRUE(next_presence_from(*comp, alice->jid()));
+  const auto dropped = std::chrono::steady_clock::now();
+  alice->abort();
+  auto off = next_presence_from(*comp, alice->jid(), 10s);
+  const double after =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - dropped).count();
+  ASSERT_TRUE(is_unavailable(off)) << "the hibernated session's end was not reported";
+  EXPECT_GE(after, 1.5) << "reported before the resume timeout: the session was not hibernated";
+  std::printf("hibernated session reported %.2f s after the drop (resume_timeout 2 s)\n", after);
+}
+
+// Resumes the XEP-0198 session `previd` of alice on a new connection (SASL PLAIN, then
+// <resume/> instead of a bind); the socket, or null with `why`.
+std::unique_ptr<XmlSocket> resume_alice(EjWorld& w, const std::string& previd, std::string* why) {
+  auto socket = XmlSocket::connect(w.server().c2s_port(), /*nodelay=*/true, why);
+  if (!socket) return nullptr;
+  auto open = [&] {
+    socket->restart_stream();
+    return socket->send(
+               "<?xml version='1.0'?><stream:stream to='example.test' "
+               "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+               "version='1.0'>") &&
+           socket->wait_for([](const xml::Element& e) { return e.is("features", ns::kStreams); },
+                            kTimeout);
+  };
+  const std::string plain = std::string(1, '\0') + "alice" + std::string(1, '\0') + kPassword;
+  std::string b64(4 * ((plain.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                                reinterpret_cast<const unsigned char*>(plain.data()),
+                                static_cast<int>(plain.size()));
+  b64.resize(static_cast<std::size_t>(n));
+  if (!open() ||
+      !socket->send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + b64 +
+                    "</auth>") ||
+      !socket->wait_for([](const xml::Element& e) { return e.name() == "success"; }, kTimeout) ||
+      !open() ||
+      !socket->send("<resume xmlns='urn:xmpp:sm:3' h='0' previd='" + xml::escape(previd) + "'/>")) {
+    *why = "login for the resume failed";
+    return nullptr;
+  }
+  auto resumed = socket->wait_for(
+      [](const xml::Element& e) { return e.name() == "resumed" || e.name() == "failed"; },
+      kTimeout);
+  if (!resumed || resumed->name() != "resumed") {
+    *why = "not resumed: " + (resumed ? xml::to_string(*resumed) : std::string("timeout"));
+    return nullptr;
+  }
+  return socket;
+}
+
+// The resumed session is the same session: the component hears no unavailable for it.
+TEST(EjabberdGateSessions, ResumedSessionIsNotReported) {
+  START_WORLD_OR_SKIP(w, nobody_online());
+  std::unique_ptr<RawComponent> comp;
+  connect_component(*w, &comp);
+  ASSERT_TRUE(comp);
+  LOGIN_OR_FAIL(alice, w, "alice", "phone");
+  const std::string jid = alice->jid();
+  ASSERT_TRUE(alice->send_raw("<enable xmlns='urn:xmpp:sm:3' resume='true'/>"));
+  auto enabled = alice->take([](const xml::Element& e) { return e.name() == "enabled"; });
+  ASSERT_TRUE(enabled && enabled->attr("id")) << "stream management not enabled";
+  ASSERT_TRUE(alice->send(presence(false, "", "before")));
+  ASSERT_TRUE(next_presence_from(*comp, jid));
+  alice->abort();
+  std::string why;
+  auto resumed = resume_alice(*w, std::string(*enabled->attr("id")), &why);
+  ASSERT_TRUE(resumed) << why;
+  auto none = next_presence_from(*comp, jid, 1500ms);
+  EXPECT_FALSE(none) << "reported on resume: " << xml::to_string(*none);
+  ASSERT_TRUE(resumed->send("<presence><status>after</status></presence>"));
+  auto next = next_presence_from(*comp, jid);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->child_text("status").value_or(""), "after") << xml::to_string(*next);
 }
 
 // The same full JID logs in again while the old session is still there: the component
