@@ -7,6 +7,10 @@
 namespace rpsync::ns {
 
 inline constexpr std::string_view kRpsync = "urn:xmpp:rpsync:0";
+// Server features (disco#info of the users' host): the gate skips the probes of a marked
+// initial presence; the server reports session ends and re-sends presence on connect.
+inline constexpr std::string_view kRpsyncSynced = "urn:xmpp:rpsync:0#synced";
+inline constexpr std::string_view kRpsyncSessions = "urn:xmpp:rpsync:0#sessions";
 inline constexpr std::string_view kStanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
 inline constexpr std::string_view kStreams = "http://etherx.jabber.org/streams";
 inline constexpr std::string_view kStreamErrors = "urn:ietf:params:xml:ns:xmpp-streams";

@@ -54,6 +54,7 @@
 #include "bench/common/presence.h"
 #include "bench/common/text.h"
 #include "bench/common/timing.h"
+#include "bench/reconnect/bench_server.h"
 #include "bench/reconnect/server_cpu.h"
 #include "bench/reconnect/stanza_kinds.h"
 #include "bench/reconnect/storm.h"
@@ -115,6 +116,7 @@ struct Options {
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_reconnect.csv";
   std::string component_bin = RPSYNC_COMPONENT_BIN;
   std::string gate_dir = RPSYNC_GATE_PLUGIN_DIR;
+  std::string server = "prosody";  // or ejabberd (bench_server.h)
 };
 
 [[noreturn]] void die(const std::string& why) {
@@ -186,10 +188,10 @@ void patch_prosody_config(const ProsodyServer& server, const Options& o) {
 
 // rpsync-component as a child process logging to a file (as in bench/component).
 // The component writes "connected privileged=yes" once its stream is up with privileges.
-bool wait_connected(const ComponentProcess& component, Millis timeout) {
+bool wait_connected(const ComponentProcess& component, const char* marker, Millis timeout) {
   auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
-    if (component.log().find("connected privileged=yes") != std::string::npos) return true;
+    if (component.log().find(marker) != std::string::npos) return true;
     std::this_thread::sleep_for(Millis(50));
   }
   return false;
@@ -571,7 +573,9 @@ class Session {
       rpsync::client::RpsyncOptions ro;
       ro.component = kComponent;
       ro.synced_marker = gated(mode_);
-      ro.settle_quiet = Millis(300);
+      // ejabberd answers probes from each contact's session, after its ping answer: with
+      // 2000 contacts on a loaded machine 300 ms of quiet can come before the flood ends.
+      ro.settle_quiet = o_.server == "ejabberd" ? Millis(1500) : Millis(300);
       manager_ = std::make_unique<rpsync::client::RpsyncManager>(*client_, &store_, &ev_, ro);
     }
   }
@@ -687,6 +691,8 @@ Options parse_options(int argc, char** argv) {
       o.component_bin = value();
     else if (a == "--gate-dir")
       o.gate_dir = value();
+    else if (a == "--server")
+      o.server = value();
     else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: rpsync_reconnect_bench [--contacts 50,500,2000] [--percent 0,5,50]\n"
@@ -695,7 +701,9 @@ Options parse_options(int argc, char** argv) {
           "       [--trace] [--sasl-plain] [--no-scram-cache] [--one-way] [--no-restart]\n"
           "       [--max-minutes 45]\n"
           "       [--csv PATH]\n"
-          "       [--component-bin PATH] [--gate-dir DIR]\n"
+          "       [--component-bin PATH] [--gate-dir DIR] [--server prosody|ejabberd]\n"
+          "  --server        prosody (default) or ejabberd 23.01 with mod_rpsync_gate and\n"
+          "                  roster versioning (bench/reconnect/bench_server.h)\n"
           "  --contacts      list, one Prosody per N; medians of --rounds reconnects per row,\n"
           "                  --rounds-large for N >= %d, after --warmup unmeasured rounds\n"
           "  --nagle         leave Prosody's default (Nagle on); default: nagle = false as in\n"
@@ -723,11 +731,8 @@ Options parse_options(int argc, char** argv) {
 
 std::vector<Row> bench_n(const Options& o, int n) {
   const auto setup0 = Clock::now();
-  rpsync::test::ProsodyOptions po;
-  po.component_jid = kComponent;
-  po.component_secret = kSecret;
   std::string why;
-  auto server = ProsodyServer::create(po, &why);
+  auto server = rpsync::bench::make_bench_server(o.server, kComponent, kSecret, &why);
   if (!server) die(why);
   const std::string alice = std::string("alice@") + kHost;
   const std::string watcher = std::string("w0@") + kHost;
@@ -742,8 +747,8 @@ std::vector<Row> bench_n(const Options& o, int n) {
     server->add_roster_item(bare, watcher, "from");
     server->add_roster_item(watcher, bare, "to");
   }
-  patch_prosody_config(*server, o);
-  if (!server->launch()) die("prosody did not start:\n" + server->log());
+  if (auto* prosody = server->prosody()) patch_prosody_config(*prosody, o);
+  if (!server->launch()) die(std::string(server->name()) + " did not start:\n" + server->log());
   const fs::path work = fs::path(server->dir()) / "component";
   fs::create_directories(work);
   ComponentSpec spec;
@@ -754,7 +759,7 @@ std::vector<Row> bench_n(const Options& o, int n) {
   spec.extra_args = {"--log-level", "info", "--requests-per-minute", "100000"};
   ComponentProcess component(work.string(), server->component_port(), spec);
   if (!component.start(&why)) die(why);
-  if (!wait_connected(component, Millis(15000)))
+  if (!wait_connected(component, server->component_ready_marker(), Millis(15000)))
     die("component did not connect with privileges:\n" + component.log());
 
   LowFds low_fds(64);
@@ -780,8 +785,8 @@ std::vector<Row> bench_n(const Options& o, int n) {
   }
   if (online < n) die("watcher saw " + std::to_string(online) + " of " + std::to_string(n));
   if (!ping(*w0, kComponent, "settle")) die("component did not answer a ping");
-  progress("N=" + std::to_string(n) + ": prosody (gate loaded, nagle " + (o.nagle ? "on" : "off") +
-           ") + component + contacts up in " +
+  progress("N=" + std::to_string(n) + ": " + server->name() + " (gate loaded, nagle " +
+           (o.nagle ? "on" : "off") + ") + component + contacts up in " +
            std::to_string(static_cast<int>(seconds_since(setup0))) + " s");
 
   low_fds.release();
@@ -1134,15 +1139,18 @@ int main(int argc, char** argv) {
   };
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0; };
   std::printf(
-      "\nrpsync reconnect benchmark: Prosody 0.12 + rpsync-component + mod_rpsync_gate on "
+      "\nrpsync reconnect benchmark: %s + rpsync-component + mod_rpsync_gate on "
       "loopback, Nagle %s, SASL %s, median of %d reconnects per row (%d for N >= %d)\n"
       "bytes, stanzas, ms: from TCP connect to 'presence state complete' (state held, initial\n"
       "presence processed, a ping returned); state ms: to the moment the client holds every\n"
       "contact's presence (plain: the Nth arrived; rpsync: delta applied and verified)\n"
       "bytes/pl: ratio of the medians; ms/pl, st/pl: median of the per-round ratios to the\n"
       "plain reconnect of the same round\n\n",
-      o.nagle ? "on (Prosody default)" : "off (network_settings = { nagle = false })", sasl_name(o),
-      o.rounds, o.rounds_large, kLargeN);
+      o.server == "ejabberd" ? "ejabberd 23.01" : "Prosody 0.12",
+      o.server == "ejabberd" ? "as configured by ejabberd"
+      : o.nagle              ? "on (Prosody default)"
+                             : "off (network_settings = { nagle = false })",
+      sasl_name(o), o.rounds, o.rounds_large, kLargeN);
   std::printf(
       "%5s %4s %5s %-19s %8s %7s %5s %7s %8s %6s %7s %6s %7s %7s %7s %7s %7s %7s %7s %6s %6s "
       "%4s %4s %4s\n",

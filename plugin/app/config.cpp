@@ -546,8 +546,9 @@ Server:
   --secret-env NAME          read the component secret from variable NAME
                              (default: RPSYNC_SECRET; never on the command line)
   --server-software NAME     prosody or ejabberd                       [prosody]
-                             (ejabberd: resources are verified before a sync is answered,
-                             because it does not forward every unavailable)
+                             (detected at connect anyway; ejabberd without
+                             mod_rpsync_gate's session reports: syncs that cannot be
+                             proven fail, docs/ejabberd.md)
 
 Storage and sessions:
   --store URI                sqlite:PATH (embedded, default sqlite:rpsync.db),

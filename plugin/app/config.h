@@ -25,8 +25,9 @@ struct AppConfig {
   std::string component;             // component JID, required
   std::vector<std::string> domains;  // served domains, required
   std::string secret;                // resolved; required
-  // Prosody or ejabberd: ejabberd does not forward every unavailable, so the
-  // component verifies (pings) what a sync answer would claim is available.
+  // Prosody or ejabberd (also detected at connect): ejabberd forwards every session end
+  // and re-sends presence on connect only with mod_rpsync_gate (plugin/ejabberd); without
+  // it a sync that cannot be proven fails (plugin/service/server_view.h).
   xmpp::Software software = xmpp::Software::kProsody;
   // [store]
   std::string store = "sqlite:rpsync.db";

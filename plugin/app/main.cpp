@@ -319,7 +319,11 @@ service::ServiceConfig service_config(const AppConfig& config) {
   sc.requests_per_minute = config.requests_per_minute;
   sc.max_in_flight = config.max_requests_in_flight;
   sc.max_request_bytes = config.max_stanza_bytes;
-  sc.verify_available = config.software == xmpp::Software::kEjabberd;
+  // ejabberd until disco#info says whether mod_rpsync_gate reports sessions there; requests
+  // wait for that answer at every connect (ServerProbe, server_view()).
+  sc.server_view = config.software == xmpp::Software::kEjabberd ? service::ServerView::kUnreported
+                                                                : service::ServerView::kResends;
+  sc.learn_view_on_connect = true;
   sc.version = std::string(kVersion);
   sc.limits.max_delta_items = config.max_delta_items;
   sc.max_answer_bytes = config.max_outgoing_stanza_bytes;
@@ -403,6 +407,18 @@ bool restore(const AppConfig& config, store::Store& store, core::Engine& engine,
   return true;
 }
 
+// What the server reports (plugin/service/server_view.h): Prosody re-sends and forwards
+// every session end; ejabberd (configured or detected) only with mod_rpsync_gate's
+// '#sessions' feature on every served domain.
+service::ServerView server_view(xmpp::Software configured, xmpp::Software detected,
+                                bool sessions_feature) {
+  const bool ejabberd =
+      detected == xmpp::Software::kEjabberd ||
+      (detected == xmpp::Software::kUnknown && configured == xmpp::Software::kEjabberd);
+  if (!ejabberd) return service::ServerView::kResends;
+  return sessions_feature ? service::ServerView::kReported : service::ServerView::kUnreported;
+}
+
 core::EngineOptions engine_options(const AppConfig& config) {
   core::EngineOptions eo;
   eo.lifetime_s = config.lifetime_s;
@@ -470,7 +486,7 @@ class Component {
   void connect() {
     probe_.emplace(config_.component, config_.domains, config_.software, logger_);
     probe_->on_detected([this](xmpp::Software sw) {
-      if (sw == xmpp::Software::kEjabberd) service_->set_verify_available(true);
+      service_->set_server_view(server_view(config_.software, sw, probe_->sessions_feature()));
     });
     xmpp::ComponentConfig cc = component_config(config_);
     if (replica_) apply_keepalive_bound(config_, cc, logger_);

@@ -37,8 +37,10 @@ void ServerProbe::answered(const std::string& domain, const proto::Result<xml::E
 void ServerProbe::conclude() {
   std::string missing;
   xmpp::Software sw = xmpp::Software::kUnknown;
+  sessions_ = !infos_.empty();
   for (const auto& [domain, info] : infos_) {
     if (!info.has(xmpp::kGateFeature)) missing += (missing.empty() ? "" : ",") + domain;
+    if (!info.has(xmpp::kSessionsFeature)) sessions_ = false;
     if (sw == xmpp::Software::kUnknown) sw = xmpp::detect_software(info, privilege_ns_);
   }
   gate_ = missing.empty() ? 1 : 0;
@@ -50,17 +52,19 @@ void ServerProbe::conclude() {
                {"cost",
                 "synced clients still get the full presence flood from the server, so "
                 "a sync costs more bytes than a plain login; load mod_rpsync_gate "
-                "(plugin/prosody) on these VirtualHosts"}});
+                "(plugin/prosody, plugin/ejabberd) on these hosts"}});
   else
     log_.info("app", "server.gate_present", {{"domains", domains_.size()}});
   log_.info("app", "server.detected",
-            {{"software", xmpp::to_string(sw)}, {"privilege_ns", privilege_ns_}});
+            {{"software", xmpp::to_string(sw)},
+             {"privilege_ns", privilege_ns_},
+             {"sessions_feature", sessions_}});
   if (sw != xmpp::Software::kUnknown && sw != configured_)
     log_.warn("app", "server.software_mismatch",
               {{"configured", xmpp::to_string(configured_)},
                {"detected", xmpp::to_string(sw)},
                {"effect", sw == xmpp::Software::kEjabberd
-                              ? "resources are verified before a sync, as for ejabberd"
+                              ? "syncs follow ejabberd's rules (docs/ejabberd.md)"
                               : "none until server.software is corrected"}});
   if (detected_) detected_(sw);
 }

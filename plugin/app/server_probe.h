@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // At every connect, asks each served domain's disco#info and learns from the answers
 // (and from the privilege advertisement's namespace) whether mod_rpsync_gate runs there
-// (feature urn:xmpp:rpsync:0#synced) and which server software it is. A missing gate is
+// (feature urn:xmpp:rpsync:0#synced; on ejabberd also urn:xmpp:rpsync:0#sessions, the
+// module's session reports) and which server software it is. A missing gate is
 // logged loudly (server.gate_missing) because it costs what rpsync is meant to save; a
 // detected software that disagrees with server.software is logged too
-// (server.software_mismatch), and ejabberd detected makes the service verify resources
-// before a sync as server.software = "ejabberd" would. Event loop thread only.
+// (server.software_mismatch); the app hands the verdict to the service
+// (Service::set_server_view). Event loop thread only.
 #pragma once
 
 #include <chrono>
@@ -36,6 +37,9 @@ class ServerProbe {
 
   // 1: every served domain advertises the gate; 0: one does not; -1: not known yet.
   int gate_feature() const { return gate_; }
+  // Every served domain advertises urn:xmpp:rpsync:0#sessions (mod_rpsync_gate for
+  // ejabberd reports session ends and re-sends presence on connect); false until known.
+  bool sessions_feature() const { return sessions_; }
   xmpp::Software software() const { return software_; }
 
  private:
@@ -52,6 +56,7 @@ class ServerProbe {
   std::map<std::string, xmpp::DiscoInfo> infos_;
   std::size_t pending_ = 0;
   int gate_ = -1;
+  bool sessions_ = false;
   xmpp::Software software_ = xmpp::Software::kUnknown;
 };
 

@@ -69,7 +69,8 @@ const std::vector<Service::Route>& Service::routes() {
       {"iq", "", ns::kRpsync, "", &Service::on_rpsync},
       {"iq", "get", "", "", &Service::on_unsupported_iq},
       {"iq", "set", "", "", &Service::on_unsupported_iq},
-      {"iq", "", "", "", &Service::on_ignored},       // results/errors not claimed by requests
+      {"iq", "", "", "", &Service::on_ignored},  // results/errors not claimed by requests
+      {"message", "", ns::kRpsync, "sessions-sent", &Service::on_sessions_sent},
       {"message", "", "", "", &Service::on_ignored},  // privilege advertisements: xmpp layer
   };
   return table;
@@ -91,9 +92,22 @@ Service::~Service() = default;
 void Service::on_connected(bool privileged) {
   connected_ = true;
   privileged_ = privileged;
-  // The server re-sends every current presence on connect (Prosody); what we held may be
-  // stale after the gap, so start from nothing rather than from a guess, or (shared
-  // store) re-learn it and journal only what really changed.
+  view_pending_ = config_.learn_view_on_connect;
+  if (!connection_begun_) begin_connection();
+  log_.info("service", "server.connected", {{"privileged", privileged ? "yes" : "no"}});
+}
+
+// The first stanza of a connection or on_connected(), whichever comes first: the server
+// may send presence (a re-send on connect) while the connection still waits for the
+// privilege advertisement of another host, before on_connected().
+void Service::begin_connection() {
+  connection_begun_ = true;
+  connected_ms_ = clock_();
+  sessions_.reset(config_.domains);
+  // The server re-sends every current presence on connect (Prosody, ejabberd with
+  // mod_rpsync_gate); what we held may be stale after the gap, so start from nothing
+  // rather than from a guess, or (shared store) re-learn it and journal only what really
+  // changed.
   switch (config_.on_connect) {
     case ServiceConfig::OnConnect::kClear:
       engine_.clear_presence();
@@ -108,11 +122,11 @@ void Service::on_connected(bool privileged) {
       break;
   }
   roster_.drop_cache("connected");
-  log_.info("service", "server.connected", {{"privileged", privileged ? "yes" : "no"}});
 }
 
 void Service::on_disconnected() {
   connected_ = false;
+  connection_begun_ = false;
   resyncing_ = false;
   ++generation_;
   if (config_.gap_on_disconnect) engine_.gap();
@@ -133,6 +147,7 @@ void Service::on_privileges(bool privileged) {
 }
 
 void Service::on_stanza(const xml::Element& stanza) {
+  if (!connection_begun_) begin_connection();
   Request r(stanza);
   for (const auto& route : routes()) {
     if (route.kind != r.kind) continue;
@@ -148,8 +163,8 @@ void Service::on_stanza(const xml::Element& stanza) {
 void Service::tick() {
   const std::int64_t now = clock_();
   if (std::size_t n = engine_.expire()) log_.info("service", "sessions.expired", {{"count", n}});
-  if (resyncing_ && (now - last_presence_ms_ >= config_.resync_quiet.count() ||
-                     now - resync_start_ms_ >= config_.resync_max.count())) {
+  check_sessions_wait(now);
+  if (resyncing_ && resync_settled(now)) {
     resyncing_ = false;
     auto rows = witness_ ? witness_() : std::nullopt;
     if (rows) {
@@ -234,6 +249,10 @@ void Service::on_version(const Request& r) {
   reply(r, std::move(query));
 }
 
+void Service::on_sessions_sent(const Request& r) {
+  note_sessions_sent(r.stanza);
+}
+
 void Service::on_unsupported_iq(const Request& r) {
   reply_error(r, {proto::ErrorType::kCancel, proto::Condition::kServiceUnavailable,
                   proto::AppCondition::kNone, ""});
@@ -311,6 +330,10 @@ std::optional<proto::StanzaError> Service::admit(Request& r) {
   if (!privileged_) return not_ready("the server has not granted roster and presence privileges");
   if (!store_ok_) return not_ready("the store is unavailable");
   if (resyncing_) return not_ready("re-learning presence after connecting to the server");
+  if (view_pending_) return not_ready("learning what the server reports (disco#info)");
+  if (awaiting_sessions())
+    return not_ready("waiting for the server's current presence (<sessions-sent/> from " +
+                     sessions_.missing() + ")");
   if (!blocked_.empty()) return not_ready(blocked_);
   return std::nullopt;
 }
@@ -342,75 +365,11 @@ void Service::start_next(const std::string& user) {
       return finish(user);
     }
     front.roster_source = roster->source;
-    if (config_.verify_available && std::holds_alternative<proto::Sync>(*front.parsed))
+    if (config_.server_view == ServerView::kUnreported &&
+        std::holds_alternative<proto::Sync>(*front.parsed))
       return verify_then_run(user, std::move(roster->visible));
     run(front, *roster->visible);
   });
-}
-
-// Servers that do not forward every unavailable (ejabberd: a dropped connection with no
-// contact online to receive the broadcast) leave resources that look available but are
-// gone. Before a sync is answered each such resource is pinged. The server answers
-// "service-unavailable" itself, at once, for a session it no longer has: gone. Any other
-// answer, or none within verify_timeout, means the server still holds the session, so a
-// normal login would show it too: alive. Only losing our own connection leaves the
-// answer unproven.
-void Service::verify_then_run(const std::string& user, RosterCache::Visible visible) {
-  engine_.set_roster(user, *visible);
-  const proto::PresenceState state = engine_.view(user);
-  if (state.empty() || state.size() > config_.limits.max_delta_items) {
-    auto q = queues_.find(user);
-    if (state.empty()) return run(*q->second.front(), *visible);
-    reply_error(*q->second.front(),
-                proto::make_error(proto::AppCondition::kTooLarge,
-                                  "too many resources to verify before answering"));
-    return finish(user);
-  }
-  struct Round {
-    std::size_t pending = 0;
-    std::vector<std::string> gone;
-    bool unprovable = false;
-    RosterCache::Visible visible;
-  };
-  auto round = std::make_shared<Round>();
-  round->pending = state.size();
-  round->visible = std::move(visible);
-  const std::uint64_t generation = generation_;
-  for (const auto& [jid, fields] : state) {
-    xml::Element iq("iq", std::string(ns::kComponent));
-    iq.set_attr("type", "get");
-    iq.set_attr("from", config_.component_jid);
-    iq.set_attr("to", jid);
-    iq.add(xml::Element("ping", std::string(ns::kPing)));
-    transport_.request(
-        std::move(iq), config_.verify_timeout,
-        [this, user, generation, round, jid = jid](proto::Result<xml::Element> res) {
-          if (!res) {
-            if (res.error().app == proto::AppCondition::kNotReady) {
-              round->unprovable = true;
-            } else if (res.error().condition == proto::Condition::kServiceUnavailable) {
-              round->gone.push_back(jid);
-            }
-          }
-          if (--round->pending > 0 || generation != generation_) return;
-          auto q = queues_.find(user);
-          if (q == queues_.end() || q->second.empty()) return;
-          const Request& front = *q->second.front();
-          log_.info(
-              "service", "sync.verified",
-              {{"user", user}, {"gone", round->gone.size()}, {"unprovable", round->unprovable}});
-          if (round->unprovable) {
-            ++counters_.syncs;
-            ++counters_
-                  .failures[std::string(proto::to_string(proto::AppCondition::kContinuityLost))];
-            reply_error(front, proto::make_error(proto::AppCondition::kContinuityLost,
-                                                 "a contact's presence could not be verified"));
-            return finish(user);
-          }
-          for (const auto& g : round->gone) engine_.observe_unavailable(g);
-          run(front, *round->visible);
-        });
-  }
 }
 
 void Service::run(const Request& r, const std::vector<std::string>& visible) {
@@ -482,9 +441,13 @@ Service::Answer Service::execute(const Request& r, const proto::Disable& d,
 Service::Answer Service::execute(const Request& r, const proto::Sync& s,
                                  const std::vector<std::string>& visible) {
   ++counters_.syncs;
-  std::string unfit;
-  auto res = engine_.sync(r.user, s.stream, r.resource, r.id, s.key, delta_fit(r.stanza, &unfit));
-  if (!res && !unfit.empty()) res = proto::make_error(proto::AppCondition::kTooLarge, unfit);
+  std::string unfit, unproven;
+  auto res = engine_.sync(r.user, s.stream, r.resource, r.id, s.key,
+                          provable_fit(r.stanza, &unfit, &unproven));
+  if (!res && !unproven.empty())
+    res = proto::make_error(proto::AppCondition::kContinuityLost, unproven);
+  else if (!res && !unfit.empty())
+    res = proto::make_error(proto::AppCondition::kTooLarge, unfit);
   Answer a;
   if (!res) {
     a.error = res.error();

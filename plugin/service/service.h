@@ -43,6 +43,7 @@
 #include "plugin/service/pending_writes.h"
 #include "plugin/service/roster_cache.h"
 #include "plugin/service/roster_fetch.h"
+#include "plugin/service/server_view.h"
 #include "plugin/service/transport.h"
 #include "plugin/store/store.h"
 #include "protocol/error.h"
@@ -62,10 +63,18 @@ struct ServiceConfig {
   // rpsync requests received and not yet answered, all users together (queued or running);
   // above it a request gets resource-constraint / <busy/> at once and is not queued.
   std::size_t max_in_flight = 1024;
-  // Ping every resource a sync answer would show as available before answering (for
-  // servers that do not forward every unavailable: ejabberd). See verify_then_run().
-  bool verify_available = false;
-  std::chrono::milliseconds verify_timeout{2000};   // per ping; no answer = still held
+  // What the server reports (server_view.h). kUnreported: every resource a sync answer
+  // would show as available is pinged first (verify_then_run()) and the sync fails unless
+  // each is proven gone; a delta adding a contact fails too. kReported: requests wait for
+  // every served host's <sessions-sent/> after a connect.
+  ServerView server_view = ServerView::kResends;
+  // On connect, answer requests not-ready until the app has said what the server reports
+  // (set_server_view(), learnt from disco#info): a guess would be wrong on ejabberd.
+  bool learn_view_on_connect = false;
+  // kReported: longest wait for every host's <sessions-sent/> after a connect; then the
+  // connection is treated as kUnreported (logged as sessions.incomplete).
+  std::chrono::milliseconds sessions_wait{30000};
+  std::chrono::milliseconds verify_timeout{2000};   // per ping (kUnreported)
   std::chrono::milliseconds roster_timeout{10000};  // privileged roster fetch
   // Contacts kept in the roster cache (RosterCache); 0 = no cache, every fetch is full.
   std::size_t roster_cache_contacts = 200000;
@@ -77,8 +86,10 @@ struct ServiceConfig {
   //          resync_quiet (at most resync_max after connecting): only real changes are
   //          journaled, so peers sharing the store and feed see no erase storm (Prosody
   //          with the feed). Requests get not-ready until it ends.
-  //  kKeep   keep what is held (ejabberd with the feed: peers of the same server keep it
-  //          current, and a sync verifies resources when verify_available is set)
+  //          With ServerView::kReported the resync ends when every host has sent
+  //          <sessions-sent/> (no quiet guess).
+  //  kKeep   keep what is held (ejabberd without session reports, with the feed: peers of
+  //          the same server keep it current; syncs prove resources, kUnreported)
   enum class OnConnect { kClear, kResync, kKeep } on_connect = OnConnect::kClear;
   // Whether a disconnect invalidates the keys at once (engine gap()). False when someone
   // else decides (several instances: a peer of the observer group may have observed
@@ -129,12 +140,15 @@ class Service {
     config_.requests_per_minute = requests_per_minute;
     config_.max_request_bytes = max_request_bytes;
   }
-  // The app detected ejabberd at connect (plugin/app/server_probe.h).
-  void set_verify_available(bool on) { config_.verify_available = on; }
+  // What the server reports, learnt by the app at connect (plugin/app/server_probe.h);
+  // ends the not-ready of learn_view_on_connect.
+  void set_server_view(ServerView view);
+  ServerView server_view() const { return config_.server_view; }
 
   const Counters& counters() const { return counters_; }
   bool ready() const {
-    return connected_ && privileged_ && store_ok_ && !resyncing_ && blocked_.empty();
+    return connected_ && privileged_ && store_ok_ && !resyncing_ && blocked_.empty() &&
+           !view_pending_ && !awaiting_sessions();
   }
   // Connected and privileged: presence is arriving (what group continuity vouches for).
   bool observing() const { return connected_ && privileged_; }
@@ -167,6 +181,7 @@ class Service {
   void on_ping(const Request& r);
   void on_version(const Request& r);
   void on_rpsync(const Request& r);
+  void on_sessions_sent(const Request& r);
   void on_unsupported_iq(const Request& r);
   void on_ignored(const Request& r);
 
@@ -184,6 +199,14 @@ class Service {
   Answer execute(const Request& r, const proto::Disable& d, const std::vector<std::string>&);
   Answer execute(const Request& r, const proto::Sync& s, const std::vector<std::string>& visible);
   void verify_then_run(const std::string& user, RosterCache::Visible visible);
+  void note_sessions_sent(const xml::Element& message);  // on_sessions_sent()
+  void begin_connection();  // what a new connection resets (on_connected())
+  // kReported and not every host has sent <sessions-sent/> since the connect.
+  bool awaiting_sessions() const {
+    return config_.server_view == ServerView::kReported && !sessions_.complete();
+  }
+  void check_sessions_wait(std::int64_t now);  // kReported: gives up after sessions_wait
+  bool resync_settled(std::int64_t now) const;
   void finish(std::string user);  // by value: it destroys the request that owns r.user
   bool persist(bool durable);
 
@@ -192,6 +215,13 @@ class Service {
   // Whether a finished delta fits the answer to `request` (protocol limits and
   // max_answer_bytes); on false, `why` (if set) says what did not fit.
   core::Engine::Fits delta_fit(const xml::Element& request, std::string* why) const;
+  // delta_fit(), and first (kUnreported) whether the delta can be proven: on false
+  // `unproven` says why not (server_view.h), else `unfit` may (delta_fit()).
+  core::Engine::Fits provable_fit(const xml::Element& request, std::string* unfit,
+                                  std::string* unproven) const;
+  // kUnreported: the pings of verify_then_run() are back.
+  struct Verification;
+  void verified(const std::string& user, const Verification& v);
 
   // replies
   void reply(const Request& r, std::optional<xml::Element> payload);
@@ -218,6 +248,10 @@ class Service {
   bool resyncing_ = false;     // OnConnect::kResync between connect and settle
   std::int64_t resync_start_ms_ = 0;
   std::int64_t last_presence_ms_ = 0;
+  std::int64_t connected_ms_ = 0;
+  bool connection_begun_ = false;  // begin_connection() ran for this connection
+  bool view_pending_ = false;      // learn_view_on_connect: set_server_view() not called yet
+  SessionsSent sessions_;          // <sessions-sent/> of this connection (kReported)
   std::string blocked_;
   std::size_t unwritten_ = 0;     // engine changes not yet handed to the store
   std::uint64_t generation_ = 0;  // bumped on disconnect: late roster replies are dropped

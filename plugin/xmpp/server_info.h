@@ -10,11 +10,14 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/ns.h"
 #include "protocol/xml.h"
 
 namespace rpsync::xmpp {
 
 inline constexpr std::string_view kGateFeature = "urn:xmpp:rpsync:0#synced";
+// mod_rpsync_gate for ejabberd: session ends reported, presence re-sent on connect.
+inline constexpr std::string_view kSessionsFeature = ns::kRpsyncSessions;
 
 struct DiscoIdentity {
   std::string category, type, name;

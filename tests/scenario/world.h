@@ -53,6 +53,7 @@ struct ServerTraits<ProsodyServer> {
   static constexpr const char* kSoftware = "prosody";  // rpsync-component --server-software
   // mod_rpsync_gate (plugin/prosody) versions the component's privileged roster gets.
   static constexpr bool kVersionsComponentRoster = true;
+  static void with_module(Options&, bool) {}  // WorldSpec::ejabberd_module: ejabberd only
 
   // Loads mod_rpsync_gate (and mod_blocklist) from the source tree (plugin_paths) on every
   // VirtualHost of the created, not yet launched server's config; false (with `why`) if the config
@@ -87,14 +88,19 @@ struct ServerTraits<EjabberdServer> {
   static constexpr const char* kName = "ejabberd";
   // ejabberd routes probe answers asynchronously: they may follow a ping result.
   static constexpr Millis kFloodQuiet{400};
-  // ejabberd sends nothing on a component connect (docs/ejabberd.md).
-  static constexpr bool kResendsPresenceOnComponentConnect = false;
-  // Makes the component verify resources before answering a sync (docs/ejabberd.md).
+  // ejabberd itself sends nothing on a component connect; its mod_rpsync_gate, which
+  // scenario worlds load unless WorldSpec::ejabberd_module is false, re-sends every
+  // current presence and then <sessions-sent/> (docs/ejabberd.md).
+  static constexpr bool kResendsPresenceOnComponentConnect = true;
   static constexpr const char* kSoftware = "ejabberd";
   // ejabberd's privileged roster answer carries no version (mod_roster versioning is off by
   // default), so the component's roster cache never holds anything there.
   static constexpr bool kVersionsComponentRoster = false;
   static bool load_gate(EjabberdServer&, std::string*) { return true; }  // a Prosody module
+  // mod_rpsync_gate for ejabberd (plugin/ejabberd), reporting to the world's component.
+  static void with_module(Options& o, bool on) {
+    if (on) o.gate_beam_dir = EjabberdServer::built_gate_dir();
+  }
 };
 
 // The servers every scenario runs on: Prosody 0.12 and ejabberd 23.01.
@@ -119,6 +125,10 @@ struct WorldSpec {
   std::vector<RosterItem> roster;
   ComponentSpec component;
   bool rpsync_gate = false;  // load mod_rpsync_gate on every VirtualHost (Prosody only)
+  // ejabberd: load mod_rpsync_gate (plugin/ejabberd: gate, session reports, re-send on
+  // component connect), the supported deployment; false runs ejabberd as shipped, where
+  // the component answers only syncs it can prove.
+  bool ejabberd_module = true;
 };
 
 // bare/resource logs in on the server's c2s port (a test failure if it cannot).
@@ -206,6 +216,7 @@ class World {
     o.hosts = w->spec_.hosts;
     o.component_jid = w->spec_.component.component_jid;
     o.component_secret = w->spec_.component.secret;
+    ServerTraits<Server>::with_module(o, w->spec_.ejabberd_module);
     w->server_ = Server::create(o, why);
     if (!w->server_) {
       *not_installed = !Server::find_executable().has_value();

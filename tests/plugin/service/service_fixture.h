@@ -127,9 +127,9 @@ inline xml::Element stanza(std::string_view text) {
 
 class ServiceTest : public ::testing::Test {
  protected:
-  explicit ServiceTest(bool verify_available = false,
+  explicit ServiceTest(bool unreported = false,
                        std::size_t roster_cache_contacts = ServiceConfig{}.roster_cache_contacts)
-      : ServiceTest(configured(verify_available, roster_cache_contacts)) {}
+      : ServiceTest(configured(unreported, roster_cache_contacts)) {}
   // The real engine and an in-memory store under `config`, connected and privileged.
   explicit ServiceTest(const ServiceConfig& config) {
     core::EngineOptions options;
@@ -140,14 +140,14 @@ class ServiceTest : public ::testing::Test {
                                         [this] { return now_ms; });
     service->on_connected(true);
   }
-  static ServiceConfig configured(bool verify_available = false,
-                                  std::size_t roster_cache_contacts =
-                                      ServiceConfig{}.roster_cache_contacts) {
+  static ServiceConfig configured(
+      bool unreported = false,
+      std::size_t roster_cache_contacts = ServiceConfig{}.roster_cache_contacts) {
     ServiceConfig config;
     config.component_jid = "rpsync.example.test";
     config.domains = {"example.test"};
     config.requests_per_minute = 5;
-    config.verify_available = verify_available;
+    config.server_view = unreported ? ServerView::kUnreported : ServerView::kResends;
     config.roster_cache_contacts = roster_cache_contacts;
     return config;
   }
