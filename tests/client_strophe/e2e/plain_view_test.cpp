@@ -10,7 +10,9 @@ namespace {
 using proto::Show;
 using scenario::shows;
 
-TEST_F(StropheWorld, PlainLibstropheLoginSeesWhatARawLoginSees) {
+class PlainStrophe : public StropheWorld {};
+
+TEST_F(PlainStrophe, PlainLibstropheLoginSeesWhatARawLoginSees) {
   auto carol =
       online("carol@example.test", "desk",
              scenario::with_caps(shows(Show::kChat, "hi", 5), "QgayPKawpkPSDYmwT/WM94uAlu0="));

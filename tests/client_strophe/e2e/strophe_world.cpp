@@ -17,6 +17,13 @@ std::string digest_text(const proto::PresenceState& s) {
   return std::to_string(d.count()) + ":" + d.hex();
 }
 
+std::string events_of(const RpsyncClient& a) {
+  std::string out;
+  for (const auto& e : a.reports().events) out += e + " ";
+  for (const auto& r : a.reports().full_resyncs) out += "\n  resync detail: " + r.detail;
+  return out;
+}
+
 scenario::WorldSpec StropheWorld::spec_for(const std::vector<std::string>& contacts) {
   scenario::WorldSpec spec = scenario::user_with_contacts(kAlice, contacts);
   spec.hosts = {"example.test"};
@@ -34,7 +41,10 @@ void StropheWorld::start(scenario::WorldSpec spec) {
 }
 
 void StropheWorld::SetUp() {
-  start(spec_for({"bob@example.test", "carol@example.test", "dave@example.test"}));
+  scenario::WorldSpec spec =
+      spec_for({"bob@example.test", "carol@example.test", "dave@example.test"});
+  spec.users.push_back(kIvan);  // a user alice does not know yet
+  start(std::move(spec));
   if (IsSkipped() || HasFatalFailure()) return;
   bob = online("bob@example.test", "phone", scenario::shows(proto::Show::kAway, "brb"));
   ASSERT_TRUE(bob);
@@ -48,6 +58,21 @@ std::unique_ptr<RpsyncClient> StropheWorld::alice(const std::string& resource,
   o.port = via_port ? via_port : port();
   o.state_file = state_file;
   return std::make_unique<RpsyncClient>(std::move(o));
+}
+
+std::unique_ptr<RpsyncClient> StropheWorld::enabled_alice(const std::string& resource,
+                                                          const std::string& state_file) {
+  auto a = alice(resource, state_file);
+  EXPECT_EQ(a->open_result(), XMPP_EOK);
+  EXPECT_TRUE(a->login_until_online()) << events_of(*a) << "\n" << component_log();
+  const Reports& r = a->reports();
+  EXPECT_EQ(r.full_resyncs.size(), 1u) << events_of(*a);
+  if (!r.full_resyncs.empty()) {
+    EXPECT_EQ(r.full_resyncs[0].reason, RPSYNC_STROPHE_NO_STORED_STATE) << events_of(*a);
+  }
+  EXPECT_EQ(r.enabled, std::vector<int>{1}) << events_of(*a);
+  EXPECT_TRUE(a->logout()) << events_of(*a);
+  return a;
 }
 
 std::unique_ptr<scenario::Party> StropheWorld::online(const std::string& bare,

@@ -2,8 +2,9 @@
 // Fixture of the libstrophe end-to-end tests: a real Prosody 0.12 with mod_rpsync_gate and
 // the real rpsync-component (SQLite store in the world's directory), started per test
 // through tests/scenario's World; alice@example.test with contacts bob, carol and dave
-// (subscription both); libstrophe clients with librpsync-strophe attached (RpsyncClient)
-// and plain libstrophe logins for the fresh view (fresh_login_view).
+// (subscription both) and ivan, a user she does not know yet; libstrophe clients with
+// librpsync-strophe attached (RpsyncClient) and plain libstrophe logins for the fresh view
+// (fresh_login_view).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -19,12 +20,16 @@
 namespace rpsync::test::strophe {
 
 inline constexpr const char* kAlice = "alice@example.test";
+inline constexpr const char* kIvan = "ivan@example.test";
 inline constexpr const char* kComponentJid = "rpsync.example.test";
 
 // The presence state without the resources of `own_bare` (the user's other sessions).
 proto::PresenceState without_own(proto::PresenceState s, const std::string& own_bare);
 // "count:hex" of the spec's digest of `s`, as RpsyncClient::digest_hex() renders it.
 std::string digest_text(const proto::PresenceState& s);
+
+// What the binding reported, for failure messages.
+std::string events_of(const RpsyncClient& a);
 
 class StropheWorld : public ::testing::Test {
  protected:
@@ -40,6 +45,10 @@ class StropheWorld : public ::testing::Test {
   // A libstrophe alice with librpsync-strophe, not connected yet.
   std::unique_ptr<RpsyncClient> alice(const std::string& resource = "laptop",
                                       const std::string& state_file = "", std::uint16_t port = 0);
+  // alice's first login: full (no stored state), enabled with matching digests, then a
+  // graceful logout (non-fatal failures when any step fails).
+  std::unique_ptr<RpsyncClient> enabled_alice(const std::string& resource = "laptop",
+                                              const std::string& state_file = "");
   // `bare`/`resource` logs in with a raw client and shows `fields`.
   std::unique_ptr<scenario::Party> online(const std::string& bare, const std::string& resource,
                                           const proto::PresenceFields& fields = {});

@@ -11,28 +11,7 @@ namespace {
 using proto::Show;
 using scenario::shows;
 
-std::string events_of(const RpsyncClient& a) {
-  std::string out;
-  for (const auto& e : a.reports().events) out += e + " ";
-  for (const auto& r : a.reports().full_resyncs) out += "\n  resync detail: " + r.detail;
-  return out;
-}
-
-class StropheSync : public StropheWorld {
- protected:
-  // alice's first login: full, enabled with matching digests, then a graceful logout.
-  std::unique_ptr<RpsyncClient> enabled_alice() {
-    auto a = alice();
-    EXPECT_TRUE(a->login_until_online()) << events_of(*a) << "\n" << component_log();
-    EXPECT_EQ(a->reports().full_resyncs.size(), 1u) << events_of(*a);
-    if (!a->reports().full_resyncs.empty()) {
-      EXPECT_EQ(a->reports().full_resyncs[0].reason, RPSYNC_STROPHE_NO_STORED_STATE);
-    }
-    EXPECT_EQ(a->reports().enabled, std::vector<int>{1}) << events_of(*a);
-    EXPECT_TRUE(a->logout());
-    return a;
-  }
-};
+class StropheSync : public StropheWorld {};
 
 TEST_F(StropheSync, ChangesWhileAwayArriveAsDeltaAndNoFlood) {
   auto carol = online("carol@example.test", "desk", shows(Show::kChat, "hi"));
