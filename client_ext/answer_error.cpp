@@ -21,25 +21,4 @@ proto::StanzaError error_of(const gloox::IQ& iq) {
                             proto::AppCondition::kNone, "unparsable error"};
 }
 
-bool component_missing(const proto::StanzaError& e) {
-  if (e.app != proto::AppCondition::kNone) return false;
-  switch (e.condition) {
-    case proto::Condition::kServiceUnavailable:
-    case proto::Condition::kRemoteServerNotFound:
-    case proto::Condition::kRemoteServerTimeout:
-    case proto::Condition::kRecipientUnavailable:
-    case proto::Condition::kFeatureNotImplemented:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::string describe(const proto::StanzaError& e) {
-  std::string s(proto::to_string(e.condition));
-  if (e.app != proto::AppCondition::kNone) s += "/" + std::string(proto::to_string(e.app));
-  if (!e.text.empty()) s += " (" + e.text + ")";
-  return s;
-}
-
 }  // namespace rpsync::client

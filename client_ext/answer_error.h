@@ -6,15 +6,12 @@
 
 #include <string>
 
+#include "client_ext/sync_plan.h"  // component_missing, describe
 #include "protocol/error.h"
 
 namespace rpsync::client {
 
 // The stanza error of an error answer (undefined-condition when it cannot be parsed).
 proto::StanzaError error_of(const gloox::IQ& iq);
-// Errors that say the component itself is not there (as opposed to rpsync answers).
-bool component_missing(const proto::StanzaError& e);
-// "condition/app-condition (text)" for FullResync::detail.
-std::string describe(const proto::StanzaError& e);
 
 }  // namespace rpsync::client

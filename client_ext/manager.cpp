@@ -21,30 +21,6 @@
 
 namespace rpsync::client {
 
-std::string_view to_string(FullResyncReason r) {
-  switch (r) {
-    case FullResyncReason::kNoStoredState:
-      return "no-stored-state";
-    case FullResyncReason::kStoreError:
-      return "store-error";
-    case FullResyncReason::kKeyExpired:
-      return "key-expired";
-    case FullResyncReason::kKeyRejected:
-      return "key-rejected";
-    case FullResyncReason::kDeltaDoesNotApply:
-      return "delta-does-not-apply";
-    case FullResyncReason::kDigestMismatch:
-      return "digest-mismatch";
-    case FullResyncReason::kMalformedAnswer:
-      return "malformed-answer";
-    case FullResyncReason::kTimeout:
-      return "timeout";
-    case FullResyncReason::kComponentUnavailable:
-      return "component-unavailable";
-  }
-  return "?";
-}
-
 RpsyncManager::RpsyncManager(Client& client, SessionStore* store, RpsyncHandler* handler,
                              RpsyncOptions options)
     : client_(client),

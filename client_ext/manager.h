@@ -52,6 +52,7 @@
 #include "discovery.h"
 #include "extensions.h"
 #include "store.h"
+#include "sync_plan.h"
 
 namespace rpsync::client {
 
@@ -74,33 +75,7 @@ struct RpsyncOptions {
   std::function<std::int64_t()> unix_now;                      // default: system_clock
 };
 
-struct SyncStats {
-  std::size_t items = 0;  // children of the delta
-  std::size_t bytes = 0;  // serialised size of the answer stanza
-  std::chrono::microseconds round_trip{0};
-  std::uint32_t count = 0;  // contact resources after the sync
-};
-
-enum class FullResyncReason : std::uint8_t {
-  kNoStoredState,      // nothing stored for this account
-  kStoreError,         // stored state unreadable or failed its digest check
-  kKeyExpired,         // the stored key's lifetime passed; not sent
-  kKeyRejected,        // the component answered an error (see FullResync::error)
-  kDeltaDoesNotApply,  // the delta does not fit the stored snapshot
-  kDigestMismatch,     // applied delta does not give the announced digest
-  kMalformedAnswer,
-  kTimeout,
-  kComponentUnavailable,  // no rpsync component known for the stored key
-};
-std::string_view to_string(FullResyncReason r);
-
-struct FullResync {
-  FullResyncReason reason = FullResyncReason::kNoStoredState;
-  std::optional<proto::StanzaError> error;  // kKeyRejected
-  std::string detail;
-};
-
-struct SyncAnswer;  // sync_login.h
+struct SyncAnswer;  // sync_plan.h
 
 class RpsyncHandler {
  public:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "client_ext/roster_cache.h"
 
-#include <gloox/sha.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -64,10 +64,16 @@ std::string roster_checksum(const CachedRoster& roster) {
     put(enc, std::to_string(item.groups.size()));
     for (const auto& g : item.groups) put(enc, g);
   }
-  gloox::SHA sha;
-  sha.feed(enc);
-  sha.finalize();
-  return sha.hex();
+  unsigned char md[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(enc.data()), enc.size(), md);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * SHA_DIGEST_LENGTH);
+  for (unsigned char b : md) {
+    hex.push_back(kHex[b >> 4]);
+    hex.push_back(kHex[b & 0x0f]);
+  }
+  return hex;
 }
 
 RosterLoadResult MemoryRosterCache::load(std::string_view account) {

@@ -23,27 +23,6 @@ std::optional<CachedRosterItem> item_from_tag(const gloox::Tag& t) {
 
 }  // namespace
 
-std::string_view to_string(RosterRequestKind kind) {
-  switch (kind) {
-    case RosterRequestKind::kPlain:
-      return "plain";
-    case RosterRequestKind::kBootstrap:
-      return "bootstrap";
-    case RosterRequestKind::kVersioned:
-      return "versioned";
-  }
-  return "?";
-}
-
-RosterRequest plan_roster_request(bool have_cache, bool server_rosterver,
-                                  const RosterLoadResult& loaded) {
-  if (!have_cache || !server_rosterver) return {RosterRequestKind::kPlain, {}};
-  if (!loaded.ok() || !*loaded || (*loaded)->ver.empty()) {
-    return {RosterRequestKind::kBootstrap, {}};
-  }
-  return {RosterRequestKind::kVersioned, (*loaded)->ver};
-}
-
 const gloox::Tag* roster_query(const gloox::Tag& iq) {
   return iq.findChild("query", "xmlns", gloox::XMLNS_ROSTER);
 }
