@@ -23,6 +23,7 @@ class StropheRoster : public StropheWorld {
   void desktop_edits_roster(scenario::Party& ivan) {
     auto desktop = world->login(kAlice, "desktop", &why_);
     ASSERT_TRUE(desktop) << why_;
+    ASSERT_TRUE(desktop->sends_presence_and_collects_flood().complete);
     ASSERT_TRUE(desktop->sets_roster_item(kIvan));
     ASSERT_TRUE(desktop->sends_subscription(kIvan, "subscribe"));
     ASSERT_TRUE(ivan.receives(
@@ -49,7 +50,7 @@ TEST_F(StropheRoster, UnchangedRosterComesFromTheCache) {
   ASSERT_TRUE(a->login()) << events_of(*a);
   const Reports& r = a->reports();
   ASSERT_TRUE(a->session().pump([&] { return r.rosters.size() == 2; }, Millis(3000)));
-  EXPECT_EQ(r.roster_from_cache[1], 1) << "the server answered 'unchanged'";
+  EXPECT_EQ(r.roster_from_cache[1], 1) << "the server answered 'unchanged'\n" << wire_of(*a);
   EXPECT_EQ(r.rosters[1], r.rosters[0]);
   EXPECT_TRUE(a->stats().roster_from_cache);
   EXPECT_LT(a->stats().roster_result_bytes, 200u) << "an empty roster result";

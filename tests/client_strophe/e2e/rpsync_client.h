@@ -82,6 +82,7 @@ class RpsyncClient {
   int open_result() const { return open_result_; }
   rpsync_strophe_t* handle() const { return handle_; }
   StropheSession& session() { return *session_; }
+  const StropheSession& session() const { return *session_; }
   const Reports& reports() const { return reports_; }
   Reports& reports() { return reports_; }
 

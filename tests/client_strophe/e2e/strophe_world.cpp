@@ -24,6 +24,12 @@ std::string events_of(const RpsyncClient& a) {
   return out;
 }
 
+std::string wire_of(const RpsyncClient& a) {
+  std::string out;
+  for (const auto& line : a.session().wire()) out += line + "\n";
+  return out;
+}
+
 scenario::WorldSpec StropheWorld::spec_for(const std::vector<std::string>& contacts) {
   scenario::WorldSpec spec = scenario::user_with_contacts(kAlice, contacts);
   spec.hosts = {"example.test"};

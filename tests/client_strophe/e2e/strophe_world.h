@@ -30,6 +30,8 @@ std::string digest_text(const proto::PresenceState& s);
 
 // What the binding reported, for failure messages.
 std::string events_of(const RpsyncClient& a);
+// The session's wire log since its last connect, one line per stanza.
+std::string wire_of(const RpsyncClient& a);
 
 class StropheWorld : public ::testing::Test {
  protected:
