@@ -397,8 +397,8 @@ class Session {
   Session(Mode mode, uint16_t port, Trace* trace, const Options& o)
       : mode_(mode), trace_log_(trace) {
     if (o.strophe)
-      strophe_ =
-          std::make_unique<rpsync::bench::strophe::StropheAlice>(strophe_options(mode, port));
+      strophe_ = std::make_unique<rpsync::bench::strophe::StropheAlice>(
+          strophe_options(mode, port, trace != nullptr));
     client_ = std::make_unique<Alice>(gloox::JID(std::string("alice@") + kHost + "/bench"),
                                       kPassword, port);
     client_->setServer("127.0.0.1");
@@ -525,11 +525,16 @@ class Session {
   std::size_t items() const { return strophe_ ? strophe_items_ : ev_.items; }
 
  private:
-  static rpsync::bench::strophe::DriverOptions strophe_options(Mode mode, uint16_t port) {
+  static rpsync::bench::strophe::DriverOptions strophe_options(Mode mode, uint16_t port,
+                                                               bool trace) {
     using rpsync::bench::strophe::Kind;
     const Kind kinds[] = {Kind::kPlain, Kind::kNoGate, Kind::kGateRosterVer, Kind::kGate};
-    return {kinds[static_cast<int>(mode)], port, std::string("alice@") + kHost + "/bench",
-            kPassword, kComponent};
+    return {kinds[static_cast<int>(mode)],
+            port,
+            std::string("alice@") + kHost + "/bench",
+            kPassword,
+            kComponent,
+            trace};
   }
   Run strophe_reconnect(rpsync::test::TcpProxy& proxy, std::size_t contacts, Millis timeout) {
     proxy.reset();

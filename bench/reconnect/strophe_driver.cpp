@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "bench/reconnect/strophe_driver.h"
 
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -37,6 +38,14 @@ struct Marks {
   }
 };
 
+// --trace: every wire line on stderr, in ms from `t0`, shortened.
+void trace_wire(StropheSession& s, const Clock::time_point& t0) {
+  s.on_wire = [&t0](const std::string& line) {
+    std::fprintf(stderr, "%9.2f ms  strophe %s%s\n", ms_from(t0, Clock::now()),
+                 line.substr(0, 150).c_str(), line.size() > 150 ? "..." : "");
+  };
+}
+
 // Counts stanzas, contact presence (the Nth's time), the plain roster result and the first
 // <checkpointed/> answer of a session.
 void watch(StropheSession& s, Marks& m) {
@@ -66,7 +75,7 @@ ClientOptions client_options(const DriverOptions& o) {
   c.component = o.component;
   c.roster = true;  // every kind fetches the roster, as the gloox client does
   c.fast_timers = false;
-  c.wire_log = false;
+  c.wire_log = o.trace;
   c.synced_marker = o.kind != Kind::kNoGate;
   const bool roster_ver = o.kind == Kind::kGateRosterVer;
   c.tune = [roster_ver](rpsync_strophe_options_t& r) {
@@ -81,6 +90,7 @@ ClientOptions client_options(const DriverOptions& o) {
 struct StropheAlice::Impl {
   DriverOptions options;
   Marks marks;
+  Clock::time_point t0{};                // of the reconnect in progress
   std::unique_ptr<RpsyncClient> rpsync;  // rpsync kinds, reused across logins
 
   Timeline plain(std::size_t contacts, Millis timeout);
@@ -93,6 +103,7 @@ StropheAlice::StropheAlice(DriverOptions options) : impl_(std::make_unique<Impl>
   if (impl_->options.kind == Kind::kPlain) return;
   impl_->rpsync = std::make_unique<RpsyncClient>(client_options(impl_->options));
   watch(impl_->rpsync->session(), impl_->marks);
+  if (impl_->options.trace) trace_wire(impl_->rpsync->session(), impl_->t0);
 }
 
 StropheAlice::~StropheAlice() = default;
@@ -100,6 +111,7 @@ StropheAlice::~StropheAlice() = default;
 bool StropheAlice::prepare(std::string* why) {
   if (!impl_->rpsync) return true;
   RpsyncClient& a = *impl_->rpsync;
+  impl_->t0 = Clock::now();
   if (!a.login_until_online(Millis(60000))) {
     *why = "libstrophe alice: rpsync not enabled";
     return false;
@@ -111,21 +123,25 @@ bool StropheAlice::prepare(std::string* why) {
   return true;
 }
 
-// Pumps until `ready`, then pings the server and pumps until the answer (or a drop).
+// Pumps until `ready` (connecting included), then pings the server and pumps until the answer (or a
+// drop).
 bool StropheAlice::Impl::ping_when(StropheSession& s, const std::function<bool()>& ready,
                                    Millis timeout) {
   const auto end = Clock::now() + timeout;
-  if (!s.pump([&] { return ready() || !s.connected(); }, timeout) || !s.connected()) return false;
+  const int ended = s.disconnects();
+  if (!s.pump([&] { return ready() || s.disconnects() > ended; }, timeout) || !s.connected())
+    return false;
   const auto left = std::chrono::duration_cast<Millis>(end - Clock::now());
   return left.count() > 0 && s.ping(s.domain(), left);
 }
 
 Timeline StropheAlice::Impl::plain(std::size_t contacts, Millis timeout) {
   Timeline t;
-  StropheSession s(options.full_jid, options.password, options.port, /*wire_log=*/false);
+  StropheSession s(options.full_jid, options.password, options.port, options.trace);
   watch(s, marks);
+  if (options.trace) trace_wire(s, t0);
   marks.reset(contacts);
-  t.t0 = Clock::now();
+  t.t0 = t0 = Clock::now();
   s.on_connected = [&s] {
     s.send_raw("<iq type='get' id='bench-roster'><query xmlns='jabber:iq:roster'/></iq>");
     s.send_raw("<presence/>");
@@ -156,7 +172,7 @@ Timeline StropheAlice::Impl::synced(std::size_t contacts, Millis timeout) {
   test::strophe::Reports& r = a.reports();
   const std::size_t from = r.events.size();
   marks.reset(contacts);
-  t.t0 = Clock::now();
+  t.t0 = t0 = Clock::now();
   if (!a.session().connect()) return t;
   auto state_ready = [&] {
     if (r.time_of("full-resync", from)) return true;  // fails below

@@ -31,6 +31,7 @@ struct DriverOptions {
   std::string full_jid;
   std::string password;
   std::string component;  // the component's JID (configured: no discovery walk)
+  bool trace = false;     // wire timeline of every reconnect on stderr (ms from connect)
 };
 
 // One measured reconnect, times in ms from the call of connect; 0 = did not happen.

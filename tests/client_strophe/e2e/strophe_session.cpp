@@ -183,8 +183,13 @@ void StropheSession::on_log(void* userdata, xmpp_log_level_t, const char*, const
   if (!msg) return;
   auto* self = static_cast<StropheSession*>(userdata);
   const std::string_view m(msg);
-  if (m.starts_with("SENT: ")) self->wire_.push_back(">> " + std::string(m.substr(6)));
-  if (m.starts_with("RECV: ")) self->wire_.push_back("<< " + std::string(m.substr(6)));
+  if (m.starts_with("SENT: "))
+    self->wire_.push_back(">> " + std::string(m.substr(6)));
+  else if (m.starts_with("RECV: "))
+    self->wire_.push_back("<< " + std::string(m.substr(6)));
+  else
+    return;
+  if (self->on_wire) self->on_wire(self->wire_.back());
 }
 
 FreshView fresh_login_view(const std::string& full_jid, const std::string& password,

@@ -55,6 +55,8 @@ class StropheSession {
       connector;
   // Runs for every stanza received after authentication, before the session looks at it.
   std::function<void(xmpp_stanza_t*)> on_stanza;
+  // Runs for every wire line as it is logged (">> ..." or "<< ..."; needs wire_log).
+  std::function<void(const std::string& line)> on_wire;
   // false: seen() stays empty (contact presence is only counted; for measurements).
   bool collect_presence = true;
   // Runs once per pump() iteration (e.g. to drive a second client in the same thread).
