@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The versioned roster helper (RFC 6121 2.6) with rpsync. An unchanged roster costs an
+// The versioned roster helper (RFC 6121 2.6) with rpsync, for an application with a state
+// file and for one whose state lives with the handle. An unchanged roster costs an
 // empty result and is delivered from the cache. A roster edited while alice was away
 // (from her desktop: ivan added with a subscription handshake, dave removed) arrives as
 // roster pushes for the changes, and the delta carries ivan's resource and dave's
@@ -40,22 +41,34 @@ class StropheRoster : public StropheWorld {
     ASSERT_TRUE(desktop->settles());
     desktop->closes();
   }
+  std::string state_file() const { return world->server().dir() + "/alice-state.db"; }
+  // The second login of `a` (enabled, logged out) is answered "unchanged" and the roster
+  // comes from the cache.
+  void expect_second_login_from_cache(RpsyncClient& a) {
+    ASSERT_EQ(a.reports().roster_from_cache, std::vector<int>{0});
+    ASSERT_TRUE(a.login()) << events_of(a);
+    const Reports& r = a.reports();
+    ASSERT_TRUE(a.session().pump([&] { return r.rosters.size() >= 2; }, Millis(3000)));
+    EXPECT_EQ(r.roster_from_cache[1], 1) << "the server answered 'unchanged'\n" << wire_of(a);
+    EXPECT_EQ(r.rosters[1], r.rosters[0]);
+    EXPECT_TRUE(a.stats().roster_from_cache);
+    EXPECT_LT(a.stats().roster_result_bytes, 200u) << "an empty roster result";
+    EXPECT_NE(a.session().find_wire(">> ", " ver="), -1) << "the roster get offers its version";
+    EXPECT_EQ(r.synced.size(), 1u) << events_of(a);
+  }
   std::string why_;
 };
 
-TEST_F(StropheRoster, UnchangedRosterComesFromTheCache) {
+TEST_F(StropheRoster, UnchangedRosterComesFromTheStateFile) {
+  auto a = enabled_alice("laptop", state_file());
+  ASSERT_FALSE(HasFailure());
+  expect_second_login_from_cache(*a);
+}
+
+TEST_F(StropheRoster, UnchangedRosterComesFromTheHandleWithoutStateFile) {
   auto a = enabled_alice();
   ASSERT_FALSE(HasFailure());
-  ASSERT_EQ(a->reports().roster_from_cache, std::vector<int>{0});
-  ASSERT_TRUE(a->login()) << events_of(*a);
-  const Reports& r = a->reports();
-  ASSERT_TRUE(a->session().pump([&] { return r.rosters.size() == 2; }, Millis(3000)));
-  EXPECT_EQ(r.roster_from_cache[1], 1) << "the server answered 'unchanged'\n" << wire_of(*a);
-  EXPECT_EQ(r.rosters[1], r.rosters[0]);
-  EXPECT_TRUE(a->stats().roster_from_cache);
-  EXPECT_LT(a->stats().roster_result_bytes, 200u) << "an empty roster result";
-  EXPECT_NE(a->session().find_wire(">> ", "ver="), -1) << "the roster get offers its version";
-  EXPECT_EQ(r.synced.size(), 1u) << events_of(*a);
+  expect_second_login_from_cache(*a);
 }
 
 TEST_F(StropheRoster, RosterEditedWhileAwayArrivesWithItsPresence) {
@@ -63,7 +76,7 @@ TEST_F(StropheRoster, RosterEditedWhileAwayArrivesWithItsPresence) {
   auto ivan = online(kIvan, "home");
   ASSERT_TRUE(dave && ivan);
   settle(*bob);
-  auto a = enabled_alice();
+  auto a = enabled_alice("laptop", state_file());
   ASSERT_FALSE(HasFailure());
   desktop_edits_roster(*ivan);
   ASSERT_FALSE(HasFatalFailure());
