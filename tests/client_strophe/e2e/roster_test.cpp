@@ -55,6 +55,7 @@ class StropheRoster : public StropheWorld {
     EXPECT_LT(a.stats().roster_result_bytes, 200u) << "an empty roster result";
     EXPECT_NE(a.session().find_wire(">> ", " ver="), -1) << "the roster get offers its version";
     EXPECT_EQ(r.synced.size(), 1u) << events_of(a);
+    expect_view_is_fresh_login(a);
   }
   std::string why_;
 };
