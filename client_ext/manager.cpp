@@ -408,11 +408,8 @@ void RpsyncManager::on_timeout() {
 
 void RpsyncManager::persist() {
   if (!state_.key) return;
-  SavedSession s;
-  s.component = discovery_.component();
-  s.key = *state_.key;
-  s.expires_at = options_.unix_now() + static_cast<std::int64_t>(state_.lifetime);
-  s.state = cache_.snapshot();
+  SavedSession s = saved_session(discovery_.component(), *state_.key, state_.lifetime,
+                                 options_.unix_now(), cache_.snapshot());
   if (store_ != nullptr) (void)store_->save(account_, s);  // a failed save: a full login later
   saved_ = std::move(s);
 }
@@ -424,25 +421,29 @@ void RpsyncManager::tick() {
   if (server_info_ == ServerInfo::kPending && t - server_info_sent_ >= options_.request_timeout) {
     server_info_done(false);
   }
-  if (state_.pending.kind != Request::kNone) {
-    if (t - state_.pending.sent_at >= options_.request_timeout) on_timeout();
-    return;
-  }
-  switch (state_.phase) {
-    case Phase::kSettling: {
-      if (discovery_.component().empty() || t < state_.not_before) break;
-      const bool quiet = t - state_.last_presence_at >= options_.settle_quiet;
-      const bool waited = t - state_.presence_sent_at >= options_.settle_max;
-      if (quiet || waited) send_enable();
+  const TimerState timers{state_.phase,
+                          state_.pending.kind != Request::kNone,
+                          state_.pending.sent_at,
+                          !discovery_.component().empty(),
+                          state_.not_before,
+                          state_.last_presence_at,
+                          state_.presence_sent_at,
+                          state_.logout_deadline};
+  switch (due_action(timers, {options_.settle_quiet, options_.settle_max, options_.request_timeout},
+                     checkpoints_, t)) {
+    case TimerAction::kRequestTimeout:
+      on_timeout();
       break;
-    }
-    case Phase::kOnline:
-      if (checkpoints_.due(t, state_.last_presence_at)) send_checkpoint();
+    case TimerAction::kEnable:
+      send_enable();
       break;
-    case Phase::kLoggingOut:
-      if (t >= state_.logout_deadline) client_.disconnect();
+    case TimerAction::kCheckpoint:
+      send_checkpoint();
       break;
-    default:
+    case TimerAction::kDisconnect:
+      client_.disconnect();
+      break;
+    case TimerAction::kNone:
       break;
   }
 }

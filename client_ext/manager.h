@@ -51,6 +51,7 @@
 #include "client.h"
 #include "discovery.h"
 #include "extensions.h"
+#include "session_timers.h"
 #include "store.h"
 #include "sync_plan.h"
 
@@ -103,15 +104,7 @@ class RpsyncManager : private gloox::IqHandler,
                       private PresenceGate,
                       private TagObserver {
  public:
-  enum class Phase : std::uint8_t {
-    kOffline,
-    kSyncing,     // sync sent, initial presence held
-    kSettling,    // full login: waiting for the flood to settle (or for discovery)
-    kEnabling,    // enable sent
-    kOnline,      // component holds a key for this session
-    kPlain,       // no component (or it failed): plain client for this session
-    kLoggingOut,  // final checkpoint sent, disconnect follows
-  };
+  using Phase = SessionPhase;  // session_timers.h
 
   // Attaches to `client` (advertises the feature, registers extensions and listeners)
   // and loads the stored state of client.jid().bare() from `store`. `store` and

@@ -77,6 +77,12 @@ SyncAnswer read_sync_error(const proto::StanzaError& e) {
   return out;
 }
 
+SavedSession saved_session(std::string component, proto::SyncKey key, std::uint32_t lifetime,
+                           std::int64_t unix_now, proto::PresenceState snapshot) {
+  return {std::move(component), std::move(key), unix_now + static_cast<std::int64_t>(lifetime),
+          std::move(snapshot)};
+}
+
 bool component_missing(const proto::StanzaError& e) {
   if (e.app != proto::AppCondition::kNone) return false;
   switch (e.condition) {

@@ -80,6 +80,11 @@ SyncAnswer read_delta(const proto::Delta* delta, std::string_view why, PresenceC
 // An error answer to <sync/>.
 SyncAnswer read_sync_error(const proto::StanzaError& e);
 
+// The record to store after a verified answer: `key` with the snapshot at its moment,
+// expiring `lifetime` seconds after `unix_now`.
+SavedSession saved_session(std::string component, proto::SyncKey key, std::uint32_t lifetime,
+                           std::int64_t unix_now, proto::PresenceState snapshot);
+
 // Errors that say the component itself is not there (as opposed to rpsync answers).
 bool component_missing(const proto::StanzaError& e);
 // "condition/app-condition (text)" for FullResync::detail.

@@ -239,11 +239,8 @@ void Session::after_answer(bool matched) {
 
 void Session::persist() {
   if (!state_.key) return;
-  client::SavedSession s;
-  s.component = discovery_.component();
-  s.key = *state_.key;
-  s.expires_at = options_.unix_now() + static_cast<std::int64_t>(state_.lifetime);
-  s.state = cache_.snapshot();
+  client::SavedSession s = client::saved_session(
+      discovery_.component(), *state_.key, state_.lifetime, options_.unix_now(), cache_.snapshot());
   if (store_ != nullptr) {
     const Status st = store_->save(account_, s);  // a failed save: a full login later
     if (!st.ok()) log("state.save_failed " + st.message());

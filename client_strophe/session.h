@@ -30,6 +30,7 @@
 #include "client_ext/cache.h"
 #include "client_ext/checkpoint_schedule.h"
 #include "client_ext/roster_cache.h"
+#include "client_ext/session_timers.h"
 #include "client_ext/store.h"
 #include "client_ext/sync_plan.h"
 #include "client_strophe/discovery.h"
@@ -79,15 +80,7 @@ class Events {
   virtual void log(const std::string&) {}
 };
 
-enum class Phase : std::uint8_t {
-  kOffline,
-  kSyncing,
-  kSettling,
-  kEnabling,
-  kOnline,
-  kPlain,
-  kLoggingOut
-};
+using Phase = client::SessionPhase;
 
 struct Counters {
   std::size_t enables_sent = 0;
@@ -158,6 +151,7 @@ class Session {
     std::optional<xml::Element> presence;  // the application's initial presence
     bool presence_out = false;             // it was sent
     bool roster_wanted = false;            // roster_request() in this login
+    bool roster_answered = false;          // its answer (result or error) arrived
     bool synced = false;                   // a verified sync in this login
     bool presence_marked = false;
     bool await_reflection = false;

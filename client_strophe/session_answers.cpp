@@ -163,25 +163,31 @@ void Session::tick() {
   if (server_info_ == ServerInfo::kPending && t - server_info_sent_ >= options_.request_timeout) {
     server_info_done(false);
   }
-  if (state_.pending.kind != Request::kNone) {
-    if (t - state_.pending.sent_at >= options_.request_timeout) on_timeout();
-    return;
-  }
-  switch (state_.phase) {
-    case Phase::kSettling: {
-      if (discovery_.component().empty() || t < state_.not_before || !state_.presence_out) break;
-      const bool quiet = t - state_.last_presence_at >= options_.settle_quiet;
-      const bool waited = t - state_.presence_sent_at >= options_.settle_max;
-      if (quiet || waited) send_enable();
+  const client::TimerState timers{
+      state_.phase,
+      state_.pending.kind != Request::kNone,
+      state_.pending.sent_at,
+      !discovery_.component().empty() && state_.presence_out,  // no flood before the presence
+      state_.not_before,
+      state_.last_presence_at,
+      state_.presence_sent_at,
+      state_.logout_deadline};
+  const client::TimerSettings settings{options_.settle_quiet, options_.settle_max,
+                                       options_.request_timeout};
+  switch (client::due_action(timers, settings, checkpoints_, t)) {
+    case client::TimerAction::kRequestTimeout:
+      on_timeout();
       break;
-    }
-    case Phase::kOnline:
-      if (checkpoints_.due(t, state_.last_presence_at)) send_checkpoint();
+    case client::TimerAction::kEnable:
+      send_enable();
       break;
-    case Phase::kLoggingOut:
-      if (t >= state_.logout_deadline) transport_.disconnect();
+    case client::TimerAction::kCheckpoint:
+      send_checkpoint();
       break;
-    default:
+    case client::TimerAction::kDisconnect:
+      transport_.disconnect();
+      break;
+    case client::TimerAction::kNone:
       break;
   }
 }

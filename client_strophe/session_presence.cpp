@@ -28,6 +28,7 @@ bool Session::roster_request() {
   state_.roster_wanted = true;
   router_.send("get", {}, roster_.begin(options_.roster_ver),
                [this](const xml::Element& iq, std::size_t bytes) {
+                 state_.roster_answered = true;  // an error answer releases the presence too
                  if (roster_.on_result(iq, bytes)) {
                    events_.roster(roster_.roster(), roster_.stats().from_cache);
                  }
@@ -41,7 +42,7 @@ bool Session::roster_request() {
 void Session::maybe_release() {
   if (!state_.presence || state_.presence_out || !connected_) return;
   if (state_.phase == Phase::kSyncing) return;
-  if (state_.roster_wanted && !roster_.known()) return;
+  if (state_.roster_wanted && !state_.roster_answered) return;
   const bool mark_wanted = state_.synced && options_.synced_marker;
   if (mark_wanted && server_info_ == ServerInfo::kPending) return;
   release(mark_wanted && server_synced_);

@@ -5,7 +5,6 @@
 #include <variant>
 
 #include "client_strophe/session_id.h"
-#include "protocol/ns.h"
 
 namespace rpsync::strophe {
 
@@ -30,7 +29,10 @@ StropheTransport::StropheTransport(xmpp_conn_t* conn)
     : conn_(conn), prefix_("rps" + random_session_id().substr(0, 8) + "-") {}
 
 void StropheTransport::send(const xml::Element& stanza) {
-  const std::string text = xml::to_string(stanza, ns::kClient);
+  // The stanza's own namespace is the stream's (jabber:client, or none at all for a
+  // stanza that came from libstrophe without xmlns): no declaration on the root, so
+  // neither xmlns='' nor a redundant xmlns='jabber:client' goes out.
+  const std::string text = xml::to_string(stanza, stanza.ns());
   xmpp_stanza_t* s = xmpp_stanza_new_from_string(xmpp_conn_get_context(conn_), text.c_str());
   if (s == nullptr) return;  // out of memory: the request times out like a lost one
   xmpp_send(conn_, s);

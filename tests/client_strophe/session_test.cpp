@@ -307,6 +307,22 @@ TEST_F(SessionTest, CallsInTheWrongStateAreRefused) {
   EXPECT_TRUE(transport.presences().empty()) << "waits for the requested roster";
 }
 
+TEST_F(SessionTest, ARosterErrorStillReleasesThePresence) {
+  make();
+  session->on_login(kMe, false);
+  ASSERT_TRUE(session->roster_request());
+  ASSERT_TRUE(session->send_initial_presence(initial()));
+  EXPECT_TRUE(transport.presences().empty());
+  const xml::Element* get = transport.last_iq("query", ns::kRoster);
+  ASSERT_NE(get, nullptr);
+  xml::Element err = result(std::string(*get->attr("id")), "");
+  err.set_attr("type", "error");
+  err.add(proto::to_xml(proto::bad_request("no"), "jabber:client"));
+  session->on_stanza(err, 100);
+  EXPECT_EQ(transport.presences().size(), 1u);
+  EXPECT_TRUE(events.rosters.empty());
+}
+
 TEST_F(SessionTest, OnlyRosterContactsEnterThePresenceView) {
   make();
   session->on_login(kMe, false);

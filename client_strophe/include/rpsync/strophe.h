@@ -186,7 +186,8 @@ rpsync_strophe_t* rpsync_strophe_new(xmpp_conn_t* conn, const rpsync_strophe_opt
                                      const rpsync_strophe_callbacks_t* callbacks, void* userdata);
 
 /** Removes the handlers and timers and frees the handle. No checkpoint is sent (use
- *  rpsync_strophe_logout first). NULL is ignored. Call it before releasing `conn`. */
+ *  rpsync_strophe_logout first). NULL is ignored. Call it before releasing `conn`, and
+ *  not from inside one of the handle's callbacks or a connection handler it calls. */
 void rpsync_strophe_free(rpsync_strophe_t* h);
 
 /** Opens (or creates) the SQLite state file at `path` and loads the account's key,
