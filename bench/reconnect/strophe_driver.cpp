@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "bench/reconnect/strophe_driver.h"
 
+#include <stdlib.h>
+
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <utility>
 
@@ -67,8 +70,32 @@ void watch(StropheSession& s, Marks& m) {
   };
 }
 
-ClientOptions client_options(const DriverOptions& o) {
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::kPlain:
+      return "plain";
+    case Kind::kNoGate:
+      return "nogate";
+    case Kind::kGateRosterVer:
+      return "gate_rv";
+    case Kind::kGate:
+      return "gate";
+  }
+  return "?";
+}
+
+// A fresh directory on tmpfs when there is one; "" when none could be made.
+std::string temp_dir() {
+  for (const char* base : {"/dev/shm", "/tmp"}) {
+    std::string t = std::string(base) + "/rpsync-bench-strophe-XXXXXX";
+    if (::mkdtemp(t.data()) != nullptr) return t;
+  }
+  return {};
+}
+
+ClientOptions client_options(const DriverOptions& o, const std::string& dir) {
   ClientOptions c;
+  if (!dir.empty()) c.state_file = dir + "/alice-" + kind_name(o.kind) + ".db";
   c.full_jid = o.full_jid;
   c.password = o.password;
   c.port = o.port;
@@ -91,6 +118,7 @@ struct StropheAlice::Impl {
   DriverOptions options;
   Marks marks;
   Clock::time_point t0{};                // of the reconnect in progress
+  std::string dir;                       // the state file's directory (rpsync kinds)
   std::unique_ptr<RpsyncClient> rpsync;  // rpsync kinds, reused across logins
 
   Timeline plain(std::size_t contacts, Millis timeout);
@@ -101,16 +129,25 @@ struct StropheAlice::Impl {
 StropheAlice::StropheAlice(DriverOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   if (impl_->options.kind == Kind::kPlain) return;
-  impl_->rpsync = std::make_unique<RpsyncClient>(client_options(impl_->options));
+  impl_->dir = temp_dir();
+  impl_->rpsync = std::make_unique<RpsyncClient>(client_options(impl_->options, impl_->dir));
   watch(impl_->rpsync->session(), impl_->marks);
   if (impl_->options.trace) trace_wire(impl_->rpsync->session(), impl_->t0);
 }
 
-StropheAlice::~StropheAlice() = default;
+StropheAlice::~StropheAlice() {
+  impl_->rpsync.reset();
+  std::error_code ec;
+  if (!impl_->dir.empty()) std::filesystem::remove_all(impl_->dir, ec);
+}
 
 bool StropheAlice::prepare(std::string* why) {
   if (!impl_->rpsync) return true;
   RpsyncClient& a = *impl_->rpsync;
+  if (a.open_result() != XMPP_EOK) {
+    *why = "libstrophe alice: cannot open the state file in " + impl_->dir;
+    return false;
+  }
   impl_->t0 = Clock::now();
   if (!a.login_until_online(Millis(60000))) {
     *why = "libstrophe alice: rpsync not enabled";

@@ -11,8 +11,9 @@
 //             (rpsync_strophe_roster_request, the cached roster kept by the handle);
 //             complete = delta verified, marked initial presence sent, then a ping.
 //   gate    - the same without the roster request's version (roster_ver = 0).
-// The binding keeps its key and caches in the handle (no state file), like the gloox
-// driver's in-memory stores. Every wait is bounded. Not thread-safe.
+// The binding keeps its key, presence snapshot and roster in a state file of its own per
+// kind on tmpfs (/dev/shm, else /tmp), removed afterwards: librpsync-strophe caches the
+// roster only with a state file. Every wait is bounded. Not thread-safe.
 #pragma once
 
 #include <chrono>
