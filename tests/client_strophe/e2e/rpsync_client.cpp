@@ -128,7 +128,11 @@ RpsyncClient::RpsyncClient(ClientOptions options) : options_(std::move(options))
   session_->on_connected = [this] { on_connected(); };
 }
 
+// A live connection is closed and the loop run until libstrophe reported it, before the
+// handle goes: releasing a connected xmpp_conn_t calls the connection handler, which the
+// binding installed with the handle as its userdata.
 RpsyncClient::~RpsyncClient() {
+  if (session_->connected()) session_->disconnect(Millis(3000));
   rpsync_strophe_free(handle_);
   session_.reset();
 }
