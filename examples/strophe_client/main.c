@@ -194,6 +194,8 @@ static rpsync_strophe_t* make_binding(xmpp_conn_t* conn, app_t* app) {
   rpsync_strophe_options_init(&ro);
   ro.component = app->opt->component[0] != '\0' ? app->opt->component : NULL;
   ro.roster_ver = app->opt->roster_ver;
+  /* XEP-0115: the initial presence advertises the client's features, rpsync among them. */
+  ro.caps_node = "http://rpsync.example.test/strophe-client";
   cb.synced = on_synced;
   cb.full_resync = on_full_resync;
   cb.presence = on_presence;

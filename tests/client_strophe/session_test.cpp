@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "client_ext/store.h"
+#include "client_strophe/own_disco.h"
 #include "protocol/delta.h"
 #include "protocol/error.h"
 #include "protocol/marker.h"
@@ -287,6 +288,52 @@ TEST_F(SessionTest, GracefulLogoutCheckpointsThenCloses) {
   EXPECT_EQ((*saved)->key.last, std::string(*cp->attr("id")));
 }
 
+// A full login enabled with an empty presence state.
+void enable_empty(Session& s, testing::RecordingTransport& t, ManualClock& clock) {
+  s.on_login(kMe, false);
+  ASSERT_TRUE(s.send_initial_presence(xml::Element("presence", "jabber:client")));
+  clock.advance(Ms(2000));
+  s.tick();
+  const xml::Element* enable = t.last_iq("enable", ns::kRpsync);
+  ASSERT_NE(enable, nullptr);
+  s.on_stanza(result(std::string(*enable->attr("id")), kComponent,
+                     proto::to_xml(proto::Enabled{60, proto::digest_of({})})),
+              100);
+  ASSERT_EQ(s.phase(), Phase::kOnline);
+}
+
+TEST_F(SessionTest, APresenceChangeIsCheckpointedOnceQuiet) {
+  make();
+  enable_empty(*session, transport, clock);
+  session->on_stanza(presence_from("bob@example.test/desk", proto::Show::kAway), 80);
+  clock.advance(Ms(4900));
+  session->tick();
+  EXPECT_EQ(transport.count("checkpoint", ns::kRpsync), 0u);
+  clock.advance(Ms(100));
+  session->tick();
+  const xml::Element* cp = transport.last_iq("checkpoint", ns::kRpsync);
+  ASSERT_NE(cp, nullptr);
+  const proto::PresenceState seen{{"bob@example.test/desk", shown(proto::Show::kAway)}};
+  session->on_stanza(result(std::string(*cp->attr("id")), kComponent,
+                            proto::to_xml(proto::Checkpointed{proto::digest_of(seen)})),
+                     100);
+  auto saved = store.load("alice@example.test");
+  ASSERT_TRUE(saved.ok() && *saved);
+  EXPECT_EQ((*saved)->state, seen);
+  EXPECT_EQ((*saved)->key.last, std::string(*cp->attr("id")));
+}
+
+TEST_F(SessionTest, DisableDropsTheKeyAndTellsTheComponent) {
+  make();
+  enable_empty(*session, transport, clock);
+  ASSERT_TRUE(session->disable());
+  EXPECT_EQ(transport.count("disable", ns::kRpsync), 1u);
+  EXPECT_EQ(session->phase(), Phase::kPlain);
+  auto saved = store.load("alice@example.test");
+  ASSERT_TRUE(saved.ok());
+  EXPECT_FALSE(*saved);
+}
+
 TEST_F(SessionTest, CallsInTheWrongStateAreRefused) {
   make();
   EXPECT_FALSE(session->send_initial_presence(initial())) << "not connected";
@@ -364,6 +411,21 @@ TEST_F(SessionTest, TheClientAnswersDiscoInfoWithTheFeature) {
   bool has_rpsync = false;
   for (const auto& f : q->children()) has_rpsync |= f.attr("var") == ns::kRpsync;
   EXPECT_TRUE(has_rpsync);
+}
+
+}  // namespace
+}  // namespace rpsync::strophe
+
+namespace rpsync::strophe {
+namespace {
+
+// XEP-0115 5.1 over identity client/pc and the three features, computed independently
+// (SHA-1, base64 of "client/pc//<caps<disco#info<urn:xmpp:rpsync:0<").
+TEST(OwnDisco, CapsVerCoversTheRpsyncFeature) {
+  EXPECT_EQ(caps_ver(own_features()), "qK+hjsEarNTdZN0O7bcZe++Ap/s=");
+  std::vector<std::string> without = own_features();
+  std::erase(without, std::string(ns::kRpsync));
+  EXPECT_NE(caps_ver(without), caps_ver(own_features()));
 }
 
 }  // namespace
