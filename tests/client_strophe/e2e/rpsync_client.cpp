@@ -132,7 +132,7 @@ RpsyncClient::RpsyncClient(ClientOptions options) : options_(std::move(options))
 // handle goes: releasing a connected xmpp_conn_t calls the connection handler, which the
 // binding installed with the handle as its userdata.
 RpsyncClient::~RpsyncClient() {
-  if (session_->connected()) session_->disconnect(Millis(3000));
+  if (options_.disconnect_before_free && session_->connected()) session_->disconnect(Millis(3000));
   rpsync_strophe_free(handle_);
   session_.reset();
 }

@@ -67,6 +67,9 @@ struct ClientOptions {
   bool fast_timers = true;  // test timers (settle 300 ms, checkpoint 300 ms, ...)
   bool synced_marker = true;
   bool wire_log = true;
+  // The destructor closes a live connection before freeing the handle (see there);
+  // false frees the handle of a live connection, then releases the connection.
+  bool disconnect_before_free = true;
   // Last word on the binding's options (e.g. a bench's timers); runs after the above.
   std::function<void(rpsync_strophe_options_t&)> tune;
 };
