@@ -53,19 +53,25 @@ int on_timer(xmpp_conn_t*, void* userdata) {
 
 void on_conn(xmpp_conn_t* conn, xmpp_conn_event_t event, int error,
              xmpp_stream_error_t* stream_error, void* userdata) {
-  auto* h = static_cast<rpsync_strophe_t*>(userdata);
-  (void)guarded([&] {
-    if (event == XMPP_CONN_CONNECT) {
-      const char* bound = xmpp_conn_get_bound_jid(conn);
-      h->session.on_login(bound != nullptr ? bound : "", std::exchange(h->resumed, false));
-    } else if (event == XMPP_CONN_DISCONNECT || event == XMPP_CONN_FAIL) {
-      h->connecting = false;
-      h->resumed = false;
-      h->session.on_disconnect();
-    }
-    return XMPP_EOK;
-  });
-  if (h->app_handler != nullptr) h->app_handler(conn, event, error, stream_error, h->app_userdata);
+  auto* link = static_cast<rpsync_strophe_conn_link*>(userdata);
+  const bool down = event == XMPP_CONN_DISCONNECT || event == XMPP_CONN_FAIL;
+  if (rpsync_strophe_t* h = link->h) {
+    (void)guarded([&] {
+      if (event == XMPP_CONN_CONNECT) {
+        const char* bound = xmpp_conn_get_bound_jid(conn);
+        h->session.on_login(bound != nullptr ? bound : "", std::exchange(h->resumed, false));
+      } else if (down) {
+        h->connecting = false;
+        h->resumed = false;
+        h->session.on_disconnect();
+      }
+      return XMPP_EOK;
+    });
+  }
+  if (link->app_handler != nullptr) {
+    link->app_handler(conn, event, error, stream_error, link->app_userdata);
+  }
+  if (link->h == nullptr && down) delete link;  // its handle was freed while connected
 }
 
 }  // namespace
@@ -118,6 +124,13 @@ RPSYNC_STROPHE_API void rpsync_strophe_free(rpsync_strophe_t* h) {
   if (h == nullptr) return;
   xmpp_handler_delete(h->conn, on_stanza);
   xmpp_timed_handler_delete(h->conn, on_timer);
+  if (h->link != nullptr) {
+    if (h->connecting) {
+      h->link->h = nullptr;  // the connection still calls on_conn with it: see handle.h
+    } else {
+      delete h->link;
+    }
+  }
   delete h;
 }
 
@@ -134,10 +147,14 @@ RPSYNC_STROPHE_API int rpsync_strophe_connect_client(rpsync_strophe_t* h, const 
                                                      unsigned short altport,
                                                      xmpp_conn_handler callback, void* userdata) {
   if (h == nullptr || h->connecting) return XMPP_EINVOP;
-  h->app_handler = callback;
-  h->app_userdata = userdata;
+  if (h->link == nullptr) {
+    h->link = new (std::nothrow) rpsync_strophe_conn_link{h, nullptr, nullptr};
+    if (h->link == nullptr) return XMPP_EMEM;
+  }
+  h->link->app_handler = callback;
+  h->link->app_userdata = userdata;
   h->resumed = false;
-  const int rc = xmpp_connect_client(h->conn, altdomain, altport, on_conn, h);
+  const int rc = xmpp_connect_client(h->conn, altdomain, altport, on_conn, h->link);
   if (rc == XMPP_EOK) h->connecting = true;
   return rc;
 }

@@ -51,6 +51,17 @@ Options options_from(const rpsync_strophe_options_t& o);
 
 }  // namespace rpsync::strophe
 
+// The userdata of the connection handler the binding installs with xmpp_connect_client.
+// libstrophe 0.12 cannot take a connection handler back, so this outlives a handle freed
+// while its connection is up: `h` is then null and the link deletes itself at the
+// connection's DISCONNECT/FAIL event (which xmpp_conn_release of a live connection fires),
+// after passing it on to the application's handler.
+struct rpsync_strophe_conn_link {
+  rpsync_strophe* h = nullptr;
+  xmpp_conn_handler app_handler = nullptr;
+  void* app_userdata = nullptr;
+};
+
 struct rpsync_strophe {
   rpsync_strophe(xmpp_conn_t* c, const rpsync_strophe_options_t& o,
                  const rpsync_strophe_callbacks_t& cb, void* userdata);
@@ -59,10 +70,9 @@ struct rpsync_strophe {
   rpsync::strophe::StropheTransport transport;
   rpsync::strophe::CEvents events;
   rpsync::strophe::Session session;
-  xmpp_conn_handler app_handler = nullptr;
-  void* app_userdata = nullptr;
-  bool resumed = false;     // <resumed/> seen on the stream being set up
-  bool connecting = false;  // connect_client called, no DISCONNECT/FAIL since
-  std::string component;    // returned by rpsync_strophe_get_component
-  std::string roster_ver;   // returned by rpsync_strophe_roster_version
+  rpsync_strophe_conn_link* link = nullptr;  // created by the first connect_client
+  bool resumed = false;                      // <resumed/> seen on the stream being set up
+  bool connecting = false;                   // connect_client called, no DISCONNECT/FAIL since
+  std::string component;                     // returned by rpsync_strophe_get_component
+  std::string roster_ver;                    // returned by rpsync_strophe_roster_version
 };

@@ -2,7 +2,10 @@
 // The C API of librpsync-strophe without a server: NULL arguments, calls in the wrong
 // state, a corrupt state file, the C11 header.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <rpsync/strophe.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -114,6 +117,52 @@ TEST_F(CApi, AStateFileThatCannotBeOpenedIsAnError) {
   const auto path = dir_ / "missing-dir" / "state.db";
   EXPECT_EQ(rpsync_strophe_open_state(h, path.c_str()), XMPP_EINT);
   rpsync_strophe_free(h);
+}
+
+// A loopback port nothing listens on (bound, then closed again).
+unsigned short closed_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+void count_events(xmpp_conn_t*, xmpp_conn_event_t event, int, xmpp_stream_error_t*, void* ud) {
+  if (event == XMPP_CONN_DISCONNECT || event == XMPP_CONN_FAIL) ++*static_cast<int*>(ud);
+}
+
+// libstrophe cannot take back a connection handler: a handle freed while its connection
+// is up must not be reached when the connection goes down (the sanitizer build checks).
+TEST_F(CApi, FreeingTheHandleOfALiveConnectionIsSafe) {
+  const unsigned short port = closed_port();
+  ASSERT_NE(port, 0);
+  int downs = 0;
+  rpsync_strophe_t* h = rpsync_strophe_new(conn_, nullptr, nullptr, nullptr);
+  ASSERT_NE(h, nullptr);
+  ASSERT_EQ(rpsync_strophe_connect_client(h, "127.0.0.1", port, count_events, &downs), XMPP_EOK);
+  rpsync_strophe_free(h);  // the connection attempt is still under way
+  for (int i = 0; i < 300 && downs == 0; ++i) xmpp_run_once(ctx_, 10);
+  EXPECT_EQ(downs, 1) << "the application's handler still hears the connection go down";
+}
+
+TEST_F(CApi, ReleasingALiveConnectionAfterFreeingTheHandleIsSafe) {
+  int downs = 0;
+  rpsync_strophe_t* h = rpsync_strophe_new(conn_, nullptr, nullptr, nullptr);
+  ASSERT_NE(h, nullptr);
+  ASSERT_EQ(rpsync_strophe_connect_client(h, "127.0.0.1", closed_port(), count_events, &downs),
+            XMPP_EOK);
+  rpsync_strophe_free(h);
+  xmpp_conn_release(conn_);  // fires the connection handler of a live connection
+  conn_ = xmpp_conn_new(ctx_);
+  SUCCEED() << "events seen: " << downs;
 }
 
 TEST_F(CApi, ReasonsHaveTheirSpecNames) {

@@ -187,7 +187,10 @@ rpsync_strophe_t* rpsync_strophe_new(xmpp_conn_t* conn, const rpsync_strophe_opt
 
 /** Removes the handlers and timers and frees the handle. No checkpoint is sent (use
  *  rpsync_strophe_logout first). NULL is ignored. Call it before releasing `conn`, and
- *  not from inside one of the handle's callbacks or a connection handler it calls. */
+ *  not from inside one of the handle's callbacks or a connection handler it calls. The
+ *  connection may still be up: the application's handler given to
+ *  rpsync_strophe_connect_client still receives the DISCONNECT (e.g. from
+ *  xmpp_conn_release) without the freed handle being touched. */
 void rpsync_strophe_free(rpsync_strophe_t* h);
 
 /** Opens (or creates) the SQLite state file at `path` and loads the account's key,
