@@ -22,6 +22,8 @@ class Wrapped : public BenchServer {
   std::string dir() const override { return s_->dir(); }
   std::string log() const override { return s_->log(); }
 
+  pid_t pid() const override { return s_->pid(); }
+
  protected:
   std::unique_ptr<Server> s_;
 };

@@ -8,6 +8,8 @@
 // warning. Not thread-safe.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,6 +34,8 @@ class BenchServer {
   virtual std::uint16_t component_port() const = 0;
   virtual std::string dir() const = 0;
   virtual std::string log() const = 0;
+  // The server's process, for the CPU columns (ejabberd: the Erlang VM).
+  virtual pid_t pid() const = 0;
   // The Prosody server before launch (config patches), null for ejabberd.
   virtual test::ProsodyServer* prosody() { return nullptr; }
   // The component log line that says it answers requests: on Prosody connected with

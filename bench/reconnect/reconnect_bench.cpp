@@ -58,6 +58,7 @@
 #include "bench/reconnect/server_cpu.h"
 #include "bench/reconnect/stanza_kinds.h"
 #include "bench/reconnect/storm.h"
+#include "bench/reconnect/strophe_driver.h"
 #include "client_ext/client.h"
 #include "client_ext/manager.h"
 #include "client_ext/roster_cache.h"
@@ -109,6 +110,7 @@ struct Options {
   // rpsync modes: every reconnect by a new client and manager over the same stores (session,
   // roster cache, SCRAM keys), as after an application restart; off: one object reused.
   bool restart = true;
+  bool strophe = false;  // --client strophe: alice is a libstrophe client (strophe_driver.h)
   int max_minutes = 45;
   int storm_clients = 0;  // --storm MxC: M clients with C contacts each, instead of the matrix
   int storm_contacts = 0;
@@ -428,6 +430,9 @@ class Session {
  public:
   Session(Mode mode, uint16_t port, Trace* trace, const Options& o)
       : mode_(mode), port_(port), trace_(trace), o_(o), trace_log_(trace) {
+    if (o.strophe)
+      strophe_ = std::make_unique<rpsync::bench::strophe::StropheAlice>(
+          strophe_options(mode, port, trace != nullptr));
     build();
   }
   ~Session() { drop(); }
@@ -450,6 +455,9 @@ class Session {
 
   // A full login that ends with rpsync enabled (the state an rpsync client leaves with).
   void prepare() {
+    std::string why;
+    if (strophe_ && !strophe_->prepare(&why)) die(why);
+    if (strophe_) return;
     ev_.reset();
     client_->roster_id.clear();
     if (!client_->connect(false)) die("alice: connect failed");
@@ -459,6 +467,7 @@ class Session {
 
   // Measured reconnect of `contacts` online contacts.
   Run reconnect(rpsync::test::TcpProxy& proxy, std::size_t contacts, Millis timeout) {
+    if (strophe_) return strophe_reconnect(proxy, contacts, timeout);
     Run r;
     if (o_.restart && mode_ != Mode::kPlain) build();
     ev_.reset();
@@ -533,7 +542,7 @@ class Session {
     return r;
   }
 
-  std::size_t items() const { return ev_.items; }
+  std::size_t items() const { return strophe_ ? strophe_items_ : ev_.items; }
   // The server's and the component's processes, for the CPU columns (0: not measured).
   void set_pids(pid_t server, pid_t component) {
     server_pid_ = server;
@@ -589,6 +598,39 @@ class Session {
     if constexpr (requires { client.set_scram_cache(&scram_cache_); })
       client.set_scram_cache(&scram_cache_);
   }
+
+  static rpsync::bench::strophe::DriverOptions strophe_options(Mode mode, uint16_t port,
+                                                               bool trace) {
+    using rpsync::bench::strophe::Kind;
+    const Kind kinds[] = {Kind::kPlain, Kind::kNoGate, Kind::kGateRosterVer, Kind::kGate};
+    return {kinds[static_cast<int>(mode)],
+            port,
+            std::string("alice@") + kHost + "/bench",
+            kPassword,
+            kComponent,
+            trace};
+  }
+  Run strophe_reconnect(rpsync::test::TcpProxy& proxy, std::size_t contacts, Millis timeout) {
+    proxy.reset();
+    const auto t = strophe_->reconnect(contacts, timeout);
+    Run r{.bytes = static_cast<double>(proxy.down()),
+          .stanzas = static_cast<double>(t.stanzas),
+          .ms = t.ms,
+          .presences = static_cast<double>(t.presences),
+          .roster_ms = t.roster_ms,
+          .synced_ms = t.synced_ms,
+          .presence_ms = t.presence_ms,
+          .verified_ms = t.verified_ms,
+          .state_ms = t.state_ms,
+          .roster_bytes = static_cast<double>(t.roster_bytes),
+          .roster_cached = t.roster_cached,
+          .t0 = t.t0,
+          .ok = t.ok,
+          .why = t.why};
+    strophe_items_ = t.items;
+    return r;
+  }
+
   // Graceful logout (rpsync: final checkpoint first) and wait for the stream to end.
   void leave() {
     if (manager_)
@@ -612,6 +654,8 @@ class Session {
   std::unique_ptr<Alice> client_;
   std::unique_ptr<RosterIdSpy> spy_;
   std::unique_ptr<rpsync::client::RpsyncManager> manager_;
+  std::unique_ptr<rpsync::bench::strophe::StropheAlice> strophe_;  // --client strophe
+  std::size_t strophe_items_ = 0;
 };
 
 struct Row {
@@ -685,7 +729,11 @@ Options parse_options(int argc, char** argv) {
       o.storm_contacts = parse_list(v.substr(x + 1), 1, 2000).front();
     } else if (a == "--storm-rounds")
       o.storm_rounds = parse_list(value(), 1, 20).front();
-    else if (a == "--max-minutes")
+    else if (a == "--client") {
+      const std::string c = value();
+      if (c != "gloox" && c != "strophe") die("--client is gloox or strophe, not " + c);
+      o.strophe = c == "strophe";
+    } else if (a == "--max-minutes")
       o.max_minutes = parse_list(value(), 1, 600).front();
     else if (a == "--component-bin")
       o.component_bin = value();
@@ -700,7 +748,7 @@ Options parse_options(int argc, char** argv) {
           "       [--gate-without-rosterver]\n"
           "       [--trace] [--sasl-plain] [--no-scram-cache] [--one-way] [--no-restart]\n"
           "       [--max-minutes 45]\n"
-          "       [--csv PATH]\n"
+          "       [--csv PATH] [--client gloox|strophe]\n"
           "       [--component-bin PATH] [--gate-dir DIR] [--server prosody|ejabberd]\n"
           "  --server        prosody (default) or ejabberd 23.01 with mod_rpsync_gate and\n"
           "                  roster versioning (bench/reconnect/bench_server.h)\n"
@@ -720,6 +768,8 @@ Options parse_options(int argc, char** argv) {
           "                  (session, roster cache, SCRAM keys), as after an app restart\n"
           "  --storm MxC     instead of the matrix: M clients with the same C online contacts\n"
           "                  reconnect at once, plain vs gate + roster ver (--storm-rounds 3)\n"
+          "  --client        alice's library: gloox (client_ext, default) or strophe\n"
+          "                  (libstrophe + librpsync-strophe, bench/reconnect/strophe_driver.h)\n"
           "  --max-minutes   watchdog for the whole run (exit 4)\n",
           kLargeN);
       std::exit(0);
@@ -1059,7 +1109,7 @@ int bench_storm(const Options& o) {
   spec.extra_args = {"--log-level", "info", "--requests-per-minute", "100000"};
   ComponentProcess component(work.string(), server->component_port(), spec);
   if (!component.start(&why)) die(why);
-  if (!wait_connected(component, Millis(15000)))
+  if (!wait_connected(component, "connected privileged=yes", Millis(15000)))
     die("component did not connect:\n" + component.log());
   LowFds low_fds(4 * m + 64);  // gloox's select(): the storm clients' sockets stay below 1024
   std::vector<std::unique_ptr<TestClient>> contacts;
@@ -1101,12 +1151,14 @@ int bench_storm(const Options& o) {
 }
 
 const char* sasl_name(const Options& o) {
+  if (o.strophe) return "libstrophe's choice (SCRAM-SHA-1 on this Prosody), every mode";
   if (o.sasl_plain) return "PLAIN";
   if (client_has_scram_cache() && o.scram_cache)
     return "SCRAM-SHA-1 (plain: gloox's; rpsync modes: client_ext's with cached keys)";
   return "SCRAM-SHA-1 (gloox's, every mode)";
 }
 const char* sasl_key(const Options& o) {
+  if (o.strophe) return "strophe-scram";
   if (o.sasl_plain) return "plain";
   return client_has_scram_cache() && o.scram_cache ? "scram-cached" : "scram";
 }
