@@ -53,6 +53,7 @@
 #include "bench/common/presence.h"
 #include "bench/common/text.h"
 #include "bench/common/timing.h"
+#include "bench/reconnect/strophe_driver.h"
 #include "client_ext/client.h"
 #include "client_ext/manager.h"
 #include "client_ext/roster_cache.h"
@@ -101,6 +102,7 @@ struct Options {
   bool sasl_plain = false;  // gloox's default picks SCRAM-SHA-1 (see README: its cost)
   bool scram_cache = true;  // rpsync modes: the client library's SCRAM key cache, if it has one
   bool one_way = false;     // contacts do not see alice: isolates the broadcast of her presence
+  bool strophe = false;     // --client strophe: alice is a libstrophe client (strophe_driver.h)
   int max_minutes = 45;
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_reconnect.csv";
   std::string component_bin = RPSYNC_COMPONENT_BIN;
@@ -394,6 +396,9 @@ class Session {
  public:
   Session(Mode mode, uint16_t port, Trace* trace, const Options& o)
       : mode_(mode), trace_log_(trace) {
+    if (o.strophe)
+      strophe_ = std::make_unique<rpsync::bench::strophe::StropheAlice>(
+          strophe_options(mode, port, trace != nullptr));
     client_ = std::make_unique<Alice>(gloox::JID(std::string("alice@") + kHost + "/bench"),
                                       kPassword, port);
     client_->setServer("127.0.0.1");
@@ -440,6 +445,9 @@ class Session {
 
   // A full login that ends with rpsync enabled (the state an rpsync client leaves with).
   void prepare() {
+    std::string why;
+    if (strophe_ && !strophe_->prepare(&why)) die(why);
+    if (strophe_) return;
     ev_.reset();
     client_->roster_id.clear();
     if (!client_->connect(false)) die("alice: connect failed");
@@ -449,6 +457,7 @@ class Session {
 
   // Measured reconnect of `contacts` online contacts.
   Run reconnect(rpsync::test::TcpProxy& proxy, std::size_t contacts, Millis timeout) {
+    if (strophe_) return strophe_reconnect(proxy, contacts, timeout);
     Run r;
     ev_.reset();
     client_->stanzas = 0;
@@ -513,9 +522,41 @@ class Session {
     return r;
   }
 
-  std::size_t items() const { return ev_.items; }
+  std::size_t items() const { return strophe_ ? strophe_items_ : ev_.items; }
 
  private:
+  static rpsync::bench::strophe::DriverOptions strophe_options(Mode mode, uint16_t port,
+                                                               bool trace) {
+    using rpsync::bench::strophe::Kind;
+    const Kind kinds[] = {Kind::kPlain, Kind::kNoGate, Kind::kGateRosterVer, Kind::kGate};
+    return {kinds[static_cast<int>(mode)],
+            port,
+            std::string("alice@") + kHost + "/bench",
+            kPassword,
+            kComponent,
+            trace};
+  }
+  Run strophe_reconnect(rpsync::test::TcpProxy& proxy, std::size_t contacts, Millis timeout) {
+    proxy.reset();
+    const auto t = strophe_->reconnect(contacts, timeout);
+    Run r{.bytes = static_cast<double>(proxy.down()),
+          .stanzas = static_cast<double>(t.stanzas),
+          .ms = t.ms,
+          .presences = static_cast<double>(t.presences),
+          .roster_ms = t.roster_ms,
+          .synced_ms = t.synced_ms,
+          .presence_ms = t.presence_ms,
+          .verified_ms = t.verified_ms,
+          .state_ms = t.state_ms,
+          .roster_bytes = static_cast<double>(t.roster_bytes),
+          .roster_cached = t.roster_cached,
+          .t0 = t.t0,
+          .ok = t.ok,
+          .why = t.why};
+    strophe_items_ = t.items;
+    return r;
+  }
+
   // Graceful logout (rpsync: final checkpoint first) and wait for the stream to end.
   void leave() {
     if (manager_)
@@ -534,6 +575,8 @@ class Session {
   std::unique_ptr<Alice> client_;
   std::unique_ptr<RosterIdSpy> spy_;
   std::unique_ptr<rpsync::client::RpsyncManager> manager_;
+  std::unique_ptr<rpsync::bench::strophe::StropheAlice> strophe_;  // --client strophe
+  std::size_t strophe_items_ = 0;
 };
 
 struct Row {
@@ -592,7 +635,11 @@ Options parse_options(int argc, char** argv) {
       o.scram_cache = false;
     else if (a == "--one-way")
       o.one_way = true;
-    else if (a == "--max-minutes")
+    else if (a == "--client") {
+      const std::string c = value();
+      if (c != "gloox" && c != "strophe") die("--client is gloox or strophe, not " + c);
+      o.strophe = c == "strophe";
+    } else if (a == "--max-minutes")
       o.max_minutes = parse_list(value(), 1, 600).front();
     else if (a == "--component-bin")
       o.component_bin = value();
@@ -604,7 +651,7 @@ Options parse_options(int argc, char** argv) {
           "       [--rounds 5] [--rounds-large 3] [--warmup 2] [--nagle]\n"
           "       [--gate-without-rosterver]\n"
           "       [--trace] [--sasl-plain] [--no-scram-cache] [--one-way] [--max-minutes 45]\n"
-          "       [--csv PATH]\n"
+          "       [--csv PATH] [--client gloox|strophe]\n"
           "       [--component-bin PATH] [--gate-dir DIR]\n"
           "  --contacts      list, one Prosody per N; medians of --rounds reconnects per row,\n"
           "                  --rounds-large for N >= %d, after --warmup unmeasured rounds\n"
@@ -617,6 +664,8 @@ Options parse_options(int argc, char** argv) {
           "  --no-scram-cache  the rpsync modes too run gloox's own SCRAM (plain always does)\n"
           "  --one-way       contacts do not see alice (subscription to/from instead of both),\n"
           "                  so Prosody does not broadcast her presence: an experiment\n"
+          "  --client        alice's library: gloox (client_ext, default) or strophe\n"
+          "                  (libstrophe + librpsync-strophe, bench/reconnect/strophe_driver.h)\n"
           "  --max-minutes   watchdog for the whole run (exit 4)\n",
           kLargeN);
       std::exit(0);
@@ -872,12 +921,14 @@ std::vector<Row> bench_n(const Options& o, int n) {
 }  // namespace
 
 const char* sasl_name(const Options& o) {
+  if (o.strophe) return "libstrophe's choice (SCRAM-SHA-1 on this Prosody), every mode";
   if (o.sasl_plain) return "PLAIN";
   if (client_has_scram_cache() && o.scram_cache)
     return "SCRAM-SHA-1 (plain: gloox's; rpsync modes: client_ext's with cached keys)";
   return "SCRAM-SHA-1 (gloox's, every mode)";
 }
 const char* sasl_key(const Options& o) {
+  if (o.strophe) return "strophe-scram";
   if (o.sasl_plain) return "plain";
   return client_has_scram_cache() && o.scram_cache ? "scram-cached" : "scram";
 }

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+// Every way a stored key can fail ends in a full login with its reason, never in a wrong
+// view: the component lost the key (store wiped: unknown-key), the component restarted
+// and cannot prove it saw everything meanwhile (continuity-lost), the key's lifetime
+// passed (the client does not even send it). After the fallback the flood arrives, the
+// view equals a fresh plain login's, and the session is enabled again, so the next
+// reconnect syncs.
+#include <filesystem>
+
+#include "tests/client_strophe/e2e/strophe_world.h"
+
+namespace rpsync::test::strophe {
+namespace {
+
+using proto::Show;
+using scenario::shows;
+
+class StropheFallback : public StropheWorld {
+ protected:
+  // The reconnect after the failure: a full login reporting `reason` whose detail
+  // contains `detail`, the flood, a view equal to a fresh login's, enabled again; then a
+  // logout and a reconnect that syncs.
+  void expect_full_login_then_sync(RpsyncClient& a, rpsync_strophe_reason_t reason,
+                                   const std::string& detail) {
+    const std::size_t enabled_before = a.reports().enabled.size();
+    ASSERT_TRUE(a.login_until_online()) << events_of(a) << "\n" << component_log();
+    const Reports& r = a.reports();
+    EXPECT_TRUE(r.synced.empty()) << events_of(a);
+    ASSERT_EQ(r.full_resyncs.size(), 2u) << events_of(a);
+    EXPECT_EQ(r.full_resyncs[1].reason, reason) << events_of(a);
+    EXPECT_NE(r.full_resyncs[1].detail.find(detail), std::string::npos) << events_of(a);
+    EXPECT_EQ(r.presence_sent.back(), 0) << "a full login's presence is not marked";
+    EXPECT_GE(a.session().contact_presences(), 1u) << "the flood must come";
+    EXPECT_EQ(r.enabled.size(), enabled_before + 1) << events_of(a);
+    expect_view_is_fresh_login(a);
+
+    ASSERT_TRUE(a.logout());
+    ASSERT_TRUE(bob->sends_presence(shows(Show::kChat, "back again")));
+    settle(*bob);
+    ASSERT_TRUE(a.login()) << events_of(a);
+    ASSERT_EQ(r.synced.size(), 1u) << events_of(a) << "\n" << component_log();
+    ASSERT_EQ(r.synced_changes[0].size(), 1u);
+    EXPECT_EQ(r.synced_changes[0][0].fields, shows(Show::kChat, "back again"));
+    expect_view_is_fresh_login(a);
+  }
+};
+
+TEST_F(StropheFallback, ComponentLostTheKeyGivesUnknownKeyAndFullLogin) {
+  auto a = enabled_alice();
+  ASSERT_FALSE(HasFailure());
+  auto& component = world->component();
+  EXPECT_EQ(component.terminate(), 0) << component.log();
+  std::filesystem::remove(component.store_path());
+  std::string why;
+  ASSERT_TRUE(world->start_component_again(&why)) << why;
+  ASSERT_TRUE(bob->sends_presence(shows(Show::kXa, "while the keys were lost")));
+  settle(*bob);
+  expect_full_login_then_sync(*a, RPSYNC_STROPHE_KEY_REJECTED, "unknown-key");
+}
+
+TEST_F(StropheFallback, ComponentRestartGivesContinuityLostAndFullLogin) {
+  auto a = enabled_alice();
+  ASSERT_FALSE(HasFailure());
+  auto& component = world->component();
+  component.kill9();
+  std::string why;
+  ASSERT_TRUE(world->start_component_again(&why)) << why;
+  settle(*bob);
+  expect_full_login_then_sync(*a, RPSYNC_STROPHE_KEY_REJECTED, "continuity-lost");
+}
+
+}  // namespace
+}  // namespace rpsync::test::strophe
