@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <utility>
 
+#include "client_ext/roster_cache.h"
 #include "client_ext/sqlite_database.h"
 #include "client_ext/sqlite_roster_cache.h"
 #include "client_ext/sqlite_session_store.h"
+#include "client_ext/store.h"
 #include "client_strophe/own_disco.h"
 #include "client_strophe/session_id.h"
 #include "protocol/marker.h"
@@ -50,6 +52,10 @@ Session::Session(std::string account_jid, Options options, Transport& transport,
           .count();
     };
   }
+  // Until open_state, the key, snapshot and versioned roster live as long as the handle.
+  owned_sessions_ = std::make_unique<client::MemorySessionStore>();
+  owned_rosters_ = std::make_unique<client::MemoryRosterCache>();
+  use_stores(owned_sessions_.get(), owned_rosters_.get());
 }
 
 Session::~Session() = default;
@@ -80,6 +86,7 @@ Status Session::open_state(const std::string& path) {
   }
   if (!db->open_status().ok()) return db->open_status();
   db_ = std::move(db);
+  // The file replaces the in-memory stores (and what they held) for the handle's lifetime.
   owned_sessions_ = std::make_unique<client::SqliteSessionStore>(*db_);
   owned_rosters_ = std::make_unique<client::SqliteRosterCache>(*db_);
   state_opened_ = true;

@@ -96,11 +96,14 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  // Until then (or without it) the key, snapshot and versioned roster are kept in memory
+  // for the handle's lifetime.
   // Opens the SQLite state file and loads the account's key, snapshot and roster. Only
-  // while offline, once. A corrupt record is erased and reported at the next login;
-  // an unopenable file is an error.
+  // while offline, once; it replaces the in-memory stores and drops what they held. A corrupt
+  // record is erased and reported at the next login; an unopenable file is an error.
   Status open_state(const std::string& path);
-  // Stores the caller owns (tests; null = none). Only while offline, before open_state.
+  // Stores the caller owns instead of the in-memory ones (tests; null = none). Only while
+  // offline, before open_state.
   void use_stores(client::SessionStore* sessions, client::RosterCache* rosters);
 
   // The stream is up. `bound_jid`: the full JID the server bound; `resumed`: XEP-0198

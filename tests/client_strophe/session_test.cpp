@@ -393,6 +393,37 @@ TEST_F(SessionTest, OnlyRosterContactsEnterThePresenceView) {
   EXPECT_TRUE(session->cache().live().empty());
 }
 
+TEST_F(SessionTest, WithoutAStateFileTheRosterIsCachedForTheHandlesLifetime) {
+  session = std::make_unique<Session>(kMe, options(), transport, events);  // no stores given
+  session->on_login(kMe, false);
+  ASSERT_TRUE(session->roster_request());
+  const xml::Element* get = transport.last_iq("query", ns::kRoster);
+  ASSERT_NE(get, nullptr);
+  const xml::Element* first = get->child("query", ns::kRoster);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->attr("ver"), std::optional<std::string_view>("")) << "bootstrap";
+  xml::Element query("query", std::string(ns::kRoster));
+  query.set_attr("ver", "v7");
+  query.add(xml::Element("item", std::string(ns::kRoster)))
+      .set_attr("jid", "bob@example.test")
+      .set_attr("subscription", "both");
+  session->on_stanza(result(std::string(*get->attr("id")), "", query), 200);
+  session->on_disconnect();
+
+  session->on_login(kMe, false);
+  ASSERT_TRUE(session->roster_request());
+  get = transport.last_iq("query", ns::kRoster);
+  ASSERT_NE(get, nullptr);
+  const xml::Element* second = get->child("query", ns::kRoster);
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(second->attr("ver"), std::optional<std::string_view>("v7"));
+  session->on_stanza(result(std::string(*get->attr("id")), ""), 60);  // unchanged
+  ASSERT_EQ(events.roster_from_cache, (std::vector<bool>{false, true}));
+  ASSERT_EQ(events.rosters.size(), 2u);
+  ASSERT_EQ(events.rosters[1].items.size(), 1u);
+  EXPECT_EQ(events.rosters[1].items[0].jid, "bob@example.test");
+}
+
 TEST_F(SessionTest, TheClientAnswersDiscoInfoWithTheFeature) {
   make();
   session->on_login(kMe, false);

@@ -197,7 +197,9 @@ void rpsync_strophe_free(rpsync_strophe_t* h);
  *  presence snapshot and roster. A corrupt or unreadable record is erased and the next
  *  login is a full one reporting RPSYNC_STROPHE_STORE_ERROR (still XMPP_EOK); a file
  *  that cannot be opened at all gives XMPP_EINT. Only while offline (else XMPP_EINVOP),
- *  at most once per handle. Without it, state lives only as long as the handle. */
+ *  at most once per handle. Without it, key, snapshot and versioned roster are kept in
+ *  memory and live only as long as the handle; opening the file replaces (and drops)
+ *  that in-memory state, so open it before the first connection. */
 int rpsync_strophe_open_state(rpsync_strophe_t* h, const char* path);
 
 /** xmpp_connect_client() with the binding in the connection's path: the binding sees

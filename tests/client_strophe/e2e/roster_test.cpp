@@ -67,8 +67,6 @@ TEST_F(StropheRoster, UnchangedRosterComesFromTheStateFile) {
 }
 
 TEST_F(StropheRoster, UnchangedRosterComesFromTheHandleWithoutStateFile) {
-  GTEST_SKIP() << "librpsync-strophe caches the roster only with a state file: without "
-                  "rpsync_strophe_open_state every roster get goes out without 'ver'";
   auto a = enabled_alice();
   ASSERT_FALSE(HasFailure());
   expect_second_login_from_cache(*a);
