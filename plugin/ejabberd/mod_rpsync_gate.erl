@@ -30,6 +30,13 @@
 %%   3. Directed available/unavailable presence from a client to a JID at a component's
 %%      domain in `components` is dropped: what reaches the component from a user's full
 %%      JID is a forwarded broadcast or one of this module's own.
+%%   4. Receiver-side copies: mod_privilege forwards presence a local user RECEIVES
+%%      (user_receive_packet, sequence 50) as if it were a broadcast, including presence a
+%%      contact directs to that user alone. When the sender is a local user of a host whose
+%%      mod_rpsync_gate serves the component, that copy is not routed to the component:
+%%      his broadcasts reach it from his own session (mod_privilege's self-presence copy)
+%%      and his session ends from 2a. What the receiving user gets is unchanged; presence
+%%      of remote senders is forwarded as before.
 %%
 %% How (ejabberd 23.01, ejabberd_c2s.erl): handle_authenticated_packet runs the
 %% user_send_packet fold, then process_self_presence (c2s_self_presence fold), then
@@ -46,7 +53,8 @@
 %% Hooks
 -export([user_send_packet/1, privacy_check_packet/4, c2s_self_presence/1,
          disco_features/5, unset_presence/4, c2s_terminated/2, c2s_session_opened/1,
-         c2s_handle_call/3, component_connected/1]).
+         c2s_handle_call/3, component_connected/1, rx_local_mark/1, rx_local_clear/1,
+         filter_packet/1]).
 %% Internal: the re-send worker.
 -export([resend/2]).
 
@@ -60,6 +68,7 @@
 -define(FEATURE_SESSIONS, <<"urn:xmpp:rpsync:0#sessions">>).
 -define(FLAG, rpsync_gate_marked).
 -define(REPLACED, rpsync_gate_replaced).
+-define(RX_LOCAL, rpsync_gate_rx_local).
 -define(RESEND_CALL_TIMEOUT, 1000).
 -define(PRIVILEGE_SYNC_TIMEOUT, 5000).
 
@@ -77,7 +86,8 @@ start(Host, Opts) ->
     end,
     lists:foreach(fun({Hook, Fun, Seq}) -> ejabberd_hooks:add(Hook, Host, ?MODULE, Fun, Seq) end,
                   host_hooks()),
-    ejabberd_hooks:add(component_connected, ?MODULE, component_connected, 60),
+    lists:foreach(fun({Hook, Fun, Seq}) -> ejabberd_hooks:add(Hook, ?MODULE, Fun, Seq) end,
+                  global_hooks()),
     ok.
 
 stop(Host) ->
@@ -86,8 +96,11 @@ stop(Host) ->
                   end,
                   host_hooks()),
     case [H || H <- ejabberd_option:hosts(), H /= Host, gen_mod:is_loaded(H, ?MODULE)] of
-        [] -> ejabberd_hooks:delete(component_connected, ?MODULE, component_connected, 60);
-        _ -> ok
+        [] ->
+            lists:foreach(fun({Hook, Fun, Seq}) -> ejabberd_hooks:delete(Hook, ?MODULE, Fun, Seq) end,
+                          global_hooks());
+        _ ->
+            ok
     end,
     ok.
 
@@ -122,7 +135,15 @@ host_hooks() ->
      {unset_presence_hook, unset_presence, 60},
      {c2s_terminated, c2s_terminated, 10},
      {c2s_session_opened, c2s_session_opened, 60},
-     {c2s_handle_call, c2s_handle_call, 60}].
+     {c2s_handle_call, c2s_handle_call, 60},
+     %% Around mod_privilege's process_presence_in (50); mod_block_strangers (25) runs
+     %% before, mod_caps (75), mod_mam (88) and mod_carboncopy (89) after, untouched.
+     {user_receive_packet, rx_local_mark, 45},
+     {user_receive_packet, rx_local_clear, 55}].
+
+global_hooks() ->
+    [{component_connected, component_connected, 60},
+     {filter_packet, filter_packet, 40}].
 
 components(Host) ->
     gen_mod:get_module_opt(Host, ?MODULE, components).
@@ -219,6 +240,53 @@ is_subdomain(Domain, Parent) ->
     Suffix = <<".", Parent/binary>>,
     byte_size(Domain) > byte_size(Suffix) andalso
         binary:longest_common_suffix([Domain, Suffix]) == byte_size(Suffix).
+
+%%%===================================================================
+%%% 4. Receiver-side copies of local senders' presence
+%%%===================================================================
+%% In the receiving session's process, which runs the whole user_receive_packet fold: while
+%% mod_privilege (sequence 50) handles a presence from a local sender of a host that serves
+%% components, the process remembers {sender, those components}; filter_packet drops
+%% what this process routes from that sender to those components in the meantime (only
+%% mod_privilege's copies: nothing else routes another user's presence to a component).
+rx_local_mark({#presence{type = Type, from = #jid{luser = U, lserver = S} = From}, _} = Acc)
+  when U /= <<"">>, (Type == available orelse Type == unavailable) ->
+    case served_components(S) of
+        [] -> erase(?RX_LOCAL);
+        Comps -> put(?RX_LOCAL, {jid:tolower(From), Comps})
+    end,
+    Acc;
+rx_local_mark(Acc) ->
+    erase(?RX_LOCAL),
+    Acc.
+
+rx_local_clear(Acc) ->
+    erase(?RX_LOCAL),
+    Acc.
+
+%% Components served by mod_rpsync_gate on Host if Host is a local host running it.
+served_components(Host) ->
+    case ejabberd_router:is_my_host(Host) andalso gen_mod:is_loaded(Host, ?MODULE) of
+        true -> components(Host);
+        false -> []
+    end.
+
+filter_packet(#presence{from = From, to = #jid{luser = <<"">>, lserver = Comp}} = Pkt) ->
+    case get(?RX_LOCAL) of
+        undefined ->
+            Pkt;
+        {LFrom, Comps} ->
+            case jid:tolower(From) == LFrom andalso lists:member(Comp, Comps) of
+                true ->
+                    ?DEBUG("Withheld ~ts's presence received by a local user from "
+                           "component ~ts", [jid:encode(From), Comp]),
+                    {stop, drop};
+                false ->
+                    Pkt
+            end
+    end;
+filter_packet(Pkt) ->
+    Pkt.
 
 %%%===================================================================
 %%% 2a. Session end
