@@ -8,6 +8,7 @@
 # order the benchmark writes them; the optional fourth mode (gate) is drawn when present.
 if (!exists("csv")) csv = 'results.csv'
 if (!exists("out")) out = 'reconnect.png'
+if (!exists("server")) server = 'Prosody 0.12'   # the title's server, e.g. server='ejabberd 23.01'
 set datafile separator ","
 set datafile columnheaders
 
@@ -35,7 +36,7 @@ set xtics scale 0 font ",10"
 set lmargin 12
 set rmargin 20
 
-set multiplot layout 3,1 title "rpsync reconnect vs. the plain gloox client (Prosody 0.12, loopback; ratio to plain, same run)" font ",13"
+set multiplot layout 3,1 title "rpsync reconnect vs. the plain gloox client (".server.", loopback; ratio to plain, same run)" font ",13"
 
 set logscale y
 set yrange [0.001:3]
