@@ -20,11 +20,11 @@
 //
 // The hostile classes on ejabberd: StanzaLimits, HostileInput, OversizedDelta, LargeRoster,
 // LongStatus and HostileSoak are typed over both servers. Two classes are Prosody-only
-// (withheld_presence_test.cpp), because ejabberd 23.01 gives the component nothing to act
-// on: directed presence to the component (delivered like any directed presence, unmarked;
-// no gate module tells it from a forwarded broadcast) and blocking / privacy lists (the
-// server's per-recipient decisions reach the component only through mod_rpsync_gate, a
-// Prosody module). On ejabberd such presence still never costs the stream (this test).
+// (withheld_presence_test.cpp): directed presence to the component (ejabberd as shipped
+// delivers it like any directed presence; its mod_rpsync_gate withholds it, tested in
+// tests/plugin/ejabberd_gate) and blocking / privacy lists (the server's per-recipient
+// decisions reach the component only through Prosody's mod_rpsync_gate). On ejabberd such
+// presence never costs the stream (this test, run without the module).
 #include <type_traits>
 
 #include "tests/scenario/hostile_stanzas.h"
@@ -61,6 +61,10 @@ class ServerRelays : public Scenario<Server> {
     WorldSpec spec;
     spec.users = {"mallory@example.test", "olga@example.test"};
     spec.component.extra_args = {"--max-incoming-stanza-bytes", "65536"};
+    // What the server relays as shipped: on ejabberd without mod_rpsync_gate, whose
+    // withholding of presence directed to the component is tested in
+    // tests/plugin/ejabberd_gate (Prosody's scenario worlds run without its gate too).
+    spec.ejabberd_module = false;
     RPSYNC_SCENARIO_START(spec);
     observer = this->logs_in("olga@example.test", "watch");
     ASSERT_TRUE(observer);
