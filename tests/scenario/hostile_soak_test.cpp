@@ -73,20 +73,6 @@ struct Tally {
   int fresh_starts = 0, churn = 0, eve_unknown_times = 0;
 };
 
-std::string route_stanza(int route, const std::string& to, const std::string& id,
-                         const std::string& body) {
-  switch (route) {
-    case 0:
-      return "<iq type='set' id='" + id + "' to='" + to +
-             "'><enable xmlns='urn:xmpp:rpsync:0' stream='x'>" + body + "</enable></iq>";
-    case 1:
-      return "<message to='" + to + "'>" + body + "</message>";
-    case 2:
-      return "<presence>" + body + "</presence>";
-    default:
-      return "<presence to='" + to + "'>" + body + "</presence>";
-  }
-}
 const char* const kRoutes[] = {"IQ to component", "message to component", "broadcast presence",
                                "directed presence to component"};
 

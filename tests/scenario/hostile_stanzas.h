@@ -46,4 +46,21 @@ inline std::size_t count_of(const std::string& hay, std::string_view needle) {
   return n;
 }
 
+// The stanza that carries `body` to the component `to` by one of four routes: 0 an IQ set
+// (inside <enable/>, id `id`), 1 a message, 2 a broadcast presence, 3 presence directed to it.
+inline std::string route_stanza(int route, const std::string& to, const std::string& id,
+                                const std::string& body) {
+  switch (route) {
+    case 0:
+      return "<iq type='set' id='" + id + "' to='" + to +
+             "'><enable xmlns='urn:xmpp:rpsync:0' stream='x'>" + body + "</enable></iq>";
+    case 1:
+      return "<message to='" + to + "'>" + body + "</message>";
+    case 2:
+      return "<presence>" + body + "</presence>";
+    default:
+      return "<presence to='" + to + "'>" + body + "</presence>";
+  }
+}
+
 }  // namespace rpsync::test::scenario

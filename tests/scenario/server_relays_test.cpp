@@ -38,20 +38,6 @@ using proto::AppCondition;
 template <class Server>
 constexpr bool kBoundsClientStanzas = std::is_same_v<Server, ProsodyServer>;  // 256 KiB
 
-std::string route_to(int route, const std::string& to, const std::string& id,
-                     const std::string& body) {
-  switch (route) {
-    case 0:
-      return "<iq type='set' id='" + id + "' to='" + to +
-             "'><enable xmlns='urn:xmpp:rpsync:0' stream='x'>" + body + "</enable></iq>";
-    case 1:
-      return "<message to='" + to + "'>" + body + "</message>";
-    case 2:
-      return "<presence>" + body + "</presence>";
-    default:
-      return "<presence to='" + to + "'>" + body + "</presence>";
-  }
-}
 const char* const kRouteNames[] = {"IQ", "message", "broadcast presence", "directed presence"};
 
 template <class Server>
@@ -102,7 +88,7 @@ TYPED_TEST(ServerRelays, EachClassByEachRoute) {
       ASSERT_TRUE(this->component_caught_up());
       const std::size_t before = this->skipped();
       const std::string id = "h" + std::to_string(n);
-      sends_parsed_now(*mallory, route_to(route, this->component(), id, c.payload));
+      sends_parsed_now(*mallory, route_stanza(route, this->component(), id, c.payload));
       const bool kept = mallory->settles(Millis(3000));
       ASSERT_TRUE(this->component_caught_up());
       const std::size_t copies = this->skipped() - before;
