@@ -389,4 +389,13 @@ std::string EjabberdServer::log() const {
          util::read_file(fs::path(dir_) / "stdout.txt") + harness_log_;
 }
 
+bool EjabberdServer::log_shows(const std::string& text, std::chrono::milliseconds within) const {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  for (;;) {
+    if (log().find(text) != std::string::npos) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 }  // namespace rpsync::test

@@ -22,6 +22,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -106,6 +107,10 @@ class EjabberdServer {
   void kill();              // SIGKILL (a crash as the component sees it)
   bool restart();           // stop() + launch() on the same ports
   std::string log() const;  // ejabberd.log + the process's stdout/stderr
+  // Whether log() contains `text` within `within`: ejabberd's logger writes its file
+  // asynchronously, so a line may land after the stanza that caused it was delivered.
+  bool log_shows(const std::string& text,
+                 std::chrono::milliseconds within = std::chrono::seconds(5)) const;
   const std::string& dir() const { return dir_; }
 
  private:
