@@ -391,8 +391,7 @@ void Service::start_next(const std::string& user) {
 
 void Service::run(const Request& r, const std::vector<std::string>& visible) {
   const proto::Request& request = *r.parsed;  // queued requests were parsed by admit()
-  // A store known to fail, or whose queue is full, is refused before the engine changes.
-  if (!store_ok_ || storage_.full()) {
+  if (!store_usable()) {
     reply_error(r, not_ready("the store is unavailable"));
     return finish(r.user);
   }
@@ -409,6 +408,22 @@ void Service::run(const Request& r, const std::vector<std::string>& visible) {
   awaiting_[user] = {token, clock_() + config_.store_timeout.count(), std::move(answer)};
   if (!persist(true, [this, user, token](const Status& s) { durable(user, token, s); }))
     durable(user, token, Status::unavailable("store: its queue is full"));
+}
+
+// Whether a request may change the engine now. Inline with check_store_first (a shared
+// store): the store must make what is pending durable BEFORE the engine changes, since a
+// sync retires its key, and with a shared store the retirement may reach every instance
+// even when the final flush reports a failure. Otherwise (the store is this instance's
+// own) a failed final flush is undone completely by rolling the user's sessions back, so
+// a store known to work (its last outcome) with room in its queue is enough: one commit
+// per request instead of two.
+bool Service::store_usable() {
+  if (inline_ && config_.check_store_first) {
+    bool ok = false;  // the inline store completes before persist() returns
+    persist(true, [&ok](const Status& s) { ok = s.ok(); });
+    return ok;
+  }
+  return store_ok_ && !storage_.full();
 }
 
 void Service::durable(const std::string& user, std::uint64_t token, const Status& s) {
@@ -552,10 +567,9 @@ bool Service::persist(bool durable, store::AsyncStore::Completion then) {
     ++handed_;
     unflushed_ = true;
     storage_.write(std::move(out), [this](const Status& s) {
-      if (!s) {
-        log_.error("service", "store.write_failed", {{"error", s.message()}});
-        rewrite_ = true;
-      }
+      if (s) return;  // a buffered write says nothing of the store's health: flushes do
+      log_.error("service", "store.write_failed", {{"error", s.message()}});
+      rewrite_ = true;
       note_store(s);
     });
   }

@@ -87,6 +87,11 @@ struct ServiceConfig {
   // Longest a request waits for its changes to become durable; then not-ready (and the
   // store is treated as failed until it answers again). Checked on tick().
   std::chrono::milliseconds store_timeout{5000};
+  // Inline store only: make what is pending durable before a request changes the engine
+  // (one more commit per request). Needed when the store is shared by several instances
+  // (a retirement may reach the others even when its flush reports a failure); a store of
+  // this instance's own is restored completely by the rollback of a failed request.
+  bool check_store_first = true;
   // What a (re)connect does to the presence held (Prosody re-sends every current presence
   // of its users on connect, ejabberd nothing; docs/architecture.md):
   //  kClear  clear_presence(): start from nothing (one instance; its store is its own)
@@ -225,6 +230,7 @@ class Service {
   // outcome `then` gets. False (nothing taken from the engine) when the store's queue is
   // full.
   bool persist(bool durable, store::AsyncStore::Completion then = {});
+  bool store_usable();               // run(): may a request change the engine now
   void note_store(const Status& s);  // the store's last outcome -> store_ok_, logged once
   // A request's flush completed (or timed out): commit or roll back, then answer.
   void durable(const std::string& user, std::uint64_t token, const Status& s);

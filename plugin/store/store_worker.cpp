@@ -109,10 +109,12 @@ void StoreWorker::run() {
       ++busy_;
     }
     Status status = execute(item);
+    {
+      std::lock_guard lock(mu_);
+      --busy_;
+    }
     if (item.direct) item.direct(status);
     if (item.done) post_([done = std::move(item.done), status] { done(status); });
-    std::lock_guard lock(mu_);
-    --busy_;
   }
 }
 
