@@ -156,6 +156,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          return std::nullopt;
        }},
       {"store.uri", string_setter(&AppConfig::store)},
+      {"store.queue", uint_setter(0, 1000000, &AppConfig::store_queue)},
+      {"store.timeout_ms", uint_setter(100, 600000, &AppConfig::store_timeout_ms)},
       {"sessions.lifetime", uint_setter(60, 365LL * 86400, &AppConfig::lifetime_s)},
       {"sessions.max_per_user", uint_setter(1, 1000, &AppConfig::max_sessions_per_user)},
       {"limits.max_stanza_bytes", uint_setter(1024, 1 << 20, &AppConfig::max_stanza_bytes)},
@@ -267,6 +269,8 @@ constexpr Flag kFlags[] = {
     {"--secret-file", "server.secret_file"},
     {"--secret-env", "server.secret_env"},
     {"--store", "store.uri"},
+    {"--store-queue", "store.queue"},
+    {"--store-timeout-ms", "store.timeout_ms"},
     {"--lifetime", "sessions.lifetime"},
     {"--max-sessions", "sessions.max_per_user"},
     {"--max-stanza-bytes", "limits.max_stanza_bytes"},
@@ -554,6 +558,9 @@ Storage and sessions:
   --store URI                sqlite:PATH (embedded, default sqlite:rpsync.db),
                              redis://HOST:PORT[/DB][?password=..&prefix=..] (shared by
                              several instances), or memory: (lost at exit)
+  --store-queue N            batches waiting for the store's worker thread;
+                             0 = store calls on the event loop           [256]
+  --store-timeout-ms MS      a request not durable by then: not-ready    [5000]
   --lifetime SECONDS         how long a key lives without a checkpoint [604800]
   --max-sessions N           tracked sessions per user                 [8]
 

@@ -31,6 +31,12 @@ struct AppConfig {
   xmpp::Software software = xmpp::Software::kProsody;
   // [store]
   std::string store = "sqlite:rpsync.db";
+  // Store work off the event loop: a worker thread owns the store, at most this many
+  // batches wait for it (beyond: not-ready for requests, presence kept for later);
+  // 0 = every store call on the event loop (the old way; always so with [feed]).
+  std::uint32_t store_queue = 256;
+  // Longest a request waits for its changes to become durable before not-ready.
+  std::uint32_t store_timeout_ms = 5000;
   // [sessions]
   std::uint32_t lifetime_s = 604800;
   std::uint32_t max_sessions_per_user = 8;

@@ -24,6 +24,7 @@
 #include "plugin/app/config.h"
 #include "plugin/app/level_logger.h"
 #include "plugin/app/lifecycle.h"
+#include "plugin/app/loop_lag.h"
 #include "plugin/app/metrics_feed.h"
 #include "plugin/app/notify.h"
 #include "plugin/app/reload.h"
@@ -39,6 +40,7 @@
 #include "plugin/store/redact.h"
 #include "plugin/store/redis_store.h"
 #include "plugin/store/store.h"
+#include "plugin/store/store_worker.h"
 #include "plugin/xmpp/connection.h"
 
 namespace rpsync::app {
@@ -46,6 +48,8 @@ namespace {
 
 constexpr std::string_view kVersion = "0.1.0";
 constexpr auto kTick = std::chrono::milliseconds(250);
+// Shutdown: the longest wait for the store's worker to make its queue durable.
+constexpr auto kDrainBound = std::chrono::milliseconds(10000);
 
 std::optional<std::string> env(const char* name) {
   const char* v = std::getenv(name);
@@ -134,7 +138,7 @@ class Bridge final : public xmpp::Handler {
 };
 
 void log_counters(log::Logger& log, const service::Service& service, const core::EngineStats& s,
-                  const LoopState& state, double uptime_s) {
+                  const LoopState& state, double uptime_s, double loop_lag_max_ms) {
   const service::Counters& c = service.counters();
   std::string failures;
   for (const auto& [reason, n] : c.failures)
@@ -166,7 +170,8 @@ void log_counters(log::Logger& log, const service::Service& service, const core:
             {"roster_cache_users", service.roster_cache().users()},
             {"resources", s.available},
             {"users", s.users},
-            {"sessions", s.sessions}});
+            {"sessions", s.sessions},
+            {"loop_lag_max_ms", static_cast<std::uint64_t>(loop_lag_max_ms + 0.5)}});
 }
 
 void log_feed_counters(log::Logger& log, const Replica& replica) {
@@ -328,6 +333,8 @@ service::ServiceConfig service_config(const AppConfig& config) {
   sc.limits.max_delta_items = config.max_delta_items;
   sc.max_answer_bytes = config.max_outgoing_stanza_bytes;
   sc.roster_cache_contacts = config.roster_cache_contacts;
+  sc.store_timeout = std::chrono::milliseconds(config.store_timeout_ms);
+  sc.check_store_first = config.feed();  // a shared store (Service::store_usable())
   // With the feed the store is shared: clear_presence() on a reconnect would publish an
   // erase of every resource to every peer (plugin/feed/README.md).
   // With Prosody (which re-sends every presence on connect) a disconnect's gap is left
@@ -474,13 +481,27 @@ class Component {
     bool metrics_failed = false;
     endpoint_ = start_metrics(config_, published_, logger_, &metrics_failed);
     if (metrics_failed) return false;
-    service_.emplace(service_config(config_), engine_, *store_, transport_, logger_, wall_ms);
+    if (use_worker()) {
+      // From here on only the worker touches the store (its completions come back on the
+      // loop); with [feed] the commit hook reads the engine, so the store stays inline.
+      worker_.emplace(*store_, store::WorkerOptions{config_.store_queue, kDrainBound},
+                      [this](std::function<void()> f) { asio::post(io_, std::move(f)); });
+      service_.emplace(service_config(config_), engine_, *worker_, transport_, logger_, wall_ms);
+    } else {
+      service_.emplace(service_config(config_), engine_, *store_, transport_, logger_, wall_ms);
+    }
+    logger_.info("app", "store.mode",
+                 {{"worker", worker_ ? "yes" : "no"},
+                  {"queue", worker_ ? config_.store_queue : 0},
+                  {"timeout_ms", config_.store_timeout_ms}});
     if (!service_->flush()) return false;
     if (replica_)
       replica_->start(engine_, *redis_, *service_,
                       [this](std::function<void()> f) { asio::post(io_, std::move(f)); });
     return true;
   }
+
+  bool use_worker() const { return config_.store_queue > 0 && !config_.feed(); }
 
   // The server probe and the connection (not started yet).
   void connect() {
@@ -501,7 +522,8 @@ class Component {
   }
 
   void log_stats() {
-    log_counters(logger_, *service_, engine_.stats(), loop_state(), lifecycle_.uptime_s());
+    log_counters(logger_, *service_, engine_.stats(), loop_state(), lifecycle_.uptime_s(),
+                 loop_lag_.take_interval_max());
     if (replica_) log_feed_counters(logger_, *replica_);
   }
 
@@ -513,9 +535,11 @@ class Component {
           service_->tick();
           if (replica_) replica_->tick(wall_ms());
           if (endpoint_)
-            published_.publish(snapshot_of(service_->counters(), loop_state(), store_->commits()));
+            published_.publish(snapshot_of(service_->counters(), loop_state(), store_->commits(),
+                                           loop_lag_.recent_max()));
         });
     tick_->arm();
+    loop_lag_.start();
     stats_.emplace(
         io_, [this] { return std::chrono::milliseconds(running_.stats_interval_s * 1000LL); },
         [this] { log_stats(); });
@@ -555,6 +579,7 @@ class Component {
       logger_.info("app", "stop.requested", {{"signal", signo}});
       connection_->stop([this] {
         tick_->cancel();
+        loop_lag_.cancel();
         stats_->cancel();
         watchdog_->cancel();
         hup_.cancel();
@@ -607,6 +632,7 @@ class Component {
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<store::Store> raw_store_;
   std::optional<TimedStore> store_;
+  std::optional<store::StoreWorker> worker_;  // owns store_ while it exists
   metrics::Published published_;
   std::unique_ptr<metrics::Endpoint> endpoint_;
   xmpp::Connection* conn_ = nullptr;
@@ -618,6 +644,7 @@ class Component {
   std::optional<Periodic> tick_;
   std::optional<Periodic> stats_;
   std::optional<Periodic> watchdog_;
+  LoopLag loop_lag_{io_};
   bool stopping_ = false;
 };
 

@@ -4,7 +4,7 @@
 namespace rpsync::app {
 
 metrics::Snapshot snapshot_of(const service::Counters& c, const LoopState& state,
-                              const metrics::Histogram& commits) {
+                              const metrics::Histogram& commits, double loop_lag_max_s) {
   metrics::Snapshot s;
   s.ready = state.ready;
   s.connected = state.connected;
@@ -22,6 +22,7 @@ metrics::Snapshot snapshot_of(const service::Counters& c, const LoopState& state
   auto too_large = c.failures.find(std::string_view("too-large"));
   s.rejected["max_delta_items"] = too_large == c.failures.end() ? 0 : too_large->second;
   s.store_commit = commits;
+  s.loop_lag_max_seconds = loop_lag_max_s;
   return s;
 }
 

@@ -18,6 +18,6 @@ struct LoopState {
 };
 
 metrics::Snapshot snapshot_of(const service::Counters& c, const LoopState& state,
-                              const metrics::Histogram& commits);
+                              const metrics::Histogram& commits, double loop_lag_max_s);
 
 }  // namespace rpsync::app

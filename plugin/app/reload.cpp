@@ -33,6 +33,8 @@ const std::vector<std::pair<std::string, Same>>& restart_keys() {
       {"server.secret", field(&AppConfig::secret)},
       {"server.software", field(&AppConfig::software)},
       {"store.uri", field(&AppConfig::store)},
+      {"store.queue", field(&AppConfig::store_queue)},
+      {"store.timeout_ms", field(&AppConfig::store_timeout_ms)},
       {"sessions.lifetime", field(&AppConfig::lifetime_s)},
       {"sessions.max_per_user", field(&AppConfig::max_sessions_per_user)},
       {"limits.max_delta_items", field(&AppConfig::max_delta_items)},

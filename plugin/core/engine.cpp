@@ -288,13 +288,13 @@ void Engine::save_sessions(std::string_view user) {
   impl_->sessions.save_sessions(user);
 }
 
-void Engine::commit_sessions() {
-  impl_->sessions.drop_savepoint();
+void Engine::commit_sessions(std::string_view user) {
+  impl_->sessions.drop_savepoint(user);
   impl_->table.compact();
 }
 
-void Engine::rollback_sessions() {
-  impl_->sessions.rollback_sessions();
+void Engine::rollback_sessions(std::string_view user) {
+  impl_->sessions.rollback_sessions(user);
 }
 
 std::size_t Engine::purge_user(std::string_view user, Source source) {

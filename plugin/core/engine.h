@@ -213,10 +213,11 @@ class Engine {
   // save_sessions(user) records the user's sessions and keeps what their key moments need
   // (history, rosters) alive; rollback_sessions() then puts them back exactly as they were
   // (journaling the sessions it erases and restores), commit_sessions() forgets the record.
-  // One savepoint at a time; a new save_sessions() commits the previous one.
+  // One savepoint per user (several users' requests may await durability at once); a new
+  // save_sessions(user) commits that user's previous one.
   void save_sessions(std::string_view user);
-  void commit_sessions();
-  void rollback_sessions();
+  void commit_sessions(std::string_view user);
+  void rollback_sessions(std::string_view user);
 
   // --- replication (several instances over one Redis; plugin/feed delivers the entries) ---
   // Changes taken at another instance were already stored by that instance: none of the

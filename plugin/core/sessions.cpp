@@ -158,9 +158,8 @@ void SessionTable::hold(const Moment& m) {
 }
 
 void SessionTable::save_sessions(std::string_view user) {
-  drop_savepoint();
-  savepoint.active = true;
-  savepoint.user = std::string(user);
+  drop_savepoint(user);
+  Savepoint& savepoint = savepoints[std::string(user)];
   auto uit = users.find(user);
   if (uit == users.end()) return;
   savepoint.order = uit->second.sessions;
@@ -172,23 +171,28 @@ void SessionTable::save_sessions(std::string_view user) {
   }
 }
 
-void SessionTable::drop_savepoint() {
-  for (Session& s : savepoint.sessions) {
+void SessionTable::drop_savepoint(std::string_view user) {
+  auto it = savepoints.find(user);
+  if (it == savepoints.end()) return;
+  for (Session& s : it->second.sessions) {
     release(s.newest);
     if (s.previous) release(*s.previous);
   }
-  savepoint = Savepoint{};
+  savepoints.erase(it);
 }
 
-void SessionTable::rollback_sessions() {
-  if (!savepoint.active) return;
-  if (auto uit = users.find(savepoint.user); uit != users.end()) {
+void SessionTable::rollback_sessions(std::string_view user) {
+  auto it = savepoints.find(user);
+  if (it == savepoints.end()) return;
+  Savepoint savepoint = std::move(it->second);
+  savepoints.erase(it);
+  if (auto uit = users.find(user); uit != users.end()) {
     const std::vector<std::string> keys = uit->second.sessions;
     for (const auto& key : keys) erase_session(by_key.find(key));
   }
   if (!savepoint.sessions.empty()) {
-    auto uit = users.find(savepoint.user);
-    if (uit == users.end()) uit = users.emplace(savepoint.user, User{}).first;
+    auto uit = users.find(user);
+    if (uit == users.end()) uit = users.emplace(std::string(user), User{}).first;
     uit->second.sessions = savepoint.order;
     for (Session& s : savepoint.sessions) {
       journal_put(s);
@@ -196,7 +200,6 @@ void SessionTable::rollback_sessions() {
       by_key.emplace(std::move(key), std::move(s));  // takes over the copy's holds
     }
   }
-  savepoint = Savepoint{};
   table.compact();
 }
 

@@ -83,9 +83,10 @@ struct SessionTable {
   // A copy of a moment keeps what the original kept alive (roster, history via `live`).
   void hold(const Moment& m);
   // ---------- savepoint (undo a request the store could not make durable) ----------
+  // One savepoint per user; several users' requests may await durability at once.
   void save_sessions(std::string_view user);
-  void drop_savepoint();
-  void rollback_sessions();
+  void drop_savepoint(std::string_view user);
+  void rollback_sessions(std::string_view user);
   // ---------- restart ----------
   // Takes in a store image's sessions; their moments are kept as restored (not answerable
   // until taken again). A session already present is kept.
@@ -101,11 +102,10 @@ struct SessionTable {
   StrMap<User> users;
   StrMap<Session> by_key;  // by session_key()
   struct Savepoint {
-    bool active = false;
-    std::string user;
     std::vector<std::string> order;  // the user's session keys, in order
     std::vector<Session> sessions;   // copies; their moments hold roster refs and `live`
-  } savepoint;
+  };
+  StrMap<Savepoint> savepoints;  // by user
 };
 
 }  // namespace rpsync::core

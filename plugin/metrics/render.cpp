@@ -132,6 +132,10 @@ std::string render(const Snapshot& s, double uptime_seconds) {
   histogram(out, "rpsync_store_commit_seconds",
             "Time to make the store durable (one flush: SQLite commit or Redis MULTI/EXEC).",
             s.store_commit);
+  family(out, "rpsync_loop_lag_max_seconds", "gauge",
+         "Largest lateness of the event loop's 20 ms probe timer over the last 10 to 20 s.");
+  out.append("# UNIT rpsync_loop_lag_max_seconds seconds\n");
+  sample(out, "rpsync_loop_lag_max_seconds", "", s.loop_lag_max_seconds);
   out.append("# EOF\n");
   return out;
 }

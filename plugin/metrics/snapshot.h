@@ -36,6 +36,7 @@ struct Snapshot {
   std::uint64_t presence_ingested = 0;
   std::map<std::string, std::uint64_t, std::less<>> rejected;  // by limit
   Histogram store_commit;
+  double loop_lag_max_seconds = 0;  // the event loop's largest lag lately (app/loop_lag.h)
 };
 
 // The latest snapshot, handed from the loop to the HTTP thread.

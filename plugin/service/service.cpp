@@ -76,11 +76,23 @@ const std::vector<Service::Route>& Service::routes() {
   return table;
 }
 
+Service::Service(ServiceConfig config, core::Engine& engine, store::AsyncStore& storage,
+                 Transport& transport, log::Logger& logger, core::Clock clock)
+    : config_(std::move(config)),
+      engine_(engine),
+      storage_(storage),
+      transport_(transport),
+      log_(logger),
+      clock_(std::move(clock)),
+      roster_({config_.component_jid, config_.roster_timeout, config_.roster_cache_contacts},
+              transport_, log_, counters_) {}
+
 Service::Service(ServiceConfig config, core::Engine& engine, store::Store& store,
                  Transport& transport, log::Logger& logger, core::Clock clock)
     : config_(std::move(config)),
       engine_(engine),
-      store_(store),
+      inline_(std::make_unique<store::InlineStore>(store)),
+      storage_(*inline_),
       transport_(transport),
       log_(logger),
       clock_(std::move(clock)),
@@ -164,6 +176,7 @@ void Service::tick() {
   const std::int64_t now = clock_();
   if (std::size_t n = engine_.expire()) log_.info("service", "sessions.expired", {{"count", n}});
   check_sessions_wait(now);
+  expire_durability_waits(now);
   if (resyncing_ && resync_settled(now)) {
     resyncing_ = false;
     auto rows = witness_ ? witness_() : std::nullopt;
@@ -182,13 +195,13 @@ void Service::tick() {
   }
   if (unwritten_ > 0) {
     persist(false);
-  } else if (unflushed_) {
+  } else if (unflushed_ && flushes_out_ == 0) {
     // Nothing new since the last tick: make what the store may still buffer durable, so
     // an idle instance's last changes reach the shared store and its feed within two
     // ticks (peers re-learning presence read them, plugin/feed/replica.h), not at the next
     // change or request.
     persist(true);
-  } else if (!store_ok_ && now - store_retry_ms_ >= 1000) {
+  } else if (!store_ok_ && flushes_out_ == 0 && now - store_retry_ms_ >= 1000) {
     // Nothing new to write, but the store failed: find out whether it is back, so
     // requests stop getting not-ready without waiting for the next presence.
     store_retry_ms_ = now;
@@ -199,7 +212,11 @@ void Service::tick() {
 }
 
 bool Service::flush() {
-  return persist(true);
+  if (!persist(false)) return false;
+  Status s = storage_.flush_and_wait(config_.store_timeout);
+  if (!s) log_.error("service", "store.flush_failed", {{"error", s.message()}});
+  note_store(s);
+  return s.ok();
 }
 
 // ---- handlers ---------------------------------------------------------------
@@ -374,34 +391,72 @@ void Service::start_next(const std::string& user) {
 
 void Service::run(const Request& r, const std::vector<std::string>& visible) {
   const proto::Request& request = *r.parsed;  // queued requests were parsed by admit()
-
-  // The store must be reachable BEFORE the engine changes: a sync retires its key, and a
-  // not-ready answer after that would strand the client (it may retry, and with a shared
-  // store the retirement reaches every instance). A store that fails only during the
-  // final flush below is undone by rolling the user's sessions back (save_sessions()).
-  if (!persist(true)) {
+  if (!store_usable()) {
     reply_error(r, not_ready("the store is unavailable"));
     return finish(r.user);
   }
-
   if (!std::holds_alternative<proto::Disable>(request)) engine_.set_roster(r.user, visible);
   engine_.save_sessions(r.user);
   Answer answer = std::visit([&](const auto& req) { return execute(r, req, visible); }, request);
 
-  // Acknowledged means durable: a failed flush turns the answer into not-ready, and a
-  // request answered not-ready moves nothing (its key stays where it was), so the client's
-  // retry works once the store does.
-  if (!persist(true)) {
-    engine_.rollback_sessions();
-    answer.error = not_ready("the store could not make the change durable");
-  } else {
-    engine_.commit_sessions();
+  // Acknowledged means durable: the answer waits for the flush of what it promises. One
+  // that fails or times out turns it into not-ready, and a request answered not-ready
+  // moves nothing (its key stays where it was), so the client's retry works once the
+  // store does.
+  const std::uint64_t token = ++tokens_;
+  const std::string user = r.user;  // r may be gone when persist() completes inline
+  awaiting_[user] = {token, clock_() + config_.store_timeout.count(), std::move(answer)};
+  if (!persist(true, [this, user, token](const Status& s) { durable(user, token, s); }))
+    durable(user, token, Status::unavailable("store: its queue is full"));
+}
+
+// Whether a request may change the engine now. Inline with check_store_first (a shared
+// store): the store must make what is pending durable BEFORE the engine changes, since a
+// sync retires its key, and with a shared store the retirement may reach every instance
+// even when the final flush reports a failure. Otherwise (the store is this instance's
+// own) a failed final flush is undone completely by rolling the user's sessions back, so
+// a store known to work (its last outcome) with room in its queue is enough: one commit
+// per request instead of two.
+bool Service::store_usable() {
+  if (inline_ && config_.check_store_first) {
+    bool ok = false;  // the inline store completes before persist() returns
+    persist(true, [&ok](const Status& s) { ok = s.ok(); });
+    return ok;
   }
+  return store_ok_ && !storage_.full();
+}
+
+void Service::durable(const std::string& user, std::uint64_t token, const Status& s) {
+  auto it = awaiting_.find(user);
+  if (it == awaiting_.end() || it->second.token != token) return;  // timed out already
+  Answer answer = std::move(it->second.answer);
+  awaiting_.erase(it);
+  if (s) {
+    engine_.commit_sessions(user);
+  } else {
+    engine_.rollback_sessions(user);
+    answer.error = not_ready("the store could not make the change durable");
+    log_.warn("service", "request.not_durable", {{"user", user}, {"error", s.message()}});
+  }
+  auto q = queues_.find(user);
+  if (q == queues_.end() || q->second.empty()) return;  // disconnected meanwhile
+  const Request& r = *q->second.front();
   if (answer.error)
     reply_error(r, *answer.error);
   else
     reply(r, std::move(answer.payload));
-  finish(r.user);
+  finish(user);
+}
+
+void Service::expire_durability_waits(std::int64_t now) {
+  std::vector<std::pair<std::string, std::uint64_t>> late;
+  for (const auto& [user, a] : awaiting_)
+    if (now >= a.deadline_ms) late.emplace_back(user, a.token);
+  if (late.empty()) return;
+  const Status s = Status::timeout("store: not durable within " +
+                                   std::to_string(config_.store_timeout.count()) + " ms");
+  note_store(s);
+  for (const auto& [user, token] : late) durable(user, token, s);
 }
 
 namespace {
@@ -486,7 +541,12 @@ void Service::finish(std::string user) {
   start_next(user);
 }
 
-bool Service::persist(bool durable) {
+bool Service::persist(bool durable, store::AsyncStore::Completion then) {
+  if (storage_.full()) {
+    // The changes stay in the engine until the store takes them (the next tick).
+    note_store(Status::unavailable("store: its queue is full"));
+    return false;
+  }
   core::Batch batch = engine_.take_changes();
   unwritten_ = 0;
   since_flush_.add(batch);
@@ -502,28 +562,37 @@ bool Service::persist(bool durable) {
   } else {
     out = std::move(batch);
   }
-  bool ok = true;
+  rewrite_ = false;
   if (!out.empty()) {
-    if (auto w = store_.write(out); !w) {
-      log_.error("service", "store.write_failed", {{"error", w.message()}});
-      ok = false;
-    }
+    ++handed_;
+    unflushed_ = true;
+    storage_.write(std::move(out), [this](const Status& s) {
+      if (s) return;  // a buffered write says nothing of the store's health: flushes do
+      log_.error("service", "store.write_failed", {{"error", s.message()}});
+      rewrite_ = true;
+      note_store(s);
+    });
   }
-  if (ok) rewrite_ = false;
-  if (ok && !out.empty()) unflushed_ = true;
-  if (ok && durable) {
-    if (auto f = store_.flush(); !f) {
-      log_.error("service", "store.flush_failed", {{"error", f.message()}});
-      ok = false;
-    } else {
+  if (!durable) return true;
+  ++flushes_out_;
+  storage_.flush([this, then = std::move(then), handed = handed_](const Status& s) {
+    --flushes_out_;
+    if (!s) {
+      log_.error("service", "store.flush_failed", {{"error", s.message()}});
+      rewrite_ = true;
+    } else if (handed == handed_) {  // nothing handed over after this flush
       unflushed_ = false;
       since_flush_.clear();
     }
-  }
-  if (!ok) rewrite_ = true;
-  if (ok != store_ok_) log_.warn("service", "store.state", {{"ok", ok ? "yes" : "no"}});
-  store_ok_ = ok;
-  return ok;
+    note_store(s);
+    if (then) then(s);
+  });
+  return true;
+}
+
+void Service::note_store(const Status& s) {
+  if (s.ok() != store_ok_) log_.warn("service", "store.state", {{"ok", s.ok() ? "yes" : "no"}});
+  store_ok_ = s.ok();
 }
 
 // ---- replies ----------------------------------------------------------------

@@ -10,11 +10,15 @@
 // error; the connection is never closed for bad input. At most max_in_flight requests of
 // all users together are queued or running; more get <busy/> at once.
 //
-// Storage failures: a request whose changes the store cannot make durable is answered
-// not-ready and moves nothing (the engine's sessions are rolled back, Engine::
-// save_sessions), and the sessions, rosters and epoch handed to the store since its last
-// good flush are written again once it works (PendingWrites), so the client's retry is
-// answered like the first.
+// Storage never blocks the loop: changes and flushes are handed to an AsyncStore
+// (plugin/store/async_store.h; on the component a worker thread owns the Store). A request
+// is answered only once its flush's completion says what it promises is durable; while it
+// waits, presence, pings and other users' requests go on (each user's own requests stay in
+// order). A request not durable within store_timeout (checked on tick()), or whose flush
+// fails, or that finds the store's queue full, is answered not-ready and moves nothing (the
+// engine's sessions of that user are rolled back, Engine::save_sessions), and the sessions, rosters
+// and epoch handed to the store since its last good flush are written again once it works
+// (PendingWrites), so the client's retry is answered like the first.
 //
 // Roster fetches: servers push no roster changes to a component, so every
 // enable/checkpoint/sync asks the server for the user's roster (roster_fetch.h, with the
@@ -45,6 +49,7 @@
 #include "plugin/service/roster_fetch.h"
 #include "plugin/service/server_view.h"
 #include "plugin/service/transport.h"
+#include "plugin/store/async_store.h"
 #include "plugin/store/store.h"
 #include "protocol/error.h"
 #include "protocol/xml.h"
@@ -79,6 +84,14 @@ struct ServiceConfig {
   // Contacts kept in the roster cache (RosterCache); 0 = no cache, every fetch is full.
   std::size_t roster_cache_contacts = 200000;
   std::size_t write_every = 1024;  // hand engine changes to the store after N
+  // Longest a request waits for its changes to become durable; then not-ready (and the
+  // store is treated as failed until it answers again). Checked on tick().
+  std::chrono::milliseconds store_timeout{5000};
+  // Inline store only: make what is pending durable before a request changes the engine
+  // (one more commit per request). Needed when the store is shared by several instances
+  // (a retirement may reach the others even when its flush reports a failure); a store of
+  // this instance's own is restored completely by the rollback of a failed request.
+  bool check_store_first = true;
   // What a (re)connect does to the presence held (Prosody re-sends every current presence
   // of its users on connect, ejabberd nothing; docs/architecture.md):
   //  kClear  clear_presence(): start from nothing (one instance; its store is its own)
@@ -104,8 +117,12 @@ struct ServiceConfig {
 
 class Service {
  public:
+  // Every store call inline, on the caller's thread (tests, tools).
   Service(ServiceConfig config, core::Engine& engine, store::Store& store, Transport& transport,
           log::Logger& logger, core::Clock clock);
+  // Store calls handed to `storage` (the component: a StoreWorker), completions on the loop.
+  Service(ServiceConfig config, core::Engine& engine, store::AsyncStore& storage,
+          Transport& transport, log::Logger& logger, core::Clock clock);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -125,7 +142,8 @@ class Service {
   // and flush it on the first tick without new changes (an idle instance's last changes
   // are durable, and in a shared store visible to peers, within two ticks).
   void tick();
-  // Hands pending engine changes to the store and makes them durable (shutdown).
+  // Hands pending engine changes to the store and waits until they are durable, at most
+  // store_timeout (start-up, reload, shutdown: the only calls that block on storage).
   bool flush();
   // A reason of the app's to answer rpsync requests with not-ready (e.g. the change feed
   // is down or catching up); empty clears it. Other requests (disco, ping) are answered.
@@ -208,7 +226,15 @@ class Service {
   void check_sessions_wait(std::int64_t now);  // kReported: gives up after sessions_wait
   bool resync_settled(std::int64_t now) const;
   void finish(std::string user);  // by value: it destroys the request that owns r.user
-  bool persist(bool durable);
+  // Hands the engine's changes to the store and, when `durable`, a flush after them whose
+  // outcome `then` gets. False (nothing taken from the engine) when the store's queue is
+  // full.
+  bool persist(bool durable, store::AsyncStore::Completion then = {});
+  bool store_usable();               // run(): may a request change the engine now
+  void note_store(const Status& s);  // the store's last outcome -> store_ok_, logged once
+  // A request's flush completed (or timed out): commit or roll back, then answer.
+  void durable(const std::string& user, std::uint64_t token, const Status& s);
+  void expire_durability_waits(std::int64_t now);
 
   // sizes (skipped.cpp)
   void skipped_presence(const std::string& from, std::string_view type);
@@ -232,7 +258,8 @@ class Service {
 
   ServiceConfig config_;
   core::Engine& engine_;
-  store::Store& store_;
+  std::unique_ptr<store::InlineStore> inline_;  // set by the inline constructor
+  store::AsyncStore& storage_;
   Transport& transport_;
   log::Logger& log_;
   core::Clock clock_;
@@ -242,10 +269,20 @@ class Service {
   bool store_ok_ = true;
   std::int64_t store_retry_ms_ = 0;  // last retry of a failed store
   ResyncWitness witness_;
-  bool unflushed_ = false;     // written to the store since its last successful flush
-  PendingWrites since_flush_;  // sessions/rosters/epoch handed over since the last good flush
-  bool rewrite_ = false;       // a write or flush failed: hand it all of since_flush_ again
-  bool resyncing_ = false;     // OnConnect::kResync between connect and settle
+  bool unflushed_ = false;       // written to the store since its last successful flush
+  PendingWrites since_flush_;    // sessions/rosters/epoch handed over since the last good flush
+  bool rewrite_ = false;         // a write or flush failed: hand it all of since_flush_ again
+  std::uint64_t handed_ = 0;     // writes handed to the store
+  std::size_t flushes_out_ = 0;  // flushes handed over, completion not back yet
+  // Requests whose answer waits for durability, by user (at most one per user).
+  struct Awaiting {
+    std::uint64_t token = 0;
+    std::int64_t deadline_ms = 0;
+    Answer answer;
+  };
+  std::map<std::string, Awaiting, std::less<>> awaiting_;
+  std::uint64_t tokens_ = 0;
+  bool resyncing_ = false;  // OnConnect::kResync between connect and settle
   std::int64_t resync_start_ms_ = 0;
   std::int64_t last_presence_ms_ = 0;
   std::int64_t connected_ms_ = 0;

@@ -82,6 +82,9 @@ TEST_F(Metrics, CountersMoveByWhatTheScenarioDid) {
             std::stod(log_field(log, "sync.delta", "full_bytes_estimate")));
   EXPECT_GE(value("rpsync_presence_ingested_total"), ingested + 1);
   EXPECT_GT(value("rpsync_store_commit_seconds_count"), 0);
+  // The loop's lag probe runs (it is late by a little at least) and the loop is not stuck.
+  EXPECT_GE(value("rpsync_loop_lag_max_seconds"), 0);
+  EXPECT_LT(value("rpsync_loop_lag_max_seconds"), 5);
 
   // One request over --max-stanza-bytes 1024.
   EXPECT_EQ(value("rpsync_requests_rejected_total{limit=\"max_stanza_bytes\"}"), 0);

@@ -83,6 +83,7 @@ TEST(MetricsRender, EveryFamilyWithHelpTypeAndTheClosingEof) {
   s.store_commit.observe(0.0002);
   s.store_commit.observe(0.003);
   s.store_commit.observe(7.0);
+  s.loop_lag_max_seconds = 0.25;
   const std::string t = metrics::render(s, 12.5);
   for (const char* line :
        {"rpsync_ready 1\n", "rpsync_connected 1\n", "rpsync_privileged 1\n",
@@ -97,7 +98,8 @@ TEST(MetricsRender, EveryFamilyWithHelpTypeAndTheClosingEof) {
         "rpsync_store_commit_seconds_bucket{le=\"0.005\"} 2\n",
         "rpsync_store_commit_seconds_bucket{le=\"1\"} 2\n",
         "rpsync_store_commit_seconds_bucket{le=\"+Inf\"} 3\n",
-        "rpsync_store_commit_seconds_count 3\n", "# TYPE rpsync_syncs counter\n"})
+        "rpsync_store_commit_seconds_count 3\n", "# TYPE rpsync_syncs counter\n",
+        "# TYPE rpsync_loop_lag_max_seconds gauge\n", "rpsync_loop_lag_max_seconds 0.25\n"})
     EXPECT_NE(t.find(line), std::string::npos) << line << "\nin\n" << t;
   EXPECT_TRUE(t.ends_with("# EOF\n"));
 }
