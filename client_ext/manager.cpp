@@ -388,10 +388,10 @@ void RpsyncManager::on_synced(SyncAnswer& answer, const Pending& p) {
     state_.release_on_roster = true;
   }
   // Saved after the presence left, in this same callback (nothing arrives in
-  // between, so the snapshot is still the key's). A crash before the save leaves
-  // the old key and snapshot on disk: the component retired that key with this
-  // sync, so the next login gets unknown-key and a full login. Consistent either
-  // way; saving first would only move the same window before the presence.
+  // between, so the snapshot is still the key's). Until then the old key and
+  // snapshot stay on disk, and the component keeps that key until this session's
+  // first checkpoint quotes the new one: a crash or a lost connection before the
+  // save (or an answer that never arrived) leaves a key the next login syncs with.
   persist();
 }
 
@@ -497,7 +497,7 @@ void RpsyncManager::logout() {
 
 void RpsyncManager::onDisconnect(gloox::ConnectionError /*e*/) {
   // An answer still in flight is lost; the component keeps the previous key for this
-  // case (spec: "Key"), which is what the store holds.
+  // case (spec "Lost Results", a sync's as well), which is what the store holds.
   state_.pending = {};
   state_.phase = Phase::kOffline;
   state_.release_waiting = false;

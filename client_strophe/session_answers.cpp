@@ -123,8 +123,9 @@ void Session::on_synced(client::SyncAnswer& answer, const Pending& p) {
   log("sync.done items=" + std::to_string(answer.stats.items) +
       " bytes=" + std::to_string(answer.stats.bytes));
   events_.synced(answer.stats, answer.changes);
-  // Saved in this same call, before any later presence can change the snapshot; a crash
-  // in between leaves the old key, which the component retired: a full login next time.
+  // Saved in this same call, before any later presence can change the snapshot. Until
+  // then the stored key is the old one, which the component keeps until this session's
+  // first checkpoint quotes the new key: a crash in between syncs with it next time.
   persist();
   maybe_release();
 }
@@ -221,8 +222,8 @@ bool Session::logout() {
 }
 
 void Session::on_disconnect() {
-  // An answer in flight is lost; the component keeps the previous key for this case,
-  // which is what the store holds.
+  // An answer in flight is lost (a sync's too); the component keeps the previous key for
+  // this case (spec "Lost Results"), which is what the store holds.
   connected_ = false;
   router_.clear();
   discovery_.on_disconnect();

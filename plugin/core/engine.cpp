@@ -154,8 +154,11 @@ proto::Result<proto::Checkpointed> Engine::checkpoint(std::string_view user,
     return proto::make_error(proto::AppCondition::kNotEnabled, "session expired");
   }
   SessionTable::Session& s = it->second;
+  if (m.sessions.is_superseded(it))
+    return proto::make_error(proto::AppCondition::kNotEnabled, "the session was synchronised");
   if (prev != s.newest.id)
     return proto::make_error(proto::AppCondition::kOutOfOrder, "prev is not the last key");
+  m.sessions.prove(s);
   if (s.previous) m.sessions.release(*s.previous);
   s.previous = std::move(s.newest);
   s.newest = m.sessions.take_moment(iq_id, m.sessions.users.find(user)->second.roster);
@@ -169,7 +172,8 @@ proto::Result<std::monostate> Engine::disable(std::string_view user, std::string
                                               std::string_view resource) {
   Impl& m = *impl_;
   auto it = m.sessions.find(user, stream, resource);
-  if (it == m.sessions.by_key.end()) return proto::make_error(proto::AppCondition::kNotEnabled);
+  if (it == m.sessions.by_key.end() || m.sessions.is_superseded(it))
+    return proto::make_error(proto::AppCondition::kNotEnabled);
   m.sessions.erase_session(it);
   m.table.compact();
   return std::monostate{};
@@ -184,7 +188,10 @@ proto::Result<proto::Delta> Engine::sync(std::string_view user, std::string_view
   SessionTable::Session& s = it->second;
   const SessionTable::Moment* moment = SessionTable::moment_named(s, old_key.last);
   if (!moment) return proto::make_error(proto::AppCondition::kUnknownKey);
+  // Quoting the newest key proves that its result arrived (it may be a sync's).
+  const bool proves = moment == &s.newest;
   auto fail = [&](proto::AppCondition c, std::string text) {
+    if (proves) m.sessions.prove(s);
     m.sessions.erase_session(it);
     m.table.compact();
     return proto::make_error(c, std::move(text));
@@ -206,8 +213,8 @@ proto::Result<proto::Delta> Engine::sync(std::string_view user, std::string_view
   if (fits && !fits(d))
     return proto::make_error(proto::AppCondition::kTooLarge,
                              "the delta is larger than the server accepts in one stanza");
-  m.sessions.erase_session(it);
-  m.sessions.open_session(user, new_stream, new_resource, iq_id);
+  if (proves) m.sessions.prove(s);
+  m.sessions.open_after_sync(it, *moment, new_stream, new_resource, iq_id);
   m.table.compact();
   return d;
 }
@@ -255,8 +262,8 @@ void Engine::adopt_session(const SessionRecord& record,
                            const std::optional<proto::StateDigest>& previous) {
   Impl& m = *impl_;
   NoJournal off(m.journal);
-  SessionTable::Session& s =
-      m.sessions.open_session(record.user, record.stream, record.resource, record.newest.id);
+  SessionTable::Session& s = m.sessions.open_session(record.user, record.stream, record.resource,
+                                                     record.newest.id, record.newest.retires);
   const proto::StateDigest here = m.sessions.digest_of_user(record.user);
   // A moment's digest is the client's state: the origin's, not this view when they differ.
   s.newest.digest = newest;
@@ -392,8 +399,10 @@ std::size_t Engine::readopt_restored() {
           *mo.digest != m.sessions.digest_of_user(s.user))
         return;
       const std::int64_t at = mo.at_ms;  // same clock: the lifetime still counts from it
+      std::optional<KeyRef> retires = std::move(mo.retires);
       mo = m.sessions.take_moment(mo.id, uit->second.roster);
       mo.at_ms = at;
+      mo.retires = std::move(retires);
       moved = true;
       ++n;
     };

@@ -49,7 +49,11 @@
 // owner given by the caller (the bare JID of the request's `from`); another user's key is
 // simply not found (unknown-key). A session expires `lifetime_s` after its newest moment
 // (enable/checkpoint/sync); at most `max_sessions_per_user` sessions per user are kept
-// (the least recently moved is evicted).
+// (the least recently moved is evicted). A sync does not retire the key it answered: that
+// key's session stays until the new session proves the client received the result (a
+// checkpoint quoting the sync's key as prev, or a sync with it), so a client whose result
+// was lost syncs again with the old key and gets a correct delta. Sessions held only for
+// such a pending proof are bounded apart: at most `max_sessions_per_user` more.
 //
 // Memory: per tracked resource one packed record (~100 bytes: cached hash, version,
 // show/priority, interned caps id, one heap block for status|photo|idle), one 8-byte slot
@@ -194,9 +198,12 @@ class Engine {
   // Errors: not-enabled.
   proto::Result<std::monostate> disable(std::string_view user, std::string_view stream,
                                         std::string_view resource);
-  // Answers the old key with the delta to the current view, retires the old session and
-  // enables (user, new_stream, new_resource) with key `iq_id`. Errors: unknown-key,
-  // expired, continuity-lost, too-large (the last three also retire the old session).
+  // Answers the old key with the delta to the current view and enables (user, new_stream,
+  // new_resource) with key `iq_id`. The old key stays valid until that new session proves
+  // receipt (its first checkpoint quotes `iq_id`, or a sync uses it); then it is retired.
+  // A sync with a session's newest key proves the sync that created that session. Errors:
+  // unknown-key, expired, continuity-lost, too-large (the last three also retire the old
+  // session).
   // `fits`, when set, is asked about the finished delta before anything moves: false
   // answers too-large and leaves the old key valid (the answer would not fit in one
   // stanza the server accepts, spec "Limits").

@@ -26,6 +26,14 @@
 
 namespace rpsync::core {
 
+// A key of the same user, named by its session and its `last`.
+struct KeyRef {
+  std::string stream;
+  std::string resource;
+  std::string last;
+  friend bool operator==(const KeyRef&, const KeyRef&) = default;
+};
+
 // One key moment of a session, as persisted.
 struct TxnRecord {
   std::string id;           // iq id of the transaction (the key's `last`)
@@ -35,11 +43,16 @@ struct TxnRecord {
   // records written before it was kept). Lets a restarted instance take a key moment again
   // when its view equals it (Engine::readopt_restored()).
   std::optional<proto::StateDigest> digest;
+  // Set on the moment a sync created (a session's newest only): the key it answered. That
+  // key's session is kept, so a client that lost the sync's result can sync with it again,
+  // and is retired once the client proves it received this moment (spec "Lost Results").
+  std::optional<KeyRef> retires = std::nullopt;
   friend bool operator==(const TxnRecord&, const TxnRecord&) = default;
 };
 
 // A session: (user, stream, resource) with its newest key moment and the previous one
-// (kept until a checkpoint proves the client saw the newest; spec "Key").
+// (kept until a checkpoint proves the client saw the newest; spec "Key"). A session whose
+// key a sync answered stays until the new session proves receipt (TxnRecord::retires).
 struct SessionRecord {
   std::string user;  // bare JID of the owner
   std::string stream;

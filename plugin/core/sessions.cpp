@@ -89,11 +89,11 @@ SessionRecord SessionTable::record_of(const Session& s) const {
   SessionRecord r{s.user,
                   s.stream,
                   s.resource,
-                  {s.newest.id, s.newest.epoch, s.newest.at_ms, s.newest.digest},
+                  {s.newest.id, s.newest.epoch, s.newest.at_ms, s.newest.digest, s.newest.retires},
                   std::nullopt};
   if (s.previous)
-    r.previous =
-        TxnRecord{s.previous->id, s.previous->epoch, s.previous->at_ms, s.previous->digest};
+    r.previous = TxnRecord{s.previous->id, s.previous->epoch, s.previous->at_ms, s.previous->digest,
+                           std::nullopt};
   return r;
 }
 
@@ -119,8 +119,8 @@ void SessionTable::erase_session(StrMap<Session>::iterator it) {
 
 // Creates or resets the session and returns it; evicts beyond the per-user bound.
 SessionTable::Session& SessionTable::open_session(std::string_view user, std::string_view stream,
-                                                  std::string_view resource,
-                                                  std::string_view iq_id) {
+                                                  std::string_view resource, std::string_view iq_id,
+                                                  std::optional<KeyRef> retires) {
   auto uit = users.find(user);
   if (uit == users.end()) uit = users.emplace(std::string(user), User{}).first;
   std::string key = session_key(user, stream, resource);
@@ -138,17 +138,85 @@ SessionTable::Session& SessionTable::open_session(std::string_view user, std::st
     sit->second.previous.reset();
   }
   sit->second.newest = take_moment(iq_id, uit->second.roster);
+  sit->second.newest.retires = std::move(retires);
   sit->second.seq = ++seq;
-  while (uit->second.sessions.size() > std::max<std::size_t>(opt.max_sessions_per_user, 1)) {
-    StrMap<Session>::iterator oldest = by_key.end();
-    for (const auto& k : uit->second.sessions) {
-      auto it = by_key.find(k);
-      if (it != sit && (oldest == by_key.end() || it->second.seq < oldest->second.seq)) oldest = it;
-    }
-    erase_session(oldest);
-  }
+  enforce_bound(uit->second, sit);
   journal_put(sit->second);
   return sit->second;
+}
+
+SessionTable::Session& SessionTable::open_after_sync(StrMap<Session>::iterator old,
+                                                     const Moment& used, std::string_view stream,
+                                                     std::string_view resource,
+                                                     std::string_view iq_id) {
+  Session& o = old->second;
+  o.seq = ++seq;  // used now: evicted after the sessions used less recently
+  const std::string user = o.user;
+  if (old->first != session_key(user, stream, resource))
+    return open_session(user, stream, resource, iq_id, KeyRef{o.stream, o.resource, used.id});
+  Moment kept = used;  // open_session releases the session's moments
+  hold(kept);
+  kept.retires.reset();
+  Session& s = open_session(user, stream, resource, iq_id);
+  s.previous = std::move(kept);
+  journal_put(s);
+  return s;
+}
+
+std::vector<std::string> SessionTable::superseded(const User& u) const {
+  std::vector<std::string> out;
+  for (const auto& k : u.sessions) {
+    const Session& s = by_key.find(k)->second;
+    if (!s.newest.retires) continue;
+    const KeyRef& r = *s.newest.retires;
+    auto t = find(s.user, r.stream, r.resource);
+    if (t != by_key.end() && t->first != k && moment_named(t->second, r.last))
+      out.push_back(t->first);
+  }
+  return out;
+}
+
+bool SessionTable::is_superseded(StrMap<Session>::const_iterator it) const {
+  const std::vector<std::string> sup = superseded(users.find(it->second.user)->second);
+  return std::find(sup.begin(), sup.end(), it->first) != sup.end();
+}
+
+void SessionTable::enforce_bound(User& u, StrMap<Session>::iterator keep) {
+  const std::size_t bound = std::max<std::size_t>(opt.max_sessions_per_user, 1);
+  for (;;) {
+    const std::vector<std::string> sup = superseded(u);
+    auto is_sup = [&](const std::string& k) { return std::count(sup.begin(), sup.end(), k) > 0; };
+    const auto pending =
+        static_cast<std::size_t>(std::count_if(u.sessions.begin(), u.sessions.end(), is_sup));
+    const bool counted_over = u.sessions.size() - pending > bound;
+    if (!counted_over && u.sessions.size() <= 2 * bound) return;
+    // Over the bound of sessions in use: the least recently used of them; else (too many
+    // awaiting proof) the least recently used superseded one.
+    StrMap<Session>::iterator oldest = by_key.end();
+    for (const auto& k : u.sessions) {
+      auto it = by_key.find(k);
+      if (it == keep || is_sup(k) == counted_over) continue;
+      if (oldest == by_key.end() || it->second.seq < oldest->second.seq) oldest = it;
+    }
+    if (oldest == by_key.end()) return;
+    erase_session(oldest);
+  }
+}
+
+void SessionTable::prove(Session& s) {
+  std::optional<KeyRef> link = std::move(s.newest.retires);
+  s.newest.retires.reset();
+  // Each step erases one session: the chain is no longer than the user's sessions.
+  while (link) {
+    auto it = find(s.user, link->stream, link->resource);
+    if (it == by_key.end() || &it->second == &s) return;
+    Session& old = it->second;
+    if (!moment_named(old, link->last)) return;
+    std::optional<KeyRef> next;
+    if (old.newest.id == link->last) next = old.newest.retires;
+    erase_session(it);
+    link = std::move(next);
+  }
 }
 
 // A copy of a moment keeps what the original kept alive (roster, history via `live`).
@@ -239,6 +307,7 @@ SessionTable::Moment restored_moment(const TxnRecord& t) {
   mo.epoch = t.epoch;
   mo.at_ms = t.at_ms;
   mo.digest = t.digest;
+  mo.retires = t.retires;
   mo.restored = true;
   return mo;
 }

@@ -33,6 +33,8 @@ struct SessionTable {
     bool valid = false;                        // taken in this process and epoch; counted in `live`
     bool restored = false;                     // loaded by restore(), not taken again since
     std::optional<proto::StateDigest> digest;  // the user's view when it was taken
+    // A sync created it from this key (newest moments only; TxnRecord::retires).
+    std::optional<KeyRef> retires;
   };
   struct Session {
     std::string user, stream, resource;
@@ -77,9 +79,32 @@ struct SessionTable {
   void journal_put(const Session& s);
   bool expired(const Session& s) const;
   void erase_session(StrMap<Session>::iterator it);
-  // Creates or resets the session and returns it; evicts beyond the per-user bound.
+  // Creates or resets the session and returns it; evicts beyond the per-user bound. With
+  // `retires`, the new key moment keeps that key's session until it is proven (prove()).
   Session& open_session(std::string_view user, std::string_view stream, std::string_view resource,
-                        std::string_view iq_id);
+                        std::string_view iq_id, std::optional<KeyRef> retires = std::nullopt);
+  // After a sync answered `old`'s key moment `used` (a moment of `old`): the session of the
+  // new key, linked to the old key (`retires`), which stays held until the new one is
+  // proven. A sync on the old session's own stream and resource keeps `used` as the
+  // session's previous moment instead (the checkpoint rule retires it).
+  Session& open_after_sync(StrMap<Session>::iterator old, const Moment& used,
+                           std::string_view stream, std::string_view resource,
+                           std::string_view iq_id);
+  // The user's sessions whose key a pending sync answered: the session (of `user`) named
+  // by a `retires` of some session's newest moment, while it still holds that key.
+  std::vector<std::string> superseded(const User& u) const;
+  // Whether a sync answered `it`'s key and its result is not proven yet: the session is
+  // held only for a retried sync (not-enabled to checkpoint and disable).
+  bool is_superseded(StrMap<Session>::const_iterator it) const;
+  // The per-user bound: at most max_sessions_per_user sessions not superseded, and at most
+  // twice that in all; the least recently used of the class over its bound goes first.
+  // `keep` (the session just opened) is never evicted.
+  void enforce_bound(User& u, StrMap<Session>::iterator keep);
+  // The client proved it received `s`'s newest moment (a checkpoint quoting it, or a sync
+  // with it): the key that moment was synced from is retired, and so, transitively, is the
+  // key that one was synced from when it was answered from its own newest moment.
+  // Erases sessions other than `s`; clears the link. The caller journals `s`.
+  void prove(Session& s);
   // A copy of a moment keeps what the original kept alive (roster, history via `live`).
   void hold(const Moment& m);
   // ---------- savepoint (undo a request the store could not make durable) ----------

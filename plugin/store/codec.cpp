@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 
 #include "plugin/store/varint.h"
 
@@ -94,9 +95,30 @@ std::optional<std::vector<std::string>> decode_contacts(std::string_view blob) {
   return out;
 }
 
-// After the moments, when either carries a digest: a flags byte (1 = newest's, 2 =
-// previous's), then each digest present as varint count + four varint words. Records
-// written before digests were kept end after the moments and decode without them.
+// After the moments, when either carries a digest or the newest a key it retires: a flags
+// byte (1 = newest's digest, 2 = previous's, 4 = newest's retired key), then each digest
+// present as varint count + four varint words, then the retired key as three strings
+// (stream, resource, last). Records written before digests were kept end after the
+// moments and decode without them. Only a newest moment carries a retired key.
+namespace {
+
+void put_digest(std::string& out, const proto::StateDigest& d) {
+  put_varint(out, d.count());
+  for (std::uint64_t w : d.words()) put_varint(out, w);
+}
+
+bool get_digest(Reader& r, std::optional<proto::StateDigest>& d) {
+  std::uint64_t count;
+  std::array<std::uint64_t, 4> words{};
+  if (!r.varint(count) || count > UINT32_MAX) return false;
+  for (auto& w : words)
+    if (!r.varint(w)) return false;
+  d = proto::StateDigest::from_words(words, static_cast<std::uint32_t>(count));
+  return true;
+}
+
+}  // namespace
+
 std::string encode_txns(const core::TxnRecord& newest,
                         const std::optional<core::TxnRecord>& previous) {
   std::string out;
@@ -105,14 +127,15 @@ std::string encode_txns(const core::TxnRecord& newest,
   out += static_cast<char>(previous ? 1 : 0);
   if (previous) put_txn(out, *previous);
   const bool prev_digest = previous && previous->digest;
-  if (newest.digest || prev_digest) {
-    out += static_cast<char>((newest.digest ? 1 : 0) | (prev_digest ? 2 : 0));
-    for (const auto* d :
-         {newest.digest ? &*newest.digest : nullptr, prev_digest ? &*previous->digest : nullptr}) {
-      if (!d) continue;
-      put_varint(out, d->count());
-      for (std::uint64_t w : d->words()) put_varint(out, w);
-    }
+  const int flags = (newest.digest ? 1 : 0) | (prev_digest ? 2 : 0) | (newest.retires ? 4 : 0);
+  if (flags == 0) return out;
+  out += static_cast<char>(flags);
+  if (newest.digest) put_digest(out, *newest.digest);
+  if (prev_digest) put_digest(out, *previous->digest);
+  if (newest.retires) {
+    put_str(out, newest.retires->stream);
+    put_str(out, newest.retires->resource);
+    put_str(out, newest.retires->last);
   }
   return out;
 }
@@ -120,6 +143,7 @@ std::string encode_txns(const core::TxnRecord& newest,
 bool decode_txns(std::string_view blob, core::TxnRecord& newest,
                  std::optional<core::TxnRecord>& previous) {
   newest.digest.reset();
+  newest.retires.reset();
   Reader r(blob);
   unsigned char version, has_prev;
   if (!r.byte(version) || version != kVersion || !get_txn(r, newest) || !r.byte(has_prev) ||
@@ -132,16 +156,13 @@ bool decode_txns(std::string_view blob, core::TxnRecord& newest,
   }
   if (r.done()) return true;
   unsigned char flags;
-  if (!r.byte(flags) || flags == 0 || flags > 3 || ((flags & 2) && !previous)) return false;
-  for (core::TxnRecord* t : {&newest, previous ? &*previous : nullptr}) {
-    const unsigned char bit = t == &newest ? 1 : 2;
-    if (!(flags & bit)) continue;
-    std::uint64_t count;
-    std::array<std::uint64_t, 4> words{};
-    if (!r.varint(count) || count > UINT32_MAX) return false;
-    for (auto& w : words)
-      if (!r.varint(w)) return false;
-    t->digest = proto::StateDigest::from_words(words, static_cast<std::uint32_t>(count));
+  if (!r.byte(flags) || flags == 0 || flags > 7 || ((flags & 2) && !previous)) return false;
+  if ((flags & 1) && !get_digest(r, newest.digest)) return false;
+  if ((flags & 2) && !get_digest(r, previous->digest)) return false;
+  if (flags & 4) {
+    core::KeyRef k;
+    if (!r.str(k.stream) || !r.str(k.resource) || !r.str(k.last)) return false;
+    newest.retires = std::move(k);
   }
   return r.done();
 }

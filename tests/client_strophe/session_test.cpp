@@ -254,6 +254,37 @@ TEST_F(SessionTest, AnUnansweredSyncTimesOutIntoAFullLogin) {
   EXPECT_EQ(transport.presences().size(), 1u);
 }
 
+TEST_F(SessionTest, ASyncWhoseAnswerNeverArrivedKeepsTheKeyForTheNextLogin) {
+  const proto::PresenceState before{{"bob@example.test/desk", shown(proto::Show::kAway)}};
+  const proto::PresenceState after{{"bob@example.test/desk", shown(proto::Show::kDnd)}};
+  store_key(before);
+  make();
+  session->on_login(kMe, false);
+  ASSERT_EQ(transport.count("sync", ns::kRpsync), 1u);
+  const std::string first_session = session->session_id();
+  session->on_disconnect();  // the component's answer was lost with the connection
+  auto saved = store.load("alice@example.test");
+  ASSERT_TRUE(saved.ok() && *saved);
+  EXPECT_EQ((*saved)->key, (proto::SyncKey{"oldstream", "phone", "old-last"}));
+  EXPECT_EQ((*saved)->state, before);
+
+  session->on_login(kMe, false);  // the next login syncs with the same key
+  ASSERT_EQ(transport.count("sync", ns::kRpsync), 2u);
+  auto parsed =
+      proto::parse_sync(*transport.last_iq("sync", ns::kRpsync)->child("sync", ns::kRpsync));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->key, (proto::SyncKey{"oldstream", "phone", "old-last"}));
+  EXPECT_NE(parsed->stream, first_session);
+  ASSERT_TRUE(session->send_initial_presence(initial()));
+  answer_server_info(true);
+  answer_sync(before, after);
+  EXPECT_TRUE(events.full_resyncs.empty());
+  EXPECT_EQ(session->cache().live(), after);
+  saved = store.load("alice@example.test");
+  ASSERT_TRUE(saved.ok() && *saved);
+  EXPECT_EQ((*saved)->key, (proto::SyncKey{session->session_id(), "phone", sync_id()}));
+}
+
 TEST_F(SessionTest, AnExpiredKeyIsNotSent) {
   store_key({}, unix_now);
   make();

@@ -7,7 +7,8 @@
 //   alice sends <sync/> with a key nobody ever had    -> unknown-key
 //   alice sends <sync/> with bob's exact key           -> unknown-key (nothing of bob leaks)
 //   bob reconnects with his key                        -> his delta: the key was not consumed
-//   bob replays the same key from a new session        -> unknown-key (retired by that sync)
+//   bob checkpoints in that session (proves he received the result)
+//   bob replays the same key from a new session        -> unknown-key (retired by that proof)
 #include "tests/scenario/world.h"
 
 namespace rpsync::test::scenario {
@@ -59,13 +60,16 @@ TYPED_TEST(ForeignKey, UnknownAndOtherUsersKeysAreUnknown) {
   ASSERT_TRUE(delta) << why;
   EXPECT_TRUE(delta->empty()) << describe(*delta);
   EXPECT_EQ(delta->state, proto::digest_of(bobs.state));
+  // The checkpoint quoting the sync's id proves bob received the result.
+  Answer proof = b2->sends_checkpoint(this->component(), "c1", "s1");
+  ASSERT_TRUE(proof.ok()) << proof.describe();
   b2->closes();
 
-  // A key opens one sync: replaying it (a second device, an attacker with a copy) fails.
+  // A key opens one proven sync: replaying it (a second device, a copy) then fails.
   auto b3 = this->logs_in(bob, "phone");
   ASSERT_TRUE(b3);
   EXPECT_TRUE(is_error(b3->sends_sync(this->component(), "s1", bob_key), AppCondition::kUnknownKey))
-      << "a key retired by a successful sync";
+      << "a key retired by a successful, proven sync";
   this->report("6 unknown/foreign key", "unknown-key answers " + std::to_string(never.bytes) +
                                             " B and " + std::to_string(stolen.bytes) +
                                             " B; bob's own key still works");

@@ -20,6 +20,8 @@
 #include "client_ext/sqlite_session_store.h"
 #include "gloox_session.h"
 #include "protocol/ns.h"
+#include "protocol/sync.h"
+#include "protocol/xml.h"
 #include "tests/client_ext/record_of.h"
 #include "tests/client_ext/test_env.h"
 #include "tests/harness/child_process.h"
@@ -215,6 +217,65 @@ TEST_F(RealComponent, TcpAbortThenReconnectSyncs) {
                                  << component_log();
   ASSERT_EQ(r.synced_changes[0].size(), 1u);
   EXPECT_EQ(r.synced_changes[0][0].fields.status, "after the drop");
+}
+
+// The sync leaves, the component answers, alice closes her connection before reading the
+// answer: the stored key stays (the client replaces it only with a verified result) and
+// the component still holds it, so the next login syncs with it and gets a delta.
+TEST_F(RealComponent, LostSyncResultThenTheSameKeySyncsAgain) {
+  MemorySessionStore store;
+  auto a = alice(&store);
+  login_and_enable(*a);
+  logout(*a);
+  const auto before = record_of(store.load(kAlice));
+  ASSERT_TRUE(before);
+  ASSERT_TRUE(bob_->send_presence("dnd", "first change"));
+  ::usleep(300'000);
+
+  const int disconnects = a->recorder().disconnects;
+  ASSERT_TRUE(a->connect());
+  ASSERT_TRUE(a->pump([&] { return a->manager().phase() == RpsyncManager::Phase::kSyncing; }));
+  ::usleep(500'000);         // the component answers meanwhile; alice does not read
+  a->client().disconnect();  // closes the socket, the unread answer with it
+  ASSERT_TRUE(a->pump([&] { return a->recorder().disconnects == disconnects + 1; }));
+  EXPECT_TRUE(a->recorder().synced.empty());
+  const std::string log = component_log();
+  EXPECT_NE(log.find("sync.delta"), std::string::npos) << "the first sync was answered\n" << log;
+  auto kept = record_of(store.load(kAlice));
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->key, before->key);
+  EXPECT_EQ(kept->state, before->state);
+
+  ASSERT_TRUE(bob_->send_presence("away", "second change"));
+  ::usleep(300'000);
+  reconnect(*a);
+  const auto& r = a->recorder();
+  ASSERT_EQ(r.synced.size(), 1u) << (r.full_resyncs.empty() ? "" : r.full_resyncs.back().detail)
+                                 << "\n"
+                                 << component_log();
+  ASSERT_EQ(r.synced_changes[0].size(), 1u);
+  EXPECT_EQ(r.synced_changes[0][0].fields.status, "second change");
+  EXPECT_EQ(r.synced_changes[0][0].fields.show, proto::Show::kAway);
+  EXPECT_NE(record_of(store.load(kAlice))->key, before->key) << "the new key is stored";
+  // The verification after the marked presence proves the result: the old key retires.
+  ASSERT_TRUE(a->pump([&] { return a->manager().checkpoints_sent() >= 1; }));
+  a->pump_for(milliseconds(300));
+  std::string why;
+  auto probe =
+      test::TestClient::login(server_->c2s_port(), "alice", "example.test", "pw", "probe", &why);
+  ASSERT_TRUE(probe) << why;
+  xml::Element iq("iq", std::string(ns::kClient));
+  iq.set_attr("type", "set");
+  iq.set_attr("id", "retry");
+  iq.set_attr("to", "rpsync.example.test");
+  iq.add(proto::to_xml(proto::Sync{probe->stream_id(), before->key}));
+  ASSERT_TRUE(probe->send(iq));
+  auto answer = probe->wait_for([](const xml::Element& e) { return e.attr("id") == "retry"; },
+                                milliseconds(5000));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->attr("type"), "error") << xml::to_string(*answer);
+  EXPECT_NE(xml::to_string(*answer).find("unknown-key"), std::string::npos)
+      << xml::to_string(*answer);
 }
 
 TEST_F(RealComponent, ComponentLostItsKeysGivesFullLogin) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Property test: random sequences (fixed seeds) of presence changes, roster edits,
 // enables, checkpoints (some results lost), disconnects, disables, gaps, restarts through a
-// store, clock jumps, expiry sweeps and syncs (some results lost).
+// store, clock jumps, expiry sweeps and syncs (some results lost, then retried with the
+// same key).
 //
 // An independent "truth" (every available resource and every visible roster, as the
 // server knows them) and a model of the component's sessions predict every answer:
@@ -47,15 +48,20 @@ struct Moment {  // what the model knows about one key moment of a server sessio
   std::string id;
   std::uint64_t gaps = 0;
 };
+struct Retires {  // the key (of the same device) a sync answered to create a session
+  std::string stream, last;
+};
 struct ServerSession {
   Moment newest;
   std::optional<Moment> previous;
   std::int64_t at_ms = 0;
+  std::optional<Retires> retires;  // held until this session's newest moment is proven
 };
 struct Held {  // what a client holds: its key and the state/roster at the key's moment
   proto::SyncKey key;
   proto::PresenceState state;
   std::set<std::string> roster;
+  bool lost = false;  // a sync with this key answered, but the result never arrived
 };
 struct Device {
   bool online = false;
@@ -64,7 +70,8 @@ struct Device {
 };
 
 struct Counts {
-  int syncs_ok = 0, null_deltas = 0, unknown = 0, expired = 0, continuity = 0, too_large = 0;
+  int syncs_ok = 0, retried_ok = 0, null_deltas = 0, unknown = 0, expired = 0, continuity = 0,
+      too_large = 0;
   int unexpected_failure = 0, unexpected_success = 0;
   int checkpoints = 0, enables = 0, gaps = 0, restarts = 0;
 };
@@ -203,7 +210,7 @@ class World {
     auto r = engine_->enable(user(user_of(d)), dev.stream, res_of(d), iq);
     ASSERT_TRUE(r.ok());
     ASSERT_EQ(r->state, proto::digest_of(truth_view(user_of(d))));
-    sessions_of(d)[dev.stream] = ServerSession{{iq, gaps_}, std::nullopt, now_};
+    sessions_of(d)[dev.stream] = ServerSession{{iq, gaps_}, std::nullopt, now_, std::nullopt};
     hold(d, iq);
     ++n_.enables;
   }
@@ -225,6 +232,7 @@ class World {
     ASSERT_TRUE(r.ok()) << "step " << step_ << " " << r.error().text;
     ASSERT_EQ(r->state, proto::digest_of(truth_view(user_of(d))));
     ServerSession& s = it->second;
+    prove(d, dev.stream);
     s.previous = s.newest;
     s.newest = {iq, gaps_};
     s.at_ms = now_;
@@ -234,6 +242,26 @@ class World {
       return;
     }
     hold(d, iq);
+  }
+
+  // The client proved it received session `stream`'s newest moment: the key that moment
+  // was synced from is retired (and, through its own newest moment, the one before).
+  void prove(int d, const std::string& stream) {
+    auto& sessions = sessions_of(d);
+    std::optional<Retires> link = std::move(sessions.at(stream).retires);
+    sessions.at(stream).retires.reset();
+    while (link) {
+      auto t = sessions.find(link->stream);
+      if (t == sessions.end() || t->first == stream) return;
+      const ServerSession& old = t->second;
+      const bool named =
+          old.newest.id == link->last || (old.previous && old.previous->id == link->last);
+      if (!named) return;
+      std::optional<Retires> next;
+      if (old.newest.id == link->last) next = old.retires;
+      sessions.erase(t);
+      link = std::move(next);
+    }
   }
 
   void disconnect(int d) { devices_[static_cast<std::size_t>(d)].online = false; }
@@ -281,6 +309,8 @@ class World {
       expect = AppCondition::kContinuityLost;
 
     dev.held.reset();
+    // Quoting a session's newest key proves the result that created it arrived.
+    if (m && m == &it->second.newest) prove(d, held.key.stream);
     if (!r.ok()) {
       AppCondition got = r.error().app;
       if (expect) {
@@ -323,6 +353,7 @@ class World {
     }
     const proto::Delta& delta = r.value();
     ++n_.syncs_ok;
+    if (held.lost) ++n_.retried_ok;
     if (delta.empty()) ++n_.null_deltas;
     const auto now_view = truth_view(u);
     // Minimal: exactly the resource items proto::diff finds, and the roster changes.
@@ -347,10 +378,12 @@ class World {
     ASSERT_EQ(proto::digest_of(client), delta.state) << "step " << step_;
     ASSERT_EQ(delta.lifetime, kLifetime);
 
-    sessions.erase(it);
-    sessions[new_stream] = ServerSession{{iq, gaps_}, std::nullopt, now_};
+    // The old key stays until the new session proves it received this result.
+    sessions[new_stream] =
+        ServerSession{{iq, gaps_}, std::nullopt, now_, Retires{held.key.stream, held.key.last}};
     if (pick(20) == 0) {
-      dev.held = held;  // result lost: the client still holds its old (now retired) key
+      dev.held = held;  // result lost: the client still holds its old key and retries it
+      dev.held->lost = true;
       return;
     }
     dev.online = true;
@@ -428,15 +461,18 @@ TEST_P(EngineProperty, EveryAnswerIsPredictedAndEveryDeltaExact) {
   w.run(10000);
   const Counts& n = w.counts();
   std::printf(
-      "seed %u: %d deltas (%d null), failures: %d unknown-key, %d expired, %d continuity-lost, "
+      "seed %u: %d deltas (%d null, %d after a lost result), failures: %d unknown-key, %d expired, "
+      "%d continuity-lost, "
       "%d too-large; unexpected: %d failures, %d successes; %d enables, %d checkpoints, "
       "%d gaps, %d restarts\n",
-      GetParam(), n.syncs_ok, n.null_deltas, n.unknown, n.expired, n.continuity, n.too_large,
-      n.unexpected_failure, n.unexpected_success, n.enables, n.checkpoints, n.gaps, n.restarts);
+      GetParam(), n.syncs_ok, n.null_deltas, n.retried_ok, n.unknown, n.expired, n.continuity,
+      n.too_large, n.unexpected_failure, n.unexpected_success, n.enables, n.checkpoints, n.gaps,
+      n.restarts);
   EXPECT_EQ(n.unexpected_failure, 0);
   EXPECT_EQ(n.unexpected_success, 0);
   // The sequence must actually exercise every path.
   EXPECT_GT(n.syncs_ok, 100);
+  EXPECT_GT(n.retried_ok, 0);
   EXPECT_GT(n.unknown, 0);
   EXPECT_GT(n.expired, 0);
   EXPECT_GT(n.continuity, 0);

@@ -184,12 +184,13 @@ TEST_F(EngineTest, KeyNeverOpensAnotherUsersData) {
   sync_ok(key("s1", "phone", "e1"));
 }
 
-TEST_F(EngineTest, SyncRetiresOldKeyAndEnablesNewSession) {
+TEST_F(EngineTest, SyncEnablesNewSessionAndItsProofRetiresOldKey) {
   enable_alice();
   sync_ok(key("s1", "phone", "e1"), "s2", "y1");
+  ASSERT_TRUE(e_.checkpoint("alice@x", "s2", "phone", "y1", "c1").ok());
   EXPECT_EQ(sync_err(key("s1", "phone", "e1")), AppCondition::kUnknownKey);
   e_.observe_available("bob@x/a", fields(Show::kNone));
-  auto d = sync_ok(key("s2", "phone", "y1"), "s3", "y2");
+  auto d = sync_ok(key("s2", "phone", "c1"), "s3", "y2");
   EXPECT_EQ(d.added.size(), 1u);
   EXPECT_EQ(sync_err(key("s1", "phone", "wrong")), AppCondition::kUnknownKey);
 }

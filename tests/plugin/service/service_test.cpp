@@ -99,7 +99,12 @@ TEST_F(ServiceTest, ReconnectSyncReturnsExactlyTheChanges) {
   EXPECT_EQ(service->counters().deltas, 1u);
   EXPECT_GT(service->counters().full_bytes, 0u);
 
-  // The old key is retired; the new session's key (s2, tablet, sy1) works.
+  // The new session's checkpoint quoting the sync's id proves the result arrived: the old
+  // key is retired then; the new session's key (s2, tablet, sy1) works.
+  iq("alice@example.test/tablet", "cp1",
+     "<checkpoint xmlns='urn:xmpp:rpsync:0' stream='s2' prev='sy1'/>");
+  transport.answer_roster(roster);
+  EXPECT_EQ(transport.take().attr("type"), "result");
   iq("alice@example.test/tablet", "sy2",
      "<sync xmlns='urn:xmpp:rpsync:0' stream='s3'><key stream='s1' resource='phone' "
      "last='en1'/></sync>");

@@ -43,11 +43,13 @@ TYPED_TEST(StoreContract, NewStoreLoadsEmpty) {
 }
 
 TYPED_TEST(StoreContract, FlushedMutationsSurviveReopenAndLaterOnesWin) {
-  // The newest moment carries the digest of the client's state, the previous one none.
+  // The newest moment carries the digest of the client's state and the key the sync that
+  // created it answered (held until it is proven), the previous one neither.
   core::SessionRecord sess{"alice@x",
                            "s1",
                            "phone",
-                           {"c2", 3, -17, proto::StateDigest::from_words({~0ull, 2, 0, 4}, 5)},
+                           {"c2", 3, -17, proto::StateDigest::from_words({~0ull, 2, 0, 4}, 5),
+                            core::KeyRef{"s0", "pc", "e"}},
                            core::TxnRecord{"c1", 2, 99, {}}};
   {
     auto s = this->backend_.open();
@@ -233,6 +235,21 @@ TEST(Codec, RejectsMalformedBlobs) {
   for (std::size_t cut = t.size() + 1; cut < both.size(); ++cut)
     EXPECT_FALSE(decode_txns(both.substr(0, cut), n, p)) << cut;
   EXPECT_FALSE(decode_txns(encode_txns(with, std::nullopt) + "x", n, p));
+  // The key a synced moment retires once proven, with and without digests.
+  const core::TxnRecord synced{"x", 1, -3, {}, core::KeyRef{"s", "r", "e1"}};
+  const core::TxnRecord synced_d{"x", 1, -3, d1, core::KeyRef{"s", "", "e1"}};
+  for (const auto* prev : {&with, static_cast<const core::TxnRecord*>(nullptr)})
+    for (const auto* newest : {&synced, &synced_d}) {
+      const std::optional<core::TxnRecord> pv =
+          prev ? std::optional<core::TxnRecord>(core::TxnRecord{"y", 2, 4, d2}) : std::nullopt;
+      const std::string blob = encode_txns(*newest, pv);
+      ASSERT_TRUE(decode_txns(blob, n, p));
+      EXPECT_EQ(n, *newest);
+      EXPECT_EQ(p, pv);
+      EXPECT_FALSE(decode_txns(blob.substr(0, blob.size() - 1), n, p));
+    }
+  ASSERT_TRUE(decode_txns(t, n, p));
+  EXPECT_FALSE(n.retires.has_value()) << "a decode never keeps an earlier record's key";
   std::string prev_flag_without_prev = encode_txns({"x", 1, -3, {}}, std::nullopt);
   prev_flag_without_prev += '\x02';
   EXPECT_FALSE(decode_txns(prev_flag_without_prev, n, p));
