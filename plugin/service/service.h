@@ -95,6 +95,14 @@ struct ServiceConfig {
   // else decides (several instances: a peer of the observer group may have observed
   // throughout, feed/replica.h); requests get not-ready meanwhile anyway.
   bool gap_on_disconnect = true;
+  // One instance (its store is its own): a disconnect or a start is a gap decided per
+  // user once the view is re-learned (gap_decision.cpp, Engine::close_gap()). Implies
+  // on_connect = kResync and gap_on_disconnect = false. The resync ends as soon as every
+  // served host has sent <sessions-sent/> (the server's re-send is complete); keys then
+  // stay valid for users whose contacts are all on hosts that sent it; every other key
+  // from before fails with continuity-lost (all of them when no host sent it: a server
+  // without the witness, whose resync ends after resync_quiet as before).
+  bool close_gaps_per_user = false;
   std::chrono::milliseconds resync_quiet{2000};
   std::chrono::milliseconds resync_max{30000};
   std::string name = "rpsync";
@@ -207,6 +215,8 @@ class Service {
   }
   void check_sessions_wait(std::int64_t now);  // kReported: gives up after sessions_wait
   bool resync_settled(std::int64_t now) const;
+  // close_gaps_per_user: the end of a resync that follows a gap (gap_decision.cpp).
+  void close_gap();
   void finish(std::string user);  // by value: it destroys the request that owns r.user
   bool persist(bool durable);
 
@@ -246,6 +256,7 @@ class Service {
   PendingWrites since_flush_;  // sessions/rosters/epoch handed over since the last good flush
   bool rewrite_ = false;       // a write or flush failed: hand it all of since_flush_ again
   bool resyncing_ = false;     // OnConnect::kResync between connect and settle
+  bool gap_pending_ = false;   // close_gaps_per_user: a gap awaits its decision
   std::int64_t resync_start_ms_ = 0;
   std::int64_t last_presence_ms_ = 0;
   std::int64_t connected_ms_ = 0;
