@@ -46,8 +46,18 @@ struct Held {
   proto::PresenceState model;
 };
 
-class Continuity : public Scenario<ProsodyServer> {
+template <class Server>
+class ContinuityBase : public Scenario<Server> {
  protected:
+  using Scenario<Server>::world;
+  using Scenario<Server>::comes_online;
+  using Scenario<Server>::logs_in;
+  using Scenario<Server>::flood_of;
+  using Scenario<Server>::component;
+  using Scenario<Server>::report;
+  using Scenario<Server>::expect_model_is_fresh_login;
+  using Scenario<Server>::expect_component_alive;
+
   std::unique_ptr<Party> carol, xavier;
 
   void online() {
@@ -129,13 +139,21 @@ class Continuity : public Scenario<ProsodyServer> {
   }
 };
 
-TEST_F(Continuity, CleanRestartKeepsCoveredKeys) {
-  restart(/*crash=*/false);
+// The restart on both servers: Prosody with mod_rpsync_gate, ejabberd with its module
+// (which re-sends and reports session ends, then sends <sessions-sent/> per host).
+template <class Server>
+class ContinuityRestart : public ContinuityBase<Server> {};
+TYPED_TEST_SUITE(ContinuityRestart, Servers, ServerNames);
+
+TYPED_TEST(ContinuityRestart, CleanRestartKeepsCoveredKeys) {
+  this->restart(/*crash=*/false);
 }
 
-TEST_F(Continuity, CrashKeepsCoveredKeys) {
-  restart(/*crash=*/true);
+TYPED_TEST(ContinuityRestart, CrashKeepsCoveredKeys) {
+  this->restart(/*crash=*/true);
 }
+
+using Continuity = ContinuityBase<ProsodyServer>;
 
 // A user's contact changes between the key and a restart: the store holds only the view
 // at the stop, not the view at the key's moment, so the restored key no longer matches
