@@ -11,9 +11,8 @@ void Service::on_skipped(const xml::Element& head, xml::SkipReason why) {
   ++counters_.oversized;
   const std::string_view type = head.attr("type").value_or("");
   const std::string from(head.attr("from").value_or(""));
-  log_.warn(
-      "service", "stanza.skipped",
-      {{"kind", head.name()}, {"type", type}, {"from", from}, {"limit", xml::to_string(why)}});
+  log_.warn("service", "stanza.skipped",
+            {{"kind", head.name()}, {"type", type}, {"from", from}, {"limit", xml::to_string(why)}});
   if (head.name() == "iq" && (type == "get" || type == "set")) {
     reply_error_to(head, proto::make_error(proto::AppCondition::kStanzaTooBig,
                                            "the request is over this service's " +
@@ -33,10 +32,8 @@ void Service::skipped_presence(const std::string& from, std::string_view type) {
   } else if (type.empty()) {
     engine_.observe_unknown(from);
     log_.warn("service", "presence.unknown",
-              {{"from", from},
-               {"effect",
-                "keys whose view holds this contact fail until its "
-                "next readable presence"}});
+              {{"from", from}, {"effect", "keys whose view holds this contact fail until its "
+                                          "next readable presence"}});
   } else {
     return;  // subscription management, probes and errors carry no state we track
   }
