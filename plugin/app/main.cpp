@@ -167,6 +167,8 @@ void log_counters(log::Logger& log, const service::Service& service, const core:
             {"roster_cache_hits", c.roster_cache_hits},
             {"roster_cache_misses", c.roster_cache_misses},
             {"roster_refetches", c.roster_refetches},
+            {"gap_keys_kept", c.gap_keys_kept},
+            {"gap_keys_lost", c.gap_keys_lost},
             {"roster_cache_users", service.roster_cache().users()},
             {"resources", s.available},
             {"users", s.users},
@@ -344,6 +346,12 @@ service::ServiceConfig service_config(const AppConfig& config) {
     sc.on_connect = resync ? service::ServiceConfig::OnConnect::kResync
                            : service::ServiceConfig::OnConnect::kKeep;
     sc.gap_on_disconnect = !resync;
+  } else {
+    // One instance, its own store: a reconnect or a start is a gap decided per user once
+    // the view is re-learned; keys survive for users whose contacts are all on hosts that
+    // witnessed their re-send with <sessions-sent/> (mod_rpsync_gate on Prosody and on
+    // ejabberd), every other key fails with continuity-lost as before.
+    sc.close_gaps_per_user = true;
   }
   return sc;
 }
@@ -405,12 +413,21 @@ bool restore(const AppConfig& config, store::Store& store, core::Engine& engine,
     return false;
   }
   engine.restore(*image);
+  // One instance: a restored key whose recorded digest equals the restored view is exactly
+  // what its client held; taken again before the re-learn, the downtime's changes become
+  // new versions after it, and the first connection's gap decision (close_gaps_per_user)
+  // keeps or fails it per user. With [feed] the Replica decides after its witness.
+  const std::size_t readopted = config.feed() ? 0 : engine.readopt_restored();
   logger.info("app", "store.loaded",
               {{"uri", redacted(config.store)},
                {"resources", image->resources.size()},
                {"sessions", image->sessions.size()},
                {"epoch", image->epoch},
-               {"note", "keys from before this start fail with continuity-lost"}});
+               {"keys_taken_again", readopted},
+               {"note", config.feed() ? "keys from before this start fail with continuity-lost "
+                                        "unless the observer group bridged the restart"
+                                      : "keys taken again are decided per user at the first "
+                                        "connection; the others fail with continuity-lost"}});
   return true;
 }
 

@@ -97,6 +97,38 @@ void Engine::gap() {
   impl_->sessions.gap();
 }
 
+Engine::GapDecision Engine::close_gap(const std::set<std::string, std::less<>>& covered_domains) {
+  Impl& m = *impl_;
+  m.sessions.coverage.close(covered_domains);
+  GapDecision out;
+  for (auto& [user, u] : m.sessions.users) {
+    bool uncovered = false;
+    for (const auto& key : u.sessions) {
+      SessionTable::Session& s = m.sessions.by_key.find(key)->second;
+      bool changed = false;
+      auto decide = [&](SessionTable::Moment& mo) {
+        if (!mo.valid) return;
+        if (m.sessions.covered(mo, mo.roster) && m.sessions.covered(mo, u.roster)) {
+          ++out.kept;
+          return;
+        }
+        m.sessions.release(mo);
+        mo.digest.reset();  // nor can readopt_restored() take it again after a restart
+        mo.restored = false;
+        ++out.lost;
+        changed = true;
+      };
+      decide(s.newest);
+      if (s.previous) decide(*s.previous);
+      if (changed) m.sessions.journal_put(s);
+      uncovered = uncovered || changed;
+    }
+    if (uncovered) ++out.users_uncovered;
+  }
+  m.table.compact();
+  return out;
+}
+
 void Engine::clear_presence() {
   impl_->table.clear_presence();
 }
@@ -203,6 +235,9 @@ proto::Result<proto::Delta> Engine::sync(std::string_view user, std::string_view
   if (m.touches_unknown(moment->roster, now))
     return fail(proto::AppCondition::kContinuityLost,
                 "a contact's presence could not be read; its state is unknown");
+  if (!m.sessions.covered(*moment, moment->roster) || !m.sessions.covered(*moment, now))
+    return fail(proto::AppCondition::kContinuityLost,
+                "a contact's presence could not be re-established after the component's gap");
   DeltaCost cost;
   proto::Delta d = build_delta(m.table, moment->roster, moment->version, now, cost);
   if (d.items() > m.opt.limits.max_delta_items || (!d.empty() && cost.delta > cost.full))
@@ -288,6 +323,8 @@ std::optional<proto::StateDigest> Engine::digest_at(std::string_view user, std::
   if (!moment || !m.sessions.answerable(*moment)) return std::nullopt;
   const std::uint32_t now = m.sessions.users.find(user)->second.roster;
   if (m.touches_unknown(moment->roster, now)) return std::nullopt;
+  if (!m.sessions.covered(*moment, moment->roster) || !m.sessions.covered(*moment, now))
+    return std::nullopt;
   return m.table.digest_at(moment->roster, moment->version, now);
 }
 

@@ -80,6 +80,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -153,6 +154,22 @@ class Engine {
   // before now fails with continuity-lost. Presence data is kept; the component should
   // re-learn it (clear_presence() if it cannot trust it).
   void gap();
+  // A gap closed per user instead of for everyone (single instance; spec "Continuity"):
+  // call it INSTEAD of gap() once the view is re-learned after a reconnect or a restart
+  // (begin_resync() ... end_resync(), after readopt_restored()), with the domains whose
+  // presence the server witnessed re-sending completely (<sessions-sent/>). A key moment
+  // from before stays answerable only while every contact of its view -- the roster at
+  // the moment and the user's roster now, and at a later sync the roster then -- is on a
+  // domain covered at every gap closed since the moment; the others are invalidated now
+  // like invalidate_keys() (their digests dropped and journaled, so no restart takes them
+  // again). History kept for the survivors makes their deltas exact: every change of a
+  // covered contact during the gap was re-learned as a new version.
+  struct GapDecision {
+    std::size_t kept = 0;             // key moments still answerable
+    std::size_t lost = 0;             // key moments invalidated (continuity-lost)
+    std::size_t users_uncovered = 0;  // users with at least one moment invalidated
+  };
+  GapDecision close_gap(const std::set<std::string, std::less<>>& covered_domains);
   // Forgets every available resource (as if each went offline). For a component that
   // reconnects to a server that re-sends all current presence.
   void clear_presence();

@@ -24,6 +24,7 @@ SessionTable::Moment SessionTable::take_moment(std::string_view id, std::uint32_
   table.ref_roster(m.roster);
   m.at_ms = opt.clock();
   m.valid = true;
+  m.gaps = coverage.closed();
   m.digest = table.digest_of_roster(roster);
   table.live.insert(m.version);
   return m;
@@ -293,6 +294,13 @@ const SessionTable::Moment* SessionTable::moment_named(const Session& s, std::st
   if (s.newest.id == last) return &s.newest;
   if (s.previous && s.previous->id == last) return &*s.previous;
   return nullptr;
+}
+
+bool SessionTable::covered(const Moment& m, std::uint32_t roster) const {
+  if (m.gaps == coverage.closed()) return true;
+  for (std::uint32_t cid : table.members_of(roster))
+    if (!coverage.covered_since(table.contacts[cid].jid.view(), m.gaps)) return false;
+  return true;
 }
 
 bool SessionTable::answerable(const Moment& m) const {

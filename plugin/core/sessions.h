@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "plugin/core/engine.h"
+#include "plugin/core/gap_coverage.h"
 #include "plugin/core/presence_table.h"
 #include "plugin/core/recorder.h"
 #include "plugin/core/text_index.h"
@@ -35,6 +36,7 @@ struct SessionTable {
     std::optional<proto::StateDigest> digest;  // the user's view when it was taken
     // A sync created it from this key (newest moments only; TxnRecord::retires).
     std::optional<KeyRef> retires;
+    std::uint64_t gaps = 0;                    // GapCoverage::closed() when it was taken
   };
   struct Session {
     std::string user, stream, resource;
@@ -75,6 +77,8 @@ struct SessionTable {
   // Whether a delta or digest from `m` is exact: taken in this process and epoch, after
   // the last restore (history is complete from there).
   bool answerable(const Moment& m) const;
+  // Whether every contact of `roster` was re-established at every gap closed after `m`.
+  bool covered(const Moment& m, std::uint32_t roster) const;
   SessionRecord record_of(const Session& s) const;
   void journal_put(const Session& s);
   bool expired(const Session& s) const;
@@ -124,6 +128,7 @@ struct SessionTable {
   std::uint64_t epoch = 1;
   std::uint64_t horizon = 0;  // history is complete for moments >= horizon
   std::uint64_t seq = 0;
+  GapCoverage coverage;  // gaps closed per user (Engine::close_gap())
   StrMap<User> users;
   StrMap<Session> by_key;  // by session_key()
   struct Savepoint {

@@ -213,10 +213,59 @@ local function presence_privileged_components()
 	return list;
 end
 
-for _, component in ipairs(presence_privileged_components()) do guard_component(component); end
+-- ---------------------------------------------------------------------------------------
+-- Session report on component connect: <sessions-sent/> (XEP "Session Reports").
+--
+-- When a component authenticates, mod_privilege (loaded on the component's host, as it
+-- must be for the privilege advertisement) runs, synchronously inside the component's
+-- "component-authenticated" event (priority 0), every user host's on_auth, which for an
+-- entity with a presence permission session.send()s the current presence of every full
+-- session that has one (prosody.full_sessions: every host's) and then records
+-- session.privileges[host]. A hook on that event at a lower priority therefore runs once
+-- that re-send is queued on the component's stream, in order, before anything else. Here,
+-- for each host with this module, it sends
+--   <message from='HOST' to='COMPONENT'><sessions-sent xmlns='urn:xmpp:rpsync:0'/></message>
+-- when mod_privilege granted the session a presence permission on HOST (so the re-send ran
+-- for it), and nothing otherwise: without the message the component cannot prove its view
+-- and keeps failing keys from before its gap. The message is sent on the session itself,
+-- behind the re-sent presence. Option rpsync_sessions_sent (default true).
+-- ---------------------------------------------------------------------------------------
+local sessions_sent_enabled = module:get_option_boolean("rpsync_sessions_sent", true);
+local PRESENCE_PERMS = { roster = true, managed_entity = true };
+local st_stanza = require "util.stanza";
+
+local function send_sessions_sent(component, event)
+	local session = event.session;
+	local granted = session and session.privileges and session.privileges[module.host];
+	if not (granted and PRESENCE_PERMS[granted.presence]) then
+		module:log("debug", "No presence privilege on %s: no <sessions-sent/>", module.host);
+		return nil;
+	end
+	session.send(st_stanza.message({ from = module.host, to = component })
+		:tag("sessions-sent", { xmlns = NS }):up());
+	module:log("info", "Sent <sessions-sent/> to %s after the re-send of current presence", component);
+	return nil;
+end
+
+local reporting_components = {};
+local function report_to_component(component)
+	if not sessions_sent_enabled or reporting_components[component] then return; end
+	if not prosody.hosts[component] then return; end
+	reporting_components[component] = true;
+	module:context(component):hook("component-authenticated", function(event)
+		return send_sessions_sent(component, event);
+	end, -10);
+end
+
+local function watch_component(component)
+	guard_component(component);
+	report_to_component(component);
+end
+
+for _, component in ipairs(presence_privileged_components()) do watch_component(component); end
 module:hook_global("host-activated", function(activated)
 	for _, component in ipairs(presence_privileged_components()) do
-		if component == activated then guard_component(component); end
+		if component == activated then watch_component(component); end
 	end
 end);
 

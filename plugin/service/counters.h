@@ -28,6 +28,10 @@ struct Counters {
   std::uint64_t roster_cache_hits = 0;    // answered "unchanged": the cached list was used
   std::uint64_t roster_cache_misses = 0;  // answered with the full roster
   std::uint64_t roster_refetches = 0;     // a versioned get failed or surprised: fetched again
+  // Gaps closed per user (ServiceConfig::close_gaps_per_user, gap_decision.cpp): key
+  // moments from before a reconnect or restart that stayed valid / were invalidated.
+  std::uint64_t gap_keys_kept = 0;
+  std::uint64_t gap_keys_lost = 0;
   std::map<std::string, std::uint64_t, std::less<>> failures;  // sync failures by condition
 };
 

@@ -46,6 +46,8 @@ class SessionsSent {
   // `host` sent <sessions-sent/>; false when it is not a served host.
   bool note(std::string_view host);
   bool complete() const { return waiting_.empty(); }
+  // The served hosts that have sent it on this connection.
+  const std::set<std::string, std::less<>>& done() const { return done_; }
   // The hosts still awaited, comma-separated (for logs and not-ready texts).
   std::string missing() const;
 

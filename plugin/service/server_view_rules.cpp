@@ -49,6 +49,8 @@ void Service::check_sessions_wait(std::int64_t now) {
 
 bool Service::resync_settled(std::int64_t now) const {
   if (now - resync_start_ms_ >= config_.resync_max.count()) return true;
+  // The witness of a complete re-send: nothing is left to wait for.
+  if (config_.close_gaps_per_user && sessions_.complete()) return true;
   if (view_pending_) return false;
   if (config_.server_view == ServerView::kReported) return sessions_.complete();
   return now - last_presence_ms_ >= config_.resync_quiet.count();

@@ -97,7 +97,15 @@ Service::Service(ServiceConfig config, core::Engine& engine, store::Store& store
       log_(logger),
       clock_(std::move(clock)),
       roster_({config_.component_jid, config_.roster_timeout, config_.roster_cache_contacts},
-              transport_, log_, counters_) {}
+              transport_, log_, counters_) {
+  if (config_.close_gaps_per_user) {
+    // The start itself is a gap: keys restored (and taken again) from the store are
+    // decided once the view is re-learned at the first connection.
+    config_.on_connect = ServiceConfig::OnConnect::kResync;
+    config_.gap_on_disconnect = false;
+    gap_pending_ = true;
+  }
+}
 
 Service::~Service() = default;
 
@@ -142,6 +150,7 @@ void Service::on_disconnected() {
   resyncing_ = false;
   ++generation_;
   if (config_.gap_on_disconnect) engine_.gap();
+  if (config_.close_gaps_per_user) gap_pending_ = true;
   queues_.clear();
   in_flight_ = 0;
   roster_.drop_cache("disconnected");
@@ -149,8 +158,9 @@ void Service::on_disconnected() {
   log_.warn(
       "service", "continuity.gap",
       {{"reason", "disconnected from server"},
-       {"effect", config_.gap_on_disconnect ? "older keys now fail with continuity-lost"
-                                            : "not-ready until group continuity is decided"}});
+       {"effect", config_.gap_on_disconnect     ? "older keys now fail with continuity-lost"
+                  : config_.close_gaps_per_user ? "not-ready until continuity is decided per user"
+                                                : "not-ready until group continuity is decided"}});
 }
 
 void Service::on_privileges(bool privileged) {
@@ -191,6 +201,7 @@ void Service::tick() {
       const std::size_t gone = engine_.end_resync();
       log_.info("service", "resync.done", {{"gone", gone}, {"ms", now - resync_start_ms_}});
     }
+    if (gap_pending_) close_gap();
     ++unwritten_;
   }
   if (unwritten_ > 0) {

@@ -108,6 +108,14 @@ struct ServiceConfig {
   // else decides (several instances: a peer of the observer group may have observed
   // throughout, feed/replica.h); requests get not-ready meanwhile anyway.
   bool gap_on_disconnect = true;
+  // One instance (its store is its own): a disconnect or a start is a gap decided per
+  // user once the view is re-learned (gap_decision.cpp, Engine::close_gap()). Implies
+  // on_connect = kResync and gap_on_disconnect = false. The resync ends as soon as every
+  // served host has sent <sessions-sent/> (the server's re-send is complete); keys then
+  // stay valid for users whose contacts are all on hosts that sent it; every other key
+  // from before fails with continuity-lost (all of them when no host sent it: a server
+  // without the witness, whose resync ends after resync_quiet as before).
+  bool close_gaps_per_user = false;
   std::chrono::milliseconds resync_quiet{2000};
   std::chrono::milliseconds resync_max{30000};
   std::string name = "rpsync";
@@ -225,6 +233,8 @@ class Service {
   }
   void check_sessions_wait(std::int64_t now);  // kReported: gives up after sessions_wait
   bool resync_settled(std::int64_t now) const;
+  // close_gaps_per_user: the end of a resync that follows a gap (gap_decision.cpp).
+  void close_gap();
   void finish(std::string user);  // by value: it destroys the request that owns r.user
   // Hands the engine's changes to the store and, when `durable`, a flush after them whose
   // outcome `then` gets. False (nothing taken from the engine) when the store's queue is
@@ -283,6 +293,7 @@ class Service {
   std::map<std::string, Awaiting, std::less<>> awaiting_;
   std::uint64_t tokens_ = 0;
   bool resyncing_ = false;  // OnConnect::kResync between connect and settle
+  bool gap_pending_ = false;  // close_gaps_per_user: a gap awaits its decision
   std::int64_t resync_start_ms_ = 0;
   std::int64_t last_presence_ms_ = 0;
   std::int64_t connected_ms_ = 0;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Scenario 7: the component restarts between two of alice's sessions, cleanly (SIGTERM)
-// or by a crash (SIGKILL), on the same sqlite store. It cannot prove it saw every presence
-// while it was down, so alice's old key fails with continuity-lost, never a partial delta;
-// a new enable afterwards works and its key syncs normally.
+// or by a crash (SIGKILL), on the same sqlite store. alice has a contact on other.test, a
+// host the component does not serve: nothing re-establishes its presence after the gap
+// (and Prosody without mod_rpsync_gate witnesses nothing), so alice's old key fails with
+// continuity-lost, never a partial delta; a new enable afterwards works and its key syncs
+// normally. Keys that survive a restart: continuity_test.cpp.
 //
 //   alice logs in, enables (e1), logs out
 //   the component is stopped (SIGTERM | SIGKILL) and started again on the same store

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Scenario 8: the XMPP server restarts. The component notices, reconnects by itself
-// (backoff) and, since it saw nothing while disconnected, fails alice's old key with
-// continuity-lost; a new enable on the fresh server works.
+// (backoff) and, since alice has a contact on other.test (a host it does not serve, whose
+// presence nothing re-establishes), fails alice's old key with continuity-lost; a new
+// enable on the fresh server works. Keys that survive it: continuity_test.cpp.
 //
 //   alice logs in, enables (e1), logs out
 //   the server restarts (every session dropped, the component's stream too)
