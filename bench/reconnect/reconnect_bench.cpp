@@ -117,6 +117,7 @@ struct Options {
   int storm_contacts = 0;
   int storm_rounds = 3;
   int storm_users = 0;       // --storm-users U: U accounts reconnect in waves of M (0 = M)
+  std::string keep_logs;     // --keep-logs DIR: the storm's component and Prosody logs
   std::string restart_mode;  // --restart term|kill: the component restarts before each
                              // rpsync storm (restart_storm.h)
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_reconnect.csv";
@@ -736,6 +737,8 @@ Options parse_options(int argc, char** argv) {
       o.storm_rounds = parse_list(value(), 1, 20).front();
     else if (a == "--storm-users")
       o.storm_users = parse_list(value(), 1, 5000).front();
+    else if (a == "--keep-logs")
+      o.keep_logs = value();
     else if (a == "--restart") {
       o.restart_mode = value();
       if (o.restart_mode != "term" && o.restart_mode != "kill")
@@ -783,6 +786,7 @@ Options parse_options(int argc, char** argv) {
           "  --restart term|kill  storm only: before each rpsync storm the component is\n"
           "                  stopped (SIGTERM / SIGKILL) and started on the same store while\n"
           "                  a tenth of the contacts change, another tenth while it is down\n"
+          "  --keep-logs DIR storm only: copies the component's and Prosody's logs there\n"
           "  --client        alice's library: gloox (client_ext, default) or strophe\n"
           "                  (libstrophe + librpsync-strophe, bench/reconnect/strophe_driver.h)\n"
           "  --max-minutes   watchdog for the whole run (exit 4)\n",
@@ -1191,6 +1195,11 @@ int bench_storm(const Options& o) {
   for (const auto& r : rows) bad = bad || r.failed > 0 || (o.restart_mode.empty() && r.fell_back);
   for (auto& t : contacts) t->abort();
   component.terminate();
+  if (!o.keep_logs.empty()) {
+    fs::create_directories(o.keep_logs);
+    std::ofstream(fs::path(o.keep_logs) / "component.log") << component.log();
+    std::ofstream(fs::path(o.keep_logs) / "prosody.log") << server->log();
+  }
   return bad ? 3 : 0;
 }
 
