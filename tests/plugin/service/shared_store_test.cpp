@@ -180,8 +180,13 @@ TEST_F(SharedStore, AStoreBackWhilePresenceKeepsComingIsFoundOnTheTick) {
   connected_and_enabled();
   store.down = true;
   store.buffers = true;
-  service->tick();  // the enable left its changes unflushed: the flush fails
   presence("dave@example.test/a");
+  service->tick();  // written (only buffered)
+  EXPECT_TRUE(service->ready());
+  now_ms += 250;
+  service->tick();  // the quiet tick's flush fails
+  EXPECT_FALSE(service->ready());
+  presence("dave@example.test/b");
   now_ms += 250;
   service->tick();
   EXPECT_FALSE(service->ready()) << "a buffered write does not make the store healthy";
