@@ -6,6 +6,10 @@
 //          commit folds them into the base (the largest single store call there is)
 //   stall  a real redis-server (tests/harness) frozen with SIGSTOP for --stall-ms and
 //          thawed again (SIGCONT), from a thread of its own, while the loop runs
+//   steady SQLite without a fold (what a request costs: one commit or two)
+// Modes: inline2 = store calls on the loop, a flush before each request and one after (the
+// component before the worker; still so with [feed]), inline1 = on the loop, one flush
+// per request (store.queue = 0 without [feed]), worker = the store worker (the default).
 // The loop is an asio::io_context with the component's pattern of store traffic: a 5 ms
 // probe timer (its lateness = the loop's pause), presence batches every 10 ms (256
 // updates), and a "request" every 20 ms: a session row written and flushed, answered when
@@ -159,11 +163,17 @@ class Window {
 }
 
 // Runs a window with `store` inline or behind a worker.
-Figures measure(store::Store& store, bool worker, const Options& o, std::size_t resources) {
+enum class Mode { kInline2, kInline1, kWorker };
+constexpr Mode kModes[] = {Mode::kInline2, Mode::kInline1, Mode::kWorker};
+const char* name(Mode m) {
+  return m == Mode::kInline2 ? "inline2" : m == Mode::kInline1 ? "inline1" : "worker";
+}
+
+Figures measure(store::Store& store, Mode mode, const Options& o, std::size_t resources) {
   asio::io_context io;
-  if (!worker) {
+  if (mode != Mode::kWorker) {
     store::InlineStore inline_store(store);
-    return Window(io, inline_store, true, o, resources).run();
+    return Window(io, inline_store, mode == Mode::kInline2, o, resources).run();
   }
   store::StoreWorker w(store, {256, Ms(60000)},
                        [&io](std::function<void()> f) { asio::post(io, std::move(f)); });
@@ -204,13 +214,16 @@ std::filesystem::path prepare_sqlite(const std::filesystem::path& dir, std::size
   return path;
 }
 
-void fold(const Options& o, const std::filesystem::path& dir) {
+// SQLite with `n` resources in its log: "steady" below compact_min_log (no fold), "fold"
+// above (the first commit folds them all).
+void sqlite(const char* situation, std::size_t n, const Options& o,
+            const std::filesystem::path& dir) {
   const auto t0 = Clock::now();
-  const auto base = prepare_sqlite(dir, o.resources);
-  std::printf("# fold: %zu resources in the log, prepared in %.1f s\n", o.resources,
+  const auto base = prepare_sqlite(dir, n);
+  std::printf("# %s: %zu resources in the log, prepared in %.1f s\n", situation, n,
               std::chrono::duration<double>(Clock::now() - t0).count());
-  for (bool worker : {false, true}) {
-    const auto db = dir / (worker ? "worker.db" : "inline.db");
+  for (Mode mode : kModes) {
+    const auto db = dir / (std::string(name(mode)) + ".db");
     for (const char* sfx : {"", "-wal"}) {
       std::error_code ec;
       std::filesystem::copy_file(base.string() + sfx, db.string() + sfx,
@@ -218,7 +231,7 @@ void fold(const Options& o, const std::filesystem::path& dir) {
     }
     auto opened = store::open_store("sqlite:" + db.string());  // default options: folds
     if (!opened.ok()) die(opened.status().message());
-    print("fold", worker ? "worker" : "inline", measure(*opened.value(), worker, o, o.resources));
+    print(situation, name(mode), measure(*opened.value(), mode, o, n));
   }
 }
 
@@ -226,9 +239,9 @@ void stall(const Options& o) {
   std::string why;
   auto redis = test::RedisServer::start({}, &why);
   if (!redis) die("redis: " + why);
-  for (bool worker : {false, true}) {
+  for (Mode mode : kModes) {
     const std::string uri =
-        redis->uri(0, worker ? "w" : "i") + "&timeout_ms=" + std::to_string(o.timeout.count());
+        redis->uri(0, name(mode)) + "&timeout_ms=" + std::to_string(o.timeout.count());
     auto opened = store::open_store(uri);
     if (!opened.ok()) die(opened.status().message());
     std::thread freezer([&] {
@@ -237,9 +250,9 @@ void stall(const Options& o) {
       std::this_thread::sleep_for(o.stall);
       redis->thaw();
     });
-    Figures f = measure(*opened.value(), worker, o, 10000);
+    Figures f = measure(*opened.value(), mode, o, 10000);
     freezer.join();
-    print("stall", worker ? "worker" : "inline", f);
+    print("stall", name(mode), f);
   }
 }
 
@@ -277,7 +290,8 @@ int main(int argc, char** argv) {
   std::printf("# window %lld ms, request timeout %lld ms, redis stall %lld ms\n",
               static_cast<long long>(o.window.count()), static_cast<long long>(o.timeout.count()),
               static_cast<long long>(o.stall.count()));
-  fold(o, dir);
+  sqlite("steady", 10000, o, dir);
+  sqlite("fold", o.resources, o, dir);
   stall(o);
   std::filesystem::remove_all(dir);
   return 0;

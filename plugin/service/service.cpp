@@ -205,21 +205,29 @@ void Service::tick() {
     ++unwritten_;
   }
   if (unwritten_ > 0) {
-    persist(false);
+    // A failed store is probed with a flush (a buffered write proves nothing), also while
+    // presence keeps coming, so requests stop getting not-ready once it is back.
+    persist(store_retry_due(now));
   } else if (unflushed_ && flushes_out_ == 0) {
     // Nothing new since the last tick: make what the store may still buffer durable, so
     // an idle instance's last changes reach the shared store and its feed within two
     // ticks (peers re-learning presence read them, plugin/feed/replica.h), not at the next
     // change or request.
     persist(true);
-  } else if (!store_ok_ && flushes_out_ == 0 && now - store_retry_ms_ >= 1000) {
+  } else if (store_retry_due(now)) {
     // Nothing new to write, but the store failed: find out whether it is back, so
     // requests stop getting not-ready without waiting for the next presence.
-    store_retry_ms_ = now;
     persist(true);
   }
   // Forget rate windows older than a minute so the map stays bounded by active users.
   std::erase_if(rates_, [&](const auto& kv) { return now - kv.second.start_ms >= 60000; });
+}
+
+// The store failed and no flush is out: time to probe it again (at most once a second).
+bool Service::store_retry_due(std::int64_t now) {
+  if (store_ok_ || flushes_out_ > 0 || now - store_retry_ms_ < 1000) return false;
+  store_retry_ms_ = now;
+  return true;
 }
 
 bool Service::flush() {

@@ -240,8 +240,9 @@ class Service {
   // outcome `then` gets. False (nothing taken from the engine) when the store's queue is
   // full.
   bool persist(bool durable, store::AsyncStore::Completion then = {});
-  bool store_usable();               // run(): may a request change the engine now
-  void note_store(const Status& s);  // the store's last outcome -> store_ok_, logged once
+  bool store_usable();                     // run(): may a request change the engine now
+  bool store_retry_due(std::int64_t now);  // tick(): probe a failed store with a flush
+  void note_store(const Status& s);        // the store's last outcome -> store_ok_, logged once
   // A request's flush completed (or timed out): commit or roll back, then answer.
   void durable(const std::string& user, std::uint64_t token, const Status& s);
   void expire_durability_waits(std::int64_t now);

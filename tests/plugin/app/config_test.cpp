@@ -110,6 +110,28 @@ TEST_F(ConfigTest, ClearErrorsNameTheKey) {
             std::string::npos);
 }
 
+TEST_F(ConfigTest, StoreWorkerQueueAndTimeoutFromFileAndFlags) {
+  g_env["RPSYNC_SECRET"] = "s";
+  auto r = run({"--component", "c", "--domain", "d"});
+  ASSERT_EQ(error_of(r), "");
+  EXPECT_EQ(std::get<Invocation>(r).config.store_queue, 256u);
+  EXPECT_EQ(std::get<Invocation>(r).config.store_timeout_ms, 5000u);
+  auto cfg = temp_file("store.toml",
+                       "[server]\ncomponent='c'\ndomains=['d']\n[store]\nqueue=0\n"
+                       "timeout_ms=750\n");
+  r = run({"--config", cfg.string()});
+  ASSERT_EQ(error_of(r), "");
+  EXPECT_EQ(std::get<Invocation>(r).config.store_queue, 0u) << "0 = inline";
+  EXPECT_EQ(std::get<Invocation>(r).config.store_timeout_ms, 750u);
+  r = run({"--config", cfg.string(), "--store-queue", "64", "--store-timeout-ms", "2000"});
+  ASSERT_EQ(error_of(r), "");
+  EXPECT_EQ(std::get<Invocation>(r).config.store_queue, 64u);
+  EXPECT_EQ(std::get<Invocation>(r).config.store_timeout_ms, 2000u);
+  EXPECT_NE(error_of(run({"--component", "c", "--domain", "d", "--store-timeout-ms", "10"}))
+                .find("store.timeout_ms"),
+            std::string::npos);
+}
+
 // The sample's commented [feed] block, turned on as an operator would: uncomment its keys
 // and switch the store to the commented redis:// line.
 TEST_F(ConfigTest, TheSampleFeedSectionParsesWhenUncommented) {

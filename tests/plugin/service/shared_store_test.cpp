@@ -14,7 +14,7 @@ class SwitchableStore final : public store::Store {
  public:
   StatusOr<core::Image> load() override { return core::Image{}; }
   store::Done write(const core::Batch& batch) override {
-    if (down) return Status::unavailable("down");
+    if (down && !buffers) return Status::unavailable("down");
     written.insert(written.end(), batch.begin(), batch.end());
     return Status{};
   }
@@ -30,6 +30,7 @@ class SwitchableStore final : public store::Store {
                       [](const auto& m) { return std::holds_alternative<M>(m); }));
   }
   bool down = false;
+  bool buffers = false;  // write() succeeds while down (Redis buffers until MULTI/EXEC)
   core::Batch written;
   int flushes = 0;
 };
@@ -169,6 +170,33 @@ TEST_F(SharedStore, AStoreThatIsDownLeavesTheKeyUntouchedAndRecoversOnTheTick) {
   transport.answer_roster(roster);
   auto reply = transport.take();
   EXPECT_EQ(reply.attr("type"), "result") << xml::to_string(reply);
+}
+
+// A store whose writes are only buffered (Redis) says nothing by accepting them: while
+// presence keeps arriving on every tick, the failed store is probed with a flush, and
+// requests are answered again as soon as it is back.
+TEST_F(SharedStore, AStoreBackWhilePresenceKeepsComingIsFoundOnTheTick) {
+  presence("bob@example.test/pc");
+  connected_and_enabled();
+  store.down = true;
+  store.buffers = true;
+  presence("dave@example.test/a");
+  service->tick();  // written (only buffered)
+  EXPECT_TRUE(service->ready());
+  now_ms += 250;
+  service->tick();  // the quiet tick's flush fails
+  EXPECT_FALSE(service->ready());
+  presence("dave@example.test/b");
+  now_ms += 250;
+  service->tick();
+  EXPECT_FALSE(service->ready()) << "a buffered write does not make the store healthy";
+  store.down = false;
+  for (int i = 0; i < 8 && !service->ready(); ++i) {
+    presence("dave@example.test/r" + std::to_string(i));  // something new on every tick
+    now_ms += 250;
+    service->tick();
+  }
+  EXPECT_TRUE(service->ready()) << "found back within two seconds of ticks with presence";
 }
 
 // An instance that observes one change and then nothing: the change is written on the
