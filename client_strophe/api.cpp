@@ -81,7 +81,8 @@ rpsync_strophe::rpsync_strophe(xmpp_conn_t* c, const rpsync_strophe_options_t& o
     : conn(c),
       transport(c),
       events(this, cb, userdata),
-      session(xmpp_conn_get_jid(c), rpsync::strophe::options_from(o), transport, events) {}
+      session(xmpp_conn_get_jid(c), rpsync::strophe::options_from(o), transport, events),
+      tcp_nodelay(o.tcp_nodelay != 0) {}
 
 RPSYNC_STROPHE_API void rpsync_strophe_options_init(rpsync_strophe_options_t* o) {
   if (o == nullptr) return;
@@ -97,6 +98,7 @@ RPSYNC_STROPHE_API void rpsync_strophe_options_init(rpsync_strophe_options_t* o)
   o->synced_marker = 1;
   o->answer_disco = 1;
   o->roster_ver = 1;
+  o->tcp_nodelay = 1;
 }
 
 RPSYNC_STROPHE_API rpsync_strophe_t* rpsync_strophe_new(xmpp_conn_t* conn,
@@ -154,6 +156,7 @@ RPSYNC_STROPHE_API int rpsync_strophe_connect_client(rpsync_strophe_t* h, const 
   h->link->app_handler = callback;
   h->link->app_userdata = userdata;
   h->resumed = false;
+  if (h->tcp_nodelay) xmpp_conn_set_sockopt_callback(h->conn, rpsync_strophe_sockopt_cb);
   const int rc = xmpp_connect_client(h->conn, altdomain, altport, on_conn, h->link);
   if (rc == XMPP_EOK) h->connecting = true;
   return rc;

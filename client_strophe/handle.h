@@ -73,6 +73,7 @@ struct rpsync_strophe {
   rpsync_strophe_conn_link* link = nullptr;  // created by the first connect_client
   bool resumed = false;                      // <resumed/> seen on the stream being set up
   bool connecting = false;                   // connect_client called, no DISCONNECT/FAIL since
+  bool tcp_nodelay = true;                   // connect_client installs rpsync_strophe_sockopt_cb
   std::string component;                     // returned by rpsync_strophe_get_component
   std::string roster_ver;                    // returned by rpsync_strophe_roster_version
 };

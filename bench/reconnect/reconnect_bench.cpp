@@ -55,6 +55,7 @@
 #include "bench/common/text.h"
 #include "bench/common/timing.h"
 #include "bench/reconnect/bench_server.h"
+#include "bench/reconnect/restart_storm.h"
 #include "bench/reconnect/server_cpu.h"
 #include "bench/reconnect/stanza_kinds.h"
 #include "bench/reconnect/storm.h"
@@ -115,6 +116,9 @@ struct Options {
   int storm_clients = 0;  // --storm MxC: M clients with C contacts each, instead of the matrix
   int storm_contacts = 0;
   int storm_rounds = 3;
+  int storm_users = 0;       // --storm-users U: U accounts reconnect in waves of M (0 = M)
+  std::string restart_mode;  // --restart term|kill: the component restarts before each
+                             // rpsync storm (restart_storm.h)
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_reconnect.csv";
   std::string component_bin = RPSYNC_COMPONENT_BIN;
   std::string gate_dir = RPSYNC_GATE_PLUGIN_DIR;
@@ -623,6 +627,7 @@ class Session {
           .verified_ms = t.verified_ms,
           .state_ms = t.state_ms,
           .roster_bytes = static_cast<double>(t.roster_bytes),
+          .kinds = {},
           .roster_cached = t.roster_cached,
           .t0 = t.t0,
           .ok = t.ok,
@@ -729,7 +734,13 @@ Options parse_options(int argc, char** argv) {
       o.storm_contacts = parse_list(v.substr(x + 1), 1, 2000).front();
     } else if (a == "--storm-rounds")
       o.storm_rounds = parse_list(value(), 1, 20).front();
-    else if (a == "--client") {
+    else if (a == "--storm-users")
+      o.storm_users = parse_list(value(), 1, 5000).front();
+    else if (a == "--restart") {
+      o.restart_mode = value();
+      if (o.restart_mode != "term" && o.restart_mode != "kill")
+        die("--restart is term or kill, not " + o.restart_mode);
+    } else if (a == "--client") {
       const std::string c = value();
       if (c != "gloox" && c != "strophe") die("--client is gloox or strophe, not " + c);
       o.strophe = c == "strophe";
@@ -747,7 +758,7 @@ Options parse_options(int argc, char** argv) {
           "       [--rounds 5] [--rounds-large 3] [--warmup 2] [--nagle]\n"
           "       [--gate-without-rosterver]\n"
           "       [--trace] [--sasl-plain] [--no-scram-cache] [--one-way] [--no-restart]\n"
-          "       [--max-minutes 45]\n"
+          "       [--max-minutes 45] [--storm MxC [--storm-users U] [--restart term|kill]]\n"
           "       [--csv PATH] [--client gloox|strophe]\n"
           "       [--component-bin PATH] [--gate-dir DIR] [--server prosody|ejabberd]\n"
           "  --server        prosody (default) or ejabberd 23.01 with mod_rpsync_gate and\n"
@@ -768,6 +779,10 @@ Options parse_options(int argc, char** argv) {
           "                  (session, roster cache, SCRAM keys), as after an app restart\n"
           "  --storm MxC     instead of the matrix: M clients with the same C online contacts\n"
           "                  reconnect at once, plain vs gate + roster ver (--storm-rounds 3)\n"
+          "  --storm-users U U accounts (default M) reconnect in consecutive waves of M\n"
+          "  --restart term|kill  storm only: before each rpsync storm the component is\n"
+          "                  stopped (SIGTERM / SIGKILL) and started on the same store while\n"
+          "                  a tenth of the contacts change, another tenth while it is down\n"
           "  --client        alice's library: gloox (client_ext, default) or strophe\n"
           "                  (libstrophe + librpsync-strophe, bench/reconnect/strophe_driver.h)\n"
           "  --max-minutes   watchdog for the whole run (exit 4)\n",
@@ -1030,30 +1045,38 @@ std::vector<Row> bench_n(const Options& o, int n) {
 }  // namespace
 
 void print_storm(const Options& o, const std::vector<rpsync::bench::StormRow>& rows, int m, int c) {
+  const int users = o.storm_users > 0 ? o.storm_users : m;
   std::printf(
-      "\nreconnect storm: %d clients x %d online contacts reconnect at once; Prosody 0.12, Nagle "
-      "%s; medians of %d storms per mode\nbytes: all clients (serialised elements); cpu: over "
-      "the storm; state/complete: until the last client held its state / got its ping back\n\n",
-      m, c, o.nagle ? "on" : "off", o.storm_rounds);
-  std::printf("%-8s %10s %9s %9s %9s %7s %9s %7s %9s %6s\n", "mode", "bytes", "srv cpu", "cmp cpu",
-              "cpu/pl", "state", "st/pl", "compl", "co/pl", "failed");
+      "\nreconnect storm: %d users x %d online contacts reconnect, %d at once; Prosody 0.12, "
+      "Nagle %s; component restart before each rpsync storm: %s; medians of %d storms per "
+      "mode\nbytes: all clients (serialised elements); cpu: over the storm; state/complete: "
+      "until the last client held its state / got its ping back; synced/fell back: rpsync "
+      "reconnects that were a delta / a full login, all storms\n\n",
+      users, c, m, o.nagle ? "on" : "off", o.restart_mode.empty() ? "no" : o.restart_mode.c_str(),
+      o.storm_rounds);
+  std::printf("%-8s %10s %9s %9s %9s %7s %9s %7s %9s %6s %7s %6s\n", "mode", "bytes", "srv cpu",
+              "cmp cpu", "cpu/pl", "state", "st/pl", "compl", "co/pl", "failed", "synced",
+              "fellbk");
   std::ofstream csv(o.csv + ".storm.csv");
   csv << "clients,contacts,mode,bytes,server_cpu_ms,component_cpu_ms,cpu_ratio,state_ms,"
-         "state_ratio,complete_ms,complete_ratio,bytes_ratio,failed,rounds,nagle\n";
+         "state_ratio,complete_ms,complete_ratio,bytes_ratio,failed,rounds,nagle,users,"
+         "restart,synced,fell_back\n";
   const auto& p = rows.front();
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0; };
   for (const auto& r : rows) {
     const double cpu =
         ratio(r.server_cpu_ms + r.component_cpu_ms, p.server_cpu_ms + p.component_cpu_ms);
-    std::printf("%-8s %10.0f %9.1f %9.1f %9.3f %7.1f %9.3f %7.1f %9.3f %6zu\n", r.mode.c_str(),
-                r.bytes, r.server_cpu_ms, r.component_cpu_ms, cpu, r.state_ms,
+    std::printf("%-8s %10.0f %9.1f %9.1f %9.3f %7.1f %9.3f %7.1f %9.3f %6zu %7zu %6zu\n",
+                r.mode.c_str(), r.bytes, r.server_cpu_ms, r.component_cpu_ms, cpu, r.state_ms,
                 ratio(r.state_ms, p.state_ms), r.complete_ms, ratio(r.complete_ms, p.complete_ms),
-                r.failed);
+                r.failed, r.synced, r.fell_back);
     csv << m << "," << c << "," << r.mode << "," << r.bytes << "," << r.server_cpu_ms << ","
         << r.component_cpu_ms << "," << cpu << "," << r.state_ms << ","
         << ratio(r.state_ms, p.state_ms) << "," << r.complete_ms << ","
         << ratio(r.complete_ms, p.complete_ms) << "," << ratio(r.bytes, p.bytes) << "," << r.failed
-        << "," << r.rounds << "," << (o.nagle ? 1 : 0) << "\n";
+        << "," << r.rounds << "," << (o.nagle ? 1 : 0) << "," << users << ","
+        << (o.restart_mode.empty() ? "no" : o.restart_mode) << "," << r.synced << "," << r.fell_back
+        << "\n";
   }
 }
 
@@ -1074,20 +1097,18 @@ void print_kinds(const std::vector<Row>& rows, const std::string& csv_path) {
   }
 }
 
-// --storm: one Prosody with M users s000.. sharing C online contacts ('both'), the
-// component, and run_storm(); prints one line per mode and writes the CSV.
-int bench_storm(const Options& o) {
-  const int m = o.storm_clients, c = o.storm_contacts;
-  ensure_fd_limit(m + c);
+// --storm's Prosody: U users s000.. (s0000.. from 1,000) sharing C contacts ('both').
+std::unique_ptr<ProsodyServer> storm_server(const Options& o, int u, int c,
+                                            std::vector<std::string>& users) {
   rpsync::test::ProsodyOptions po;
   po.component_jid = kComponent;
   po.component_secret = kSecret;
   std::string why;
   auto server = ProsodyServer::create(po, &why);
   if (!server) die(why);
-  std::vector<std::string> users, user_jids, contact_jids;
-  for (int i = 0; i < m; ++i) {
-    users.push_back("s" + rpsync::bench::contact_name(i, 3));
+  std::vector<std::string> user_jids, contact_jids;
+  for (int i = 0; i < u; ++i) {
+    users.push_back("s" + rpsync::bench::contact_name(i, u > 1000 ? 4 : 3));
     user_jids.push_back(users.back() + "@" + kHost);
     server->add_user(users.back(), kHost, kPassword);
   }
@@ -1096,9 +1117,34 @@ int bench_storm(const Options& o) {
     server->add_user(contact_name(i), kHost, kPassword);
     server->add_roster_items(contact_jids.back(), user_jids, "both");
   }
-  for (const auto& u : user_jids) server->add_roster_items(u, contact_jids, "both");
+  for (const auto& jid : user_jids) server->add_roster_items(jid, contact_jids, "both");
   patch_prosody_config(*server, o);
   if (!server->launch()) die("prosody did not start:\n" + server->log());
+  return server;
+}
+
+// --storm's contacts, online with a presence each.
+std::vector<std::unique_ptr<TestClient>> storm_contacts(const ProsodyServer& server, int c) {
+  std::vector<std::unique_ptr<TestClient>> contacts;
+  std::string why;
+  for (int i = 0; i < c; ++i) {
+    auto t = TestClient::login(server.c2s_port(), contact_name(i), kHost, kPassword, "phone", &why,
+                               Millis(15000));
+    if (!t) die("login of " + contact_name(i) + ": " + why);
+    t->send(contact_presence("status of " + contact_name(i), i));
+    contacts.push_back(std::move(t));
+  }
+  return contacts;
+}
+
+// --storm: the server, the component, and run_storm(); prints one line per mode and
+// writes the CSV. --restart: the component restarts before every rpsync storm.
+int bench_storm(const Options& o) {
+  const int m = o.storm_clients, c = o.storm_contacts;
+  const int u = o.storm_users > 0 ? o.storm_users : m;
+  ensure_fd_limit(m + c);
+  std::vector<std::string> users;
+  auto server = storm_server(o, u, c, users);
   const fs::path work = fs::path(server->dir()) / "component";
   fs::create_directories(work);
   ComponentSpec spec;
@@ -1108,18 +1154,12 @@ int bench_storm(const Options& o) {
   spec.binary = o.component_bin;
   spec.extra_args = {"--log-level", "info", "--requests-per-minute", "100000"};
   ComponentProcess component(work.string(), server->component_port(), spec);
+  std::string why;
   if (!component.start(&why)) die(why);
   if (!wait_connected(component, "connected privileged=yes", Millis(15000)))
     die("component did not connect:\n" + component.log());
   LowFds low_fds(4 * m + 64);  // gloox's select(): the storm clients' sockets stay below 1024
-  std::vector<std::unique_ptr<TestClient>> contacts;
-  for (int i = 0; i < c; ++i) {
-    auto t = TestClient::login(server->c2s_port(), contact_name(i), kHost, kPassword, "phone", &why,
-                               Millis(15000));
-    if (!t) die("login of " + contact_name(i) + ": " + why);
-    t->send(contact_presence("status of " + contact_name(i), i));
-    contacts.push_back(std::move(t));
-  }
+  auto contacts = storm_contacts(*server, c);
   low_fds.release();
   // Each contact's presence was processed once its own ping returns (one connection,
   // in order); then the component has seen them all once it answers a ping too.
@@ -1140,11 +1180,15 @@ int bench_storm(const Options& o) {
   s.server_pid = server->pid();
   s.component_pid = component.pid();
   s.rounds = o.storm_rounds;
-  progress("storm: " + std::to_string(m) + " clients x " + std::to_string(c) + " contacts up");
+  s.wave = static_cast<std::size_t>(m);
+  if (!o.restart_mode.empty())
+    s.before_rpsync = rpsync::bench::component_restarter(
+        {&component, &contacts, kComponent, kHost, o.restart_mode == "kill"});
+  progress("storm: " + std::to_string(u) + " users x " + std::to_string(c) + " contacts up");
   const auto rows = rpsync::bench::run_storm(s, settle);
   print_storm(o, rows, m, c);
-  bool bad = false;
-  for (const auto& r : rows) bad = bad || r.failed > 0;
+  bool bad = false;  // after a restart, a full login is an outcome, not a failure
+  for (const auto& r : rows) bad = bad || r.failed > 0 || (o.restart_mode.empty() && r.fell_back);
   for (auto& t : contacts) t->abort();
   component.terminate();
   return bad ? 3 : 0;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "bench/common/figures.h"
 #include "bench/common/timing.h"
@@ -105,23 +106,28 @@ class Account {
     client_->connect(false);
   }
   // One non-blocking turn; notes when the state is held and when the ping returned.
+  // Once done, it still reads and ticks: a client that fell back enables afterwards.
   void step(Clock::time_point now) {
-    if (done_at_ || flags_.disconnected) return;
+    if (flags_.disconnected) return;
     if (client_->recv(0) != gloox::ConnNoError) flags_.disconnected = true;
     if (manager_) manager_->tick();
-    const bool state = rpsync_ ? flags_.synced && flags_.connected
-                               : flags_.connected && client_->contact_presences >= setup_.contacts;
+    if (done_at_) return;
+    const bool flood = client_->contact_presences >= setup_.contacts;
+    const bool state = flags_.connected && (rpsync_ && !flags_.full_resync ? flags_.synced : flood);
     if (state && !state_at_) state_at_ = now;
     if (state && !pinged_) {
       client_->xmppPing(gloox::JID(setup_.host), &flags_);
       pinged_ = true;
     }
-    if (flags_.pong && (!rpsync_ || client_->verified)) done_at_ = now;
+    if (flags_.pong && (!rpsync_ || flags_.full_resync || client_->verified)) done_at_ = now;
   }
   bool finished() const { return done_at_.has_value() || failed(); }
-  bool failed() const { return flags_.full_resync || (flags_.disconnected && !done_at_); }
-  // Prepared: rpsync enabled (key stored), plain logged in once (SCRAM key cached).
-  bool prepared() const { return rpsync_ ? flags_.enabled : flags_.connected; }
+  bool failed() const { return flags_.disconnected && !done_at_; }
+  bool synced() const { return flags_.synced && !flags_.full_resync; }
+  bool fell_back() const { return flags_.full_resync; }
+  // Prepared: rpsync holds a key (enabled, or synced), plain logged in once (SCRAM key
+  // cached).
+  bool prepared() const { return rpsync_ ? flags_.enabled || synced() : flags_.connected; }
   void leave() {
     if (manager_)
       manager_->logout();
@@ -159,7 +165,7 @@ class Account {
 
 // Until no client's socket is readable for 5 ms (then timers may be due): the bench must
 // not spin, its CPU is the servers' CPU on a small machine.
-void wait_readable(const std::vector<std::unique_ptr<Account>>& accounts) {
+void wait_readable(std::span<const std::unique_ptr<Account>> accounts) {
   std::vector<pollfd> fds;
   for (const auto& a : accounts)
     if (a->socket() >= 0) fds.push_back({a->socket(), POLLIN, 0});
@@ -167,7 +173,7 @@ void wait_readable(const std::vector<std::unique_ptr<Account>>& accounts) {
 }
 
 template <class F>
-bool pump_all(std::vector<std::unique_ptr<Account>>& accounts, F done, Millis timeout) {
+bool pump_all(std::span<std::unique_ptr<Account>> accounts, F done, Millis timeout) {
   const auto deadline = Clock::now() + timeout;
   for (long i = 0; i < 10000000L && Clock::now() < deadline; ++i) {
     bool all = true;
@@ -179,7 +185,7 @@ bool pump_all(std::vector<std::unique_ptr<Account>>& accounts, F done, Millis ti
 }
 
 // Every account logs out and its stream ends (bounded).
-void leave_all(std::vector<std::unique_ptr<Account>>& accounts) {
+void leave_all(std::span<std::unique_ptr<Account>> accounts) {
   for (auto& a : accounts) a->leave();
   pump_all(
       accounts, [](Account& a) { return a.gone(); }, Millis(20000));
@@ -187,27 +193,23 @@ void leave_all(std::vector<std::unique_ptr<Account>>& accounts) {
 
 struct StormSample {
   double bytes = 0, server_cpu = 0, component_cpu = 0, state_ms = 0, complete_ms = 0;
-  std::size_t failed = 0;
+  std::size_t failed = 0, synced = 0, fell_back = 0;
 };
 
-StormSample one_storm(const StormSetup& s, std::vector<std::unique_ptr<Account>>& accounts) {
-  CpuMeter server(s.server_pid), component(s.component_pid);
-  server.start();
-  component.start();
-  const auto t0 = Clock::now();
-  for (auto& a : accounts) a->start();
-  pump_all(
-      accounts,
-      [](Account& a) {
-        a.step(Clock::now());
-        return a.finished();
-      },
-      s.timeout);
-  StormSample out;
-  out.server_cpu = server.elapsed();
-  out.component_cpu = component.elapsed();
-  for (auto& a : accounts) {
+// One wave: its clients connect at once and are pumped until each finished; then, so the
+// next round finds a key again, until each rpsync client holds one; then all leave.
+void one_wave(const StormSetup& s, std::span<std::unique_ptr<Account>> wave, Clock::time_point t0,
+              StormSample& out) {
+  for (auto& a : wave) a->start();
+  auto step = [](Account& a) {
+    a.step(Clock::now());
+    return a.finished();
+  };
+  pump_all(wave, step, s.timeout);
+  for (auto& a : wave) {
     out.bytes += static_cast<double>(a->bytes());
+    if (a->synced()) ++out.synced;
+    if (a->fell_back()) ++out.fell_back;
     if (a->failed() || !a->done_at()) {
       ++out.failed;
       continue;
@@ -215,7 +217,27 @@ StormSample one_storm(const StormSetup& s, std::vector<std::unique_ptr<Account>>
     out.state_ms = std::max(out.state_ms, ms_between(t0, *a->state_at()));
     out.complete_ms = std::max(out.complete_ms, ms_between(t0, *a->done_at()));
   }
-  leave_all(accounts);
+  pump_all(
+      wave,
+      [](Account& a) {
+        a.step(Clock::now());
+        return a.prepared() || a.failed();
+      },
+      s.timeout);
+  leave_all(wave);
+}
+
+StormSample one_storm(const StormSetup& s, std::vector<std::unique_ptr<Account>>& accounts) {
+  CpuMeter server(s.server_pid), component(s.component_pid);
+  server.start();
+  component.start();
+  const auto t0 = Clock::now();
+  StormSample out;
+  const std::size_t size = s.wave > 0 ? s.wave : accounts.size();
+  for (std::size_t i = 0; i < accounts.size(); i += size)
+    one_wave(s, std::span(accounts).subspan(i, std::min(size, accounts.size() - i)), t0, out);
+  out.server_cpu = server.elapsed();
+  out.component_cpu = component.elapsed();
   return out;
 }
 
@@ -228,13 +250,34 @@ StormRow summarise(const std::string& mode, const std::vector<StormSample>& samp
   r.component_cpu_ms = median_of(samples, [](const StormSample& x) { return x.component_cpu; });
   r.state_ms = median_of(samples, [](const StormSample& x) { return x.state_ms; });
   r.complete_ms = median_of(samples, [](const StormSample& x) { return x.complete_ms; });
-  for (const auto& x : samples) r.failed += x.failed;
+  for (const auto& x : samples) {
+    r.failed += x.failed;
+    r.synced += x.synced;
+    r.fell_back += x.fell_back;
+  }
   return r;
+}
+
+// One full login per account, a wave at a time, until it is prepared (or failed).
+void prepare(const StormSetup& s, std::vector<std::unique_ptr<Account>>& accounts) {
+  const std::size_t size = s.wave > 0 ? s.wave : accounts.size();
+  for (std::size_t i = 0; i < accounts.size(); i += size) {
+    auto wave = std::span(accounts).subspan(i, std::min(size, accounts.size() - i));
+    for (auto& a : wave) a->start();
+    pump_all(
+        wave,
+        [](Account& a) {
+          a.step(Clock::now());
+          return a.prepared() || a.failed();
+        },
+        s.timeout);
+    leave_all(wave);
+  }
 }
 
 }  // namespace
 
-std::vector<StormRow> run_storm(const StormSetup& s, const std::function<void()>& between) {
+std::vector<StormRow> run_storm(StormSetup s, const std::function<void()>& between) {
   std::vector<std::unique_ptr<Account>> plain, rpsync;
   for (const auto& user : s.users) {
     plain.push_back(std::make_unique<Account>(s, user, false));
@@ -242,21 +285,15 @@ std::vector<StormRow> run_storm(const StormSetup& s, const std::function<void()>
   }
   // One full login per account (rpsync: until enabled, the key is then stored), then out.
   for (auto* group : {&plain, &rpsync}) {
-    for (auto& a : *group) a->start();
-    pump_all(
-        *group,
-        [](Account& a) {
-          a.step(Clock::now());
-          return a.prepared() || a.failed();
-        },
-        s.timeout);
-    leave_all(*group);
+    prepare(s, *group);
     between();
   }
   std::vector<StormSample> p, r;
   for (int i = 0; i < s.rounds; ++i) {  // alternating, so load drift hits both alike
     p.push_back(one_storm(s, plain));
     between();
+    if (s.before_rpsync)
+      if (pid_t pid = s.before_rpsync()) s.component_pid = pid;
     r.push_back(one_storm(s, rpsync));
     between();
   }

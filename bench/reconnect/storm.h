@@ -14,7 +14,10 @@
 //
 // The caller owns the server (users s00.. with C 'both' contacts each, contacts online)
 // and the component; run_storm() logs every rpsync client in once (full login, enable)
-// before the measured rounds, and every round ends with all clients logged out.
+// before the measured rounds, and every round ends with all clients logged out, each
+// rpsync client holding a key again (a client that fell back to a full login enables).
+// A client that fell back completes like plain (its C-th contact presence) and is counted
+// in `fell_back`, not in `failed`.
 #pragma once
 
 #include <sys/types.h>
@@ -37,6 +40,12 @@ struct StormSetup {
   pid_t server_pid = 0, component_pid = 0;
   int rounds = 3;
   std::chrono::milliseconds timeout{120000};  // per storm
+  // Clients connecting at once (0 = all): gloox waits with select(), so one process keeps
+  // its sockets below 1024; more users reconnect in consecutive waves of this many.
+  std::size_t wave = 0;
+  // Runs before every rpsync storm, while every client is offline holding its key (e.g.
+  // restarts the component); returns the component's pid from then on (0 = unchanged).
+  std::function<pid_t()> before_rpsync;
 };
 
 // One mode's storm, medians over the rounds.
@@ -46,11 +55,14 @@ struct StormRow {
   double server_cpu_ms = 0, component_cpu_ms = 0;
   double state_ms = 0;     // until the last client held its state
   double complete_ms = 0;  // until the last client's ping returned
-  std::size_t failed = 0;  // clients that did not finish (timeout, full resync), all rounds
+  std::size_t failed = 0;  // clients that did not finish (timeout, disconnect), all rounds
+  // rpsync: clients whose reconnect was a verified delta / a full login after the
+  // component refused the key (continuity-lost, unknown-key, ...), all rounds.
+  std::size_t synced = 0, fell_back = 0;
   int rounds = 0;
 };
 
 // `between` runs after every storm (e.g. waits until the server is idle again).
-std::vector<StormRow> run_storm(const StormSetup& setup, const std::function<void()>& between);
+std::vector<StormRow> run_storm(StormSetup setup, const std::function<void()>& between);
 
 }  // namespace rpsync::bench

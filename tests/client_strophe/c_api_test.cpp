@@ -3,6 +3,7 @@
 // state, a corrupt state file, the C11 header.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <rpsync/strophe.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -171,6 +172,24 @@ TEST_F(CApi, ReasonsHaveTheirSpecNames) {
   EXPECT_STREQ(rpsync_strophe_reason_string(RPSYNC_STROPHE_COMPONENT_UNAVAILABLE),
                "component-unavailable");
   EXPECT_STREQ(rpsync_strophe_reason_string(static_cast<rpsync_strophe_reason_t>(9)), "?");
+}
+
+TEST_F(CApi, TheSocketOptionCallbackTurnsNagleOff) {
+  rpsync_strophe_options_t o;
+  rpsync_strophe_options_init(&o);
+  EXPECT_EQ(o.tcp_nodelay, 1) << "connect_client installs the callback by default";
+  EXPECT_EQ(rpsync_strophe_sockopt_cb(nullptr, nullptr), -1);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  int v = -1;
+  socklen_t len = sizeof v;
+  ASSERT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
+  EXPECT_EQ(v, 0) << "control: a new socket has Nagle on";
+  EXPECT_EQ(rpsync_strophe_sockopt_cb(conn_, nullptr), -1);
+  EXPECT_EQ(rpsync_strophe_sockopt_cb(conn_, &fd), 0);
+  ASSERT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
+  EXPECT_NE(v, 0);
+  ::close(fd);
 }
 
 }  // namespace

@@ -173,6 +173,7 @@ typedef struct {
   int roster_ver;               /**< offer the cached roster's version in roster gets (1) */
   const char* caps_node;        /**< XEP-0115 node; when set, the held initial presence gets a
                                     <c/> whose ver covers the features (incl. rpsync) */
+  int tcp_nodelay;              /**< connect_client installs rpsync_strophe_sockopt_cb (1) */
 } rpsync_strophe_options_t;
 
 /** Fills `options` with the defaults (those of the gloox extension). */
@@ -201,6 +202,17 @@ void rpsync_strophe_free(rpsync_strophe_t* h);
  *  memory and live only as long as the handle; opening the file replaces (and drops)
  *  that in-memory state, so open it before the first connection. */
 int rpsync_strophe_open_state(rpsync_strophe_t* h, const char* path);
+
+/** A libstrophe socket-option callback: libstrophe's keepalive settings
+ *  (xmpp_sockopt_cb_keepalive) plus TCP_NODELAY. libstrophe leaves Nagle's algorithm on,
+ *  so the stanza written right after another (the held initial presence after the sync
+ *  answer, a checkpoint after the server's reflection) waits for the server's delayed ACK,
+ *  about 40 ms on Linux, on every reconnect. With options.tcp_nodelay (the default)
+ *  rpsync_strophe_connect_client installs it with xmpp_conn_set_sockopt_callback, which
+ *  replaces a callback the application set before; an application with its own callback
+ *  sets tcp_nodelay = 0 and calls this one from it. Returns 0, or -1 when a setting failed
+ *  (libstrophe then closes the socket). */
+int rpsync_strophe_sockopt_cb(xmpp_conn_t* conn, void* sock);
 
 /** xmpp_connect_client() with the binding in the connection's path: the binding sees
  *  the connection events first (new login or XEP-0198 resumption, disconnect), then
