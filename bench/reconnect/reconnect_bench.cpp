@@ -116,10 +116,11 @@ struct Options {
   int storm_clients = 0;  // --storm MxC: M clients with C contacts each, instead of the matrix
   int storm_contacts = 0;
   int storm_rounds = 3;
-  int storm_users = 0;       // --storm-users U: U accounts reconnect in waves of M (0 = M)
-  std::string keep_logs;     // --keep-logs DIR: the storm's component and Prosody logs
-  std::string restart_mode;  // --restart term|kill: the component restarts before each
-                             // rpsync storm (restart_storm.h)
+  int storm_users = 0;                // --storm-users U: U accounts reconnect in waves of M (0 = M)
+  bool restart_change_before = true;  // --restart-changes during: none before the stop
+  std::string keep_logs;              // --keep-logs DIR: the storm's component and Prosody logs
+  std::string restart_mode;           // --restart term|kill: the component restarts before each
+                                      // rpsync storm (restart_storm.h)
   std::string csv = std::string(RPSYNC_BENCH_OUT_DIR) + "/bench_reconnect.csv";
   std::string component_bin = RPSYNC_COMPONENT_BIN;
   std::string gate_dir = RPSYNC_GATE_PLUGIN_DIR;
@@ -737,7 +738,11 @@ Options parse_options(int argc, char** argv) {
       o.storm_rounds = parse_list(value(), 1, 20).front();
     else if (a == "--storm-users")
       o.storm_users = parse_list(value(), 1, 5000).front();
-    else if (a == "--keep-logs")
+    else if (a == "--restart-changes") {
+      const std::string v = value();
+      if (v != "both" && v != "during") die("--restart-changes is both or during, not " + v);
+      o.restart_change_before = v == "both";
+    } else if (a == "--keep-logs")
       o.keep_logs = value();
     else if (a == "--restart") {
       o.restart_mode = value();
@@ -786,6 +791,8 @@ Options parse_options(int argc, char** argv) {
           "  --restart term|kill  storm only: before each rpsync storm the component is\n"
           "                  stopped (SIGTERM / SIGKILL) and started on the same store while\n"
           "                  a tenth of the contacts change, another tenth while it is down\n"
+          "  --restart-changes both|during  contacts change before the stop and while the\n"
+          "                  component is down (both, default) or only while it is down\n"
           "  --keep-logs DIR storm only: copies the component's and Prosody's logs there\n"
           "  --client        alice's library: gloox (client_ext, default) or strophe\n"
           "                  (libstrophe + librpsync-strophe, bench/reconnect/strophe_driver.h)\n"
@@ -1052,11 +1059,14 @@ void print_storm(const Options& o, const std::vector<rpsync::bench::StormRow>& r
   const int users = o.storm_users > 0 ? o.storm_users : m;
   std::printf(
       "\nreconnect storm: %d users x %d online contacts reconnect, %d at once; Prosody 0.12, "
-      "Nagle %s; component restart before each rpsync storm: %s; medians of %d storms per "
+      "Nagle %s; component restart before each rpsync storm: %s%s; medians of %d storms per "
       "mode\nbytes: all clients (serialised elements); cpu: over the storm; state/complete: "
       "until the last client held its state / got its ping back; synced/fell back: rpsync "
       "reconnects that were a delta / a full login, all storms\n\n",
       users, c, m, o.nagle ? "on" : "off", o.restart_mode.empty() ? "no" : o.restart_mode.c_str(),
+      o.restart_mode.empty()
+          ? ""
+          : (o.restart_change_before ? ", changes before and during" : ", changes during only"),
       o.storm_rounds);
   std::printf("%-8s %10s %9s %9s %9s %7s %9s %7s %9s %6s %7s %6s\n", "mode", "bytes", "srv cpu",
               "cmp cpu", "cpu/pl", "state", "st/pl", "compl", "co/pl", "failed", "synced",
@@ -1079,8 +1089,10 @@ void print_storm(const Options& o, const std::vector<rpsync::bench::StormRow>& r
         << ratio(r.state_ms, p.state_ms) << "," << r.complete_ms << ","
         << ratio(r.complete_ms, p.complete_ms) << "," << ratio(r.bytes, p.bytes) << "," << r.failed
         << "," << r.rounds << "," << (o.nagle ? 1 : 0) << "," << users << ","
-        << (o.restart_mode.empty() ? "no" : o.restart_mode) << "," << r.synced << "," << r.fell_back
-        << "\n";
+        << (o.restart_mode.empty()    ? "no"
+            : o.restart_change_before ? o.restart_mode
+                                      : o.restart_mode + "-during")
+        << "," << r.synced << "," << r.fell_back << "\n";
   }
 }
 
@@ -1186,8 +1198,9 @@ int bench_storm(const Options& o) {
   s.rounds = o.storm_rounds;
   s.wave = static_cast<std::size_t>(m);
   if (!o.restart_mode.empty())
-    s.before_rpsync = rpsync::bench::component_restarter(
-        {&component, &contacts, kComponent, kHost, o.restart_mode == "kill"});
+    s.before_rpsync =
+        rpsync::bench::component_restarter({&component, &contacts, kComponent, kHost,
+                                            o.restart_mode == "kill", o.restart_change_before});
   progress("storm: " + std::to_string(u) + " users x " + std::to_string(c) + " contacts up");
   const auto rows = rpsync::bench::run_storm(s, settle);
   print_storm(o, rows, m, c);

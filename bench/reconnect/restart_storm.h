@@ -25,10 +25,13 @@ struct RestartSetup {
   std::string component_jid;
   std::string host;   // the contacts' server, for pings
   bool kill = false;  // SIGKILL instead of SIGTERM
+  // A tenth of the contacts change before the stop (after the users' keys were taken);
+  // false: only while the component is down.
+  bool change_before = true;
   std::chrono::milliseconds ready_timeout{60000};
 };
 
-// The hook for StormSetup::before_rpsync: changes, restart, changes, then waits until the
+// The hook for StormSetup::before_rpsync: changes, stop, changes, start, then waits until the
 // component answers requests again (its error to a probe is no longer not-ready); returns
 // the new pid. Exits the bench (die) when the component does not come back in time.
 std::function<pid_t()> component_restarter(RestartSetup setup);
