@@ -85,7 +85,9 @@ Service::Service(ServiceConfig config, core::Engine& engine, store::AsyncStore& 
       log_(logger),
       clock_(std::move(clock)),
       roster_({config_.component_jid, config_.roster_timeout, config_.roster_cache_contacts},
-              transport_, log_, counters_) {}
+              transport_, log_, counters_) {
+  start_gap_rules();
+}
 
 Service::Service(ServiceConfig config, core::Engine& engine, store::Store& store,
                  Transport& transport, log::Logger& logger, core::Clock clock)
@@ -98,16 +100,19 @@ Service::Service(ServiceConfig config, core::Engine& engine, store::Store& store
       clock_(std::move(clock)),
       roster_({config_.component_jid, config_.roster_timeout, config_.roster_cache_contacts},
               transport_, log_, counters_) {
-  if (config_.close_gaps_per_user) {
-    // The start itself is a gap: keys restored (and taken again) from the store are
-    // decided once the view is re-learned at the first connection.
-    config_.on_connect = ServiceConfig::OnConnect::kResync;
-    config_.gap_on_disconnect = false;
-    gap_pending_ = true;
-  }
+  start_gap_rules();
 }
 
 Service::~Service() = default;
+
+void Service::start_gap_rules() {
+  if (!config_.close_gaps_per_user) return;
+  // The start itself is a gap: keys restored (and taken again) from the store are
+  // decided once the view is re-learned at the first connection.
+  config_.on_connect = ServiceConfig::OnConnect::kResync;
+  config_.gap_on_disconnect = false;
+  gap_pending_ = true;
+}
 
 void Service::on_connected(bool privileged) {
   connected_ = true;

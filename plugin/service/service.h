@@ -233,6 +233,8 @@ class Service {
   }
   void check_sessions_wait(std::int64_t now);  // kReported: gives up after sessions_wait
   bool resync_settled(std::int64_t now) const;
+  // close_gaps_per_user: the start is a gap, and a disconnect leaves one to decide.
+  void start_gap_rules();
   // close_gaps_per_user: the end of a resync that follows a gap (gap_decision.cpp).
   void close_gap();
   void finish(std::string user);  // by value: it destroys the request that owns r.user
@@ -292,7 +294,7 @@ class Service {
   };
   std::map<std::string, Awaiting, std::less<>> awaiting_;
   std::uint64_t tokens_ = 0;
-  bool resyncing_ = false;  // OnConnect::kResync between connect and settle
+  bool resyncing_ = false;    // OnConnect::kResync between connect and settle
   bool gap_pending_ = false;  // close_gaps_per_user: a gap awaits its decision
   std::int64_t resync_start_ms_ = 0;
   std::int64_t last_presence_ms_ = 0;
