@@ -30,13 +30,12 @@ struct Engine::Impl {
     sessions.unsure = [this](std::uint32_t roster) { return touches_unknown(roster, roster); };
   }
 
-  // A restored, pinned moment whose view at its version, rebuilt from the loaded history
-  // under the user's roster, is the state its client held (the recorded digest): taken
-  // again at that version, so a delta from it is exact. Equal digests prove the presence
-  // the client holds; contacts of the roster without presence cannot differ in it.
+  // A restored, pinned moment whose roster the user still has and whose view at its
+  // version, rebuilt from the loaded history under it, is the state its client held (the
+  // recorded digest): taken again at that version, so a delta from it is exact.
   bool rebuilt(const SessionTable::Moment& mo, std::uint32_t roster) const {
-    return mo.pinned && mo.digest && table.rebuildable(roster) &&
-           table.digest_at(roster, mo.version, roster) == *mo.digest;
+    return mo.pinned && mo.digest && mo.roster_fp == table.roster_fingerprint(roster) &&
+           table.rebuildable(roster) && table.digest_at(roster, mo.version, roster) == *mo.digest;
   }
   // Takes a restored moment again (readopt_restored()): at its own version `at`, or now.
   void take_again(SessionTable::Moment& mo, std::uint32_t roster, std::optional<std::uint64_t> at) {

@@ -52,6 +52,9 @@ struct TxnRecord {
   // history is journaled (EngineOptions::history): lets a restart rebuild the view at the
   // moment from the resources' versions and history (absent in older records).
   std::optional<std::uint64_t> version = std::nullopt;
+  // With `version`: a fingerprint of the visible roster at the moment (order-independent
+  // hash of its contacts' bare JIDs), so a restart rebuilds the view under that roster only.
+  std::uint64_t roster_fp = 0;
   friend bool operator==(const TxnRecord&, const TxnRecord&) = default;
 };
 

@@ -66,9 +66,20 @@ std::uint32_t PresenceTable::intern_roster(std::vector<std::uint32_t> members) {
     if (rosters[id].members == members) return id;
   const std::uint32_t id = rosters.acquire();
   for (std::uint32_t c : members) ++contacts[c].roster_refs;
-  rosters[id] = Roster{std::move(members), h, 0, true};
+  std::uint64_t fp = 0;
+  for (std::uint32_t c : members) {
+    std::uint64_t x = 1469598103934665603ull;
+    for (char ch : contacts[c].jid.view())
+      x = (x ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+    fp += x ^ (x >> 29);
+  }
+  rosters[id] = Roster{std::move(members), h, fp, 0, true};
   bucket.push_back(id);
   return id;
+}
+
+std::uint64_t PresenceTable::roster_fingerprint(std::uint32_t roster) const {
+  return roster == kNone ? 0 : rosters[roster].fingerprint;
 }
 
 const std::vector<std::uint32_t>& PresenceTable::members_of(std::uint32_t roster) const {

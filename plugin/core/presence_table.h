@@ -66,9 +66,13 @@ struct PresenceTable {
   struct Roster {
     std::vector<std::uint32_t> members;  // contact ids, sorted, unique
     std::uint64_t hash = 0;
+    std::uint64_t fingerprint = 0;  // roster_fingerprint() of the members' JIDs
     std::uint32_t refs = 0;
     bool used = false;
   };
+  // Order-independent hash of the bare JIDs of a roster's members: stable across restarts
+  // (contact ids are not). TxnRecord::roster_fp.
+  std::uint64_t roster_fingerprint(std::uint32_t roster) const;
 
   explicit PresenceTable(Recorder& recorder) : journal(recorder) {}
   PresenceTable(const PresenceTable&) = delete;  // res_key and contact_key point inside

@@ -96,14 +96,17 @@ std::optional<std::uint64_t> SessionTable::persisted_version(const Moment& m) co
 
 SessionRecord SessionTable::record_of(const Session& s) const {
   const Moment& n = s.newest;
+  auto fp = [this](const Moment& m) {
+    return persisted_version(m) ? table.roster_fingerprint(m.roster) : 0;
+  };
   SessionRecord r{s.user,
                   s.stream,
                   s.resource,
-                  {n.id, n.epoch, n.at_ms, n.digest, n.retires, persisted_version(n)},
+                  {n.id, n.epoch, n.at_ms, n.digest, n.retires, persisted_version(n), fp(n)},
                   std::nullopt};
   if (const auto& p = s.previous)
-    r.previous =
-        TxnRecord{p->id, p->epoch, p->at_ms, p->digest, std::nullopt, persisted_version(*p)};
+    r.previous = TxnRecord{
+        p->id, p->epoch, p->at_ms, p->digest, std::nullopt, persisted_version(*p), fp(*p)};
   return r;
 }
 
@@ -324,6 +327,7 @@ SessionTable::Moment restored_moment(const TxnRecord& t, std::uint64_t last_epoc
   // history its view needs was journaled.
   if (t.version && t.digest && t.epoch == last_epoch) {
     mo.version = *t.version;
+    mo.roster_fp = t.roster_fp;
     mo.pinned = true;
   }
   mo.id = t.id;

@@ -37,6 +37,7 @@ struct SessionTable {
     // Restored with a version whose history was journaled: held in `live` (so the re-learn
     // keeps what a rebuild needs) until readopt_restored() decides it.
     bool pinned = false;
+    std::uint64_t roster_fp = 0;  // restored: TxnRecord::roster_fp
     // Its view held no contact in an unknown state: the view at `version` is what the
     // engine observed, so its version may be persisted for a rebuild after a restart.
     bool exact = true;

@@ -175,8 +175,8 @@ std::optional<std::vector<std::string>> decode_contacts(std::string_view blob) {
 // byte (1 = newest's digest, 2 = previous's, 4 = newest's retired key, 8 = newest's
 // version, 16 = previous's), then each digest present as varint count + four varint words,
 // then the retired key as three strings (stream, resource, last), then each version as a
-// varint. Records written before digests were kept end after the
-// moments and decode without them. Only a newest moment carries a retired key.
+// varint followed by the moment's roster fingerprint (varint). Records written before digests were
+// kept end after the moments and decode without them. Only a newest moment carries a retired key.
 namespace {
 
 void put_digest(std::string& out, const proto::StateDigest& d) {
@@ -216,8 +216,14 @@ std::string encode_txns(const core::TxnRecord& newest,
     put_str(out, newest.retires->resource);
     put_str(out, newest.retires->last);
   }
-  if (newest.version) put_varint(out, *newest.version);
-  if (prev_version) put_varint(out, *previous->version);
+  if (newest.version) {
+    put_varint(out, *newest.version);
+    put_varint(out, newest.roster_fp);
+  }
+  if (prev_version) {
+    put_varint(out, *previous->version);
+    put_varint(out, previous->roster_fp);
+  }
   return out;
 }
 
@@ -226,6 +232,7 @@ bool decode_txns(std::string_view blob, core::TxnRecord& newest,
   newest.digest.reset();
   newest.retires.reset();
   newest.version.reset();
+  newest.roster_fp = 0;
   Reader r(blob);
   unsigned char version, has_prev;
   if (!r.byte(version) || version != kVersion || !get_txn(r, newest) || !r.byte(has_prev) ||
@@ -248,11 +255,11 @@ bool decode_txns(std::string_view blob, core::TxnRecord& newest,
   }
   std::uint64_t v;
   if (flags & 8) {
-    if (!r.varint(v)) return false;
+    if (!r.varint(v) || !r.varint(newest.roster_fp)) return false;
     newest.version = v;
   }
   if (flags & 16) {
-    if (!r.varint(v)) return false;
+    if (!r.varint(v) || !r.varint(previous->roster_fp)) return false;
     previous->version = v;
   }
   return r.done();

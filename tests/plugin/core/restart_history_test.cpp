@@ -168,6 +168,24 @@ TEST_F(RestartHistoryTest, AContactWithoutVersionsFailsTheKeyOfItsViewer) {
   EXPECT_TRUE(data_->resources["bob@x/a"].versions.has_value());
 }
 
+// The roster changed between the key and the stop (a contact without presence was added):
+// the running engine would report the contact; the restored roster is not the key's, so
+// the view at the key is not rebuilt, and the changed presence fails it.
+TEST_F(RestartHistoryTest, ARosterChangedBeforeTheStopIsNotRebuilt) {
+  Engine e1(options());
+  world(e1);
+  e1.set_roster("alice@x", {"bob@x", "carol@x", "dave@x", "frank@x", "gina@x"});
+  e1.observe_available("bob@x/a", fields(Show::kAway, "back at 3"));
+  auto want = e1.sync("alice@x", "s9", "tablet", "z", {"s1", "phone", "e1"});
+  ASSERT_TRUE(want.ok());
+  EXPECT_EQ(want->contacts.size(), 1u);  // gina added
+  save(e1);
+  auto e2 = restart();
+  auto got = e2->sync("alice@x", "s2", "phone", "y1", {"s1", "phone", "e1"});
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().app, AppCondition::kContinuityLost);
+}
+
 TEST_F(RestartHistoryTest, AKeyFromAnEarlierEpochIsNotRebuilt) {
   Engine e1(options());
   world(e1);

@@ -34,7 +34,7 @@ TYPED_TEST_SUITE(HistoryRows, StoreBackends);
 
 TYPED_TEST(HistoryRows, VersionsPastStatesAndTombstonesRoundTrip) {
   const core::SessionRecord sess{"alice@x", "s1", "phone",
-                                 core::TxnRecord{"c2", 3, 10, {}, std::nullopt, 9},
+                                 core::TxnRecord{"c2", 3, 10, {}, std::nullopt, 9, 0xfeedfacecafe},
                                  core::TxnRecord{"c1", 3, 5, {}, std::nullopt, 4}};
   {
     auto s = this->backend_.open();
@@ -153,7 +153,7 @@ TEST(HistoryCodec, RejectsMalformedHistory) {
   EXPECT_EQ(encode_resource(&f, nullptr), encode_fields(f));
   core::TxnRecord n;
   std::optional<core::TxnRecord> p;
-  const core::TxnRecord a{"x", 1, -3, {}, std::nullopt, 12};
+  const core::TxnRecord a{"x", 1, -3, {}, std::nullopt, 12, ~0ull};
   const core::TxnRecord b{"y", 1, 2, {}, std::nullopt, 40};
   const std::string t = encode_txns(a, b);
   ASSERT_TRUE(decode_txns(t, n, p));
@@ -162,6 +162,7 @@ TEST(HistoryCodec, RejectsMalformedHistory) {
   EXPECT_FALSE(decode_txns(t.substr(0, t.size() - 1), n, p));
   ASSERT_TRUE(decode_txns(encode_txns({"x", 1, -3, {}}, std::nullopt), n, p));
   EXPECT_FALSE(n.version.has_value()) << "a decode never keeps an earlier record's version";
+  EXPECT_EQ(n.roster_fp, 0u);
 }
 
 }  // namespace
