@@ -34,6 +34,7 @@ proto::Result<std::size_t> delete_rows(const AppConfig& config, const store::Red
   eo.lifetime_s = config.lifetime_s;
   eo.max_sessions_per_user = config.max_sessions_per_user;
   eo.clock = wall_ms;
+  eo.history = false;  // the rows of a group of instances carry no history
   core::Engine engine(eo);
   engine.restore(*image);
   (void)engine.take_changes();  // the restore's new epoch: this is no instance

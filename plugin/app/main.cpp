@@ -448,7 +448,8 @@ core::EngineOptions engine_options(const AppConfig& config) {
   eo.lifetime_s = config.lifetime_s;
   eo.max_sessions_per_user = config.max_sessions_per_user;
   eo.limits.max_delta_items = config.max_delta_items;
-  eo.clock = wall_ms;  // key lifetimes outlive restarts: wall clock, not steady
+  eo.clock = wall_ms;           // key lifetimes outlive restarts: wall clock, not steady
+  eo.history = !config.feed();  // instances sharing a store: versions not comparable
   return eo;
 }
 

@@ -24,7 +24,34 @@ struct Engine::Impl {
   SessionTable sessions{opt, table, journal};
   UnknownPresence unknown;  // resources whose presence could not be read
 
-  explicit Impl(EngineOptions o) : opt(std::move(o)) { journal.on = opt.journal; }
+  explicit Impl(EngineOptions o) : opt(std::move(o)) {
+    journal.on = opt.journal;
+    journal.history = opt.history;
+    sessions.unsure = [this](std::uint32_t roster) { return touches_unknown(roster, roster); };
+  }
+
+  // A restored, pinned moment whose roster the user still has and whose view at its
+  // version, rebuilt from the loaded history under it, is the state its client held (the
+  // recorded digest): taken again at that version, so a delta from it is exact.
+  bool rebuilt(const SessionTable::Moment& mo, std::uint32_t roster) const {
+    return mo.pinned && mo.digest && mo.roster_fp == table.roster_fingerprint(roster) &&
+           table.rebuildable(roster) && table.digest_at(roster, mo.version, roster) == *mo.digest;
+  }
+  // Takes a restored moment again (readopt_restored()): at its own version `at`, or now.
+  void take_again(SessionTable::Moment& mo, std::uint32_t roster, std::optional<std::uint64_t> at) {
+    const std::int64_t when = mo.at_ms;  // same clock: the lifetime still counts from it
+    const std::optional<proto::StateDigest> digest = mo.digest;
+    std::optional<KeyRef> retires = std::move(mo.retires);
+    mo = sessions.take_moment(mo.id, roster);
+    mo.at_ms = when;
+    mo.retires = std::move(retires);
+    if (!at) return;
+    table.live.erase(table.live.find(mo.version));
+    mo.version = *at;
+    mo.digest = digest;
+    table.live.insert(mo.version);
+    sessions.horizon = std::min(sessions.horizon, mo.version);
+  }
 
   // Whether a contact with an unknown resource is in either roster.
   bool touches_unknown(std::uint32_t a, std::uint32_t b) const {
@@ -412,15 +439,35 @@ Batch Engine::take_changes() {
   return out;
 }
 
+namespace {
+
+// The newest version the image mentions (resources, tombstones, key moments).
+std::uint64_t newest_version(const Image& image) {
+  std::uint64_t v = 0;
+  auto of = [&v](const std::optional<Versions>& x) {
+    if (x) v = std::max(v, x->since);
+  };
+  for (const auto& r : image.resources) of(r.versions);
+  for (const auto& t : image.tombstones) of(t.versions);
+  for (const auto& s : image.sessions) {
+    v = std::max(v, s.newest.version.value_or(0));
+    if (s.previous) v = std::max(v, s.previous->version.value_or(0));
+  }
+  return v;
+}
+
+}  // namespace
+
 void Engine::restore(const Image& image) {
   Impl& m = *impl_;
   m.sessions.epoch = std::max(image.epoch, m.sessions.epoch) + 1;
-  ++m.table.version;
-  m.table.load(image.resources);
-  for (const auto& r : image.rosters) m.sessions.set_roster(r.user, r.contacts, false);
-  m.sessions.restore(image.sessions);
-  m.sessions.horizon = m.table.version;
   if (m.journal.on) m.journal.batch.emplace_back(PutEpoch{m.sessions.epoch});
+  m.table.version = std::max(m.table.version, newest_version(image)) + 1;
+  m.table.load(image.resources, image.tombstones);
+  for (const auto& r : image.rosters) m.sessions.set_roster(r.user, r.contacts, false);
+  // An image without an epoch was written by an engine that never left its first one.
+  m.sessions.restore(image.sessions, std::max<std::uint64_t>(image.epoch, 1));
+  m.sessions.horizon = m.table.version;
 }
 
 std::size_t Engine::readopt_restored() {
@@ -432,14 +479,16 @@ std::size_t Engine::readopt_restored() {
       if (!mo.restored) return;
       mo.restored = false;
       auto uit = m.sessions.users.find(s.user);
-      if (mo.valid || !mo.digest || uit == m.sessions.users.end() ||
-          *mo.digest != m.sessions.digest_of_user(s.user))
-        return;
-      const std::int64_t at = mo.at_ms;  // same clock: the lifetime still counts from it
-      std::optional<KeyRef> retires = std::move(mo.retires);
-      mo = m.sessions.take_moment(mo.id, uit->second.roster);
-      mo.at_ms = at;
-      mo.retires = std::move(retires);
+      const std::uint32_t roster = uit == m.sessions.users.end() ? kNone : uit->second.roster;
+      if (mo.valid) return;
+      std::optional<std::uint64_t> at;
+      if (m.rebuilt(mo, roster))
+        at = mo.version;
+      else if (!mo.digest || uit == m.sessions.users.end() ||
+               *mo.digest != m.sessions.digest_of_user(s.user))
+        return m.sessions.release(mo);  // unpins
+      m.sessions.release(mo);
+      m.take_again(mo, roster, at);
       moved = true;
       ++n;
     };
@@ -447,6 +496,7 @@ std::size_t Engine::readopt_restored() {
     if (s.previous) redo(*s.previous);
     if (moved) m.sessions.journal_put(s);
   }
+  m.table.unversioned.clear();
   m.table.compact();
   return n;
 }

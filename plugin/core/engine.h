@@ -107,7 +107,12 @@ struct EngineOptions {
   std::size_t max_sessions_per_user = 8;  // each session holds at most two keys
   proto::Limits limits = proto::kDefaultLimits;
   bool journal = true;  // record mutations for take_changes(); off for pure in-memory use
-  Clock clock;          // required
+  // Journal each resource's versions and history with its presence, and each answerable
+  // key moment's version, so that after a restart a key from before a change is answered
+  // with an exact delta (readopt_restored()). Off when several instances share one store:
+  // their version counters are not comparable.
+  bool history = true;
+  Clock clock;  // required
 };
 
 struct EngineStats {
@@ -290,15 +295,21 @@ class Engine {
   // --- durability ---
   // Mutations since the last call, in order (empty when options.journal is false).
   Batch take_changes();
-  // Rebuilds a freshly constructed engine from a store image. Counts as a gap: every
-  // restored key fails with continuity-lost until its session checkpoints again (or
-  // readopt_restored() takes it again). Records a PutEpoch mutation for the new epoch.
+  // Rebuilds a freshly constructed engine from a store image: presence, with the versions
+  // and history the rows carry. Counts as a gap: every restored key fails with
+  // continuity-lost until its session checkpoints again (or readopt_restored() takes it
+  // again). Records a PutEpoch mutation for the new epoch (and, with history, each row
+  // written without versions again with the version now).
   void restore(const Image& image);
-  // After a restart that a peer of the observer group covered (it observed throughout,
-  // feed/replica.h), once this engine's view is re-learned: every restored key moment whose
-  // recorded digest (TxnRecord::digest, the client's state) equals the user's digest now
-  // is taken again now, in the current epoch, keeping its time (the lifetime still counts
-  // from it): the client holds exactly this view, so a delta from now is exact (the rule
+  // Takes restored key moments again, in the current epoch, keeping their time (the
+  // lifetime still counts from it). First rule (one instance, right after restore()): a
+  // moment that was answerable at the stop and whose version was persisted, when the view
+  // at that version rebuilt from the restored history (under the user's roster) has the
+  // recorded digest (TxnRecord::digest, the client's state), is taken again AT its version:
+  // a delta from it holds every change after it, before the stop and after. Else (and for
+  // a restart a peer of the observer group covered, feed/replica.h, once this engine's view
+  // is re-learned): a moment whose recorded digest equals the user's digest now is taken
+  // again now: the client holds exactly this view, so a delta from now is exact (the rule
   // of adopt_session()). Others stay continuity-lost. Journals each moved session. Applies
   // once: a moment not taken again by the first call never is. Returns how many moments
   // were taken again. O(sessions x roster).

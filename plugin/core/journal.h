@@ -4,10 +4,11 @@
 //
 // The engine keeps everything in memory; a Store (plugin/store/) is its durable log.
 // What is persisted is exactly what must survive a restart:
-//   - the current presence of every available contact resource (offline ones are erased;
-//     tombstones and field history live only in memory, because after a restart an older
-//     key either fails on continuity or, when its recorded digest equals the view, is
-//     taken again from that view: neither needs them),
+//   - the current presence of every available contact resource, and (EngineOptions::history)
+//     with it the change history a delta from a live key moment needs: the version of its
+//     last change, the past states some live moment saw, and tombstones (offline resources
+//     some live moment saw available), so that after a restart a key from before a change
+//     can still be answered with an exact delta (Engine::readopt_restored()),
 //   - every user's visible roster,
 //   - every session's keys with the digest of the client's state at each (so an
 //     acknowledged checkpoint is never lost, and an old key is answered with
@@ -47,6 +48,13 @@ struct TxnRecord {
   // key's session is kept, so a client that lost the sync's result can sync with it again,
   // and is retired once the client proves it received this moment (spec "Lost Results").
   std::optional<KeyRef> retires = std::nullopt;
+  // The engine's version at the moment, kept only while the moment is answerable and its
+  // history is journaled (EngineOptions::history): lets a restart rebuild the view at the
+  // moment from the resources' versions and history (absent in older records).
+  std::optional<std::uint64_t> version = std::nullopt;
+  // With `version`: a fingerprint of the visible roster at the moment (order-independent
+  // hash of its contacts' bare JIDs), so a restart rebuilds the view under that roster only.
+  std::uint64_t roster_fp = 0;
   friend bool operator==(const TxnRecord&, const TxnRecord&) = default;
 };
 
@@ -62,12 +70,32 @@ struct SessionRecord {
   friend bool operator==(const SessionRecord&, const SessionRecord&) = default;
 };
 
+// One past state of a resource: valid from version `since` until the next one's.
+struct PastRecord {
+  std::uint64_t since = 0;
+  std::optional<proto::PresenceFields> fields;  // nullopt: offline
+  friend bool operator==(const PastRecord&, const PastRecord&) = default;
+};
+// A resource's change history: the version of its current state and the past states a
+// live key moment needs (oldest first). A store keeps it with the row, as a whole.
+struct Versions {
+  std::uint64_t since = 0;
+  std::vector<PastRecord> past;
+  friend bool operator==(const Versions&, const Versions&) = default;
+};
+
 struct PutResource {
   std::string jid;  // full JID
   proto::PresenceFields fields;
+  std::optional<Versions> versions = std::nullopt;  // absent: not journaled (history off)
 };
+// The resource went offline. With `tombstone`, the store keeps an offline row with that
+// history (a live key moment saw it available); else the row is deleted. `drop` deletes a
+// tombstone no live moment needs any more: it is no observation (replicas ignore it).
 struct EraseResource {
   std::string jid;
+  std::optional<Versions> tombstone = std::nullopt;
+  bool drop = false;
 };
 // A user's visible roster (subscription to/both). An empty list erases the row.
 struct PutRoster {
@@ -101,14 +129,23 @@ struct RosterRecord {
 struct ResourceRecord {
   std::string jid;
   proto::PresenceFields fields;
+  std::optional<Versions> versions = std::nullopt;  // absent in rows written without history
   friend bool operator==(const ResourceRecord&, const ResourceRecord&) = default;
+};
+
+// An offline resource some live key moment saw available.
+struct TombstoneRecord {
+  std::string jid;
+  Versions versions;
+  friend bool operator==(const TombstoneRecord&, const TombstoneRecord&) = default;
 };
 
 // Everything a store holds; Engine::restore() rebuilds the engine from it.
 // Order of the vectors is unspecified.
 struct Image {
-  std::uint64_t epoch = 0;  // 0 = never written
-  std::vector<ResourceRecord> resources;
+  std::uint64_t epoch = 0;                // 0 = never written
+  std::vector<ResourceRecord> resources;  // available resources
+  std::vector<TombstoneRecord> tombstones;
   std::vector<RosterRecord> rosters;
   std::vector<SessionRecord> sessions;
 };

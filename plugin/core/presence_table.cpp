@@ -66,9 +66,20 @@ std::uint32_t PresenceTable::intern_roster(std::vector<std::uint32_t> members) {
     if (rosters[id].members == members) return id;
   const std::uint32_t id = rosters.acquire();
   for (std::uint32_t c : members) ++contacts[c].roster_refs;
-  rosters[id] = Roster{std::move(members), h, 0, true};
+  std::uint64_t fp = 0;
+  for (std::uint32_t c : members) {
+    std::uint64_t x = 1469598103934665603ull;
+    for (char ch : contacts[c].jid.view())
+      x = (x ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+    fp += x ^ (x >> 29);
+  }
+  rosters[id] = Roster{std::move(members), h, fp, 0, true};
   bucket.push_back(id);
   return id;
+}
+
+std::uint64_t PresenceTable::roster_fingerprint(std::uint32_t roster) const {
+  return roster == kNone ? 0 : rosters[roster].fingerprint;
 }
 
 const std::vector<std::uint32_t>& PresenceTable::members_of(std::uint32_t roster) const {
@@ -167,7 +178,7 @@ void PresenceTable::sweep() {
     const auto id = static_cast<std::uint32_t>(i);
     if (!res[id].used || !res[id].history) continue;
     drop_unneeded(id);
-    if (!needed_offline(res[id])) erase_resource(id);
+    if (!needed_offline(res[id])) drop_tombstone(id);
   }
 }
 
@@ -202,7 +213,7 @@ void PresenceTable::compact() {
     auto [at, id] = tomb_q.front();
     tomb_q.pop_front();
     Resource& r = res[id];
-    if (r.used && !r.avail && r.since == at) erase_resource(id);
+    if (r.used && !r.avail && r.since == at) drop_tombstone(id);
   }
   while (!hist_q.empty() && hist_q.front().first <= min) {
     std::uint32_t id = hist_q.front().second;
@@ -251,7 +262,11 @@ void PresenceTable::observe_available(std::string_view full, const proto::Presen
     id = new_resource(full);
   }
   set_available(id, std::move(fields));
-  if (journal.on) journal.batch.emplace_back(PutResource{std::string(full), f});
+  if (journal.on) {
+    std::optional<Versions> v;
+    if (journal.history) v = versions_of(res[id]);
+    journal.batch.emplace_back(PutResource{std::string(full), f, std::move(v)});
+  }
   compact();
 }
 
@@ -265,8 +280,13 @@ void PresenceTable::go_offline(std::uint32_t id) {
   r.avail = false;
   r.since = version;
   contacts[r.contact].changed = version;
-  if (journal.on) journal.batch.emplace_back(EraseResource{std::string(r.jid.view())});
-  if (needed_offline(r))
+  const bool needed = needed_offline(r);
+  if (journal.on) {
+    EraseResource e{std::string(r.jid.view())};
+    if (needed && journal.history) e.tombstone = versions_of(r);
+    journal.batch.emplace_back(std::move(e));
+  }
+  if (needed)
     tomb_q.emplace_back(version, id);
   else
     erase_resource(id);
@@ -347,7 +367,47 @@ std::size_t PresenceTable::end_resync() {
   return n;
 }
 
-void PresenceTable::load(const std::vector<ResourceRecord>& rows) {
+Versions PresenceTable::versions_of(const Resource& r) const {
+  Versions v;
+  v.since = r.since;
+  if (r.history)
+    for (const Past& p : *r.history) {
+      PastRecord& out = v.past.emplace_back();
+      out.since = p.since;
+      if (p.avail) out.fields = packer.unpack(p.fields);
+    }
+  return v;
+}
+
+void PresenceTable::drop_tombstone(std::uint32_t id) {
+  if (journal.on && journal.history)
+    journal.batch.emplace_back(EraseResource{std::string(res[id].jid.view()), std::nullopt, true});
+  erase_resource(id);
+}
+
+void PresenceTable::load_history(std::uint32_t id, const Versions& v) {
+  Resource& r = res[id];
+  r.since = v.since;
+  Contact& c = contacts[r.contact];
+  c.changed = std::max(c.changed, v.since);
+  if (v.past.empty()) return;
+  r.history = std::make_unique<std::vector<Past>>();
+  for (const PastRecord& p : v.past) {
+    Past& out = r.history->emplace_back();
+    out.since = p.since;
+    out.avail = p.fields.has_value();
+    if (p.fields) out.fields = packer.pack(*p.fields);
+  }
+  history_entries += v.past.size();
+}
+
+void PresenceTable::load(const std::vector<ResourceRecord>& rows,
+                         const std::vector<TombstoneRecord>& tombs) {
+  for (const auto& t : tombs) {
+    if (res_index.find(t.jid, res_key) != kNone) continue;
+    const std::uint32_t id = new_resource(t.jid);
+    load_history(id, t.versions);
+  }
   for (const auto& r : rows) {
     std::uint32_t id = res_index.find(r.jid, res_key);
     if (id != kNone) {
@@ -357,7 +417,36 @@ void PresenceTable::load(const std::vector<ResourceRecord>& rows) {
       id = new_resource(r.jid);
     }
     set_available(id, packer.pack(r.fields));
+    if (r.versions) {
+      load_history(id, *r.versions);
+      continue;
+    }
+    unversioned.emplace(proto::bare_of(r.jid));
+    if (journal.on && journal.history)
+      journal.batch.emplace_back(PutResource{r.jid, r.fields, versions_of(res[id])});
   }
+  // The compaction queues are ordered by version; everything loaded precedes `version`.
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> tq, hq;
+  for (std::uint32_t id = 0; id < contacts.slots(); ++id)
+    if (contacts[id].used) contacts[id].changed = 0;
+  for (std::uint32_t id = 0; id < res.slots(); ++id) {
+    const Resource& r = res[id];
+    if (!r.used) continue;
+    contacts[r.contact].changed = std::max(contacts[r.contact].changed, r.since);
+    if (!r.avail) tq.emplace_back(r.since, id);
+    if (r.history) hq.emplace_back(r.since, id);
+  }
+  std::sort(tq.begin(), tq.end());
+  std::sort(hq.begin(), hq.end());
+  tomb_q.insert(tomb_q.begin(), tq.begin(), tq.end());
+  hist_q.insert(hist_q.begin(), hq.begin(), hq.end());
+}
+
+bool PresenceTable::rebuildable(std::uint32_t roster) const {
+  if (unversioned.empty()) return true;
+  for (std::uint32_t c : members_of(roster))
+    if (unversioned.contains(std::string(contacts[c].jid.view()))) return false;
+  return true;
 }
 
 proto::PresenceState PresenceTable::view_of(std::uint32_t roster) const {

@@ -66,9 +66,13 @@ struct PresenceTable {
   struct Roster {
     std::vector<std::uint32_t> members;  // contact ids, sorted, unique
     std::uint64_t hash = 0;
+    std::uint64_t fingerprint = 0;  // roster_fingerprint() of the members' JIDs
     std::uint32_t refs = 0;
     bool used = false;
   };
+  // Order-independent hash of the bare JIDs of a roster's members: stable across restarts
+  // (contact ids are not). TxnRecord::roster_fp.
+  std::uint64_t roster_fingerprint(std::uint32_t roster) const;
 
   explicit PresenceTable(Recorder& recorder) : journal(recorder) {}
   PresenceTable(const PresenceTable&) = delete;  // res_key and contact_key point inside
@@ -128,9 +132,20 @@ struct PresenceTable {
   proto::StateDigest digest_at(std::uint32_t roster, std::uint64_t v, std::uint32_t now) const;
   // Available resources of the roster's contacts.
   proto::PresenceState view_of(std::uint32_t roster) const;
+  // ---------- durability of the history ----------
+  // The resource's version and past states, as journaled with its row.
+  Versions versions_of(const Resource& r) const;
+  // Erases a tombstone no live moment needs, and tells the store (EraseResource::drop).
+  void drop_tombstone(std::uint32_t id);
   // ---------- restart and resync ----------
-  // Takes in a store image's resources (each available with the row's fields).
-  void load(const std::vector<ResourceRecord>& rows);
+  // Takes in a store image's resources and tombstones with their versions and history.
+  // Rows without versions (written without history) are current from the version now:
+  // their contacts go to `unversioned` (no view before now can be rebuilt for them), and,
+  // when history is journaled, they are journaled again with that version.
+  void load(const std::vector<ResourceRecord>& rows, const std::vector<TombstoneRecord>& tombs);
+  void load_history(std::uint32_t id, const Versions& v);
+  // Whether the view of `roster` at version v can be rebuilt from what was loaded.
+  bool rebuildable(std::uint32_t roster) const;
   // Marks every available resource unconfirmed (Engine::begin_resync()).
   void begin_resync();
   // Takes every resource still unconfirmed offline; returns how many.
@@ -165,6 +180,9 @@ struct PresenceTable {
   std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> roster_index;
 
   std::multiset<std::uint64_t> live;  // versions of the current epoch's key moments
+  // Contacts (bare JIDs) loaded from rows without versions (load()); cleared when the
+  // restored key moments have been decided (Engine::readopt_restored()).
+  std::unordered_set<std::string> unversioned;
 
   std::deque<std::pair<std::uint64_t, std::uint32_t>> tomb_q;  // (went offline at, rid)
   std::deque<std::pair<std::uint64_t, std::uint32_t>> hist_q;  // (history entry ends at, rid)

@@ -7,7 +7,8 @@
 namespace rpsync::core {
 
 struct Recorder {
-  bool on = true;  // EngineOptions::journal; off for one replicated call (NoJournal)
+  bool on = true;       // EngineOptions::journal; off for one replicated call (NoJournal)
+  bool history = true;  // EngineOptions::history: resource versions and history journaled
   Batch batch;
 };
 

@@ -26,13 +26,15 @@ SessionTable::Moment SessionTable::take_moment(std::string_view id, std::uint32_
   m.valid = true;
   m.gaps = coverage.closed();
   m.digest = table.digest_of_roster(roster);
+  m.exact = !unsure || !unsure(roster);
   table.live.insert(m.version);
   return m;
 }
 
 void SessionTable::release(Moment& m) {
-  if (m.valid) table.live.erase(table.live.find(m.version));
+  if (m.valid || m.pinned) table.live.erase(table.live.find(m.version));
   m.valid = false;
+  m.pinned = false;
   table.unref_roster(m.roster);
   m.roster = kNone;
 }
@@ -40,6 +42,7 @@ void SessionTable::release(Moment& m) {
 // After a gap a moment can never answer again: it stops holding history and roster.
 void SessionTable::invalidate(Moment& m) {
   m.valid = false;
+  m.pinned = false;  // `live` is cleared by the caller
   table.unref_roster(m.roster);
   m.roster = kNone;
 }
@@ -86,15 +89,24 @@ void SessionTable::gap() {
   table.compact();
 }
 
+std::optional<std::uint64_t> SessionTable::persisted_version(const Moment& m) const {
+  if (!journal.history || !(m.valid || m.pinned) || !m.exact) return std::nullopt;
+  return m.version;
+}
+
 SessionRecord SessionTable::record_of(const Session& s) const {
+  const Moment& n = s.newest;
+  auto fp = [this](const Moment& m) {
+    return persisted_version(m) ? table.roster_fingerprint(m.roster) : 0;
+  };
   SessionRecord r{s.user,
                   s.stream,
                   s.resource,
-                  {s.newest.id, s.newest.epoch, s.newest.at_ms, s.newest.digest, s.newest.retires},
+                  {n.id, n.epoch, n.at_ms, n.digest, n.retires, persisted_version(n), fp(n)},
                   std::nullopt};
-  if (s.previous)
-    r.previous = TxnRecord{s.previous->id, s.previous->epoch, s.previous->at_ms, s.previous->digest,
-                           std::nullopt};
+  if (const auto& p = s.previous)
+    r.previous = TxnRecord{
+        p->id, p->epoch, p->at_ms, p->digest, std::nullopt, persisted_version(*p), fp(*p)};
   return r;
 }
 
@@ -223,7 +235,7 @@ void SessionTable::prove(Session& s) {
 // A copy of a moment keeps what the original kept alive (roster, history via `live`).
 void SessionTable::hold(const Moment& m) {
   table.ref_roster(m.roster);
-  if (m.valid) table.live.insert(m.version);
+  if (m.valid || m.pinned) table.live.insert(m.version);
 }
 
 void SessionTable::save_sessions(std::string_view user) {
@@ -309,8 +321,15 @@ bool SessionTable::answerable(const Moment& m) const {
 
 namespace {
 
-SessionTable::Moment restored_moment(const TxnRecord& t) {
+SessionTable::Moment restored_moment(const TxnRecord& t, std::uint64_t last_epoch) {
   SessionTable::Moment mo;
+  // Answerable at the stop (of its last epoch, versioned only while answerable): the
+  // history its view needs was journaled.
+  if (t.version && t.digest && t.epoch == last_epoch) {
+    mo.version = *t.version;
+    mo.roster_fp = t.roster_fp;
+    mo.pinned = true;
+  }
   mo.id = t.id;
   mo.epoch = t.epoch;
   mo.at_ms = t.at_ms;
@@ -322,7 +341,7 @@ SessionTable::Moment restored_moment(const TxnRecord& t) {
 
 }  // namespace
 
-void SessionTable::restore(const std::vector<SessionRecord>& records) {
+void SessionTable::restore(const std::vector<SessionRecord>& records, std::uint64_t last_epoch) {
   for (const auto& rec : records) {
     auto uit = users.find(rec.user);
     if (uit == users.end()) uit = users.emplace(rec.user, User{}).first;
@@ -332,8 +351,10 @@ void SessionTable::restore(const std::vector<SessionRecord>& records) {
     s.user = rec.user;
     s.stream = rec.stream;
     s.resource = rec.resource;
-    s.newest = restored_moment(rec.newest);
-    if (rec.previous) s.previous = restored_moment(*rec.previous);
+    s.newest = restored_moment(rec.newest, last_epoch);
+    if (rec.previous) s.previous = restored_moment(*rec.previous, last_epoch);
+    if (s.newest.pinned) table.live.insert(s.newest.version);
+    if (s.previous && s.previous->pinned) table.live.insert(s.previous->version);
     s.seq = ++seq;
     uit->second.sessions.push_back(key);
     by_key.emplace(std::move(key), std::move(s));

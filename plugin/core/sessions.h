@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,12 +32,19 @@ struct SessionTable {
     std::uint64_t epoch = 0;
     std::uint32_t roster = kNone;  // kNone: empty roster
     std::int64_t at_ms = 0;
-    bool valid = false;                        // taken in this process and epoch; counted in `live`
-    bool restored = false;                     // loaded by restore(), not taken again since
+    bool valid = false;     // taken in this process and epoch; counted in `live`
+    bool restored = false;  // loaded by restore(), not taken again since
+    // Restored with a version whose history was journaled: held in `live` (so the re-learn
+    // keeps what a rebuild needs) until readopt_restored() decides it.
+    bool pinned = false;
+    std::uint64_t roster_fp = 0;  // restored: TxnRecord::roster_fp
+    // Its view held no contact in an unknown state: the view at `version` is what the
+    // engine observed, so its version may be persisted for a rebuild after a restart.
+    bool exact = true;
     std::optional<proto::StateDigest> digest;  // the user's view when it was taken
     // A sync created it from this key (newest moments only; TxnRecord::retires).
     std::optional<KeyRef> retires;
-    std::uint64_t gaps = 0;                    // GapCoverage::closed() when it was taken
+    std::uint64_t gaps = 0;  // GapCoverage::closed() when it was taken
   };
   struct Session {
     std::string user, stream, resource;
@@ -79,6 +87,9 @@ struct SessionTable {
   bool answerable(const Moment& m) const;
   // Whether every contact of `roster` was re-established at every gap closed after `m`.
   bool covered(const Moment& m, std::uint32_t roster) const;
+  // The version persisted with a moment: only while it is answerable (or pinned), exact,
+  // and history is journaled (TxnRecord::version).
+  std::optional<std::uint64_t> persisted_version(const Moment& m) const;
   SessionRecord record_of(const Session& s) const;
   void journal_put(const Session& s);
   bool expired(const Session& s) const;
@@ -118,8 +129,9 @@ struct SessionTable {
   void rollback_sessions(std::string_view user);
   // ---------- restart ----------
   // Takes in a store image's sessions; their moments are kept as restored (not answerable
-  // until taken again). A session already present is kept.
-  void restore(const std::vector<SessionRecord>& records);
+  // until taken again). A session already present is kept. A moment of the image's epoch
+  // `last_epoch` with a version and a digest is pinned (Moment::pinned).
+  void restore(const std::vector<SessionRecord>& records, std::uint64_t last_epoch);
   proto::StateDigest digest_of_user(std::string_view user) const;
 
   const EngineOptions& opt;
@@ -129,6 +141,8 @@ struct SessionTable {
   std::uint64_t horizon = 0;  // history is complete for moments >= horizon
   std::uint64_t seq = 0;
   GapCoverage coverage;  // gaps closed per user (Engine::close_gap())
+  // Whether a roster holds a contact in an unknown state (set by the engine).
+  std::function<bool(std::uint32_t roster)> unsure;
   StrMap<User> users;
   StrMap<Session> by_key;  // by session_key()
   struct Savepoint {

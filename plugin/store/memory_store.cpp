@@ -11,7 +11,8 @@ MemoryStore::MemoryStore(std::shared_ptr<MemoryData> data) : data_(std::move(dat
 StatusOr<core::Image> MemoryStore::load() {
   core::Image img;
   img.epoch = data_->epoch;
-  for (const auto& [jid, f] : data_->resources) img.resources.push_back({jid, f});
+  for (const auto& [jid, r] : data_->resources) img.resources.push_back(r);
+  for (const auto& [jid, t] : data_->tombstones) img.tombstones.push_back(t);
   for (const auto& [user, contacts] : data_->rosters) img.rosters.push_back({user, contacts});
   for (const auto& [key, s] : data_->sessions) img.sessions.push_back(s);
   return img;
@@ -29,9 +30,14 @@ Done MemoryStore::flush() {
         [&d](const auto& x) {
           using T = std::decay_t<decltype(x)>;
           if constexpr (std::is_same_v<T, core::PutResource>) {
-            d.resources[x.jid] = x.fields;
+            d.tombstones.erase(x.jid);
+            d.resources[x.jid] = core::ResourceRecord{x.jid, x.fields, x.versions};
           } else if constexpr (std::is_same_v<T, core::EraseResource>) {
             d.resources.erase(x.jid);
+            if (x.tombstone)
+              d.tombstones[x.jid] = core::TombstoneRecord{x.jid, *x.tombstone};
+            else
+              d.tombstones.erase(x.jid);
           } else if constexpr (std::is_same_v<T, core::PutRoster>) {
             if (x.contacts.empty())
               d.rosters.erase(x.user);

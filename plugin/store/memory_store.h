@@ -15,7 +15,9 @@ namespace rpsync::store {
 
 struct MemoryData {
   std::uint64_t epoch = 0;
-  std::map<std::string, proto::PresenceFields> resources;
+  // Available resources (with their history when journaled) and tombstones.
+  std::map<std::string, core::ResourceRecord> resources;
+  std::map<std::string, core::TombstoneRecord> tombstones;
   std::map<std::string, std::vector<std::string>> rosters;
   std::map<std::tuple<std::string, std::string, std::string>, core::SessionRecord> sessions;
 };

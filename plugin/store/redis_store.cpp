@@ -147,8 +147,10 @@ Cmd mutation_command(const RedisStore& st, const core::Mutation& m) {
       [&](const auto& x) -> Cmd {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, core::PutResource>) {
-          return {{"HSET", st.resources_key(bare_of(x.jid)), x.jid, encode_fields(x.fields)}};
+          return {{"HSET", st.resources_key(bare_of(x.jid)), x.jid, *resource_blob(x)}};
         } else if constexpr (std::is_same_v<T, core::EraseResource>) {
+          if (auto row = resource_blob(x))
+            return {{"HSET", st.resources_key(bare_of(x.jid)), x.jid, std::move(*row)}};
           return {{"HDEL", st.resources_key(bare_of(x.jid)), x.jid}};
         } else if constexpr (std::is_same_v<T, core::PutRoster>) {
           if (x.contacts.empty()) return {{"DEL", st.roster_key(x.user)}};
@@ -259,9 +261,9 @@ bool take_value(KeyKind kind, std::string_view key, const redisReply* v, const S
     }
     case KeyKind::kRes:
       for (std::size_t f = 0; f + 1 < v->elements; f += 2) {
-        auto fields = decode_fields(str(v->element[f + 1]));
-        if (!fields) return false;
-        img.resources.push_back({std::string(str(v->element[f])), std::move(*fields)});
+        auto row = decode_resource(str(v->element[f + 1]));
+        if (!row) return false;
+        add_to_image(img, std::string(str(v->element[f])), std::move(*row));
       }
       return true;
     case KeyKind::kOther:

@@ -11,7 +11,7 @@
 // MULTI/EXEC or Lua script may have to touch together for one owner sit in one slot):
 //   P:{u:USER}:roster     string  encode_contacts(visible roster)      one user's data:
 //   P:{u:USER}:sess       hash    field = len(stream) ":" stream resource   -> encode_txns
-//   P:{c:BARE}:res        hash    field = full JID -> encode_fields    one contact's data
+//   P:{c:BARE}:res        hash    field = full JID -> encode_resource  one contact's data
 //   P:{meta}:epoch        string  the continuity epoch (decimal)
 //   P:{feed}:*, P:{meta}:gepoch|inst:ID|since|last|gapfrom|grp   the change feed and group
 //                         continuity of several instances (plugin/feed); load() skips them

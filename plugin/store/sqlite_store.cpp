@@ -250,9 +250,9 @@ StatusOr<core::Image> SqliteStore::load() {
   if (rc != SQLITE_DONE) return fail("load presence log");
   img.resources.reserve(blobs.size());
   for (auto& [jid, blob] : blobs) {
-    auto f = decode_fields(blob);
-    if (!f) return corrupt_row("corrupt resource row " + jid);
-    img.resources.push_back({jid, std::move(*f)});
+    auto row = decode_resource(blob);
+    if (!row) return corrupt_row("corrupt resource row " + jid);
+    add_to_image(img, jid, std::move(*row));
   }
 
   if (!prepare("SELECT user, contacts FROM rosters")) return fail("load");
@@ -286,10 +286,10 @@ sqlite3_stmt* SqliteStore::bind_mutation(const core::Mutation& m, std::string& b
         using T = std::decay_t<decltype(x)>;
         sqlite3_stmt* s = nullptr;
         if constexpr (std::is_same_v<T, core::PutResource>) {
-          append_log_record(log, x.jid, &x.fields);
+          append_log_record(log, x.jid, resource_blob(x));
           ++log_records;
         } else if constexpr (std::is_same_v<T, core::EraseResource>) {
-          append_log_record(log, x.jid, nullptr);
+          append_log_record(log, x.jid, resource_blob(x));
           ++log_records;
         } else if constexpr (std::is_same_v<T, core::PutRoster>) {
           if (x.contacts.empty()) {
