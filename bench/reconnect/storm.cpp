@@ -191,6 +191,19 @@ void leave_all(std::span<std::unique_ptr<Account>> accounts) {
       accounts, [](Account& a) { return a.gone(); }, Millis(20000));
 }
 
+// Pumps a started wave until every account is prepared (holds a key again) or failed,
+// then all leave.
+void prepare_and_leave(const StormSetup& s, std::span<std::unique_ptr<Account>> wave) {
+  pump_all(
+      wave,
+      [](Account& a) {
+        a.step(Clock::now());
+        return a.prepared() || a.failed();
+      },
+      s.timeout);
+  leave_all(wave);
+}
+
 struct StormSample {
   double bytes = 0, server_cpu = 0, component_cpu = 0, state_ms = 0, complete_ms = 0;
   std::size_t failed = 0, synced = 0, fell_back = 0;
@@ -217,14 +230,7 @@ void one_wave(const StormSetup& s, std::span<std::unique_ptr<Account>> wave, Clo
     out.state_ms = std::max(out.state_ms, ms_between(t0, *a->state_at()));
     out.complete_ms = std::max(out.complete_ms, ms_between(t0, *a->done_at()));
   }
-  pump_all(
-      wave,
-      [](Account& a) {
-        a.step(Clock::now());
-        return a.prepared() || a.failed();
-      },
-      s.timeout);
-  leave_all(wave);
+  prepare_and_leave(s, wave);
 }
 
 StormSample one_storm(const StormSetup& s, std::vector<std::unique_ptr<Account>>& accounts) {
@@ -264,14 +270,7 @@ void prepare(const StormSetup& s, std::vector<std::unique_ptr<Account>>& account
   for (std::size_t i = 0; i < accounts.size(); i += size) {
     auto wave = std::span(accounts).subspan(i, std::min(size, accounts.size() - i));
     for (auto& a : wave) a->start();
-    pump_all(
-        wave,
-        [](Account& a) {
-          a.step(Clock::now());
-          return a.prepared() || a.failed();
-        },
-        s.timeout);
-    leave_all(wave);
+    prepare_and_leave(s, wave);
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "plugin/core/engine.h"
 #include "protocol/state.h"
+#include "tests/plugin/core/presence_fields.h"
 
 namespace rpsync::core {
 namespace {
@@ -19,12 +20,7 @@ using proto::AppCondition;
 using proto::PresenceFields;
 using proto::Show;
 
-PresenceFields fields(Show show, std::string status = {}) {
-  PresenceFields f;
-  f.show = show;
-  f.status = std::move(status);
-  return f;
-}
+using testing::fields;
 
 proto::SyncKey key(std::string stream, std::string res, std::string last) {
   return {std::move(stream), std::move(res), std::move(last)};

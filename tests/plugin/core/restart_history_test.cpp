@@ -14,6 +14,7 @@
 #include "plugin/core/engine.h"
 #include "plugin/store/memory_store.h"
 #include "protocol/state.h"
+#include "tests/plugin/core/presence_fields.h"
 
 namespace rpsync::core {
 namespace {
@@ -22,12 +23,7 @@ using proto::AppCondition;
 using proto::PresenceFields;
 using proto::Show;
 
-PresenceFields fields(Show show, std::string status = {}) {
-  PresenceFields f;
-  f.show = show;
-  f.status = std::move(status);
-  return f;
-}
+using testing::fields;
 
 const std::set<std::string, std::less<>> kLocal{"x"};
 
