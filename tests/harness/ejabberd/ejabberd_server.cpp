@@ -175,7 +175,9 @@ std::unique_ptr<EjabberdServer> EjabberdServer::start(EjabberdOptions options, s
   auto server = create(std::move(options), why);
   if (!server) return nullptr;
   if (!server->launch()) {
-    if (why) *why = "ejabberd did not come up within 20 s; log:\n" + server->log();
+    if (why)
+      *why = "ejabberd did not come up within " + std::to_string(kStartTimeout.count()) +
+             " s; log:\n" + server->log();
     return nullptr;
   }
   return server;
@@ -338,10 +340,10 @@ bool EjabberdServer::spawn_vm() {
   return child_.spawn(spec).ok();
 }
 
-// Ports up within 20 s of `started`, then a c2s stream gets its features; kills the VM
-// when not.
+// Ports up within kStartTimeout of `started`, then a c2s stream gets its features; kills
+// the VM when not.
 bool EjabberdServer::wait_until_up(Clock::time_point started) {
-  auto deadline = started + std::chrono::seconds(20);
+  auto deadline = started + kStartTimeout;
   bool up = false;
   while (Clock::now() < deadline) {
     if (!child_.alive()) return false;

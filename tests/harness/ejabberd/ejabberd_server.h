@@ -6,11 +6,11 @@
 // Contract: create() writes <tmp>/ejabberd.yml; launch() starts the Erlang VM directly
 // (`erl -noinput -mnesia dir SPOOL -s ejabberd`, the command ejabberdctl's `foreground`
 // would run) as a child process and returns once the c2s, component and admin-API ports
-// accept connections (at most 20 s) and every add_user()/add_roster_item() queued before
-// launch has been applied. The VM runs without Erlang distribution (node nonode@nohost):
-// no epmd, no cookie, no node name to collide between tests, nothing left running after
-// stop. When the test runs as root it drops to the `ejabberd` system user (the directories
-// are chown'ed to it), like ejabberdctl does.
+// accept connections (at most kStartTimeout) and every add_user()/add_roster_item()
+// queued before launch has been applied. The VM runs without Erlang distribution (node
+// nonode@nohost): no epmd, no cookie, no node name to collide between tests, nothing left
+// running after stop. When the test runs as root it drops to the `ejabberd` system user
+// (the directories are chown'ed to it), like ejabberdctl does.
 //
 // Users and roster items go through ejabberd's own admin commands (`register`,
 // `add_rosteritem` of mod_admin_extra) over mod_http_api on a loopback port: one HTTP
@@ -34,6 +34,10 @@
 #include "tests/harness/util.h"                    // free_port()
 
 namespace rpsync::test {
+
+// How long a started ejabberd may take to listen and serve a stream. It starts in about
+// 5 s; on a loaded 2-core machine (builds and other servers beside it) it took over 20 s.
+inline constexpr std::chrono::seconds kStartTimeout{60};
 
 struct EjabberdOptions {
   std::vector<std::string> hosts{"example.test"};  // `hosts:`
@@ -77,7 +81,7 @@ class EjabberdServer {
   EjabberdServer& operator=(const EjabberdServer&) = delete;
 
   // Launches the VM on the already chosen ports and applies queued users/roster items;
-  // false (see log()) if it did not listen within 20 s or a queued command failed.
+  // false (see log()) if it did not listen within kStartTimeout or a queued command failed.
   bool launch();
   // Registers user@host. While running: applied now (false + log line on failure).
   bool add_user(const std::string& user, const std::string& host, const std::string& password);
