@@ -644,11 +644,124 @@ local function privilege_out_filter(stanza)
 	return nil;
 end
 
+-- ---------------------------------------------------------------------------------------
+-- Confirmation of a marked initial presence (XEP "Skipping the Presence Flood").
+--
+-- A delta describes the component's state when it answered the sync; contact presence
+-- reaches the session only once its initial presence is processed. In between the client
+-- would miss a change, so it verifies with a checkpoint -- unless the server confirms that
+-- nothing reached the user in between. The server can: every presence addressed to the
+-- user passes its router, and the component reads, in order, every presence mod_privilege
+-- forwarded to it before the sync request, which the server routes on the same stream.
+--
+--   * A session's window opens when it sends its first <sync/> (type set), before its
+--     initial presence, to a component of this server that this host grants a presence
+--     privilege.
+--   * The window is dirty once the server routes any presence other than a probe to the
+--     user's bare JID (contacts' broadcasts, remote contacts through s2s, subscription
+--     requests) or to the session's own full JID (directed presence), or when her roster
+--     differs from the one at the opening. Her other resources' presence does not count:
+--     mod_presence sends their current presence to the session after its initial presence.
+--   * When the session's marked initial presence (see above) is processed with a clean
+--     window, the reflection of that presence to the session alone carries
+--       <synced xmlns='urn:xmpp:rpsync:0'/>
+--     (a copy: contacts, other resources and the stored presence never see it). The window
+--     closes with the initial presence, marked or not.
+-- A client that sees the element on the reflection of its own initial presence skips the
+-- checkpoint; without it (an unclean window, an older gate) it verifies as before.
+-- Option rpsync_confirm_synced (default true).
+-- ---------------------------------------------------------------------------------------
+local confirm_synced = module:get_option_boolean("rpsync_confirm_synced", true);
+
+local function privileged_component(to)
+	local host = to and prosody.hosts[to];
+	if not host or host.type ~= "component" then return false; end
+	for _, entity in ipairs(presence_privileged_components()) do
+		if entity == to then return true; end
+	end
+	return false;
+end
+
+-- What identifies the roster's state: its version, "never saved" for a roster that has
+-- none yet (saving one sets it), and nil when changes cannot be told (unversioned, broken).
+local function roster_stamp(roster)
+	local meta = roster and roster[false];
+	if type(meta) ~= "table" or meta.broken then return nil; end
+	if meta.version == nil then return "never saved"; end
+	return roster_version(roster);
+end
+
+local function open_window(event)
+	local origin, stanza = event.origin, event.stanza;
+	if not confirm_synced or origin.type ~= "c2s" or origin.presence or origin.rpsync_window then
+		return nil;
+	end
+	if stanza.attr.type ~= "set" or not stanza:get_child("sync", NS) then return nil; end
+	if not privileged_component(stanza.attr.to) then return nil; end
+	origin.rpsync_window = { roster = roster_stamp(origin.roster) };
+	return nil;
+end
+module:hook("pre-iq/host", open_window, PRIORITY + 1);
+
+local function dirty_windows(event)
+	local stanza = event.stanza;
+	if stanza.attr.type == "probe" then return nil; end
+	local node, host, resource = jid_split(stanza.attr.to);
+	local user = node and host == HOST and prosody.bare_sessions[node.."@"..host];
+	for name, session in pairs(user and user.sessions or {}) do
+		if session.rpsync_window and (resource == nil or resource == name) then
+			session.rpsync_window.dirty = true;
+		end
+	end
+	return nil;
+end
+module:hook("presence/bare", dirty_windows, PRIORITY + 1);
+module:hook("presence/full", dirty_windows, PRIORITY + 1);
+
+-- Runs before mod_presence reflects the presence (pre-presence, after the marker hook).
+local function close_window(event)
+	local origin, stanza = event.origin, event.stanza;
+	local window = origin.rpsync_window;
+	if not window or origin.type ~= "c2s" or stanza.attr.type ~= nil or stanza.attr.to ~= nil
+		or origin.presence ~= nil then
+		return nil;
+	end
+	origin.rpsync_window = nil;
+	if origin.rpsync_gate_marked ~= stanza or window.dirty then return nil; end
+	local stamp = roster_stamp(origin.roster);
+	if stamp == nil or stamp ~= window.roster then return nil; end
+	origin.rpsync_confirm = stanza;
+	return nil;
+end
+module:hook("pre-presence/bare", close_window, PRIORITY - 1);
+module:hook("pre-presence/host", close_window, PRIORITY - 1);
+
+-- The reflection is origin.send(stanza) with the very object of the initial presence.
+local function confirm_out_filter(stanza, session)
+	local marked = session.rpsync_confirm;
+	if marked == nil or stanza ~= marked then return stanza; end
+	session.rpsync_confirm = nil;
+	local copy = st.clone(stanza);
+	copy:tag(MARKER, { xmlns = NS }):up();
+	module:log("debug", "Confirmed the synced state of %s on its reflection", session.full_jid);
+	return copy;
+end
+
+-- A confirmation never outlives the initial presence's event-loop turn.
+module:hook("presence/initial", function(event)
+	local origin = event.origin;
+	if origin.rpsync_confirm ~= nil then
+		module:add_timer(0, function() origin.rpsync_confirm = nil; end);
+	end
+	return nil;
+end, PRIORITY - 2);
+
 local filtered_sessions = setmetatable({}, { __mode = "k" });
 local function watch_session(session)
 	if session.type == "c2s" and not filtered_sessions[session] then
 		filters.add_filter(session, "stanzas/out", roster_out_filter, FILTER_PRIORITY);
 		filters.add_filter(session, "stanzas/out", privilege_out_filter, FILTER_PRIORITY);
+		filters.add_filter(session, "stanzas/out", confirm_out_filter, FILTER_PRIORITY);
 		filtered_sessions[session] = true;
 	end
 end
@@ -661,6 +774,7 @@ function module.unload()
 	for session in pairs(filtered_sessions) do
 		filters.remove_filter(session, "stanzas/out", roster_out_filter);
 		filters.remove_filter(session, "stanzas/out", privilege_out_filter);
+		filters.remove_filter(session, "stanzas/out", confirm_out_filter);
 	end
 end
 
