@@ -551,16 +551,23 @@ void RpsyncManager::observe_incoming(const gloox::Tag& tag) {
   if (from.empty() || (!type.empty() && type != "unavailable")) return;
   const gloox::JID jid(from);
   if (state_.await_reflection && type.empty() && jid.full() == client_.jid().full()) {
-    verify_reflected_presence();
+    verify_reflected_presence(tag);
     return;
   }
   if (!jid || jid.resource().empty() || !is_contact(jid.bare())) return;
   on_contact_presence(tag, jid, type);
 }
 
-// The server processed the marked initial presence: verify the state now.
-void RpsyncManager::verify_reflected_presence() {
+// The server processed the marked initial presence. Its reflection may carry the
+// server's confirmation (spec: "Confirmation by the Server"): nothing reached this user
+// since the sync request, so the state is verified. Otherwise verify it now.
+void RpsyncManager::verify_reflected_presence(const gloox::Tag& reflection) {
   state_.await_reflection = false;
+  if (reflection.findChild(std::string(proto::kSyncedName), "xmlns", std::string(ns::kRpsync)) !=
+      nullptr) {
+    state_.confirmed_by_server = true;
+    return;
+  }
   if (state_.pending.kind == Request::kNone && state_.key && state_.phase == Phase::kOnline) {
     state_.verifying_marker = true;
     send_checkpoint();

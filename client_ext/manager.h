@@ -145,6 +145,8 @@ class RpsyncManager : private gloox::IqHandler,
   bool server_skips_flood() const { return server_synced_; }
   // Whether this session's initial presence carried the <synced/> marker.
   bool presence_marked() const { return state_.presence_marked; }
+  // Whether the server confirmed the marked presence on its reflection (no checkpoint).
+  bool presence_confirmed() const { return state_.confirmed_by_server; }
 
  private:
   using TimePoint = std::chrono::steady_clock::time_point;
@@ -172,8 +174,9 @@ class RpsyncManager : private gloox::IqHandler,
     bool release_on_roster = false;  // sync verified before the roster arrived
     bool release_waiting = false;    // sync verified; waiting for the server's disco#info
     bool presence_marked = false;
-    bool await_reflection = false;  // marked presence sent; verify once it is reflected
-    bool verifying_marker = false;  // the checkpoint in flight verifies the marked presence
+    bool await_reflection = false;     // marked presence sent; verify once it is reflected
+    bool verifying_marker = false;     // the checkpoint in flight verifies the marked presence
+    bool confirmed_by_server = false;  // the reflection of the marked presence confirmed it
     TimePoint presence_sent_at{};
     TimePoint last_presence_at{};
     TimePoint not_before{};
@@ -230,7 +233,7 @@ class RpsyncManager : private gloox::IqHandler,
   void after_answer(bool digest_matched);
   void drop_key();
   void drop_state();
-  void verify_reflected_presence();
+  void verify_reflected_presence(const gloox::Tag& reflection);
   void on_contact_presence(const gloox::Tag& tag, const gloox::JID& jid, const std::string& type);
   bool is_contact(const std::string& bare) const;
 

@@ -5,10 +5,12 @@
 
 namespace rpsync::proto {
 
-xml::Element synced_marker() { return xml::Element("synced", std::string(ns::kRpsync)); }
+xml::Element synced_marker() {
+  return xml::Element(std::string(kSyncedName), std::string(ns::kRpsync));
+}
 
 bool has_synced_marker(const xml::Element& presence) {
-  return presence.child("synced", ns::kRpsync) != nullptr;
+  return presence.child(kSyncedName, ns::kRpsync) != nullptr;
 }
 
 }  // namespace rpsync::proto

@@ -248,6 +248,7 @@ TEST_F(RealComponent, LostSyncResultThenTheSameKeySyncsAgain) {
 
   ASSERT_TRUE(bob_->send_presence("away", "second change"));
   ::usleep(300'000);
+  const std::size_t checkpoints = a->manager().checkpoints_sent();
   reconnect(*a);
   const auto& r = a->recorder();
   ASSERT_EQ(r.synced.size(), 1u) << (r.full_resyncs.empty() ? "" : r.full_resyncs.back().detail)
@@ -257,9 +258,12 @@ TEST_F(RealComponent, LostSyncResultThenTheSameKeySyncsAgain) {
   EXPECT_EQ(r.synced_changes[0][0].fields.status, "second change");
   EXPECT_EQ(r.synced_changes[0][0].fields.show, proto::Show::kAway);
   EXPECT_NE(record_of(store.load(kAlice))->key, before->key) << "the new key is stored";
-  // The verification after the marked presence proves the result: the old key retires.
-  ASSERT_TRUE(a->pump([&] { return a->manager().checkpoints_sent() >= 1; }));
-  a->pump_for(milliseconds(300));
+  // The gate confirmed the marked presence: no verification checkpoint, so the old key
+  // stays valid until the client's next checkpoint proves the result -- here the one of
+  // its graceful logout. Then the old key retires.
+  ASSERT_TRUE(a->pump([&] { return a->manager().presence_confirmed(); }));
+  EXPECT_EQ(a->manager().checkpoints_sent(), checkpoints) << "a checkpoint after the confirmation";
+  logout(*a);
   std::string why;
   auto probe =
       test::TestClient::login(server_->c2s_port(), "alice", "example.test", "pw", "probe", &why);

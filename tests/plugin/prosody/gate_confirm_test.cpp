@@ -49,7 +49,7 @@ xml::Element sync_request(const std::string& to) {
 struct Outcome {
   bool reflected = false;
   bool confirmed = false;
-  bool marker_elsewhere = false;  // a marker on anything but the reflection
+  bool marker_elsewhere = false;        // a marker on anything but the reflection
   std::unique_ptr<TestClient> session;  // still online
 };
 Outcome run(GateWorld& w, const std::string& resource, const std::string& to, bool marked,
@@ -94,12 +94,13 @@ TEST(RpsyncGateConfirm, CleanWindowConfirmsOnTheReflectionOnly) {
   EXPECT_TRUE(o.confirmed) << "a clean window was not confirmed";
   EXPECT_FALSE(o.marker_elsewhere);
   const std::string alice = std::string(kAlice) + "/synced";
-  auto on_desk = desk->wait_for([&](const xml::Element& s) { return is_presence_from(s, alice); },
-                                kTimeout);
+  auto on_desk =
+      desk->wait_for([&](const xml::Element& s) { return is_presence_from(s, alice); }, kTimeout);
   ASSERT_TRUE(on_desk) << "the other resource did not see the new session";
   EXPECT_FALSE(has_marker(*on_desk)) << "leaked to another resource: " << xml::to_string(*on_desk);
   for (auto& c : w->contacts()) {
-    auto p = c->wait_for([&](const xml::Element& s) { return is_presence_from(s, alice); }, kTimeout);
+    auto p =
+        c->wait_for([&](const xml::Element& s) { return is_presence_from(s, alice); }, kTimeout);
     ASSERT_TRUE(p) << c->jid();
     EXPECT_FALSE(has_marker(*p)) << "leaked to a contact: " << xml::to_string(*p);
   }
@@ -142,7 +143,10 @@ TEST(RpsyncGateConfirm, AnyPresenceToTheUserInTheWindowWithholdsIt) {
   };
   const Case cases[] = {
       {"a contact's broadcast",
-       [&] { EXPECT_TRUE(c0.send(presence(false, "dnd", "busy"))); collect_until_ping(c0); }},
+       [&] {
+         EXPECT_TRUE(c0.send(presence(false, "dnd", "busy")));
+         collect_until_ping(c0);
+       }},
       {"a contact going offline",
        [&] {
          auto& c2 = *w->contacts().at(2);
