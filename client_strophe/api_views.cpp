@@ -60,6 +60,7 @@ RPSYNC_STROPHE_API int rpsync_strophe_get_stats(const rpsync_strophe_t* h,
   stats->presence_stanzas = s.presence_stanzas();
   stats->presence_bytes = s.presence_bytes();
   stats->presence_marked = s.presence_marked() ? 1 : 0;
+  stats->presence_confirmed = s.presence_confirmed() ? 1 : 0;
   stats->server_skips_flood = s.server_skips_flood() ? 1 : 0;
   stats->roster_from_cache = s.roster().stats().from_cache ? 1 : 0;
   stats->roster_result_bytes = s.roster().stats().result_bytes;

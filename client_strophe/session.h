@@ -12,7 +12,8 @@
 //                 presence the application hands over is held until the answer (and the
 //                 roster, when requested) arrived; the delta is applied and verified,
 //                 then the presence is sent (marked <synced/> when the server has the
-//                 gate, verified by a checkpoint once reflected; a mismatch re-sends it
+//                 gate; verified by a checkpoint once reflected unless the reflection
+//                 carries the server's confirmation; a mismatch re-sends it
 //                 unmarked so the server floods). Any failure: drop key and cache, send
 //                 the presence (a full login), enable later.
 // The identifier in 'stream' is a random 128-bit session id per login (session_id.h).
@@ -129,6 +130,8 @@ class Session {
   std::size_t presence_stanzas() const { return state_.presence_stanzas; }
   std::size_t presence_bytes() const { return state_.presence_bytes; }
   bool presence_marked() const { return state_.presence_marked; }
+  // The server confirmed the marked presence on its reflection (no checkpoint followed).
+  bool presence_confirmed() const { return state_.confirmed_by_server; }
   bool server_skips_flood() const { return server_synced_; }
   const RosterHelper& roster() const { return roster_; }
   const std::optional<proto::SyncKey>& key() const { return state_.key; }
@@ -159,6 +162,7 @@ class Session {
     bool presence_marked = false;
     bool await_reflection = false;
     bool verifying_marker = false;
+    bool confirmed_by_server = false;
     TimePoint presence_sent_at{};
     TimePoint last_presence_at{};
     TimePoint not_before{};
@@ -194,7 +198,7 @@ class Session {
   void release(bool marked);
   void reflood();
   void on_presence(const xml::Element& p, std::size_t bytes);
-  void verify_reflected_presence();
+  void verify_reflected_presence(const xml::Element& reflection);
   bool is_contact(std::string_view bare) const;
   void on_iq(const xml::Element& iq, std::size_t bytes);
   void log(const std::string& line) { events_.log(line); }

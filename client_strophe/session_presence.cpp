@@ -116,7 +116,7 @@ void Session::on_presence(const xml::Element& p, std::size_t bytes) {
   const auto type = p.attr("type");
   if (!from || from->empty() || (type && *type != "unavailable")) return;
   if (state_.await_reflection && !type && *from == bound_jid_) {
-    verify_reflected_presence();
+    verify_reflected_presence(p);
     return;
   }
   if (from->find('/') == std::string_view::npos || !is_contact(proto::bare_of(*from))) return;
@@ -131,9 +131,15 @@ void Session::on_presence(const xml::Element& p, std::size_t bytes) {
   }
 }
 
-// The server processed the marked initial presence: verify the state now.
-void Session::verify_reflected_presence() {
+// The server processed the marked initial presence. Its reflection may carry the
+// server's confirmation (spec: "Confirmation by the Server"): nothing reached this user
+// since the sync request, so the state is verified. Otherwise verify it now.
+void Session::verify_reflected_presence(const xml::Element& reflection) {
   state_.await_reflection = false;
+  if (proto::has_synced_marker(reflection)) {
+    state_.confirmed_by_server = true;
+    return;
+  }
   if (state_.pending.kind == Request::kNone && state_.key && state_.phase == Phase::kOnline) {
     state_.verifying_marker = true;
     send_checkpoint();

@@ -282,7 +282,8 @@ bool ping(TestClient& c, const std::string& to, const std::string& id) {
 }
 
 // alice: counts top-level elements and available contact presence per session, and notes
-// when the roster result and the first <checkpointed/> (the marker's verification) arrived.
+// when the roster result and the first <checkpointed/> (the marker's verification), or the
+// server's confirmation on the reflection of the marked presence, arrived.
 class Alice final : public rpsync::client::Client {
  public:
   using rpsync::client::Client::Client;
@@ -298,6 +299,9 @@ class Alice final : public rpsync::client::Client {
         if (!verified_at && tag->findChild("checkpointed", "xmlns", std::string(ns::kRpsync)))
           verified_at = Clock::now();
       }
+      if (!verified_at && name == "presence" && tag->findAttribute("from") == jid().full() &&
+          tag->findChild("synced", "xmlns", std::string(ns::kRpsync)))
+        verified_at = Clock::now();  // the server confirmed the marked presence
       if (name == "presence" && !tag->hasAttribute("type") &&
           tag->findAttribute("from").rfind("alice@", 0) != 0 &&
           ++contact_presences == expect_presences)

@@ -30,7 +30,7 @@ namespace {
 using Millis = std::chrono::milliseconds;
 
 // A client that counts its contacts' available presence and notes the first
-// <checkpointed/> answer (the marker's verification).
+// <checkpointed/> answer (the marker's verification) or the server's confirmation.
 class StormClient final : public client::Client {
  public:
   using client::Client::Client;
@@ -42,6 +42,9 @@ class StormClient final : public client::Client {
       if (tag->name() == "iq" &&
           tag->findChild("checkpointed", "xmlns", std::string(ns::kRpsync)) != nullptr)
         verified = true;
+      if (tag->name() == "presence" && tag->findAttribute("from") == jid().full() &&
+          tag->findChild("synced", "xmlns", std::string(ns::kRpsync)) != nullptr)
+        verified = true;  // the server confirmed the marked presence
     }
     client::Client::handleTag(tag);
   }

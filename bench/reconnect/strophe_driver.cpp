@@ -62,6 +62,10 @@ void watch(StropheSession& s, Marks& m) {
     if (std::strcmp(name, "presence") == 0 && !type && from &&
         std::strncmp(from, own.c_str(), own.size() - 1) != 0 && ++m.presences == m.expect)
       m.all_presences = Clock::now();
+    if (!m.verified && std::strcmp(name, "presence") == 0 && !type && from &&
+        std::strncmp(from, own.c_str(), own.size()) == 0 &&
+        has_child(st, "synced", "urn:xmpp:rpsync:0"))
+      m.verified = Clock::now();  // the server confirmed the marked presence
     if (std::strcmp(name, "iq") != 0 || !type || std::strcmp(type, "result") != 0) return;
     const char* id = xmpp_stanza_get_id(st);
     if (!m.roster && id && std::strcmp(id, "bench-roster") == 0) m.roster = Clock::now();

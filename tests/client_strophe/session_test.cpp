@@ -169,6 +169,42 @@ TEST_F(SessionTest, ReconnectSyncsBeforeTheHeldPresenceAndMarksIt) {
   EXPECT_EQ(transport.count("checkpoint", ns::kRpsync), 1u);
 }
 
+// The server's confirmation on the reflection (spec: "Confirmation by the Server")
+// verifies the state: no checkpoint. The same element on a contact's presence, or on a
+// later presence of its own, is no confirmation.
+TEST_F(SessionTest, AConfirmedReflectionNeedsNoCheckpoint) {
+  const proto::PresenceState state{{"bob@example.test/desk", {}}};
+  store_key(state);
+  make();
+  session->on_login(kMe, false);
+  ASSERT_TRUE(session->send_initial_presence(initial()));
+  answer_server_info(true);
+  answer_sync(state, state);
+  xml::Element from_bob = presence_from("bob@example.test/desk", proto::Show::kAway);
+  from_bob.add(proto::synced_marker());
+  session->on_stanza(from_bob, 90);
+  EXPECT_FALSE(session->presence_confirmed()) << "a contact's presence confirmed the state";
+  xml::Element reflection = presence_from(kMe, proto::Show::kNone);
+  reflection.add(proto::synced_marker());
+  session->on_stanza(reflection, 90);
+  EXPECT_TRUE(session->presence_confirmed());
+  EXPECT_EQ(transport.count("checkpoint", ns::kRpsync), 0u);
+  EXPECT_EQ(session->cache().live().size(), 1u) << "bob's presence still counts as presence";
+}
+
+TEST_F(SessionTest, AnUnconfirmedReflectionIsVerifiedByACheckpoint) {
+  const proto::PresenceState state{{"bob@example.test/desk", {}}};
+  store_key(state);
+  make();
+  session->on_login(kMe, false);
+  ASSERT_TRUE(session->send_initial_presence(initial()));
+  answer_server_info(true);
+  answer_sync(state, state);
+  session->on_stanza(presence_from(kMe, proto::Show::kNone), 60);
+  EXPECT_FALSE(session->presence_confirmed());
+  EXPECT_EQ(transport.count("checkpoint", ns::kRpsync), 1u);
+}
+
 TEST_F(SessionTest, AMarkedPresenceThatDisagreesIsSentAgainUnmarked) {
   const proto::PresenceState state{{"bob@example.test/desk", {}}};
   store_key(state);

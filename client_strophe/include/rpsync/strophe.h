@@ -263,6 +263,7 @@ typedef struct {
   int server_skips_flood; /**< the server advertised urn:xmpp:rpsync:0#synced */
   int roster_from_cache;  /**< this login's roster came from the cache */
   size_t roster_result_bytes;
+  int presence_confirmed; /**< the server confirmed the marked presence: no checkpoint */
 } rpsync_strophe_stats_t;
 int rpsync_strophe_get_stats(const rpsync_strophe_t* h, rpsync_strophe_stats_t* stats);
 

@@ -55,8 +55,11 @@ TEST_F(StropheSync, NothingChangedGivesAnEmptyDelta) {
   EXPECT_TRUE(r.synced_changes[0].empty());
   EXPECT_EQ(r.synced[0].items, 0u);
   EXPECT_EQ(r.synced[0].count, 1u);
+  const std::size_t checkpoints = a->stats().checkpoints_sent;
   a->session().pump_for(Millis(300));
   EXPECT_EQ(a->session().contact_presences(), 0u);
+  EXPECT_EQ(a->stats().presence_confirmed, 1) << "the gate did not confirm a quiet window";
+  EXPECT_EQ(a->stats().checkpoints_sent, checkpoints) << "a checkpoint after the confirmation";
   expect_view_is_fresh_login(*a);
   EXPECT_EQ(without_own(a->view(), kAlice).size(), 1u);
 }
