@@ -85,6 +85,16 @@ class SessionTest : public ::testing::Test {
     session->on_stanza(result(sync_id(), kComponent, proto::to_xml(d)), 300);
   }
   xml::Element initial() { return xml::Element("presence", "jabber:client"); }
+  // A stored key for `state`, a login whose sync finds nothing changed, and the initial
+  // presence sent marked (the server has the gate).
+  void marked_after_empty_delta(const proto::PresenceState& state) {
+    store_key(state);
+    make();
+    session->on_login(kMe, false);
+    ASSERT_TRUE(session->send_initial_presence(initial()));
+    answer_server_info(true);
+    answer_sync(state, state);
+  }
 
   ManualClock clock;
   std::int64_t unix_now = 1'000'000;
@@ -173,13 +183,7 @@ TEST_F(SessionTest, ReconnectSyncsBeforeTheHeldPresenceAndMarksIt) {
 // verifies the state: no checkpoint. The same element on a contact's presence, or on a
 // later presence of its own, is no confirmation.
 TEST_F(SessionTest, AConfirmedReflectionNeedsNoCheckpoint) {
-  const proto::PresenceState state{{"bob@example.test/desk", {}}};
-  store_key(state);
-  make();
-  session->on_login(kMe, false);
-  ASSERT_TRUE(session->send_initial_presence(initial()));
-  answer_server_info(true);
-  answer_sync(state, state);
+  marked_after_empty_delta({{"bob@example.test/desk", {}}});
   xml::Element from_bob = presence_from("bob@example.test/desk", proto::Show::kAway);
   from_bob.add(proto::synced_marker());
   session->on_stanza(from_bob, 90);
@@ -193,26 +197,14 @@ TEST_F(SessionTest, AConfirmedReflectionNeedsNoCheckpoint) {
 }
 
 TEST_F(SessionTest, AnUnconfirmedReflectionIsVerifiedByACheckpoint) {
-  const proto::PresenceState state{{"bob@example.test/desk", {}}};
-  store_key(state);
-  make();
-  session->on_login(kMe, false);
-  ASSERT_TRUE(session->send_initial_presence(initial()));
-  answer_server_info(true);
-  answer_sync(state, state);
+  marked_after_empty_delta({{"bob@example.test/desk", {}}});
   session->on_stanza(presence_from(kMe, proto::Show::kNone), 60);
   EXPECT_FALSE(session->presence_confirmed());
   EXPECT_EQ(transport.count("checkpoint", ns::kRpsync), 1u);
 }
 
 TEST_F(SessionTest, AMarkedPresenceThatDisagreesIsSentAgainUnmarked) {
-  const proto::PresenceState state{{"bob@example.test/desk", {}}};
-  store_key(state);
-  make();
-  session->on_login(kMe, false);
-  ASSERT_TRUE(session->send_initial_presence(initial()));
-  answer_server_info(true);
-  answer_sync(state, state);
+  marked_after_empty_delta({{"bob@example.test/desk", {}}});
   session->on_stanza(presence_from(kMe, proto::Show::kNone), 60);
   const xml::Element* cp = transport.last_iq("checkpoint", ns::kRpsync);
   ASSERT_NE(cp, nullptr);

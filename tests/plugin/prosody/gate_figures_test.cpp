@@ -40,11 +40,12 @@ TEST(RpsyncGateFigures, FiftyOnlineContacts) {
   ASSERT_TRUE(marked.complete);
 
   for (const auto& s : marked.stanzas) std::printf("  marked got: %s\n", xml::to_string(s).c_str());
-  std::printf("rpsync_gate, %d online contacts with caps presence, after initial presence:\n"
-              "  unmarked: %zu stanzas (%zu presence), %zu bytes\n"
-              "  marked:   %zu stanzas (%zu presence), %zu bytes\n",
-              kContacts, unmarked.stanzas.size(), unmarked.presences(), unmarked.bytes,
-              marked.stanzas.size(), marked.presences(), marked.bytes);
+  std::printf(
+      "rpsync_gate, %d online contacts with caps presence, after initial presence:\n"
+      "  unmarked: %zu stanzas (%zu presence), %zu bytes\n"
+      "  marked:   %zu stanzas (%zu presence), %zu bytes\n",
+      kContacts, unmarked.stanzas.size(), unmarked.presences(), unmarked.bytes,
+      marked.stanzas.size(), marked.presences(), marked.bytes);
   RecordProperty("unmarked_stanzas", static_cast<int>(unmarked.stanzas.size()));
   RecordProperty("unmarked_bytes", static_cast<int>(unmarked.bytes));
   RecordProperty("marked_stanzas", static_cast<int>(marked.stanzas.size()));

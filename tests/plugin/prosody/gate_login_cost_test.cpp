@@ -13,15 +13,6 @@
 namespace rpsync::test::gate {
 namespace {
 
-#define START_WORLD_OR_SKIP(var, options)                             \
-  std::string var##_why;                                              \
-  bool var##_missing = false;                                         \
-  auto var = GateWorld::start((options), &var##_why, &var##_missing); \
-  if (!var) {                                                         \
-    if (var##_missing) GTEST_SKIP() << var##_why;                     \
-    FAIL() << var##_why;                                              \
-  }
-
 WorldOptions world(bool load_gate) {
   WorldOptions o;
   o.online_contacts = 2;

@@ -26,17 +26,8 @@ WorldOptions world(std::vector<std::string> extra_users = {}, bool load_gate = t
   return o;
 }
 
-#define START_WORLD_OR_SKIP(var, options)                                  \
-  std::string var##_why;                                                   \
-  bool var##_missing = false;                                              \
-  auto var = GateWorld::start((options), &var##_why, &var##_missing);      \
-  if (!var) {                                                              \
-    if (var##_missing) GTEST_SKIP() << var##_why;                          \
-    FAIL() << var##_why;                                                   \
-  }
-
-#define LOGIN_OR_FAIL(var, world, user, resource)        \
-  std::string var##_why;                                 \
+#define LOGIN_OR_FAIL(var, world, user, resource)            \
+  std::string var##_why;                                     \
   auto var = (world)->login((user), (resource), &var##_why); \
   ASSERT_TRUE(var) << var##_why
 
@@ -102,7 +93,9 @@ TEST(RpsyncGate, ContactsSeeTheUserComeOnlineWithoutTheMarker) {
   ASSERT_TRUE(collect_until_ping(*alice).complete);
   for (auto& c : w->contacts()) {
     auto p = c->wait_for(
-        [&](const xml::Element& s) { return s.is("presence", ns::kClient) && s.attr("from") == alice->jid(); },
+        [&](const xml::Element& s) {
+          return s.is("presence", ns::kClient) && s.attr("from") == alice->jid();
+        },
         kTimeout);
     ASSERT_TRUE(p) << c->jid() << " did not see alice come online";
     EXPECT_FALSE(p->attr("type").has_value());
@@ -134,11 +127,11 @@ TEST(RpsyncGate, LiveUpdatesArriveAfterAMarkedInitialPresence) {
   // A contact coming online later is announced too.
   LOGIN_OR_FAIL(off0, w, "off0", "r");
   ASSERT_TRUE(off0->send(presence(false)));
-  EXPECT_TRUE(alice->wait_for([&](const xml::Element& s) { return is_presence_from(s, off0->jid()); },
-                              kTimeout));
+  EXPECT_TRUE(alice->wait_for(
+      [&](const xml::Element& s) { return is_presence_from(s, off0->jid()); }, kTimeout));
   w->contacts().at(1)->close();
-  auto gone = alice->wait_for([&](const xml::Element& s) { return is_presence_from(s, "c1@"); },
-                              kTimeout);
+  auto gone =
+      alice->wait_for([&](const xml::Element& s) { return is_presence_from(s, "c1@"); }, kTimeout);
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->attr("type").value_or(""), "unavailable");
 }
@@ -170,13 +163,17 @@ TEST(RpsyncGate, SubscriptionRequestsStillWork) {
   sub.set_attr("to", "frank@example.test");
   ASSERT_TRUE(alice->send(sub));
   auto got = frank->wait_for(
-      [](const xml::Element& s) { return is_presence_from(s, "alice@") && s.attr("type") == "subscribe"; },
+      [](const xml::Element& s) {
+        return is_presence_from(s, "alice@") && s.attr("type") == "subscribe";
+      },
       kTimeout);
   EXPECT_TRUE(got) << "alice's subscription request did not reach frank";
   sub.set_attr("to", kAlice);
   ASSERT_TRUE(frank->send(sub));
   got = alice->wait_for(
-      [](const xml::Element& s) { return is_presence_from(s, "frank@") && s.attr("type") == "subscribe"; },
+      [](const xml::Element& s) {
+        return is_presence_from(s, "frank@") && s.attr("type") == "subscribe";
+      },
       kTimeout);
   EXPECT_TRUE(got) << "frank's subscription request did not reach alice";
 }
@@ -185,7 +182,8 @@ TEST(RpsyncGate, MarkedLaterPresenceIsOnlyStripped) {
   START_WORLD_OR_SKIP(w, world());
   LOGIN_OR_FAIL(alice, w, "alice", "plain");
   ASSERT_TRUE(alice->send(presence(false)));
-  ASSERT_EQ(contact_presences(collect_until_ping(*alice)), static_cast<std::size_t>(kOnline + kOffline));
+  ASSERT_EQ(contact_presences(collect_until_ping(*alice)),
+            static_cast<std::size_t>(kOnline + kOffline));
 
   ASSERT_TRUE(alice->send(presence(true, "away", "later")));
   Received r = collect_until_ping(*alice);
@@ -196,15 +194,19 @@ TEST(RpsyncGate, MarkedLaterPresenceIsOnlyStripped) {
 
   for (auto& c : w->contacts()) {
     auto p = c->wait_for(
-        [&](const xml::Element& s) { return is_presence_from(s, alice->jid()) && s.child_text("show") == "away"; },
+        [&](const xml::Element& s) {
+          return is_presence_from(s, alice->jid()) && s.child_text("show") == "away";
+        },
         kTimeout);
     ASSERT_TRUE(p) << c->jid() << " did not see the update";
     EXPECT_FALSE(has_marker(*p)) << xml::to_string(*p);
   }
   // The session still receives live updates and probes of a later session are unaffected.
   ASSERT_TRUE(w->contacts().at(0)->send(presence(false, "dnd")));
-  EXPECT_TRUE(alice->wait_for([&](const xml::Element& s) { return is_presence_from(s, "c0@"); }, kTimeout));
-  EXPECT_EQ(w->server().log().find("skipping"), std::string::npos) << "a later presence skipped probes";
+  EXPECT_TRUE(
+      alice->wait_for([&](const xml::Element& s) { return is_presence_from(s, "c0@"); }, kTimeout));
+  EXPECT_EQ(w->server().log().find("skipping"), std::string::npos)
+      << "a later presence skipped probes";
 }
 
 TEST(RpsyncGate, MarkedDirectedPresenceIsStripped) {

@@ -14,8 +14,12 @@ namespace {
 
 constexpr std::string_view kPing = "urn:xmpp:ping";
 
-std::string contact(int i) { return "c" + std::to_string(i); }
-std::string offline(int i) { return "off" + std::to_string(i); }
+std::string contact(int i) {
+  return "c" + std::to_string(i);
+}
+std::string offline(int i) {
+  return "off" + std::to_string(i);
+}
 
 xml::Element client_element(std::string name) {
   return xml::Element(std::move(name), std::string(ns::kClient));
@@ -61,10 +65,13 @@ bool has_marker(const xml::Element& stanza) {
 
 bool is_presence_from(const xml::Element& stanza, std::string_view from_prefix) {
   auto from = stanza.attr("from");
-  return stanza.is("presence", ns::kClient) && from && from->substr(0, from_prefix.size()) == from_prefix;
+  return stanza.is("presence", ns::kClient) && from &&
+         from->substr(0, from_prefix.size()) == from_prefix;
 }
 
-std::size_t Received::presences() const { return presences_from(""); }
+std::size_t Received::presences() const {
+  return presences_from("");
+}
 
 std::size_t Received::presences_from(std::string_view from_prefix) const {
   std::size_t n = 0;
@@ -122,7 +129,8 @@ std::unique_ptr<GateWorld> GateWorld::start(const WorldOptions& options, std::st
   };
   for (int i = 0; i < options.online_contacts; ++i) befriend(contact(i));
   for (int i = 0; i < options.offline_contacts; ++i) befriend(offline(i));
-  for (int i = 0; i < options.other_host_contacts; ++i) befriend("x" + std::to_string(i), kOtherHost);
+  for (int i = 0; i < options.other_host_contacts; ++i)
+    befriend("x" + std::to_string(i), kOtherHost);
   // Only on alice's host: the probes are gated where their sender is.
   if (options.load_gate && !load_gate_module(s, kHost, why)) return nullptr;
   if (!s.launch()) {
@@ -149,7 +157,8 @@ std::unique_ptr<GateWorld> GateWorld::start(const WorldOptions& options, std::st
     w->contacts_.push_back(std::move(c));
   }
   for (int i = 0; i < options.other_host_contacts; ++i) {
-    auto c = TestClient::login(s.c2s_port(), "x" + std::to_string(i), kOtherHost, kPassword, "r", why);
+    auto c =
+        TestClient::login(s.c2s_port(), "x" + std::to_string(i), kOtherHost, kPassword, "r", why);
     if (!c || !c->send(presence(false)) || !collect_until_ping(*c).complete) {
       if (why && c) *why = "x" + std::to_string(i) + ": presence not processed";
       return nullptr;

@@ -78,4 +78,15 @@ struct Received {
 };
 Received collect_until_ping(TestClient& client, std::chrono::milliseconds timeout = kTimeout);
 
+// Starts a GateWorld into `var`; skips the test when Prosody is not installed, fails it
+// on any other start-up failure.
+#define START_WORLD_OR_SKIP(var, options)                             \
+  std::string var##_why;                                              \
+  bool var##_missing = false;                                         \
+  auto var = GateWorld::start((options), &var##_why, &var##_missing); \
+  if (!var) {                                                         \
+    if (var##_missing) GTEST_SKIP() << var##_why;                     \
+    FAIL() << var##_why;                                              \
+  }
+
 }  // namespace rpsync::test::gate

@@ -99,7 +99,8 @@ TEST_P(RosterVersionFigures, FiveHundredContacts) {
     item.set_attr("name", "renamed " + std::to_string(i));
     ASSERT_TRUE(desk->send(iq));
     std::string id = "s" + std::to_string(i);
-    ASSERT_TRUE(desk->wait_for([&](const xml::Element& e) { return e.attr("id") == id; }, kTimeout));
+    ASSERT_TRUE(
+        desk->wait_for([&](const xml::Element& e) { return e.attr("id") == id; }, kTimeout));
   }
   desk->close();
   auto answer_bytes = [&](const std::string& resource) -> std::pair<std::size_t, std::size_t> {
@@ -109,9 +110,10 @@ TEST_P(RosterVersionFigures, FiveHundredContacts) {
     return {got.complete ? got.bytes : 0, got.stanzas.size()};
   };
   auto [incremental_bytes, incremental_stanzas] = answer_bytes("phone");
-  std::printf("client roster get with a stale ver, 3 of %d items changed (re-serialised):\n"
-              "  incremental: %zu stanzas, %zu bytes\n",
-              kContacts, incremental_stanzas, incremental_bytes);
+  std::printf(
+      "client roster get with a stale ver, 3 of %d items changed (re-serialised):\n"
+      "  incremental: %zu stanzas, %zu bytes\n",
+      kContacts, incremental_stanzas, incremental_bytes);
   EXPECT_EQ(incremental_stanzas, 4u) << "empty result + 3 pushes";
   EXPECT_GT(incremental_bytes, 0u);
 }

@@ -151,14 +151,16 @@ TEST(RosterIncremental, ChangesWhileOfflineArriveAsPushes) {
     ASSERT_TRUE(apply_push(applied, p)) << xml::to_string(p);
     pushed.emplace_back(roster_query(p)->children()[0].attr("jid").value_or(""));
   }
-  EXPECT_EQ(pushed, (std::vector<std::string>{"c1@example.test", "c2@example.test",
-                                              "new@example.test"}));
+  EXPECT_EQ(pushed,
+            (std::vector<std::string>{"c1@example.test", "c2@example.test", "new@example.test"}));
 
   // The reference: what a client without cache gets now.
   auto laptop = login(*server, "alice", "laptop");
   ASSERT_TRUE(laptop);
   auto [current, current_ver] = full_roster(*laptop);
-  EXPECT_EQ(applied, current) << "applied:\n" << describe(applied) << "current:\n" << describe(current);
+  EXPECT_EQ(applied, current) << "applied:\n"
+                              << describe(applied) << "current:\n"
+                              << describe(current);
   EXPECT_EQ(current["c2@example.test"].subscription, "from");
   EXPECT_EQ(current.count("c1@example.test"), 0u);
   EXPECT_EQ(current["new@example.test"].name, "New One");
@@ -203,8 +205,8 @@ TEST(RosterIncremental, UnknownVerGetsFullRoster) {
   ASSERT_NE(current_ver, v1);
   const std::string never_given = std::to_string(std::stoll(current_ver) - 1);
   ASSERT_NE(never_given, v1);
-  for (const std::string& ver : {never_given, std::string("999999"), std::string("abc"),
-                                 std::string("0" + v1)}) {
+  for (const std::string& ver :
+       {never_given, std::string("999999"), std::string("abc"), std::string("0" + v1)}) {
     RosterAnswer a = get_roster(*phone, ver);
     ASSERT_TRUE(a.result) << ver;
     const xml::Element* q = roster_query(*a.result);

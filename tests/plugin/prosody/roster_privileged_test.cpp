@@ -14,9 +14,9 @@
 namespace rpsync::test::rosterver {
 namespace {
 
-#define CONNECT_COMPONENT_OR_FAIL(var, server, jid)                                        \
-  std::string var##_why;                                                                   \
-  auto var = RawComponent::connect((server)->component_port(), (jid),                      \
+#define CONNECT_COMPONENT_OR_FAIL(var, server, jid)                                         \
+  std::string var##_why;                                                                    \
+  auto var = RawComponent::connect((server)->component_port(), (jid),                       \
                                    (server)->options().component_secret, true, &var##_why); \
   ASSERT_TRUE(var) << var##_why
 
@@ -44,7 +44,8 @@ void cancel_subscription_of(ProsodyServer& server, int contact) {
   // A round trip on the same connection: the presence was processed before the answer.
   xml::Element ping = roster_get("sync-1", std::nullopt, std::nullopt, ns::kClient);
   ASSERT_TRUE(c->send(ping));
-  ASSERT_TRUE(c->wait_for([](const xml::Element& e) { return e.attr("id") == "sync-1"; }, kTimeout));
+  ASSERT_TRUE(
+      c->wait_for([](const xml::Element& e) { return e.attr("id") == "sync-1"; }, kTimeout));
   c->close();
 }
 
@@ -67,8 +68,8 @@ TEST(RosterVersionPrivileged, CurrentVerGetsEmptyResultStaleVerTheFullRoster) {
   auto same = comp->request(roster_get("a2", kAlice, v1, ns::kComponent));
   ASSERT_TRUE(same);
   EXPECT_EQ(same->attr("type"), "result");
-  EXPECT_EQ(roster_query(*same), nullptr) << "unchanged roster must be an empty result: "
-                                          << xml::to_string(*same);
+  EXPECT_EQ(roster_query(*same), nullptr)
+      << "unchanged roster must be an empty result: " << xml::to_string(*same);
 
   cancel_subscription_of(*server, 0);
 
@@ -133,7 +134,8 @@ TEST(RosterVersionPrivileged, GetWithoutVerIsModPrivilegesAnswer) {
   ASSERT_EQ(plain->attr("type"), "result") << xml::to_string(*plain);
   const xml::Element* q = roster_query(*plain);
   ASSERT_NE(q, nullptr);
-  EXPECT_FALSE(q->attr("ver")) << "a get without ver is mod_privilege's: " << xml::to_string(*plain);
+  EXPECT_FALSE(q->attr("ver")) << "a get without ver is mod_privilege's: "
+                               << xml::to_string(*plain);
   auto versioned = comp->request(roster_get("b2", kAlice, "", ns::kComponent));
   ASSERT_TRUE(versioned && roster_query(*versioned));
   EXPECT_EQ(parse_roster(*q), parse_roster(*roster_query(*versioned)))
@@ -144,8 +146,8 @@ TEST(RosterVersionPrivileged, ComponentWithoutRosterPrivilegeIsNotAnsweredByUs) 
   START_SERVER_OR_SKIP(server, RosterServerOptions{});
   CONNECT_COMPONENT_OR_FAIL(comp, server, kNoRightsComponent);
   for (const char* ver : {"", "1", "999"}) {
-    auto a = comp->request(roster_get(std::string("n") + ver, kAlice, std::string(ver),
-                                      ns::kComponent));
+    auto a =
+        comp->request(roster_get(std::string("n") + ver, kAlice, std::string(ver), ns::kComponent));
     ASSERT_TRUE(a);
     EXPECT_EQ(stanza_error(*a), "forbidden") << "ver='" << ver << "': " << xml::to_string(*a);
     EXPECT_EQ(roster_query(*a), nullptr) << xml::to_string(*a);

@@ -117,8 +117,8 @@ std::unique_ptr<ProsodyServer> start_roster_server(const RosterServerOptions& op
     if (why) *why = "unexpected harness config (no privileged_entities) in " + cfg.string();
     return nullptr;
   }
-  text.insert(at, std::string("[\"") + kNoRightsComponent +
-                      "\"] = { presence = \"managed_entity\"; }; ");
+  text.insert(
+      at, std::string("[\"") + kNoRightsComponent + "\"] = { presence = \"managed_entity\"; }; ");
   if (!options.global_config.empty()) {
     auto first_host = text.find("\nVirtualHost ");
     if (first_host == std::string::npos) {
@@ -157,7 +157,9 @@ xml::Element roster_get(std::string id, std::optional<std::string> to,
   return iq;
 }
 
-const xml::Element* roster_query(const xml::Element& iq) { return iq.child("query", ns::kRoster); }
+const xml::Element* roster_query(const xml::Element& iq) {
+  return iq.child("query", ns::kRoster);
+}
 
 namespace {
 Item item_of(const xml::Element& e) {
