@@ -73,7 +73,7 @@ struct Tally {
   int remote_gap_deltas = 0;  // the remote user: deltas across a gap (must be 0)
   int remote_gap_lost = 0;    // the remote user: continuity-lost after a gap
   int lost = 0, retries = 0;  // lost sync results; later syncs with the same key
-  int terms = 0, kills = 0, blips = 0, server_restarts = 0, contact_events = 0;
+  int terms = 0, kills = 0, blips = 0, server_restarts = 0, contact_events = 0, relogins = 0;
   std::map<std::string, int> failures;         // by condition, covered users
   std::map<std::string, int> remote_failures;  // by condition, the user with a remote contact
   std::string first_wrong;
@@ -93,10 +93,10 @@ struct Tally {
            ", unsettled " + n(unsettled) + ", failures " + of(failures) + " remote user " +
            of(remote_failures) + ", remote user after a gap: continuity-lost " +
            n(remote_gap_lost) + ", deltas " + n(remote_gap_deltas) + ", wrong " + n(wrong) +
-           " | events: contact " + n(contact_events) + ", restarts SIGTERM " + n(terms) +
-           ", SIGKILL " + n(kills) + ", blips " + n(blips) + ", Prosody restarts " +
-           n(server_restarts) + ", lost results " + n(lost) + ", retries with the same key " +
-           n(retries);
+           " | events: contact " + n(contact_events) + " (same-resource re-logins " + n(relogins) +
+           "), restarts SIGTERM " + n(terms) + ", SIGKILL " + n(kills) + ", blips " + n(blips) +
+           ", Prosody restarts " + n(server_restarts) + ", lost results " + n(lost) +
+           ", retries with the same key " + n(retries);
   }
 };
 
@@ -199,6 +199,11 @@ void ProsodyTrial::contact_event(Slot& s) {
   } else {
     s.party->aborts();  // Prosody notices the reset on its own time
     s.party.reset();
+    if (r >= 90) {  // the same full JID again at once, without presence
+      s.party = logs_in(s.bare, s.resource);
+      if (s.party) s.party->settles();
+      ++tally_.relogins;
+    }
   }
 }
 
