@@ -51,8 +51,9 @@ struct User {
   bool remote = false;  // has a contact on a domain the server does not host
   std::optional<proto::SyncKey> key;
   proto::PresenceState model;
-  bool gap = false;    // a gap of the component's view since the key
-  bool retry = false;  // the last sync's result was lost: the next sync retries its key
+  bool gap = false;         // a gap of the component's view since the key
+  bool retry = false;       // the last sync's result was lost: the next sync retries its key
+  bool lost_error = false;  // ... and it was an error that retired the key
 };
 
 User user(std::string bare, bool remote) {
@@ -129,7 +130,7 @@ class ProsodyTrial : public Scenario<ProsodyServer> {
   void user_round(User& u, bool lose_result);
   bool sync_round(User& u, Party& p, bool lose_result);
   Answer syncs(const User& u, Party& p, std::string* id);
-  void failed(const User& u, const Answer& a);
+  void failed(const User& u, const Answer& a, bool after_lost_error);
   bool judge(const User& u, const proto::Delta& d, const Flood& before,
              proto::PresenceState* model);
   void enable_round(User& u, Party& p);
@@ -276,13 +277,16 @@ Answer ProsodyTrial::syncs(const User& u, Party& p, std::string* id) {
   }
 }
 
-void ProsodyTrial::failed(const User& u, const Answer& a) {
+// Counts a failed sync by condition; an unknown-key is expected after a lost answer that was
+// an error of type cancel (continuity-lost, expired: the key was retired).
+void ProsodyTrial::failed(const User& u, const Answer& a, bool after_lost_error) {
   std::string c = "no-answer";
   if (a.error)
     c = a.app() == AppCondition::kNone ? std::string(proto::to_string(a.error->condition))
                                        : std::string(proto::to_string(a.app()));
   else if (a.arrived)
     c = "unreadable-delta";
+  if (after_lost_error && a.app() == AppCondition::kUnknownKey) c += " after a lost error";
   tally_.failure(u, c);
   if (u.remote && u.gap && a.app() == AppCondition::kContinuityLost) ++tally_.remote_gap_lost;
 }
@@ -322,18 +326,20 @@ bool ProsodyTrial::judge(const User& u, const proto::Delta& d, const Flood& befo
 bool ProsodyTrial::sync_round(User& u, Party& p, bool lose_result) {
   const Flood before = fresh_full_login(u.bare);
   if (u.retry) ++tally_.retries;
-  u.retry = false;
+  const bool after_lost_error = u.lost_error;
+  u.retry = u.lost_error = false;
   std::string id;
   const Answer a = syncs(u, p, &id);
   if (lose_result) {
     p.aborts();
     ++tally_.lost;
     u.retry = true;
+    u.lost_error = a.error && a.error->type == proto::ErrorType::kCancel;
   }
   std::string why;
   auto delta = delta_of(a, &why);
   if (!delta) {
-    failed(u, a);
+    failed(u, a, after_lost_error);
     return false;
   }
   proto::PresenceState model;
