@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // A randomized continuity trial on Prosody 0.12 with mod_rpsync_gate: contacts on two
-// served VirtualHosts come online, change, log out and drop; the component is stopped
-// (SIGTERM, SIGKILL) and started again on the same store, its TCP connection to Prosody is
-// cut through a proxy (a blip), and rarely Prosody itself restarts; a user's sync result is
-// lost (the client's TCP is reset right after the answer) and retried later with the same
+// served VirtualHosts (and one on a third, unserved one) come online, change, log out and drop; the
+// component is stopped (SIGTERM, SIGKILL) and started again on the same store, its TCP connection
+// to Prosody is cut through a proxy (a blip), and rarely Prosody itself restarts; a user's sync
+// result is lost (the client's TCP is reset right after the answer) and retried later with the same
 // key. Between these the users reconnect with their keys, and every delta is compared with
 // a fresh login of that user (the ejabberd trial's method).
 //
@@ -51,7 +51,7 @@ unsigned env_or(const char* name, unsigned fallback) {
 // A user who reconnects: the key and the presence state the client holds at it.
 struct User {
   std::string bare;
-  bool remote = false;  // has a contact on a domain the server does not host
+  bool remote = false;  // a contact on a host the component does not serve
   std::optional<proto::SyncKey> key;
   proto::PresenceState model;
   bool gap = false;         // a gap of the component's view since the key
@@ -405,10 +405,11 @@ void ProsodyTrial::user_round(User& u, bool lose_result) {
   p->closes();
 }
 
-// Every user holds a key, then one more gap, then every user reconnects.
+// Every user holds a live key (a pending retry is made first), then one more gap, then
+// every user reconnects.
 void ProsodyTrial::closing_gap() {
   for (auto& u : users_)
-    if (!u.key) user_round(u, false);
+    if (!u.key || u.retry) user_round(u, false);
   if (HasFatalFailure()) return;
   gap_event(roll(100));
   if (HasFatalFailure()) return;
@@ -433,17 +434,16 @@ void ProsodyTrial::run_trial() {
   while (tally_.rounds < kMaxRounds && std::chrono::steady_clock::now() < deadline) {
     for (unsigned n = 1 + roll(3); n > 0; --n) contact_event(pick(slots_));
     if (roll(100) < 20) gap_event(roll(100));
-    if (HasFatalFailure()) return;
+    if (HasFatalFailure()) break;
     std::this_thread::sleep_for(100ms);  // session ends reach Prosody and the component
     User& u = pick(users_);
     user_round(u, u.key && roll(100) < 15);
-    if (HasFatalFailure()) return;
+    if (HasFatalFailure()) break;
   }
-  closing_gap();
-  if (HasFatalFailure()) return;
+  if (!HasFatalFailure()) closing_gap();
   std::printf("[trial] seed=%u %s\n", seed, tally_.line().c_str());
   std::fflush(stdout);
-  expectations();
+  if (!HasFatalFailure()) expectations();
 }
 
 void ProsodyTrial::expectations() {
