@@ -54,10 +54,11 @@ struct User {
   bool remote = false;  // a contact on a host the component does not serve
   std::optional<proto::SyncKey> key;
   proto::PresenceState model;
-  bool gap = false;         // a gap of the component's view since the key
-  bool retry = false;       // the last sync's result was lost: the next sync retries its key
-  bool lost_error = false;  // ... and it was an error that retired the key
-  int gap_lost = 0;         // continuity-lost answers after a gap
+  bool gap = false;               // a gap of the component's view since the key
+  bool retry = false;             // the last sync's result was lost: the next sync retries its key
+  bool lost_error = false;        // ... and it was an error that retired the key
+  int gap_lost = 0;               // continuity-lost answers after a gap
+  std::unique_ptr<Party> online;  // the last round's session, left open until the next one
 };
 
 User user(std::string bare, bool remote) {
@@ -79,6 +80,7 @@ struct Tally {
   int remote_gap_lost = 0;    // remote users: continuity-lost after a gap
   int lost = 0, retries = 0;  // lost sync results; later syncs with the same key
   int terms = 0, kills = 0, blips = 0, server_restarts = 0, contact_events = 0, relogins = 0;
+  int online_gaps = 0;                         // gaps a user lived through with its session open
   std::map<std::string, int> failures;         // by condition, covered users
   std::map<std::string, int> remote_failures;  // by condition, users with a remote contact
   std::string first_wrong;
@@ -100,8 +102,9 @@ struct Tally {
            n(remote_gap_lost) + ", deltas " + n(remote_gap_deltas) + ", wrong " + n(wrong) +
            " | events: contact " + n(contact_events) + " (same-resource re-logins " + n(relogins) +
            "), restarts SIGTERM " + n(terms) + ", SIGKILL " + n(kills) + ", blips " + n(blips) +
-           ", Prosody restarts " + n(server_restarts) + ", lost results " + n(lost) +
-           ", retries with the same key " + n(retries);
+           ", Prosody restarts " + n(server_restarts) + ", users online in a gap " +
+           n(online_gaps) + ", lost results " + n(lost) + ", retries with the same key " +
+           n(retries);
   }
 };
 
@@ -216,8 +219,10 @@ void ProsodyTrial::contact_event(Slot& s) {
 
 // A gap of the component's view for every user holding a key: r in [0, 100) picks it.
 void ProsodyTrial::gap_event(unsigned r) {
-  for (auto& u : users_)
+  for (auto& u : users_) {
     if (u.key) u.gap = true;
+    if (u.online) ++tally_.online_gaps;
+  }
   if (r < 30) {
     restart_component(/*crash=*/false);
   } else if (r < 60) {
@@ -265,6 +270,7 @@ void ProsodyTrial::blip() {
 void ProsodyTrial::server_restart() {
   ++tally_.server_restarts;
   for (auto& s : slots_) s.party.reset();
+  for (auto& u : users_) u.online.reset();
   ASSERT_TRUE(world->server().restart()) << world->server().log();
   std::string why;
   ASSERT_TRUE(ready(&why)) << why;
@@ -395,14 +401,21 @@ void ProsodyTrial::enable_round(User& u, Party& p) {
     ++tally_.unkeyed;
 }
 
+// One reconnect of `u`. A session is sometimes left open until the user's next round, so
+// that the user is online through the gaps and contact changes in between.
 void ProsodyTrial::user_round(User& u, bool lose_result) {
   ++tally_.rounds;
+  if (u.online) u.online->closes();
+  u.online.reset();
   auto p = logs_in(u.bare, "phone");
   ASSERT_TRUE(p);
   const bool kept = u.key && sync_round(u, *p, lose_result);
   if (lose_result) return;  // the session is gone; the key stays for the retry
   if (!kept) enable_round(u, *p);
-  p->closes();
+  if (roll(100) < 20)
+    u.online = std::move(p);
+  else
+    p->closes();
 }
 
 // Every user holds a live key (a pending retry is made first), then one more gap, then
@@ -424,8 +437,11 @@ void ProsodyTrial::run_trial() {
   RPSYNC_SCENARIO_START(trial_world());
   std::string why;
   ASSERT_TRUE(start_proxied(&why)) << why;
-  users_ = {user("alice@example.test", false), user("bob@example.test", false),
-            user("carol@example.test", true), user("dave@example.test", true)};
+  for (auto [bare, remote] : {std::pair{"alice@example.test", false},
+                              {"bob@example.test", false},
+                              {"carol@example.test", true},
+                              {"dave@example.test", true}})
+    users_.push_back(user(bare, remote));
   for (const char* c :
        {"c1@example.test", "c2@example.test", "x1@other.test", "x2@other.test", "t1@third.test"})
     for (const char* r : {"a", "b"}) slots_.push_back({c, r, nullptr});
