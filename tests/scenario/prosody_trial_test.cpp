@@ -443,7 +443,6 @@ void ProsodyTrial::closing_gap() {
 void ProsodyTrial::run_trial() {
   const unsigned seed = env_or("RPSYNC_TRIAL_SEED", 18);
   const auto budget = std::chrono::seconds(env_or("RPSYNC_TRIAL_SECONDS", 60));
-  rng_.seed(seed);
   RPSYNC_SCENARIO_START(trial_world());
   std::string why;
   ASSERT_TRUE(start_proxied(&why)) << why;
@@ -457,7 +456,12 @@ void ProsodyTrial::run_trial() {
     for (const char* r : {"a", "b"}) slots_.push_back({c, r, nullptr});
   for (std::size_t i = 0; i < slots_.size(); i += 2) contact_event(slots_[i]);
   const auto deadline = std::chrono::steady_clock::now() + budget;
-  while (tally_.rounds < kMaxRounds && std::chrono::steady_clock::now() < deadline) {
+  for (unsigned step = 0; tally_.rounds < kMaxRounds && std::chrono::steady_clock::now() < deadline;
+       ++step) {
+    // Each step draws from (seed, step): an outcome that depends on timing (a not-ready, a
+    // failed sync) changes what the rest of its step draws, never the later steps' events.
+    std::seed_seq at{seed, step};
+    rng_.seed(at);
     for (unsigned n = 1 + roll(3); n > 0; --n) contact_event(pick(slots_));
     if (roll(100) < 20) gap_event(roll(100), /*patient=*/roll(100) >= 25);
     if (HasFatalFailure()) break;
@@ -466,6 +470,8 @@ void ProsodyTrial::run_trial() {
     user_round(u, u.key && roll(100) < 15);
     if (HasFatalFailure()) break;
   }
+  std::seed_seq closing{seed, ~0u};
+  rng_.seed(closing);
   if (!HasFatalFailure()) closing_gap();
   std::printf("[trial] seed=%u %s\n", seed, tally_.line().c_str());
   std::fflush(stdout);
