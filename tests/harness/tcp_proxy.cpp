@@ -71,6 +71,7 @@ void TcpProxy::run() {
     if (::poll(&l, 1, 100) <= 0) continue;
     const int c = ::accept(listen_, nullptr, nullptr);
     if (c < 0) continue;
+    const std::uint64_t cuts = cuts_.load();  // a cut() from now on drops this connection
     if (cut_) {
       ::close(c);
       continue;
@@ -85,15 +86,17 @@ void TcpProxy::run() {
     nodelay(c);
     nodelay(u);
     ++connections_;
-    pump(c, u);
+    pump(c, u, cuts);
     ::close(c);
     ::close(u);
   }
 }
 
-void TcpProxy::pump(int c, int u) {
+// Until a cut() after `cuts` (a cut shorter than one poll below is not missed), a stop or
+// either side closing.
+void TcpProxy::pump(int c, int u, std::uint64_t cuts) {
   char buf[65536];
-  while (!stop_ && !cut_) {
+  while (!stop_ && !cut_ && cuts_.load() == cuts) {
     pollfd fds[2] = {{c, POLLIN, 0}, {u, POLLIN, 0}};
     if (::poll(fds, 2, 100) <= 0) continue;
     for (int i = 0; i < 2; ++i) {

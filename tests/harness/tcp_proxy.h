@@ -33,15 +33,18 @@ class TcpProxy {
   std::uint64_t down() const { return down_.load(); }  // upstream -> client, since reset()
   void reset() { down_ = 0; }
   // Drops the current connection (both legs closed) and closes every new one at once
-  // until resume().
-  void cut() { cut_ = true; }
+  // until resume(). The connection is dropped even when resume() follows at once.
+  void cut() {
+    cut_ = true;
+    ++cuts_;
+  }
   void resume() { cut_ = false; }
   std::uint64_t connections() const { return connections_.load(); }  // forwarded so far
 
  private:
   TcpProxy(int listen_fd, std::uint16_t port, std::uint16_t upstream, Observer observer);
   void run();
-  void pump(int client, int upstream);
+  void pump(int client, int upstream, std::uint64_t cuts);
 
   int listen_ = -1;
   std::uint16_t port_ = 0;
@@ -49,6 +52,7 @@ class TcpProxy {
   Observer observer_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> cut_{false};
+  std::atomic<std::uint64_t> cuts_{0};  // cut() calls: a pump started before one stops
   std::atomic<std::uint64_t> down_{0};
   std::atomic<std::uint64_t> connections_{0};
   std::thread thread_;
