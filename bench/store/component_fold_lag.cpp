@@ -7,17 +7,23 @@
 // The store (fold_store.h) is prepared once with the project's SqliteStore; each mode runs
 // the component on a copy of it, on one real Prosody (tests/harness). The component loads
 // the N resources, connects, and when its re-learn of presence ends (nobody is online)
-// takes them all offline: N erasures written in one batch, whose commit folds the log
-// (logged as store.folded with its duration). From the moment the component first answers
-// a ping, a client (pinger@example.test) sends an XEP-0199 ping to the component's JID
-// through Prosody every --interval-ms without waiting for answers (no coordinated
-// omission) and records each round trip, until --tail-ms after store.folded (at most
-// --window-ms). The component logs its stats line every second; loop_lag_max_ms is the
-// largest over the run. Prints per mode: start time, re-learn and fold figures, pings
-// sent/answered, p50/p95/max round trip, pings over 50 ms, loop_lag_max_ms, and the
-// ratio worker/inline. Run by hand (not a ctest):
+// takes them all offline (resync.done; the pause that costs the loop is reported, but it
+// is the engine's, not the fold's). After --settle-ms (the worker writing those erasures),
+// a client (pinger@example.test) sends an XEP-0199 ping to the component's JID through
+// Prosody every --interval-ms without waiting for answers (no coordinated omission) and
+// records each round trip: for --lead-ms as a baseline, then it sends presence, which tips
+// the log over the fold threshold, and goes on until --tail-ms after store.folded (at most
+// --window-ms). The component logs its stats line every second (loop_lag_max_ms, the
+// largest pause of its loop in that second). Prints per mode: start time, re-learn and
+// fold figures (store.folded: records, rows, ms), for the baseline and the fold phase the
+// pings sent/answered, p50/p95/max round trip, pings over 50 ms and the largest
+// loop_lag_max_ms, the loop thread's CPU time and run-queue wait over the window (/proc
+// schedstat: a loop thread that could not get a CPU on a shared machine, as opposed to a
+// loop busy with store work), the load average; then the ratios worker/inline.
+// Run by hand (not a ctest):
 //   build/bin/rpsync_component_fold_lag_bench [--resources N] [--users U] [--window-ms MS]
-//       [--interval-ms MS] [--tail-ms MS] [--start-timeout-ms MS]
+//       [--interval-ms MS] [--settle-ms MS] [--lead-ms MS] [--tail-ms MS]
+//       [--start-timeout-ms MS] [--keep 1]
 #include <stdlib.h>
 
 #include <algorithm>
@@ -34,6 +40,7 @@
 #include "bench/store/fold_log.h"
 #include "bench/store/fold_store.h"
 #include "bench/store/pinger.h"
+#include "bench/store/thread_times.h"
 #include "tests/harness/prosody/prosody_server.h"
 #include "tests/harness/test_client.h"
 #include "tests/scenario/component_process.h"
@@ -53,7 +60,8 @@ struct Options {
   Ms window{90000};          // the longest a mode measures
   Ms interval{10};           // between two pings
   Ms tail{3000};             // measured after store.folded
-  Ms lead{2000};             // pings before the presence that tips the log over
+  Ms settle{5000};           // after the re-learn: the worker writes its erasures
+  Ms lead{3000};             // baseline: pings before the presence that tips the log over
   Ms start_timeout{300000};  // from spawn to the first answered ping
   bool keep = false;         // keep the temp dir (stores, component logs)
 };
@@ -62,10 +70,13 @@ struct ModeFigures {
   std::string mode;
   bool ok = false;
   std::string why;
-  double start_s = 0;   // spawn -> first answered ping (load + connect)
-  double settle_s = 0;  // re-learn done -> loop quiet (two stats lines under 25 ms)
-  PingFigures pings;
+  double start_s = 0;    // spawn -> first answered ping (load + connect)
+  PingFigures baseline;  // pings sent before the presence that tips the log over
+  PingFigures pings;     // pings sent from then on (the fold and the tail after it)
   LogFigures log;
+  double window_s = 0;
+  ThreadTimes loop;  // the component's loop (main) thread over the window
+  double load = 0;   // 1-minute load average at the window's end
 };
 
 // Waits (bounded) until the component answers a ping: it has loaded its store, is
@@ -93,38 +104,64 @@ bool wait_until_relearned(test::TestClient& c, test::scenario::ComponentProcess&
   return wait_until_answering(c, component, timeout);
 }
 
-// Waits (bounded) until two stats lines in a row, logged from now on, show the loop's
-// largest pause under `quiet` (the store worker may still be writing the re-learn's
-// erasures, competing for the CPU): the fold is then measured on its own.
-bool wait_until_settled(test::scenario::ComponentProcess& component, double quiet, Ms timeout) {
-  const auto deadline = Clock::now() + timeout;
-  const std::size_t seen = loop_lags(component.log()).size();
-  while (Clock::now() < deadline && component.alive()) {
-    const std::vector<double> lags = loop_lags(component.log());
-    if (lags.size() >= seen + 2 && lags[lags.size() - 1] < quiet && lags[lags.size() - 2] < quiet)
-      return true;
-    std::this_thread::sleep_for(Ms(200));
-  }
-  return false;
+// The last `n` lines of `log`, for a failure message.
+std::string tail_of(const std::string& log, int n) {
+  std::size_t at = log.size();
+  for (int i = 0; i <= n && at > 0; ++i) at = log.rfind('\n', at - 1);
+  return at == std::string::npos ? log : log.substr(at + 1);
 }
 
-// The measured window: pings from the start; after --lead-ms the client's presence (the
-// component ingests it: the log tips over 3x the base and the next commit folds), again
-// every 500 ms (at most 20 times) until store.folded is logged.
-PingFigures measure(test::TestClient& c, test::scenario::ComponentProcess& component,
-                    const Options& o) {
+struct Window {
+  std::vector<PingRecord> pings;
+  double trigger_ms = -1;  // when the first presence went out (ms after the start)
+};
+
+// The measured window: pings from the start (the baseline); after --lead-ms the client's
+// presence (the component ingests it: the log tips over 3x the base and the next commit
+// folds), again every 500 ms (at most 20 times) until store.folded is logged.
+Window measure(test::TestClient& c, test::scenario::ComponentProcess& component, const Options& o) {
   const std::size_t folds_before = count_events(component.log(), "store.folded");
   int presences = 0;
   Ms last_presence{-1000000};
+  Window w;
   Pinger pinger(c, kComponent);
-  return pinger.run(o.interval, o.window, o.tail, [&](Ms elapsed) {
+  w.pings = pinger.run(o.interval, o.window, o.tail, [&](Ms elapsed) {
     if (count_events(component.log(), "store.folded") > folds_before) return true;
     if (elapsed >= o.lead && presences < 20 && elapsed - last_presence >= Ms(500)) {
+      if (presences == 0) w.trigger_ms = static_cast<double>(elapsed.count());
       (void)c.send_presence("", "fold " + std::to_string(++presences));
       last_presence = elapsed;
     }
     return false;
   });
+  return w;
+}
+
+// The window measured on the running component, then the component stopped: pings, its
+// loop thread's CPU times, the figures of its log.
+void measure_mode(ModeFigures& f, test::TestClient& c, test::scenario::ComponentProcess& component,
+                  const Options& o) {
+  const std::size_t folds_before = count_events(component.log(), "store.folded");
+  const pid_t pid = component.pid();
+  const ThreadTimes before = thread_times(pid, pid);
+  const auto wall = std::chrono::system_clock::now();
+  const auto t0 = Clock::now();
+  const Window w = measure(c, component, o);
+  f.window_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  const ThreadTimes after = thread_times(pid, pid);
+  f.loop = {after.run_ms - before.run_ms, after.wait_ms - before.wait_ms, before.ok && after.ok};
+  f.load = load_average();
+  const double trigger = w.trigger_ms < 0 ? 1e18 : w.trigger_ms;
+  f.baseline = figures_of(w.pings, 0, trigger);
+  f.pings = figures_of(w.pings, trigger, 1e18);
+  component.terminate();
+  // Stats lines from 1 s into the window (each covers the second before it).
+  const auto at = [&](double ms) {
+    return log_stamp(wall + std::chrono::milliseconds(static_cast<long long>(ms)));
+  };
+  f.log = read_log_figures(component.log(), at(1000), at(std::min(trigger, 1e12)));
+  f.ok = f.log.folds > folds_before && w.trigger_ms >= 0;
+  if (!f.ok) f.why = "no fold within the window:\n" + tail_of(component.log(), 12);
 }
 
 // One mode: the component on a fresh copy of the prepared store, measured, then stopped.
@@ -148,28 +185,26 @@ ModeFigures run_mode(const std::string& mode, const std::vector<std::string>& ar
     return f;
   }
   if (!wait_until_answering(*client, component, o.start_timeout)) {
-    f.why = "no answer to a ping within the start timeout:\n" + component.log();
+    f.why = "no answer to a ping within the start timeout:\n" + tail_of(component.log(), 12);
     return f;
   }
   f.start_s = std::chrono::duration<double>(Clock::now() - spawned).count();
   if (!wait_until_relearned(*client, component, o.start_timeout)) {
-    f.why = "no resync.done within the start timeout:\n" + component.log();
+    f.why = "no resync.done within the start timeout:\n" + tail_of(component.log(), 12);
     return f;
   }
-  const auto relearned = Clock::now();
-  if (!wait_until_settled(component, 25, Ms(60000))) {
-    f.why = "the loop did not settle within 60 s after the re-learn:\n" + component.log();
-    return f;
-  }
-  f.settle_s = std::chrono::duration<double>(Clock::now() - relearned).count();
-  const std::size_t folds_before = count_events(component.log(), "store.folded");
-  const std::string from = log_stamp(std::chrono::system_clock::now());
-  f.pings = measure(*client, component, o);
-  component.terminate();
-  f.log = read_log_figures(component.log(), from);
-  f.ok = f.log.folds > folds_before;
-  if (!f.ok) f.why = "no fold within the window:\n" + component.log();
+  std::this_thread::sleep_for(o.settle);
+  measure_mode(f, *client, component, o);
   return f;
+}
+
+void print_pings(const char* mode, const char* phase, const PingFigures& p, double lag,
+                 std::size_t lines) {
+  std::printf(
+      "%-7s %-8s pings_sent=%zu answered=%zu errors=%zu over_50ms=%zu p50_ms=%.1f p95_ms=%.1f "
+      "max_ms=%.1f loop_lag_max_ms=%.0f (%zu stats lines)\n",
+      mode, phase, p.sent, p.answered, p.errors, p.over(50), p.percentile(50), p.percentile(95),
+      p.max(), lag, lines);
 }
 
 void print(const ModeFigures& f) {
@@ -177,20 +212,18 @@ void print(const ModeFigures& f) {
     std::printf("%-7s FAILED: %s\n", f.mode.c_str(), f.why.c_str());
     return;
   }
-  const PingFigures& p = f.pings;
   const LogFigures& l = f.log;
+  std::printf("%-7s start_s=%.1f resync_gone=%llu resync_pause_ms=%.0f loop_lag_run_max_ms=%.0f\n",
+              f.mode.c_str(), f.start_s, static_cast<unsigned long long>(l.resync_gone),
+              l.resync_pause_ms, l.loop_lag_run_max_ms);
+  std::printf("%-7s fold_ms=%.0f fold_log_records=%llu fold_rows=%llu\n", f.mode.c_str(), l.fold_ms,
+              static_cast<unsigned long long>(l.fold_log_records),
+              static_cast<unsigned long long>(l.fold_rows));
+  print_pings(f.mode.c_str(), "baseline", f.baseline, l.loop_lag_base_max_ms, l.base_lines);
+  print_pings(f.mode.c_str(), "fold", f.pings, l.loop_lag_max_ms, l.fold_lines);
   std::printf(
-      "%-7s start_s=%.1f resync_gone=%llu resync_pause_ms=%.0f settle_s=%.1f "
-      "loop_lag_run_max_ms=%.0f\n",
-      f.mode.c_str(), f.start_s, static_cast<unsigned long long>(l.resync_gone), l.resync_pause_ms,
-      f.settle_s, l.loop_lag_run_max_ms);
-  std::printf(
-      "%-7s fold_ms=%.0f fold_log_records=%llu fold_rows=%llu pings_sent=%zu answered=%zu "
-      "errors=%zu over_50ms=%zu p50_ms=%.1f p95_ms=%.1f max_ms=%.1f loop_lag_max_ms=%.0f "
-      "(%zu stats lines)\n",
-      f.mode.c_str(), l.fold_ms, static_cast<unsigned long long>(l.fold_log_records),
-      static_cast<unsigned long long>(l.fold_rows), p.sent, p.answered, p.errors, p.over(50),
-      p.percentile(50), p.percentile(95), p.max(), l.loop_lag_max_ms, l.stats_lines);
+      "%-7s window_s=%.1f loop_thread_cpu_ms=%.0f loop_thread_cpu_wait_ms=%.0f load1=%.2f\n",
+      f.mode.c_str(), f.window_s, f.loop.run_ms, f.loop.wait_ms, f.load);
 }
 
 void print_ratios(const ModeFigures& worker, const ModeFigures& in_loop) {
@@ -221,6 +254,8 @@ Options parse(int argc, char** argv) {
       o.tail = Ms(v);
     else if (k == "--lead-ms")
       o.lead = Ms(v);
+    else if (k == "--settle-ms")
+      o.settle = Ms(v);
     else if (k == "--start-timeout-ms")
       o.start_timeout = Ms(v);
     else if (k == "--keep")

@@ -87,16 +87,22 @@ std::vector<double> loop_lags(std::string_view log) {
   return out;
 }
 
-LogFigures read_log_figures(std::string_view log, std::string_view from) {
+LogFigures read_log_figures(std::string_view log, std::string_view from, std::string_view fold) {
   LogFigures f;
   read_fold(log, f);
   read_resync(log, f);
   for (std::string_view line : lines_of(log, "stats.service")) {
     const double lag = field(line, "loop_lag_max_ms").value_or(0);
     f.loop_lag_run_max_ms = std::max(f.loop_lag_run_max_ms, lag);
-    if (line.substr(0, from.size()) < from) continue;
-    ++f.stats_lines;
-    f.loop_lag_max_ms = std::max(f.loop_lag_max_ms, lag);
+    const std::string_view stamp = line.substr(0, from.size());
+    if (stamp < from) continue;
+    if (stamp < fold) {
+      ++f.base_lines;
+      f.loop_lag_base_max_ms = std::max(f.loop_lag_base_max_ms, lag);
+    } else {
+      ++f.fold_lines;
+      f.loop_lag_max_ms = std::max(f.loop_lag_max_ms, lag);
+    }
   }
   return f;
 }

@@ -24,9 +24,11 @@ struct LogFigures {
   // start + ms) to its log line (the engine taking the resources offline, and inline the
   // store writing that).
   double resync_pause_ms = 0;
-  double loop_lag_max_ms = 0;      // largest over the stats lines stamped from `from` on
-  double loop_lag_run_max_ms = 0;  // largest over every stats line of the run
-  std::size_t stats_lines = 0;     // stamped from `from` on
+  double loop_lag_base_max_ms = 0;  // largest over the stats lines stamped in [from, fold)
+  double loop_lag_max_ms = 0;       // largest over the stats lines stamped from `fold` on
+  double loop_lag_run_max_ms = 0;   // largest over every stats line of the run
+  std::size_t base_lines = 0;       // stats lines in [from, fold)
+  std::size_t fold_lines = 0;       // stats lines from `fold` on
 };
 
 // `t` as the log stamps it (UTC, milliseconds).
@@ -35,7 +37,8 @@ std::string log_stamp(std::chrono::system_clock::time_point t);
 std::size_t count_events(std::string_view log, std::string_view event);
 // loop_lag_max_ms of every stats line, in order.
 std::vector<double> loop_lags(std::string_view log);
-// `from`: a log_stamp(); stats lines before it count only for loop_lag_run_max_ms.
-LogFigures read_log_figures(std::string_view log, std::string_view from);
+// `from`, `fold`: log_stamp()s, the baseline's start and the fold's trigger; stats lines
+// before `from` count only for loop_lag_run_max_ms.
+LogFigures read_log_figures(std::string_view log, std::string_view from, std::string_view fold);
 
 }  // namespace rpsync::bench

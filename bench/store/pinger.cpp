@@ -52,6 +52,20 @@ std::size_t PingFigures::over(double ms) const {
   return slow + (sent - answered);
 }
 
+PingFigures figures_of(const std::vector<PingRecord>& pings, double from_ms, double to_ms) {
+  PingFigures f;
+  for (const PingRecord& p : pings) {
+    if (p.sent_ms < from_ms || p.sent_ms >= to_ms) continue;
+    ++f.sent;
+    if (p.rtt_ms < 0) continue;
+    ++f.answered;
+    f.errors += p.error ? 1 : 0;
+    f.rtt_ms.push_back(p.rtt_ms);
+  }
+  std::sort(f.rtt_ms.begin(), f.rtt_ms.end());
+  return f;
+}
+
 bool ping_round_trip(test::TestClient& c, const std::string& to, const std::string& id,
                      std::chrono::milliseconds timeout) {
   if (!c.send(ping(to, id))) return false;
@@ -62,9 +76,8 @@ bool ping_round_trip(test::TestClient& c, const std::string& to, const std::stri
 }
 
 void Pinger::send(std::size_t n) {
-  sent_at_.push_back(Clock::now());
-  answered_.push_back(false);
-  ++f_.sent;
+  pings_.push_back({std::chrono::duration<double, std::milli>(Clock::now() - start_).count()});
+  ++out_;
   (void)c_.send(ping(to_, kPrefix + std::to_string(n)));
 }
 
@@ -74,36 +87,35 @@ void Pinger::receive_until(Clock::time_point until) {
     auto e = c_.next(std::max(Ms(1), left));
     if (!e) continue;
     const auto n = ping_number(*e);
-    if (!n || *n >= sent_at_.size() || answered_[*n]) continue;
-    answered_[*n] = true;
-    ++f_.answered;
-    if (e->attr("type") == "error") ++f_.errors;  // the server's: the component was away
-    f_.rtt_ms.push_back(
-        std::chrono::duration<double, std::milli>(Clock::now() - sent_at_[*n]).count());
+    if (!n || *n >= pings_.size() || pings_[*n].rtt_ms >= 0) continue;
+    PingRecord& p = pings_[*n];
+    p.rtt_ms = std::chrono::duration<double, std::milli>(Clock::now() - start_).count() - p.sent_ms;
+    p.error = e->attr("type") == "error";
+    --out_;
   }
 }
 
-PingFigures Pinger::run(Ms interval, Ms window, Ms tail, const std::function<bool(Ms)>& step) {
-  const auto start = Clock::now();
-  auto end = start + window;
-  auto next_check = start;
-  auto next_ping = start;
+std::vector<PingRecord> Pinger::run(Ms interval, Ms window, Ms tail,
+                                    const std::function<bool(Ms)>& step) {
+  start_ = Clock::now();
+  auto end = start_ + window;
+  auto next_check = start_;
+  auto next_ping = start_;
   for (std::size_t n = 0; Clock::now() < end; ++n) {
     send(n);
     next_ping += interval;
     if (next_ping < Clock::now()) next_ping = Clock::now();  // this thread fell behind
     if (Clock::now() >= next_check) {
       next_check = Clock::now() + Ms(250);
-      const auto elapsed = std::chrono::duration_cast<Ms>(Clock::now() - start);
+      const auto elapsed = std::chrono::duration_cast<Ms>(Clock::now() - start_);
       if (end - Clock::now() > tail && step(elapsed)) end = Clock::now() + tail;
     }
     receive_until(std::min(next_ping, end));
   }
   const auto drain_end = Clock::now() + Ms(5000);
-  while (f_.answered < f_.sent && Clock::now() < drain_end)
+  while (out_ > 0 && Clock::now() < drain_end)
     receive_until(std::min(drain_end, Clock::now() + Ms(50)));
-  std::sort(f_.rtt_ms.begin(), f_.rtt_ms.end());
-  return f_;
+  return pings_;
 }
 
 }  // namespace rpsync::bench

@@ -14,6 +14,13 @@
 
 namespace rpsync::bench {
 
+// One ping: when it was sent (ms after the run started) and its round trip.
+struct PingRecord {
+  double sent_ms = 0;
+  double rtt_ms = -1;  // -1: unanswered
+  bool error = false;  // answered with an error (the server's: the component was away)
+};
+
 struct PingFigures {
   std::size_t sent = 0;
   std::size_t answered = 0;        // answers that came back (results and errors)
@@ -23,6 +30,9 @@ struct PingFigures {
   double max() const { return rtt_ms.empty() ? 0 : rtt_ms.back(); }
   std::size_t over(double ms) const;  // answered slower than `ms`, plus unanswered
 };
+
+// Figures of the pings sent in [from_ms, to_ms).
+PingFigures figures_of(const std::vector<PingRecord>& pings, double from_ms, double to_ms);
 
 // One ping to `to`, waited for up to `timeout`: true when answered.
 bool ping_round_trip(test::TestClient& c, const std::string& to, const std::string& id,
@@ -35,9 +45,9 @@ class Pinger {
   // this thread: it may use the client, e.g. to send presence) first returned true, or
   // `window` has passed, whichever is first; then waits up to 5 s for the answers still
   // out.
-  PingFigures run(std::chrono::milliseconds interval, std::chrono::milliseconds window,
-                  std::chrono::milliseconds tail,
-                  const std::function<bool(std::chrono::milliseconds)>& step);
+  std::vector<PingRecord> run(std::chrono::milliseconds interval, std::chrono::milliseconds window,
+                              std::chrono::milliseconds tail,
+                              const std::function<bool(std::chrono::milliseconds)>& step);
 
  private:
   void send(std::size_t n);
@@ -45,9 +55,9 @@ class Pinger {
 
   test::TestClient& c_;
   std::string to_;
-  std::vector<std::chrono::steady_clock::time_point> sent_at_;  // by ping number
-  std::vector<bool> answered_;
-  PingFigures f_;
+  std::chrono::steady_clock::time_point start_;
+  std::vector<PingRecord> pings_;  // by ping number
+  std::size_t out_ = 0;            // not answered yet
 };
 
 }  // namespace rpsync::bench
