@@ -75,8 +75,9 @@ struct ModeFigures {
   PingFigures pings;     // pings sent from then on (the fold and the tail after it)
   LogFigures log;
   double window_s = 0;
-  ThreadTimes loop;  // the component's loop (main) thread over the window
-  double load = 0;   // 1-minute load average at the window's end
+  ThreadTimes loop;   // the component's loop (main) thread over the window
+  double load = 0;    // 1-minute load average at the window's end
+  double rss_mb = 0;  // the component's peak resident memory
 };
 
 // Waits (bounded) until the component answers a ping: it has loaded its store, is
@@ -151,6 +152,7 @@ void measure_mode(ModeFigures& f, test::TestClient& c, test::scenario::Component
   const ThreadTimes after = thread_times(pid, pid);
   f.loop = {after.run_ms - before.run_ms, after.wait_ms - before.wait_ms, before.ok && after.ok};
   f.load = load_average();
+  f.rss_mb = peak_rss_mb(pid);
   const double trigger = w.trigger_ms < 0 ? 1e18 : w.trigger_ms;
   f.baseline = figures_of(w.pings, 0, trigger);
   f.pings = figures_of(w.pings, trigger, 1e18);
@@ -222,8 +224,9 @@ void print(const ModeFigures& f) {
   print_pings(f.mode.c_str(), "baseline", f.baseline, l.loop_lag_base_max_ms, l.base_lines);
   print_pings(f.mode.c_str(), "fold", f.pings, l.loop_lag_max_ms, l.fold_lines);
   std::printf(
-      "%-7s window_s=%.1f loop_thread_cpu_ms=%.0f loop_thread_cpu_wait_ms=%.0f load1=%.2f\n",
-      f.mode.c_str(), f.window_s, f.loop.run_ms, f.loop.wait_ms, f.load);
+      "%-7s window_s=%.1f loop_thread_cpu_ms=%.0f loop_thread_cpu_wait_ms=%.0f load1=%.2f "
+      "component_peak_rss_mb=%.0f\n",
+      f.mode.c_str(), f.window_s, f.loop.run_ms, f.loop.wait_ms, f.load, f.rss_mb);
 }
 
 void print_ratios(const ModeFigures& worker, const ModeFigures& in_loop) {

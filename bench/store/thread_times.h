@@ -30,6 +30,21 @@ inline ThreadTimes thread_times(pid_t pid, pid_t tid) {
   return t;
 }
 
+// The process's peak resident memory in MB (VmHWM in /proc/<pid>/status), -1 if unreadable.
+inline double peak_rss_mb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string key; in >> key;) {
+    if (key == "VmHWM:") {
+      double kb = -1;
+      in >> kb;
+      return kb / 1024;
+    }
+    std::string rest;
+    std::getline(in, rest);
+  }
+  return -1;
+}
+
 // The 1-minute load average (/proc/loadavg), -1 when unreadable.
 inline double load_average() {
   std::ifstream in("/proc/loadavg");
