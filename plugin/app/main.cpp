@@ -205,7 +205,17 @@ std::unique_ptr<store::Store> open_configured_store(const AppConfig& config, log
                                                     std::unique_ptr<Replica>& replica,
                                                     store::RedisStore*& redis) {
   if (!config.feed()) {
-    auto opened = store::open_store(config.store);
+    store::StoreOptions options;
+    // On the store's thread (its worker or the loop); the logger may be called from any.
+    options.on_fold = [&logger](const store::FoldReport& f) {
+      logger.info("store", "store.folded",
+                  {{"ok", f.ok},
+                   {"log_records", f.log_records},
+                   {"rows", f.rows},
+                   {"base_rows", f.base_rows},
+                   {"ms", static_cast<std::uint64_t>(f.ms + 0.5)}});
+    };
+    auto opened = store::open_store(config.store, options);
     if (!opened) {
       logger.error("app", "store.open_failed",
                    {{"uri", redacted(config.store)}, {"error", opened.status().message()}});

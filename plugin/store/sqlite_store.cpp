@@ -157,11 +157,24 @@ Done SqliteStore::commit() {
   return r;
 }
 
+// One fold, timed and reported to options.on_fold (whether it succeeded or not).
+Done SqliteStore::compact() {
+  const auto t0 = std::chrono::steady_clock::now();
+  FoldReport report;
+  Done r = fold(report);
+  report.ok = r.ok();
+  report.base_rows = base_rows_;
+  report.ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (options_.on_fold) options_.on_fold(report);
+  return r;
+}
+
 // Folds the presence log into the base table in one transaction: the log is scanned
 // newest first in rowid order (no sort of the log), the first row seen per jid wins, and
 // only those survivors are sorted and applied in key order. Transient memory: one copy of
 // each distinct jid and its newest blob.
-Done SqliteStore::compact() {
+Done SqliteStore::fold(FoldReport& report) {
   // Survivors live in a deque (stable addresses); `seen` holds views of their jids.
   std::deque<std::pair<std::string, std::optional<std::string>>> newest;
   std::unordered_set<std::string_view> seen;
@@ -175,6 +188,7 @@ Done SqliteStore::compact() {
     int rc;
     while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
       if (!decode_log(column(q.s, 0), records)) return corrupt_row("corrupt presence log row");
+      report.log_records += records.size();
       for (auto it = records.rbegin(); it != records.rend(); ++it) {
         if (seen.count(it->jid)) continue;
         std::optional<std::string> f;
@@ -189,6 +203,7 @@ Done SqliteStore::compact() {
   std::vector<const std::pair<std::string, std::optional<std::string>>*> order;
   order.reserve(newest.size());
   for (const auto& e : newest) order.push_back(&e);
+  report.rows = order.size();
   std::sort(order.begin(), order.end(),
             [](const auto* a, const auto* b) { return a->first < b->first; });
   if (auto r = exec("BEGIN"); !r.ok()) return r;

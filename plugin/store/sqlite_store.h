@@ -7,7 +7,8 @@
 //                                  (codec.h append_log_record: jid + fields or erase)
 //   resources(jid -> fields blob)  the folded base
 // Once the log holds more than three times as many mutations as the base has rows (and
-// at least compact_min_log) it is folded into the base in key order, in one transaction.
+// at least compact_min_log) it is folded into the base in key order, in one transaction
+// (each fold reported to StoreOptions::on_fold).
 // load() reads the base, then replays the log. Rosters, sessions (keys) and the epoch are ordinary
 // tables (meta(epoch, schema), rosters(user -> contacts blob), sessions((user, stream, resource) ->
 // key moments blob)); blobs per plugin/store/codec.h.
@@ -54,6 +55,7 @@ class SqliteStore final : public Store {
   Done fail(const char* what);
   Done commit();
   Done compact();
+  Done fold(FoldReport& report);
   std::uint64_t count_rows(const char* table, const char* what = "count(*)");
   sqlite3_stmt* bind_mutation(const core::Mutation& m, std::string& blob, std::string& log,
                               std::uint64_t& log_records);

@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -46,12 +47,25 @@ class Store {
   virtual Done flush() = 0;
 };
 
+// One fold of the SQLite presence log into its base (SqliteStore), as reported to
+// StoreOptions::on_fold: the largest single store call there is.
+struct FoldReport {
+  std::uint64_t log_records = 0;  // presence mutations read from the log
+  std::uint64_t rows = 0;         // distinct resources applied to the base (puts and deletes)
+  std::uint64_t base_rows = 0;    // rows in the base afterwards
+  double ms = 0;                  // wall time of the whole fold
+  bool ok = false;                // false: it failed and was rolled back
+};
+
 struct StoreOptions {
   std::size_t batch_records = 20000;      // commit after this many pending mutations...
   std::int64_t batch_ms = 50;             // ...or when the oldest pending one is this old
   bool synchronous_full = true;           // SQLite: fsync each commit (survives power loss)
   std::size_t cache_kib = 65536;          // SQLite page cache
   std::uint64_t compact_min_log = 65536;  // SQLite: fold the presence log no earlier
+  // SQLite: called after each fold, on the thread that uses the store (the store's worker
+  // or the event loop), e.g. to log it; empty: not reported.
+  std::function<void(const FoldReport&)> on_fold;
 };
 
 // "memory:" (a fresh in-memory store) or "sqlite:/path/to/file.db" (created if missing;
