@@ -3,7 +3,8 @@
 // resources offline in one call stops the loop for seconds (no ping, presence or request
 // is read meanwhile). Once the re-learn has settled, the witness rows (if any) are adopted
 // in one pass, then each slice takes at most resync_slice resources offline
-// (Engine::end_resync_step()) and posts the next one behind what the loop has queued.
+// (Engine::end_resync_step()), hands what it journaled to the store and posts the next
+// one behind what the loop has queued.
 // Requests keep getting not-ready until the last slice; presence arriving between slices
 // is ingested and confirms what it names. A disconnect cancels the remaining slices.
 #include <algorithm>
@@ -34,8 +35,12 @@ void Service::resync_slice() {
   const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - t0;
   ++ending_->slices;
   ending_->slice_max_ms = std::max(ending_->slice_max_ms, took.count());
-  // What a slice journaled reaches the store at the next tick, not all at the end.
-  if (ending_->end.gone > before) ++unwritten_;
+  // What a slice journaled goes to the store now: left to grow until the tick (some
+  // 100,000 erasures), the journal's reallocations alone hold the loop for tens of ms.
+  if (ending_->end.gone > before) {
+    ++unwritten_;
+    if (!storage_.full()) persist(false);
+  }
   if (done)
     finish_resync();
   else if (post_)
