@@ -86,15 +86,21 @@ TEST_F(ResyncSlices, ADisconnectCancelsTheRemainingSlices) {
   service->set_post([&loop](std::function<void()> f) { loop.push_back(std::move(f)); });
   settle();
   ASSERT_EQ(available(), 3u);
+  ASSERT_EQ(loop.size(), 1u);
   service->on_disconnected();
   EXPECT_FALSE(service->resyncing());
-  for (auto& f : loop) f();  // the posted slice finds its re-learn gone
-  EXPECT_EQ(available(), 3u);
-  // The next connect re-learns from the start: nobody re-sends, everyone goes offline.
-  loop.clear();
+  // The next connect re-learns from the start (nobody re-sends) and settles before the
+  // slice posted for the cancelled re-learn runs: that one must do nothing.
   service->on_connected(true);
   ASSERT_TRUE(service->resyncing());
-  settle();
+  settle();  // the new re-learn's first slice: two of r0, r3, r4 offline
+  EXPECT_EQ(available(), 1u);
+  ASSERT_EQ(loop.size(), 2u);
+  auto stale = std::move(loop.front());
+  loop.pop_front();
+  stale();
+  EXPECT_EQ(available(), 1u) << "a slice of the cancelled re-learn ran";
+  EXPECT_EQ(loop.size(), 1u);
   while (!loop.empty()) {
     auto f = std::move(loop.front());
     loop.pop_front();
@@ -102,6 +108,17 @@ TEST_F(ResyncSlices, ADisconnectCancelsTheRemainingSlices) {
   }
   EXPECT_FALSE(service->resyncing());
   EXPECT_EQ(available(), 0u);
+}
+
+TEST_F(ResyncSlices, ADisconnectBeforeThePostedSliceLeavesPresenceAsHeld) {
+  std::deque<std::function<void()>> loop;
+  service->set_post([&loop](std::function<void()> f) { loop.push_back(std::move(f)); });
+  settle();
+  ASSERT_EQ(available(), 3u);
+  service->on_disconnected();
+  for (auto& f : loop) f();
+  EXPECT_EQ(available(), 3u);
+  EXPECT_FALSE(service->resyncing());
 }
 
 }  // namespace
