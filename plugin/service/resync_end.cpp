@@ -32,15 +32,16 @@ void Service::resync_slice() {
   const std::size_t before = ending_->end.gone;
   const bool done =
       engine_.end_resync_step(std::max<std::size_t>(config_.resync_slice, 1), ending_->end.gone);
-  const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - t0;
-  ++ending_->slices;
-  ending_->slice_max_ms = std::max(ending_->slice_max_ms, took.count());
   // What a slice journaled goes to the store now: left to grow until the tick (some
   // 100,000 erasures), the journal's reallocations alone hold the loop for tens of ms.
   if (ending_->end.gone > before) {
     ++unwritten_;
     if (!storage_.full()) persist(false);
   }
+  // The loop turn: the step and the hand-over (inline, the store's write).
+  const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - t0;
+  ++ending_->slices;
+  ending_->slice_max_ms = std::max(ending_->slice_max_ms, took.count());
   if (done)
     finish_resync();
   else if (post_)
