@@ -23,7 +23,7 @@
 // Run by hand (not a ctest):
 //   build/bin/rpsync_component_fold_lag_bench [--resources N] [--users U] [--window-ms MS]
 //       [--interval-ms MS] [--settle-ms MS] [--lead-ms MS] [--tail-ms MS]
-//       [--start-timeout-ms MS] [--keep 1]
+//       [--start-timeout-ms MS] [--resync-slice N] [--keep 1]
 #include <stdlib.h>
 
 #include <algorithm>
@@ -64,6 +64,7 @@ struct Options {
   Ms lead{3000};             // baseline: pings before the presence that tips the log over
   Ms start_timeout{300000};  // from spawn to the first answered ping
   bool keep = false;         // keep the temp dir (stores, component logs)
+  std::string resync_slice;  // the component's --resync-slice, empty = its default
 };
 
 struct ModeFigures {
@@ -177,6 +178,8 @@ ModeFigures run_mode(const std::string& mode, const std::vector<std::string>& ar
   test::scenario::ComponentSpec spec;
   spec.extra_args = args;
   spec.extra_args.insert(spec.extra_args.end(), {"--stats-interval", "1", "--log-level", "info"});
+  if (!o.resync_slice.empty())
+    spec.extra_args.insert(spec.extra_args.end(), {"--resync-slice", o.resync_slice});
   test::scenario::ComponentProcess component(dir.string(), server.component_port(), spec);
   std::string why;
   auto client =
@@ -215,9 +218,11 @@ void print(const ModeFigures& f) {
     return;
   }
   const LogFigures& l = f.log;
-  std::printf("%-7s start_s=%.1f resync_gone=%llu resync_pause_ms=%.0f loop_lag_run_max_ms=%.0f\n",
-              f.mode.c_str(), f.start_s, static_cast<unsigned long long>(l.resync_gone),
-              l.resync_pause_ms, l.loop_lag_run_max_ms);
+  std::printf(
+      "%-7s start_s=%.1f resync_gone=%llu resync_slices=%zu resync_end_ms=%.0f "
+      "resync_pause_ms=%.0f loop_lag_run_max_ms=%.0f\n",
+      f.mode.c_str(), f.start_s, static_cast<unsigned long long>(l.resync_gone), l.resync_slices,
+      l.resync_end_ms, l.resync_pause_ms, l.loop_lag_run_max_ms);
   std::printf("%-7s fold_ms=%.0f fold_log_records=%llu fold_rows=%llu\n", f.mode.c_str(), l.fold_ms,
               static_cast<unsigned long long>(l.fold_log_records),
               static_cast<unsigned long long>(l.fold_rows));
@@ -261,6 +266,8 @@ Options parse(int argc, char** argv) {
       o.settle = Ms(v);
     else if (k == "--start-timeout-ms")
       o.start_timeout = Ms(v);
+    else if (k == "--resync-slice")
+      o.resync_slice = std::to_string(v);
     else if (k == "--keep")
       o.keep = v != 0;
     else

@@ -60,6 +60,9 @@ void read_resync(std::string_view log, LogFigures& f) {
   f.resync_gone = static_cast<std::uint64_t>(field(done.back(), "gone").value_or(0));
   const double tick = ms_of_day(started.back()) + field(done.back(), "ms").value_or(0);
   f.resync_pause_ms = std::max(0.0, ms_of_day(done.back()) - tick);
+  f.resync_end_ms = f.resync_pause_ms;
+  f.resync_slices = static_cast<std::size_t>(field(done.back(), "slices").value_or(0));
+  if (f.resync_slices > 0) f.resync_pause_ms = field(done.back(), "slice_max_ms").value_or(0);
 }
 
 }  // namespace

@@ -24,6 +24,10 @@ struct LogFigures {
   // start + ms) to its log line (the engine taking the resources offline, and inline the
   // store writing that).
   double resync_pause_ms = 0;
+  // A sliced end (resync.done slices=): the longest slice is what held the loop at once,
+  // and resync_pause_ms is then the longest slice; end_ms from the tick to the last slice.
+  std::size_t resync_slices = 0;
+  double resync_end_ms = 0;
   double loop_lag_base_max_ms = 0;  // largest over the stats lines stamped in [from, fold)
   double loop_lag_max_ms = 0;       // largest over the stats lines stamped from `fold` on
   double loop_lag_run_max_ms = 0;   // largest over every stats line of the run

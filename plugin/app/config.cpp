@@ -173,6 +173,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"limits.max_outgoing_stanza_bytes",
        uint_setter(16 * 1024, 1 << 30, &AppConfig::max_outgoing_stanza_bytes)},
       {"roster.cache_contacts", uint_setter(0, 100000000, &AppConfig::roster_cache_contacts)},
+      {"resync.slice", uint_setter(1, 10000000, &AppConfig::resync_slice)},
       {"connection.backoff_min_ms", uint_setter(10, 600000, &AppConfig::backoff_min_ms)},
       {"connection.backoff_max_ms", uint_setter(10, 3600000, &AppConfig::backoff_max_ms)},
       {"connection.keepalive", uint_setter(1, 3600, &AppConfig::keepalive_s)},
@@ -280,6 +281,7 @@ constexpr Flag kFlags[] = {
     {"--max-incoming-stanza-bytes", "limits.max_incoming_stanza_bytes"},
     {"--max-outgoing-stanza-bytes", "limits.max_outgoing_stanza_bytes"},
     {"--roster-cache", "roster.cache_contacts"},
+    {"--resync-slice", "resync.slice"},
     {"--keepalive", "connection.keepalive"},
     {"--log-level", "log.level"},
     {"--stats-interval", "log.stats_interval"},
@@ -574,6 +576,8 @@ Limits:
   --keepalive SECONDS        whitespace keepalive and dead-peer check  [60]
   --roster-cache CONTACTS    contacts held by the roster cache, 0 = off [200000]
                              (with mod_rpsync_gate an unchanged roster is not re-sent)
+  --resync-slice N           resources taken offline per loop turn at the
+                             end of a re-learn of presence             [2000]
 
 Several instances on one Redis (needs a redis:// store; see docs/multi-instance.md):
   --instance-id ID           this instance's unique id: turns the change feed on

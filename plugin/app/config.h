@@ -57,6 +57,9 @@ struct AppConfig {
   // [roster] contacts kept in the component's roster cache (versioned privileged roster
   // gets, plugin/service/roster_cache.h); 0 = off, every get is a plain full fetch.
   std::uint32_t roster_cache_contacts = 200000;
+  // [resync] the end of a re-learn takes unconfirmed resources offline in slices of at
+  // most this many, one per loop turn (ServiceConfig::resync_slice).
+  std::uint32_t resync_slice = 2000;
   // [connection]
   std::uint32_t backoff_min_ms = 500;
   std::uint32_t backoff_max_ms = 30000;

@@ -345,6 +345,7 @@ service::ServiceConfig service_config(const AppConfig& config) {
   sc.limits.max_delta_items = config.max_delta_items;
   sc.max_answer_bytes = config.max_outgoing_stanza_bytes;
   sc.roster_cache_contacts = config.roster_cache_contacts;
+  sc.resync_slice = config.resync_slice;
   sc.store_timeout = std::chrono::milliseconds(config.store_timeout_ms);
   sc.check_store_first = config.feed();  // a shared store (Service::store_usable())
   // With the feed the store is shared: clear_presence() on a reconnect would publish an
@@ -518,6 +519,7 @@ class Component {
     } else {
       service_.emplace(service_config(config_), engine_, *store_, transport_, logger_, wall_ms);
     }
+    service_->set_post([this](std::function<void()> f) { asio::post(io_, std::move(f)); });
     logger_.info("app", "store.mode",
                  {{"worker", worker_ ? "yes" : "no"},
                   {"queue", worker_ ? config_.store_queue : 0},

@@ -39,6 +39,7 @@ const std::vector<std::pair<std::string, Same>>& restart_keys() {
       {"sessions.max_per_user", field(&AppConfig::max_sessions_per_user)},
       {"limits.max_delta_items", field(&AppConfig::max_delta_items)},
       {"roster.cache_contacts", field(&AppConfig::roster_cache_contacts)},
+      {"resync.slice", field(&AppConfig::resync_slice)},
       {"connection.backoff_min_ms", field(&AppConfig::backoff_min_ms)},
       {"connection.backoff_max_ms", field(&AppConfig::backoff_max_ms)},
       {"connection.keepalive", field(&AppConfig::keepalive_s)},

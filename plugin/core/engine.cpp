@@ -169,10 +169,26 @@ std::size_t Engine::end_resync() {
 }
 
 Engine::ResyncEnd Engine::end_resync(const std::vector<ResourceRecord>& rows) {
+  ResyncEnd out = adopt_resync_rows(rows);
+  out.gone = end_resync();
+  return out;
+}
+
+bool Engine::end_resync_step(std::size_t max, std::size_t& gone) {
+  return impl_->table.end_resync_step(max, gone);
+}
+
+void Engine::cancel_resync() {
+  impl_->table.cancel_resync();
+}
+
+Engine::ResyncEnd Engine::adopt_resync_rows(const std::vector<ResourceRecord>& rows) {
   Impl& m = *impl_;
   // The rows are the store's already; published again as this instance's observation they
-  // could undo a newer change at a peer that applies our entries.
+  // could undo a newer change at a peer that applies our entries. Nor is what they leave
+  // offline journaled (end_resync_step()).
   NoJournal off(m.journal);
+  m.table.resync_unjournaled = true;
   ResyncEnd out;
   for (const ResourceRecord& r : rows) {
     const std::string_view jid = r.jid;
@@ -188,7 +204,6 @@ Engine::ResyncEnd Engine::end_resync(const std::vector<ResourceRecord>& rows) {
     m.table.observe_available(jid, r.fields);  // confirms it: not in `unconfirmed` any more
     ++out.adopted;
   }
-  out.gone = end_resync();
   return out;
 }
 

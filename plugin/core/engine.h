@@ -206,6 +206,17 @@ class Engine {
     std::size_t kept = 0;     // unmentioned, the rows agree with what was held
   };
   ResyncEnd end_resync(const std::vector<ResourceRecord>& rows);
+  // The same ends in slices, for a caller whose loop must keep answering (a million
+  // resources take seconds to go offline): end_resync_step() takes at most `max`
+  // resources still unconfirmed offline per call, in the one-shot's order, adds them to
+  // `gone` and returns true once none is left (then the resync is over). Each is
+  // re-checked at its turn: a presence observed between two steps confirms it. With a
+  // witness, adopt_resync_rows() first (one pass over `rows`; its `gone` stays 0), then the
+  // steps, which journal nothing (as end_resync(rows)). A begin_resync() in the middle
+  // restarts; cancel_resync() ends it without taking anything offline.
+  bool end_resync_step(std::size_t max, std::size_t& gone);
+  ResyncEnd adopt_resync_rows(const std::vector<ResourceRecord>& rows);
+  void cancel_resync();
 
   // --- sessions (spec: Enabling, Checkpoints, Disabling, Synchronising) ---
   // `user` is the bare JID of `from`, `resource` its resource part.

@@ -2,6 +2,8 @@
 #include "plugin/core/presence_table.h"
 
 #include <algorithm>
+#include <limits>
+#include <optional>
 
 #include "plugin/core/delta_builder.h"
 
@@ -347,24 +349,46 @@ void PresenceTable::begin_resync() {
   unconfirmed.clear();
   touched.clear();
   resyncing = true;
+  resync_next = 0;
+  resync_unjournaled = false;
   for (std::uint32_t id = 0; id < res.slots(); ++id)
     if (res[id].used && res[id].avail) unconfirmed.insert(id);
 }
 
 std::size_t PresenceTable::end_resync() {
-  std::vector<std::uint32_t> gone(unconfirmed.begin(), unconfirmed.end());
-  std::sort(gone.begin(), gone.end());  // deterministic journal order
-  unconfirmed.clear();
   std::size_t n = 0;
-  for (std::uint32_t id : gone)
-    if (res[id].used && res[id].avail) {
+  while (!end_resync_step(std::numeric_limits<std::size_t>::max() / 8, n)) {
+  }
+  return n;
+}
+
+bool PresenceTable::end_resync_step(std::size_t max, std::size_t& gone) {
+  std::optional<NoJournal> off;
+  if (resync_unjournaled) off.emplace(journal);
+  std::size_t taken = 0;
+  for (std::size_t seen = 0;
+       taken < max && seen < 8 * max && !unconfirmed.empty() && resync_next < res.slots(); ++seen) {
+    const std::uint32_t id = resync_next++;
+    if (unconfirmed.erase(id) == 0) continue;
+    if (res[id].used && res[id].avail) {  // re-checked: not gone offline since
       go_offline(id);
-      ++n;
+      ++taken;
     }
+  }
+  gone += taken;
+  // Ids past the last slot were never unconfirmed: resources created since are new.
+  if (!unconfirmed.empty() && resync_next < res.slots()) return false;
+  cancel_resync();
   compact();
+  return true;
+}
+
+void PresenceTable::cancel_resync() {
+  unconfirmed.clear();
   resyncing = false;
   touched.clear();
-  return n;
+  resync_next = 0;
+  resync_unjournaled = false;
 }
 
 Versions PresenceTable::versions_of(const Resource& r) const {

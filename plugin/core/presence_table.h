@@ -148,8 +148,17 @@ struct PresenceTable {
   bool rebuildable(std::uint32_t roster) const;
   // Marks every available resource unconfirmed (Engine::begin_resync()).
   void begin_resync();
-  // Takes every resource still unconfirmed offline; returns how many.
+  // Takes every resource still unconfirmed offline; returns how many (the steps below,
+  // run to the end in one call).
   std::size_t end_resync();
+  // The end of a resync in slices, for a caller that must keep its loop answering: takes
+  // at most `max` resources still unconfirmed offline, in id order (the one-shot's order),
+  // looking at no more than 8 * `max` ids; adds them to `gone`. Each is re-checked at its
+  // turn, so a presence observed between two steps confirms it. True when none is left:
+  // then it compacts and the resync is over. begin_resync() restarts from the first id.
+  bool end_resync_step(std::size_t max, std::size_t& gone);
+  // Ends a resync without taking anything offline (the connection it re-learned is gone).
+  void cancel_resync();
 
   Recorder& journal;  // PutResource / EraseResource of every observed change
   std::uint64_t version = 0;
@@ -168,6 +177,8 @@ struct PresenceTable {
   // By name, not id: a resource taken offline may be erased and its id reused.
   bool resyncing = false;
   std::unordered_set<std::string> touched;
+  std::uint32_t resync_next = 0;    // end_resync_step(): the next resource id it looks at
+  bool resync_unjournaled = false;  // end_resync_step() journals nothing (witness rows)
 
   SlotPool<Contact, std::deque<Contact>> contacts;
   FlatIndex contact_index;

@@ -140,6 +140,8 @@ void Service::begin_connection() {
     case ServiceConfig::OnConnect::kResync:
       engine_.begin_resync();
       resyncing_ = true;
+      ending_.reset();
+      ++resync_run_;
       resync_start_ms_ = last_presence_ms_ = clock_();
       log_.info("service", "resync.started", {{"quiet_ms", config_.resync_quiet.count()}});
       break;
@@ -153,6 +155,12 @@ void Service::on_disconnected() {
   connected_ = false;
   connection_begun_ = false;
   resyncing_ = false;
+  if (ending_) {
+    // The remaining slices are cancelled: the next connect's re-learn starts over.
+    engine_.cancel_resync();
+    ending_.reset();
+    ++resync_run_;
+  }
   ++generation_;
   if (config_.gap_on_disconnect) engine_.gap();
   if (config_.close_gaps_per_user) gap_pending_ = true;
@@ -192,22 +200,10 @@ void Service::tick() {
   if (std::size_t n = engine_.expire()) log_.info("service", "sessions.expired", {{"count", n}});
   check_sessions_wait(now);
   expire_durability_waits(now);
-  if (resyncing_ && resync_settled(now)) {
-    resyncing_ = false;
-    auto rows = witness_ ? witness_() : std::nullopt;
-    if (rows) {
-      const core::Engine::ResyncEnd e = engine_.end_resync(*rows);
-      log_.info("service", "resync.done",
-                {{"gone", e.gone},
-                 {"from_rows", e.adopted},
-                 {"rows_agree", e.kept},
-                 {"ms", now - resync_start_ms_}});
-    } else {
-      const std::size_t gone = engine_.end_resync();
-      log_.info("service", "resync.done", {{"gone", gone}, {"ms", now - resync_start_ms_}});
-    }
-    if (gap_pending_) close_gap();
-    ++unwritten_;
+  if (resyncing_ && !ending_ && resync_settled(now)) {
+    start_resync_end(now);
+  } else if (ending_ && !post_) {
+    resync_slice();
   }
   if (unwritten_ > 0) {
     // A failed store is probed with a flush (a buffered write proves nothing), also while

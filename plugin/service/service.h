@@ -118,6 +118,11 @@ struct ServiceConfig {
   bool close_gaps_per_user = false;
   std::chrono::milliseconds resync_quiet{2000};
   std::chrono::milliseconds resync_max{30000};
+  // kResync: the end of a re-learn takes what was not confirmed offline in slices of at
+  // most this many resources, one per loop turn (set_post()) or per tick, so the loop
+  // keeps answering (pings, presence) while a million go offline; requests get not-ready
+  // until the last slice (resync_end.cpp). Config `resync.slice`.
+  std::size_t resync_slice = 2000;
   std::string name = "rpsync";
   std::string version = "0.1.0";
   proto::Limits limits = proto::kDefaultLimits;
@@ -160,6 +165,11 @@ class Service {
   // re-send (Engine::end_resync(rows)), nullopt ends it as usual (unmentioned = offline).
   using ResyncWitness = std::function<std::optional<std::vector<core::ResourceRecord>>()>;
   void set_resync_witness(ResyncWitness w) { witness_ = std::move(w); }
+  // Runs a function on the event loop after what is queued (asio::post): the slices of
+  // the end of a re-learn follow each other without waiting for a tick. Without it, one
+  // slice runs per tick() (tests).
+  using Post = std::function<void(std::function<void()>)>;
+  void set_post(Post post) { post_ = std::move(post); }
   const ServiceConfig& config() const { return config_; }
   // Settings a SIGHUP reload changes in place (plugin/app/reload.h).
   void set_request_limits(std::uint32_t requests_per_minute, std::size_t max_request_bytes) {
@@ -233,6 +243,12 @@ class Service {
   }
   void check_sessions_wait(std::int64_t now);  // kReported: gives up after sessions_wait
   bool resync_settled(std::int64_t now) const;
+  // The end of a re-learn in slices (resync_end.cpp): started by tick() once settled,
+  // one slice per loop turn, resync.done after the last.
+  void start_resync_end(std::int64_t now);
+  void resync_slice();
+  void post_resync_slice();
+  void finish_resync();
   // close_gaps_per_user: the start is a gap, and a disconnect leaves one to decide.
   void start_gap_rules();
   // close_gaps_per_user: the end of a resync that follows a gap (gap_decision.cpp).
@@ -295,7 +311,20 @@ class Service {
   };
   std::map<std::string, Awaiting, std::less<>> awaiting_;
   std::uint64_t tokens_ = 0;
-  bool resyncing_ = false;    // OnConnect::kResync between connect and settle
+  bool resyncing_ = false;  // OnConnect::kResync between connect and its last slice
+  // The end of a re-learn under way (settled, slices remain).
+  struct ResyncEnding {
+    core::Engine::ResyncEnd end;
+    bool witnessed = false;  // rows from the witness decided what the server left out
+    std::int64_t settled_ms = 0;
+    std::size_t slices = 0;
+    double slice_max_ms = 0;  // the longest slice (steady clock)
+    std::chrono::steady_clock::time_point started;
+  };
+  std::optional<ResyncEnding> ending_;
+  std::uint64_t resync_run_ = 0;  // bumped when a re-learn starts or is cancelled
+  Post post_;
+  std::shared_ptr<bool> life_ = std::make_shared<bool>(true);  // posted slices check it
   bool gap_pending_ = false;  // close_gaps_per_user: a gap awaits its decision
   std::int64_t resync_start_ms_ = 0;
   std::int64_t last_presence_ms_ = 0;
