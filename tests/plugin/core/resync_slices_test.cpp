@@ -39,7 +39,7 @@ std::unique_ptr<Engine> populated(std::int64_t& now) {
     for (int r = 0; r <= c % 3; ++r)
       e->observe_available(bare + "/r" + std::to_string(r), fields(Show::kNone, "s" + bare));
   }
-  for (int u = 0; u < 3; ++u) {
+  for (std::size_t u = 0; u < 3; ++u) {
     e->set_roster(kUsers[u], rosters[u]);
     EXPECT_TRUE(e->enable(kUsers[u], "s", "phone", "k" + std::to_string(u)).ok());
   }
@@ -155,9 +155,15 @@ TEST(ResyncSlices, EverySliceSizeEndsAsTheOneShot) {
     SCOPED_TRACE("k=" + std::to_string(k));
     std::size_t steps = 0;
     expect_same(sliced(k, &steps), ref);
-    if (k == 1) EXPECT_GE(steps, ref.gone);
-    if (k == 3) EXPECT_GE(steps, (ref.gone + 2) / 3);
-    if (k > ref.gone) EXPECT_EQ(steps, 1u);
+    if (k == 1) {
+      EXPECT_GE(steps, ref.gone);
+    }
+    if (k == 3) {
+      EXPECT_GE(steps, (ref.gone + 2) / 3);
+    }
+    if (k > ref.gone) {
+      EXPECT_EQ(steps, 1u);
+    }
   }
 }
 
