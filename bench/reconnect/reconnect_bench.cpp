@@ -94,7 +94,7 @@ constexpr const char* kHost = "example.test";
 constexpr const char* kComponent = "rpsync.example.test";
 constexpr const char* kSecret = "bench-secret";
 constexpr const char* kPassword = "pw";
-constexpr int kLargeN = 1000;  // from here on --rounds-large applies
+constexpr int kLargeN = 1000;    // from here on --rounds-large applies
 constexpr Millis kCpuTail{150};  // quiet time after "complete" before the CPU is read
 
 struct Options {
